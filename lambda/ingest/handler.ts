@@ -1,0 +1,195 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { CreatedCase, DatadogClient, DatadogKeys } from '../datadog/client.js';
+import type { CaseCreateRequest } from '../datadog/schema.js';
+import type { CompiledRules } from '../mapping/compile-rules.js';
+import { mapEventToCase } from '../mapping/map-event.js';
+import { isSourceName } from '../sources/index.js';
+import type { SourceEvent } from '../sources/types.js';
+import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { ActionQueue } from '../shared/queue.js';
+import { secretValues, type SecretsProvider } from '../shared/secrets.js';
+import { deliverCase } from './deliver.js';
+import { parseJsonObject } from './parse-body.js';
+
+export interface IngestDeps {
+  readonly rules: CompiledRules;
+  readonly secrets: SecretsProvider;
+  readonly datadog: DatadogClient;
+  readonly queue: ActionQueue;
+  readonly logger: Logger;
+  /** Largest accepted body in bytes. */
+  readonly maxBodyBytes: number;
+  /** Never call Datadog. Without DD_API_KEY/DD_APP_KEY in the secret the bridge is a dry run anyway. */
+  readonly dryRun?: boolean;
+  /** Injected clock (ms since epoch). */
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+/** Problems answered with their own status; `code` is stable for clients and tests. */
+class HttpProblem extends BridgeError {
+  constructor(readonly statusCode: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function reply(statusCode: number, body: Record<string, unknown>): Result {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** Delivery id headers of the senders (same on every retry of one delivery). */
+const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 'request-id'] as const;
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const [type, ...params] = value.split(';').map((s) => s.trim());
+  if (type === undefined || !JSON_TYPE.test(type)) return false;
+  const charset = params.find((p) => p.toLowerCase().startsWith('charset='));
+  return charset === undefined || /^charset="?utf-8"?$/i.test(charset);
+}
+
+function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+interface EventResult {
+  readonly identity: string;
+  readonly type: string;
+  readonly status: 'created' | 'queued' | 'dead_lettered' | 'dry_run' | 'ignored' | 'no_match';
+  readonly rule?: string;
+  readonly reason?: string;
+  readonly case?: CreatedCase;
+  readonly request?: CaseCreateRequest;
+  readonly retryInSeconds?: number;
+  readonly warnings?: readonly string[];
+}
+
+/** verify -> parse -> map -> deliver (or enqueue). Each guard has its own status code. */
+export function createIngestHandler(deps: IngestDeps) {
+  const now = deps.now ?? Date.now;
+
+  async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
+    const sourceName = event.pathParameters?.['source'] ?? '';
+    const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
+    if (compiled === undefined) {
+      throw new HttpProblem(404, 'unknown_source', `no source "${sourceName.slice(0, 64)}" is configured; configured: ${[...deps.rules.sources.keys()].join(', ')}`);
+    }
+    const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+    if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
+    const headers = lowerCaseHeaders(event.headers);
+    if (!isJsonContentType(headers['content-type'])) {
+      throw new HttpProblem(415, 'unsupported_content_type', `content type must be application/json, got ${JSON.stringify(headers['content-type'] ?? null)}`);
+    }
+    const log = deps.logger.child({ source: compiled.source.name, requestId: event.requestContext?.requestId });
+
+    // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
+    const bag = await deps.secrets.get();
+    const secretKey = compiled.source.settings.secret;
+    const secrets = secretValues(bag, secretKey);
+    if (secrets.length === 0) throw new ConfigError(`the bridge secret has no value for ${secretKey} (needed by source ${compiled.source.name})`);
+    if (!compiled.source.verify(raw, headers, secrets, Math.floor(now() / 1000))) {
+      throw new SignatureError('signature or credentials missing or wrong');
+    }
+
+    const body = parseJsonObject(raw);
+    const events: SourceEvent[] = compiled.source.parse(body, headers);
+    const deliveryId = events[0]?.deliveryId;
+    const elog = log.child({ deliveryId });
+    if (events.length === 0 || events.every((e) => e.ping)) {
+      elog.info('ping answered');
+      return reply(202, { status: 'ping', deliveryId });
+    }
+
+    const apiKey = bag['DD_API_KEY'];
+    const appKey = bag['DD_APP_KEY'];
+    const dryRun = deps.dryRun === true || !apiKey || !appKey;
+    const keys = {
+      get: async (): Promise<DatadogKeys> => ({ apiKey: apiKey ?? '', appKey: appKey ?? '' }),
+      refresh: async (): Promise<DatadogKeys> => {
+        const fresh = await deps.secrets.refresh();
+        return { apiKey: fresh['DD_API_KEY'] ?? '', appKey: fresh['DD_APP_KEY'] ?? '' };
+      },
+    };
+
+    const results: EventResult[] = [];
+    for (const ev of events) {
+      const base = { identity: ev.identity, type: ev.type };
+      const mapped = await mapEventToCase(compiled, ev);
+      if (mapped.outcome !== 'case') {
+        elog.info(mapped.outcome === 'ignored' ? 'event ignored by rule' : 'no rule matched', { type: ev.type, identity: ev.identity, reason: mapped.reason });
+        results.push({ ...base, status: mapped.outcome, reason: mapped.reason, ...(mapped.outcome === 'ignored' ? { rule: mapped.rule } : {}) });
+        continue;
+      }
+      if (mapped.warnings.length > 0) elog.warn('rule output adjusted', { rule: mapped.rule, warnings: mapped.warnings });
+      if (dryRun) {
+        elog.info('dry run: case not sent', { rule: mapped.rule, identity: ev.identity, request: mapped.request });
+        results.push({ ...base, status: 'dry_run', rule: mapped.rule, request: mapped.request, warnings: mapped.warnings });
+        continue;
+      }
+      const outcome = await deliverCase(
+        { kind: 'create_case', source: ev.source, deliveryId: ev.deliveryId, identity: ev.identity, rule: mapped.rule, request: mapped.request, attempt: 0, firstSeen: new Date(now()).toISOString() },
+        { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, ...(deps.random ? { random: deps.random } : {}) },
+      );
+      if (outcome.status === 'created') {
+        elog.info('case created', { rule: mapped.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
+        results.push({ ...base, status: 'created', rule: mapped.rule, case: outcome.case });
+      } else if (outcome.status === 'queued') {
+        results.push({ ...base, status: 'queued', rule: mapped.rule, reason: outcome.reason, retryInSeconds: outcome.delaySeconds });
+      } else {
+        results.push({ ...base, status: 'dead_lettered', rule: mapped.rule, reason: outcome.reason });
+      }
+    }
+
+    const created = results.filter((r) => r.status === 'created');
+    if (results.length === 1) {
+      const [only] = results as [EventResult];
+      if (only.status === 'created' && only.case) {
+        return reply(201, { status: 'created', deliveryId, rule: only.rule, identity: only.identity, case: { id: only.case.id, key: only.case.key } });
+      }
+      return reply(202, { deliveryId, ...only });
+    }
+    return reply(created.length > 0 ? 201 : 202, { status: created.length > 0 ? 'created' : 'accepted', deliveryId, results });
+  }
+
+  const errorAnswers: middy.MiddlewareObj<APIGatewayProxyEventV2, Result> = {
+    onError: async (request) => {
+      const error = request.error;
+      // Rejections happen before the per-request logger exists: name the request here.
+      const h = lowerCaseHeaders(request.event.headers);
+      const log = deps.logger.child({
+        source: request.event.pathParameters?.['source'],
+        requestId: request.event.requestContext?.requestId,
+        deliveryId: DELIVERY_HEADERS.map((name) => h[name]).find((v) => v !== undefined),
+      });
+      if (error instanceof HttpProblem) {
+        log.info('webhook refused', { status: error.statusCode, reason: error.code });
+        request.response = reply(error.statusCode, { error: error.code, message: error.message });
+      } else if (error instanceof SignatureError) {
+        log.warn('webhook rejected: bad signature');
+        request.response = reply(401, { error: 'invalid_signature', message: error.message });
+      } else if (error instanceof PayloadError) {
+        log.warn('webhook rejected: malformed body', { reason: error.message });
+        request.response = reply(400, { error: 'malformed_payload', message: error.message });
+      } else if (error instanceof QueueError) {
+        log.error('webhook not accepted: the retry queue failed', { error });
+        request.response = reply(503, { error: 'queue_unavailable', message: 'the webhook could not be stored for retry; send it again' });
+      } else if (error instanceof ConfigError) {
+        log.error('webhook not accepted: configuration error', { error });
+        request.response = reply(500, { error: 'not_configured', message: error.message });
+      } else {
+        log.error('webhook not accepted: unexpected error', { error });
+        request.response = reply(500, { error: 'internal_error', message: 'unexpected error; see the bridge logs' });
+      }
+    },
+  };
+
+  return middy<APIGatewayProxyEventV2, Result, Error, Context>(handle).use(errorAnswers);
+}

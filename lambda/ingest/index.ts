@@ -1,0 +1,44 @@
+import { createDatadogClient } from '../datadog/client.js';
+import { resolveApiBaseUrl } from '../datadog/sites.js';
+import { compileRules } from '../mapping/compile-rules.js';
+import { parseEnv } from '../shared/env.js';
+import { ConfigError } from '../shared/errors.js';
+import { createLogger } from '../shared/log.js';
+import type { ActionQueue } from '../shared/queue.js';
+import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
+import { createIngestHandler } from './handler.js';
+
+// The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`).
+declare const __CASE_BRIDGE_RULES__: unknown;
+
+const env = parseEnv();
+const logger = createLogger({ level: env.LOG_LEVEL });
+if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
+const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules' });
+
+/**
+ * Interim queue until the SQS retry queue lands: the complete action is written to the log at
+ * error level so that nothing accepted is lost, and the operator can replay it.
+ */
+const logQueue: ActionQueue = {
+  async retry(action, options) {
+    logger.error('case needs a retry (no retry queue configured)', { action, ...options });
+  },
+  async deadLetter(action, options) {
+    logger.error('case dead-lettered (no dead-letter queue configured)', { action, ...options });
+  },
+};
+
+export const handler = createIngestHandler({
+  rules,
+  secrets: createSecretsProvider({
+    load: secretsManagerLoader(env.CASE_BRIDGE_SECRET_ID),
+    origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
+    onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
+  }),
+  datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
+  queue: logQueue,
+  logger,
+  maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
+  dryRun: env.CASE_BRIDGE_DRY_RUN,
+});

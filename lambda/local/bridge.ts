@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { createDatadogClient, type DatadogClient } from '../datadog/client.js';
+import { resolveApiBaseUrl } from '../datadog/sites.js';
+import { createIngestHandler } from '../ingest/handler.js';
+import type { CompiledRules } from '../mapping/compile-rules.js';
+import { loadRulesFile, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
+import type { Env } from '../shared/env.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { MemoryActionQueue, type ActionQueue } from '../shared/queue.js';
+import { createSecretsProvider, fileSecretLoader, type SecretsProvider } from '../shared/secrets.js';
+
+export const DEV_SECRETS_FILE = fileURLToPath(new URL('../../config/dev-secrets.json', import.meta.url));
+
+/** Reading stops here; API Gateway's own payload limit is 10 MB. */
+const HARD_READ_LIMIT = 16 * 1024 * 1024;
+
+export interface LocalBridge {
+  readonly url: string;
+  readonly port: number;
+  readonly queue: ActionQueue;
+  readonly rules: CompiledRules;
+  readonly usingDevSecrets: boolean;
+  close(): Promise<void>;
+}
+
+export interface LocalBridgeOptions {
+  readonly env: Env;
+  readonly logger?: Logger;
+  readonly queue?: ActionQueue;
+  readonly secrets?: SecretsProvider;
+  readonly datadog?: DatadogClient;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+/** Builds what API Gateway (HTTP API, payload v2) would hand the ingest function. */
+export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, source: string): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: 'POST /webhooks/{source}',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    pathParameters: { source },
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers['host'] ?? '127.0.0.1',
+      domainPrefix: 'local',
+      http: { method: req.method ?? 'POST', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: 'POST /webhooks/{source}',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    // Binary-safe: the handler must see the exact bytes the sender signed.
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+const ROUTE = /^\/webhooks\/([^/]+)\/?$/;
+
+function readBody(req: IncomingMessage, keep: number): Promise<{ body: Buffer; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let seen = 0;
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > HARD_READ_LIMIT) {
+        req.destroy();
+        return;
+      }
+      if (size <= keep) {
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+    });
+    req.on('end', () => resolve({ body: Buffer.concat(chunks), truncated: seen > size }));
+    req.on('error', reject);
+    req.on('close', () => resolve({ body: Buffer.concat(chunks), truncated: seen > size }));
+  });
+}
+
+/** Starts the bridge behind a Node HTTP server on 127.0.0.1, routed like API Gateway. */
+export async function startLocalBridge(options: LocalBridgeOptions): Promise<LocalBridge> {
+  const { env } = options;
+  const logger = options.logger ?? createLogger({ level: env.LOG_LEVEL });
+  const rules = loadRulesFile(env.CASE_BRIDGE_RULES ?? PRESET_RULES_FILE);
+  const usingDevSecrets = options.secrets === undefined && env.CASE_BRIDGE_SECRETS_FILE === undefined;
+  const secretsFile = env.CASE_BRIDGE_SECRETS_FILE ?? DEV_SECRETS_FILE;
+  const secrets = options.secrets ?? createSecretsProvider({ load: fileSecretLoader(secretsFile), origin: secretsFile, onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }) });
+  // Fail at start, not at the first webhook, when the secrets file is broken.
+  await secrets.get();
+  const datadog = options.datadog ?? createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS });
+  const queue = options.queue ?? new MemoryActionQueue();
+  const handler = createIngestHandler({
+    rules,
+    secrets,
+    datadog,
+    queue,
+    logger,
+    maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
+    dryRun: env.CASE_BRIDGE_DRY_RUN,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  });
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      const match = ROUTE.exec(path);
+      if (!match || req.method !== 'POST') {
+        req.resume();
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
+        return;
+      }
+      const { body, truncated } = await readBody(req, env.CASE_BRIDGE_MAX_BODY_BYTES);
+      const source = decodeURIComponent(match[1] ?? '');
+      const event = toApiGatewayEvent(req, truncated ? Buffer.alloc(env.CASE_BRIDGE_MAX_BODY_BYTES + 1) : body, source);
+      const result = await handler(event, {} as Context);
+      if (res.destroyed) return;
+      res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>).end(result.body ?? '');
+    })().catch((error: unknown) => {
+      logger.error('local server failure', { error });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal_error' }));
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.PORT, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    queue,
+    rules,
+    usingDevSecrets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,39 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+/** Sample payloads shipped with the project (test/fixtures), used by `npm run send` and the docs. */
+export const SAMPLES_DIR = fileURLToPath(new URL('../../test/fixtures', import.meta.url));
+
+export interface Sample {
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+/** `<payload>.headers.json` beside the payload, if any. */
+export function readHeadersBeside(payloadPath: string): Record<string, string> {
+  const headersPath = payloadPath.replace(/\.json$/, '.headers.json');
+  if (headersPath === payloadPath || !existsSync(headersPath)) return {};
+  return JSON.parse(readFileSync(headersPath, 'utf8')) as Record<string, string>;
+}
+
+export function listSamples(source: string): string[] {
+  const dir = join(SAMPLES_DIR, source);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.headers.json') && f !== 'expected.json' && !f.startsWith('_'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
+/** Reads `test/fixtures/<source>/<event>.json` (or a path) and its headers. */
+export function readSample(source: string, eventOrPath: string): Sample {
+  const path = eventOrPath.endsWith('.json') ? eventOrPath : join(SAMPLES_DIR, source, `${eventOrPath}.json`);
+  if (!existsSync(path)) {
+    const known = listSamples(source);
+    throw new Error(`no sample ${eventOrPath} for ${source}${known.length ? `; try one of: ${known.join(', ')}` : ''}`);
+  }
+  const defaults = join(SAMPLES_DIR, source, '_request.json');
+  const common = existsSync(defaults) ? ((JSON.parse(readFileSync(defaults, 'utf8')) as { headers?: Record<string, string> }).headers ?? {}) : {};
+  return { body: readFileSync(path, 'utf8'), headers: { 'content-type': 'application/json', ...common, ...readHeadersBeside(path) } };
+}

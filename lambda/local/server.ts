@@ -1,0 +1,31 @@
+import { startLocalBridge } from './bridge.js';
+import { parseEnv } from '../shared/env.js';
+import { BridgeError } from '../shared/errors.js';
+
+// `npm start`: the ingest handler behind a local HTTP server on 127.0.0.1, routed like API Gateway.
+try {
+  const env = parseEnv();
+  const bridge = await startLocalBridge({ env });
+  const keys = process.env['CASE_BRIDGE_SECRETS_FILE'] ? `secrets from ${process.env['CASE_BRIDGE_SECRETS_FILE']}` : 'DEVELOPMENT secrets from config/dev-secrets.json (set CASE_BRIDGE_SECRETS_FILE for your own)';
+  process.stderr.write(
+    [
+      '',
+      `case-bridge listening on ${bridge.url}`,
+      `  sources: ${[...bridge.rules.sources.keys()].map((s) => `POST ${bridge.url}/webhooks/${s}`).join('\n           ')}`,
+      `  rules:   ${env.CASE_BRIDGE_RULES ?? 'config/rules.yaml (presets)'}`,
+      `  secrets: ${keys}`,
+      bridge.usingDevSecrets ? '  WARNING: using development secrets; never expose this server.' : '',
+      `  Datadog: ${env.DD_API_URL ?? `https://api.${env.DD_SITE ?? 'datadoghq.com'}`} (dry run unless the secret has DD_API_KEY and DD_APP_KEY${env.CASE_BRIDGE_DRY_RUN ? '; CASE_BRIDGE_DRY_RUN is set' : ''})`,
+      '  try:     npm run send -- github issues.opened',
+      '',
+    ]
+      .filter((l) => l !== '')
+      .join('\n') + '\n',
+  );
+  const stop = () => void bridge.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (error) {
+  process.stderr.write(`case-bridge failed to start: ${error instanceof BridgeError ? error.message : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,191 @@
+import { CASE_PRIORITIES } from '../datadog/schema.js';
+import { SOURCES, type BoundSource } from '../sources/index.js';
+import type { SourceName } from '../sources/types.js';
+import { ConfigError } from '../shared/errors.js';
+import { isZodError, type ZodError } from '../shared/zod.js';
+import { compileExpression, type CompiledExpression } from './expression.js';
+import { RulesFileSchema, type CaseFields, type RulesFile } from './rules-schema.js';
+import { compileTemplate, type CompiledTemplate } from './template.js';
+
+export interface CompiledAttribute {
+  readonly key: string;
+  readonly type: 'URL' | 'TEXT' | 'NUMBER' | 'SELECT';
+  readonly multi: boolean;
+  readonly value: CompiledTemplate | { readonly literal: number | (string | number)[] };
+}
+
+export interface CompiledCaseFields {
+  readonly title: CompiledTemplate;
+  readonly description: CompiledTemplate | undefined;
+  readonly priority: CompiledTemplate | undefined;
+  readonly status_name: CompiledTemplate | undefined;
+  readonly type_id: CompiledTemplate;
+  readonly project: CompiledTemplate;
+  readonly assignee: CompiledTemplate | undefined;
+  readonly custom_attributes: readonly CompiledAttribute[];
+}
+
+export interface CompiledRule {
+  readonly name: string;
+  /** Path of the rule in the file, for errors: `sources.github.rules[2]`. */
+  readonly path: string;
+  matchesType(type: string): boolean;
+  readonly signals: ReadonlySet<string> | undefined;
+  readonly when: CompiledExpression | undefined;
+  readonly action: 'create' | 'ignore';
+  /** Undefined for `ignore` rules. */
+  readonly fields: CompiledCaseFields | undefined;
+}
+
+export interface CompiledSource {
+  readonly source: BoundSource;
+  readonly rules: readonly CompiledRule[];
+}
+
+export interface CompiledRules {
+  readonly sources: ReadonlyMap<SourceName, CompiledSource>;
+}
+
+/** `sources.github.rules[2].case.priority` from a zod path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : /^[A-Za-z_$][\w$-]*$/.test(String(p)) ? `.${String(p)}` : `[${JSON.stringify(String(p))}]`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function zodProblems(error: ZodError, prefix: readonly PropertyKey[]): string[] {
+  return error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.map((k) => JSON.stringify(k)).join(', ')})` : '';
+    return `${formatPath([...prefix, ...issue.path])}: ${issue.message}${keys}`;
+  });
+}
+
+function typeMatcher(patterns: readonly string[] | undefined): (type: string) => boolean {
+  if (patterns === undefined) return () => true;
+  const exact = new Set(patterns.filter((p) => !p.endsWith('*')));
+  const prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
+  return (type) => exact.has(type) || prefixes.some((p) => type.startsWith(p));
+}
+
+function mergeFields(...layers: (CaseFields | undefined)[]): CaseFields {
+  const out: CaseFields = {};
+  const attrs: NonNullable<CaseFields['custom_attributes']> = {};
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    const { custom_attributes, ...rest } = layer;
+    Object.assign(out, Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)));
+    if (custom_attributes) Object.assign(attrs, custom_attributes);
+  }
+  if (Object.keys(attrs).length > 0) out.custom_attributes = attrs;
+  return out;
+}
+
+/**
+ * Validates a parsed rules file and compiles every expression once. All problems are collected
+ * and thrown together as one ConfigError whose message names each failing path.
+ */
+export function compileRules(input: unknown, options: { origin?: string } = {}): CompiledRules {
+  const origin = options.origin ?? 'rules';
+  const parsed = RulesFileSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`${origin} is invalid:\n  ${zodProblems(parsed.error, []).join('\n  ')}`, { cause: parsed.error });
+  const file: RulesFile = parsed.data;
+  const problems: string[] = [];
+  const sources = new Map<SourceName, CompiledSource>();
+
+  const template = (path: string, text: string | undefined): CompiledTemplate | undefined => {
+    if (text === undefined) return undefined;
+    try {
+      return compileTemplate(text);
+    } catch (e) {
+      problems.push(`${path}: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+
+  for (const [name, block] of Object.entries(file.sources) as [SourceName, NonNullable<RulesFile['sources'][SourceName]>][]) {
+    const entry = SOURCES[name];
+    if (entry === undefined) {
+      problems.push(`sources.${name}: this source is not available in this build`);
+      continue;
+    }
+    let bound: BoundSource | undefined;
+    try {
+      bound = entry.bind(block.settings ?? {});
+    } catch (e) {
+      if (isZodError(e)) problems.push(...zodProblems(e, ['sources', name, 'settings']));
+      else problems.push(`sources.${name}.settings: ${(e as Error).message}`);
+    }
+    const names = new Set<string>();
+    const rules: CompiledRule[] = [];
+    block.rules.forEach((rule, index) => {
+      const path = `sources.${name}.rules[${index}]`;
+      if (names.has(rule.name)) problems.push(`${path}.name: "${rule.name}" is used by an earlier rule of ${name}`);
+      names.add(rule.name);
+      const previous = rules.at(-1);
+      if (previous && !previous.when && previous.signals === undefined && block.rules[index - 1]?.events === undefined) {
+        problems.push(`${path}: never reached, ${previous.path} ("${previous.name}") matches every event`);
+      }
+      let when: CompiledExpression | undefined;
+      if (rule.when !== undefined) {
+        try {
+          when = compileExpression(rule.when);
+        } catch (e) {
+          problems.push(`${path}.when: ${(e as Error).message}`);
+        }
+      }
+      let fields: CompiledCaseFields | undefined;
+      if (rule.action === 'create') {
+        const merged = mergeFields(file.defaults, block.defaults, rule.case);
+        const at = (field: string) => (rule.case && field in rule.case ? `${path}.case.${field}` : block.defaults && field in block.defaults ? `sources.${name}.defaults.${field}` : `defaults.${field}`);
+        for (const required of ['title', 'type_id', 'project'] as const) {
+          if (merged[required] === undefined || merged[required] === '') problems.push(`${path}.case.${required}: required (set it in the rule, in sources.${name}.defaults or in defaults)`);
+        }
+        if (merged.priority !== undefined && !merged.priority.includes('{{') && !(CASE_PRIORITIES as readonly string[]).includes(merged.priority.toUpperCase())) {
+          problems.push(`${at('priority')}: "${merged.priority}" is not one of ${CASE_PRIORITIES.join(', ')}`);
+        }
+        const attributes: CompiledAttribute[] = [];
+        for (const [key, attr] of Object.entries(merged.custom_attributes ?? {})) {
+          const attrPath = `${at('custom_attributes')}${rule.case?.custom_attributes && key in rule.case.custom_attributes ? `.${key}` : ''}`;
+          if (typeof attr.value === 'string') {
+            const t = template(`${attrPath}.value`, attr.value);
+            if (t) attributes.push({ key, type: attr.type, multi: attr.multi, value: t });
+          } else {
+            if (Array.isArray(attr.value) && !attr.multi) problems.push(`${attrPath}.value: a list needs multi: true`);
+            if (attr.type === 'NUMBER' && [attr.value].flat().some((v) => typeof v !== 'number')) problems.push(`${attrPath}.value: NUMBER attributes take numbers`);
+            attributes.push({ key, type: attr.type, multi: attr.multi, value: { literal: attr.value } });
+          }
+        }
+        const title = template(at('title'), merged.title);
+        const typeId = template(at('type_id'), merged.type_id);
+        const project = template(at('project'), merged.project);
+        const compiled = {
+          title,
+          description: template(at('description'), merged.description),
+          priority: template(at('priority'), merged.priority),
+          status_name: template(at('status_name'), merged.status_name),
+          type_id: typeId,
+          project,
+          assignee: template(at('assignee'), merged.assignee),
+          custom_attributes: attributes,
+        };
+        if (title && typeId && project) fields = { ...compiled, title, type_id: typeId, project };
+      }
+      rules.push({
+        name: rule.name,
+        path,
+        matchesType: typeMatcher(rule.events),
+        signals: rule.signals ? new Set(rule.signals) : undefined,
+        when,
+        action: rule.action,
+        fields,
+      });
+    });
+    if (bound) sources.set(name, { source: bound, rules });
+  }
+  if (Object.keys(file.sources).length === 0) problems.push('sources: no source is configured');
+  if (problems.length > 0) throw new ConfigError(`${origin} is invalid:\n  ${problems.join('\n  ')}`);
+  return { sources };
+}

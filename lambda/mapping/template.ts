@@ -1,0 +1,65 @@
+import { compileExpression, type Bindings, type CompiledExpression } from './expression.js';
+
+/** A `case` field: literal text with `{{ JSONata }}` parts. */
+export interface CompiledTemplate {
+  readonly source: string;
+  /** True when the template has no expression. */
+  readonly constant: boolean;
+  evaluate(input: unknown, bindings: Bindings): Promise<unknown>;
+}
+
+export class TemplateSyntaxError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TemplateSyntaxError';
+  }
+}
+
+/** Renders a value into text the way a reader expects: lists joined, objects as JSON. */
+export function toText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.map(toText).filter((s) => s !== '').join(', ');
+  return JSON.stringify(value);
+}
+
+export function compileTemplate(source: string): CompiledTemplate {
+  const parts: (string | CompiledExpression)[] = [];
+  let rest = source;
+  while (rest.length > 0) {
+    const open = rest.indexOf('{{');
+    if (open === -1) {
+      parts.push(rest);
+      break;
+    }
+    if (open > 0) parts.push(rest.slice(0, open));
+    const close = rest.indexOf('}}', open + 2);
+    if (close === -1) throw new TemplateSyntaxError(`"{{" at character ${source.length - rest.length + open + 1} has no closing "}}"`);
+    const expression = rest.slice(open + 2, close).trim();
+    if (expression === '') throw new TemplateSyntaxError('empty {{ }}');
+    try {
+      parts.push(compileExpression(expression));
+    } catch (cause) {
+      throw new TemplateSyntaxError(`{{ ${expression} }}: ${(cause as Error).message}`, { cause });
+    }
+    rest = rest.slice(close + 2);
+  }
+  if (parts.every((p) => typeof p === 'string')) {
+    const text = parts.join('');
+    return { source, constant: true, evaluate: async () => text };
+  }
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only !== undefined && typeof only !== 'string') {
+    return { source, constant: false, evaluate: async (input, bindings) => only.evaluate(input, bindings) };
+  }
+  return {
+    source,
+    constant: false,
+    async evaluate(input, bindings) {
+      let out = '';
+      for (const p of parts) out += typeof p === 'string' ? p : toText(await p.evaluate(input, bindings));
+      return out;
+    },
+  };
+}

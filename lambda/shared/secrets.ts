@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import { z } from './zod.js';
+import { ConfigError } from './errors.js';
+
+/** The bridge secret: one flat JSON key/value object (the Secrets Manager console's key/value form). */
+export const SecretBagSchema = z.record(z.string(), z.string());
+export type SecretBag = Readonly<Record<string, string>>;
+
+export interface SecretsProvider {
+  /** The cached secret, loaded on first use and reloaded when older than the TTL. */
+  get(): Promise<SecretBag>;
+  /** Reloads now (after Datadog answered 401/403: the keys may have been rotated). */
+  refresh(): Promise<SecretBag>;
+}
+
+export type SecretLoader = () => Promise<string>;
+
+/** A rotated value is picked up within this time. */
+export const SECRET_TTL_MS = 5 * 60 * 1000;
+
+export function parseSecretBag(text: string, origin: string): SecretBag {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(`${origin} is not JSON (expected a flat key/value object)`, { cause });
+  }
+  const parsed = SecretBagSchema.safeParse(json);
+  if (!parsed.success) {
+    const keys = parsed.error.issues.map((i) => i.path.join('.')).filter((k) => k !== '');
+    throw new ConfigError(`${origin} must be a flat JSON object of string values${keys.length ? ` (bad keys: ${keys.join(', ')})` : ''}`, { cause: parsed.error });
+  }
+  return Object.freeze({ ...parsed.data });
+}
+
+/**
+ * Caches the secret per container. Concurrent callers share one load. When a reload fails and a
+ * value is cached, the cached value is kept (and the failure reported through `onError`).
+ */
+export function createSecretsProvider(options: {
+  load: SecretLoader;
+  origin: string;
+  ttlMs?: number;
+  now?: () => number;
+  onError?: (error: unknown) => void;
+}): SecretsProvider {
+  const ttl = options.ttlMs ?? SECRET_TTL_MS;
+  const now = options.now ?? Date.now;
+  let cached: { bag: SecretBag; at: number } | undefined;
+  let inflight: Promise<SecretBag> | undefined;
+
+  const reload = (): Promise<SecretBag> => {
+    inflight ??= (async () => {
+      try {
+        const bag = parseSecretBag(await options.load(), options.origin);
+        cached = { bag, at: now() };
+        return bag;
+      } catch (error) {
+        if (cached) {
+          options.onError?.(error);
+          return cached.bag;
+        }
+        throw error instanceof ConfigError ? error : new ConfigError(`cannot read the bridge secret (${options.origin})`, { cause: error });
+      } finally {
+        inflight = undefined;
+      }
+    })();
+    return inflight;
+  };
+
+  return {
+    get: () => (cached && now() - cached.at < ttl ? Promise.resolve(cached.bag) : reload()),
+    refresh: reload,
+  };
+}
+
+/** Locally: the same JSON from a file (`CASE_BRIDGE_SECRETS_FILE`). */
+export function fileSecretLoader(path: string): SecretLoader {
+  return () => readFile(path, 'utf8');
+}
+
+/** In AWS: `GetSecretValue` on the bridge secret (name or ARN). The SDK comes from the Lambda runtime. */
+export function secretsManagerLoader(secretId: string): SecretLoader {
+  let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
+  return async () => {
+    const sdk = await import('@aws-sdk/client-secrets-manager');
+    client ??= new sdk.SecretsManagerClient({});
+    const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
+    if (out.SecretString === undefined) throw new ConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
+    return out.SecretString;
+  };
+}
+
+/** Current value first, then `<key>_PREVIOUS` (rotation without downtime). Empty values are ignored. */
+export function secretValues(bag: SecretBag, key: string): string[] {
+  return [bag[key], bag[`${key}_PREVIOUS`]].filter((v): v is string => v !== undefined && v !== '');
+}

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { z } from '../shared/zod.js';
+import { PayloadError } from '../shared/errors.js';
+import { SecretKeySchema, header } from './crypto.js';
+import { credentialMatches, isObject, nonEmpty } from './fields.js';
+import type { JsonObject, Signal, SourceEvent, SourceName, WebhookSource } from './types.js';
+
+/** How an alert group becomes events: one per group (`group`) or one per alert in it (`alert`). */
+export const GroupBySchema = z.enum(['group', 'alert']);
+export type GroupBy = z.infer<typeof GroupBySchema>;
+
+const SettingsSchema = z.strictObject({
+  /**
+   * Key of the credential in the bridge secret: the bearer token, or `username:password` for basic.
+   * @default "ALERTMANAGER_BEARER_TOKEN"
+   */
+  secret: z._default(SecretKeySchema, 'ALERTMANAGER_BEARER_TOKEN'),
+  /**
+   * What the receiver's `http_config` sends: `authorization` (`Authorization: Bearer <token>`)
+   * or `basic_auth` (`Authorization: Basic base64(username:password)`).
+   * @default "bearer"
+   */
+  scheme: z._default(z.enum(['bearer', 'basic']), 'bearer'),
+  /**
+   * `group`: one event per notification, identity `<receiver>/<groupKey>`.
+   * `alert`: one event per alert, identity `<receiver>/<groupKey>/<fingerprint>`.
+   * @default "group"
+   */
+  group_by: z._default(GroupBySchema, 'group'),
+});
+type Settings = z.infer<typeof SettingsSchema>;
+
+const StatusSchema = z.enum(['firing', 'resolved']);
+
+const AlertSchema = z.looseObject({
+  status: StatusSchema,
+  labels: z.record(z.string(), z.string()),
+  fingerprint: z.optional(z.string()),
+  generatorURL: z.optional(z.string()),
+});
+
+/** The fields of an Alertmanager-style group notification (Alertmanager v4, Grafana v1, Mimir). */
+export const AlertGroupSchema = z.looseObject({
+  receiver: z.string(),
+  status: StatusSchema,
+  groupKey: z.string(),
+  truncatedAlerts: z.optional(z.int().check(z.nonnegative())),
+  externalURL: z.optional(z.string()),
+  alerts: z.array(AlertSchema),
+});
+export type AlertGroup = z.infer<typeof AlertGroupSchema>;
+
+const AlertmanagerBodySchema = z.extend(AlertGroupSchema, { version: z.literal('4') });
+
+/** Stable short hash of a label set, used when an alert carries no `fingerprint`. */
+export function labelsHash(labels: Readonly<Record<string, string>>): string {
+  const sorted = Object.keys(labels)
+    .sort()
+    .map((k) => [k, labels[k]]);
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Turns a validated alert group into events.
+ *
+ * - `group`: one event, `type` `alert.<status>`, signal from the group `status`. A group status of
+ *   `resolved` means every alert of the group is resolved (Alertmanager says so explicitly), so it
+ *   is trusted even when `truncatedAlerts > 0`.
+ * - `alert`: one event per alert present in the body, signal from that alert's own `status`.
+ *   Alerts left out of the body (`truncatedAlerts > 0`) are simply not reported: resolution is
+ *   never inferred from absence.
+ *
+ * `groupResolved` lets Grafana add its own resolved marker (`state: "ok"`).
+ */
+export function alertGroupEvents(
+  source: SourceName,
+  body: JsonObject,
+  group: AlertGroup,
+  options: { identity: string; groupBy: GroupBy; groupResolved?: boolean },
+): SourceEvent[] {
+  const groupResolved = options.groupResolved ?? group.status === 'resolved';
+  const groupLink = nonEmpty(group.externalURL) ?? nonEmpty(group.alerts[0]?.generatorURL);
+  const signalOf = (resolved: boolean): Signal => (resolved ? 'resolved' : 'firing');
+  const rawAlerts = Array.isArray(body['alerts']) ? body['alerts'] : [];
+  if (options.groupBy === 'alert' && group.alerts.length > 0) {
+    return group.alerts.map((alert, index) => {
+      const raw = rawAlerts[index];
+      return {
+        source,
+        type: `alert.${alert.status}`,
+        deliveryId: undefined,
+        identity: `${options.identity}/${nonEmpty(alert.fingerprint) ?? labelsHash(alert.labels)}`,
+        signal: signalOf(alert.status === 'resolved'),
+        ping: false,
+        // The alert's own source link is more specific than the Alertmanager UI.
+        link: nonEmpty(alert.generatorURL) ?? groupLink,
+        payload: body,
+        ...(isObject(raw) ? { alert: raw } : {}),
+      } satisfies SourceEvent;
+    });
+  }
+  return [
+    {
+      source,
+      type: `alert.${groupResolved ? 'resolved' : 'firing'}`,
+      deliveryId: undefined,
+      identity: options.identity,
+      signal: signalOf(groupResolved),
+      ping: false,
+      link: groupLink,
+      payload: body,
+    } satisfies SourceEvent,
+  ];
+}
+
+/**
+ * Parses an Alertmanager webhook (`version: "4"`) body. Shared with Grafana, whose Mimir-style
+ * receiver (`v0mimir1`) sends the same body without `orgId`.
+ */
+export function parseAlertmanagerBody(source: SourceName, body: JsonObject, groupBy: GroupBy): SourceEvent[] {
+  const parsed = z.safeParse(AlertmanagerBodySchema, body);
+  if (!parsed.success) throw new PayloadError('not an Alertmanager webhook body (version "4")', { cause: parsed.error });
+  const group = parsed.data;
+  return alertGroupEvents(source, body, group, { identity: `${group.receiver}/${group.groupKey}`, groupBy });
+}
+
+export const alertmanager = {
+  name: 'alertmanager',
+  settingsSchema: SettingsSchema,
+
+  // Alertmanager signs nothing: the credential comes from the receiver's http_config.
+  verify(_rawBody, headers, { secrets, settings }) {
+    return credentialMatches(header(headers, 'authorization'), settings.scheme, secrets);
+  },
+
+  parse(body, _headers, { settings }) {
+    return parseAlertmanagerBody('alertmanager', body, settings.group_by);
+  },
+} satisfies WebhookSource<Settings>;

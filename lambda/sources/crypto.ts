@@ -1,0 +1,47 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from '../shared/zod.js';
+
+/** Key name in the bridge secret: SCREAMING_SNAKE. */
+export const SecretKeySchema = z.string().check(z.regex(/^[A-Z][A-Z0-9_]*$/, 'must be an UPPER_SNAKE key name in the bridge secret'));
+
+export function hmacSha256(key: string | Buffer, ...parts: (string | Buffer)[]): Buffer {
+  const h = createHmac('sha256', key);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** Constant-time comparison of two byte strings; false on length mismatch without early exit on content. */
+export function safeEqual(a: Buffer, b: Buffer): boolean {
+  if (a.length !== b.length) {
+    // Still spend a comparison so the timing does not depend on where the strings differ.
+    timingSafeEqual(a, a);
+    return false;
+  }
+  return timingSafeEqual(a, b);
+}
+
+const HEX = /^[0-9a-f]+$/;
+
+/** Compares a lower-case hex digest from a header with the expected digest, constant time. */
+export function hexDigestMatches(candidate: string, expected: Buffer): boolean {
+  if (candidate.length !== expected.length * 2 || !HEX.test(candidate)) return false;
+  return safeEqual(Buffer.from(candidate, 'hex'), expected);
+}
+
+/** Compares two strings (tokens, passwords) in constant time. */
+export function safeEqualString(a: string, b: string): boolean {
+  return safeEqual(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Returns the header value, lower-casing the name (HTTP API v2 lower-cases names already). */
+export function header(headers: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** Lower-cases header names (as API Gateway HTTP API v2 does); later duplicates win. */
+export function normalizeHeaders(headers: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}

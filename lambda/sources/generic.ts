@@ -1,0 +1,111 @@
+import { z } from '../shared/zod.js';
+import { PayloadError } from '../shared/errors.js';
+import { SecretKeySchema, header, hexDigestMatches, hmacSha256, safeEqualString } from './crypto.js';
+import { credentialMatches, getPath, nonEmpty, str } from './fields.js';
+import type { Signal, SourceEvent, WebhookSource } from './types.js';
+
+const HeaderNameSchema = z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
+/** A dot path into the body: `id`, `alert.id`, `alerts.0.fingerprint` (numbers index arrays). */
+const PathSchema = z.string().check(z.regex(/^[^.]+(\.[^.]+)*$/, 'must be a dot path such as "alert.id"'));
+
+/**
+ * Settings of the generic JSON source: any sender that posts a JSON object.
+ *
+ * Authentication (`scheme`):
+ * - `hmac-sha256`: `<header>: <prefix><hex|base64 HMAC-SHA256(secret UTF-8, raw body)>`
+ *   (e.g. `header: X-Hub-Signature-256`, `prefix: "sha256="`).
+ * - `bearer`: `<header>: Bearer <token>` (scheme word case-insensitive), token === secret.
+ * - `basic`: `<header>: Basic base64(user:pass)`, secret is `user:pass`.
+ *
+ * Fields are read with dot paths (no expressions). Signal: without `signal_path`, every delivery is
+ * `firing`; with it, the value (string or number, compared case-insensitively) is `resolved` when in
+ * `resolved_values`, `firing` when in `firing_values`, `informational` otherwise.
+ */
+const SettingsSchema = z.strictObject({
+  /** @default "GENERIC_WEBHOOK_SECRET" */
+  secret: z._default(SecretKeySchema, 'GENERIC_WEBHOOK_SECRET'),
+  /** @default "hmac-sha256" */
+  scheme: z._default(z.enum(['hmac-sha256', 'bearer', 'basic']), 'hmac-sha256'),
+  /** Header with the signature or credential. @default "X-Signature" for hmac-sha256, "Authorization" otherwise */
+  header: z.optional(HeaderNameSchema),
+  /** hmac-sha256 only: text before the digest, e.g. "sha256=". @default "" */
+  prefix: z._default(z.string(), ''),
+  /** hmac-sha256 only: digest encoding (hex is compared case-insensitively). @default "hex" */
+  encoding: z._default(z.enum(['hex', 'base64']), 'hex'),
+  /** Dot path of the event type (string or number, required in the body). @default "type" */
+  event_type: z._default(PathSchema, 'type'),
+  /** Dot path of the stable identity (string or number, required in the body). @default "id" */
+  identity: z._default(PathSchema, 'id'),
+  /** Header with the sender's delivery id, if it sends one. No default (no delivery id). */
+  delivery_header: z.optional(HeaderNameSchema),
+  /** Dot path of the status field that decides the signal. No default (every event is firing). */
+  signal_path: z.optional(PathSchema),
+  /** Values of `signal_path` that resolve. @default ["resolved", "ok", "closed", "recovered"] */
+  resolved_values: z._default(z.array(z.string()), ['resolved', 'ok', 'closed', 'recovered']),
+  /** Values of `signal_path` that fire. @default ["firing", "alerting", "triggered", "open", "critical", "error"] */
+  firing_values: z._default(z.array(z.string()), ['firing', 'alerting', 'triggered', 'open', 'critical', 'error']),
+  /** Dot path of a link back to the sending tool. No default (no link). */
+  link_path: z.optional(PathSchema),
+});
+type Settings = z.infer<typeof SettingsSchema>;
+export type GenericSettings = Settings;
+
+/** The header the generic source reads for its scheme (the `header` setting or the scheme's default). */
+export function genericHeaderName(settings: Pick<Settings, 'scheme' | 'header'>): string {
+  return settings.header ?? (settings.scheme === 'hmac-sha256' ? 'X-Signature' : 'Authorization');
+}
+
+const Scalar = z.union([z.string().check(z.minLength(1)), z.number()]);
+const PickedSchema = z.object({ event_type: Scalar, identity: Scalar });
+
+function signalOf(value: string | undefined, settings: Settings): Signal {
+  if (settings.signal_path === undefined) return 'firing';
+  if (value === undefined) return 'informational';
+  const v = value.toLowerCase();
+  if (settings.resolved_values.some((r) => r.toLowerCase() === v)) return 'resolved';
+  if (settings.firing_values.some((f) => f.toLowerCase() === v)) return 'firing';
+  return 'informational';
+}
+
+export const generic = {
+  name: 'generic',
+  settingsSchema: SettingsSchema,
+
+  verify(rawBody, headers, { secrets, settings }) {
+    const value = header(headers, genericHeaderName(settings));
+    if (value === undefined) return false;
+    if (settings.scheme !== 'hmac-sha256') return credentialMatches(value, settings.scheme, secrets);
+    if (!value.startsWith(settings.prefix)) return false;
+    const candidate = value.slice(settings.prefix.length);
+    let ok = false;
+    for (const secret of secrets) {
+      const expected = hmacSha256(secret, rawBody);
+      ok = (settings.encoding === 'hex' ? hexDigestMatches(candidate.toLowerCase(), expected) : safeEqualString(candidate, expected.toString('base64'))) || ok;
+    }
+    return ok;
+  },
+
+  parse(body, headers, { settings }) {
+    // The paths are settings, so the fields are picked first and then validated together.
+    const picked = z.safeParse(PickedSchema, { event_type: getPath(body, settings.event_type), identity: getPath(body, settings.identity) });
+    if (!picked.success) {
+      const paths = picked.error.issues.map((i) => `"${settings[i.path[0] === 'identity' ? 'identity' : 'event_type']}" (setting ${String(i.path[0])})`);
+      throw new PayloadError(`generic webhook body has no string or number at ${paths.join(' and ')}`, { cause: picked.error });
+    }
+    const type = String(picked.data.event_type);
+    const identity = String(picked.data.identity);
+    const signalValue = settings.signal_path === undefined ? undefined : str(getPath(body, settings.signal_path));
+    return [
+      {
+        source: 'generic',
+        type,
+        deliveryId: settings.delivery_header === undefined ? undefined : header(headers, settings.delivery_header),
+        identity,
+        signal: signalOf(signalValue, settings),
+        ping: false,
+        link: settings.link_path === undefined ? undefined : nonEmpty(getPath(body, settings.link_path)),
+        payload: body,
+      } satisfies SourceEvent,
+    ];
+  },
+} satisfies WebhookSource<Settings>;

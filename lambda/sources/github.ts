@@ -1,0 +1,111 @@
+// zod/mini (lambda/shared/zod.ts): functional API, z.optional(x), z._default(x, v), x.check(...).
+import { z } from '../shared/zod.js';
+import { PayloadError } from '../shared/errors.js';
+import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import type { JsonObject, Signal, SourceEvent, WebhookSource } from './types.js';
+
+const SettingsSchema = z.strictObject({
+  /** @default "GITHUB_WEBHOOK_SECRET" */
+  secret: z._default(SecretKeySchema, 'GITHUB_WEBHOOK_SECRET'),
+});
+type Settings = z.infer<typeof SettingsSchema>;
+
+const BodySchema = z.looseObject({
+  action: z.optional(z.string()),
+  repository: z.optional(z.looseObject({ id: z.number(), full_name: z.string() })),
+  organization: z.optional(z.looseObject({ id: z.number(), login: z.string() })),
+});
+
+// Objects that carry an alert-like identity, in the order they are looked for.
+// ../shared/fixtures/README.md: repository id + object number/id.
+const OBJECTS = [
+  ['issue', 'number'],
+  ['alert', 'number'],
+  ['workflow_run', 'id'],
+  ['workflow_job', 'id'],
+  ['check_run', 'id'],
+  ['check_suite', 'id'],
+  ['deployment', 'id'],
+  ['security_advisory', 'ghsa_id'],
+] as const;
+
+const RESOLVE_ACTIONS = new Set(['closed', 'fixed', 'closed_by_user', 'dismissed', 'auto_dismissed', 'resolved', 'withdrawn']);
+const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out', 'startup_failure']);
+
+function objectOf(body: JsonObject, key: string): JsonObject | undefined {
+  const v = body[key];
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
+function signalOf(event: string, action: string | undefined, body: JsonObject): Signal {
+  if (action !== undefined && RESOLVE_ACTIONS.has(action)) return 'resolved';
+  if (event === 'deployment_status') {
+    const state = str(objectOf(body, 'deployment_status')?.['state']);
+    if (state === 'failure' || state === 'error') return 'firing';
+    return state === 'success' ? 'resolved' : 'informational';
+  }
+  const run = objectOf(body, 'workflow_run') ?? objectOf(body, 'workflow_job') ?? objectOf(body, 'check_run') ?? objectOf(body, 'check_suite');
+  if (run !== undefined && action === 'completed') {
+    const conclusion = str(run['conclusion']);
+    if (conclusion !== undefined && FAILED_CONCLUSIONS.has(conclusion)) return 'firing';
+    return conclusion === 'success' ? 'resolved' : 'informational';
+  }
+  if (action === 'opened' || action === 'created' || action === 'reopened' || action === 'reopened_by_user' || action === 'auto_reopened' || action === 'reintroduced' || action === 'published') {
+    return 'firing';
+  }
+  return 'informational';
+}
+
+export const github = {
+  name: 'github',
+  settingsSchema: SettingsSchema,
+
+  // X-Hub-Signature-256: sha256=<hex>. The legacy SHA-1 header is ignored on purpose.
+  verify(rawBody, headers, { secrets }) {
+    const value = header(headers, 'x-hub-signature-256');
+    if (value === undefined || !value.startsWith('sha256=')) return false;
+    const candidate = value.slice('sha256='.length);
+    let ok = false;
+    for (const secret of secrets) ok = hexDigestMatches(candidate, hmacSha256(secret, rawBody)) || ok;
+    return ok;
+  },
+
+  parse(body, headers) {
+    const parsed = BodySchema.safeParse(body);
+    if (!parsed.success) throw new PayloadError('not a GitHub webhook body', { cause: parsed.error });
+    const event = header(headers, 'x-github-event');
+    if (event === undefined) throw new PayloadError('missing X-GitHub-Event header');
+    const action = parsed.data.action;
+    const type = action === undefined ? event : `${event}.${action}`;
+    const owner = parsed.data.repository ? `repo/${parsed.data.repository.id}` : parsed.data.organization ? `org/${parsed.data.organization.id}` : 'hook';
+    let identity = `${owner}:${event}`;
+    let link: string | undefined;
+    for (const [key, field] of OBJECTS) {
+      const obj = objectOf(body, key);
+      const id = obj === undefined ? undefined : str(obj[field]);
+      if (obj !== undefined && id !== undefined) {
+        // Code scanning, Dependabot and secret scanning number their alerts separately.
+        identity = `${owner}:${key === 'alert' ? event : key}/${id}`;
+        link = str(obj['html_url']);
+        break;
+      }
+    }
+    const repoUrl = str(objectOf(body, 'repository')?.['html_url']);
+    return [
+      {
+        source: 'github',
+        type,
+        deliveryId: header(headers, 'x-github-delivery'),
+        identity,
+        signal: event === 'ping' ? 'informational' : signalOf(event, action, body),
+        ping: event === 'ping',
+        link: link ?? repoUrl,
+        payload: body,
+      } satisfies SourceEvent,
+    ];
+  },
+} satisfies WebhookSource<Settings>;

@@ -1,0 +1,86 @@
+import { z } from '../shared/zod.js';
+import { PayloadError } from '../shared/errors.js';
+import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { nonEmpty } from './fields.js';
+import type { Signal, SourceEvent, WebhookSource } from './types.js';
+
+const SettingsSchema = z.strictObject({
+  /** @default "PAGERDUTY_WEBHOOK_SECRET" */
+  secret: z._default(SecretKeySchema, 'PAGERDUTY_WEBHOOK_SECRET'),
+});
+type Settings = z.infer<typeof SettingsSchema>;
+
+// V3 webhook body: a single `{event: {...}}`. `data` is the incident for incident.* events whose
+// `data.type` is "incident", and a note/status update/responder... carrying `data.incident` otherwise.
+const BodySchema = z.looseObject({
+  event: z.looseObject({
+    id: z.string(),
+    event_type: z.string(),
+    resource_type: z.string(),
+    occurred_at: z.string(),
+    data: z.looseObject({
+      id: z.optional(z.string()),
+      type: z.optional(z.string()),
+      html_url: z.optional(z.string()),
+      incident: z.nullish(z.looseObject({ id: z.string(), html_url: z.optional(z.string()) })),
+    }),
+  }),
+});
+
+const FIRING = new Set(['incident.triggered', 'incident.reopened']);
+
+function signalOf(eventType: string): Signal {
+  if (eventType === 'incident.resolved') return 'resolved';
+  return FIRING.has(eventType) ? 'firing' : 'informational';
+}
+
+export const pagerduty = {
+  name: 'pagerduty',
+  settingsSchema: SettingsSchema,
+
+  // X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]: several entries during secret rotation on
+  // PagerDuty's side; valid if any v1 entry matches any of our secrets. Other versions are ignored.
+  verify(rawBody, headers, { secrets }) {
+    const value = header(headers, 'x-pagerduty-signature');
+    if (value === undefined) return false;
+    const candidates = value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.startsWith('v1='))
+      .map((entry) => entry.slice('v1='.length));
+    if (candidates.length === 0) return false;
+    let ok = false;
+    for (const secret of secrets) {
+      const expected = hmacSha256(secret, rawBody);
+      for (const candidate of candidates) ok = hexDigestMatches(candidate, expected) || ok;
+    }
+    return ok;
+  },
+
+  parse(body, headers) {
+    const parsed = z.safeParse(BodySchema, body);
+    if (!parsed.success) throw new PayloadError('not a PagerDuty V3 webhook body', { cause: parsed.error });
+    const { event } = parsed.data;
+    const { data } = event;
+    const ping = event.event_type === 'pagey.ping';
+    // Incident identity per ../shared/fixtures/README.md; other resources (service.*, pagey.ping)
+    // fall back to `<resource_type>/<data.id>` and, without data.id, to the event id.
+    const identity =
+      data.type === 'incident' && data.id !== undefined
+        ? data.id
+        : (data.incident?.id ?? `${event.resource_type}/${data.id ?? event.id}`);
+    return [
+      {
+        source: 'pagerduty',
+        type: event.event_type,
+        deliveryId: header(headers, 'x-webhook-id'),
+        identity,
+        signal: ping ? 'informational' : signalOf(event.event_type),
+        ping,
+        // The incident's page when the event is about an incident, else the resource's own page.
+        link: nonEmpty(data.incident?.html_url) ?? nonEmpty(data.html_url),
+        payload: body,
+      } satisfies SourceEvent,
+    ];
+  },
+} satisfies WebhookSource<Settings>;

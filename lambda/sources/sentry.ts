@@ -1,0 +1,92 @@
+import { z } from '../shared/zod.js';
+import { PayloadError } from '../shared/errors.js';
+import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { nonEmpty, objectOf, str } from './fields.js';
+import type { Signal, SourceEvent, WebhookSource } from './types.js';
+
+const SettingsSchema = z.strictObject({
+  /** The integration's Client Secret. @default "SENTRY_CLIENT_SECRET" */
+  secret: z._default(SecretKeySchema, 'SENTRY_CLIENT_SECRET'),
+});
+type Settings = z.infer<typeof SettingsSchema>;
+
+const Id = z.union([z.string(), z.number()]);
+
+const BodySchema = z.looseObject({
+  action: z.string(),
+  data: z.looseObject({}),
+});
+
+// What each alert-like resource must carry; other resources (installation, comment, error...)
+// are only checked against BodySchema.
+const RESOURCE_SCHEMAS = {
+  issue: z.looseObject({ data: z.looseObject({ issue: z.looseObject({ id: Id }) }) }),
+  event_alert: z.looseObject({ data: z.looseObject({ event: z.looseObject({ issue_id: Id }) }) }),
+  metric_alert: z.looseObject({ data: z.looseObject({ metric_alert: z.looseObject({ id: Id }) }) }),
+} as const;
+
+function identityOf(resource: string, body: unknown, requestId: string | undefined): string {
+  if (resource === 'issue') return `issue/${z.parse(RESOURCE_SCHEMAS.issue, body).data.issue.id}`;
+  // An issue alert is about an issue: same identity as the issue's own webhooks.
+  if (resource === 'event_alert') return `issue/${z.parse(RESOURCE_SCHEMAS.event_alert, body).data.event.issue_id}`;
+  if (resource === 'metric_alert') return `metric_alert/${z.parse(RESOURCE_SCHEMAS.metric_alert, body).data.metric_alert.id}`;
+  return `${resource}/${requestId ?? 'unknown'}`;
+}
+
+function signalOf(resource: string, action: string): Signal {
+  if (action === 'resolved') return 'resolved';
+  if (resource === 'issue' && action === 'created') return 'firing';
+  if (resource === 'event_alert' && action === 'triggered') return 'firing';
+  if (resource === 'metric_alert' && (action === 'critical' || action === 'warning')) return 'firing';
+  return 'informational';
+}
+
+export const sentry = {
+  name: 'sentry',
+  settingsSchema: SettingsSchema,
+
+  // Sentry-Hook-Signature: bare lower-case hex HMAC-SHA256 of the raw body. Sentry-Hook-Timestamp
+  // is not signed, so there is no replay window to check.
+  verify(rawBody, headers, { secrets }) {
+    const candidate = header(headers, 'sentry-hook-signature');
+    if (candidate === undefined) return false;
+    let ok = false;
+    for (const secret of secrets) ok = hexDigestMatches(candidate, hmacSha256(secret, rawBody)) || ok;
+    return ok;
+  },
+
+  parse(body, headers) {
+    const resource = header(headers, 'sentry-hook-resource');
+    if (resource === undefined) throw new PayloadError('missing Sentry-Hook-Resource header');
+    const parsed = z.safeParse(BodySchema, body);
+    if (!parsed.success) throw new PayloadError('not a Sentry integration webhook body', { cause: parsed.error });
+    const { action } = parsed.data;
+    const requestId = header(headers, 'request-id');
+    let identity: string;
+    try {
+      identity = identityOf(resource, body, requestId);
+    } catch (error) {
+      throw new PayloadError(`Sentry ${resource} webhook without its id`, { cause: error });
+    }
+    const data = objectOf(body, 'data');
+    // Issue payloads carry no web_url (permalink is usually null); alerts carry data.event.web_url
+    // (event_alert) or data.web_url (metric_alert).
+    const link =
+      nonEmpty(data?.['web_url']) ??
+      nonEmpty(objectOf(data, 'event')?.['web_url']) ??
+      nonEmpty(objectOf(data, 'issue')?.['web_url']) ??
+      nonEmpty(str(objectOf(data, 'issue')?.['permalink']));
+    return [
+      {
+        source: 'sentry',
+        type: `${resource}.${action}`,
+        deliveryId: requestId,
+        identity,
+        signal: signalOf(resource, action),
+        ping: false,
+        link,
+        payload: body,
+      } satisfies SourceEvent,
+    ];
+  },
+} satisfies WebhookSource<Settings>;

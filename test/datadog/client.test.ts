@@ -1,0 +1,188 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDatadogClient, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
+import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { DatadogError } from '../../lambda/shared/errors.js';
+import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+
+const KEYS: DatadogKeys = { apiKey: 'test-api-key', appKey: 'test-app-key' };
+
+const REQUEST: CaseCreateRequest = {
+  data: {
+    type: 'case',
+    attributes: {
+      title: 'Workflow CI failed on main',
+      type_id: '00000000-0000-0000-0000-000000000001',
+      priority: 'P2',
+      description: 'run 30433642',
+      custom_attributes: { service: { type: 'TEXT', is_multi: false, value: 'web-store' } },
+    },
+    relationships: { project: { data: { id: 'd4bbe1af-f36e-42f1-87c1-493ca35c320e', type: 'project' } } },
+  },
+};
+
+/** Runs `createCase` and returns the DatadogError it must throw. */
+async function createCaseError(client: DatadogClient, request: CaseCreateRequest = REQUEST, keys: DatadogKeys = KEYS): Promise<DatadogError> {
+  const error: unknown = await client.createCase(request, keys).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DatadogError);
+  return error as DatadogError;
+}
+
+describe('createDatadogClient', () => {
+  let server: DatadogTestServer;
+  let client: DatadogClient;
+
+  beforeEach(async () => {
+    server = await startDatadogServer();
+    client = createDatadogClient({ baseUrl: server.url, timeoutMs: 2000 });
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it('returns the id and key of the created case', async () => {
+    const created = await client.createCase(REQUEST, KEYS);
+
+    expect(created.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(created).toEqual({ id: server.cases[0]?.id, key: 'DDFC-1', statusName: 'Open' });
+    expect(server.cases[0]?.request).toEqual(REQUEST);
+  });
+
+  it('sends both keys and a JSON body', async () => {
+    await client.createCase(REQUEST, KEYS);
+
+    const [sent] = server.requests;
+    expect(sent?.method).toBe('POST');
+    expect(sent?.path).toBe('/api/v2/cases');
+    expect(sent?.headers['dd-api-key']).toBe('test-api-key');
+    expect(sent?.headers['dd-application-key']).toBe('test-app-key');
+    expect(sent?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(sent?.body ?? '')).toEqual(REQUEST);
+    expect(sent?.status).toBe(201);
+  });
+
+  it('throws a non-retryable 403 when a key is wrong', async () => {
+    const error = await createCaseError(client, REQUEST, { ...KEYS, appKey: 'wrong' });
+
+    expect(error).toMatchObject({ status: 403, retryable: false, ambiguous: false, errors: ['Forbidden'] });
+    expect(server.cases).toHaveLength(0);
+  });
+
+  it('throws a non-retryable 400 with the error strings when the server rejects the body', async () => {
+    const invalid = { data: { ...REQUEST.data, attributes: { ...REQUEST.data.attributes, priority: 'P9' } } } as unknown as CaseCreateRequest;
+
+    const error = await createCaseError(client, invalid);
+
+    expect(error).toMatchObject({ status: 400, retryable: false, ambiguous: false });
+    expect(error.errors).toHaveLength(1);
+    expect(error.errors[0]).toMatch(/^400 Bad Request data\.attributes\.priority: /);
+  });
+
+  it.each([
+    {
+      shape: 'JSON:API error objects (live)',
+      body: { errors: [{ status: '400', title: 'Bad Request', detail: 'got type "userx" expected one of "user"' }] },
+      errors: ['400 Bad Request got type "userx" expected one of "user"'],
+    },
+    { shape: 'JSON:API error objects without status', body: { errors: [{ code: 'resource_not_found', title: 'project not found' }] }, errors: ['project not found'] },
+    { shape: 'strings (OpenAPI APIErrorResponse)', body: { errors: ['Bad Request', 'title is required'] }, errors: ['Bad Request', 'title is required'] },
+    { shape: 'text', body: 'upstream said no', errors: ['upstream said no'] },
+  ])('reads the error strings of a 400 body made of $shape', async ({ body, errors }) => {
+    server.failNext(1, { status: 400, body });
+
+    const error = await createCaseError(client);
+
+    expect(error).toMatchObject({ status: 400, retryable: false });
+    expect(error.errors).toEqual(errors);
+    expect(error.message).toContain(errors[0]);
+  });
+
+  it.each([
+    { status: 401, retryable: false, ambiguous: false },
+    { status: 404, retryable: false, ambiguous: false },
+    { status: 409, retryable: false, ambiguous: false },
+    { status: 429, retryable: true, ambiguous: false },
+    { status: 500, retryable: true, ambiguous: true },
+    { status: 502, retryable: true, ambiguous: true },
+    { status: 503, retryable: true, ambiguous: true },
+  ])('treats $status as retryable=$retryable ambiguous=$ambiguous', async ({ status, retryable, ambiguous }) => {
+    server.failNext(1, { status });
+
+    const error = await createCaseError(client);
+
+    expect(error).toMatchObject({ status, retryable, ambiguous });
+  });
+
+  it('reads X-RateLimit-Reset of a 429 as seconds until the reset', async () => {
+    server.failNext(1, {
+      status: 429,
+      body: { errors: ['Too many requests'] },
+      headers: { 'X-RateLimit-Limit': '30', 'X-RateLimit-Period': '60', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '7', 'X-RateLimit-Name': 'cases_write' },
+    });
+
+    const error = await createCaseError(client);
+
+    expect(error).toMatchObject({ status: 429, retryable: true, ambiguous: false, errors: ['Too many requests'] });
+    expect(error.rateLimit).toEqual({ limit: 30, period: 60, remaining: 0, reset: 7, name: 'cases_write' });
+  });
+
+  it('throws a retryable 429 once the rate-limit window is used up', async () => {
+    server.rateLimit({ limit: 2, periodSeconds: 10 });
+
+    await client.createCase(REQUEST, KEYS);
+    await client.createCase(REQUEST, KEYS);
+    const error = await createCaseError(client);
+
+    expect(error).toMatchObject({ status: 429, retryable: true, ambiguous: false });
+    expect(error.rateLimit).toMatchObject({ limit: 2, period: 10, remaining: 0, name: 'cases_write' });
+    expect(error.rateLimit?.reset).toBeGreaterThanOrEqual(1);
+    expect(error.rateLimit?.reset).toBeLessThanOrEqual(10);
+    expect(server.cases).toHaveLength(2);
+  });
+
+  it('throws a retryable, ambiguous status 0 when no answer comes before the deadline', async () => {
+    server.hangNext(1);
+    const impatient = createDatadogClient({ baseUrl: server.url, timeoutMs: 200 });
+
+    const started = Date.now();
+    const error = await createCaseError(impatient);
+
+    expect(error).toMatchObject({ status: 0, retryable: true, ambiguous: true });
+    expect(error.message).toMatch(/timed out after 200 ms/);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('throws a retryable, ambiguous status 0 when the connection drops after the case was created', async () => {
+    server.dropAfterCreateNext(1);
+
+    const error = await createCaseError(client);
+
+    expect(error).toMatchObject({ status: 0, retryable: true, ambiguous: true });
+    expect(server.cases).toHaveLength(1);
+    expect(server.requests[0]?.status).toBeUndefined();
+  });
+
+  it('throws a retryable status 0 that is not ambiguous when the connection is refused', async () => {
+    const gone = await startDatadogServer();
+    await gone.close();
+    const refused = createDatadogClient({ baseUrl: gone.url, timeoutMs: 2000 });
+
+    const error = await createCaseError(refused);
+
+    expect(error).toMatchObject({ status: 0, retryable: true, ambiguous: false });
+  });
+
+  it.each([
+    { what: 'a body without data.id', body: { data: { type: 'case', attributes: {} } } },
+    { what: 'a body of another resource type', body: { data: { id: 'x', type: 'users', attributes: {} } } },
+    { what: 'a body that is not JSON', body: '<html>created</html>' },
+  ])('throws a non-retryable error when a 201 carries $what', async ({ body }) => {
+    server.failNext(1, { status: 201, body });
+
+    const error = await createCaseError(client);
+
+    expect(error).toMatchObject({ status: 201, retryable: false, ambiguous: true });
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { compileRules } from '../../lambda/mapping/compile-rules.js';
+import { loadRulesFile, parseRulesText } from '../../lambda/mapping/load-rules-file.js';
+import { ConfigError } from '../../lambda/shared/errors.js';
+
+const PROJECT = '11111111-1111-1111-1111-111111111111';
+const TYPE = '00000000-0000-0000-0000-000000000001';
+
+function file(githubRules: unknown[], extra: Record<string, unknown> = {}) {
+  return { version: 1, defaults: { project: PROJECT, type_id: TYPE }, sources: { github: { rules: githubRules } }, ...extra };
+}
+
+function problemsOf(input: unknown): string {
+  try {
+    compileRules(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected the rules to be rejected');
+}
+
+describe('compileRules', () => {
+  it('compiles the shipped presets for every source', () => {
+    const rules = loadRulesFile();
+
+    expect([...rules.sources.keys()].sort()).toEqual(['alertmanager', 'generic', 'github', 'grafana', 'opsgenie', 'pagerduty', 'sentry', 'standard-webhooks']);
+  });
+
+  it.each([
+    ['an unknown key in a rule', file([{ name: 'a', titel: 'x', case: { title: 'x' } }]), 'sources.github.rules[0]: Unrecognized key: "titel"'],
+    ['a misspelt case field', file([{ name: 'a', case: { title: 'x', priorty: 'P1' } }]), 'sources.github.rules[0].case: Unrecognized key: "priorty"'],
+    ['a priority that does not exist', file([{ name: 'a', case: { title: 'x' } }, { name: 'b', events: ['x'], case: { title: 'x', priority: 'P9' } }].reverse()), 'sources.github.rules[0].case.priority: "P9" is not one of NOT_DEFINED, P1, P2, P3, P4, P5'],
+    ['a broken expression in a title', file([{ name: 'a', case: { title: '{{ issue.title & }}' } }]), 'sources.github.rules[0].case.title: {{ issue.title & }}'],
+    ['a broken condition', file([{ name: 'a', when: 'issue.(', case: { title: 'x' } }]), 'sources.github.rules[0].when:'],
+    ['an unknown source', { version: 1, sources: { jira: { rules: [{ name: 'a' }] } } }, 'sources: Unrecognized key: "jira"'],
+    ['a missing title', file([{ name: 'a', case: { description: 'x' } }]), 'sources.github.rules[0].case.title: required'],
+    ['a missing project', { version: 1, defaults: { type_id: TYPE }, sources: { github: { rules: [{ name: 'a', case: { title: 'x' } }] } } }, 'sources.github.rules[0].case.project: required'],
+    ['a duplicate rule name', file([{ name: 'a', events: ['x'], case: { title: 'x' } }, { name: 'a', case: { title: 'y' } }]), 'sources.github.rules[1].name: "a" is used by an earlier rule'],
+    ['an unreachable rule', file([{ name: 'a', case: { title: 'x' } }, { name: 'b', case: { title: 'y' } }]), 'sources.github.rules[1]: never reached'],
+    ['a bad source setting', file([{ name: 'a', case: { title: 'x' } }], { sources: { github: { settings: { secret: 'lower-case' }, rules: [{ name: 'a', case: { title: 'x' } }] } } }), 'sources.github.settings.secret'],
+    ['an unknown source setting', file([], { sources: { github: { settings: { sekret: 'X' }, rules: [{ name: 'a', case: { title: 'x' } }] } } }), 'sources.github.settings: Unrecognized key: "sekret"'],
+    ['a list for a single-valued attribute', file([{ name: 'a', case: { title: 'x', custom_attributes: { team: { type: 'SELECT', value: ['a', 'b'] } } } }]), 'custom_attributes.team.value: a list needs multi: true'],
+    ['a wrong version', { version: 2, sources: {} }, 'version:'],
+  ])('rejects %s and names the path', (_name, input, expected) => {
+    expect(problemsOf(input)).toContain(expected);
+  });
+
+  it('reports every problem at once', () => {
+    const message = problemsOf(file([{ name: 'a', events: ['x'], case: { title: '{{ ( }}' } }, { name: 'b', when: ')', case: { title: 'y' } }]));
+
+    expect(message).toContain('rules[0].case.title');
+    expect(message).toContain('rules[1].when');
+  });
+});
+
+describe('parseRulesText', () => {
+  it('rejects duplicate YAML keys with their line', () => {
+    expect(() => parseRulesText('version: 1\nversion: 1\n', 'rules.yaml')).toThrow(/rules.yaml is not valid YAML/);
+  });
+});
