@@ -1,4 +1,4 @@
-import type { z } from '../shared/zod.js';
+import type * as z from '../shared/zod.js';
 import { DatadogError, type RateLimit } from '../shared/errors.js';
 import { CaseResponseSchema, ErrorBodySchema, type CaseCreateRequest } from './schema.js';
 

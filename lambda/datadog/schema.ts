@@ -1,4 +1,4 @@
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 
 // Shapes of /api/v2/cases as in Datadog's OpenAPI schema (cases-openapi.yaml), strict where we send,
 // loose where we read (Datadog adds fields over time).

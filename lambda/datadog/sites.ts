@@ -1,4 +1,4 @@
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { ConfigError } from '../shared/errors.js';
 
 /** Datadog sites (`DD_SITE`); the API host is `api.<site>`. */

@@ -191,5 +191,6 @@ export function createIngestHandler(deps: IngestDeps) {
     },
   };
 
-  return middy<APIGatewayProxyEventV2, Result, Error, Context>(handle).use(errorAnswers);
+  // No early-timeout timer: every Datadog call has its own deadline, well inside the function's timeout.
+  return middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers);
 }

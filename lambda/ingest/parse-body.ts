@@ -1,10 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import type { JsonObject } from '../sources/types.js';
 import { PayloadError } from '../shared/errors.js';
 
 /** Deeper than any real alert payload; keeps recursive code downstream (JSONata, logs) safe. */
 export const MAX_DEPTH = 64;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Reads the verified raw body as one JSON object. Rejects invalid UTF-8, non-objects, nesting
@@ -12,12 +12,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  */
 export function parseJsonObject(raw: Buffer): JsonObject {
   if (raw.length === 0) throw new PayloadError('body is empty');
-  let text: string;
-  try {
-    text = utf8.decode(raw);
-  } catch (cause) {
-    throw new PayloadError('body is not valid UTF-8', { cause });
-  }
+  // isUtf8 is native (simdutf) and several times faster than a fatal TextDecoder.
+  if (!isUtf8(raw)) throw new PayloadError('body is not valid UTF-8');
+  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
+  const text = (bom ? raw.subarray(3) : raw).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);

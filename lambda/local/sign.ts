@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { alertmanager } from '../sources/alertmanager.js';
 import { hmacSha256 } from '../sources/crypto.js';
 import { credentialHeader } from '../sources/fields.js';

@@ -1,4 +1,4 @@
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { RulesFileSchema } from './rules-schema.js';
 
 /** JSON Schema of the rules file, for editors (`# yaml-language-server: $schema=./rules.schema.json`). */

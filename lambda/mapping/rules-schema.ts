@@ -1,6 +1,6 @@
 import { CASE_PRIORITIES, CUSTOM_ATTRIBUTE_TYPES } from '../datadog/schema.js';
 import { SOURCE_NAMES } from '../sources/types.js';
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 
 /**
  * The rules file (config/rules.yaml). Strings in `case` fields are templates: literal text with

@@ -5,7 +5,8 @@ export interface CompiledTemplate {
   readonly source: string;
   /** True when the template has no expression. */
   readonly constant: boolean;
-  evaluate(input: unknown, bindings: Bindings): Promise<unknown>;
+  /** Synchronous unless an expression needs JSONata's (async) evaluator. */
+  evaluate(input: unknown, bindings: Bindings): unknown;
 }
 
 export class TemplateSyntaxError extends Error {
@@ -47,19 +48,19 @@ export function compileTemplate(source: string): CompiledTemplate {
   }
   if (parts.every((p) => typeof p === 'string')) {
     const text = parts.join('');
-    return { source, constant: true, evaluate: async () => text };
+    return { source, constant: true, evaluate: () => text };
   }
   const only = parts.length === 1 ? parts[0] : undefined;
   if (only !== undefined && typeof only !== 'string') {
-    return { source, constant: false, evaluate: async (input, bindings) => only.evaluate(input, bindings) };
+    return { source, constant: false, evaluate: (input, bindings) => only.evaluate(input, bindings) };
   }
   return {
     source,
     constant: false,
-    async evaluate(input, bindings) {
-      let out = '';
-      for (const p of parts) out += typeof p === 'string' ? p : toText(await p.evaluate(input, bindings));
-      return out;
+    evaluate(input, bindings) {
+      const values = parts.map((p) => (typeof p === 'string' ? p : p.evaluate(input, bindings)));
+      if (values.some((v) => v instanceof Promise)) return Promise.all(values).then((all) => all.map(toText).join(''));
+      return values.map(toText).join('');
     },
   };
 }

@@ -1,4 +1,4 @@
-import { z } from './zod.js';
+import * as z from './zod.js';
 import { ConfigError } from './errors.js';
 
 const Int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));

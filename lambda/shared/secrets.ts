@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from './zod.js';
+import * as z from './zod.js';
 import { ConfigError } from './errors.js';
 
 /** The bridge secret: one flat JSON key/value object (the Secrets Manager console's key/value form). */

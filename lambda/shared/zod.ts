@@ -1,12 +1,15 @@
 // zod/mini keeps the Lambda bundle small (about 15 KB against 97 KB for classic zod, see
 // ../shared/TOOLCHAIN.md); English messages are loaded once here so errors stay readable.
-import * as z from 'zod/mini';
+// Import as `import * as z from '../shared/zod.js'`: re-exporting a namespace object
+// (`export { z }`) would defeat tree shaking and pull all of zod and its 64 locales in (~430 KB).
+import { config } from 'zod/mini';
 import { en } from 'zod/locales';
+import { $ZodError } from 'zod/v4/core';
 
-z.config(en());
+config(en());
 
-export { z };
-export type ZodError = z.core.$ZodError;
+export * from 'zod/mini';
+export type ZodError = $ZodError;
 export function isZodError(error: unknown): error is ZodError {
-  return error instanceof z.core.$ZodError;
+  return error instanceof $ZodError;
 }

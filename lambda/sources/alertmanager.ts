@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { SecretKeySchema, header } from './crypto.js';
 import { credentialMatches, isObject, nonEmpty } from './fields.js';

@@ -1,11 +1,26 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from '../shared/zod.js';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import * as z from '../shared/zod.js';
 
 /** Key name in the bridge secret: SCREAMING_SNAKE. */
 export const SecretKeySchema = z.string().check(z.regex(/^[A-Z][A-Z0-9_]*$/, 'must be an UPPER_SNAKE key name in the bridge secret'));
 
+// Turning a string into an HMAC key costs about as much as hashing a 2 KB body: keep the key objects
+// of the (few) secrets in use. Bounded so a rotation storm cannot grow it.
+const KEYS = new Map<string, KeyObject>();
+
+function keyOf(key: string | Buffer): KeyObject | Buffer {
+  if (typeof key !== 'string') return key;
+  let k = KEYS.get(key);
+  if (k === undefined) {
+    if (KEYS.size >= 32) KEYS.clear();
+    k = createSecretKey(Buffer.from(key, 'utf8'));
+    KEYS.set(key, k);
+  }
+  return k;
+}
+
 export function hmacSha256(key: string | Buffer, ...parts: (string | Buffer)[]): Buffer {
-  const h = createHmac('sha256', key);
+  const h = createHmac('sha256', keyOf(key));
   for (const p of parts) h.update(p);
   return h.digest();
 }

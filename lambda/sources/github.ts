@@ -1,5 +1,5 @@
 // zod/mini (lambda/shared/zod.ts): functional API, z.optional(x), z._default(x, v), x.check(...).
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import type { JsonObject, Signal, SourceEvent, WebhookSource } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { AlertGroupSchema, GroupBySchema, alertGroupEvents, parseAlertmanagerBody } from './alertmanager.js';
 import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';

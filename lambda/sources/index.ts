@@ -1,4 +1,4 @@
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { alertmanager } from './alertmanager.js';
 import { generic } from './generic.js';
 import { github } from './github.js';

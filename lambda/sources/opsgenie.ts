@@ -1,4 +1,4 @@
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { SecretKeySchema, header, safeEqualString } from './crypto.js';
 import type { Signal, SourceEvent, WebhookSource } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import { nonEmpty, objectOf, str } from './fields.js';

@@ -1,4 +1,4 @@
-import { z } from '../shared/zod.js';
+import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { SecretKeySchema, header, hmacSha256, safeEqualString } from './crypto.js';
 import { str } from './fields.js';

@@ -1,4 +1,4 @@
-import type { z } from '../shared/zod.js';
+import type * as z from '../shared/zod.js';
 
 export const SOURCE_NAMES = [
   'github',

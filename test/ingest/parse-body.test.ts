@@ -63,8 +63,7 @@ describe('parseJsonObject', () => {
     else expect(error.message).toMatch(message);
   });
 
-  it('keeps the decoder or parser failure as the cause', () => {
-    expect(parseError(Buffer.from([0xff])).cause).toBeInstanceOf(TypeError);
+  it('keeps the parser failure as the cause', () => {
     expect(parseError(Buffer.from('{')).cause).toBeInstanceOf(SyntaxError);
   });
 
