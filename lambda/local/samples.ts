@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { normalizeHeaders } from '../sources/crypto.js';
 
 /** Sample payloads shipped with the project (test/fixtures), used by `npm run send` and the docs. */
 export const SAMPLES_DIR = fileURLToPath(new URL('../../test/fixtures', import.meta.url));
@@ -21,7 +22,7 @@ export function listSamples(source: string): string[] {
   const dir = join(SAMPLES_DIR, source);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && !f.endsWith('.headers.json') && f !== 'expected.json' && !f.startsWith('_'))
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.headers.json') && f !== 'expected.json' && f !== 'settings.json' && !f.startsWith('_'))
     .map((f) => f.slice(0, -'.json'.length))
     .sort();
 }
@@ -35,5 +36,6 @@ export function readSample(source: string, eventOrPath: string): Sample {
   }
   const defaults = join(SAMPLES_DIR, source, '_request.json');
   const common = existsSync(defaults) ? ((JSON.parse(readFileSync(defaults, 'utf8')) as { headers?: Record<string, string> }).headers ?? {}) : {};
-  return { body: readFileSync(path, 'utf8'), headers: { 'content-type': 'application/json', ...common, ...readHeadersBeside(path) } };
+  // Lower-cased names, so a fixture's own Content-Type replaces the default instead of doubling it.
+  return { body: readFileSync(path, 'utf8'), headers: normalizeHeaders({ 'content-type': 'application/json', ...normalizeHeaders(common), ...normalizeHeaders(readHeadersBeside(path)) }) };
 }

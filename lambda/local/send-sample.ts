@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { loadRulesFile } from '../mapping/load-rules-file.js';
+import { parseSecretBag, secretValues } from '../shared/secrets.js';
+import { isSourceName } from '../sources/index.js';
+import { readSample } from './samples.js';
+import { signRequest } from './sign.js';
+
+/** What `npm run send` does: sign a sample exactly as the real sender would and post it. */
+export async function sendSample(options: {
+  source: string;
+  /** A file stem in test/fixtures/<source>/ or a path to a JSON payload. */
+  event: string;
+  baseUrl: string;
+  rulesFile: string;
+  secretsFile: string;
+}): Promise<{ url: string; status: number; text: string }> {
+  const { source } = options;
+  if (!isSourceName(source)) throw new Error(`unknown source "${source}"`);
+  const compiled = loadRulesFile(options.rulesFile).sources.get(source);
+  if (!compiled) throw new Error(`source "${source}" is not in ${options.rulesFile}`);
+  const bag = parseSecretBag(readFileSync(options.secretsFile, 'utf8'), options.secretsFile);
+  const [secret] = secretValues(bag, compiled.source.settings.secret);
+  if (secret === undefined) throw new Error(`${options.secretsFile} has no ${compiled.source.settings.secret}`);
+  const sample = readSample(source, options.event);
+  const headers = signRequest({ source, settings: compiled.source.settings, secret, body: sample.body, headers: sample.headers });
+  const url = `${options.baseUrl}/webhooks/${source}`;
+  const response = await fetch(url, { method: 'POST', headers, body: sample.body });
+  return { url, status: response.status, text: await response.text() };
+}

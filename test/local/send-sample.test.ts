@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_SECRETS_FILE, startLocalBridge, type LocalBridge } from '../../lambda/local/bridge.js';
+import { listSamples } from '../../lambda/local/samples.js';
+import { sendSample } from '../../lambda/local/send-sample.js';
+import { PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
+import { parseEnv } from '../../lambda/shared/env.js';
+import { silentLogger } from '../../lambda/shared/log.js';
+import { SOURCE_NAMES } from '../../lambda/sources/types.js';
+
+// The README quickstart: `npm start` with the embedded defaults, then `npm run send -- <source> <event>`.
+// `send` signs with the settings of the rules in use, so every sample works with the presets.
+const SAMPLES = SOURCE_NAMES.flatMap((source) => listSamples(source).map((event) => [source, event] as const));
+
+describe('npm run send against npm start (development secrets, presets, dry run)', () => {
+  let bridge: LocalBridge;
+  beforeAll(async () => {
+    bridge = await startLocalBridge({ env: parseEnv({ PORT: '0' }), logger: silentLogger });
+  });
+  afterAll(async () => {
+    await bridge.close();
+  });
+
+  it('has samples for the quickstart', () => {
+    expect(SAMPLES.map(([s, e]) => `${s} ${e}`)).toContain('github issues.opened');
+  });
+
+  it.each(SAMPLES)('%s %s is accepted (202) and never refused', async (source, event) => {
+    const result = await sendSample({ source, event, baseUrl: bridge.url, rulesFile: PRESET_RULES_FILE, secretsFile: DEV_SECRETS_FILE });
+
+    expect(result.status).toBe(202);
+    expect(['dry_run', 'no_match', 'ping', 'ignored']).toContain((JSON.parse(result.text) as { status: string }).status);
+  });
+
+  it('answers the quickstart sample with the case request it would send', async () => {
+    const result = await sendSample({ source: 'github', event: 'issues.opened', baseUrl: bridge.url, rulesFile: PRESET_RULES_FILE, secretsFile: DEV_SECRETS_FILE });
+
+    expect(JSON.parse(result.text)).toMatchObject({ status: 'dry_run', request: { data: { type: 'case', attributes: { title: expect.stringContaining('[GitHub]') } } } });
+  });
+});
