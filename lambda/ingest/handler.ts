@@ -9,9 +9,9 @@ import type { SourceEvent } from '../sources/types.js';
 import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { ActionQueue } from '../shared/queue.js';
-import { secretValues, type SecretsProvider } from '../shared/secrets.js';
+import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import { deliverCase } from './deliver.js';
-import { parseJsonObject } from './parse-body.js';
+import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 
 export interface IngestDeps {
   readonly rules: CompiledRules;
@@ -48,6 +48,7 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
 function isJsonContentType(value: string | undefined): boolean {
   if (value === undefined) return false;
+  if (value === 'application/json') return true; // what nearly every sender sends: no parsing
   const [type, ...params] = value.split(';').map((s) => s.trim());
   if (type === undefined || !JSON_TYPE.test(type)) return false;
   const charset = params.find((p) => p.toLowerCase().startsWith('charset='));
@@ -55,9 +56,37 @@ function isJsonContentType(value: string | undefined): boolean {
 }
 
 function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
+  if (headers === undefined) return {};
+  // HTTP API (payload v2) delivers names lower-cased: the event's own object is then used as it is
+  // (it is only read, never written). A `__proto__` name takes the copy, which drops it as it always did.
+  let copy = false;
+  for (const k in headers) {
+    if (headers[k] === undefined || k === '__proto__' || k.toLowerCase() !== k) {
+      copy = true;
+      break;
+    }
+  }
+  if (!copy) return headers as Record<string, string>;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = v;
   return out;
+}
+
+/** Datadog keys from the secret read for this request; `refresh` re-reads the secret (after a 401/403). */
+class RequestKeys {
+  constructor(
+    private readonly bag: SecretBag,
+    private readonly secrets: SecretsProvider,
+  ) {}
+
+  async get(): Promise<DatadogKeys> {
+    return { apiKey: this.bag['DD_API_KEY'] ?? '', appKey: this.bag['DD_APP_KEY'] ?? '' };
+  }
+
+  async refresh(): Promise<DatadogKeys> {
+    const fresh = await this.secrets.refresh();
+    return { apiKey: fresh['DD_API_KEY'] ?? '', appKey: fresh['DD_APP_KEY'] ?? '' };
+  }
 }
 
 interface EventResult {
@@ -82,13 +111,14 @@ export function createIngestHandler(deps: IngestDeps) {
     if (compiled === undefined) {
       throw new HttpProblem(404, 'unknown_source', `no source "${sourceName.slice(0, 64)}" is configured; configured: ${[...deps.rules.sources.keys()].join(', ')}`);
     }
+    // HMAC runs on the bytes; a text body is also parsed as the string it already is.
+    const text = event.isBase64Encoded ? undefined : (event.body ?? '');
     const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
     const headers = lowerCaseHeaders(event.headers);
     if (!isJsonContentType(headers['content-type'])) {
       throw new HttpProblem(415, 'unsupported_content_type', `content type must be application/json, got ${JSON.stringify(headers['content-type'] ?? null)}`);
     }
-    const log = deps.logger.child({ source: compiled.source.name, requestId: event.requestContext?.requestId });
 
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
     const bag = await deps.secrets.get();
@@ -99,10 +129,10 @@ export function createIngestHandler(deps: IngestDeps) {
       throw new SignatureError('signature or credentials missing or wrong');
     }
 
-    const body = parseJsonObject(raw);
+    const body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text);
     const events: SourceEvent[] = compiled.source.parse(body, headers);
     const deliveryId = events[0]?.deliveryId;
-    const elog = log.child({ deliveryId });
+    const elog = deps.logger.child({ source: compiled.source.name, requestId: event.requestContext?.requestId, deliveryId });
     if (events.length === 0 || events.every((e) => e.ping)) {
       elog.info('ping answered');
       return reply(202, { status: 'ping', deliveryId });
@@ -111,51 +141,48 @@ export function createIngestHandler(deps: IngestDeps) {
     const apiKey = bag['DD_API_KEY'];
     const appKey = bag['DD_APP_KEY'];
     const dryRun = deps.dryRun === true || !apiKey || !appKey;
-    const keys = {
-      get: async (): Promise<DatadogKeys> => ({ apiKey: apiKey ?? '', appKey: appKey ?? '' }),
-      refresh: async (): Promise<DatadogKeys> => {
-        const fresh = await deps.secrets.refresh();
-        return { apiKey: fresh['DD_API_KEY'] ?? '', appKey: fresh['DD_APP_KEY'] ?? '' };
-      },
-    };
+    const keys = new RequestKeys(bag, deps.secrets);
 
     const results: EventResult[] = [];
     for (const ev of events) {
-      const base = { identity: ev.identity, type: ev.type };
       const mapped = await mapEventToCase(compiled, ev);
       if (mapped.outcome !== 'case') {
         elog.info(mapped.outcome === 'ignored' ? 'event ignored by rule' : 'no rule matched', { type: ev.type, identity: ev.identity, reason: mapped.reason });
-        results.push({ ...base, status: mapped.outcome, reason: mapped.reason, ...(mapped.outcome === 'ignored' ? { rule: mapped.rule } : {}) });
+        results.push(
+          mapped.outcome === 'ignored'
+            ? { identity: ev.identity, type: ev.type, status: 'ignored', reason: mapped.reason, rule: mapped.rule }
+            : { identity: ev.identity, type: ev.type, status: 'no_match', reason: mapped.reason },
+        );
         continue;
       }
       if (mapped.warnings.length > 0) elog.warn('rule output adjusted', { rule: mapped.rule, warnings: mapped.warnings });
       if (dryRun) {
         elog.info('dry run: case not sent', { rule: mapped.rule, identity: ev.identity, request: mapped.request });
-        results.push({ ...base, status: 'dry_run', rule: mapped.rule, request: mapped.request, warnings: mapped.warnings });
+        results.push({ identity: ev.identity, type: ev.type, status: 'dry_run', rule: mapped.rule, request: mapped.request, warnings: mapped.warnings });
         continue;
       }
       const outcome = await deliverCase(
         { kind: 'create_case', source: ev.source, deliveryId: ev.deliveryId, identity: ev.identity, rule: mapped.rule, request: mapped.request, attempt: 0, firstSeen: new Date(now()).toISOString() },
-        { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, ...(deps.random ? { random: deps.random } : {}) },
+        { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random },
       );
       if (outcome.status === 'created') {
         elog.info('case created', { rule: mapped.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
-        results.push({ ...base, status: 'created', rule: mapped.rule, case: outcome.case });
+        results.push({ identity: ev.identity, type: ev.type, status: 'created', rule: mapped.rule, case: outcome.case });
       } else if (outcome.status === 'queued') {
-        results.push({ ...base, status: 'queued', rule: mapped.rule, reason: outcome.reason, retryInSeconds: outcome.delaySeconds });
+        results.push({ identity: ev.identity, type: ev.type, status: 'queued', rule: mapped.rule, reason: outcome.reason, retryInSeconds: outcome.delaySeconds });
       } else {
-        results.push({ ...base, status: 'dead_lettered', rule: mapped.rule, reason: outcome.reason });
+        results.push({ identity: ev.identity, type: ev.type, status: 'dead_lettered', rule: mapped.rule, reason: outcome.reason });
       }
     }
 
-    const created = results.filter((r) => r.status === 'created');
     if (results.length === 1) {
-      const [only] = results as [EventResult];
+      const only = results[0]!;
       if (only.status === 'created' && only.case) {
         return reply(201, { status: 'created', deliveryId, rule: only.rule, identity: only.identity, case: { id: only.case.id, key: only.case.key } });
       }
       return reply(202, { deliveryId, ...only });
     }
+    const created = results.filter((r) => r.status === 'created');
     return reply(created.length > 0 ? 201 : 202, { status: created.length > 0 ? 'created' : 'accepted', deliveryId, results });
   }
 

@@ -14,7 +14,8 @@ declare const __CASE_BRIDGE_RULES__: unknown;
 const env = parseEnv();
 const logger = createLogger({ level: env.LOG_LEVEL });
 if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
-const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules' });
+// Lazy: each source's rules compile on its first webhook (validated at synth by the same compileRules).
+const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true });
 
 /**
  * Interim queue until the SQS retry queue lands: the complete action is written to the log at

@@ -83,18 +83,10 @@ function mergeFields(...layers: (CaseFields | undefined)[]): CaseFields {
   return out;
 }
 
-/**
- * Validates a parsed rules file and compiles every expression once. All problems are collected
- * and thrown together as one ConfigError whose message names each failing path.
- */
-export function compileRules(input: unknown, options: { origin?: string } = {}): CompiledRules {
-  const origin = options.origin ?? 'rules';
-  const parsed = RulesFileSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(`${origin} is invalid:\n  ${zodProblems(parsed.error, []).join('\n  ')}`, { cause: parsed.error });
-  const file: RulesFile = parsed.data;
-  const problems: string[] = [];
-  const sources = new Map<SourceName, CompiledSource>();
+type SourceBlock = NonNullable<RulesFile['sources'][SourceName]>;
 
+/** Compiles the rules of one source; problems are pushed to `problems` with their path. */
+function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFile, problems: string[]): CompiledRule[] {
   const template = (path: string, text: string | undefined): CompiledTemplate | undefined => {
     if (text === undefined) return undefined;
     try {
@@ -104,8 +96,111 @@ export function compileRules(input: unknown, options: { origin?: string } = {}):
       return undefined;
     }
   };
+  const names = new Set<string>();
+  const rules: CompiledRule[] = [];
+  block.rules.forEach((rule, index) => {
+    const path = `sources.${name}.rules[${index}]`;
+    if (names.has(rule.name)) problems.push(`${path}.name: "${rule.name}" is used by an earlier rule of ${name}`);
+    names.add(rule.name);
+    const previous = rules.at(-1);
+    if (previous && !previous.when && previous.signals === undefined && block.rules[index - 1]?.events === undefined) {
+      problems.push(`${path}: never reached, ${previous.path} ("${previous.name}") matches every event`);
+    }
+    let when: CompiledExpression | undefined;
+    if (rule.when !== undefined) {
+      try {
+        when = compileExpression(rule.when);
+      } catch (e) {
+        problems.push(`${path}.when: ${(e as Error).message}`);
+      }
+    }
+    let fields: CompiledCaseFields | undefined;
+    if (rule.action === 'create') {
+      const merged = mergeFields(file.defaults, block.defaults, rule.case);
+      const at = (field: string) => (rule.case && field in rule.case ? `${path}.case.${field}` : block.defaults && field in block.defaults ? `sources.${name}.defaults.${field}` : `defaults.${field}`);
+      for (const required of ['title', 'type_id', 'project'] as const) {
+        if (merged[required] === undefined || merged[required] === '') problems.push(`${path}.case.${required}: required (set it in the rule, in sources.${name}.defaults or in defaults)`);
+      }
+      if (merged.priority !== undefined && !merged.priority.includes('{{') && !(CASE_PRIORITIES as readonly string[]).includes(merged.priority.toUpperCase())) {
+        problems.push(`${at('priority')}: "${merged.priority}" is not one of ${CASE_PRIORITIES.join(', ')}`);
+      }
+      const attributes: CompiledAttribute[] = [];
+      for (const [key, attr] of Object.entries(merged.custom_attributes ?? {})) {
+        const attrPath = `${at('custom_attributes')}${rule.case?.custom_attributes && key in rule.case.custom_attributes ? `.${key}` : ''}`;
+        if (typeof attr.value === 'string') {
+          const t = template(`${attrPath}.value`, attr.value);
+          if (t) attributes.push({ key, type: attr.type, multi: attr.multi, value: t });
+        } else {
+          if (Array.isArray(attr.value) && !attr.multi) problems.push(`${attrPath}.value: a list needs multi: true`);
+          if (attr.type === 'NUMBER' && [attr.value].flat().some((v) => typeof v !== 'number')) problems.push(`${attrPath}.value: NUMBER attributes take numbers`);
+          attributes.push({ key, type: attr.type, multi: attr.multi, value: { literal: attr.value } });
+        }
+      }
+      const title = template(at('title'), merged.title);
+      const typeId = template(at('type_id'), merged.type_id);
+      const project = template(at('project'), merged.project);
+      const compiled = {
+        title,
+        description: template(at('description'), merged.description),
+        priority: template(at('priority'), merged.priority),
+        status_name: template(at('status_name'), merged.status_name),
+        type_id: typeId,
+        project,
+        assignee: template(at('assignee'), merged.assignee),
+        custom_attributes: attributes,
+      };
+      if (title && typeId && project) fields = { ...compiled, title, type_id: typeId, project };
+    }
+    rules.push({
+      name: rule.name,
+      path,
+      matchesType: typeMatcher(rule.events),
+      signals: rule.signals ? new Set(rule.signals) : undefined,
+      when,
+      action: rule.action,
+      fields,
+    });
+  });
+  return rules;
+}
 
-  for (const [name, block] of Object.entries(file.sources) as [SourceName, NonNullable<RulesFile['sources'][SourceName]>][]) {
+/** A source whose rules compile on first access of `rules` (see `lazy` in compileRules). */
+function lazySource(origin: string, name: SourceName, block: SourceBlock, file: RulesFile, source: BoundSource): CompiledSource {
+  let rules: readonly CompiledRule[] | undefined;
+  return {
+    source,
+    get rules(): readonly CompiledRule[] {
+      if (rules === undefined) {
+        const problems: string[] = [];
+        const compiled = compileSourceRules(name, block, file, problems);
+        if (problems.length > 0) throw new ConfigError(`${origin} is invalid:\n  ${problems.join('\n  ')}`);
+        rules = compiled;
+      }
+      return rules;
+    },
+  };
+}
+
+/**
+ * Validates a parsed rules file and compiles every expression once. All problems are collected
+ * and thrown together as one ConfigError whose message names each failing path.
+ *
+ * `lazy` (the Lambda): the file's schema and every source's settings are still checked here, but
+ * each source's rules compile on the first access of its `rules`. Parsing the ~60 JSONata
+ * expressions of the presets is most of the module load time, and one function usually serves a
+ * few of the sources. The bundled rules were compiled by this same function at synth
+ * (lib/rules-asset.ts), so a lazily compiled source cannot fail in a way synth did not report; if
+ * it did anyway, the access throws the same ConfigError.
+ */
+export function compileRules(input: unknown, options: { origin?: string; lazy?: boolean } = {}): CompiledRules {
+  const origin = options.origin ?? 'rules';
+  const parsed = RulesFileSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`${origin} is invalid:\n  ${zodProblems(parsed.error, []).join('\n  ')}`, { cause: parsed.error });
+  const file: RulesFile = parsed.data;
+  const problems: string[] = [];
+  const sources = new Map<SourceName, CompiledSource>();
+
+  for (const [name, block] of Object.entries(file.sources) as [SourceName, SourceBlock][]) {
     const entry = SOURCES[name];
     if (entry === undefined) {
       problems.push(`sources.${name}: this source is not available in this build`);
@@ -118,71 +213,11 @@ export function compileRules(input: unknown, options: { origin?: string } = {}):
       if (isZodError(e)) problems.push(...zodProblems(e, ['sources', name, 'settings']));
       else problems.push(`sources.${name}.settings: ${(e as Error).message}`);
     }
-    const names = new Set<string>();
-    const rules: CompiledRule[] = [];
-    block.rules.forEach((rule, index) => {
-      const path = `sources.${name}.rules[${index}]`;
-      if (names.has(rule.name)) problems.push(`${path}.name: "${rule.name}" is used by an earlier rule of ${name}`);
-      names.add(rule.name);
-      const previous = rules.at(-1);
-      if (previous && !previous.when && previous.signals === undefined && block.rules[index - 1]?.events === undefined) {
-        problems.push(`${path}: never reached, ${previous.path} ("${previous.name}") matches every event`);
-      }
-      let when: CompiledExpression | undefined;
-      if (rule.when !== undefined) {
-        try {
-          when = compileExpression(rule.when);
-        } catch (e) {
-          problems.push(`${path}.when: ${(e as Error).message}`);
-        }
-      }
-      let fields: CompiledCaseFields | undefined;
-      if (rule.action === 'create') {
-        const merged = mergeFields(file.defaults, block.defaults, rule.case);
-        const at = (field: string) => (rule.case && field in rule.case ? `${path}.case.${field}` : block.defaults && field in block.defaults ? `sources.${name}.defaults.${field}` : `defaults.${field}`);
-        for (const required of ['title', 'type_id', 'project'] as const) {
-          if (merged[required] === undefined || merged[required] === '') problems.push(`${path}.case.${required}: required (set it in the rule, in sources.${name}.defaults or in defaults)`);
-        }
-        if (merged.priority !== undefined && !merged.priority.includes('{{') && !(CASE_PRIORITIES as readonly string[]).includes(merged.priority.toUpperCase())) {
-          problems.push(`${at('priority')}: "${merged.priority}" is not one of ${CASE_PRIORITIES.join(', ')}`);
-        }
-        const attributes: CompiledAttribute[] = [];
-        for (const [key, attr] of Object.entries(merged.custom_attributes ?? {})) {
-          const attrPath = `${at('custom_attributes')}${rule.case?.custom_attributes && key in rule.case.custom_attributes ? `.${key}` : ''}`;
-          if (typeof attr.value === 'string') {
-            const t = template(`${attrPath}.value`, attr.value);
-            if (t) attributes.push({ key, type: attr.type, multi: attr.multi, value: t });
-          } else {
-            if (Array.isArray(attr.value) && !attr.multi) problems.push(`${attrPath}.value: a list needs multi: true`);
-            if (attr.type === 'NUMBER' && [attr.value].flat().some((v) => typeof v !== 'number')) problems.push(`${attrPath}.value: NUMBER attributes take numbers`);
-            attributes.push({ key, type: attr.type, multi: attr.multi, value: { literal: attr.value } });
-          }
-        }
-        const title = template(at('title'), merged.title);
-        const typeId = template(at('type_id'), merged.type_id);
-        const project = template(at('project'), merged.project);
-        const compiled = {
-          title,
-          description: template(at('description'), merged.description),
-          priority: template(at('priority'), merged.priority),
-          status_name: template(at('status_name'), merged.status_name),
-          type_id: typeId,
-          project,
-          assignee: template(at('assignee'), merged.assignee),
-          custom_attributes: attributes,
-        };
-        if (title && typeId && project) fields = { ...compiled, title, type_id: typeId, project };
-      }
-      rules.push({
-        name: rule.name,
-        path,
-        matchesType: typeMatcher(rule.events),
-        signals: rule.signals ? new Set(rule.signals) : undefined,
-        when,
-        action: rule.action,
-        fields,
-      });
-    });
+    if (options.lazy === true) {
+      if (bound) sources.set(name, lazySource(origin, name, block, file, bound));
+      continue;
+    }
+    const rules = compileSourceRules(name, block, file, problems);
     if (bound) sources.set(name, { source: bound, rules });
   }
   if (Object.keys(file.sources).length === 0) problems.push('sources: no source is configured');

@@ -40,44 +40,76 @@ function bindingsOf(event: SourceEvent): Bindings {
   };
 }
 
-/** Field paths per rule, built once (they name the field in errors). */
-const ENTRIES = new WeakMap<CompiledCaseFields, readonly [string, CompiledTemplate | undefined][]>();
+/**
+ * The templates of a rule in a fixed order, with their paths (which name the field in errors),
+ * built once per rule: values are then looked up by position, not by path.
+ */
+interface Entries {
+  readonly paths: readonly string[];
+  readonly templates: readonly (CompiledTemplate | undefined)[];
+}
+const TITLE = 0;
+const DESCRIPTION = 1;
+const PRIORITY = 2;
+const STATUS_NAME = 3;
+const TYPE_ID = 4;
+const PROJECT = 5;
+const ASSIGNEE = 6;
+/** Custom attribute i is at FIRST_ATTRIBUTE + i. */
+const FIRST_ATTRIBUTE = 7;
+
+const ENTRIES = new WeakMap<CompiledCaseFields, Entries>();
+
+function entriesOf(fields: CompiledCaseFields, rule: CompiledRule): Entries {
+  let entries = ENTRIES.get(fields);
+  if (entries === undefined) {
+    const p = `${rule.path}.case`;
+    entries = {
+      paths: [`${p}.title`, `${p}.description`, `${p}.priority`, `${p}.status_name`, `${p}.type_id`, `${p}.project`, `${p}.assignee`, ...fields.custom_attributes.map((a) => `${p}.custom_attributes.${a.key}.value`)],
+      templates: [fields.title, fields.description, fields.priority, fields.status_name, fields.type_id, fields.project, fields.assignee, ...fields.custom_attributes.map((a) => ('literal' in a.value ? undefined : a.value))],
+    };
+    ENTRIES.set(fields, entries);
+  }
+  return entries;
+}
 
 /**
- * Evaluates every template of a rule: synchronously when all of them are on the fast path, with one
- * wait for those that need JSONata's evaluator. Errors name the field's path.
+ * Evaluates every template of a rule: synchronously (no promise at all) when all of them are on the
+ * fast path, else one promise that waits for those that need JSONata's evaluator. Errors name the
+ * field's path. The value of a field without a template is undefined (as is a template's that gives
+ * nothing).
  */
-async function evaluateAll(entries: readonly [path: string, template: CompiledTemplate | undefined][], event: SourceEvent, bindings: Bindings): Promise<Map<string, unknown>> {
-  const values = new Map<string, unknown>();
+function evaluateAll(entries: Entries, event: SourceEvent, bindings: Bindings): unknown[] | Promise<unknown[]> {
+  const { paths, templates } = entries;
+  const values = new Array<unknown>(templates.length);
   let pending: Promise<void>[] | undefined;
-  for (const [path, template] of entries) {
+  for (let i = 0; i < templates.length; i++) {
+    const template = templates[i];
     if (template === undefined) continue;
     let value: unknown;
     try {
       value = template.evaluate(event.payload, bindings);
     } catch (cause) {
-      throw new RuleEvaluationError(`${path}: ${(cause as Error).message}`, { cause });
+      throw new RuleEvaluationError(`${paths[i]}: ${(cause as Error).message}`, { cause });
     }
     if (value instanceof Promise) {
       (pending ??= []).push(
         value.then(
-          (v: unknown) => void values.set(path, v),
+          (v: unknown) => void (values[i] = v),
           (cause: unknown) => {
-            throw new RuleEvaluationError(`${path}: ${(cause as Error).message}`, { cause });
+            throw new RuleEvaluationError(`${paths[i]}: ${(cause as Error).message}`, { cause });
           },
         ),
       );
     } else {
-      values.set(path, value);
+      values[i] = value;
     }
   }
-  if (pending) await Promise.all(pending);
-  return values;
+  return pending ? Promise.all(pending).then(() => values) : values;
 }
 
-function textOf(values: Map<string, unknown>, path: string): string | undefined {
-  if (!values.has(path)) return undefined;
-  const out = toText(values.get(path)).trim();
+function textOf(values: readonly unknown[], index: number): string | undefined {
+  const out = toText(values[index]).trim();
   return out === '' ? undefined : out;
 }
 
@@ -93,36 +125,18 @@ function attributeValue(type: string, multi: boolean, raw: unknown): CustomAttri
   return multi ? strings : strings.join(', ');
 }
 
-async function buildRequest(fields: CompiledCaseFields, rule: CompiledRule, event: SourceEvent, bindings: Bindings, warnings: string[]): Promise<CaseCreateRequest> {
+/** The request from the evaluated templates of `fields` (see evaluateAll). */
+function buildRequest(fields: CompiledCaseFields, rule: CompiledRule, event: SourceEvent, values: readonly unknown[], warnings: string[]): CaseCreateRequest {
   const p = `${rule.path}.case`;
-  let entries = ENTRIES.get(fields);
-  if (entries === undefined) {
-    entries = [
-      [`${p}.title`, fields.title],
-      [`${p}.description`, fields.description],
-      [`${p}.priority`, fields.priority],
-      [`${p}.status_name`, fields.status_name],
-      [`${p}.type_id`, fields.type_id],
-      [`${p}.project`, fields.project],
-      [`${p}.assignee`, fields.assignee],
-      ...fields.custom_attributes.map((a): [string, CompiledTemplate | undefined] => [`${p}.custom_attributes.${a.key}.value`, 'literal' in a.value ? undefined : a.value]),
-    ];
-    ENTRIES.set(fields, entries);
-  }
-  const values = await evaluateAll(
-    entries,
-    event,
-    bindings,
-  );
-  const title = textOf(values, `${p}.title`) ?? `${event.source} ${event.type}`;
-  let description = textOf(values, `${p}.description`) ?? '';
+  const title = textOf(values, TITLE) ?? `${event.source} ${event.type}`;
+  let description = textOf(values, DESCRIPTION) ?? '';
   const footer = event.link !== undefined && !description.includes(event.link) ? `Source: ${event.link}` : '';
   // The link back to the source survives any cut.
   description = cut(description, MAX_DESCRIPTION_LENGTH - footer.length - 2);
   if (footer) description = description === '' ? footer : `${description}\n\n${footer}`;
 
   let priority: CasePriority | undefined;
-  const rawPriority = textOf(values, `${p}.priority`);
+  const rawPriority = textOf(values, PRIORITY);
   if (rawPriority !== undefined) {
     const upper = rawPriority.toUpperCase();
     if ((CASE_PRIORITIES as readonly string[]).includes(upper)) priority = upper as CasePriority;
@@ -131,15 +145,16 @@ async function buildRequest(fields: CompiledCaseFields, rule: CompiledRule, even
       priority = 'NOT_DEFINED';
     }
   }
-  const statusName = textOf(values, `${p}.status_name`);
-  const typeId = textOf(values, `${p}.type_id`);
-  const project = textOf(values, `${p}.project`);
-  const assignee = textOf(values, `${p}.assignee`);
+  const statusName = textOf(values, STATUS_NAME);
+  const typeId = textOf(values, TYPE_ID);
+  const project = textOf(values, PROJECT);
+  const assignee = textOf(values, ASSIGNEE);
   if (typeId === undefined || project === undefined) throw new RuleEvaluationError(`${p}: type_id and project must not be empty`);
 
   const customAttributes: Record<string, CustomAttributeValue> = {};
-  for (const attr of fields.custom_attributes) {
-    const raw = 'literal' in attr.value ? attr.value.literal : values.get(`${p}.custom_attributes.${attr.key}.value`);
+  for (let i = 0; i < fields.custom_attributes.length; i++) {
+    const attr = fields.custom_attributes[i]!;
+    const raw = 'literal' in attr.value ? attr.value.literal : values[FIRST_ATTRIBUTE + i];
     const value = attributeValue(attr.type, attr.multi, raw);
     if (value === undefined) {
       if (raw !== undefined && raw !== null && raw !== '') warnings.push(`${p}.custom_attributes.${attr.key}: ${JSON.stringify(raw)} is not a ${attr.type}; left out`);
@@ -148,23 +163,15 @@ async function buildRequest(fields: CompiledCaseFields, rule: CompiledRule, even
     customAttributes[attr.key] = { type: attr.type, is_multi: attr.multi, value };
   }
 
-  const request: CaseCreateRequest = {
-    data: {
-      type: 'case',
-      attributes: {
-        title: cut(title.replace(/\s+/g, ' '), MAX_TITLE_LENGTH),
-        type_id: typeId,
-        ...(description !== '' ? { description } : {}),
-        ...(priority !== undefined ? { priority } : {}),
-        ...(statusName !== undefined ? { status_name: statusName } : {}),
-        ...(Object.keys(customAttributes).length > 0 ? { custom_attributes: customAttributes } : {}),
-      },
-      relationships: {
-        project: { data: { id: project, type: 'project' } },
-        ...(assignee !== undefined ? { assignee: { data: { id: assignee, type: 'user' } } } : {}),
-      },
-    },
-  };
+  // Built member by member rather than by spreading temporary objects; the key order is unchanged.
+  const attributes: CaseCreateRequest['data']['attributes'] = { title: cut(title.replace(/\s+/g, ' '), MAX_TITLE_LENGTH), type_id: typeId };
+  if (description !== '') attributes.description = description;
+  if (priority !== undefined) attributes.priority = priority;
+  if (statusName !== undefined) attributes.status_name = statusName;
+  if (Object.keys(customAttributes).length > 0) attributes.custom_attributes = customAttributes;
+  const relationships: CaseCreateRequest['data']['relationships'] = { project: { data: { id: project, type: 'project' } } };
+  if (assignee !== undefined) relationships.assignee = { data: { id: assignee, type: 'user' } };
+  const request: CaseCreateRequest = { data: { type: 'case', attributes, relationships } };
   // Our own schema check on the way out: a rule can never send Datadog a malformed request.
   // Built field by field from checked parts (non-empty ids, known priority, typed attribute values),
   // so no schema pass on the hot path; every test validates the result with CaseCreateRequestSchema
@@ -199,7 +206,9 @@ export async function mapEventToCase(compiled: CompiledSource, event: SourceEven
       return { outcome: 'ignored', rule: rule.name, reason: `rule "${rule.name}" ignores ${event.type}` };
     }
     const warnings: string[] = [];
-    const request = await buildRequest(rule.fields, rule, event, bindings, warnings);
+    const evaluated = evaluateAll(entriesOf(rule.fields, rule), event, bindings);
+    const values = evaluated instanceof Promise ? await evaluated : evaluated;
+    const request = buildRequest(rule.fields, rule, event, values, warnings);
     return { outcome: 'case', rule: rule.name, request, warnings };
   }
   return { outcome: 'no_match', reason: `no rule of ${event.source} matches ${event.type} (${event.signal})` };

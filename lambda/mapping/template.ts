@@ -25,6 +25,12 @@ export function toText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** toText as Array.prototype.join sees it (JSON.stringify gives undefined for a function). */
+function joinable(value: unknown): string {
+  const text: string | undefined = toText(value);
+  return text ?? '';
+}
+
 export function compileTemplate(source: string): CompiledTemplate {
   const parts: (string | CompiledExpression)[] = [];
   let rest = source;
@@ -58,9 +64,18 @@ export function compileTemplate(source: string): CompiledTemplate {
     source,
     constant: false,
     evaluate(input, bindings) {
-      const values = parts.map((p) => (typeof p === 'string' ? p : p.evaluate(input, bindings)));
-      if (values.some((v) => v instanceof Promise)) return Promise.all(values).then((all) => all.map(toText).join(''));
-      return values.map(toText).join('');
+      // Every part is evaluated, in order; text is joined as it comes until a part answers with a
+      // promise (JSONata's evaluator), then the rest waits for it. Same result as mapping every
+      // part with toText and joining, without the two arrays per call.
+      let text = '';
+      let pending: unknown[] | undefined;
+      for (const part of parts) {
+        const value = typeof part === 'string' ? part : part.evaluate(input, bindings);
+        if (pending !== undefined) pending.push(value);
+        else if (value instanceof Promise) pending = [text, value];
+        else text += joinable(value);
+      }
+      return pending === undefined ? text : Promise.all(pending).then((all) => all.map(toText).join(''));
     },
   };
 }

@@ -48,22 +48,48 @@ export function createLogger(options: {
   fields?: Record<string, unknown>;
   now?: () => Date;
 } = {}): Logger {
-  const min = LEVELS[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const now = options.now ?? (() => new Date());
-  const base = options.fields ?? {};
-  const emit = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (LEVELS[level] < min) return;
-    const line = redact({ level, time: now().toISOString(), message, ...base, ...fields }, 0);
-    write(JSON.stringify(line));
-  };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
-  };
+  return new JsonLogger(
+    LEVELS[options.level ?? 'info'],
+    options.write ?? ((line: string) => process.stdout.write(`${line}\n`)),
+    options.now ?? (() => new Date()),
+    options.fields ?? {},
+  );
+}
+
+/** A class rather than closures: the handler makes a child per request, which is then one object. */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly min: number,
+    private readonly write: (line: string) => void,
+    private readonly now: () => Date,
+    private readonly base: Record<string, unknown>,
+  ) {}
+
+  private emit(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    if (LEVELS[level] < this.min) return;
+    const line = redact({ level, time: this.now().toISOString(), message, ...this.base, ...fields }, 0);
+    this.write(JSON.stringify(line));
+  }
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.emit('debug', message, fields);
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.emit('info', message, fields);
+  }
+
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.emit('warn', message, fields);
+  }
+
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.emit('error', message, fields);
+  }
+
+  child(fields: Record<string, unknown>): Logger {
+    return new JsonLogger(this.min, this.write, this.now, { ...this.base, ...fields });
+  }
 }
 
 /** A logger that drops everything (benchmarks). */

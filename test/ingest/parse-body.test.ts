@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DEPTH, parseJsonObject } from '../../lambda/ingest/parse-body.js';
+import { MAX_DEPTH, parseJsonObject, parseJsonObjectText } from '../../lambda/ingest/parse-body.js';
 import { PayloadError } from '../../lambda/shared/errors.js';
 
 function nestedObjects(depth: number): string {
@@ -76,5 +76,39 @@ describe('parseJsonObject', () => {
     parseError(Buffer.from('{"__proto__":{"polluted":"yes"}}'));
 
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
+
+describe('parseJsonObjectText (a body API Gateway passes as text)', () => {
+  const outcome = (run: () => unknown): unknown => {
+    try {
+      return { value: run() };
+    } catch (error) {
+      return { error: error instanceof PayloadError ? error.message : String(error) };
+    }
+  };
+
+  it.each([
+    '{"a":1,"b":"x"}',
+    ' \n\t{"a":null}\r\n',
+    '\uFEFF{"a":true}',
+    '{"title":"Überlast ✓ 🚨"}',
+    '{"lone":"\uD800 and \uDC00"}',
+    '',
+    '   ',
+    '{"a":',
+    '[{"a":1}]',
+    'null',
+    '{"__proto__":{"polluted":1}}',
+    '{"\\u005f_proto__":{}}',
+    nestedObjects(MAX_DEPTH),
+    nestedObjects(MAX_DEPTH + 1),
+    nestedArrays(MAX_DEPTH + 1),
+  ])('answers as parseJsonObject does on the UTF-8 bytes: %j', (text) => {
+    expect(outcome(() => parseJsonObjectText(text))).toEqual(outcome(() => parseJsonObject(Buffer.from(text, 'utf8'))));
+  });
+
+  it('turns a lone surrogate into U+FFFD, as encoding it to UTF-8 does', () => {
+    expect(parseJsonObjectText('{"a":"x\uD800y"}')).toEqual({ a: 'x\uFFFDy' });
   });
 });

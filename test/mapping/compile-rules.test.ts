@@ -54,6 +54,44 @@ describe('compileRules', () => {
   });
 });
 
+describe('compileRules with lazy: true', () => {
+  it('gives the same rules as the eager compile, compiled on first access', () => {
+    const input = file([
+      { name: 'a', events: ['issues.opened'], when: "issue.state = 'open'", case: { title: '{{ issue.title }}', priority: 'P2' } },
+      { name: 'b', action: 'ignore' },
+    ]);
+    const eager = compileRules(input).sources.get('github');
+    const lazy = compileRules(input, { lazy: true }).sources.get('github');
+
+    expect(lazy?.source.name).toBe('github');
+    expect(lazy?.rules.map((r) => [r.name, r.path, r.action, r.when?.source, r.fields?.title.source])).toEqual(
+      eager?.rules.map((r) => [r.name, r.path, r.action, r.when?.source, r.fields?.title.source]),
+    );
+    // Compiled once: the same objects on every access.
+    expect(lazy?.rules).toBe(lazy?.rules);
+  });
+
+  it('still checks the schema and the source settings up front', () => {
+    expect(() => compileRules(file([{ name: 'a', titel: 'x', case: { title: 'x' } }]), { lazy: true })).toThrow(ConfigError);
+    expect(() => compileRules(file([], { sources: { github: { settings: { sekret: 'X' }, rules: [{ name: 'a', case: { title: 'x' } }] } } }), { lazy: true })).toThrow(/sources.github.settings/);
+  });
+
+  it('reports a broken rule when its source is first used, naming the path', () => {
+    const rules = compileRules(
+      {
+        version: 1,
+        defaults: { project: PROJECT, type_id: TYPE },
+        sources: { github: { rules: [{ name: 'a', case: { title: '{{ issue.title & }}' } }] }, pagerduty: { rules: [{ name: 'p', case: { title: 'x' } }] } },
+      },
+      { lazy: true, origin: 'bundled rules' },
+    );
+
+    expect(rules.sources.get('pagerduty')?.rules).toHaveLength(1);
+    expect(() => rules.sources.get('github')?.rules).toThrow(ConfigError);
+    expect(() => rules.sources.get('github')?.rules).toThrow(/bundled rules is invalid:\n  sources.github.rules\[0\].case.title: \{\{ issue.title & \}\}/);
+  });
+});
+
 describe('parseRulesText', () => {
   it('rejects duplicate YAML keys with their line', () => {
     expect(() => parseRulesText('version: 1\nversion: 1\n', 'rules.yaml')).toThrow(/rules.yaml is not valid YAML/);
