@@ -2,6 +2,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { isObject, objectOf, str } from './fields.js';
 import type { Json, JsonObject, Signal, SourceEvent, WebhookSource } from './types.js';
 
 const SettingsSchema = z.strictObject({
@@ -23,7 +24,7 @@ const isFiniteNumber = (v: unknown): boolean => typeof v === 'number' && Number.
 
 function ownerOk(v: Json | undefined, nameKey: 'full_name' | 'login'): boolean {
   if (v === undefined) return true;
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && isFiniteNumber(v['id']) && typeof v[nameKey] === 'string';
+  return isObject(v) && isFiniteNumber(v['id']) && typeof v[nameKey] === 'string';
 }
 
 function isGithubBody(body: JsonObject): boolean {
@@ -46,15 +47,6 @@ const OBJECTS = [
 
 const RESOLVE_ACTIONS = new Set(['closed', 'fixed', 'closed_by_user', 'dismissed', 'auto_dismissed', 'resolved', 'withdrawn']);
 const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out', 'startup_failure']);
-
-function objectOf(body: JsonObject, key: string): JsonObject | undefined {
-  const v = body[key];
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
-}
 
 function signalOf(event: string, action: string | undefined, body: JsonObject): Signal {
   if (action !== undefined && RESOLVE_ACTIONS.has(action)) return 'resolved';
