@@ -1,10 +1,12 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDatadogClient } from '../datadog/client.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { compileRules } from '../mapping/compile-rules.js';
 import { parseEnv } from '../shared/env.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
-import type { ActionQueue } from '../shared/queue.js';
+import { SqsActionQueue } from '../shared/sqs-queue.js';
+import { parseQueueEnv } from '../retry/env.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
 import { createIngestHandler } from './handler.js';
 
@@ -17,18 +19,9 @@ if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_
 // Lazy: each source's rules compile on its first webhook (validated at synth by the same compileRules).
 const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true });
 
-/**
- * Interim queue until the SQS retry queue lands: the complete action is written to the log at
- * error level so that nothing accepted is lost, and the operator can replay it.
- */
-const logQueue: ActionQueue = {
-  async retry(action, options) {
-    logger.error('case needs a retry (no retry queue configured)', { action, ...options });
-  },
-  async deadLetter(action, options) {
-    logger.error('case dead-lettered (no dead-letter queue configured)', { action, ...options });
-  },
-};
+const queues = parseQueueEnv();
+// Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.
+const queue = new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL });
 
 export const handler = createIngestHandler({
   rules,
@@ -38,7 +31,7 @@ export const handler = createIngestHandler({
     onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
   }),
   datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
-  queue: logQueue,
+  queue,
   logger,
   maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
   dryRun: env.CASE_BRIDGE_DRY_RUN,

@@ -11,6 +11,10 @@ import { loadRulesFile, PRESET_RULES_FILE } from '../mapping/load-rules-file.js'
 import type { Env } from '../shared/env.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { MemoryActionQueue, type ActionQueue } from '../shared/queue.js';
+import { SqsActionQueue } from '../shared/sqs-queue.js';
+import { createRetryHandler } from '../retry/handler.js';
+import { startLocalSqs } from './fauxqs.js';
+import { startRetryConsumer } from './retry-consumer.js';
 import { createSecretsProvider, fileSecretLoader, type SecretsProvider } from '../shared/secrets.js';
 
 export const DEV_SECRETS_FILE = fileURLToPath(new URL('../../config/dev-secrets.json', import.meta.url));
@@ -24,6 +28,8 @@ export interface LocalBridge {
   readonly queue: ActionQueue;
   readonly rules: CompiledRules;
   readonly usingDevSecrets: boolean;
+  /** The embedded SQS emulator, when `embeddedSqs` is on (for `npm run redrive -- --copy ...`). */
+  readonly sqs: { readonly endpoint: string; readonly retryQueueUrl: string; readonly dlqUrl: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -35,6 +41,12 @@ export interface LocalBridgeOptions {
   readonly datadog?: DatadogClient;
   readonly now?: () => number;
   readonly random?: () => number;
+  /**
+   * Run the retry queue in an embedded SQS emulator (fauxqs on 127.0.0.1) with the same retry
+   * consumer the Lambda runs, as `npm start` does. Ignored when `queue` is given.
+   * @default false (in-memory queue)
+   */
+  readonly embeddedSqs?: boolean;
 }
 
 /** Builds what API Gateway (HTTP API, payload v2) would hand the ingest function. */
@@ -103,7 +115,26 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   // Fail at start, not at the first webhook, when the secrets file is broken.
   await secrets.get();
   const datadog = options.datadog ?? createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS });
-  const queue = options.queue ?? new MemoryActionQueue();
+  let queue: ActionQueue = options.queue ?? new MemoryActionQueue();
+  let stopRetry = async (): Promise<void> => undefined;
+  let sqsInfo: LocalBridge['sqs'];
+  if (options.queue === undefined && options.embeddedSqs === true) {
+    const sqs = await startLocalSqs();
+    const sqsQueue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
+    const consumer = startRetryConsumer({
+      client: sqs.client,
+      queueUrl: sqs.retryQueueUrl,
+      queueArn: sqs.retryQueueArn,
+      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}) }),
+      logger,
+    });
+    queue = sqsQueue;
+    sqsInfo = { endpoint: sqs.endpoint, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl };
+    stopRetry = async () => {
+      await consumer.stop();
+      await sqs.close();
+    };
+  }
   const handler = createIngestHandler({
     rules,
     secrets,
@@ -149,10 +180,13 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     queue,
     rules,
     usingDevSecrets,
-    close: () =>
-      new Promise<void>((resolve) => {
+    sqs: sqsInfo,
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await stopRetry();
+    },
   };
 }

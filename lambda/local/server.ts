@@ -5,7 +5,7 @@ import { BridgeError } from '../shared/errors.js';
 // `npm start`: the ingest handler behind a local HTTP server on 127.0.0.1, routed like API Gateway.
 try {
   const env = parseEnv();
-  const bridge = await startLocalBridge({ env });
+  const bridge = await startLocalBridge({ env, embeddedSqs: true });
   const keys = process.env['CASE_BRIDGE_SECRETS_FILE'] ? `secrets from ${process.env['CASE_BRIDGE_SECRETS_FILE']}` : 'DEVELOPMENT secrets from config/dev-secrets.json (set CASE_BRIDGE_SECRETS_FILE for your own)';
   process.stderr.write(
     [
@@ -16,6 +16,7 @@ try {
       `  secrets: ${keys}`,
       bridge.usingDevSecrets ? '  WARNING: using development secrets; never expose this server.' : '',
       `  Datadog: ${env.DD_API_URL ?? `https://api.${env.DD_SITE ?? 'datadoghq.com'}`} (dry run unless the secret has DD_API_KEY and DD_APP_KEY${env.CASE_BRIDGE_DRY_RUN ? '; CASE_BRIDGE_DRY_RUN is set' : ''})`,
+      bridge.sqs ? `  retries: SQS emulator ${bridge.sqs.endpoint} (retry queue ${bridge.sqs.retryQueueUrl}, DLQ ${bridge.sqs.dlqUrl})` : '',
       '  try:     npm run send -- github issues.opened',
       '',
     ]

@@ -190,8 +190,8 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(dd.cases).toHaveLength(0);
   });
 
-  it('uses the injected random for the 429 jitter: ceil(7 + 0.25) = 8', async () => {
-    const { dd, bridge } = await start({ overrides: { random: () => 0.25 } });
+  it('uses the injected random for the 429 jitter: 7 + floor(0.75 * 2) = 8', async () => {
+    const { dd, bridge } = await start({ overrides: { random: () => 0.75 } });
     dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '7' } });
 
     const { answer } = await sendIssue(bridge);

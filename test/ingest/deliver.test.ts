@@ -89,9 +89,10 @@ describe('deliverCase', () => {
 
   describe('429: waits for X-RateLimit-Reset plus jitter, attempt unchanged', () => {
     it.each([
-      // reset, random, expected delay = min(900, ceil(reset + random))
+      // reset, random, expected delay = min(900, ceil(reset) + floor(random * 2))
       [7, 0, 7],
-      [7, 0.25, 8],
+      [7, 0.25, 7],
+      [7, 0.5, 8],
       [7, 0.999, 8],
       [0, 0, 0],
       [0.2, 0, 1],

@@ -5,13 +5,9 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { BridgeStack } from '../../lib/bridge-stack.js';
+import { fastApp, policyStatements, PRESETS } from './support.js';
 
-const PRESETS = 'config/rules.yaml';
-
-function fastApp(): App {
-  // Unit tests skip bundling and the WASM CloudFormation validator (TOOLCHAIN.md); the full synth below keeps both.
-  return new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
-}
+const asList = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
 
 describe('BridgeStack', () => {
   const template = Template.fromStack(new BridgeStack(fastApp(), 'Test', { rulesFile: PRESETS }));
@@ -20,15 +16,27 @@ describe('BridgeStack', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/{source}' });
   });
 
-  it('runs the ingest function on Node.js 22 on arm64 with the secret id in its environment', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
-      Architectures: ['arm64'],
-      Environment: { Variables: Match.objectLike({ CASE_BRIDGE_SECRET_ID: Match.anyValue(), DD_SITE: 'datadoghq.com' }) },
-    });
+  it('runs both functions on Node.js 22 on arm64', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
   });
 
-  it('lets the function read only the bridge secret', () => {
+  it('gives both functions the secret id, the Datadog site and both queue URLs', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        CASE_BRIDGE_SECRET_ID: { Ref: expect.stringMatching(/BridgeSecret/) },
+        DD_SITE: 'datadoghq.com',
+        CASE_BRIDGE_RETRY_QUEUE_URL: { Ref: expect.stringMatching(/RetryQueue/) },
+        CASE_BRIDGE_DLQ_URL: { Ref: expect.stringMatching(/DeadLetterQueue/) },
+      });
+    }
+  });
+
+  it('lets the functions read only the bridge secret', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -38,11 +46,64 @@ describe('BridgeStack', () => {
     });
   });
 
-  it('outputs one webhook URL per configured source', () => {
+  it('scopes every SQS and Secrets Manager grant to the queue and secret ARNs', () => {
+    const statements = policyStatements(template.findResources('AWS::IAM::Policy'));
+    const data = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:') || a.startsWith('secretsmanager:')));
+
+    expect(data.length).toBeGreaterThanOrEqual(6);
+    for (const statement of data) {
+      expect(asList(statement.Action).some((a) => a.includes('*'))).toBe(false);
+      expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+      expect(JSON.stringify(statement.Resource)).toMatch(/RetryQueue|DeadLetterQueue|BridgeSecret/);
+    }
+  });
+
+  it('lets the ingest function send to the retry queue and the DLQ and nothing else on SQS', () => {
+    const ingestPolicy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('IngestApi'))?.[1];
+    const sqs = policyStatements({ p: ingestPolicy ?? {} }).filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:')));
+
+    expect(sqs.map((s) => asList(s.Action))).toEqual([
+      ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+    ]);
+  });
+
+  it('has the five alarms and the dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('outputs the base URL and one webhook URL per configured source', () => {
     const outputs = Object.keys(template.findOutputs('*'));
+    expect(outputs.some((o) => o.includes('WebhookBaseUrl'))).toBe(true);
     for (const source of ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic']) {
       expect(outputs.some((o) => o.toLowerCase().includes(`url${source}`))).toBe(true);
     }
+  });
+
+  it('imports an existing secret by name and grants it by its ARN pattern', () => {
+    const imported = Template.fromStack(new BridgeStack(fastApp(), 'Imported', { rulesFile: PRESETS, secretName: 'case-bridge/prod' }));
+
+    imported.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    imported.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: { 'Fn::Join': ['', Match.arrayWith([':secret:case-bridge/prod-??????'])] } }),
+        ]),
+      },
+    });
+  });
+
+  it('passes throttling, concurrency and alarm settings through', () => {
+    const tuned = Template.fromStack(
+      new BridgeStack(fastApp(), 'Tuned', { rulesFile: PRESETS, throttle: { rateLimit: 10, burstLimit: 20 }, maxConcurrency: 3, maxReceiveCount: 7, alarmEmail: 'ops@example.com', signatureRejectionThreshold: 50 }),
+    );
+
+    tuned.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 } });
+    tuned.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 3 } });
+    tuned.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 7 }) });
+    tuned.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 50 });
+    tuned.resourceCountIs('AWS::SNS::Subscription', 1);
   });
 
   it('fails synth with the failing path when the rules file is broken', () => {
@@ -62,8 +123,8 @@ describe('BridgeStack', () => {
 
     const stack = assembly.getStackByName('CaseBridge');
     expect(stack.template).toHaveProperty('Resources');
-    const asset = readdirSync(outdir).find((d) => d.startsWith('asset.') && readdirSync(join(outdir, d)).includes('index.mjs'));
-    expect(asset).toBeDefined();
-    expect(statSync(join(outdir, asset!, 'index.mjs')).size).toBeGreaterThan(10_000);
+    const bundles = readdirSync(outdir).filter((d) => d.startsWith('asset.') && readdirSync(join(outdir, d)).includes('index.mjs'));
+    expect(bundles).toHaveLength(2);
+    for (const bundle of bundles) expect(statSync(join(outdir, bundle, 'index.mjs')).size).toBeGreaterThan(10_000);
   }, 120_000);
 });

@@ -1,0 +1,88 @@
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { buildApp } from 'fauxqs';
+
+/** What the local SQS emulator gives the bridge: the same two queues as the stack. */
+export interface LocalSqs {
+  /** `http://127.0.0.1:<port>`: the SQS endpoint. */
+  readonly endpoint: string;
+  readonly retryQueueUrl: string;
+  readonly retryQueueArn: string;
+  readonly dlqUrl: string;
+  readonly dlqArn: string;
+  /** An SQSClient bound to the emulator (region us-east-1, dummy credentials). */
+  readonly client: SQSClient;
+  close(): Promise<void>;
+}
+
+export interface LocalSqsOptions {
+  /** @default 'case-bridge-retry' */
+  readonly retryQueueName?: string;
+  /** @default 'case-bridge-dlq' */
+  readonly dlqName?: string;
+  /** Receives before SQS moves a message to the DLQ (as in the stack). @default 5 */
+  readonly maxReceiveCount?: number;
+  /** Seconds a received message stays invisible. @default 30 */
+  readonly visibilityTimeoutSeconds?: number;
+  /** @default 0 (a random free port) */
+  readonly port?: number;
+}
+
+/** An SQSClient for the emulator: fixed endpoint and region, dummy static credentials. */
+export function localSqsClient(endpoint: string): SQSClient {
+  return new SQSClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // The emulator's queue URLs name another host (sqs.us-east-1.localhost); always use `endpoint`.
+    useQueueUrlAsEndpoint: false,
+    maxAttempts: 2,
+  });
+}
+
+/**
+ * Starts fauxqs (the SQS protocol, in process) on 127.0.0.1 and creates the DLQ and the retry queue
+ * with a redrive policy, like the stack does. fauxqs's own startFauxqs() binds 0.0.0.0, hence buildApp.
+ */
+export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
+  const app = buildApp({ logger: false, defaultRegion: 'us-east-1' });
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('fauxqs did not report a TCP address');
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  const client = localSqsClient(endpoint);
+  try {
+    const dlq = await client.send(
+      new CreateQueueCommand({ QueueName: options.dlqName ?? 'case-bridge-dlq', Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) } }),
+    );
+    const dlqUrl = dlq.QueueUrl ?? '';
+    const dlqArn = (await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes?.['QueueArn'] ?? '';
+    const retry = await client.send(
+      new CreateQueueCommand({
+        QueueName: options.retryQueueName ?? 'case-bridge-retry',
+        Attributes: {
+          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 5 }),
+        },
+      }),
+    );
+    const retryQueueUrl = retry.QueueUrl ?? '';
+    const retryQueueArn = (await client.send(new GetQueueAttributesCommand({ QueueUrl: retryQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.['QueueArn'] ?? '';
+    if (!dlqUrl || !dlqArn || !retryQueueUrl || !retryQueueArn) throw new Error('fauxqs did not return the queue URLs and ARNs');
+    return {
+      endpoint,
+      retryQueueUrl,
+      retryQueueArn,
+      dlqUrl,
+      dlqArn,
+      client,
+      async close() {
+        client.destroy();
+        await app.close();
+      },
+    };
+  } catch (error) {
+    client.destroy();
+    await app.close();
+    throw error;
+  }
+}

@@ -1,0 +1,100 @@
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
+import { deliverCase, type DeliveryOutcome } from '../ingest/deliver.js';
+import type { Logger } from '../shared/log.js';
+import type { ActionQueue, PendingCase } from '../shared/queue.js';
+import type { SecretsProvider } from '../shared/secrets.js';
+import { readQueuedMessage, type UnreadableMessageSink } from '../shared/sqs-queue.js';
+
+export interface RetryDeps {
+  readonly datadog: DatadogClient;
+  readonly secrets: SecretsProvider;
+  /**
+   * Where a deferred case goes next (a new delayed message) or gives up (the DLQ). With
+   * `deadLetterUnreadable` (SqsActionQueue), unreadable messages go to the DLQ at once; without it
+   * they are reported as failures and SQS's redrive policy moves them after maxReceiveCount.
+   */
+  readonly queue: ActionQueue & Partial<UnreadableMessageSink>;
+  readonly logger: Logger;
+  readonly random?: () => number;
+}
+
+/** What happened to one record; `failed` records are reported to SQS for redelivery. */
+export type RecordOutcome = DeliveryOutcome['status'] | 'unreadable' | 'failed';
+
+export const UNREADABLE_REASON = 'unreadable message';
+export const NO_KEYS_REASON = 'the bridge secret has no DD_API_KEY / DD_APP_KEY: the case cannot be sent to Datadog';
+
+function keysOf(bag: Readonly<Record<string, string>>): DatadogKeys | undefined {
+  const apiKey = bag['DD_API_KEY'];
+  const appKey = bag['DD_APP_KEY'];
+  return apiKey && appKey ? { apiKey, appKey } : undefined;
+}
+
+/**
+ * The retry queue's consumer (Lambda SQS event source with ReportBatchItemFailures, or the local
+ * consumer). Records are handled one after another, which paces the calls to Datadog. A record is
+ * reported as a batch item failure only when its work could not be stored anywhere (queue or
+ * secret failure): SQS then delivers it again, and after maxReceiveCount its redrive policy moves
+ * it to the DLQ. Nothing is lost and nothing loops forever.
+ */
+export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  async function handleRecord(record: SQSRecord): Promise<RecordOutcome> {
+    const log = deps.logger.child({ messageId: record.messageId });
+    const read = readQueuedMessage(record.body);
+    if (!read.ok) {
+      const reason = `${UNREADABLE_REASON}: ${read.reason}`;
+      if (deps.queue.deadLetterUnreadable === undefined) {
+        log.error('unreadable retry message; left to the queue redrive policy', { reason });
+        return 'failed';
+      }
+      await deps.queue.deadLetterUnreadable(record.body, { reason, messageId: record.messageId });
+      log.error('unreadable retry message dead-lettered', { reason });
+      return 'unreadable';
+    }
+
+    const { message } = read;
+    // A message the bridge itself dead-lettered and an operator redrove starts over.
+    const redriven = message.disposition === 'dead_letter';
+    const action: PendingCase = redriven ? { ...message.action, attempt: 0 } : message.action;
+    const elog = log.child({ source: action.source, deliveryId: action.deliveryId, identity: action.identity });
+    if (redriven) elog.info('redriven case: trying again from attempt 0', { previousReason: message.reason, previousAttempt: message.action.attempt });
+
+    const bag = await deps.secrets.get();
+    const keys = keysOf(bag);
+    if (keys === undefined) {
+      await deps.queue.deadLetter(action, { reason: NO_KEYS_REASON });
+      elog.error('case dead-lettered', { reason: NO_KEYS_REASON });
+      return 'dead_lettered';
+    }
+    const outcome = await deliverCase(action, {
+      datadog: deps.datadog,
+      keys: {
+        get: async () => keys,
+        refresh: async () => keysOf(await deps.secrets.refresh()) ?? { apiKey: '', appKey: '' },
+      },
+      queue: deps.queue,
+      logger: elog,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    if (outcome.status === 'created') {
+      elog.info('case created from the retry queue', { rule: action.rule, attempt: action.attempt, firstSeen: action.firstSeen, caseId: outcome.case.id, caseKey: outcome.case.key });
+    }
+    return outcome.status;
+  }
+
+  return async (event) => {
+    const batchItemFailures: SQSBatchItemFailure[] = [];
+    for (const record of event.Records) {
+      try {
+        const outcome = await handleRecord(record);
+        if (outcome === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
+      } catch (error) {
+        // QueueError, a secret that cannot be read, anything unexpected: SQS delivers it again.
+        deps.logger.error('retry record failed; SQS will deliver it again', { messageId: record.messageId, error });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures };
+  };
+}

@@ -1,0 +1,29 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createDatadogClient } from '../datadog/client.js';
+import { resolveApiBaseUrl } from '../datadog/sites.js';
+import { parseEnv } from '../shared/env.js';
+import { ConfigError } from '../shared/errors.js';
+import { createLogger } from '../shared/log.js';
+import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
+import { SqsActionQueue } from '../shared/sqs-queue.js';
+import { parseQueueEnv } from './env.js';
+import { createRetryHandler } from './handler.js';
+
+// The Lambda entry of the retry queue's consumer (SqsEventSource with reportBatchItemFailures).
+// Everything below runs once per container.
+
+const env = parseEnv();
+const queues = parseQueueEnv();
+const logger = createLogger({ level: env.LOG_LEVEL, fields: { function: 'retry' } });
+if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
+
+export const handler = createRetryHandler({
+  datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
+  secrets: createSecretsProvider({
+    load: secretsManagerLoader(env.CASE_BRIDGE_SECRET_ID),
+    origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
+    onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
+  }),
+  queue: new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL }),
+  logger,
+});

@@ -1,0 +1,170 @@
+import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { CaseCreateRequestSchema } from '../datadog/schema.js';
+import { SOURCE_NAMES } from '../sources/types.js';
+import { QueueError } from './errors.js';
+import type { ActionQueue, PendingCase } from './queue.js';
+import * as z from './zod.js';
+
+/** SQS's largest DelaySeconds (15 minutes). */
+export const SQS_MAX_DELAY_SECONDS = 900;
+/** Version of the message body; a reader refuses versions it does not know. */
+export const QUEUED_MESSAGE_VERSION = 1;
+/** Reasons in message attributes are cut to this many characters (the body keeps the whole reason). */
+const ATTRIBUTE_REASON_CHARS = 256;
+
+/**
+ * Where the message was headed when it was written: `retry` (the retry queue) or `dead_letter` (sent to
+ * the DLQ by the bridge). A `dead_letter` message read by the retry handler was redriven by an operator.
+ */
+export const DISPOSITIONS = ['retry', 'dead_letter'] as const;
+export type Disposition = (typeof DISPOSITIONS)[number];
+
+const NonEmpty = z.string().check(z.minLength(1));
+
+export const PendingCaseSchema = z.strictObject({
+  kind: z.literal('create_case'),
+  source: z.enum(SOURCE_NAMES),
+  deliveryId: z.optional(z.string()),
+  identity: NonEmpty,
+  rule: z.string(),
+  request: CaseCreateRequestSchema,
+  attempt: z.number().check(z.int(), z.minimum(0)),
+  firstSeen: z.string(),
+});
+
+/** The body of every message on the retry queue and the DLQ: everything needed to finish the work. */
+export const QueuedMessageSchema = z.strictObject({
+  v: z.literal(QUEUED_MESSAGE_VERSION),
+  disposition: z.enum(DISPOSITIONS),
+  action: PendingCaseSchema,
+  /** Why the action was queued (the Datadog answer). */
+  reason: z.string(),
+  /** When this message was written (ISO 8601). */
+  enqueuedAt: z.string(),
+});
+
+export interface QueuedMessage {
+  readonly v: typeof QUEUED_MESSAGE_VERSION;
+  readonly disposition: Disposition;
+  readonly action: PendingCase;
+  readonly reason: string;
+  readonly enqueuedAt: string;
+}
+
+export type ReadResult = { readonly ok: true; readonly message: QueuedMessage } | { readonly ok: false; readonly reason: string };
+
+/** Parses a message body written by SqsActionQueue. Never throws. */
+export function readQueuedMessage(body: string): ReadResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, reason: `body is not JSON: ${(error as Error).message}` };
+  }
+  const parsed = QueuedMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    return { ok: false, reason: `body is not a v${QUEUED_MESSAGE_VERSION} queued case: ${issues.join('; ')}` };
+  }
+  const m = parsed.data;
+  const a = m.action;
+  // The in-memory shape always has `deliveryId` (JSON drops it when undefined).
+  const action: PendingCase = { kind: a.kind, source: a.source, deliveryId: a.deliveryId, identity: a.identity, rule: a.rule, request: a.request, attempt: a.attempt, firstSeen: a.firstSeen };
+  return { ok: true, message: { v: m.v, disposition: m.disposition, action, reason: m.reason, enqueuedAt: m.enqueuedAt } };
+}
+
+export function encodeQueuedMessage(message: QueuedMessage): string {
+  return JSON.stringify(message);
+}
+
+/** SQS accepts whole seconds in [0, 900]. */
+export function sqsDelaySeconds(delaySeconds: number): number {
+  if (!Number.isFinite(delaySeconds) || delaySeconds <= 0) return 0;
+  return Math.min(SQS_MAX_DELAY_SECONDS, Math.ceil(delaySeconds));
+}
+
+function text(value: string): MessageAttributeValue {
+  return { DataType: 'String', StringValue: value === '' ? '-' : value };
+}
+
+function cut(reason: string): string {
+  return reason.length > ATTRIBUTE_REASON_CHARS ? `${reason.slice(0, ATTRIBUTE_REASON_CHARS - 1)}…` : reason;
+}
+
+export interface SqsActionQueueOptions {
+  readonly client: SQSClient;
+  readonly retryQueueUrl: string;
+  readonly dlqUrl: string;
+  /** Clock for `enqueuedAt`. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * The retry queue and DLQ in SQS. `retry` sends a delayed message to the retry queue; `deadLetter`
+ * sends it to the DLQ with the reason (in the body and an attribute). Failures throw QueueError.
+ */
+export class SqsActionQueue implements ActionQueue {
+  readonly retryQueueUrl: string;
+  readonly dlqUrl: string;
+  private readonly client: SQSClient;
+  private readonly now: () => number;
+
+  constructor(options: SqsActionQueueOptions) {
+    this.client = options.client;
+    this.retryQueueUrl = options.retryQueueUrl;
+    this.dlqUrl = options.dlqUrl;
+    this.now = options.now ?? Date.now;
+  }
+
+  async retry(action: PendingCase, options: { delaySeconds: number; reason: string }): Promise<void> {
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: options.reason, enqueuedAt: new Date(this.now()).toISOString() });
+    await this.send('retry queue', action.identity, {
+      QueueUrl: this.retryQueueUrl,
+      MessageBody: body,
+      DelaySeconds: sqsDelaySeconds(options.delaySeconds),
+      MessageAttributes: { source: text(action.source), attempt: { DataType: 'Number', StringValue: String(action.attempt) } },
+    });
+  }
+
+  async deadLetter(action: PendingCase, options: { reason: string }): Promise<void> {
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'dead_letter', action, reason: options.reason, enqueuedAt: new Date(this.now()).toISOString() });
+    await this.send('dead-letter queue', action.identity, {
+      QueueUrl: this.dlqUrl,
+      MessageBody: body,
+      MessageAttributes: {
+        source: text(action.source),
+        attempt: { DataType: 'Number', StringValue: String(action.attempt) },
+        reason: text(cut(options.reason)),
+      },
+    });
+  }
+
+  /**
+   * Sends a message that cannot be read as a queued case to the DLQ unchanged (so an operator sees
+   * exactly what arrived), with the reason as an attribute.
+   */
+  async deadLetterUnreadable(body: string, options: { reason: string; messageId?: string }): Promise<void> {
+    await this.send('dead-letter queue', options.messageId ?? 'unreadable message', {
+      QueueUrl: this.dlqUrl,
+      MessageBody: body === '' ? ' ' : body,
+      MessageAttributes: {
+        reason: text(cut(options.reason)),
+        unreadable: text('true'),
+        ...(options.messageId !== undefined ? { originalMessageId: text(options.messageId) } : {}),
+      },
+    });
+  }
+
+  private async send(where: string, what: string, input: ConstructorParameters<typeof SendMessageCommand>[0]): Promise<void> {
+    try {
+      await this.client.send(new SendMessageCommand(input));
+    } catch (cause) {
+      throw new QueueError(`could not send ${what} to the ${where}: ${(cause as Error).message}`, { cause });
+    }
+  }
+}
+
+/** A queue that can also dead-letter a message it could not read (SqsActionQueue). */
+export interface UnreadableMessageSink {
+  deadLetterUnreadable(body: string, options: { reason: string; messageId?: string }): Promise<void>;
+}

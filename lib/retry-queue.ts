@@ -1,0 +1,117 @@
+import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { BridgeFunction } from './bridge-function.js';
+import { assertProps, isIntIn } from './validate-props.js';
+
+/** Environment variables every function that enqueues gets (read by lambda/shared/env.ts). */
+export const RETRY_QUEUE_ENV = {
+  queueUrl: 'CASE_BRIDGE_RETRY_QUEUE_URL',
+  dlqUrl: 'CASE_BRIDGE_DLQ_URL',
+} as const;
+
+export interface RetryQueueProps {
+  /** The bridge secret (Datadog keys); the retry function reads it. */
+  readonly secret: ISecret;
+  /** Datadog site. @default datadoghq.com */
+  readonly datadogSite?: string;
+  /**
+   * Receives before SQS moves a message to the DLQ. A 429 re-enqueues a new message instead of
+   * failing the record, so this counts only crashes and timeouts of the retry function.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Most concurrent retry functions: paces Datadog after a rate limit. 2 is the least SQS event
+   * sources allow.
+   * @default 2
+   */
+  readonly maxConcurrency?: number;
+  /** Records per invocation. @default 10 */
+  readonly batchSize?: number;
+  /** How long the poller waits to fill a batch. @default 1 second */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Retry function timeout; the queue's visibility timeout is six times this plus the batching
+   * window (AWS guidance for SQS event sources).
+   * @default 60 seconds (a batch of 10 Datadog calls with a 5 s deadline each, with margin)
+   */
+  readonly retryTimeout?: Duration;
+}
+
+/**
+ * Where work goes that could not finish now: the retry queue, its DLQ and the retry function that
+ * drains the queue at a pace Datadog accepts (lambda/retry/index.ts).
+ */
+export class RetryQueue extends Construct {
+  readonly queue: Queue;
+  readonly dlq: Queue;
+  readonly retryFunction: BridgeFunction;
+
+  constructor(scope: Construct, id: string, props: RetryQueueProps) {
+    super(scope, id);
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const maxConcurrency = props.maxConcurrency ?? 2;
+    const batchSize = props.batchSize ?? 10;
+    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
+    const retryTimeout = props.retryTimeout ?? Duration.seconds(60);
+    assertProps('RetryQueue', [
+      [isIntIn(maxReceiveCount, 1, 1000), `maxReceiveCount must be an integer from 1 to 1000 (got ${maxReceiveCount})`],
+      [isIntIn(maxConcurrency, 2, 1000), `maxConcurrency must be an integer from 2 to 1000 (got ${maxConcurrency})`],
+      [isIntIn(batchSize, 1, 10), `batchSize must be an integer from 1 to 10 (got ${batchSize})`],
+      [retryTimeout.toSeconds() >= 1 && retryTimeout.toSeconds() <= 900, 'retryTimeout must be from 1 s to 15 min (the Lambda limit)'],
+      [retryTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds() <= 43_200, 'retryTimeout is too long: six times it must fit the 12 h SQS visibility timeout'],
+    ]);
+
+    this.dlq = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // SQS keeps a redriven message's original enqueue time, so the DLQ outlives the retry queue.
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue; operators redrive it with npm run redrive.' });
+
+    this.queue = new Queue(this, 'Queue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(retryTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds()),
+      deadLetterQueue: { queue: this.dlq, maxReceiveCount },
+    });
+
+    this.retryFunction = new BridgeFunction(this, 'Retry', {
+      entry: fileURLToPath(new URL('../lambda/retry/index.ts', import.meta.url)),
+      timeout: retryTimeout,
+      environment: {
+        CASE_BRIDGE_SECRET_ID: props.secret.secretArn,
+        DD_SITE: props.datadogSite ?? 'datadoghq.com',
+      },
+    });
+    props.secret.grantRead(this.retryFunction);
+    // Consumes the queue (Receive/Delete/ChangeMessageVisibility on this queue only).
+    this.retryFunction.addEventSource(new SqsEventSource(this.queue, { batchSize, maxBatchingWindow, maxConcurrency, reportBatchItemFailures: true }));
+    // A second 429 re-enqueues with a fresh delay; a permanent failure goes to the DLQ with its reason.
+    this.addProducer(this.retryFunction);
+
+    // What `npm run redrive` asks for (--dlq-arn, --destination-arn) and what an operator inspects.
+    new CfnOutput(this, 'RetryQueueArn', { value: this.queue.queueArn, description: 'Retry queue ARN (npm run redrive --destination-arn)' });
+    new CfnOutput(this, 'RetryQueueUrl', { value: this.queue.queueUrl, description: 'Retry queue URL' });
+    new CfnOutput(this, 'DeadLetterQueueArn', { value: this.dlq.queueArn, description: 'Dead-letter queue ARN (npm run redrive --dlq-arn)' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.dlq.queueUrl, description: 'Dead-letter queue URL' });
+  }
+
+  /**
+   * Lets `fn` enqueue retries and dead-letter work itself: SendMessage on the two queues only, and
+   * their URLs in its environment.
+   */
+  addProducer(fn: LambdaFunction): void {
+    this.queue.grantSendMessages(fn);
+    this.dlq.grantSendMessages(fn);
+    fn.addEnvironment(RETRY_QUEUE_ENV.queueUrl, this.queue.queueUrl);
+    fn.addEnvironment(RETRY_QUEUE_ENV.dlqUrl, this.dlq.queueUrl);
+  }
+}

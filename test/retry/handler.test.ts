@@ -1,0 +1,262 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDatadogClient } from '../../lambda/datadog/client.js';
+import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
+import { settleBatch, startRetryConsumer } from '../../lambda/local/retry-consumer.js';
+import { copyRedrive } from '../../lambda/retry/redrive.js';
+import { createRetryHandler, NO_KEYS_REASON, type RetryDeps } from '../../lambda/retry/handler.js';
+import { QueueError } from '../../lambda/shared/errors.js';
+import { createLogger } from '../../lambda/shared/log.js';
+import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/shared/queue.js';
+import { createSecretsProvider } from '../../lambda/shared/secrets.js';
+import { readQueuedMessage, SqsActionQueue } from '../../lambda/shared/sqs-queue.js';
+import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { DD_KEYS, pendingCase, queueDepth, receive, receiveEvent, waitFor } from '../support/fauxqs.js';
+
+// The retry handler against fauxqs (the SQS protocol) and the local Datadog test server: real
+// sockets on both sides, no mocks.
+
+let sqs: LocalSqs | undefined;
+let dd: DatadogTestServer | undefined;
+const stops: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  await sqs?.close();
+  await dd?.close();
+  sqs = undefined;
+  dd = undefined;
+});
+
+async function setup(options: { secrets?: Record<string, string>; random?: () => number; visibilityTimeoutSeconds?: number; maxReceiveCount?: number; queue?: (q: SqsActionQueue) => RetryDeps['queue'] } = {}) {
+  sqs = await startLocalSqs({ visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30, maxReceiveCount: options.maxReceiveCount ?? 5 });
+  dd = await startDatadogServer();
+  const logs: string[] = [];
+  const sqsQueue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
+  const handler = createRetryHandler({
+    datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
+    secrets: createSecretsProvider({ load: async () => JSON.stringify(options.secrets ?? DD_KEYS), origin: 'test secret' }),
+    queue: options.queue ? options.queue(sqsQueue) : sqsQueue,
+    logger: createLogger({ level: 'debug', write: (l) => logs.push(l) }),
+    random: options.random ?? (() => 0.5),
+  });
+  return { sqs, dd, queue: sqsQueue, handler, logs };
+}
+
+/** Puts actions on the retry queue (as the ingest would) and receives them as one SQS event. */
+async function enqueue(s: LocalSqs, queue: SqsActionQueue, actions: PendingCase[]) {
+  for (const a of actions) await queue.retry(a, { delaySeconds: 0, reason: 'first try answered 429' });
+  return receiveEvent(s.client, s.retryQueueUrl, actions.length);
+}
+
+/** What the event source mapping does: run the handler, delete the records it did not report. */
+async function run(handler: (e: SQSEvent) => Promise<SQSBatchResponse>, event: SQSEvent): Promise<SQSBatchResponse> {
+  const result = await handler(event);
+  await settleBatch({ client: sqs!.client, queueUrl: sqs!.retryQueueUrl }, event.Records.map((r) => ({ MessageId: r.messageId, ReceiptHandle: r.receiptHandle })), result);
+  return result;
+}
+
+function readAll(bodies: (string | undefined)[]) {
+  return bodies.map((b) => {
+    const read = readQueuedMessage(b ?? '');
+    if (!read.ok) throw new Error(read.reason);
+    return read.message;
+  });
+}
+
+describe('retry handler', () => {
+  it('creates the case and reports success', async () => {
+    const { sqs, dd, queue, handler } = await setup();
+    const event = await enqueue(sqs, queue, [pendingCase(1)]);
+
+    expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
+
+    expect(dd.cases.map((c) => c.request)).toEqual([pendingCase(1).request]);
+    expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ total: 0 });
+  });
+
+  it('429: re-enqueues a new delayed message (X-RateLimit-Reset + jitter), attempt unchanged, record succeeds', async () => {
+    const { sqs, dd, queue, handler } = await setup({ random: () => 0.5 });
+    const event = await enqueue(sqs, queue, [pendingCase(2, { attempt: 3 })]);
+    dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '1', 'X-RateLimit-Limit': '10', 'X-RateLimit-Remaining': '0' } });
+    const handledAt = Date.now();
+
+    expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
+
+    // ceil(1 + 0.5) = 2 s: not visible before.
+    expect(await receive(sqs.client, sqs.retryQueueUrl)).toEqual([]);
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ delayed: 1 });
+    const again = await receiveEvent(sqs.client, sqs.retryQueueUrl, 1, 5000);
+    expect(Date.now() - handledAt).toBeGreaterThanOrEqual(1900);
+    const [message] = readAll(again.Records.map((r) => r.body));
+    expect(message?.action).toEqual(pendingCase(2, { attempt: 3 }));
+    expect(message?.reason).toContain('429');
+    expect(again.Records[0]?.messageAttributes['attempt']?.stringValue).toBe('3');
+
+    expect(await run(handler, again)).toEqual({ batchItemFailures: [] });
+    expect(dd.cases).toHaveLength(1);
+  });
+
+  it('5xx: re-enqueues with exponential backoff and one more attempt', async () => {
+    const { sqs, dd, queue, handler } = await setup({ random: () => 0.1 });
+    const event = await enqueue(sqs, queue, [pendingCase(3, { attempt: 1 })]);
+    dd.failNext(1, { status: 503 });
+
+    expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
+
+    // Attempt 2: full jitter over 2^2 * 5 = 20 s; random 0.1 -> 2 s.
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ delayed: 1 });
+    const again = await receiveEvent(sqs.client, sqs.retryQueueUrl, 1, 5000);
+    const [message] = readAll(again.Records.map((r) => r.body));
+    expect(message?.action.attempt).toBe(2);
+    expect(message?.reason).toContain('503');
+    expect(dd.cases).toHaveLength(0);
+    expect(await run(handler, again)).toEqual({ batchItemFailures: [] });
+    expect(dd.cases).toHaveLength(1);
+  });
+
+  it('a permanent 400 lands in the DLQ with its reason; after the fault is cleared a redrive creates the case', async () => {
+    const { sqs, dd, queue, handler } = await setup();
+    const action = pendingCase(4, { attempt: 2 });
+    const event = await enqueue(sqs, queue, [action]);
+    dd.failNext(1, { status: 400, body: { errors: [{ status: '400', title: 'Bad Request', detail: 'project 00000000-0000-0000-0000-000000000000 not found' }] } });
+
+    expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
+
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ total: 0 });
+    expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ visible: 1, total: 1 });
+    const [dead] = await receive(sqs.client, sqs.dlqUrl, { visibilityTimeout: 0 });
+    const [message] = readAll([dead?.Body]);
+    expect(message?.disposition).toBe('dead_letter');
+    expect(message?.reason).toMatch(/answered 400.*project 00000000-0000-0000-0000-000000000000 not found/);
+    expect(dead?.MessageAttributes?.['reason']?.StringValue).toBe(message?.reason);
+    expect(message?.action).toEqual({ ...action, attempt: 3 });
+    expect(dd.cases).toHaveLength(0);
+
+    // The operator fixes the project (the test server answers 201 again) and redrives: fauxqs has no
+    // StartMessageMoveTask, so the move is done by receive/send/delete (npm run redrive -- --copy).
+    expect(await copyRedrive({ client: sqs.client, sourceUrl: sqs.dlqUrl, destinationUrl: sqs.retryQueueUrl })).toBe(1);
+    expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ total: 0 });
+    const redriven = await receiveEvent(sqs.client, sqs.retryQueueUrl, 1);
+    expect(await run(handler, redriven)).toEqual({ batchItemFailures: [] });
+
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.cases[0]?.request).toEqual(action.request);
+    expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ total: 0 });
+  });
+
+  it('a redriven case starts again from attempt 0, so one more 5xx is retried, not given up', async () => {
+    const { sqs, dd, queue, handler } = await setup({ random: () => 0 });
+    await queue.deadLetter(pendingCase(5, { attempt: 8 }), { reason: 'gave up after 8 attempts: 503' });
+    await copyRedrive({ client: sqs.client, sourceUrl: sqs.dlqUrl, destinationUrl: sqs.retryQueueUrl });
+    dd.failNext(1, { status: 503 });
+
+    expect(await run(handler, await receiveEvent(sqs.client, sqs.retryQueueUrl, 1))).toEqual({ batchItemFailures: [] });
+
+    const [message] = readAll((await receiveEvent(sqs.client, sqs.retryQueueUrl, 1, 5000)).Records.map((r) => r.body));
+    expect(message?.disposition).toBe('retry');
+    expect(message?.action.attempt).toBe(1);
+    expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ total: 0 });
+  });
+
+  it('a crash mid-batch reports only that record; the consumer deletes the others and nothing is lost', async () => {
+    let failOnce = true;
+    const { sqs, dd, handler } = await setup({
+      random: () => 0.1,
+      visibilityTimeoutSeconds: 1,
+      // The queue fails (once) for case 12 only: its record must come back, the others must not.
+      queue: (q) => ({
+        retry: async (action, options) => {
+          if (action.identity === 'check/12' && failOnce) {
+            failOnce = false;
+            throw new QueueError('SQS is having a bad moment');
+          }
+          await q.retry(action, options);
+        },
+        deadLetter: (action, options) => q.deadLetter(action, options),
+        deadLetterUnreadable: (body, options) => q.deadLetterUnreadable(body, options),
+      }),
+    });
+    const queue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
+    const event = await enqueue(sqs, queue, [pendingCase(11), pendingCase(12), pendingCase(13)]);
+    expect(event.Records).toHaveLength(3);
+    dd.failNext(3, { status: 502 });
+
+    const result = await run(handler, event);
+
+    const failed = event.Records.find((r) => readAll([r.body])[0]?.action.identity === 'check/12');
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: failed?.messageId }] });
+
+    // 11 and 13 were deleted and re-enqueued (delayed); 12 is still in flight and comes back.
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toEqual({ visible: 0, inFlight: 1, delayed: 2, total: 3 });
+    expect(dd.cases).toHaveLength(0);
+
+    // The local consumer finishes the job exactly like the event source mapping.
+    const consumer = startRetryConsumer({ client: sqs.client, queueUrl: sqs.retryQueueUrl, handler, logger: createLogger({ write: () => undefined }) });
+    stops.push(() => consumer.stop());
+    expect(await waitFor(() => dd!.cases.length >= 3, 15_000)).toBe(true);
+    expect(await waitFor(async () => (await queueDepth(sqs!.client, sqs!.retryQueueUrl)).total === 0, 5000)).toBe(true);
+    await consumer.stop();
+    // Each case exactly once.
+    expect(dd.cases.map((c) => c.request.data.attributes.title).sort()).toEqual(['case 11', 'case 12', 'case 13']);
+    expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ total: 0 });
+  });
+
+  it('an unreadable message is dead-lettered with its reason, never retried, and Datadog is not called', async () => {
+    const { sqs, dd, handler } = await setup();
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.retryQueueUrl, MessageBody: 'this is not json' }));
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.retryQueueUrl, MessageBody: JSON.stringify({ v: 7, hello: 'world' }) }));
+    const event = await receiveEvent(sqs.client, sqs.retryQueueUrl, 2);
+
+    expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
+
+    expect(dd.requests).toHaveLength(0);
+    const dead = await receive(sqs.client, sqs.dlqUrl, { waitTimeSeconds: 1 });
+    expect(dead.map((m) => m.Body).sort()).toEqual([JSON.stringify({ v: 7, hello: 'world' }), 'this is not json'].sort());
+    for (const m of dead) expect(m.MessageAttributes?.['reason']?.StringValue).toMatch(/^unreadable message: /);
+  });
+
+  it('without a way to dead-letter unreadable messages, SQS\'s redrive policy moves them after maxReceiveCount', async () => {
+    const { sqs, handler } = await setup({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2, queue: () => new MemoryActionQueue() });
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.retryQueueUrl, MessageBody: 'garbage' }));
+    const consumer = startRetryConsumer({ client: sqs.client, queueUrl: sqs.retryQueueUrl, handler, logger: createLogger({ write: () => undefined }) });
+    stops.push(() => consumer.stop());
+
+    expect(await waitFor(async () => (await queueDepth(sqs.client, sqs.dlqUrl)).total === 1, 10_000, 200)).toBe(true);
+    await consumer.stop();
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ total: 0 });
+  });
+
+  it('dead-letters with a reason when the secret has no Datadog keys', async () => {
+    const { sqs, dd, queue, handler } = await setup({ secrets: { GITHUB_WEBHOOK_SECRET: 'x' } });
+    const event = await enqueue(sqs, queue, [pendingCase(6)]);
+
+    expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
+
+    expect(dd.requests).toHaveLength(0);
+    const [dead] = readAll((await receive(sqs.client, sqs.dlqUrl, { waitTimeSeconds: 1 })).map((m) => m.Body));
+    expect(dead?.reason).toBe(NO_KEYS_REASON);
+  });
+
+  it('reports every record when the secret cannot be read, so SQS delivers them again', async () => {
+    sqs = await startLocalSqs();
+    dd = await startDatadogServer();
+    const queue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
+    const handler = createRetryHandler({
+      datadog: createDatadogClient({ baseUrl: dd.url }),
+      secrets: createSecretsProvider({ load: async () => Promise.reject(new Error('AccessDenied')), origin: 'test secret' }),
+      queue,
+      logger: createLogger({ write: () => undefined }),
+    });
+    const event = await enqueue(sqs, queue, [pendingCase(7), pendingCase(8)]);
+
+    const result = await run(handler, event);
+
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(event.Records.map((r) => r.messageId).sort());
+    expect(dd.requests).toHaveLength(0);
+  });
+});
+
+// Keep the ActionQueue import used for type documentation of the wrapper above.
+export type { ActionQueue };

@@ -1,0 +1,162 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { localSqsClient, startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
+import { QueueError } from '../../lambda/shared/errors.js';
+import { encodeQueuedMessage, readQueuedMessage, SqsActionQueue, sqsDelaySeconds } from '../../lambda/shared/sqs-queue.js';
+import { pendingCase, queueDepth, receive, waitFor } from '../support/fauxqs.js';
+
+// SqsActionQueue against fauxqs: the real SQS JSON protocol through the AWS SDK, no mocks.
+
+let sqs: LocalSqs;
+let queue: SqsActionQueue;
+
+beforeAll(async () => {
+  sqs = await startLocalSqs();
+  queue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl, now: () => Date.parse('2026-02-03T04:05:06.789Z') });
+});
+
+afterAll(async () => {
+  await sqs.close();
+});
+
+beforeEach(async () => {
+  // Each test starts with empty queues (receive-and-forget is enough: nothing is redelivered within a test).
+  for (const url of [sqs.retryQueueUrl, sqs.dlqUrl]) while ((await receive(sqs.client, url, { visibilityTimeout: 600 })).length > 0);
+});
+
+describe('SqsActionQueue.retry', () => {
+  it('sends a versioned message that is invisible until its delay has passed, then carries the whole action', async () => {
+    const action = pendingCase(1, { attempt: 2 });
+    const sentAt = Date.now();
+
+    await queue.retry(action, { delaySeconds: 2, reason: 'Datadog POST /api/v2/cases answered 429' });
+
+    expect(await receive(sqs.client, sqs.retryQueueUrl)).toEqual([]);
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ delayed: 1, visible: 0 });
+    let messages: Awaited<ReturnType<typeof receive>> = [];
+    await waitFor(async () => (messages = await receive(sqs.client, sqs.retryQueueUrl, { waitTimeSeconds: 1 })).length > 0, 5000);
+    const visibleAfter = Date.now() - sentAt;
+    expect(visibleAfter).toBeGreaterThanOrEqual(1900);
+    expect(visibleAfter).toBeLessThan(4000);
+    expect(messages).toHaveLength(1);
+    const [m] = messages;
+    expect(JSON.parse(m?.Body ?? '')).toEqual({
+      v: 1,
+      disposition: 'retry',
+      action,
+      reason: 'Datadog POST /api/v2/cases answered 429',
+      enqueuedAt: '2026-02-03T04:05:06.789Z',
+    });
+    expect(readQueuedMessage(m?.Body ?? '')).toEqual({ ok: true, message: expect.objectContaining({ action }) });
+    expect(m?.MessageAttributes?.['source']).toMatchObject({ DataType: 'String', StringValue: 'generic' });
+    expect(m?.MessageAttributes?.['attempt']).toMatchObject({ DataType: 'Number', StringValue: '2' });
+  });
+
+  it('sends a zero delay at once', async () => {
+    await queue.retry(pendingCase(2), { delaySeconds: 0, reason: 'now' });
+    expect(await receive(sqs.client, sqs.retryQueueUrl, { waitTimeSeconds: 1 })).toHaveLength(1);
+  });
+
+  it('caps the delay at SQS\'s 900 s and rounds it up to whole seconds', async () => {
+    expect(sqsDelaySeconds(5000)).toBe(900);
+    expect(sqsDelaySeconds(2.2)).toBe(3);
+    expect(sqsDelaySeconds(0)).toBe(0);
+    expect(sqsDelaySeconds(-1)).toBe(0);
+    expect(sqsDelaySeconds(Number.NaN)).toBe(0);
+    // SQS would refuse DelaySeconds 5000 (InvalidParameterValue): the queue sends 900 instead.
+    await queue.retry(pendingCase(3), { delaySeconds: 5000, reason: 'far away' });
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ delayed: 1 });
+  });
+
+  it('keeps a missing delivery id missing', async () => {
+    const action = pendingCase(4, { deliveryId: undefined });
+    await queue.retry(action, { delaySeconds: 0, reason: 'r' });
+    const [m] = await receive(sqs.client, sqs.retryQueueUrl, { waitTimeSeconds: 1 });
+    const read = readQueuedMessage(m?.Body ?? '');
+    expect(read.ok && read.message.action).toEqual(action);
+  });
+});
+
+describe('SqsActionQueue.deadLetter', () => {
+  it('sends the action to the DLQ at once, with the reason in the body and as an attribute', async () => {
+    const action = pendingCase(5, { attempt: 1 });
+    const reason = 'Datadog POST /api/v2/cases answered 400: 400 Bad Request type_id is not a case type of this org';
+
+    await queue.deadLetter(action, { reason });
+
+    const messages = await receive(sqs.client, sqs.dlqUrl, { waitTimeSeconds: 1 });
+    expect(messages).toHaveLength(1);
+    const body = JSON.parse(messages[0]?.Body ?? '') as Record<string, unknown>;
+    expect(body).toEqual({ v: 1, disposition: 'dead_letter', action, reason, enqueuedAt: '2026-02-03T04:05:06.789Z' });
+    expect(messages[0]?.MessageAttributes?.['reason']?.StringValue).toBe(reason);
+    expect(messages[0]?.MessageAttributes?.['source']?.StringValue).toBe('generic');
+    expect(await receive(sqs.client, sqs.retryQueueUrl)).toEqual([]);
+  });
+
+  it('cuts a long reason in the attribute but keeps it whole in the body', async () => {
+    const reason = `x${'y'.repeat(2000)}`;
+    await queue.deadLetter(pendingCase(6), { reason });
+    const [m] = await receive(sqs.client, sqs.dlqUrl, { waitTimeSeconds: 1 });
+    expect((JSON.parse(m?.Body ?? '') as { reason: string }).reason).toBe(reason);
+    expect(m?.MessageAttributes?.['reason']?.StringValue).toHaveLength(256);
+  });
+
+  it('dead-letters an unreadable body unchanged, with the reason as an attribute', async () => {
+    await queue.deadLetterUnreadable('{not json', { reason: 'unreadable message: body is not JSON', messageId: 'm-1' });
+    const [m] = await receive(sqs.client, sqs.dlqUrl, { waitTimeSeconds: 1 });
+    expect(m?.Body).toBe('{not json');
+    expect(m?.MessageAttributes?.['reason']?.StringValue).toBe('unreadable message: body is not JSON');
+    expect(m?.MessageAttributes?.['originalMessageId']?.StringValue).toBe('m-1');
+  });
+});
+
+describe('SqsActionQueue failures', () => {
+  it('throws QueueError with the SDK error as cause when the queue does not exist', async () => {
+    const broken = new SqsActionQueue({ client: sqs.client, retryQueueUrl: `${sqs.endpoint}/000000000000/no-such-queue`, dlqUrl: `${sqs.endpoint}/000000000000/no-such-dlq` });
+
+    const retry = broken.retry(pendingCase(7), { delaySeconds: 1, reason: 'r' });
+    await expect(retry).rejects.toBeInstanceOf(QueueError);
+    await expect(retry).rejects.toThrow(/check\/7.*retry queue/);
+    const error = await broken.deadLetter(pendingCase(7), { reason: 'r' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueError);
+    expect((error as QueueError).cause).toMatchObject({ name: expect.stringMatching(/QueueDoesNotExist|NonExistentQueue/) });
+  });
+
+  it('throws QueueError when SQS cannot be reached', async () => {
+    const client = localSqsClient('http://127.0.0.1:9'); // discard port: connection refused
+    try {
+      const unreachable = new SqsActionQueue({ client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
+      const error = await unreachable.retry(pendingCase(8), { delaySeconds: 1, reason: 'r' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QueueError);
+      expect((error as QueueError).cause).toBeInstanceOf(Error);
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+describe('readQueuedMessage', () => {
+  const good = encodeQueuedMessage({ v: 1, disposition: 'retry', action: pendingCase(9), reason: 'r', enqueuedAt: '2026-01-01T00:00:00.000Z' });
+
+  it('reads back what the queue writes', () => {
+    expect(readQueuedMessage(good)).toMatchObject({ ok: true, message: { action: pendingCase(9) } });
+  });
+
+  it.each([
+    ['not JSON', '{oops', /not JSON/],
+    ['another version', good.replace('"v":1', '"v":2'), /v: /],
+    ['a request Datadog would refuse', good.replace('"type":"case"', '"type":"incident"'), /action\.request\.data\.type/],
+    ['an unknown source', good.replace('"source":"generic"', '"source":"nagios"'), /action\.source/],
+    ['extra fields', good.replace('"v":1', '"v":1,"extra":true'), /extra|Unrecognized/i],
+  ])('refuses %s', (_name, body, why) => {
+    const read = readQueuedMessage(body);
+    expect(read.ok).toBe(false);
+    expect(!read.ok && read.reason).toMatch(why);
+  });
+
+  it('a message sent by hand with the SDK is read as SQS delivers it', async () => {
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.retryQueueUrl, MessageBody: good }));
+    const [m] = await receive(sqs.client, sqs.retryQueueUrl, { waitTimeSeconds: 1 });
+    expect(readQueuedMessage(m?.Body ?? '').ok).toBe(true);
+  });
+});
