@@ -1,6 +1,17 @@
 import type * as z from '../shared/zod.js';
 import { DatadogError, type RateLimit } from '../shared/errors.js';
-import { CaseResponseSchema, ErrorBodySchema, type CaseCreateRequest } from './schema.js';
+import {
+  CaseReadResponseSchema,
+  CaseResponseSchema,
+  CasesSearchResponseSchema,
+  ErrorBodySchema,
+  TimelineResponseSchema,
+  type CaseCommentRequest,
+  type CaseCreateRequest,
+  type CaseResource,
+  type CaseStatus,
+  type CaseStatusRequest,
+} from './schema.js';
 
 export interface DatadogKeys {
   readonly apiKey: string;
@@ -17,6 +28,43 @@ export interface CreatedCase {
 /** The narrow interface the bridge uses: only the calls it makes. */
 export interface DatadogClient {
   createCase(request: CaseCreateRequest, keys: DatadogKeys): Promise<CreatedCase>;
+}
+
+/** What the bridge reads back about an existing case. */
+export interface CaseSummary {
+  readonly id: string;
+  readonly key: string | undefined;
+  /** `OPEN`, `IN_PROGRESS`, `CLOSED` (Datadog's coarse status; more values exist for some case types). */
+  readonly status: string | undefined;
+  /** The case type's status name, e.g. `Open`, `Closed`, `Won't fix`. */
+  readonly statusName: string | undefined;
+  /** `SG_OPEN`, `SG_IN_PROGRESS`, `SG_CLOSED` when Datadog sends it. */
+  readonly statusGroup: string | undefined;
+  readonly description: string | undefined;
+  readonly createdAt: string | undefined;
+  readonly closedAt: string | undefined;
+}
+
+/** The deprecated `status` enum (accepted by every case type) or a status name of the case's type. */
+export type CaseStatusUpdate = CaseStatus | { readonly statusName: string };
+
+/**
+ * Calls on an existing case (issue 4: comments, close/reopen, ambiguous-create lookup). Separate from
+ * DatadogClient so that the fakes implementing only `createCase` keep compiling. Errors are
+ * DatadogError, classified as for createCase (429/5xx/no response retryable; 5xx/timeouts ambiguous).
+ */
+export interface DatadogCaseUpdates {
+  /** POST /api/v2/cases/{id}/comment. Returns the new timeline cell id when Datadog sends it. */
+  addComment(caseId: string, text: string, keys: DatadogKeys): Promise<{ readonly commentId: string | undefined }>;
+  /** POST /api/v2/cases/{id}/status. */
+  setStatus(caseId: string, status: CaseStatusUpdate, keys: DatadogKeys): Promise<CaseSummary>;
+  /** GET /api/v2/cases/{id}; a missing case throws DatadogError with status 404. */
+  getCase(caseId: string, keys: DatadogKeys): Promise<CaseSummary>;
+  /**
+   * GET /api/v2/cases?filter=<marker>: the oldest case whose description (or a custom attribute)
+   * contains the marker, or undefined. Search lags writes: a case created seconds ago may be missing.
+   */
+  findCaseByMarker(marker: string, keys: DatadogKeys): Promise<CaseSummary | undefined>;
 }
 
 export interface DatadogClientOptions {
@@ -71,7 +119,34 @@ export function isRetryableStatus(status: number): boolean {
   return status === 0 || status === 429 || status >= 500;
 }
 
-export function createDatadogClient(options: DatadogClientOptions): DatadogClient {
+function summaryOf(resource: CaseResource): CaseSummary {
+  const a = resource.attributes;
+  return {
+    id: resource.id,
+    key: a.key,
+    status: a.status,
+    statusName: a.status_name,
+    statusGroup: a.status_group,
+    description: a.description,
+    createdAt: a.created_at,
+    closedAt: a.closed_at ?? undefined,
+  };
+}
+
+/** True when the case carries the marker in its description or in a custom attribute value. */
+export function caseHasMarker(resource: CaseResource, marker: string): boolean {
+  if (resource.attributes.description?.includes(marker)) return true;
+  for (const attribute of Object.values(resource.attributes.custom_attributes ?? {})) {
+    const value = (attribute as { value?: unknown } | null)?.value;
+    if (value === marker || (Array.isArray(value) && value.includes(marker))) return true;
+  }
+  return false;
+}
+
+/** Page size of the marker search: only a handful of cases can carry one marker. */
+const MARKER_SEARCH_PAGE_SIZE = 20;
+
+export function createDatadogClient(options: DatadogClientOptions): DatadogClient & DatadogCaseUpdates {
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 5000;
 
@@ -82,12 +157,12 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
       response = await doFetch(`${options.baseUrl}${path}`, {
         method,
         headers: {
-          'Content-Type': 'application/json',
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
           Accept: 'application/json',
           'DD-API-KEY': keys.apiKey,
           'DD-APPLICATION-KEY': keys.appKey,
         },
-        body: JSON.stringify(body),
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (cause) {
@@ -139,5 +214,37 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
       const res = await send('POST', '/api/v2/cases', request, keys, CaseResponseSchema);
       return { id: res.data.id, key: res.data.attributes.key, statusName: res.data.attributes.status_name };
     },
+
+    async addComment(caseId, text, keys) {
+      const body: CaseCommentRequest = { data: { type: 'case', attributes: { comment: text } } };
+      const res = await send('POST', `${casePath(caseId)}/comment`, body, keys, TimelineResponseSchema);
+      return { commentId: res.data?.[0]?.id };
+    },
+
+    async setStatus(caseId, status, keys) {
+      const attributes = typeof status === 'string' ? { status } : { status_name: status.statusName };
+      const body: CaseStatusRequest = { data: { type: 'case', attributes } };
+      const res = await send('POST', `${casePath(caseId)}/status`, body, keys, CaseReadResponseSchema);
+      return summaryOf(res.data);
+    },
+
+    async getCase(caseId, keys) {
+      const res = await send('GET', casePath(caseId), undefined, keys, CaseReadResponseSchema);
+      return summaryOf(res.data);
+    },
+
+    async findCaseByMarker(marker, keys) {
+      // The marker is one alphanumeric token (see lambda/ledger/marker.ts), so it needs no quoting.
+      const query = new URLSearchParams({ filter: marker, 'page[size]': String(MARKER_SEARCH_PAGE_SIZE), 'page[number]': '1' });
+      const res = await send('GET', `/api/v2/cases?${query.toString()}`, undefined, keys, CasesSearchResponseSchema);
+      const matches = res.data.filter((c) => caseHasMarker(c, marker)).map(summaryOf);
+      // Should two exist after all, the first created is the one the ledger keeps.
+      matches.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
+      return matches[0];
+    },
   };
+}
+
+function casePath(caseId: string): string {
+  return `/api/v2/cases/${encodeURIComponent(caseId)}`;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CaseCreateRequestSchema, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { CaseCommentRequestSchema, CaseCreateRequestSchema, CaseStatusRequestSchema, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
 
 // A local stand-in for the part of Datadog's /api/v2/cases that the bridge talks to. Its answers follow the
 // recorded live exchanges in ../shared/datadog/recorded (JSON:API error objects, application/vnd.api+json, the
@@ -16,6 +16,8 @@ export interface DatadogTestServerOptions {
   readonly validate?: (body: unknown) => string[];
   /** Clock of the rate-limit window, in ms. @default Date.now */
   readonly now?: () => number;
+  /** Search (GET /api/v2/cases) does not see cases younger than this (Datadog's index lags writes). @default 0 */
+  readonly searchLagMs?: number;
 }
 
 export interface RecordedRequest {
@@ -36,8 +38,12 @@ export interface StoredCase {
   readonly key: string;
   /** The create request body the server got. */
   readonly request: CaseCreateRequest;
-  /** The 201 body (sent, or for dropAfterCreateNext, the one that was never sent). */
+  /** The 201 body (sent, or for dropAfterCreateNext, the one that was never sent). Status updates change its attributes. */
   readonly response: CaseBody;
+  /** Comment texts posted to the case, in order. */
+  readonly comments: string[];
+  /** Every status change (`status` or `status_name` as sent), in order. */
+  readonly statusChanges: string[];
 }
 
 export interface InjectedReply {
@@ -53,6 +59,8 @@ export interface RateLimitOptions {
   readonly periodSeconds: number;
   /** `X-RateLimit-Name`. @default 'cases_write' */
   readonly name?: string;
+  /** Comments and status updates share the creates' window. @default false */
+  readonly includeUpdates?: boolean;
 }
 
 export interface DatadogTestServer {
@@ -68,6 +76,8 @@ export interface DatadogTestServer {
   hangNext(n: number): void;
   /** Create the case for the next `n` case-creates, then destroy the socket without answering. */
   dropAfterCreateNext(n: number): void;
+  /** Answer the next `n` comment/status updates (after the key check) with this reply. */
+  failNextUpdates(n: number, reply: InjectedReply): void;
   /** Stops listening and destroys every open socket, hung ones included. */
   close(): Promise<void>;
 }
@@ -76,6 +86,15 @@ type CaseBody = { data: { id: string; type: 'case'; attributes: Record<string, u
 
 const CASES_PATH = '/api/v2/cases';
 const CASE_PATH = /^\/api\/v2\/cases\/([^/]+)$/;
+const CASE_ACTION_PATH = /^\/api\/v2\/cases\/([^/]+)\/(comment|status)$/;
+/** Statuses Datadog accepts (recorded 400 of UpdateStatus), with the name and group the test server shows. */
+const STATUSES: Readonly<Record<string, { name: string; group: string }>> = {
+  OPEN: { name: 'Open', group: 'SG_OPEN' },
+  IN_PROGRESS: { name: 'In Progress', group: 'SG_IN_PROGRESS' },
+  CLOSED: { name: 'Closed', group: 'SG_CLOSED' },
+};
+/** Status names the test server knows beyond the three above (a custom "won't fix" closes too). */
+const EXTRA_STATUS_NAMES: Readonly<Record<string, string>> = { "won't fix": 'CLOSED', 'cancelled': 'CLOSED', 'resolved': 'CLOSED' };
 const CREATOR = { id: '3ad549bf-eba0-11e9-a77a-0705486660d0', type: 'user' } as const;
 
 function jsonApiError(status: number, detail?: string): { errors: Record<string, string>[] } {
@@ -101,6 +120,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   const cases: StoredCase[] = [];
   const requests: RecordedRequest[] = [];
   const injected: InjectedReply[] = [];
+  const injectedUpdates: InjectedReply[] = [];
   let hang = 0;
   let drop = 0;
   let limit: RateLimitOptions | undefined;
@@ -164,7 +184,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
       },
       included: [{ id: CREATOR.id, type: 'user', attributes: { active: true, email: 'bridge@example.com', handle: 'bridge@example.com', name: 'bridge' } }],
     };
-    const stored = { id, key: `DDFC-${n}`, request, response };
+    const stored: StoredCase = { id, key: `DDFC-${n}`, request, response, comments: [], statusChanges: [] };
     cases.push(stored);
     return stored;
   }
@@ -178,8 +198,10 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     const caseMatch = CASE_PATH.exec(pathname);
     const isCreate = req.method === 'POST' && pathname === CASES_PATH;
     const isGet = req.method === 'GET' && caseMatch !== null;
+    const actionMatch = req.method === 'POST' ? CASE_ACTION_PATH.exec(pathname) : null;
+    const isSearch = req.method === 'GET' && pathname === CASES_PATH;
 
-    if (!isCreate && !isGet) return send(res, entry, 404, jsonApiError(404, `no route for ${req.method} ${pathname}`));
+    if (!isCreate && !isGet && actionMatch === null && !isSearch) return send(res, entry, 404, jsonApiError(404, `no route for ${req.method} ${pathname}`));
     if (req.headers['dd-api-key'] !== apiKey || req.headers['dd-application-key'] !== appKey) {
       return send(res, entry, 403, { errors: ['Forbidden'] }, { 'Content-Type': 'application/json' });
     }
@@ -188,6 +210,8 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
       // Recorded live 404: {"errors":[{"code":"resource_not_found","title":"case not found"}]}
       return found ? send(res, entry, 200, found.response) : send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] });
     }
+    if (isSearch) return search(res, entry, new URL(path, 'http://localhost').searchParams);
+    if (actionMatch !== null) return update(req, res, entry, body, decodeURIComponent(actionMatch[1] ?? ''), actionMatch[2] as 'comment' | 'status');
 
     if (hang > 0) {
       hang -= 1;
@@ -222,6 +246,75 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     send(res, entry, 201, created.response, rate.headers);
   }
 
+  /** GET /api/v2/cases: every term of `filter` must occur in the title, description or a custom attribute value; `status:x` matches the status. */
+  function search(res: ServerResponse, entry: RecordedRequest, params: URLSearchParams): void {
+    const terms = (params.get('filter') ?? '').match(/"[^"]*"|\S+/g) ?? [];
+    const size = Math.max(1, Number(params.get('page[size]') ?? 10) || 10);
+    const number = Math.max(1, Number(params.get('page[number]') ?? 1) || 1);
+    const lag = options.searchLagMs ?? 0;
+    const visible = cases.filter((c) => Date.parse(String(c.response.data.attributes.created_at)) <= now() - lag);
+    const matching = visible.filter((c) => {
+      const a = c.response.data.attributes;
+      const text = [a.title, a.description, ...Object.values((a.custom_attributes ?? {}) as Record<string, { value?: unknown }>).map((v) => JSON.stringify(v?.value))]
+        .map((t) => String(t ?? '').toLowerCase())
+        .join('\n');
+      return terms.every((raw) => {
+        const term = raw.replace(/^"|"$/g, '').toLowerCase();
+        if (term.startsWith('status:')) return String(a.status).toLowerCase() === term.slice('status:'.length);
+        return text.includes(term);
+      });
+    });
+    const page = matching.slice((number - 1) * size, number * size).map((c) => ({ ...c.response.data }));
+    send(res, entry, 200, { data: page, meta: { total_cases: matching.length, page: { current: number, size: page.length, total: Math.ceil(matching.length / size) } }, included: [] });
+  }
+
+  /** POST /api/v2/cases/{id}/comment and /status, answered as recorded (404 resource_not_found, 400 with the valid statuses). */
+  function update(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string, id: string, action: 'comment' | 'status'): void {
+    const reply = injectedUpdates.shift();
+    if (reply !== undefined) return send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
+    const rate = limit?.includeUpdates ? takeRateLimit() : { headers: {}, over: false };
+    if (rate.over) return send(res, entry, 429, { errors: ['Too many requests'] }, { ...rate.headers, 'Content-Type': 'application/json' });
+    const found = cases.find((c) => c.id === id);
+    if (found === undefined) return send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] }, rate.headers);
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return send(res, entry, 415, jsonApiError(415), rate.headers);
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch (e) {
+      return send(res, entry, 400, jsonApiError(400, `invalid JSON: ${(e as Error).message}`), rate.headers);
+    }
+    const attributes = found.response.data.attributes;
+    const at = new Date(now()).toISOString();
+    if (action === 'comment') {
+      const parsed = CaseCommentRequestSchema.safeParse(json);
+      // Recorded: an empty comment is answered {"errors":[{"status":"400","title":"Bad Request"}]}.
+      if (!parsed.success) return send(res, entry, 400, jsonApiError(400), rate.headers);
+      const message = parsed.data.data.attributes.comment;
+      found.comments.push(message);
+      attributes.comment_count = found.comments.length;
+      const cell = { id: randomUUID(), type: 'timeline_cell', attributes: { author: { type: 'USER', content: { ID: CREATOR.id, name: 'bridge' } }, cell_content: { message }, content: JSON.stringify({ message }), created_at: at, type: 'COMMENT' } };
+      return send(res, entry, 200, { data: [cell] }, rate.headers);
+    }
+    const parsed = CaseStatusRequestSchema.safeParse(json);
+    const requested = parsed.success ? (parsed.data.data.attributes.status ?? parsed.data.data.attributes.status_name ?? '') : (json as { data?: { attributes?: { status?: unknown } } })?.data?.attributes?.status;
+    const byName = parsed.success && parsed.data.data.attributes.status === undefined ? EXTRA_STATUS_NAMES[String(requested).toLowerCase()] ?? Object.keys(STATUSES).find((k) => STATUSES[k]?.name.toLowerCase() === String(requested).toLowerCase()) : undefined;
+    const status = parsed.success ? (parsed.data.data.attributes.status ?? byName) : undefined;
+    if (status === undefined) {
+      // Recorded answer to {"status":"OPENED"}.
+      const detail = `invalid status ${String(requested)}. Must be one of NOT_STARTED, IN_PROGRESS, CLOSED, ACKNOWLEDGED, TRIGGERED, PENDING_APPROVAL, COMPLETED, CANCELLED, DECLINED, SUNKNOWN, OPEN, RESOLVED, APPROVED, IMPLEMENTING`;
+      return send(res, entry, 400, { errors: [{ title: 'Generic Error', detail }] }, rate.headers);
+    }
+    const shown = STATUSES[status] ?? { name: status, group: 'SG_OPEN' };
+    found.statusChanges.push(String(requested));
+    attributes.status = status;
+    attributes.status_name = parsed.success && parsed.data.data.attributes.status_name !== undefined ? parsed.data.data.attributes.status_name : shown.name;
+    attributes.status_group = shown.group;
+    attributes.modified_at = at;
+    if (status === 'CLOSED') attributes.closed_at = at;
+    else delete attributes.closed_at;
+    return send(res, entry, 200, found.response, rate.headers);
+  }
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/vnd.api+json' }).end(JSON.stringify(jsonApiError(500, String(error))));
@@ -249,6 +342,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     },
     dropAfterCreateNext(n) {
       drop += n;
+    },
+    failNextUpdates(n, reply) {
+      for (let i = 0; i < n; i += 1) injectedUpdates.push(reply);
     },
     close() {
       return new Promise<void>((resolve, reject) => {

@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { newIntent } from './memory-ledger.js';
+import { DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry, type LedgerState } from './types.js';
+
+// Single-table layout (partition key `pk`, string; no sort key):
+//   alert#<source>#<identity>     one item per alert: the LedgerEntry fields, numbers as N (ms)
+//   delivery#<source>#<id>        one item per remembered delivery id; `expiresAt` (epoch SECONDS) is the
+//                                 table's TTL attribute. TTL deletion lags (up to days), so an expired item
+//                                 is treated as absent on read and overwritten by a conditional put.
+// Every expression names attributes through #placeholders (`state` is a DynamoDB reserved word).
+
+export const LEDGER_PARTITION_KEY = 'pk';
+export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
+
+export function alertPk(source: string, identity: string): string {
+  return `alert#${source}#${identity}`;
+}
+
+export function deliveryPk(source: string, deliveryId: string): string {
+  return `delivery#${source}#${deliveryId}`;
+}
+
+export interface DynamoLedgerOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+}
+
+type Item = Record<string, AttributeValue>;
+
+const STRING_FIELDS = ['source', 'identity', 'state', 'marker', 'intentId', 'caseId', 'caseKey', 'rule', 'closedBy', 'closedStatus'] as const;
+const NUMBER_FIELDS = [
+  'generation',
+  'createStartedAt',
+  'firstSeen',
+  'lastSeen',
+  'occurrences',
+  'commentedOccurrences',
+  'openedAt',
+  'lastCommentAt',
+  'resolvedAt',
+  'closedAt',
+  'reopenCount',
+] as const;
+
+function toItem(entry: LedgerEntry): Item {
+  const item: Item = { [LEDGER_PARTITION_KEY]: { S: alertPk(entry.source, entry.identity) } };
+  for (const f of STRING_FIELDS) {
+    const v = entry[f];
+    if (v !== undefined) item[f] = { S: v };
+  }
+  for (const f of NUMBER_FIELDS) {
+    const v = entry[f];
+    if (v !== undefined) item[f] = { N: String(v) };
+  }
+  return item;
+}
+
+function fromItem(item: Item): LedgerEntry {
+  const out: Record<string, string | number> = {};
+  for (const f of STRING_FIELDS) {
+    const v = item[f]?.S;
+    if (v !== undefined) out[f] = v;
+  }
+  for (const f of NUMBER_FIELDS) {
+    const v = item[f]?.N;
+    if (v !== undefined) out[f] = Number(v);
+  }
+  return {
+    ...(out as unknown as LedgerEntry),
+    state: (out['state'] ?? 'creating') as LedgerState,
+    generation: (out['generation'] as number | undefined) ?? 0,
+    occurrences: (out['occurrences'] as number | undefined) ?? 0,
+    commentedOccurrences: (out['commentedOccurrences'] as number | undefined) ?? 0,
+    reopenCount: (out['reopenCount'] as number | undefined) ?? 0,
+  };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+const n = (v: number): AttributeValue => ({ N: String(v) });
+const s = (v: string): AttributeValue => ({ S: v });
+
+/** Builds `SET a = :a, ...` with #names for every field. */
+function setClause(fields: Record<string, AttributeValue | undefined>, names: Record<string, string>, values: Item): string[] {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    names[`#${k}`] = k;
+    values[`:${k}`] = v;
+    parts.push(`#${k} = :${k}`);
+  }
+  return parts;
+}
+
+function commentValues(comment: CommentMark | undefined): Record<string, AttributeValue | undefined> {
+  return comment ? { lastCommentAt: n(comment.at), commentedOccurrences: n(comment.occurrences) } : {};
+}
+
+/** The ledger in DynamoDB (deployed) or a DynamoDB-protocol emulator (local, tests). */
+export class DynamoLedger implements Ledger {
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+
+  constructor(options: DynamoLedgerOptions) {
+    this.client = options.client;
+    this.table = options.tableName;
+  }
+
+  async get(source: string, identity: string): Promise<LedgerEntry | undefined> {
+    const res = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(alertPk(source, identity)) }, ConsistentRead: true }));
+    return res.Item ? fromItem(res.Item) : undefined;
+  }
+
+  async beginCreate(input: BeginCreateInput): Promise<BeginCreateResult> {
+    const entry = newIntent(input);
+    const replacing = input.replacing;
+    // Three tries: the entry may be abandoned (deleted) between our failed put and our read.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: toItem(entry),
+            ...(replacing?.caseId !== undefined
+              ? {
+                  ConditionExpression: 'attribute_not_exists(#pk) OR (#state = :closed AND #caseId = :oldCase AND #generation = :oldGeneration)',
+                  ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
+                  ExpressionAttributeValues: { ':closed': s('closed'), ':oldCase': s(replacing.caseId), ':oldGeneration': n(replacing.generation) },
+                }
+              : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }),
+          }),
+        );
+        return { won: true, entry };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const existing = await this.get(input.source, input.identity);
+      if (existing !== undefined) return { won: false, entry: existing };
+    }
+    throw new Error(`ledger entry for ${input.source} ${input.identity} keeps changing; try again`);
+  }
+
+  async takeOverCreate(key: AlertKey, staleIntentId: string, now: number): Promise<BeginCreateResult> {
+    const intentId = randomUUID();
+    const updated = await this.update(key, {
+      set: { intentId: s(intentId), createStartedAt: n(now) },
+      condition: '#state = :creating AND #intentId = :stale',
+      conditionNames: { '#state': 'state', '#intentId': 'intentId' },
+      conditionValues: { ':creating': s('creating'), ':stale': s(staleIntentId) },
+    });
+    if (updated !== undefined) return { won: true, entry: updated };
+    const existing = await this.get(key.source, key.identity);
+    if (existing === undefined) throw new Error(`no ledger entry for ${key.source} ${key.identity}`);
+    return { won: false, entry: existing };
+  }
+
+  async completeCreate(key: AlertKey, intentId: string, created: { caseId: string; caseKey: string | undefined }, now: number): Promise<LedgerEntry | undefined> {
+    return this.update(key, {
+      set: { state: s('open'), caseId: s(created.caseId), caseKey: created.caseKey !== undefined ? s(created.caseKey) : undefined, openedAt: n(now) },
+      condition: '#state = :creating AND #intentId = :intent',
+      conditionNames: { '#state': 'state', '#intentId': 'intentId' },
+      conditionValues: { ':creating': s('creating'), ':intent': s(intentId) },
+    });
+  }
+
+  async abandonCreate(key: AlertKey, intentId: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { [LEDGER_PARTITION_KEY]: s(alertPk(key.source, key.identity)) },
+          ConditionExpression: '#state = :creating AND #intentId = :intent',
+          ExpressionAttributeNames: { '#state': 'state', '#intentId': 'intentId' },
+          ExpressionAttributeValues: { ':creating': s('creating'), ':intent': s(intentId) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined> {
+    return this.update(key, {
+      set: { lastSeen: n(at) },
+      add: { occurrences: n(1) },
+      condition: 'attribute_exists(#pk)',
+      conditionNames: { '#pk': LEDGER_PARTITION_KEY },
+      conditionValues: {},
+    });
+  }
+
+  async markCommented(key: AlertKey, mark: CommentMark & { caseId: string; previousCommentAt: number | undefined }): Promise<boolean> {
+    const previous = mark.previousCommentAt === undefined ? 'attribute_not_exists(#lastCommentAt)' : '#lastCommentAt = :previous';
+    const updated = await this.update(key, {
+      set: commentValues(mark),
+      condition: `#caseId = :case AND ${previous}`,
+      conditionNames: { '#caseId': 'caseId', '#lastCommentAt': 'lastCommentAt' },
+      conditionValues: { ':case': s(mark.caseId), ...(mark.previousCommentAt !== undefined ? { ':previous': n(mark.previousCommentAt) } : {}) },
+    });
+    return updated !== undefined;
+  }
+
+  async markResolved(key: AlertKey, change: { caseId: string; at: number; comment?: CommentMark }): Promise<boolean> {
+    const updated = await this.update(key, {
+      set: { state: s('resolved'), resolvedAt: n(change.at), ...commentValues(change.comment) },
+      condition: '#state = :open AND #caseId = :case',
+      conditionNames: { '#state': 'state', '#caseId': 'caseId' },
+      conditionValues: { ':open': s('open'), ':case': s(change.caseId) },
+    });
+    return updated !== undefined;
+  }
+
+  async markClosed(key: AlertKey, change: { caseId: string; at: number; by: 'bridge' | 'human'; status: string; comment?: CommentMark }): Promise<boolean> {
+    const condition = change.by === 'bridge' ? '#state IN (:open, :resolved) AND #caseId = :case' : '#state <> :creating AND #caseId = :case';
+    const updated = await this.update(key, {
+      set: { state: s('closed'), closedAt: n(change.at), closedBy: s(change.by), closedStatus: s(change.status), ...commentValues(change.comment) },
+      condition,
+      conditionNames: { '#state': 'state', '#caseId': 'caseId' },
+      conditionValues: change.by === 'bridge' ? { ':open': s('open'), ':resolved': s('resolved'), ':case': s(change.caseId) } : { ':creating': s('creating'), ':case': s(change.caseId) },
+    });
+    return updated !== undefined;
+  }
+
+  async markReopened(key: AlertKey, change: { caseId: string; at: number; from: 'closed' | 'resolved'; comment?: CommentMark }): Promise<boolean> {
+    const updated = await this.update(key, {
+      set: { state: s('open'), openedAt: n(change.at), ...commentValues(change.comment) },
+      add: change.from === 'closed' ? { reopenCount: n(1) } : {},
+      remove: ['closedAt', 'closedBy', 'closedStatus', 'resolvedAt'],
+      condition: '#state = :from AND #caseId = :case',
+      conditionNames: { '#state': 'state', '#caseId': 'caseId' },
+      conditionValues: { ':from': s(change.from), ':case': s(change.caseId) },
+    });
+    return updated !== undefined;
+  }
+
+  async rememberDelivery(source: string, deliveryId: string, now: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<boolean> {
+    const nowSeconds = Math.floor(now / 1000);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)),
+            [LEDGER_TTL_ATTRIBUTE]: n(nowSeconds + ttlSeconds),
+            seenAt: n(now),
+          },
+          // An item past its expiry may still be there (TTL deletion lags): it counts as absent.
+          ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now',
+          ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#expiresAt': LEDGER_TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':now': n(nowSeconds) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** One conditional UpdateItem returning ALL_NEW; undefined when the condition failed. */
+  private async update(
+    key: AlertKey,
+    u: {
+      set: Record<string, AttributeValue | undefined>;
+      add?: Record<string, AttributeValue>;
+      remove?: readonly string[];
+      condition: string;
+      conditionNames: Record<string, string>;
+      conditionValues: Item;
+    },
+  ): Promise<LedgerEntry | undefined> {
+    const names: Record<string, string> = { ...u.conditionNames };
+    const values: Item = { ...u.conditionValues };
+    const sets = setClause(u.set, names, values);
+    const adds: string[] = [];
+    for (const [k, v] of Object.entries(u.add ?? {})) {
+      names[`#${k}`] = k;
+      values[`:add_${k}`] = v;
+      adds.push(`#${k} :add_${k}`);
+    }
+    const removes = (u.remove ?? []).map((k) => {
+      names[`#${k}`] = k;
+      return `#${k}`;
+    });
+    const expression = [sets.length ? `SET ${sets.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+      .filter((p) => p !== '')
+      .join(' ');
+    try {
+      const res = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { [LEDGER_PARTITION_KEY]: s(alertPk(key.source, key.identity)) },
+          UpdateExpression: expression,
+          ConditionExpression: u.condition,
+          ExpressionAttributeNames: names,
+          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return res.Attributes ? fromItem(res.Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { MAX_DESCRIPTION_LENGTH } from '../mapping/map-event.js';
+
+const PREFIX = 'casebridge';
+
+/**
+ * The dedup marker of an alert's case: `casebridge` + 24 hex digits of
+ * sha256(source, identity, generation). Stable for one alert (and one case generation: a new case
+ * after the reopen window gets generation + 1, so a search never finds the older, closed case).
+ *
+ * It is one alphanumeric token on purpose: Datadog's case search splits words on `:`/`-`/`_` and
+ * reads `a:b` as a facet, so a token without punctuation is found by a plain `filter=<marker>`.
+ */
+export function dedupMarker(source: string, identity: string, generation = 0): string {
+  const hash = createHash('sha256').update(`${source}\n${identity}\n${generation}`).digest('hex');
+  return `${PREFIX}${hash.slice(0, 24)}`;
+}
+
+/** True for a string produced by dedupMarker. */
+export function isDedupMarker(text: string): boolean {
+  return /^casebridge[0-9a-f]{24}$/.test(text);
+}
+
+/** The footer line put in every case description. */
+export function markerFooter(marker: string): string {
+  return `case-bridge dedup marker: ${marker}`;
+}
+
+/** The description with the marker footer appended (once), cut so the total stays within `maxLength`. */
+export function withMarker(description: string | undefined, marker: string, maxLength: number = MAX_DESCRIPTION_LENGTH): string {
+  const footer = markerFooter(marker);
+  const text = description ?? '';
+  if (text.includes(marker)) return text;
+  if (text === '') return footer;
+  const room = maxLength - footer.length - 2;
+  let body = text;
+  if (body.length > room) {
+    let end = Math.max(0, room - 1);
+    const last = body.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+    body = `${body.slice(0, end).trimEnd()}…`;
+  }
+  return `${body}\n\n${footer}`;
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { dedupMarker } from './marker.js';
+import { DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry } from './types.js';
+
+/** The first entry of a create intent (shared by both implementations). */
+export function newIntent(input: BeginCreateInput, intentId: string = randomUUID()): LedgerEntry {
+  const generation = input.replacing ? input.replacing.generation + 1 : 0;
+  return {
+    source: input.source,
+    identity: input.identity,
+    state: 'creating',
+    generation,
+    marker: dedupMarker(input.source, input.identity, generation),
+    intentId,
+    createStartedAt: input.now,
+    ...(input.rule !== undefined ? { rule: input.rule } : {}),
+    firstSeen: input.replacing?.firstSeen ?? input.now,
+    lastSeen: input.now,
+    occurrences: 1,
+    commentedOccurrences: 1,
+    reopenCount: 0,
+  };
+}
+
+function commentFields(comment: CommentMark | undefined): Partial<LedgerEntry> {
+  return comment ? { lastCommentAt: comment.at, commentedOccurrences: comment.occurrences } : {};
+}
+
+/** In-process ledger for unit tests and the bench. Same semantics as DynamoLedger (one thread: every write is atomic). */
+export class MemoryLedger implements Ledger {
+  readonly entries = new Map<string, LedgerEntry>();
+  /** `<source>#<deliveryId>` -> expiry (ms). */
+  readonly deliveries = new Map<string, number>();
+
+  private static id(source: string, identity: string): string {
+    return `${source}#${identity}`;
+  }
+
+  private put(entry: LedgerEntry): LedgerEntry {
+    this.entries.set(MemoryLedger.id(entry.source, entry.identity), entry);
+    return entry;
+  }
+
+  async get(source: string, identity: string): Promise<LedgerEntry | undefined> {
+    return this.entries.get(MemoryLedger.id(source, identity));
+  }
+
+  async beginCreate(input: BeginCreateInput): Promise<BeginCreateResult> {
+    const existing = this.entries.get(MemoryLedger.id(input.source, input.identity));
+    const replaceable =
+      existing !== undefined && input.replacing !== undefined && existing.state === 'closed' && existing.caseId === input.replacing.caseId && existing.generation === input.replacing.generation;
+    if (existing !== undefined && !replaceable) return { won: false, entry: existing };
+    return { won: true, entry: this.put(newIntent(input)) };
+  }
+
+  async takeOverCreate(key: AlertKey, staleIntentId: string, now: number): Promise<BeginCreateResult> {
+    const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
+    if (existing === undefined) throw new Error(`no ledger entry for ${key.source} ${key.identity}`);
+    if (existing.state !== 'creating' || existing.intentId !== staleIntentId) return { won: false, entry: existing };
+    return { won: true, entry: this.put({ ...existing, intentId: randomUUID(), createStartedAt: now }) };
+  }
+
+  async completeCreate(key: AlertKey, intentId: string, created: { caseId: string; caseKey: string | undefined }, now: number): Promise<LedgerEntry | undefined> {
+    const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
+    if (existing?.state !== 'creating' || existing.intentId !== intentId) return undefined;
+    return this.put({ ...existing, state: 'open', caseId: created.caseId, caseKey: created.caseKey, openedAt: now });
+  }
+
+  async abandonCreate(key: AlertKey, intentId: string): Promise<boolean> {
+    const id = MemoryLedger.id(key.source, key.identity);
+    const existing = this.entries.get(id);
+    if (existing?.state !== 'creating' || existing.intentId !== intentId) return false;
+    return this.entries.delete(id);
+  }
+
+  async recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined> {
+    const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
+    if (existing === undefined) return undefined;
+    return this.put({ ...existing, occurrences: existing.occurrences + 1, lastSeen: at });
+  }
+
+  async markCommented(key: AlertKey, mark: CommentMark & { caseId: string; previousCommentAt: number | undefined }): Promise<boolean> {
+    const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
+    if (existing === undefined || existing.caseId !== mark.caseId || existing.lastCommentAt !== mark.previousCommentAt) return false;
+    this.put({ ...existing, ...commentFields(mark) });
+    return true;
+  }
+
+  async markResolved(key: AlertKey, change: { caseId: string; at: number; comment?: CommentMark }): Promise<boolean> {
+    const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
+    if (existing?.state !== 'open' || existing.caseId !== change.caseId) return false;
+    this.put({ ...existing, state: 'resolved', resolvedAt: change.at, ...commentFields(change.comment) });
+    return true;
+  }
+
+  async markClosed(key: AlertKey, change: { caseId: string; at: number; by: 'bridge' | 'human'; status: string; comment?: CommentMark }): Promise<boolean> {
+    const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
+    if (existing === undefined || existing.caseId !== change.caseId) return false;
+    const allowed = change.by === 'bridge' ? existing.state === 'open' || existing.state === 'resolved' : existing.state !== 'creating';
+    if (!allowed) return false;
+    this.put({ ...existing, state: 'closed', closedAt: change.at, closedBy: change.by, closedStatus: change.status, ...commentFields(change.comment) });
+    return true;
+  }
+
+  async markReopened(key: AlertKey, change: { caseId: string; at: number; from: 'closed' | 'resolved'; comment?: CommentMark }): Promise<boolean> {
+    const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
+    if (existing?.state !== change.from || existing.caseId !== change.caseId) return false;
+    const { closedAt: _c, closedBy: _b, closedStatus: _s, resolvedAt: _r, ...rest } = existing;
+    this.put({ ...rest, state: 'open', openedAt: change.at, reopenCount: existing.reopenCount + (change.from === 'closed' ? 1 : 0), ...commentFields(change.comment) });
+    return true;
+  }
+
+  async rememberDelivery(source: string, deliveryId: string, now: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<boolean> {
+    const id = `${source}#${deliveryId}`;
+    const expires = this.deliveries.get(id);
+    if (expires !== undefined && expires > now) return false;
+    this.deliveries.set(id, now + ttlSeconds * 1000);
+    return true;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * What the bridge remembers about one alert (source + dedup identity) and its current case.
+ *
+ * States: `creating` (intent recorded, create in flight or queued) -> `open` (case exists) ->
+ * `resolved` (resolved at the source, case left open by `on_resolve: comment`) / `closed`
+ * (case closed by the bridge or found closed by a human) -> `open` again on reopen, or a new
+ * `creating` intent with generation + 1 after the reopen window.
+ */
+export type LedgerState = 'creating' | 'open' | 'resolved' | 'closed';
+
+/** Status recorded when a case was found deleted (GET answered 404). */
+export const DELETED_STATUS = 'DELETED';
+
+export interface LedgerEntry {
+  readonly source: string;
+  readonly identity: string;
+  readonly state: LedgerState;
+  /** 0 for the alert's first case, + 1 for each new case after a close (see dedupMarker). */
+  readonly generation: number;
+  /** dedupMarker(source, identity, generation): the footer line of the case description. */
+  readonly marker: string;
+  /** Owner token of the current create intent; completeCreate/takeOverCreate check it. */
+  readonly intentId: string;
+  /** When the current create intent was recorded (ms). */
+  readonly createStartedAt: number;
+  readonly caseId?: string | undefined;
+  readonly caseKey?: string | undefined;
+  /** The rule that created the case. */
+  readonly rule?: string | undefined;
+  /** First and last firing occurrence of this alert (ms). */
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  /** Firing occurrences counted for the current case (the creating one included). */
+  readonly occurrences: number;
+  /** Occurrences already reported (in the case itself or in a comment). */
+  readonly commentedOccurrences: number;
+  /** When the case was created or last reopened (ms). */
+  readonly openedAt?: number | undefined;
+  readonly lastCommentAt?: number | undefined;
+  readonly resolvedAt?: number | undefined;
+  readonly closedAt?: number | undefined;
+  readonly closedBy?: 'bridge' | 'human' | undefined;
+  /** Datadog status name (or status) the case was closed with, e.g. `Closed`, `Won't fix`, DELETED. */
+  readonly closedStatus?: string | undefined;
+  readonly reopenCount: number;
+}
+
+export interface AlertKey {
+  readonly source: string;
+  readonly identity: string;
+}
+
+export interface BeginCreateInput extends AlertKey {
+  /** ms */
+  readonly now: number;
+  readonly rule?: string;
+  /**
+   * Replace this closed entry (a new case after the reopen window, or after the case was deleted):
+   * succeeds only if the stored entry is still that closed case. Generation becomes its + 1.
+   */
+  readonly replacing?: LedgerEntry;
+}
+
+/** `won: false` means another delivery holds the entry: `entry` is what is stored. */
+export type BeginCreateResult = { readonly won: boolean; readonly entry: LedgerEntry };
+
+/** A comment reported in the same write as a transition. */
+export interface CommentMark {
+  /** ms */
+  readonly at: number;
+  /** Occurrence count reported through (entry.occurrences after this event). */
+  readonly occurrences: number;
+}
+
+/**
+ * The dedup ledger. Every write that decides who acts is conditional: of N concurrent identical
+ * deliveries exactly one wins beginCreate / markCommented / markClosed / markReopened, and the
+ * others get `won: false` / `false` and do nothing in Datadog.
+ */
+export interface Ledger {
+  get(source: string, identity: string): Promise<LedgerEntry | undefined>;
+  /** Conditional put of a `creating` intent (occurrences 1). Fails, returning the stored entry, if one exists. */
+  beginCreate(input: BeginCreateInput): Promise<BeginCreateResult>;
+  /** Takes over a stale `creating` intent (the process died between intent and create). */
+  takeOverCreate(key: AlertKey, staleIntentId: string, now: number): Promise<BeginCreateResult>;
+  /** Records the created case; undefined when the intent is no longer this one's (taken over or gone). */
+  completeCreate(key: AlertKey, intentId: string, created: { readonly caseId: string; readonly caseKey: string | undefined }, now: number): Promise<LedgerEntry | undefined>;
+  /** Drops a `creating` intent whose create failed for good (4xx, dead letter), so a later delivery tries again. */
+  abandonCreate(key: AlertKey, intentId: string): Promise<boolean>;
+  /** ADD 1 to occurrences, SET lastSeen. Undefined when there is no entry (nothing is created). */
+  recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined>;
+  /** Claims a repeat comment: true only if lastCommentAt is still `previousCommentAt` (coalescing under concurrency). */
+  markCommented(key: AlertKey, mark: CommentMark & { readonly caseId: string; readonly previousCommentAt: number | undefined }): Promise<boolean>;
+  /** open -> resolved (on_resolve: comment). */
+  markResolved(key: AlertKey, change: { readonly caseId: string; readonly at: number; readonly comment?: CommentMark }): Promise<boolean>;
+  /** open|resolved -> closed; or, with `by: 'human'`, records what Datadog showed (status name may change while closed). */
+  markClosed(
+    key: AlertKey,
+    change: { readonly caseId: string; readonly at: number; readonly by: 'bridge' | 'human'; readonly status: string; readonly comment?: CommentMark },
+  ): Promise<boolean>;
+  /** closed|resolved -> open, only if the entry is still in `from` for that case (one of N concurrent firings wins). */
+  markReopened(key: AlertKey, change: { readonly caseId: string; readonly at: number; readonly from: 'closed' | 'resolved'; readonly comment?: CommentMark }): Promise<boolean>;
+  /** Remembers a sender's delivery id for `ttlSeconds` (default one day). False when it was already seen. */
+  rememberDelivery(source: string, deliveryId: string, now: number, ttlSeconds?: number): Promise<boolean>;
+}
+
+export const DELIVERY_TTL_SECONDS = 86_400;

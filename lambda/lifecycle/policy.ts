@@ -1,0 +1,78 @@
+import * as z from '../shared/zod.js';
+
+/** Status names (or statuses) a human closes a case with to say "do not bring this back". Compared case-insensitively. */
+export const DEFAULT_NEVER_REOPEN_STATUSES = ["Won't fix", "Won't do", 'Cancelled', 'Declined', 'Duplicate'] as const;
+
+const Seconds = z.int().check(z.nonnegative());
+
+/** The lifecycle keys, each optional: what a source's or a rule's `lifecycle:` block may set. */
+export const LifecycleOverridesSchema = z.strictObject({
+  /** At most one "fired again" comment per this many seconds; occurrences in between are counted and reported together. */
+  comment_interval_seconds: z.optional(Seconds),
+  /** On a resolve signal: comment then close the case, only comment, or do nothing. */
+  on_resolve: z.optional(z.enum(['close', 'comment', 'ignore'])),
+  /** Firing again within this many seconds of the close reopens the case; later, a new case is created. 0: always a new case. */
+  reopen_window_seconds: z.optional(Seconds),
+  /** A case closed with one of these status names (case-insensitive) is never reopened. */
+  never_reopen_statuses: z.optional(z.array(z.string().check(z.minLength(1)))),
+  /** Informational events (acknowledged, notes...): ignored, or a comment (coalesced like repeats). */
+  on_informational: z.optional(z.enum(['ignore', 'comment'])),
+  /** A `creating` intent older than this is presumed orphaned (process died): the next firing looks the case up by marker, then creates. */
+  create_intent_timeout_seconds: z.optional(z.int().check(z.gte(60))),
+  /** Read the case from Datadog before commenting, closing or reopening (a human may have closed it). */
+  verify_case_status: z.optional(z.boolean()),
+  /** Status set on close: the `status` enum value `CLOSED` (every case type) or a status name of the case type. */
+  close_status: z.optional(z.string().check(z.minLength(1))),
+  /** Status set on reopen. */
+  reopen_status: z.optional(z.string().check(z.minLength(1))),
+});
+export type LifecycleOverrides = z.infer<typeof LifecycleOverridesSchema>;
+
+export const LIFECYCLE_DEFAULTS = {
+  comment_interval_seconds: 900,
+  on_resolve: 'close',
+  reopen_window_seconds: 86_400,
+  never_reopen_statuses: DEFAULT_NEVER_REOPEN_STATUSES,
+  on_informational: 'ignore',
+  create_intent_timeout_seconds: 3_600,
+  verify_case_status: true,
+  close_status: 'CLOSED',
+  reopen_status: 'OPEN',
+} as const;
+
+/** The full policy with defaults (strict: an unknown key is an error). */
+export const LifecyclePolicySchema = z.strictObject({
+  comment_interval_seconds: z._default(Seconds, LIFECYCLE_DEFAULTS.comment_interval_seconds),
+  on_resolve: z._default(z.enum(['close', 'comment', 'ignore']), LIFECYCLE_DEFAULTS.on_resolve),
+  reopen_window_seconds: z._default(Seconds, LIFECYCLE_DEFAULTS.reopen_window_seconds),
+  never_reopen_statuses: z._default(z.readonly(z.array(z.string().check(z.minLength(1)))), () => [...DEFAULT_NEVER_REOPEN_STATUSES]),
+  on_informational: z._default(z.enum(['ignore', 'comment']), LIFECYCLE_DEFAULTS.on_informational),
+  create_intent_timeout_seconds: z._default(z.int().check(z.gte(60)), LIFECYCLE_DEFAULTS.create_intent_timeout_seconds),
+  verify_case_status: z._default(z.boolean(), LIFECYCLE_DEFAULTS.verify_case_status),
+  close_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.close_status),
+  reopen_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.reopen_status),
+});
+export type LifecyclePolicy = z.infer<typeof LifecyclePolicySchema>;
+
+export const DEFAULT_LIFECYCLE_POLICY: LifecyclePolicy = LifecyclePolicySchema.parse({});
+
+/** Defaults <- rules-file defaults <- source <- rule: later layers win key by key. */
+export function resolvePolicy(...layers: (LifecycleOverrides | undefined)[]): LifecyclePolicy {
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
+  }
+  return LifecyclePolicySchema.parse(merged);
+}
+
+function normalizeStatus(text: string): string {
+  return text.trim().toLowerCase().replace(/[\u2018\u2019`]/g, "'").replace(/\s+/g, ' ');
+}
+
+/** True when a case closed with this status must never be reopened. */
+export function isNeverReopenStatus(policy: LifecyclePolicy, status: string | undefined): boolean {
+  if (status === undefined) return false;
+  const s = normalizeStatus(status);
+  return policy.never_reopen_statuses.some((x) => normalizeStatus(x) === s);
+}

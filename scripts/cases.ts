@@ -1,0 +1,61 @@
+// What the dedup ledger knows about one alert and its case:
+//   npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]
+// The table defaults to $CASE_BRIDGE_LEDGER_TABLE (else case-bridge-ledger); the endpoint to
+// $AWS_ENDPOINT_URL_DYNAMODB (set it to the local emulator; unset = AWS with the usual credentials).
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoLedger } from '../lambda/ledger/dynamo-ledger.js';
+import { dedupMarker } from '../lambda/ledger/marker.js';
+import type { LedgerEntry } from '../lambda/ledger/types.js';
+
+const TIME_FIELDS = ['createStartedAt', 'firstSeen', 'lastSeen', 'openedAt', 'lastCommentAt', 'resolvedAt', 'closedAt'] as const;
+
+/** The entry with its ms times as ISO 8601, for people. */
+export function describeEntry(entry: LedgerEntry): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...entry };
+  for (const f of TIME_FIELDS) {
+    const v = entry[f];
+    if (v !== undefined) out[f] = new Date(v).toISOString();
+  }
+  out['unreportedOccurrences'] = entry.occurrences - entry.commentedOccurrences;
+  return out;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { endpoint: { type: 'string' }, table: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [source, identity] = positionals;
+  if (values.help || source === undefined || identity === undefined || positionals.length > 2) {
+    process.stderr.write('usage: npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]\n');
+    return values.help ? 0 : 2;
+  }
+  const endpoint = values.endpoint ?? (process.env['AWS_ENDPOINT_URL_DYNAMODB'] || undefined);
+  const local = endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(endpoint);
+  const client = new DynamoDBClient({
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    region: values.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
+    // An emulator takes any credentials; do not go looking for real ones.
+    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  const tableName = values.table ?? process.env['CASE_BRIDGE_LEDGER_TABLE'] ?? 'case-bridge-ledger';
+  try {
+    const entry = await new DynamoLedger({ client, tableName }).get(source, identity);
+    const report = entry
+      ? { source, identity, table: tableName, found: true, entry: describeEntry(entry) }
+      : { source, identity, table: tableName, found: false, marker: dedupMarker(source, identity) };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return entry ? 0 : 1;
+  } finally {
+    client.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`cases: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
+import { dedupMarker } from '../../lambda/ledger/marker.js';
+import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+
+const run = promisify(execFile);
+const TABLE = 'ops-view';
+let dynamo: LocalDynamo;
+
+async function cases(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/cases.ts', ...args], { env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: '' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await dynamo.createLedgerTable(TABLE);
+  const ledger = new DynamoLedger({ client: dynamo.client, tableName: TABLE });
+  const key = { source: 'pagerduty', identity: 'Q1ABCDEF' };
+  const { entry } = await ledger.beginCreate({ ...key, now: Date.parse('2026-03-01T10:00:00Z') });
+  await ledger.completeCreate(key, entry.intentId, { caseId: 'case-1', caseKey: 'DDFC-1' }, Date.parse('2026-03-01T10:00:01Z'));
+  await ledger.recordOccurrence(key, Date.parse('2026-03-01T10:05:00Z'));
+});
+afterAll(async () => {
+  await dynamo?.close();
+});
+
+describe('npm run cases', () => {
+  it('prints the ledger entry as JSON with readable times', async () => {
+    const out = await cases('pagerduty', 'Q1ABCDEF', '--endpoint', dynamo.endpoint, '--table', TABLE);
+    expect(out.code).toBe(0);
+    const report = JSON.parse(out.stdout) as { found: boolean; entry: Record<string, unknown> };
+    expect(report.found).toBe(true);
+    expect(report.entry).toMatchObject({ state: 'open', caseId: 'case-1', caseKey: 'DDFC-1', occurrences: 2, unreportedOccurrences: 1, lastSeen: '2026-03-01T10:05:00.000Z', marker: dedupMarker('pagerduty', 'Q1ABCDEF') });
+  });
+
+  it('exits 1 for an unknown alert, 2 on bad usage', async () => {
+    const missing = await cases('pagerduty', 'nope', '--endpoint', dynamo.endpoint, '--table', TABLE);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ found: false, marker: dedupMarker('pagerduty', 'nope') });
+    const usage = await cases('pagerduty');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('usage: npm run cases');
+  });
+});

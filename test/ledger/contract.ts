@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { dedupMarker } from '../../lambda/ledger/marker.js';
+import type { Ledger } from '../../lambda/ledger/types.js';
+
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+let counter = 0;
+/** A fresh alert key per test (the table is shared within a file). */
+function key(): { source: string; identity: string } {
+  counter += 1;
+  return { source: 'alertmanager', identity: `webhook/{}:{alertname="Disk${counter}"}` };
+}
+
+/** The behaviour every Ledger implementation must have. `ledger()` gives one backed by a clean or shared store. */
+export function ledgerContract(name: string, ledger: () => Ledger): void {
+  describe(`${name}: create intents`, () => {
+    it('beginCreate records a creating intent with the marker; a second one gets the existing entry', async () => {
+      const l = ledger();
+      const k = key();
+      const first = await l.beginCreate({ ...k, now: T0, rule: 'page' });
+      expect(first.won).toBe(true);
+      expect(first.entry).toMatchObject({ ...k, state: 'creating', generation: 0, marker: dedupMarker(k.source, k.identity), occurrences: 1, commentedOccurrences: 1, firstSeen: T0, lastSeen: T0, rule: 'page', reopenCount: 0 });
+      const second = await l.beginCreate({ ...k, now: T0 + 5 });
+      expect(second.won).toBe(false);
+      expect(second.entry).toEqual(first.entry);
+      expect(await l.get(k.source, k.identity)).toEqual(first.entry);
+    });
+
+    it('10 concurrent beginCreate: exactly one winner, all see the same intent', async () => {
+      const l = ledger();
+      const k = key();
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => l.beginCreate({ ...k, now: T0 + i })));
+      const winners = results.filter((r) => r.won);
+      expect(winners).toHaveLength(1);
+      const intentIds = new Set(results.map((r) => r.entry.intentId));
+      expect(intentIds.size).toBe(1);
+      expect(intentIds.has(winners[0]!.entry.intentId)).toBe(true);
+    });
+
+    it('completeCreate only for the current intent; then the entry is open with the case', async () => {
+      const l = ledger();
+      const k = key();
+      const { entry } = await l.beginCreate({ ...k, now: T0 });
+      expect(await l.completeCreate(k, 'someone-else', { caseId: 'x', caseKey: 'DDFC-0' }, T0 + 1)).toBeUndefined();
+      const done = await l.completeCreate(k, entry.intentId, { caseId: 'case-1', caseKey: 'DDFC-1' }, T0 + 2);
+      expect(done).toMatchObject({ state: 'open', caseId: 'case-1', caseKey: 'DDFC-1', openedAt: T0 + 2 });
+      // Completing twice (a retried create) fails: the intent is no longer creating.
+      expect(await l.completeCreate(k, entry.intentId, { caseId: 'case-2', caseKey: 'DDFC-2' }, T0 + 3)).toBeUndefined();
+      expect((await l.get(k.source, k.identity))?.caseId).toBe('case-1');
+    });
+
+    it('takeOverCreate: one of two concurrent takeovers of a stale intent wins, with a new intent id', async () => {
+      const l = ledger();
+      const k = key();
+      const { entry } = await l.beginCreate({ ...k, now: T0 });
+      const [a, b] = await Promise.all([l.takeOverCreate(k, entry.intentId, T0 + 4_000_000), l.takeOverCreate(k, entry.intentId, T0 + 4_000_000)]);
+      expect([a.won, b.won].filter(Boolean)).toHaveLength(1);
+      const winner = a.won ? a : b;
+      expect(winner.entry.intentId).not.toBe(entry.intentId);
+      expect(winner.entry.createStartedAt).toBe(T0 + 4_000_000);
+      // The old owner can no longer complete.
+      expect(await l.completeCreate(k, entry.intentId, { caseId: 'late', caseKey: undefined }, T0 + 4_000_001)).toBeUndefined();
+    });
+
+    it('abandonCreate drops the intent so the next delivery can begin again', async () => {
+      const l = ledger();
+      const k = key();
+      const { entry } = await l.beginCreate({ ...k, now: T0 });
+      expect(await l.abandonCreate(k, 'other')).toBe(false);
+      expect(await l.abandonCreate(k, entry.intentId)).toBe(true);
+      expect(await l.get(k.source, k.identity)).toBeUndefined();
+      expect((await l.beginCreate({ ...k, now: T0 + 1 })).won).toBe(true);
+    });
+  });
+
+  describe(`${name}: occurrences and transitions`, () => {
+    async function openCase(l: Ledger, k: { source: string; identity: string }) {
+      const { entry } = await l.beginCreate({ ...k, now: T0 });
+      const open = await l.completeCreate(k, entry.intentId, { caseId: 'case-9', caseKey: 'DDFC-9' }, T0 + 10);
+      return open!;
+    }
+
+    it('recordOccurrence adds one and moves lastSeen; never creates an entry', async () => {
+      const l = ledger();
+      const k = key();
+      expect(await l.recordOccurrence(k, T0)).toBeUndefined();
+      expect(await l.get(k.source, k.identity)).toBeUndefined();
+      await openCase(l, k);
+      await Promise.all([1, 2, 3, 4, 5].map((i) => l.recordOccurrence(k, T0 + i * 1000)));
+      const entry = await l.get(k.source, k.identity);
+      expect(entry?.occurrences).toBe(6);
+      expect(entry?.lastSeen).toBeGreaterThanOrEqual(T0 + 1000);
+      expect(entry?.firstSeen).toBe(T0);
+    });
+
+    it('markCommented is claimed once per previous comment time (concurrent repeats comment once)', async () => {
+      const l = ledger();
+      const k = key();
+      await openCase(l, k);
+      const claims = await Promise.all(Array.from({ length: 5 }, () => l.markCommented(k, { caseId: 'case-9', at: T0 + 900_000, occurrences: 4, previousCommentAt: undefined })));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await l.get(k.source, k.identity)).toMatchObject({ lastCommentAt: T0 + 900_000, commentedOccurrences: 4 });
+      expect(await l.markCommented(k, { caseId: 'case-9', at: T0 + 1_800_000, occurrences: 6, previousCommentAt: T0 + 900_000 })).toBe(true);
+      expect(await l.markCommented(k, { caseId: 'other-case', at: T0 + 2_800_000, occurrences: 7, previousCommentAt: T0 + 1_800_000 })).toBe(false);
+    });
+
+    it('open -> closed -> reopened -> resolved -> open, each transition won once', async () => {
+      const l = ledger();
+      const k = key();
+      await openCase(l, k);
+      expect(await l.markReopened(k, { caseId: 'case-9', at: T0, from: 'closed' })).toBe(false);
+      const closes = await Promise.all([1, 2, 3].map(() => l.markClosed(k, { caseId: 'case-9', at: T0 + 100, by: 'bridge', status: 'CLOSED', comment: { at: T0 + 100, occurrences: 1 } })));
+      expect(closes.filter(Boolean)).toHaveLength(1);
+      expect(await l.get(k.source, k.identity)).toMatchObject({ state: 'closed', closedAt: T0 + 100, closedBy: 'bridge', closedStatus: 'CLOSED', lastCommentAt: T0 + 100 });
+      // A human changes the closed case's status to won't fix: recorded while closed.
+      expect(await l.markClosed(k, { caseId: 'case-9', at: T0 + 100, by: 'human', status: "Won't fix" })).toBe(true);
+      expect((await l.get(k.source, k.identity))?.closedStatus).toBe("Won't fix");
+      const reopens = await Promise.all([1, 2].map(() => l.markReopened(k, { caseId: 'case-9', at: T0 + 200, from: 'closed', comment: { at: T0 + 200, occurrences: 2 } })));
+      expect(reopens.filter(Boolean)).toHaveLength(1);
+      const reopened = await l.get(k.source, k.identity);
+      expect(reopened).toMatchObject({ state: 'open', openedAt: T0 + 200, reopenCount: 1, commentedOccurrences: 2 });
+      expect(reopened?.closedAt).toBeUndefined();
+      expect(reopened?.closedStatus).toBeUndefined();
+      expect(await l.markResolved(k, { caseId: 'case-9', at: T0 + 300 })).toBe(true);
+      expect(await l.markResolved(k, { caseId: 'case-9', at: T0 + 300 })).toBe(false);
+      expect(await l.markReopened(k, { caseId: 'case-9', at: T0 + 400, from: 'resolved' })).toBe(true);
+      expect(await l.get(k.source, k.identity)).toMatchObject({ state: 'open', reopenCount: 1 });
+    });
+
+    it('a closed entry is replaced by a new intent with generation + 1 (new case after the window), once', async () => {
+      const l = ledger();
+      const k = key();
+      await openCase(l, k);
+      await l.markClosed(k, { caseId: 'case-9', at: T0 + 100, by: 'bridge', status: 'CLOSED' });
+      const closed = (await l.get(k.source, k.identity))!;
+      // Without `replacing`, a closed entry still blocks.
+      expect((await l.beginCreate({ ...k, now: T0 + 200 })).won).toBe(false);
+      const results = await Promise.all([1, 2, 3].map(() => l.beginCreate({ ...k, now: T0 + 90_000_000, replacing: closed })));
+      expect(results.filter((r) => r.won)).toHaveLength(1);
+      const entry = await l.get(k.source, k.identity);
+      expect(entry).toMatchObject({ state: 'creating', generation: 1, marker: dedupMarker(k.source, k.identity, 1), firstSeen: T0, occurrences: 1 });
+      expect(entry?.caseId).toBeUndefined();
+    });
+  });
+
+  describe(`${name}: delivery ids`, () => {
+    it('the same delivery sent 5 times: first true, the rest false', async () => {
+      const l = ledger();
+      const id = `d-${(counter += 1)}`;
+      const seen = [];
+      for (let i = 0; i < 5; i += 1) seen.push(await l.rememberDelivery('github', id, T0 + i * 1000));
+      expect(seen).toEqual([true, false, false, false, false]);
+      // Per source: the same id from another sender is another delivery.
+      expect(await l.rememberDelivery('sentry', id, T0)).toBe(true);
+    });
+
+    it('5 concurrent sends of one delivery: exactly one true', async () => {
+      const l = ledger();
+      const id = `d-${(counter += 1)}`;
+      const seen = await Promise.all(Array.from({ length: 5 }, () => l.rememberDelivery('pagerduty', id, T0)));
+      expect(seen.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('an expired delivery id (past its TTL, not yet deleted) counts as new', async () => {
+      const l = ledger();
+      const id = `d-${(counter += 1)}`;
+      expect(await l.rememberDelivery('github', id, T0)).toBe(true);
+      expect(await l.rememberDelivery('github', id, T0 + 86_399_000)).toBe(false);
+      expect(await l.rememberDelivery('github', id, T0 + 86_400_000)).toBe(true);
+      expect(await l.rememberDelivery('github', id, T0 + 86_401_000)).toBe(false);
+      expect(await l.rememberDelivery('github', `${id}-short`, T0, 60)).toBe(true);
+      expect(await l.rememberDelivery('github', `${id}-short`, T0 + 61_000, 60)).toBe(true);
+    });
+  });
+}

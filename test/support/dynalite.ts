@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { LEDGER_PARTITION_KEY } from '../../lambda/ledger/dynamo-ledger.js';
+
+// A real DynamoDB protocol endpoint for tests: dynalite 4.0.0 (in memory), bound to 127.0.0.1 on a free port.
+// It does conditional put/update/delete, ADD/SET/REMOVE and ReturnValues ALL_NEW; it has no UpdateTimeToLive
+// (TTL is a table setting made by the CDK stack; DynamoLedger treats an expired delivery item as absent).
+
+export interface LocalDynamo {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  /** A client for the emulator (fake credentials, region us-east-1). */
+  readonly client: DynamoDBClient;
+  /** Creates a ledger-shaped table (pk string hash key, on-demand) and waits until it is ACTIVE. */
+  createLedgerTable(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+}
+
+export async function createLedgerTable(client: DynamoDBClient, name: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  for (let i = 0; i < 100; i += 1) {
+    const res = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (res.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`table ${name} did not become ACTIVE`);
+}
+
+export async function startDynalite(): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = localDynamoClient(endpoint);
+  return {
+    endpoint,
+    client,
+    createLedgerTable: (name) => createLedgerTable(client, name),
+    async close() {
+      client.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
+    },
+  };
+}
