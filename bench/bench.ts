@@ -665,6 +665,10 @@ function measureLoad(bundleFile: string): LoadResult {
     PATH: process.env['PATH'] ?? '',
     HOME: process.env['HOME'] ?? '',
     CASE_BRIDGE_SECRET_ID: 'bench',
+    // The entry reads its queue URLs at load, as the stack sets them; nothing is sent.
+    CASE_BRIDGE_RETRY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-retry',
+    CASE_BRIDGE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
+    AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   const url = pathToFileURL(bundleFile).href;

@@ -1,4 +1,3 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDatadogClient } from '../datadog/client.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { compileRules } from '../mapping/compile-rules.js';
@@ -21,7 +20,7 @@ const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', laz
 
 const queues = parseQueueEnv();
 // Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.
-const queue = new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL });
+const queue = new SqsActionQueue({ client: async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL });
 
 export const handler = createIngestHandler({
   rules,

@@ -3,6 +3,9 @@ import { parseEnv } from '../shared/env.js';
 import { BridgeError } from '../shared/errors.js';
 
 // `npm start`: the ingest handler behind a local HTTP server on 127.0.0.1, routed like API Gateway.
+// Local Node 20 is supported; the AWS SDK's notice about Node 22 would bury the start-up lines.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 try {
   const env = parseEnv();
   const bridge = await startLocalBridge({ env, embeddedSqs: true });

@@ -1,4 +1,4 @@
-import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { CaseCreateRequestSchema } from '../datadog/schema.js';
 import { SOURCE_NAMES } from '../sources/types.js';
 import { QueueError } from './errors.js';
@@ -92,7 +92,11 @@ function cut(reason: string): string {
 }
 
 export interface SqsActionQueueOptions {
-  readonly client: SQSClient;
+  /**
+   * The SQS client, or a function making it on first use: the ingest Lambda passes a function so
+   * that loading the SQS SDK (about 90 ms) is paid only when Datadog fails, not at every cold start.
+   */
+  readonly client: SQSClient | (() => Promise<SQSClient>);
   readonly retryQueueUrl: string;
   readonly dlqUrl: string;
   /** Clock for `enqueuedAt`. @default Date.now */
@@ -106,7 +110,8 @@ export interface SqsActionQueueOptions {
 export class SqsActionQueue implements ActionQueue {
   readonly retryQueueUrl: string;
   readonly dlqUrl: string;
-  private readonly client: SQSClient;
+  private readonly client: SQSClient | (() => Promise<SQSClient>);
+  private sdk: Promise<{ client: SQSClient; SendMessageCommand: typeof import('@aws-sdk/client-sqs').SendMessageCommand }> | undefined;
   private readonly now: () => number;
 
   constructor(options: SqsActionQueueOptions) {
@@ -155,9 +160,14 @@ export class SqsActionQueue implements ActionQueue {
     });
   }
 
-  private async send(where: string, what: string, input: ConstructorParameters<typeof SendMessageCommand>[0]): Promise<void> {
+  private async send(where: string, what: string, input: SendMessageCommandInput): Promise<void> {
     try {
-      await this.client.send(new SendMessageCommand(input));
+      this.sdk ??= (async () => {
+        const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+        return { client: typeof this.client === 'function' ? await this.client() : this.client, SendMessageCommand };
+      })();
+      const { client, SendMessageCommand } = await this.sdk;
+      await client.send(new SendMessageCommand(input));
     } catch (cause) {
       throw new QueueError(`could not send ${what} to the ${where}: ${(cause as Error).message}`, { cause });
     }
