@@ -2,6 +2,7 @@ import type { CreatedCase, DatadogClient, DatadogKeys } from '../datadog/client.
 import { MAX_ATTEMPTS, retryDelaySeconds } from '../datadog/retry-policy.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import { noopMetrics, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue, PendingCase } from '../shared/queue.js';
 
 export type DeliveryOutcome =
@@ -16,6 +17,8 @@ export interface DeliveryDeps {
   readonly queue: ActionQueue;
   readonly logger: Logger;
   readonly random?: () => number;
+  /** Counts CasesCreated, RateLimited, RetriesEnqueued, DeadLettered and times each Datadog call. @default no-op */
+  readonly metrics?: BridgeMetrics;
 }
 
 /**
@@ -23,14 +26,20 @@ export interface DeliveryDeps {
  * for anything retrying will not fix. Throws QueueError only when the queue itself fails.
  */
 export async function deliverCase(action: PendingCase, deps: DeliveryDeps): Promise<DeliveryOutcome> {
+  const metrics = deps.metrics ?? noopMetrics;
   let keys = await deps.keys.get();
   let refreshed = false;
   for (;;) {
+    const started = performance.now();
     try {
       const created = await deps.datadog.createCase(action.request, keys);
+      metrics.latency(action.source, performance.now() - started);
+      metrics.count('CasesCreated', action.source);
       return { status: 'created', case: created };
     } catch (error) {
+      metrics.latency(action.source, performance.now() - started);
       if (!(error instanceof DatadogError)) throw error;
+      if (error.status === 429) metrics.count('RateLimited', action.source);
       if ((error.status === 401 || error.status === 403) && !refreshed) {
         // The keys may have been rotated since this container cached them: read them once more.
         refreshed = true;
@@ -50,11 +59,13 @@ async function handOver(action: PendingCase, error: DatadogError, deps: Delivery
     if (error.retryable && attempt < MAX_ATTEMPTS) {
       const delaySeconds = retryDelaySeconds(error, attempt, deps.random);
       await deps.queue.retry({ ...action, attempt }, { delaySeconds, reason });
+      deps.metrics?.count('RetriesEnqueued', action.source);
       deps.logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt, reason, rateLimit: error.rateLimit });
       return { status: 'queued', delaySeconds, reason };
     }
     const why = error.retryable ? `gave up after ${attempt} attempts: ${reason}` : reason;
     await deps.queue.deadLetter({ ...action, attempt }, { reason: why });
+    deps.metrics?.count('DeadLettered', action.source);
     deps.logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors });
     return { status: 'dead_lettered', reason: why };
   } catch (cause) {

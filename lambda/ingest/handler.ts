@@ -8,6 +8,7 @@ import { isSourceName } from '../sources/index.js';
 import type { SourceEvent } from '../sources/types.js';
 import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../shared/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import { deliverCase } from './deliver.js';
@@ -26,6 +27,8 @@ export interface IngestDeps {
   /** Injected clock (ms since epoch). */
   readonly now?: () => number;
   readonly random?: () => number;
+  /** WebhooksReceived, WebhooksRejected (by reason) and, through deliverCase, the Datadog outcomes. @default no-op */
+  readonly metrics?: BridgeMetrics;
 }
 
 type Result = APIGatewayProxyStructuredResultV2;
@@ -104,6 +107,7 @@ interface EventResult {
 /** verify -> parse -> map -> deliver (or enqueue). Each guard has its own status code. */
 export function createIngestHandler(deps: IngestDeps) {
   const now = deps.now ?? Date.now;
+  const metrics = deps.metrics ?? noopMetrics;
 
   async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
     const sourceName = event.pathParameters?.['source'] ?? '';
@@ -111,6 +115,7 @@ export function createIngestHandler(deps: IngestDeps) {
     if (compiled === undefined) {
       throw new HttpProblem(404, 'unknown_source', `no source "${sourceName.slice(0, 64)}" is configured; configured: ${[...deps.rules.sources.keys()].join(', ')}`);
     }
+    metrics.count('WebhooksReceived', compiled.source.name);
     // HMAC runs on the bytes; a text body is also parsed as the string it already is.
     const text = event.isBase64Encoded ? undefined : (event.body ?? '');
     const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
@@ -163,7 +168,7 @@ export function createIngestHandler(deps: IngestDeps) {
       }
       const outcome = await deliverCase(
         { kind: 'create_case', source: ev.source, deliveryId: ev.deliveryId, identity: ev.identity, rule: mapped.rule, request: mapped.request, attempt: 0, firstSeen: new Date(now()).toISOString() },
-        { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random },
+        { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics },
       );
       if (outcome.status === 'created') {
         elog.info('case created', { rule: mapped.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
@@ -196,24 +201,31 @@ export function createIngestHandler(deps: IngestDeps) {
         requestId: request.event.requestContext?.requestId,
         deliveryId: DELIVERY_HEADERS.map((name) => h[name]).find((v) => v !== undefined),
       });
+      // Every refusal counts by its error code; a path that names no configured source counts as 'unknown'.
+      const path = request.event.pathParameters?.['source'];
+      const rejectedSource = path !== undefined && isSourceName(path) && deps.rules.sources.has(path) ? path : UNKNOWN_SOURCE;
+      const refuse = (statusCode: number, body: { error: string; message: string }): Result => {
+        metrics.rejected(rejectedSource, body.error);
+        return reply(statusCode, body);
+      };
       if (error instanceof HttpProblem) {
         log.info('webhook refused', { status: error.statusCode, reason: error.code });
-        request.response = reply(error.statusCode, { error: error.code, message: error.message });
+        request.response = refuse(error.statusCode, { error: error.code, message: error.message });
       } else if (error instanceof SignatureError) {
         log.warn('webhook rejected: bad signature');
-        request.response = reply(401, { error: 'invalid_signature', message: error.message });
+        request.response = refuse(401, { error: 'invalid_signature', message: error.message });
       } else if (error instanceof PayloadError) {
         log.warn('webhook rejected: malformed body', { reason: error.message });
-        request.response = reply(400, { error: 'malformed_payload', message: error.message });
+        request.response = refuse(400, { error: 'malformed_payload', message: error.message });
       } else if (error instanceof QueueError) {
         log.error('webhook not accepted: the retry queue failed', { error });
-        request.response = reply(503, { error: 'queue_unavailable', message: 'the webhook could not be stored for retry; send it again' });
+        request.response = refuse(503, { error: 'queue_unavailable', message: 'the webhook could not be stored for retry; send it again' });
       } else if (error instanceof ConfigError) {
         log.error('webhook not accepted: configuration error', { error });
-        request.response = reply(500, { error: 'not_configured', message: error.message });
+        request.response = refuse(500, { error: 'not_configured', message: error.message });
       } else {
         log.error('webhook not accepted: unexpected error', { error });
-        request.response = reply(500, { error: 'internal_error', message: 'unexpected error; see the bridge logs' });
+        request.response = refuse(500, { error: 'internal_error', message: 'unexpected error; see the bridge logs' });
       }
     },
   };

@@ -3,17 +3,21 @@ import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { compileRules } from '../mapping/compile-rules.js';
 import { parseEnv } from '../shared/env.js';
 import { ConfigError } from '../shared/errors.js';
-import { createLogger } from '../shared/log.js';
+import { PowertoolsMetrics } from '../shared/metrics.js';
+import { createPowertoolsLogger } from '../shared/powertools-logger.js';
 import { SqsActionQueue } from '../shared/sqs-queue.js';
 import { parseQueueEnv } from '../retry/env.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
 
 // The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`).
 declare const __CASE_BRIDGE_RULES__: unknown;
 
 const env = parseEnv();
-const logger = createLogger({ level: env.LOG_LEVEL });
+// Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every invocation.
+const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL });
+const metrics = new PowertoolsMetrics();
 if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
 // Lazy: each source's rules compile on its first webhook (validated at synth by the same compileRules).
 const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true });
@@ -22,7 +26,7 @@ const queues = parseQueueEnv();
 // Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.
 const queue = new SqsActionQueue({ client: async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL });
 
-export const handler = createIngestHandler({
+const ingest = createIngestHandler({
   rules,
   secrets: createSecretsProvider({
     load: secretsManagerLoader(env.CASE_BRIDGE_SECRET_ID),
@@ -34,4 +38,14 @@ export const handler = createIngestHandler({
   logger,
   maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
   dryRun: env.CASE_BRIDGE_DRY_RUN,
+  metrics,
 });
+
+export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  powertools.addContext(context);
+  try {
+    return await ingest(event, context);
+  } finally {
+    metrics.flush();
+  }
+}

@@ -10,6 +10,7 @@ import type { CompiledRules } from '../mapping/compile-rules.js';
 import { loadRulesFile, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
 import type { Env } from '../shared/env.js';
 import { createLogger, type Logger } from '../shared/log.js';
+import type { BridgeMetrics } from '../shared/metrics.js';
 import { MemoryActionQueue, type ActionQueue } from '../shared/queue.js';
 import { SqsActionQueue } from '../shared/sqs-queue.js';
 import { createRetryHandler } from '../retry/handler.js';
@@ -41,6 +42,8 @@ export interface LocalBridgeOptions {
   readonly datadog?: DatadogClient;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Metrics of the ingest handler and the retry consumer (e.g. MemoryMetrics in tests). @default none */
+  readonly metrics?: BridgeMetrics;
   /**
    * Run the retry queue in an embedded SQS emulator (fauxqs on 127.0.0.1) with the same retry
    * consumer the Lambda runs, as `npm start` does. Ignored when `queue` is given.
@@ -125,7 +128,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       client: sqs.client,
       queueUrl: sqs.retryQueueUrl,
       queueArn: sqs.retryQueueArn,
-      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}) }),
+      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }),
       logger,
     });
     queue = sqsQueue;
@@ -145,6 +148,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     dryRun: env.CASE_BRIDGE_DRY_RUN,
     ...(options.now ? { now: options.now } : {}),
     ...(options.random ? { random: options.random } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {

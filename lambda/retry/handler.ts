@@ -2,6 +2,7 @@ import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 
 import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
 import { deliverCase, type DeliveryOutcome } from '../ingest/deliver.js';
 import type { Logger } from '../shared/log.js';
+import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue, PendingCase } from '../shared/queue.js';
 import type { SecretsProvider } from '../shared/secrets.js';
 import { readQueuedMessage, type UnreadableMessageSink } from '../shared/sqs-queue.js';
@@ -17,6 +18,8 @@ export interface RetryDeps {
   readonly queue: ActionQueue & Partial<UnreadableMessageSink>;
   readonly logger: Logger;
   readonly random?: () => number;
+  /** RetriesSucceeded, DeadLettered and, through deliverCase, the Datadog outcomes. @default no-op */
+  readonly metrics?: BridgeMetrics;
 }
 
 /** What happened to one record; `failed` records are reported to SQS for redelivery. */
@@ -39,6 +42,8 @@ function keysOf(bag: Readonly<Record<string, string>>): DatadogKeys | undefined 
  * it to the DLQ. Nothing is lost and nothing loops forever.
  */
 export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  const metrics = deps.metrics ?? noopMetrics;
+
   async function handleRecord(record: SQSRecord): Promise<RecordOutcome> {
     const log = deps.logger.child({ messageId: record.messageId });
     const read = readQueuedMessage(record.body);
@@ -49,6 +54,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
         return 'failed';
       }
       await deps.queue.deadLetterUnreadable(record.body, { reason, messageId: record.messageId });
+      metrics.count('DeadLettered', UNKNOWN_SOURCE);
       log.error('unreadable retry message dead-lettered', { reason });
       return 'unreadable';
     }
@@ -64,6 +70,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
     const keys = keysOf(bag);
     if (keys === undefined) {
       await deps.queue.deadLetter(action, { reason: NO_KEYS_REASON });
+      metrics.count('DeadLettered', action.source);
       elog.error('case dead-lettered', { reason: NO_KEYS_REASON });
       return 'dead_lettered';
     }
@@ -76,8 +83,10 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       queue: deps.queue,
       logger: elog,
       ...(deps.random ? { random: deps.random } : {}),
+      metrics,
     });
     if (outcome.status === 'created') {
+      metrics.count('RetriesSucceeded', action.source);
       elog.info('case created from the retry queue', { rule: action.rule, attempt: action.attempt, firstSeen: action.firstSeen, caseId: outcome.case.id, caseKey: outcome.case.key });
     }
     return outcome.status;

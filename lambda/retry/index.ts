@@ -1,9 +1,11 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDatadogClient } from '../datadog/client.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { parseEnv } from '../shared/env.js';
 import { ConfigError } from '../shared/errors.js';
-import { createLogger } from '../shared/log.js';
+import { PowertoolsMetrics } from '../shared/metrics.js';
+import { createPowertoolsLogger } from '../shared/powertools-logger.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
 import { SqsActionQueue } from '../shared/sqs-queue.js';
 import { parseQueueEnv } from './env.js';
@@ -14,10 +16,12 @@ import { createRetryHandler } from './handler.js';
 
 const env = parseEnv();
 const queues = parseQueueEnv();
-const logger = createLogger({ level: env.LOG_LEVEL, fields: { function: 'retry' } });
+// Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every batch.
+const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL, fields: { function: 'retry' } });
+const metrics = new PowertoolsMetrics();
 if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
 
-export const handler = createRetryHandler({
+const retry = createRetryHandler({
   datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
   secrets: createSecretsProvider({
     load: secretsManagerLoader(env.CASE_BRIDGE_SECRET_ID),
@@ -26,4 +30,14 @@ export const handler = createRetryHandler({
   }),
   queue: new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL }),
   logger,
+  metrics,
 });
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  powertools.addContext(context);
+  try {
+    return await retry(event);
+  } finally {
+    metrics.flush();
+  }
+}

@@ -18,7 +18,8 @@ const SECRET_KEY = /secret|token|password|passwd|authorization|api[-_]?key|app[-
 const AUTH_VALUE = /^(Bearer|Basic|Token|Digest)\s+\S+/i;
 export const REDACTED = '[REDACTED]';
 
-function redact(value: unknown, depth: number): unknown {
+/** `value` with credential-looking keys replaced and Authorization-looking strings cut to their scheme. */
+export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[…]';
   if (typeof value === 'string') {
     return AUTH_VALUE.test(value) ? `${value.split(/\s+/, 1)[0]} ${REDACTED}` : value;

@@ -1,0 +1,147 @@
+/**
+ * The bridge's metrics: CloudWatch EMF through Powertools Metrics in Lambda, in memory locally and
+ * in tests, nothing at all by default. The names, namespace and dimension sets are the contract
+ * with the dashboard and alarms (lib/monitoring.ts BRIDGE_METRICS; a test keeps the two equal):
+ * every metric has the dimensions {service, source}, and WebhooksRejected also `reason`.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+export const METRICS_NAMESPACE = 'CaseBridge';
+/** Powertools adds it as the `service` dimension of every metric. */
+export const METRICS_SERVICE = 'case-bridge';
+
+/** Metrics with the dimensions {service, source}. */
+export const METRICS_BY_SOURCE = ['WebhooksReceived', 'CasesCreated', 'RateLimited', 'RetriesEnqueued', 'RetriesSucceeded', 'DeadLettered', 'DatadogLatency'] as const;
+/** Metrics with the dimensions {service, source, reason}. */
+export const METRICS_BY_SOURCE_AND_REASON = ['WebhooksRejected'] as const;
+
+/** Counted per source (DatadogLatency, in milliseconds, is recorded with `latency`). */
+export type CountMetric = Exclude<(typeof METRICS_BY_SOURCE)[number], 'DatadogLatency'>;
+
+/** `source` of a metric whose source is not (or not yet) known: an unconfigured path, an unreadable message. */
+export const UNKNOWN_SOURCE = 'unknown';
+
+export interface BridgeMetrics {
+  /** Adds `value` (default 1) to a per-source count. */
+  count(name: CountMetric, source: string, value?: number): void;
+  /** One webhook refused with `reason` (the error code of the answer, e.g. invalid_signature). */
+  rejected(source: string, reason: string): void;
+  /** The duration of one Datadog call, in milliseconds. */
+  latency(source: string, ms: number): void;
+  /** Writes what was recorded since the last flush (once per invocation). Never throws. */
+  flush(): void;
+}
+
+/** Drops everything (the default of every handler). */
+export const noopMetrics: BridgeMetrics = {
+  count: () => undefined,
+  rejected: () => undefined,
+  latency: () => undefined,
+  flush: () => undefined,
+};
+
+/** `WebhooksReceived{source=github}`, `WebhooksRejected{reason=invalid_signature,source=github}`. */
+export function metricKey(name: string, dimensions: Readonly<Record<string, string>>): string {
+  const dims = Object.keys(dimensions)
+    .sort()
+    .map((k) => `${k}=${dimensions[k]}`)
+    .join(',');
+  return `${name}{${dims}}`;
+}
+
+/** Records in memory (tests, the local bridge); counts survive `flush`. */
+export class MemoryMetrics implements BridgeMetrics {
+  /** Sums by `metricKey`. */
+  readonly counts = new Map<string, number>();
+  /** Datadog call durations by source. */
+  readonly latencies = new Map<string, number[]>();
+  flushes = 0;
+
+  count(name: CountMetric, source: string, value = 1): void {
+    this.add(metricKey(name, { source }), value);
+  }
+
+  rejected(source: string, reason: string): void {
+    this.add(metricKey('WebhooksRejected', { source, reason }), 1);
+  }
+
+  latency(source: string, ms: number): void {
+    const list = this.latencies.get(source);
+    if (list) list.push(ms);
+    else this.latencies.set(source, [ms]);
+  }
+
+  flush(): void {
+    this.flushes++;
+  }
+
+  /** The sum recorded for a metric and its dimensions (0 when none). */
+  get(name: string, dimensions: Readonly<Record<string, string>>): number {
+    return this.counts.get(metricKey(name, dimensions)) ?? 0;
+  }
+
+  private add(key: string, value: number): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + value);
+  }
+}
+
+interface DimensionGroup {
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly counts: Map<string, number>;
+  readonly latencies: number[];
+}
+
+/**
+ * CloudWatch EMF through Powertools Metrics. Values are buffered per dimension set ({source} or
+ * {source, reason}) and `flush` writes one EMF document per set (a document has one dimension set
+ * for all its metrics), each with the default `service` dimension. Counts of one set are summed.
+ */
+export class PowertoolsMetrics implements BridgeMetrics {
+  private readonly groups = new Map<string, DimensionGroup>();
+
+  constructor(readonly powertools: Metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE })) {}
+
+  count(name: CountMetric, source: string, value = 1): void {
+    const counts = this.group({ source }).counts;
+    counts.set(name, (counts.get(name) ?? 0) + value);
+  }
+
+  rejected(source: string, reason: string): void {
+    const counts = this.group({ source, reason }).counts;
+    counts.set('WebhooksRejected', (counts.get('WebhooksRejected') ?? 0) + 1);
+  }
+
+  latency(source: string, ms: number): void {
+    this.group({ source }).latencies.push(ms);
+  }
+
+  flush(): void {
+    const m = this.powertools;
+    try {
+      for (const { dimensions, counts, latencies } of this.groups.values()) {
+        try {
+          for (const [k, v] of Object.entries(dimensions)) m.addDimension(k, v);
+          for (const [name, value] of counts) m.addMetric(name, MetricUnit.Count, value);
+          for (const ms of latencies) m.addMetric('DatadogLatency', MetricUnit.Milliseconds, Math.round(ms * 100) / 100);
+          m.publishStoredMetrics();
+        } catch {
+          // Metrics never fail a webhook; drop this set and go on with the next.
+          m.clearMetrics();
+          m.clearDimensions();
+        }
+      }
+    } finally {
+      this.groups.clear();
+    }
+  }
+
+  private group(dimensions: Record<string, string>): DimensionGroup {
+    const key = dimensions['reason'] === undefined ? dimensions['source'] ?? '' : `${dimensions['source']}\u0000${dimensions['reason']}`;
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      g = { dimensions, counts: new Map(), latencies: [] };
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Our Logger on top of Powertools Logger (the Lambda entries): Powertools' JSON lines (level,
+ * timestamp, service `case-bridge`, the Lambda context after `addContext`), with our redaction
+ * applied to the message and every field before Powertools sees them, and the delivery id as
+ * `correlation_id`. Local runs keep createLogger (log.ts).
+ */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { redact, type Logger, type LogLevel } from './log.js';
+
+export const LOG_SERVICE = 'case-bridge';
+
+/** Powertools' LogLevelThreshold for our levels. */
+const THRESHOLD: Record<LogLevel, number> = { debug: 8, info: 12, warn: 16, error: 20 };
+
+export function createPowertoolsLogger(options: { level?: LogLevel; fields?: Record<string, unknown>; powertools?: PowertoolsLogger } = {}): {
+  logger: Logger;
+  powertools: PowertoolsLogger;
+} {
+  const powertools = options.powertools ?? new PowertoolsLogger({ serviceName: LOG_SERVICE, logLevel: (options.level ?? 'info').toUpperCase() as Uppercase<LogLevel> });
+  return { logger: new PowertoolsAdapter(powertools, options.fields ?? {}), powertools };
+}
+
+class PowertoolsAdapter implements Logger {
+  constructor(
+    private readonly pt: PowertoolsLogger,
+    private readonly base: Record<string, unknown>,
+  ) {}
+
+  private emit(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    // Powertools filters by level too; checking first skips the redaction of dropped lines.
+    if (this.pt.level > THRESHOLD[level]) return;
+    const merged: Record<string, unknown> = { ...this.base, ...fields };
+    const deliveryId = merged['deliveryId'];
+    if (typeof deliveryId === 'string') merged['correlation_id'] = deliveryId;
+    this.pt[level](redact(message) as string, redact(merged) as Record<string, unknown>);
+  }
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.emit('debug', message, fields);
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.emit('info', message, fields);
+  }
+
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.emit('warn', message, fields);
+  }
+
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.emit('error', message, fields);
+  }
+
+  child(fields: Record<string, unknown>): Logger {
+    return new PowertoolsAdapter(this.pt, { ...this.base, ...fields });
+  }
+}

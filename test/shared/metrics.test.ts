@@ -1,0 +1,140 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BRIDGE_METRICS } from '../../lib/monitoring.js';
+import {
+  MemoryMetrics,
+  METRICS_BY_SOURCE,
+  METRICS_BY_SOURCE_AND_REASON,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  noopMetrics,
+  PowertoolsMetrics,
+} from '../../lambda/shared/metrics.js';
+
+interface Emf {
+  _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  [key: string]: unknown;
+}
+
+/** The EMF documents Powertools writes (its own Console on process.stdout) while `fn` runs. */
+function captureEmf(fn: () => void): Emf[] {
+  const lines: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Emf)
+    .filter((doc) => doc._aws !== undefined);
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('metric names', () => {
+  it('are the ones the dashboard and alarms read (lib/monitoring.ts BRIDGE_METRICS)', () => {
+    expect(METRICS_NAMESPACE).toBe(BRIDGE_METRICS.namespace);
+    expect(BRIDGE_METRICS.service).toEqual({ name: 'service', value: METRICS_SERVICE });
+    expect([...METRICS_BY_SOURCE]).toEqual([...BRIDGE_METRICS.bySource]);
+    expect([...METRICS_BY_SOURCE_AND_REASON]).toEqual([...BRIDGE_METRICS.bySourceAndReason]);
+  });
+});
+
+describe('PowertoolsMetrics (EMF)', () => {
+  it('writes one document per dimension set, with the namespace, the service dimension and the values', () => {
+    const metrics = new PowertoolsMetrics();
+    const docs = captureEmf(() => {
+      metrics.rejected('github', BRIDGE_METRICS.invalidSignatureReason);
+      metrics.count('WebhooksReceived', 'github');
+      metrics.count('WebhooksReceived', 'github');
+      metrics.count('CasesCreated', 'github');
+      metrics.latency('github', 12.5);
+      metrics.flush();
+    });
+    expect(docs).toHaveLength(2);
+    const rejected = docs.find((d) => 'WebhooksRejected' in d);
+    const bySource = docs.find((d) => 'CasesCreated' in d);
+    expect(rejected?._aws.CloudWatchMetrics).toEqual([
+      { Namespace: 'CaseBridge', Dimensions: [['service', 'source', 'reason']], Metrics: [{ Name: 'WebhooksRejected', Unit: 'Count' }] },
+    ]);
+    expect(rejected).toMatchObject({ service: 'case-bridge', source: 'github', reason: 'invalid_signature', WebhooksRejected: 1 });
+
+    expect(bySource?._aws.CloudWatchMetrics).toHaveLength(1);
+    const directive = bySource?._aws.CloudWatchMetrics[0];
+    expect(directive?.Namespace).toBe('CaseBridge');
+    expect(directive?.Dimensions).toEqual([['service', 'source']]);
+    expect(directive?.Metrics).toEqual(
+      expect.arrayContaining([
+        { Name: 'WebhooksReceived', Unit: 'Count' },
+        { Name: 'CasesCreated', Unit: 'Count' },
+        { Name: 'DatadogLatency', Unit: 'Milliseconds' },
+      ]),
+    );
+    expect(bySource).toMatchObject({ service: 'case-bridge', source: 'github', WebhooksReceived: 2, CasesCreated: 1, DatadogLatency: 12.5 });
+    expect(bySource).not.toHaveProperty('reason');
+  });
+
+  it('starts over after a flush and writes nothing (not even a warning) when nothing was recorded', () => {
+    const metrics = new PowertoolsMetrics();
+    // Powertools warns on its own Console (stderr) when it publishes nothing.
+    const stderr = vi.spyOn(process.stderr, 'write');
+    const first = captureEmf(() => {
+      metrics.count('RateLimited', 'pagerduty');
+      metrics.flush();
+    });
+    expect(first).toHaveLength(1);
+    expect(captureEmf(() => metrics.flush())).toEqual([]);
+    const second = captureEmf(() => {
+      metrics.count('RetriesEnqueued', 'pagerduty');
+      metrics.flush();
+    });
+    expect(second[0]).toMatchObject({ source: 'pagerduty', RetriesEnqueued: 1 });
+    expect(second[0]).not.toHaveProperty('RateLimited');
+    expect(stderr.mock.calls.map(([chunk]) => String(chunk)).filter((c) => c.includes('No application metrics'))).toEqual([]);
+  });
+
+  it('never throws from flush and clears what it could not write', () => {
+    const powertools = new Metrics({ namespace: 'CaseBridge', serviceName: 'case-bridge' });
+    vi.spyOn(powertools, 'publishStoredMetrics').mockImplementationOnce(() => {
+      throw new Error('stdout closed');
+    });
+    const metrics = new PowertoolsMetrics(powertools);
+    metrics.count('DeadLettered', 'sentry');
+    expect(() => captureEmf(() => metrics.flush())).not.toThrow();
+    expect(powertools.hasStoredMetrics()).toBe(false);
+  });
+});
+
+describe('MemoryMetrics and noopMetrics', () => {
+  it('MemoryMetrics sums by name and dimensions', () => {
+    const m = new MemoryMetrics();
+    m.count('CasesCreated', 'github');
+    m.count('CasesCreated', 'github', 2);
+    m.rejected('unknown', 'unknown_source');
+    m.latency('github', 5);
+    m.flush();
+    expect(m.get('CasesCreated', { source: 'github' })).toBe(3);
+    expect(m.get('WebhooksRejected', { source: 'unknown', reason: 'unknown_source' })).toBe(1);
+    expect(m.get('WebhooksRejected', { reason: 'unknown_source', source: 'unknown' })).toBe(1);
+    expect(m.get('CasesCreated', { source: 'sentry' })).toBe(0);
+    expect(m.latencies.get('github')).toEqual([5]);
+    expect(m.flushes).toBe(1);
+  });
+
+  it('noopMetrics accepts everything', () => {
+    expect(() => {
+      noopMetrics.count('WebhooksReceived', 'github');
+      noopMetrics.rejected('github', 'invalid_signature');
+      noopMetrics.latency('github', 1);
+      noopMetrics.flush();
+    }).not.toThrow();
+  });
+});
