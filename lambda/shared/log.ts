@@ -15,19 +15,20 @@ export interface Logger {
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /secret|token|password|passwd|authorization|api[-_]?key|app[-_]?key|application[-_]?key|signature|cookie|credential/i;
-const AUTH_VALUE = /^(Bearer|Basic|Token|Digest)\s+\S+/i;
+// Anywhere in a string (an error message may quote a header), not only at its start.
+const AUTH_VALUE = /\b(Bearer|Basic|Token|Digest)\s+[^\s"',;]+/gi;
 export const REDACTED = '[REDACTED]';
 
 /** `value` with credential-looking keys replaced and Authorization-looking strings cut to their scheme. */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[…]';
   if (typeof value === 'string') {
-    return AUTH_VALUE.test(value) ? `${value.split(/\s+/, 1)[0]} ${REDACTED}` : value;
+    return value.replace(AUTH_VALUE, (_m, scheme: string) => `${scheme} ${REDACTED}`);
   }
   if (value instanceof Error) {
     return {
       name: value.name,
-      message: value.message,
+      message: redact(value.message, depth + 1),
       ...(value.cause !== undefined ? { cause: redact(value.cause, depth + 1) } : {}),
     };
   }

@@ -184,7 +184,7 @@ describe('createLogger redaction', () => {
 
     logger.info('m', { header: 'Bearer xyz', other: 'token Tk-1', plain: 'Bearer', text: 'not a Bearer x' });
 
-    expect(parsed()[0]).toMatchObject({ header: `Bearer ${REDACTED}`, other: `token ${REDACTED}`, plain: 'Bearer', text: 'not a Bearer x' });
+    expect(parsed()[0]).toMatchObject({ header: `Bearer ${REDACTED}`, other: `token ${REDACTED}`, plain: 'Bearer', text: 'not a Bearer [REDACTED]' });
   });
 
   it('writes errors as name, message and a redacted cause chain, never the stack or other own fields', () => {
@@ -230,5 +230,18 @@ describe('createLogger redaction', () => {
     logger.info('shown');
 
     expect(out.map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(['shown']);
+  });
+});
+
+describe('createLogger redaction of error messages', () => {
+  it('cuts a credential quoted inside an error message and its cause', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ write: (l) => lines.push(l) });
+
+    logger.error('failed', { error: new Error('upstream said: Authorization: Basic dXNlcjpzM2NyZXQ= rejected', { cause: new Error('retry with Bearer tok-123') }) });
+
+    expect(lines[0]).not.toContain('dXNlcjpzM2NyZXQ=');
+    expect(lines[0]).not.toContain('tok-123');
+    expect(lines[0]).toContain('Basic [REDACTED]');
   });
 });
