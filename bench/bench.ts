@@ -31,6 +31,7 @@ import { mapEventToCase } from '../lambda/mapping/map-event.js';
 import { loadRulesFile } from '../lambda/mapping/load-rules-file.js';
 import { silentLogger } from '../lambda/shared/log.js';
 import { MemoryActionQueue } from '../lambda/shared/queue.js';
+import { MemoryLedger } from '../lambda/ledger/memory-ledger.js';
 import type { SecretBag, SecretsProvider } from '../lambda/shared/secrets.js';
 import { signRequest } from '../lambda/local/sign.js';
 import { readRulesForBundle } from '../lib/rules-asset.js';
@@ -380,6 +381,15 @@ const fakeDatadog: DatadogClient = {
 let loadedRules: CompiledRules | undefined;
 const rules = (): CompiledRules => (loadedRules ??= loadRulesFile(RULES_FILE));
 
+/** A MemoryLedger that keeps nothing between calls: each webhook is a new alert and a new delivery (same ledger calls as a first firing). */
+class ForgetfulLedger extends MemoryLedger {
+  override async rememberDelivery(source: string, deliveryId: string, now: number): Promise<boolean> {
+    this.entries.clear();
+    this.deliveries.clear();
+    return super.rememberDelivery(source, deliveryId, now);
+  }
+}
+
 function benchHandler(): Handler {
   const secrets: SecretsProvider = { get: async () => SECRETS, refresh: async () => SECRETS };
   const datadog = fakeDatadog;
@@ -388,6 +398,8 @@ function benchHandler(): Handler {
     secrets,
     datadog,
     queue: new MemoryActionQueue(),
+    // The ledger in process (issue 4), forgetting each alert so every call takes the create path.
+    ledger: new ForgetfulLedger(),
     logger: silentLogger,
     maxBodyBytes: 1024 * 1024,
   });
@@ -668,6 +680,7 @@ function measureLoad(bundleFile: string): LoadResult {
     // The entry reads its queue URLs at load, as the stack sets them; nothing is sent.
     CASE_BRIDGE_RETRY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-retry',
     CASE_BRIDGE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
+    CASE_BRIDGE_LEDGER_TABLE: 'bench-ledger',
     AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aw
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { DedupLedger } from './dedup-ledger.js';
 import { IngestApi, type IngestApiThrottle } from './ingest-api.js';
 import { Monitoring } from './monitoring.js';
 import { RetryQueue } from './retry-queue.js';
@@ -36,6 +37,7 @@ export class BridgeStack extends Stack {
   readonly ingest: IngestApi;
   readonly retry: RetryQueue;
   readonly monitoring: Monitoring;
+  readonly ledger: DedupLedger;
 
   constructor(scope: Construct, id: string, props: BridgeStackProps) {
     super(scope, id, props);
@@ -57,6 +59,10 @@ export class BridgeStack extends Stack {
       ...(props.maxReceiveCount === undefined ? {} : { maxReceiveCount: props.maxReceiveCount }),
     });
     this.retry.addProducer(this.ingest.handler);
+
+    this.ledger = new DedupLedger(this, 'DedupLedger');
+    this.ledger.grantTo(this.ingest.handler);
+    this.ledger.grantTo(this.retry.retryFunction);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       api: this.ingest.api,

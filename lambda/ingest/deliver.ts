@@ -3,7 +3,7 @@ import { MAX_ATTEMPTS, retryDelaySeconds } from '../datadog/retry-policy.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, type BridgeMetrics } from '../shared/metrics.js';
-import type { ActionQueue, PendingCase } from '../shared/queue.js';
+import type { ActionQueue, PendingAction, PendingCase } from '../shared/queue.js';
 
 export type DeliveryOutcome =
   | { readonly status: 'created'; readonly case: CreatedCase }
@@ -51,14 +51,18 @@ export async function deliverCase(action: PendingCase, deps: DeliveryDeps): Prom
   }
 }
 
-async function handOver(action: PendingCase, error: DatadogError, deps: DeliveryDeps): Promise<DeliveryOutcome> {
+/** Queues a failed action (any kind) for retry or dead-letters it; shared with lambda/lifecycle/updates.ts. */
+export async function handOver(action: PendingAction, error: DatadogError, deps: Omit<DeliveryDeps, 'datadog' | 'keys'>): Promise<Exclude<DeliveryOutcome, { status: 'created' }>> {
   const reason = error.message;
   try {
     // A 429 is Datadog pacing us, not a failed attempt.
     const attempt = error.status === 429 ? action.attempt : action.attempt + 1;
     if (error.retryable && attempt < MAX_ATTEMPTS) {
-      const delaySeconds = retryDelaySeconds(error, attempt, deps.random);
-      await deps.queue.retry({ ...action, attempt }, { delaySeconds, reason });
+      // Rate limited: comments and status changes wait one second more, so that queued creates go first.
+      const delaySeconds = retryDelaySeconds(error, attempt, deps.random) + (error.status === 429 && action.kind !== 'create_case' ? 1 : 0);
+      // A create whose outcome is unknown is looked up by its marker before it is sent again (issue 4).
+      const next: PendingAction = action.kind === 'create_case' && action.marker !== undefined ? { ...action, attempt, ambiguous: error.ambiguous } : { ...action, attempt };
+      await deps.queue.retry(next, { delaySeconds, reason });
       deps.metrics?.count('RetriesEnqueued', action.source);
       deps.logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt, reason, rateLimit: error.rateLimit });
       return { status: 'queued', delaySeconds, reason };

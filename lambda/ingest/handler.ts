@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { CreatedCase, DatadogClient, DatadogKeys } from '../datadog/client.js';
+import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import type { CompiledRules } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
@@ -11,14 +11,22 @@ import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../shared/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
-import { deliverCase } from './deliver.js';
+import { MemoryLedger } from '../ledger/memory-ledger.js';
+import type { Ledger } from '../ledger/types.js';
+import { processAlertEvent } from './alert-event.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 
 export interface IngestDeps {
   readonly rules: CompiledRules;
   readonly secrets: SecretsProvider;
-  readonly datadog: DatadogClient;
+  /** The update calls (comments, status, lookups) are used when present (issue 4). */
+  readonly datadog: DatadogClient & Partial<DatadogCaseUpdates>;
   readonly queue: ActionQueue;
+  /**
+   * The dedup ledger. @default a MemoryLedger: SINGLE PROCESS ONLY (tests, the bench); the Lambda
+   * entries and the local bridge pass a DynamoLedger.
+   */
+  readonly ledger?: Ledger;
   readonly logger: Logger;
   /** Largest accepted body in bytes. */
   readonly maxBodyBytes: number;
@@ -95,19 +103,24 @@ class RequestKeys {
 interface EventResult {
   readonly identity: string;
   readonly type: string;
-  readonly status: 'created' | 'queued' | 'dead_lettered' | 'dry_run' | 'ignored' | 'no_match';
+  readonly status: 'created' | 'queued' | 'dead_lettered' | 'dry_run' | 'ignored' | 'no_match' | 'updated' | 'deduplicated';
   readonly rule?: string;
   readonly reason?: string;
   readonly case?: CreatedCase;
   readonly request?: CaseCreateRequest;
   readonly retryInSeconds?: number;
   readonly warnings?: readonly string[];
+  readonly caseId?: string | undefined;
+  readonly caseKey?: string | undefined;
 }
 
 /** verify -> parse -> map -> deliver (or enqueue). Each guard has its own status code. */
 export function createIngestHandler(deps: IngestDeps) {
   const now = deps.now ?? Date.now;
   const metrics = deps.metrics ?? noopMetrics;
+  const ledger = deps.ledger ?? new MemoryLedger();
+  /** Delivery ids remembered by requests that may still fail: forgotten on a 5xx so the sender's retry is handled. */
+  const remembered = new WeakMap<APIGatewayProxyEventV2, { source: string; deliveryId: string }>();
 
   async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
     const sourceName = event.pathParameters?.['source'] ?? '';
@@ -147,10 +160,23 @@ export function createIngestHandler(deps: IngestDeps) {
     const appKey = bag['DD_APP_KEY'];
     const dryRun = deps.dryRun === true || !apiKey || !appKey;
     const keys = new RequestKeys(bag, deps.secrets);
+    // A redelivery (same delivery id within a day) is answered without doing anything again.
+    if (!dryRun && deliveryId !== undefined && !(await ledger.rememberDelivery(compiled.source.name, deliveryId, now()))) {
+      elog.info('duplicate delivery: already handled');
+      return reply(200, { status: 'duplicate', deliveryId });
+    }
+    if (!dryRun && deliveryId !== undefined) remembered.set(event, { source: compiled.source.name, deliveryId });
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now };
 
     const results: EventResult[] = [];
     for (const ev of events) {
       const mapped = await mapEventToCase(compiled, ev);
+      // A resolve or an update no rule takes may still concern an alert's case.
+      const late = mapped.outcome !== 'case' && !dryRun ? await processAlertEvent(compiled, ev, mapped, lifecycleDeps) : undefined;
+      if (late !== undefined) {
+        results.push({ ...late, type: ev.type });
+        continue;
+      }
       if (mapped.outcome !== 'case') {
         elog.info(mapped.outcome === 'ignored' ? 'event ignored by rule' : 'no rule matched', { type: ev.type, identity: ev.identity, reason: mapped.reason });
         results.push(
@@ -166,15 +192,14 @@ export function createIngestHandler(deps: IngestDeps) {
         results.push({ identity: ev.identity, type: ev.type, status: 'dry_run', rule: mapped.rule, request: mapped.request, warnings: mapped.warnings });
         continue;
       }
-      const outcome = await deliverCase(
-        { kind: 'create_case', source: ev.source, deliveryId: ev.deliveryId, identity: ev.identity, rule: mapped.rule, request: mapped.request, attempt: 0, firstSeen: new Date(now()).toISOString() },
-        { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics },
-      );
-      if (outcome.status === 'created') {
+      const outcome = (await processAlertEvent(compiled, ev, mapped, lifecycleDeps))!;
+      if (outcome.status === 'updated' || outcome.status === 'deduplicated') {
+        results.push({ ...outcome, type: ev.type });
+      } else if (outcome.status === 'created' && outcome.case) {
         elog.info('case created', { rule: mapped.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
         results.push({ identity: ev.identity, type: ev.type, status: 'created', rule: mapped.rule, case: outcome.case });
       } else if (outcome.status === 'queued') {
-        results.push({ identity: ev.identity, type: ev.type, status: 'queued', rule: mapped.rule, reason: outcome.reason, retryInSeconds: outcome.delaySeconds });
+        results.push({ identity: ev.identity, type: ev.type, status: 'queued', rule: mapped.rule, reason: outcome.reason, retryInSeconds: outcome.retryInSeconds });
       } else {
         results.push({ identity: ev.identity, type: ev.type, status: 'dead_lettered', rule: mapped.rule, reason: outcome.reason });
       }
@@ -194,6 +219,8 @@ export function createIngestHandler(deps: IngestDeps) {
   const errorAnswers: middy.MiddlewareObj<APIGatewayProxyEventV2, Result> = {
     onError: async (request) => {
       const error = request.error;
+      const seen = remembered.get(request.event);
+      if (seen !== undefined) await ledger.forgetDelivery(seen.source, seen.deliveryId).catch(() => undefined);
       // Rejections happen before the per-request logger exists: name the request here.
       const h = lowerCaseHeaders(request.event.headers);
       const log = deps.logger.child({

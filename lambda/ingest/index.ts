@@ -10,6 +10,7 @@ import { parseQueueEnv } from '../retry/env.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
+import { ledgerFromEnv } from '../ledger/from-env.js';
 
 // The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`).
 declare const __CASE_BRIDGE_RULES__: unknown;
@@ -35,6 +36,8 @@ const ingest = createIngestHandler({
   }),
   datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
   queue,
+  // REQUIRED here: the DynamoDB dedup ledger (the handler's in-memory default is single-process only).
+  ledger: ledgerFromEnv(),
   logger,
   maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
   dryRun: env.CASE_BRIDGE_DRY_RUN,

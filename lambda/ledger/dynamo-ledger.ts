@@ -269,6 +269,10 @@ export class DynamoLedger implements Ledger {
     }
   }
 
+  async forgetDelivery(source: string, deliveryId: string): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)) } }));
+  }
+
   /** One conditional UpdateItem returning ALL_NEW; undefined when the condition failed. */
   private async update(
     key: AlertKey,

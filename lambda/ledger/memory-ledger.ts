@@ -117,4 +117,8 @@ export class MemoryLedger implements Ledger {
     this.deliveries.set(id, now + ttlSeconds * 1000);
     return true;
   }
+
+  async forgetDelivery(source: string, deliveryId: string): Promise<void> {
+    this.deliveries.delete(`${source}#${deliveryId}`);
+  }
 }

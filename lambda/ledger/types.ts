@@ -102,6 +102,8 @@ export interface Ledger {
   markReopened(key: AlertKey, change: { readonly caseId: string; readonly at: number; readonly from: 'closed' | 'resolved'; readonly comment?: CommentMark }): Promise<boolean>;
   /** Remembers a sender's delivery id for `ttlSeconds` (default one day). False when it was already seen. */
   rememberDelivery(source: string, deliveryId: string, now: number, ttlSeconds?: number): Promise<boolean>;
+  /** Forgets a delivery id whose handling failed (answered 5xx), so that the sender's retry is handled. */
+  forgetDelivery(source: string, deliveryId: string): Promise<void>;
 }
 
 export const DELIVERY_TTL_SECONDS = 86_400;

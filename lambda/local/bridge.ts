@@ -3,7 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { createDatadogClient, type DatadogClient } from '../datadog/client.js';
+import { createDatadogClient, type DatadogCaseUpdates, type DatadogClient } from '../datadog/client.js';
+import { MemoryLedger } from '../ledger/memory-ledger.js';
+import type { Ledger } from '../ledger/types.js';
+import { startLocalLedger } from './ledger.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { createIngestHandler } from '../ingest/handler.js';
 import type { CompiledRules } from '../mapping/compile-rules.js';
@@ -31,6 +34,10 @@ export interface LocalBridge {
   readonly usingDevSecrets: boolean;
   /** The embedded SQS emulator, when `embeddedSqs` is on (for `npm run redrive -- --copy ...`). */
   readonly sqs: { readonly endpoint: string; readonly retryQueueUrl: string; readonly dlqUrl: string } | undefined;
+  /** The dedup ledger (shared by the ingest handler and the retry consumer). */
+  readonly ledger: Ledger;
+  /** The embedded DynamoDB emulator, when `embeddedLedger` is on (for `npm run cases -- ... --endpoint`). */
+  readonly dynamo: { readonly endpoint: string; readonly tableName: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -39,7 +46,14 @@ export interface LocalBridgeOptions {
   readonly logger?: Logger;
   readonly queue?: ActionQueue;
   readonly secrets?: SecretsProvider;
-  readonly datadog?: DatadogClient;
+  readonly datadog?: DatadogClient & Partial<DatadogCaseUpdates>;
+  /** The dedup ledger. @default a MemoryLedger, or the embedded emulator with `embeddedLedger` */
+  readonly ledger?: Ledger;
+  /**
+   * Keep the ledger in an embedded DynamoDB-protocol emulator (dynalite on 127.0.0.1), as `npm start`
+   * does. Ignored when `ledger` is given. @default false (MemoryLedger)
+   */
+  readonly embeddedLedger?: boolean;
   readonly now?: () => number;
   readonly random?: () => number;
   /** Metrics of the ingest handler and the retry consumer (e.g. MemoryMetrics in tests). @default none */
@@ -118,6 +132,15 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   // Fail at start, not at the first webhook, when the secrets file is broken.
   await secrets.get();
   const datadog = options.datadog ?? createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS });
+  let ledger: Ledger = options.ledger ?? new MemoryLedger();
+  let dynamoInfo: LocalBridge['dynamo'];
+  let stopLedger = async (): Promise<void> => undefined;
+  if (options.ledger === undefined && options.embeddedLedger === true) {
+    const local = await startLocalLedger();
+    ledger = local.ledger;
+    dynamoInfo = { endpoint: local.endpoint, tableName: local.tableName };
+    stopLedger = () => local.close();
+  }
   let queue: ActionQueue = options.queue ?? new MemoryActionQueue();
   let stopRetry = async (): Promise<void> => undefined;
   let sqsInfo: LocalBridge['sqs'];
@@ -128,7 +151,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       client: sqs.client,
       queueUrl: sqs.retryQueueUrl,
       queueArn: sqs.retryQueueArn,
-      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }),
+      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }),
       logger,
     });
     queue = sqsQueue;
@@ -143,6 +166,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     secrets,
     datadog,
     queue,
+    ledger,
     logger,
     maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
     dryRun: env.CASE_BRIDGE_DRY_RUN,
@@ -185,12 +209,15 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     rules,
     usingDevSecrets,
     sqs: sqsInfo,
+    ledger,
+    dynamo: dynamoInfo,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       });
       await stopRetry();
+      await stopLedger();
     },
   };
 }

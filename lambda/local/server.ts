@@ -8,7 +8,7 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 try {
   const env = parseEnv();
-  const bridge = await startLocalBridge({ env, embeddedSqs: true });
+  const bridge = await startLocalBridge({ env, embeddedSqs: true, embeddedLedger: true });
   const keys = process.env['CASE_BRIDGE_SECRETS_FILE'] ? `secrets from ${process.env['CASE_BRIDGE_SECRETS_FILE']}` : 'DEVELOPMENT secrets from config/dev-secrets.json (set CASE_BRIDGE_SECRETS_FILE for your own)';
   process.stderr.write(
     [
@@ -20,6 +20,7 @@ try {
       bridge.usingDevSecrets ? '  WARNING: using development secrets; never expose this server.' : '',
       `  Datadog: ${env.DD_API_URL ?? `https://api.${env.DD_SITE ?? 'datadoghq.com'}`} (dry run unless the secret has DD_API_KEY and DD_APP_KEY${env.CASE_BRIDGE_DRY_RUN ? '; CASE_BRIDGE_DRY_RUN is set' : ''})`,
       bridge.sqs ? `  retries: SQS emulator ${bridge.sqs.endpoint} (retry queue ${bridge.sqs.retryQueueUrl}, DLQ ${bridge.sqs.dlqUrl})` : '',
+      bridge.dynamo ? `  ledger:  DynamoDB emulator ${bridge.dynamo.endpoint} (table ${bridge.dynamo.tableName}; npm run cases -- <source> <identity> --endpoint ${bridge.dynamo.endpoint})` : '',
       '  try:     npm run send -- github issues.opened',
       '',
     ]

@@ -3,6 +3,7 @@ import { SOURCES, type BoundSource } from '../sources/index.js';
 import type { SourceName } from '../sources/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { isZodError, type ZodError } from '../shared/zod.js';
+import { resolvePolicy, type LifecyclePolicy } from '../lifecycle/policy.js';
 import { compileExpression, type CompiledExpression } from './expression.js';
 import { RulesFileSchema, type CaseFields, type RulesFile } from './rules-schema.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
@@ -35,11 +36,17 @@ export interface CompiledRule {
   readonly action: 'create' | 'ignore';
   /** Undefined for `ignore` rules. */
   readonly fields: CompiledCaseFields | undefined;
+  /** The rule's `identity` template; undefined: the source's identity. */
+  readonly identity?: CompiledTemplate | undefined;
+  /** Defaults <- file lifecycle <- source lifecycle <- rule lifecycle. */
+  readonly lifecycle?: LifecyclePolicy;
 }
 
 export interface CompiledSource {
   readonly source: BoundSource;
   readonly rules: readonly CompiledRule[];
+  /** The source's lifecycle policy (for events no rule matches, e.g. a resolve). @default the defaults */
+  readonly lifecycle?: LifecyclePolicy;
 }
 
 export interface CompiledRules {
@@ -151,6 +158,12 @@ function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFil
       };
       if (title && typeId && project) fields = { ...compiled, title, type_id: typeId, project };
     }
+    let lifecycle: LifecyclePolicy | undefined;
+    try {
+      lifecycle = resolvePolicy(file.lifecycle, block.lifecycle, rule.lifecycle);
+    } catch (e) {
+      problems.push(`${path}.lifecycle: ${(e as Error).message}`);
+    }
     rules.push({
       name: rule.name,
       path,
@@ -159,6 +172,8 @@ function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFil
       when,
       action: rule.action,
       fields,
+      identity: template(`${path}.identity`, rule.identity),
+      ...(lifecycle ? { lifecycle } : {}),
     });
   });
   return rules;
@@ -169,6 +184,7 @@ function lazySource(origin: string, name: SourceName, block: SourceBlock, file: 
   let rules: readonly CompiledRule[] | undefined;
   return {
     source,
+    lifecycle: resolvePolicy(file.lifecycle, block.lifecycle),
     get rules(): readonly CompiledRule[] {
       if (rules === undefined) {
         const problems: string[] = [];
@@ -218,7 +234,7 @@ export function compileRules(input: unknown, options: { origin?: string; lazy?: 
       continue;
     }
     const rules = compileSourceRules(name, block, file, problems);
-    if (bound) sources.set(name, { source: bound, rules });
+    if (bound) sources.set(name, { source: bound, rules, lifecycle: resolvePolicy(file.lifecycle, block.lifecycle) });
   }
   if (Object.keys(file.sources).length === 0) problems.push('sources: no source is configured');
   if (problems.length > 0) throw new ConfigError(`${origin} is invalid:\n  ${problems.join('\n  ')}`);

@@ -1,4 +1,5 @@
 import { CASE_PRIORITIES, type CaseCreateRequest, type CasePriority, type CustomAttributeValue } from '../datadog/schema.js';
+import type { LifecyclePolicy } from '../lifecycle/policy.js';
 import type { SourceEvent } from '../sources/types.js';
 import { ConfigError } from '../shared/errors.js';
 import type { CompiledCaseFields, CompiledRule, CompiledSource } from './compile-rules.js';
@@ -10,7 +11,16 @@ export const MAX_TITLE_LENGTH = 200;
 export const MAX_DESCRIPTION_LENGTH = 20_000;
 
 export type MapResult =
-  | { readonly outcome: 'case'; readonly rule: string; readonly request: CaseCreateRequest; readonly warnings: readonly string[] }
+  | {
+      readonly outcome: 'case';
+      readonly rule: string;
+      readonly request: CaseCreateRequest;
+      readonly warnings: readonly string[];
+      /** Dedup identity: the rule's `identity` template, else the event's (source) identity. */
+      readonly identity: string;
+      /** The rule's lifecycle policy (undefined for hand-built CompiledRules: the defaults apply). */
+      readonly lifecycle?: LifecyclePolicy | undefined;
+    }
   | { readonly outcome: 'ignored'; readonly rule: string; readonly reason: string }
   | { readonly outcome: 'no_match'; readonly reason: string };
 
@@ -209,7 +219,20 @@ export async function mapEventToCase(compiled: CompiledSource, event: SourceEven
     const evaluated = evaluateAll(entriesOf(rule.fields, rule), event, bindings);
     const values = evaluated instanceof Promise ? await evaluated : evaluated;
     const request = buildRequest(rule.fields, rule, event, values, warnings);
-    return { outcome: 'case', rule: rule.name, request, warnings };
+    let identity = event.identity;
+    if (rule.identity !== undefined) {
+      let raw: unknown;
+      try {
+        raw = rule.identity.evaluate(event.payload, bindings);
+        if (raw instanceof Promise) raw = await raw;
+      } catch (cause) {
+        throw new RuleEvaluationError(`${rule.path}.identity: ${(cause as Error).message}`, { cause });
+      }
+      const text = toText(raw).trim();
+      if (text !== '') identity = text;
+      else warnings.push(`${rule.path}.identity: empty; the source's identity is used`);
+    }
+    return { outcome: 'case', rule: rule.name, request, warnings, identity, lifecycle: rule.lifecycle };
   }
   return { outcome: 'no_match', reason: `no rule of ${event.source} matches ${event.type} (${event.signal})` };
 }

@@ -1,4 +1,5 @@
 import { CASE_PRIORITIES, CUSTOM_ATTRIBUTE_TYPES } from '../datadog/schema.js';
+import { LifecycleOverridesSchema } from '../lifecycle/policy.js';
 import { SOURCE_NAMES } from '../sources/types.js';
 import * as z from '../shared/zod.js';
 
@@ -40,12 +41,15 @@ export const RuleSchema = z.strictObject({
   when: z.optional(doc(z.string().check(z.minLength(1)), 'JSONata condition over the body (same bindings as templates).')),
   action: doc(z._default(z.enum(['create', 'ignore']), 'create'), '`create` a case (default) or `ignore` the event (answered 202, logged).'),
   case: z.optional(CaseFieldsSchema),
+  identity: z.optional(Template("Dedup identity of this rule's alerts (replaces the source's identity, e.g. to group by service)." )),
+  lifecycle: z.optional(doc(LifecycleOverridesSchema, 'Lifecycle options for the cases of this rule (override the source and file defaults).')),
 });
 export type Rule = z.infer<typeof RuleSchema>;
 
 export const SourceRulesSchema = z.strictObject({
   settings: z.optional(doc(z.record(z.string(), z.unknown()), "Source settings: the secret's key name and auth options (README, Sources).")),
   defaults: z.optional(CaseFieldsSchema),
+  lifecycle: z.optional(doc(LifecycleOverridesSchema, "Lifecycle options for this source's cases (override the file's `lifecycle`).")),
   rules: doc(z.array(RuleSchema).check(z.minLength(1)), 'First match wins; an event no rule matches is answered 202 "no rule matched".'),
 });
 
@@ -53,6 +57,7 @@ export const RulesFileSchema = z.strictObject({
   $schema: z.optional(z.string()),
   version: doc(z.literal(1), 'Format version of this file.'),
   defaults: z.optional(CaseFieldsSchema),
+  lifecycle: z.optional(doc(LifecycleOverridesSchema, 'Lifecycle defaults: repeat comments, resolve, reopen (README, Lifecycle).')),
   sources: doc(z.partialRecord(z.enum(SOURCE_NAMES), SourceRulesSchema), 'Only the sources listed here are served; the others answer 404.'),
 });
 export type RulesFile = z.infer<typeof RulesFileSchema>;

@@ -1,15 +1,24 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
+import type { DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
 import { deliverCase, type DeliveryOutcome } from '../ingest/deliver.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
-import type { ActionQueue, PendingCase } from '../shared/queue.js';
+import type { Ledger } from '../ledger/types.js';
+import { planBatch, retryCreate, sendUpdate } from '../lifecycle/updates.js';
+import type { ActionQueue, PendingAction } from '../shared/queue.js';
 import type { SecretsProvider } from '../shared/secrets.js';
 import { readQueuedMessage, type UnreadableMessageSink } from '../shared/sqs-queue.js';
 
 export interface RetryDeps {
-  readonly datadog: DatadogClient;
+  readonly datadog: DatadogClient & Partial<DatadogCaseUpdates>;
   readonly secrets: SecretsProvider;
+  /**
+   * The dedup ledger (issue 4): queued creates go ahead only while they still hold the alert's create
+   * intent; comments and status changes need it to record a deleted case. Without it, queued creates
+   * are sent as before and updates are dropped.
+   */
+  readonly ledger?: Ledger;
+  readonly now?: () => number;
   /**
    * Where a deferred case goes next (a new delayed message) or gives up (the DLQ). With
    * `deadLetterUnreadable` (SqsActionQueue), unreadable messages go to the DLQ at once; without it
@@ -23,7 +32,7 @@ export interface RetryDeps {
 }
 
 /** What happened to one record; `failed` records are reported to SQS for redelivery. */
-export type RecordOutcome = DeliveryOutcome['status'] | 'unreadable' | 'failed';
+export type RecordOutcome = DeliveryOutcome['status'] | 'unreadable' | 'failed' | 'sent' | 'dropped';
 
 export const UNREADABLE_REASON = 'unreadable message';
 export const NO_KEYS_REASON = 'the bridge secret has no DD_API_KEY / DD_APP_KEY: the case cannot be sent to Datadog';
@@ -44,7 +53,7 @@ function keysOf(bag: Readonly<Record<string, string>>): DatadogKeys | undefined 
 export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const metrics = deps.metrics ?? noopMetrics;
 
-  async function handleRecord(record: SQSRecord): Promise<RecordOutcome> {
+  async function handleRecord(record: SQSRecord, merged?: PendingAction): Promise<RecordOutcome> {
     const log = deps.logger.child({ messageId: record.messageId });
     const read = readQueuedMessage(record.body);
     if (!read.ok) {
@@ -62,7 +71,8 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
     const { message } = read;
     // A message the bridge itself dead-lettered and an operator redrove starts over.
     const redriven = message.disposition === 'dead_letter';
-    const action: PendingCase = redriven ? { ...message.action, attempt: 0 } : message.action;
+    const queued = merged ?? message.action;
+    const action: PendingAction = redriven ? { ...queued, attempt: 0 } : queued;
     const elog = log.child({ source: action.source, deliveryId: action.deliveryId, identity: action.identity });
     if (redriven) elog.info('redriven case: trying again from attempt 0', { previousReason: message.reason, previousAttempt: message.action.attempt });
 
@@ -74,7 +84,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       elog.error('case dead-lettered', { reason: NO_KEYS_REASON });
       return 'dead_lettered';
     }
-    const outcome = await deliverCase(action, {
+    const deliveryDeps = {
       datadog: deps.datadog,
       keys: {
         get: async () => keys,
@@ -84,7 +94,17 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       logger: elog,
       ...(deps.random ? { random: deps.random } : {}),
       metrics,
-    });
+    };
+    if (action.kind !== 'create_case') {
+      if (deps.ledger === undefined) {
+        elog.warn('queued case update dropped: no ledger configured', { kind: action.kind });
+        return 'dropped';
+      }
+      const updated = await sendUpdate(action, { ...deliveryDeps, ledger: deps.ledger, now: deps.now ?? Date.now });
+      if (updated.status === 'sent') elog.info('case updated from the retry queue', { kind: action.kind, caseId: action.caseId, attempt: action.attempt });
+      return updated.status;
+    }
+    const outcome = deps.ledger === undefined ? await deliverCase(action, deliveryDeps) : await retryCreate(action, { ...deliveryDeps, ledger: deps.ledger, now: deps.now ?? Date.now });
     if (outcome.status === 'created') {
       metrics.count('RetriesSucceeded', action.source);
       elog.info('case created from the retry queue', { rule: action.rule, attempt: action.attempt, firstSeen: action.firstSeen, caseId: outcome.case.id, caseKey: outcome.case.key });
@@ -94,14 +114,26 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
 
   return async (event) => {
     const batchItemFailures: SQSBatchItemFailure[] = [];
+    // Creates first, then updates; comments queued for the same case merged (unreadable ones as they come).
+    const readable: { id: string; action: PendingAction; record: SQSRecord }[] = [];
+    const unreadable: SQSRecord[] = [];
     for (const record of event.Records) {
+      const read = readQueuedMessage(record.body);
+      if (read.ok && read.message.disposition === 'retry') readable.push({ id: record.messageId, action: read.message.action, record });
+      else unreadable.push(record);
+    }
+    const byId = new Map(readable.map((r) => [r.id, r.record]));
+    const plan = [...unreadable.map((record) => ({ ids: [record.messageId], action: undefined as PendingAction | undefined })), ...planBatch(readable)];
+    for (const item of plan) {
+      const record = byId.get(item.ids[0]!) ?? unreadable.find((r) => r.messageId === item.ids[0])!;
+      const merged = item.ids.length > 1 ? item.action : undefined;
       try {
-        const outcome = await handleRecord(record);
-        if (outcome === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
+        const outcome = await handleRecord(record, merged);
+        if (outcome === 'failed') batchItemFailures.push(...item.ids.map((id) => ({ itemIdentifier: id })));
       } catch (error) {
         // QueueError, a secret that cannot be read, anything unexpected: SQS delivers it again.
         deps.logger.error('retry record failed; SQS will deliver it again', { messageId: record.messageId, error });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+        batchItemFailures.push(...item.ids.map((id) => ({ itemIdentifier: id })));
       }
     }
     return { batchItemFailures };

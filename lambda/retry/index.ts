@@ -10,6 +10,7 @@ import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.j
 import { SqsActionQueue } from '../shared/sqs-queue.js';
 import { parseQueueEnv } from './env.js';
 import { createRetryHandler } from './handler.js';
+import { ledgerFromEnv } from '../ledger/from-env.js';
 
 // The Lambda entry of the retry queue's consumer (SqsEventSource with reportBatchItemFailures).
 // Everything below runs once per container.
@@ -30,6 +31,7 @@ const retry = createRetryHandler({
   }),
   queue: new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL }),
   logger,
+  ledger: ledgerFromEnv(),
   metrics,
 });
 

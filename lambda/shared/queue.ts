@@ -15,7 +15,42 @@ export interface PendingCase {
   readonly attempt: number;
   /** When the webhook was first accepted (ISO 8601). */
   readonly firstSeen: string;
+  /** The ledger's create intent (issue 4): a retried create goes ahead only while the entry is still `creating` with this id. */
+  readonly intentId?: string | undefined;
+  /** The dedup marker the request carries (already in its description). */
+  readonly marker?: string | undefined;
+  /** The last attempt's outcome is unknown (timeout, reset, 5xx): look the case up by marker before creating again. */
+  readonly ambiguous?: boolean | undefined;
 }
+
+/** Fields every queued action has. */
+interface PendingBase {
+  readonly source: SourceName;
+  readonly deliveryId: string | undefined;
+  readonly identity: string;
+  readonly rule: string;
+  readonly attempt: number;
+  readonly firstSeen: string;
+}
+
+/** A comment on an existing case (repeat, resolve, reopen), retried on 429/5xx like a create. */
+export interface PendingComment extends PendingBase {
+  readonly kind: 'comment';
+  readonly caseId: string;
+  readonly text: string;
+  /** Firing occurrences the text reports (merged comments add theirs up). */
+  readonly occurrences?: number | undefined;
+}
+
+/** A status change of an existing case (close / reopen). */
+export interface PendingStatus extends PendingBase {
+  readonly kind: 'set_status';
+  readonly caseId: string;
+  readonly status: string;
+}
+
+/** Anything the retry queue carries. */
+export type PendingAction = PendingCase | PendingComment | PendingStatus;
 
 /**
  * Where work goes that could not finish now. The SQS retry queue and DLQ implement it in AWS;
@@ -23,20 +58,20 @@ export interface PendingCase {
  */
 export interface ActionQueue {
   /** Try again after `delaySeconds`. Throws when the action could not be stored. */
-  retry(action: PendingCase, options: { delaySeconds: number; reason: string }): Promise<void>;
+  retry(action: PendingAction, options: { delaySeconds: number; reason: string }): Promise<void>;
   /** Give up until an operator fixes the cause and redrives. Throws when it could not be stored. */
-  deadLetter(action: PendingCase, options: { reason: string }): Promise<void>;
+  deadLetter(action: PendingAction, options: { reason: string }): Promise<void>;
 }
 
 export class MemoryActionQueue implements ActionQueue {
-  readonly retries: { action: PendingCase; delaySeconds: number; reason: string }[] = [];
-  readonly deadLetters: { action: PendingCase; reason: string }[] = [];
+  readonly retries: { action: PendingAction; delaySeconds: number; reason: string }[] = [];
+  readonly deadLetters: { action: PendingAction; reason: string }[] = [];
 
-  async retry(action: PendingCase, options: { delaySeconds: number; reason: string }): Promise<void> {
+  async retry(action: PendingAction, options: { delaySeconds: number; reason: string }): Promise<void> {
     this.retries.push({ action, ...options });
   }
 
-  async deadLetter(action: PendingCase, options: { reason: string }): Promise<void> {
+  async deadLetter(action: PendingAction, options: { reason: string }): Promise<void> {
     this.deadLetters.push({ action, ...options });
   }
 }

@@ -2,7 +2,7 @@ import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '
 import { CaseCreateRequestSchema } from '../datadog/schema.js';
 import { SOURCE_NAMES } from '../sources/types.js';
 import { QueueError } from './errors.js';
-import type { ActionQueue, PendingCase } from './queue.js';
+import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
 import * as z from './zod.js';
 
 /** SQS's largest DelaySeconds (15 minutes). */
@@ -30,13 +30,43 @@ export const PendingCaseSchema = z.strictObject({
   request: CaseCreateRequestSchema,
   attempt: z.number().check(z.int(), z.minimum(0)),
   firstSeen: z.string(),
+  // Issue 4; optional so that messages written before them still parse.
+  intentId: z.optional(z.string()),
+  marker: z.optional(z.string()),
+  ambiguous: z.optional(z.boolean()),
 });
+
+const PendingBaseShape = {
+  source: z.enum(SOURCE_NAMES),
+  deliveryId: z.optional(z.string()),
+  identity: NonEmpty,
+  rule: z.string(),
+  attempt: z.number().check(z.int(), z.minimum(0)),
+  firstSeen: z.string(),
+};
+
+export const PendingCommentSchema = z.strictObject({
+  kind: z.literal('comment'),
+  ...PendingBaseShape,
+  caseId: NonEmpty,
+  text: NonEmpty,
+  occurrences: z.optional(z.number().check(z.int(), z.minimum(0))),
+});
+
+export const PendingStatusSchema = z.strictObject({
+  kind: z.literal('set_status'),
+  ...PendingBaseShape,
+  caseId: NonEmpty,
+  status: NonEmpty,
+});
+
+export const PendingActionSchema = z.discriminatedUnion('kind', [PendingCaseSchema, PendingCommentSchema, PendingStatusSchema]);
 
 /** The body of every message on the retry queue and the DLQ: everything needed to finish the work. */
 export const QueuedMessageSchema = z.strictObject({
   v: z.literal(QUEUED_MESSAGE_VERSION),
   disposition: z.enum(DISPOSITIONS),
-  action: PendingCaseSchema,
+  action: PendingActionSchema,
   /** Why the action was queued (the Datadog answer). */
   reason: z.string(),
   /** When this message was written (ISO 8601). */
@@ -46,7 +76,7 @@ export const QueuedMessageSchema = z.strictObject({
 export interface QueuedMessage {
   readonly v: typeof QUEUED_MESSAGE_VERSION;
   readonly disposition: Disposition;
-  readonly action: PendingCase;
+  readonly action: PendingAction;
   readonly reason: string;
   readonly enqueuedAt: string;
 }
@@ -69,7 +99,23 @@ export function readQueuedMessage(body: string): ReadResult {
   const m = parsed.data;
   const a = m.action;
   // The in-memory shape always has `deliveryId` (JSON drops it when undefined).
-  const action: PendingCase = { kind: a.kind, source: a.source, deliveryId: a.deliveryId, identity: a.identity, rule: a.rule, request: a.request, attempt: a.attempt, firstSeen: a.firstSeen };
+  const base = { source: a.source, deliveryId: a.deliveryId, identity: a.identity, rule: a.rule, attempt: a.attempt, firstSeen: a.firstSeen };
+  let action: PendingAction;
+  if (a.kind === 'create_case') {
+    const create: PendingCase = {
+      kind: a.kind,
+      ...base,
+      request: a.request,
+      ...(a.intentId !== undefined ? { intentId: a.intentId } : {}),
+      ...(a.marker !== undefined ? { marker: a.marker } : {}),
+      ...(a.ambiguous !== undefined ? { ambiguous: a.ambiguous } : {}),
+    };
+    action = create;
+  } else if (a.kind === 'comment') {
+    action = { kind: a.kind, ...base, caseId: a.caseId, text: a.text, ...(a.occurrences !== undefined ? { occurrences: a.occurrences } : {}) };
+  } else {
+    action = { kind: a.kind, ...base, caseId: a.caseId, status: a.status };
+  }
   return { ok: true, message: { v: m.v, disposition: m.disposition, action, reason: m.reason, enqueuedAt: m.enqueuedAt } };
 }
 
@@ -121,7 +167,7 @@ export class SqsActionQueue implements ActionQueue {
     this.now = options.now ?? Date.now;
   }
 
-  async retry(action: PendingCase, options: { delaySeconds: number; reason: string }): Promise<void> {
+  async retry(action: PendingAction, options: { delaySeconds: number; reason: string }): Promise<void> {
     const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: options.reason, enqueuedAt: new Date(this.now()).toISOString() });
     await this.send('retry queue', action.identity, {
       QueueUrl: this.retryQueueUrl,
@@ -131,7 +177,7 @@ export class SqsActionQueue implements ActionQueue {
     });
   }
 
-  async deadLetter(action: PendingCase, options: { reason: string }): Promise<void> {
+  async deadLetter(action: PendingAction, options: { reason: string }): Promise<void> {
     const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'dead_letter', action, reason: options.reason, enqueuedAt: new Date(this.now()).toISOString() });
     await this.send('dead-letter queue', action.identity, {
       QueueUrl: this.dlqUrl,

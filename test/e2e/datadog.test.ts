@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { dedupMarker, withMarker } from '../../lambda/ledger/marker.js';
 import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
-import { MemoryActionQueue, type ActionQueue } from '../../lambda/shared/queue.js';
+import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/shared/queue.js';
 import { createSecretsProvider, fileSecretLoader } from '../../lambda/shared/secrets.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
@@ -36,6 +37,12 @@ const EXPECTED_REQUEST: CaseCreateRequest = {
 };
 
 const IDENTITY = 'repo/4242:issue/7';
+
+/** What is sent since issue 4: the description carries the alert's dedup marker footer. */
+const MARKER = dedupMarker('github', IDENTITY, 0);
+const SENT_REQUEST: CaseCreateRequest = {
+  data: { ...EXPECTED_REQUEST.data, attributes: { ...EXPECTED_REQUEST.data.attributes, description: withMarker(EXPECTED_REQUEST.data.attributes.description, MARKER) } },
+};
 
 function githubSignature(secret: string, raw: string): string {
   return `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
@@ -83,15 +90,16 @@ describe('ingest -> Datadog through the local servers', () => {
     return b.queue as MemoryActionQueue;
   }
 
-  async function sendIssue(b: TestBridge, options: { delivery?: string; secret?: string } = {}): Promise<{ status: number; answer: Answer }> {
+  async function sendIssue(b: TestBridge, options: { delivery?: string; secret?: string; body?: string } = {}): Promise<{ status: number; answer: Answer }> {
+    const body = options.body ?? ISSUE_BODY;
     const res = await fetch(`${b.url}/webhooks/github`, {
       method: 'POST',
-      body: ISSUE_BODY,
+      body,
       headers: {
         'content-type': 'application/json',
         'x-github-event': 'issues',
         'x-github-delivery': options.delivery ?? 'delivery-1',
-        'x-hub-signature-256': githubSignature(options.secret ?? TEST_SECRETS.GITHUB_WEBHOOK_SECRET, ISSUE_BODY),
+        'x-hub-signature-256': githubSignature(options.secret ?? TEST_SECRETS.GITHUB_WEBHOOK_SECRET, body),
       },
     });
     return { status: res.status, answer: (await res.json()) as Answer };
@@ -115,12 +123,12 @@ describe('ingest -> Datadog through the local servers', () => {
       case: { id: stored?.id, key: 'DDFC-1' },
     });
     expect(answer.case?.key).toMatch(/^DDFC-\d+$/);
-    expect(stored?.request).toEqual(EXPECTED_REQUEST);
+    expect(stored?.request).toEqual(SENT_REQUEST);
     const [sent] = creates(dd);
     expect(creates(dd)).toHaveLength(1);
     expect(sent?.headers['dd-api-key']).toBe('test-api-key');
     expect(sent?.headers['dd-application-key']).toBe('test-app-key');
-    expect(JSON.parse(sent?.body ?? '{}')).toEqual(EXPECTED_REQUEST);
+    expect(JSON.parse(sent?.body ?? '{}')).toEqual(SENT_REQUEST);
     const queue = memoryQueue(bridge);
     expect(queue.retries).toEqual([]);
     expect(queue.deadLetters).toEqual([]);
@@ -152,7 +160,7 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(queue.retries).toHaveLength(0);
     expect(queue.deadLetters).toHaveLength(1);
     expect(queue.deadLetters[0]?.reason).toBe(answer.reason);
-    expect(queue.deadLetters[0]?.action).toMatchObject({ kind: 'create_case', source: 'github', deliveryId: 'delivery-400', identity: IDENTITY, rule: 'issue opened', request: EXPECTED_REQUEST });
+    expect(queue.deadLetters[0]?.action).toMatchObject({ kind: 'create_case', source: 'github', deliveryId: 'delivery-400', identity: IDENTITY, rule: 'issue opened', request: SENT_REQUEST, marker: MARKER });
     // Not retried: one create reached Datadog and nothing was created.
     expect(creates(dd)).toHaveLength(1);
     expect(dd.cases).toHaveLength(0);
@@ -182,8 +190,11 @@ describe('ingest -> Datadog through the local servers', () => {
       deliveryId: 'delivery-429',
       identity: IDENTITY,
       rule: 'issue opened',
-      request: EXPECTED_REQUEST,
+      request: SENT_REQUEST,
       attempt: 0,
+      intentId: expect.any(String),
+      marker: MARKER,
+      ambiguous: false,
       firstSeen: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
     expect(creates(dd)).toHaveLength(1);
@@ -214,7 +225,7 @@ describe('ingest -> Datadog through the local servers', () => {
     const queue = memoryQueue(bridge);
     expect(queue.retries).toHaveLength(1);
     expect(queue.retries[0]?.action.attempt).toBe(1);
-    expect(queue.retries[0]?.action.request).toEqual(EXPECTED_REQUEST);
+    expect((queue.retries[0]?.action as PendingCase | undefined)?.request).toEqual(SENT_REQUEST);
     expect(queue.deadLetters).toHaveLength(0);
     expect(creates(dd)).toHaveLength(1);
   });
@@ -272,7 +283,8 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(memoryQueue(bridge).deadLetters).toHaveLength(0);
 
     // The refreshed keys are now the cached ones: the next webhook goes through first time.
-    const second = await sendIssue(bridge, { delivery: 'delivery-after-rotation' });
+    // Another issue (the same one again would be deduplicated since issue 4).
+    const second = await sendIssue(bridge, { delivery: 'delivery-after-rotation', body: ISSUE_BODY.replace('"number":7', '"number":8') });
     expect(second.status).toBe(201);
     expect(loads).toBe(2);
     expect(creates(dd)).toHaveLength(3);

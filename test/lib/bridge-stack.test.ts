@@ -128,3 +128,25 @@ describe('BridgeStack', () => {
     for (const bundle of bundles) expect(statSync(join(outdir, bundle, 'index.mjs')).size).toBeGreaterThan(10_000);
   }, 120_000);
 });
+
+describe('BridgeStack dedup ledger (issue 4)', () => {
+  const template = Template.fromStack(new BridgeStack(fastApp(), 'Ledger', { rulesFile: PRESETS }));
+
+  it('has one on-demand table with TTL on expiresAt, point-in-time recovery and AWS-managed encryption', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+    });
+  });
+
+  it('gives both functions the table name and only GetItem/PutItem/UpdateItem/DeleteItem on it', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    for (const fn of functions) expect(fn.Properties.Environment.Variables.CASE_BRIDGE_LEDGER_TABLE).toEqual({ Ref: expect.stringMatching(/DedupLedger/) });
+    const dynamoStatements = policyStatements(template.findResources('AWS::IAM::Policy')).filter((s) => asList(s.Action).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamoStatements).toHaveLength(2);
+    for (const s of dynamoStatements) expect(asList(s.Action).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  });
+});

@@ -1,0 +1,178 @@
+import type { CaseSummary, CreatedCase } from '../datadog/client.js';
+import type { CaseCreateRequest } from '../datadog/schema.js';
+import { withMarker } from '../ledger/marker.js';
+import type { AlertKey, LedgerEntry } from '../ledger/types.js';
+import { DatadogError } from '../shared/errors.js';
+import type { SourceName, Signal } from '../sources/types.js';
+import { decide, observeCase, type CommentReason, type Decision, type DecisionReason, type LifecycleAction } from './decide.js';
+import type { LifecyclePolicy } from './policy.js';
+import { createWithIntent, hasUpdates, sendUpdate, type UpdateDeps, type UpdateOutcome } from './updates.js';
+
+/** One alert event, mapped: what the lifecycle needs. */
+export interface AlertWork {
+  readonly source: SourceName;
+  /** Dedup identity (the rule's, else the source's). */
+  readonly identity: string;
+  /** The matching rule; undefined for an event no rule matched (a resolve, an acknowledgement). */
+  readonly rule: string | undefined;
+  readonly signal: Signal;
+  readonly deliveryId: string | undefined;
+  /** The create request (when a rule matched); its title is quoted in comments. */
+  readonly request: CaseCreateRequest | undefined;
+  /** Short text naming the event when there is no request (e.g. `incident.acknowledged`). */
+  readonly summary: string;
+  readonly policy: LifecyclePolicy;
+  readonly truncated?: boolean;
+}
+
+export type LifecycleOutcome =
+  | { readonly status: 'created'; readonly case: CreatedCase; readonly reason: DecisionReason }
+  | { readonly status: 'queued'; readonly delaySeconds: number; readonly reason: string }
+  | { readonly status: 'dead_lettered'; readonly reason: string }
+  /** Comment / close / reopen done (or queued: `queued` lists those left to the retry queue). */
+  | { readonly status: 'updated'; readonly reason: DecisionReason; readonly caseId: string; readonly caseKey: string | undefined; readonly queued: readonly string[] }
+  /** Nothing sent to Datadog: a repeat coalesced, a create in flight, already closed, won't-fix... */
+  | { readonly status: 'deduplicated'; readonly reason: DecisionReason; readonly caseId: string | undefined; readonly caseKey: string | undefined };
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The short, human comment texts. */
+export function commentText(reason: CommentReason, occurrences: number, work: Pick<AlertWork, 'request' | 'summary' | 'source'>, at: number): string {
+  const latest = work.request?.data.attributes.title ?? work.summary;
+  switch (reason) {
+    case 'repeat':
+      return `Fired again (${plural(Math.max(1, occurrences), 'more time')} since the last update). Latest: ${latest}`;
+    case 'firing_again':
+      return `Fired again after being resolved. Latest: ${latest}`;
+    case 'reopened':
+      return 'Fired again after being closed: reopening.';
+    case 'resolved':
+      return `Resolved at ${new Date(at).toISOString()} by ${work.source}.${work.request === undefined ? '' : ` Latest: ${latest}`}`;
+    case 'informational':
+      return `Update from ${work.source}: ${latest}`;
+  }
+}
+
+/**
+ * Runs one event through the ledger and the lifecycle (the recipe of lambda/ledger): read the entry,
+ * decide, verify the case in Datadog when asked, count the occurrence, then act, always claiming in
+ * the ledger first (a lost claim means another delivery acts: nothing is sent).
+ */
+export async function runLifecycle(work: AlertWork, deps: UpdateDeps): Promise<LifecycleOutcome> {
+  const { ledger, logger } = deps;
+  const key: AlertKey = { source: work.source, identity: work.identity };
+  const now = deps.now();
+  const event = { signal: work.signal, occurredAt: now, deliveryId: work.deliveryId, ...(work.truncated ? { truncated: true } : {}) };
+  let entry = await ledger.get(work.source, work.identity);
+  let d: Decision = decide(entry, event, work.policy, now);
+
+  if (d.verify && entry?.caseId !== undefined && hasUpdates(deps.datadog)) {
+    const caseId = entry.caseId;
+    let summary: CaseSummary | 'missing' | undefined;
+    try {
+      const keys = await deps.keys.get();
+      summary = await deps.datadog.getCase(caseId, keys);
+    } catch (error) {
+      if (!(error instanceof DatadogError)) throw error;
+      if (error.status === 404) summary = 'missing';
+      else logger.warn('could not read the case to verify its status; going by the ledger', { caseId, status: error.status });
+    }
+    if (summary !== undefined) {
+      const seen = observeCase(entry, summary, now);
+      if (seen.changed) {
+        if (seen.entry.state === 'closed') {
+          await ledger.markClosed(key, { caseId, at: seen.entry.closedAt ?? now, by: 'human', status: seen.entry.closedStatus ?? 'CLOSED' });
+        } else if (entry.state === 'closed') {
+          await ledger.markReopened(key, { caseId, at: now, from: 'closed' });
+        }
+        entry = (await ledger.get(work.source, work.identity)) ?? seen.entry;
+        logger.info('case changed in Datadog', { caseId, state: entry.state, closedStatus: entry.closedStatus });
+      }
+    }
+    d = decide(entry, { ...event, verified: true }, work.policy, now);
+  }
+
+  if (d.record) await ledger.recordOccurrence(key, now);
+  const caseId = entry?.caseId;
+  const caseKey = entry?.caseKey;
+  const nothing = (reason: DecisionReason): LifecycleOutcome => ({ status: 'deduplicated', reason, caseId, caseKey });
+  if (d.actions.length === 0) return nothing(d.reason);
+
+  const first = d.actions[0]!;
+  if (first.kind === 'create') return create(first, entry, work, deps, d.reason);
+  if (first.kind === 'defer') {
+    // The case does not exist yet: the resolve is applied by the event that follows (left: a queued resolve).
+    logger.warn('resolve received while the case is being created; not applied', { identity: work.identity });
+    return nothing(d.reason);
+  }
+  if (entry === undefined || caseId === undefined) return nothing('no_case');
+
+  const comment = d.actions.find((a): a is Extract<LifecycleAction, { kind: 'comment' }> => a.kind === 'comment');
+  const mark = { at: now, occurrences: d.commentThrough ?? entry.occurrences };
+  let claimed: boolean;
+  switch (d.reason) {
+    case 'repeat_commented':
+    case 'informational_commented':
+      claimed = await ledger.markCommented(key, { ...mark, caseId, previousCommentAt: entry.lastCommentAt });
+      break;
+    case 'firing_again':
+      claimed = await ledger.markReopened(key, { caseId, at: now, from: 'resolved', comment: mark });
+      break;
+    case 'resolved_closed':
+      claimed = await ledger.markClosed(key, { caseId, at: now, by: 'bridge', status: work.policy.close_status, comment: mark });
+      break;
+    case 'resolved_commented':
+      claimed = await ledger.markResolved(key, { caseId, at: now, comment: mark });
+      break;
+    case 'reopened':
+      claimed = await ledger.markReopened(key, { caseId, at: now, from: 'closed', comment: mark });
+      break;
+    default:
+      claimed = false;
+  }
+  if (!claimed) return nothing(d.reason);
+
+  const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule ?? '', attempt: 0, firstSeen: new Date(now).toISOString(), caseId };
+  const queued: string[] = [];
+  for (const action of d.actions) {
+    let outcome: UpdateOutcome | undefined;
+    if (action.kind === 'comment') {
+      outcome = await sendUpdate({ kind: 'comment', ...base, text: commentText(action.reason, comment?.occurrences ?? 1, work, now), occurrences: action.occurrences }, deps);
+    } else if (action.kind === 'close' || action.kind === 'reopen') {
+      outcome = await sendUpdate({ kind: 'set_status', ...base, status: action.kind === 'close' ? work.policy.close_status : work.policy.reopen_status }, deps);
+    }
+    if (outcome === undefined) continue;
+    if (outcome.status === 'dropped') break; // the case is gone
+    if (outcome.status === 'queued' || outcome.status === 'dead_lettered') queued.push(action.kind);
+  }
+  logger.info('case updated', { reason: d.reason, caseId, caseKey, queued });
+  return { status: 'updated', reason: d.reason, caseId, caseKey, queued };
+}
+
+async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entry: LedgerEntry | undefined, work: AlertWork, deps: UpdateDeps, reason: DecisionReason): Promise<LifecycleOutcome> {
+  const key: AlertKey = { source: work.source, identity: work.identity };
+  const now = deps.now();
+  if (work.request === undefined) return { status: 'deduplicated', reason: 'no_case', caseId: undefined, caseKey: undefined };
+  const claim =
+    action.takeOver && entry !== undefined
+      ? await deps.ledger.takeOverCreate(key, entry.intentId, now)
+      : await deps.ledger.beginCreate({ source: work.source, identity: work.identity, now, ...(work.rule !== undefined ? { rule: work.rule } : {}), ...(action.replacing && entry !== undefined ? { replacing: entry } : {}) });
+  if (!claim.won) {
+    // Another delivery of the same alert holds the entry: this one is a repeat.
+    await deps.ledger.recordOccurrence(key, now);
+    return { status: 'deduplicated', reason: 'create_pending', caseId: claim.entry.caseId, caseKey: claim.entry.caseKey };
+  }
+  const intent = claim.entry;
+  const attributes = work.request.data.attributes;
+  const request: CaseCreateRequest = { ...work.request, data: { ...work.request.data, attributes: { ...attributes, description: withMarker(attributes.description, intent.marker) } } };
+  const outcome = await createWithIntent(
+    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: new Date(now).toISOString(), intentId: intent.intentId, marker: intent.marker },
+    deps,
+    action.lookupFirst,
+  );
+  if (outcome.status === 'created') return { status: 'created', case: outcome.case, reason };
+  if (outcome.status === 'dropped') return { status: 'deduplicated', reason: 'create_pending', caseId: undefined, caseKey: undefined };
+  return outcome;
+}

@@ -1,0 +1,156 @@
+import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
+import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from '../ingest/deliver.js';
+import { DELETED_STATUS, type Ledger } from '../ledger/types.js';
+import { DatadogError, QueueError } from '../shared/errors.js';
+import type { PendingCase, PendingComment, PendingStatus } from '../shared/queue.js';
+
+/** The Datadog client with the update calls when it has them (fakes in older tests implement only createCase). */
+export type BridgeDatadog = DatadogClient & Partial<DatadogCaseUpdates>;
+
+export function hasUpdates(datadog: BridgeDatadog): datadog is DatadogClient & DatadogCaseUpdates {
+  return typeof datadog.addComment === 'function' && typeof datadog.setStatus === 'function' && typeof datadog.getCase === 'function' && typeof datadog.findCaseByMarker === 'function';
+}
+
+export interface UpdateDeps extends Omit<DeliveryDeps, 'datadog'> {
+  readonly datadog: BridgeDatadog;
+  readonly ledger: Ledger;
+  readonly now: () => number;
+}
+
+export type UpdateOutcome = { readonly status: 'sent' } | { readonly status: 'dropped'; readonly reason: string } | Exclude<DeliveryOutcome, { status: 'created' }>;
+
+/** Calls Datadog once more with re-read keys after a 401/403 (rotated keys), like deliverCase. */
+async function withKeys<T>(deps: Pick<DeliveryDeps, 'keys'>, call: (keys: DatadogKeys) => Promise<T>): Promise<T> {
+  const keys = await deps.keys.get();
+  try {
+    return await call(keys);
+  } catch (error) {
+    if (error instanceof DatadogError && (error.status === 401 || error.status === 403)) return call(await deps.keys.refresh());
+    throw error;
+  }
+}
+
+/**
+ * Sends one comment or status change. 429/5xx/no response: the retry queue (same delays as creates;
+ * a 429 waits one second more so that queued creates go first); other 4xx: the DLQ; 404: the case
+ * was deleted in Datadog, which is recorded in the ledger (markClosed by human, DELETED) and the update dropped.
+ */
+export async function sendUpdate(action: PendingComment | PendingStatus, deps: UpdateDeps): Promise<UpdateOutcome> {
+  const datadog = deps.datadog;
+  if (!hasUpdates(datadog)) return { status: 'dropped', reason: 'this Datadog client cannot update cases' };
+  const started = performance.now();
+  try {
+    if (action.kind === 'comment') await withKeys(deps, (keys) => datadog.addComment(action.caseId, action.text, keys));
+    else await withKeys(deps, (keys) => datadog.setStatus(action.caseId, action.status === 'CLOSED' || action.status === 'OPEN' || action.status === 'IN_PROGRESS' ? action.status : { statusName: action.status }, keys));
+    deps.metrics?.latency(action.source, performance.now() - started);
+    return { status: 'sent' };
+  } catch (error) {
+    deps.metrics?.latency(action.source, performance.now() - started);
+    if (!(error instanceof DatadogError)) throw error;
+    if (error.status === 404) {
+      await deps.ledger.markClosed({ source: action.source, identity: action.identity }, { caseId: action.caseId, at: deps.now(), by: 'human', status: DELETED_STATUS });
+      deps.logger.warn('case no longer exists in Datadog; update dropped', { caseId: action.caseId, kind: action.kind });
+      return { status: 'dropped', reason: 'case deleted in Datadog' };
+    }
+    if (error.status === 429) deps.metrics?.count('RateLimited', action.source);
+    return handOver(action, error, deps);
+  }
+}
+
+export type CreateOutcome = DeliveryOutcome | { readonly status: 'dropped'; readonly reason: string };
+
+/**
+ * Sends a create that holds the ledger's intent: looks the case up by marker first when `lookupFirst`
+ * (the previous attempt's outcome is unknown), then creates; records the case (completeCreate), or
+ * drops the intent when the create failed for good (abandonCreate) so that a later firing tries again.
+ */
+export async function createWithIntent(action: PendingCase & { readonly intentId: string; readonly marker: string }, deps: UpdateDeps, lookupFirst: boolean): Promise<CreateOutcome> {
+  const key = { source: action.source, identity: action.identity };
+  const datadog = deps.datadog;
+  if (lookupFirst && hasUpdates(datadog)) {
+    let found: CreatedCase | undefined;
+    try {
+      const summary = await withKeys(deps, (keys) => datadog.findCaseByMarker(action.marker, keys));
+      if (summary !== undefined) found = { id: summary.id, key: summary.key, statusName: summary.statusName };
+    } catch (error) {
+      if (!(error instanceof DatadogError)) throw error;
+      // Still unknown: keep it ambiguous and try again later.
+      return handOver({ ...action, ambiguous: true }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}) }), deps);
+    }
+    if (found !== undefined) {
+      await deps.ledger.completeCreate(key, action.intentId, { caseId: found.id, caseKey: found.key }, deps.now());
+      deps.logger.info('case found by its dedup marker: not created again', { caseId: found.id, caseKey: found.key, marker: action.marker });
+      return { status: 'created', case: found };
+    }
+  }
+  let outcome: DeliveryOutcome;
+  try {
+    outcome = await deliverCase({ ...action, ambiguous: false }, deps);
+  } catch (error) {
+    // The retry queue failed (the webhook is answered 503 and sent again): free the intent for that retry.
+    if (error instanceof QueueError) await deps.ledger.abandonCreate(key, action.intentId).catch(() => false);
+    throw error;
+  }
+  if (outcome.status === 'created') {
+    const done = await deps.ledger.completeCreate(key, action.intentId, { caseId: outcome.case.id, caseKey: outcome.case.key }, deps.now());
+    if (done === undefined) deps.logger.warn('case created but the ledger intent was taken over meanwhile', { caseId: outcome.case.id, intentId: action.intentId });
+  } else if (outcome.status === 'dead_lettered') {
+    await deps.ledger.abandonCreate(key, action.intentId);
+  }
+  return outcome;
+}
+
+/**
+ * A create from the retry queue. With an intent (issue 4): goes ahead only while the ledger entry is
+ * still `creating` with this intent id (else someone else owns it, or it is done: dropped), and looks
+ * the case up by marker first when the last failure was ambiguous. Never records a new intent.
+ * Without one (messages queued before the ledger): as before.
+ */
+export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promise<CreateOutcome> {
+  const { intentId, marker } = action;
+  if (intentId === undefined || marker === undefined) return deliverCase(action, deps);
+  const entry = await deps.ledger.get(action.source, action.identity);
+  if (entry === undefined || entry.state !== 'creating' || entry.intentId !== intentId) {
+    const reason = entry === undefined ? 'the create intent is gone' : entry.state !== 'creating' ? `the alert's case is already ${entry.state}` : 'another delivery took the create over';
+    deps.logger.info('queued create dropped', { reason, caseId: entry?.caseId });
+    return { status: 'dropped', reason };
+  }
+  return createWithIntent({ ...action, intentId, marker }, deps, action.ambiguous === true);
+}
+
+/**
+ * Orders one batch of queued actions: creates first (when rate limited, a new case matters more than
+ * a comment), then comments and status changes in arrival order, with the comments queued for the
+ * same case merged into one (their texts joined, occurrences added up). `ids` names the messages each
+ * planned action stands for.
+ */
+export function planBatch<A extends { readonly kind: string }>(items: readonly { readonly id: string; readonly action: A }[]): { action: A; ids: string[] }[] {
+  const creates: { action: A; ids: string[] }[] = [];
+  const updates: { action: A; ids: string[] }[] = [];
+  const commentAt = new Map<string, { action: A; ids: string[] }>();
+  for (const item of items) {
+    if (item.action.kind === 'create_case') {
+      creates.push({ action: item.action, ids: [item.id] });
+      continue;
+    }
+    if (item.action.kind === 'comment') {
+      const comment = item.action as unknown as PendingComment;
+      const existing = commentAt.get(comment.caseId);
+      if (existing !== undefined) {
+        existing.action = combineComments(existing.action as unknown as PendingComment, comment) as unknown as A;
+        existing.ids.push(item.id);
+        continue;
+      }
+      const planned = { action: item.action, ids: [item.id] };
+      commentAt.set(comment.caseId, planned);
+      updates.push(planned);
+      continue;
+    }
+    updates.push({ action: item.action, ids: [item.id] });
+  }
+  return [...creates, ...updates];
+}
+
+export function combineComments(a: PendingComment, b: PendingComment): PendingComment {
+  return { ...a, text: `${a.text}\n\n${b.text}`, occurrences: (a.occurrences ?? 0) + (b.occurrences ?? 0), attempt: Math.min(a.attempt, b.attempt) };
+}

@@ -1,0 +1,59 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoLedger, LEDGER_PARTITION_KEY } from '../ledger/dynamo-ledger.js';
+
+/** The table name `npm run cases` reads by default. */
+export const LOCAL_LEDGER_TABLE = 'case-bridge-ledger';
+
+export interface LocalLedger {
+  readonly ledger: DynamoLedger;
+  /** `http://127.0.0.1:<port>`: `npm run cases -- <source> <identity> --endpoint <this>` */
+  readonly endpoint: string;
+  readonly tableName: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The dedup ledger in an embedded DynamoDB-protocol emulator (dynalite, in memory, 127.0.0.1 on a free
+ * port), as `npm start` runs it: the same DynamoLedger and conditional writes as deployed.
+ * dynalite is a development dependency, loaded only here.
+ */
+export async function startLocalLedger(options: { port?: number; tableName?: string } = {}): Promise<LocalLedger> {
+  const { default: dynalite } = (await import('dynalite')) as { default: (o: Record<string, number>) => Server };
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const tableName = options.tableName ?? LOCAL_LEDGER_TABLE;
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  for (let i = 0; ; i += 1) {
+    const res = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (res.Table?.TableStatus === 'ACTIVE') break;
+    if (i > 100) throw new Error(`ledger table ${tableName} did not become ACTIVE`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    ledger: new DynamoLedger({ client, tableName }),
+    endpoint,
+    tableName,
+    async close() {
+      client.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    },
+  };
+}

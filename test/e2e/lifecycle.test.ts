@@ -1,0 +1,221 @@
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
+import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
+import { signRequest } from '../../lambda/local/sign.js';
+import type { SourceName } from '../../lambda/sources/types.js';
+import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+
+// Issue 4, against a real DynamoDB protocol (dynalite), the local Datadog-compatible server and the
+// real local bridge: one alert, one case, through repeats, resolves, reopens, redeliveries,
+// concurrency and a create whose response is lost.
+
+const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
+const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
+const AM_FIRING = fixture('alertmanager/firing.two-alerts.json');
+const AM_RESOLVED = fixture('alertmanager/resolved.json');
+const AM_IDENTITY = 'case-bridge/{}/{team="storage"}:{alertname="DiskFillingUp"}';
+const PD_IDENTITY = 'Q2XK7RB9ZT1M';
+const SECRET_OF: Partial<Record<SourceName, string>> = { alertmanager: TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN, pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET };
+
+interface Answer {
+  status?: string;
+  reason?: string;
+  case?: { id: string; key: string };
+  caseId?: string;
+}
+
+let dynamo: LocalDynamo;
+let tableNo = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+describe('dedup and lifecycle through the local bridge and dynalite', () => {
+  let dd: DatadogTestServer | undefined;
+  let bridge: TestBridge | undefined;
+  let clock = Date.parse('2026-03-01T10:00:00Z');
+
+  afterEach(async () => {
+    await bridge?.close();
+    await dd?.close();
+    bridge = undefined;
+    dd = undefined;
+  });
+
+  async function start(options: { rules?: (file: Record<string, unknown>) => void; overrides?: Omit<LocalBridgeOptions, 'env' | 'logger'> } = {}) {
+    clock = Date.parse('2026-03-01T10:00:00Z');
+    dd = await startDatadogServer();
+    const tableName = `ledger-${++tableNo}`;
+    await dynamo.createLedgerTable(tableName);
+    const ledger = new DynamoLedger({ client: dynamo.client, tableName });
+    const env: Record<string, string> = { DD_API_URL: dd.url, DD_TIMEOUT_MS: '2000' };
+    if (options.rules) {
+      const file = parse(readFileSync('config/rules.yaml', 'utf8')) as Record<string, unknown>;
+      options.rules(file);
+      const dir = mkdtempSync(join(tmpdir(), 'case-bridge-rules-'));
+      env['CASE_BRIDGE_RULES'] = join(dir, 'rules.yaml');
+      writeFileSync(env['CASE_BRIDGE_RULES'], stringify(file));
+    }
+    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env, overrides: { ledger, now: () => clock, ...options.overrides } });
+    return { dd, bridge, ledger };
+  }
+
+  async function send(b: TestBridge, source: SourceName, body: string, headers: Record<string, string> = {}): Promise<{ status: number; answer: Answer }> {
+    const signed = signRequest({ source, secret: SECRET_OF[source]!, body, headers: { 'Content-Type': 'application/json', ...headers } });
+    const res = await fetch(`${b.url}/webhooks/${source}`, { method: 'POST', body, headers: signed });
+    return { status: res.status, answer: (await res.json()) as Answer };
+  }
+
+  const creates = (server: DatadogTestServer) => server.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/cases');
+
+  it('Alertmanager firing -> repeat -> resolved gives one case, commented, closed', async () => {
+    const { dd, bridge, ledger } = await start();
+
+    const first = await send(bridge, 'alertmanager', AM_FIRING);
+    expect(first.status).toBe(201);
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.cases[0]?.request.data.attributes.description).toContain('case-bridge dedup marker: casebridge');
+
+    // Alertmanager's repeat_interval: the same group again a minute later is coalesced (no call) ...
+    clock += 60_000;
+    const coalesced = await send(bridge, 'alertmanager', AM_FIRING);
+    expect(coalesced.answer).toMatchObject({ status: 'deduplicated', reason: 'repeat_coalesced' });
+    // ... and past the comment interval (15 min) reported with the count.
+    clock += 15 * 60_000;
+    const repeat = await send(bridge, 'alertmanager', AM_FIRING);
+    expect(repeat.status).toBe(202);
+    expect(repeat.answer).toMatchObject({ status: 'updated', reason: 'repeat_commented' });
+
+    clock += 60_000;
+    const resolved = await send(bridge, 'alertmanager', AM_RESOLVED);
+    expect(resolved.answer).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+
+    expect(dd.cases).toHaveLength(1);
+    expect(creates(dd)).toHaveLength(1);
+    const [only] = dd.cases;
+    expect(only?.comments).toHaveLength(2);
+    expect(only?.comments[0]).toMatch(/^Fired again \(2 more times since the last update\)\. Latest: \[Alertmanager\] DiskFillingUp/);
+    expect(only?.comments[1]).toMatch(/^Resolved at 2026-03-01T10:17:00.000Z by alertmanager/);
+    expect(only?.statusChanges).toEqual(['CLOSED']);
+    const entry = await ledger.get('alertmanager', AM_IDENTITY);
+    expect(entry).toMatchObject({ state: 'closed', closedBy: 'bridge', occurrences: 3, caseId: only?.id });
+
+    // Resolved again: nothing more.
+    const again = await send(bridge, 'alertmanager', AM_RESOLVED);
+    expect(again.answer).toMatchObject({ status: 'deduplicated', reason: 'already_closed' });
+    expect(only?.comments).toHaveLength(2);
+  });
+
+  function pagerduty(kind: 'triggered' | 'acknowledged' | 'resolved' | 'reopened'): { body: string; headers: Record<string, string> } {
+    const file = kind === 'reopened' ? 'triggered' : kind;
+    let body = fixture(`pagerduty/incident.${file}.json`);
+    const headers = JSON.parse(fixture(`pagerduty/incident.${file}.headers.json`)) as Record<string, string>;
+    if (kind === 'reopened') {
+      body = body.replace('"incident.triggered"', '"incident.reopened"').replace('01FQ3ZP9X2TRG1GGER0A7T0ABC', '01FQ3ZZREOPENED00000000ABC');
+      headers['X-Webhook-Id'] = 'reopened-delivery';
+    }
+    return { body, headers };
+  }
+
+  it('PagerDuty triggered -> acknowledged -> resolved -> reopened: the default policy closes, then reopens the same case', async () => {
+    const { dd, bridge } = await start();
+    const step = async (kind: Parameters<typeof pagerduty>[0]) => {
+      clock += 60_000;
+      const { body, headers } = pagerduty(kind);
+      return send(bridge, 'pagerduty', body, headers);
+    };
+
+    expect((await step('triggered')).status).toBe(201);
+    expect((await step('acknowledged')).answer).toMatchObject({ status: 'deduplicated', reason: 'informational' });
+    expect((await step('resolved')).answer).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    expect((await step('reopened')).answer).toMatchObject({ status: 'updated', reason: 'reopened' });
+
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED', 'OPEN']);
+    expect(dd.cases[0]?.comments).toEqual([expect.stringMatching(/^Resolved at .* by pagerduty\./), 'Fired again after being closed: reopening.']);
+  });
+
+  it('PagerDuty with lifecycle { on_resolve: comment, on_informational: comment } comments and never closes', async () => {
+    const { dd, bridge } = await start({
+      rules: (file) => {
+        const sources = file['sources'] as Record<string, Record<string, unknown>>;
+        sources['pagerduty']!['lifecycle'] = { on_resolve: 'comment', on_informational: 'comment', comment_interval_seconds: 0 };
+      },
+    });
+    for (const kind of ['triggered', 'acknowledged', 'resolved', 'reopened'] as const) {
+      clock += 60_000;
+      const { body, headers } = pagerduty(kind);
+      await send(bridge, 'pagerduty', body, headers);
+    }
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.cases[0]?.statusChanges).toEqual([]);
+    expect(dd.cases[0]?.comments).toEqual([
+      expect.stringMatching(/^Update from pagerduty: incident\.acknowledged/),
+      expect.stringMatching(/^Resolved at .* by pagerduty\./),
+      expect.stringMatching(/^Fired again after being resolved\./),
+    ]);
+  });
+
+  it('the same delivery sent 5 times gives one case', async () => {
+    const { dd, bridge } = await start();
+    const { body, headers } = pagerduty('triggered');
+    const answers = [];
+    for (let i = 0; i < 5; i += 1) answers.push(await send(bridge, 'pagerduty', body, headers));
+    expect(answers.map((a) => a.status)).toEqual([201, 200, 200, 200, 200]);
+    expect(answers.slice(1).every((a) => a.answer.status === 'duplicate')).toBe(true);
+    expect(dd.cases).toHaveLength(1);
+    expect(creates(dd)).toHaveLength(1);
+  });
+
+  it('10 concurrent identical deliveries give one case', async () => {
+    const { dd, bridge, ledger } = await start();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => send(bridge, 'alertmanager', AM_FIRING)));
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+    expect(answers.filter((a) => a.answer.status === 'deduplicated')).toHaveLength(9);
+    expect(dd.cases).toHaveLength(1);
+    expect(creates(dd)).toHaveLength(1);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', occurrences: 10 });
+  });
+
+  it('two different groups firing at once give two cases', async () => {
+    const { dd, bridge } = await start();
+    const other = AM_FIRING.replaceAll('DiskFillingUp', 'MemoryPressure');
+    const answers = await Promise.all([send(bridge, 'alertmanager', AM_FIRING), send(bridge, 'alertmanager', other), send(bridge, 'alertmanager', AM_FIRING), send(bridge, 'alertmanager', other)]);
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(2);
+    expect(dd.cases).toHaveLength(2);
+    expect(new Set(dd.cases.map((c) => c.request.data.attributes.title)).size).toBe(2);
+  });
+
+  it('a create whose response is lost, then retried, gives one case: the marker lookup finds it', async () => {
+    const { dd, bridge, ledger } = await start({ overrides: { embeddedSqs: true, random: () => 0 } });
+    dd.dropAfterCreateNext(1);
+
+    const first = await send(bridge, 'alertmanager', AM_FIRING);
+    expect(first.answer.status).toBe('queued');
+    expect(dd.cases).toHaveLength(1); // created, but the bridge never heard
+    // A repeat meanwhile does not create again: the intent is held.
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).answer).toMatchObject({ status: 'deduplicated', reason: 'create_pending' });
+
+    // The retry consumer looks the case up by marker (1 s delay with random 0) and records it.
+    const deadline = Date.now() + 15_000;
+    while ((await ledger.get('alertmanager', AM_IDENTITY))?.state !== 'open' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const entry = await ledger.get('alertmanager', AM_IDENTITY);
+    expect(entry).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
+    expect(dd.requests.some((r) => r.method === 'GET' && r.path.startsWith('/api/v2/cases?'))).toBe(true);
+    expect(creates(dd)).toHaveLength(1);
+
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).answer.status).toBe('deduplicated');
+    expect(dd.cases).toHaveLength(1);
+  }, 30_000);
+});
