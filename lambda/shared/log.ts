@@ -58,20 +58,10 @@ export function createLogger(options: {
   );
 }
 
-/** A class rather than closures: the handler makes a child per request, which is then one object. */
-class JsonLogger implements Logger {
-  constructor(
-    private readonly min: number,
-    private readonly write: (line: string) => void,
-    private readonly now: () => Date,
-    private readonly base: Record<string, unknown>,
-  ) {}
-
-  private emit(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
-    if (LEVELS[level] < this.min) return;
-    const line = redact({ level, time: this.now().toISOString(), message, ...this.base, ...fields }, 0);
-    this.write(JSON.stringify(line));
-  }
+/** The four level methods of every Logger; implementations write one line in `emit`. */
+export abstract class LevelLogger implements Logger {
+  protected abstract emit(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  abstract child(fields: Record<string, unknown>): Logger;
 
   debug(message: string, fields?: Record<string, unknown>): void {
     this.emit('debug', message, fields);
@@ -88,6 +78,25 @@ class JsonLogger implements Logger {
   error(message: string, fields?: Record<string, unknown>): void {
     this.emit('error', message, fields);
   }
+}
+
+/** A class rather than closures: the handler makes a child per request, which is then one object. */
+class JsonLogger extends LevelLogger {
+  constructor(
+    private readonly min: number,
+    private readonly write: (line: string) => void,
+    private readonly now: () => Date,
+    private readonly base: Record<string, unknown>,
+  ) {
+    super();
+  }
+
+  protected emit(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    if (LEVELS[level] < this.min) return;
+    const line = redact({ level, time: this.now().toISOString(), message, ...this.base, ...fields }, 0);
+    this.write(JSON.stringify(line));
+  }
+
 
   child(fields: Record<string, unknown>): Logger {
     return new JsonLogger(this.min, this.write, this.now, { ...this.base, ...fields });

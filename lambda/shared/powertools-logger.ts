@@ -5,7 +5,7 @@
  * `correlation_id`. Local runs keep createLogger (log.ts).
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { redact, type Logger, type LogLevel } from './log.js';
+import { LevelLogger, redact, type Logger, type LogLevel } from './log.js';
 
 export const LOG_SERVICE = 'case-bridge';
 
@@ -20,13 +20,15 @@ export function createPowertoolsLogger(options: { level?: LogLevel; fields?: Rec
   return { logger: new PowertoolsAdapter(powertools, options.fields ?? {}), powertools };
 }
 
-class PowertoolsAdapter implements Logger {
+class PowertoolsAdapter extends LevelLogger {
   constructor(
     private readonly pt: PowertoolsLogger,
     private readonly base: Record<string, unknown>,
-  ) {}
+  ) {
+    super();
+  }
 
-  private emit(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+  protected emit(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
     // Powertools filters by level too; checking first skips the redaction of dropped lines.
     if (this.pt.level > THRESHOLD[level]) return;
     const merged: Record<string, unknown> = { ...this.base, ...fields };
@@ -35,21 +37,6 @@ class PowertoolsAdapter implements Logger {
     this.pt[level](redact(message) as string, redact(merged) as Record<string, unknown>);
   }
 
-  debug(message: string, fields?: Record<string, unknown>): void {
-    this.emit('debug', message, fields);
-  }
-
-  info(message: string, fields?: Record<string, unknown>): void {
-    this.emit('info', message, fields);
-  }
-
-  warn(message: string, fields?: Record<string, unknown>): void {
-    this.emit('warn', message, fields);
-  }
-
-  error(message: string, fields?: Record<string, unknown>): void {
-    this.emit('error', message, fields);
-  }
 
   child(fields: Record<string, unknown>): Logger {
     return new PowertoolsAdapter(this.pt, { ...this.base, ...fields });
