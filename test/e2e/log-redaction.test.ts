@@ -1,9 +1,8 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { createLogger, REDACTED } from '../../lambda/shared/log.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { startTestBridge, TEST_SECRETS, type TestBridge, postGithubIssue } from '../support/local-bridge.js';
 
 const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
 const WRONG_TOKEN = 'wrong-alertmanager-token-6c1f';
@@ -54,17 +53,7 @@ describe('log lines of a running bridge', () => {
     dd = await startDatadogServer();
     bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url, DD_TIMEOUT_MS: '2000' } });
 
-    const github = async (delivery: string, raw: string, secret: string = TEST_SECRETS.GITHUB_WEBHOOK_SECRET) =>
-      fetch(`${bridge.url}/webhooks/github`, {
-        method: 'POST',
-        body: raw,
-        headers: {
-          'content-type': 'application/json',
-          'x-github-event': 'issues',
-          'x-github-delivery': delivery,
-          'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`,
-        },
-      });
+    const github = async (delivery: string, raw: string, secret?: string) => postGithubIssue(bridge.url, { delivery, body: raw, ...(secret !== undefined ? { secret } : {}) });
     const alertmanager = async (token: string) =>
       fetch(`${bridge.url}/webhooks/alertmanager`, { method: 'POST', body: ALERTMANAGER_BODY, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
 

@@ -11,7 +11,7 @@ import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION } from '../../lambda/shared/sqs-queue.js';
 import { pendingCase } from '../support/fauxqs.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { startTestBridge, TEST_SECRETS, type TestBridge, postGithubIssue } from '../support/local-bridge.js';
 
 // The metrics a running bridge records (in memory here; EMF in Lambda), through real sockets.
 
@@ -39,17 +39,7 @@ describe('metrics of the local bridge', () => {
     return bridge;
   }
 
-  const github = (b: TestBridge, delivery: string, raw: string, secret: string = TEST_SECRETS.GITHUB_WEBHOOK_SECRET) =>
-    fetch(`${b.url}/webhooks/github`, {
-      method: 'POST',
-      body: raw,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issues',
-        'x-github-delivery': delivery,
-        'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`,
-      },
-    });
+  const github = (b: TestBridge, delivery: string, raw: string, secret?: string) => postGithubIssue(b.url, { delivery, body: raw, ...(secret !== undefined ? { secret } : {}) });
 
   afterEach(async () => {
     await bridge?.close();

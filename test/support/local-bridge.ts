@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,4 +35,19 @@ export async function startTestBridge(options: {
   const env = parseEnv({ PORT: '0', CASE_BRIDGE_SECRETS_FILE: secretsFile, LOG_LEVEL: 'debug', ...options.env });
   const bridge = await startLocalBridge({ env, logger: createLogger({ level: 'debug', write: (l) => logs.push(l) }), ...options.overrides });
   return Object.assign(bridge, { logs });
+}
+
+/** Posts a GitHub `issues` webhook signed as GitHub does (sha256= HMAC of the raw body). */
+export function postGithubIssue(baseUrl: string, options: { delivery: string; body: string; secret?: string }): Promise<Response> {
+  const secret = options.secret ?? TEST_SECRETS.GITHUB_WEBHOOK_SECRET;
+  return fetch(`${baseUrl}/webhooks/github`, {
+    method: 'POST',
+    body: options.body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'issues',
+      'x-github-delivery': options.delivery,
+      'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(options.body).digest('hex')}`,
+    },
+  });
 }
