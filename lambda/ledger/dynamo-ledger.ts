@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
+import type {
+  AttributeValue,
+  DeleteItemCommandInput,
+  DynamoDBClient,
+  GetItemCommandInput,
+  GetItemCommandOutput,
+  PutItemCommandInput,
+  UpdateItemCommandInput,
+  UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { newIntent } from './memory-ledger.js';
 import { DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry, type LedgerState } from './types.js';
@@ -29,8 +31,31 @@ export function deliveryPk(source: string, deliveryId: string): string {
 }
 
 export interface DynamoLedgerOptions {
-  readonly client: DynamoDBClient;
+  /**
+   * The DynamoDB client, or a function making it on first use: the Lambda entries pass a function so
+   * that the SDK (~75 ms to load after the Secrets Manager client, ~170 ms alone) is imported by the
+   * first webhook instead of at module load, like the SQS client of the retry queue.
+   */
+  readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>);
   readonly tableName: string;
+}
+
+/** The four calls the ledger makes, over the SDK loaded on first use. */
+interface DynamoCalls {
+  getItem(input: GetItemCommandInput): Promise<GetItemCommandOutput>;
+  putItem(input: PutItemCommandInput): Promise<unknown>;
+  updateItem(input: UpdateItemCommandInput): Promise<UpdateItemCommandOutput>;
+  deleteItem(input: DeleteItemCommandInput): Promise<unknown>;
+}
+
+async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
+  const [sdk, c] = await Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]);
+  return {
+    getItem: (input) => c.send(new sdk.GetItemCommand(input)),
+    putItem: (input) => c.send(new sdk.PutItemCommand(input)),
+    updateItem: (input) => c.send(new sdk.UpdateItemCommand(input)),
+    deleteItem: (input) => c.send(new sdk.DeleteItemCommand(input)),
+  };
 }
 
 type Item = Record<string, AttributeValue>;
@@ -108,16 +133,26 @@ function commentValues(comment: CommentMark | undefined): Record<string, Attribu
 
 /** The ledger in DynamoDB (deployed) or a DynamoDB-protocol emulator (local, tests). */
 export class DynamoLedger implements Ledger {
-  private readonly client: DynamoDBClient;
+  private readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>);
   private readonly table: string;
+  private loaded: Promise<DynamoCalls> | undefined;
 
   constructor(options: DynamoLedgerOptions) {
     this.client = options.client;
     this.table = options.tableName;
   }
 
+  private calls(): Promise<DynamoCalls> {
+    // A failed load (no SDK, a client factory that threw) is not cached: the next call tries again.
+    this.loaded ??= loadCalls(this.client).catch((error: unknown) => {
+      this.loaded = undefined;
+      throw error;
+    });
+    return this.loaded;
+  }
+
   async get(source: string, identity: string): Promise<LedgerEntry | undefined> {
-    const res = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(alertPk(source, identity)) }, ConsistentRead: true }));
+    const res = await (await this.calls()).getItem({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(alertPk(source, identity)) }, ConsistentRead: true });
     return res.Item ? fromItem(res.Item) : undefined;
   }
 
@@ -127,19 +162,17 @@ export class DynamoLedger implements Ledger {
     // Three tries: the entry may be abandoned (deleted) between our failed put and our read.
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
-        await this.client.send(
-          new PutItemCommand({
-            TableName: this.table,
-            Item: toItem(entry),
-            ...(replacing?.caseId !== undefined
-              ? {
-                  ConditionExpression: 'attribute_not_exists(#pk) OR (#state = :closed AND #caseId = :oldCase AND #generation = :oldGeneration)',
-                  ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
-                  ExpressionAttributeValues: { ':closed': s('closed'), ':oldCase': s(replacing.caseId), ':oldGeneration': n(replacing.generation) },
-                }
-              : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }),
-          }),
-        );
+        await (await this.calls()).putItem({
+          TableName: this.table,
+          Item: toItem(entry),
+          ...(replacing?.caseId !== undefined
+            ? {
+                ConditionExpression: 'attribute_not_exists(#pk) OR (#state = :closed AND #caseId = :oldCase AND #generation = :oldGeneration)',
+                ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
+                ExpressionAttributeValues: { ':closed': s('closed'), ':oldCase': s(replacing.caseId), ':oldGeneration': n(replacing.generation) },
+              }
+            : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }),
+        });
         return { won: true, entry };
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
@@ -175,15 +208,13 @@ export class DynamoLedger implements Ledger {
 
   async abandonCreate(key: AlertKey, intentId: string): Promise<boolean> {
     try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.table,
-          Key: { [LEDGER_PARTITION_KEY]: s(alertPk(key.source, key.identity)) },
-          ConditionExpression: '#state = :creating AND #intentId = :intent',
-          ExpressionAttributeNames: { '#state': 'state', '#intentId': 'intentId' },
-          ExpressionAttributeValues: { ':creating': s('creating'), ':intent': s(intentId) },
-        }),
-      );
+      await (await this.calls()).deleteItem({
+        TableName: this.table,
+        Key: { [LEDGER_PARTITION_KEY]: s(alertPk(key.source, key.identity)) },
+        ConditionExpression: '#state = :creating AND #intentId = :intent',
+        ExpressionAttributeNames: { '#state': 'state', '#intentId': 'intentId' },
+        ExpressionAttributeValues: { ':creating': s('creating'), ':intent': s(intentId) },
+      });
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -248,20 +279,18 @@ export class DynamoLedger implements Ledger {
   async rememberDelivery(source: string, deliveryId: string, now: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<boolean> {
     const nowSeconds = Math.floor(now / 1000);
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: {
-            [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)),
-            [LEDGER_TTL_ATTRIBUTE]: n(nowSeconds + ttlSeconds),
-            seenAt: n(now),
-          },
-          // An item past its expiry may still be there (TTL deletion lags): it counts as absent.
-          ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now',
-          ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#expiresAt': LEDGER_TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':now': n(nowSeconds) },
-        }),
-      );
+      await (await this.calls()).putItem({
+        TableName: this.table,
+        Item: {
+          [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)),
+          [LEDGER_TTL_ATTRIBUTE]: n(nowSeconds + ttlSeconds),
+          seenAt: n(now),
+        },
+        // An item past its expiry may still be there (TTL deletion lags): it counts as absent.
+        ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now',
+        ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#expiresAt': LEDGER_TTL_ATTRIBUTE },
+        ExpressionAttributeValues: { ':now': n(nowSeconds) },
+      });
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -270,7 +299,7 @@ export class DynamoLedger implements Ledger {
   }
 
   async forgetDelivery(source: string, deliveryId: string): Promise<void> {
-    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)) } }));
+    await (await this.calls()).deleteItem({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)) } });
   }
 
   /** One conditional UpdateItem returning ALL_NEW; undefined when the condition failed. */
@@ -302,17 +331,15 @@ export class DynamoLedger implements Ledger {
       .filter((p) => p !== '')
       .join(' ');
     try {
-      const res = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { [LEDGER_PARTITION_KEY]: s(alertPk(key.source, key.identity)) },
-          UpdateExpression: expression,
-          ConditionExpression: u.condition,
-          ExpressionAttributeNames: names,
-          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
+      const res = await (await this.calls()).updateItem({
+        TableName: this.table,
+        Key: { [LEDGER_PARTITION_KEY]: s(alertPk(key.source, key.identity)) },
+        UpdateExpression: expression,
+        ConditionExpression: u.condition,
+        ExpressionAttributeNames: names,
+        ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+        ReturnValues: 'ALL_NEW',
+      });
       return res.Attributes ? fromItem(res.Attributes) : undefined;
     } catch (error) {
       if (isConditionFailure(error)) return undefined;

@@ -32,3 +32,39 @@ describe('DynamoLedger item layout', () => {
     expect(delivery.Item?.['expiresAt']?.N).toBe(String(now / 1000 + 86_400));
   });
 });
+
+describe('DynamoLedger with a client made on first use (the Lambda entries)', () => {
+  it('makes the client once, on the first call, and works as with a client', async () => {
+    let made = 0;
+    const lazy = new DynamoLedger({
+      client: async () => {
+        made += 1;
+        return dynamo.client;
+      },
+      tableName: TABLE,
+    });
+    expect(made).toBe(0);
+    const now = Date.parse('2026-03-03T00:00:00Z');
+    expect(await lazy.rememberDelivery('github', 'lazy-delivery', now)).toBe(true);
+    expect(await lazy.rememberDelivery('github', 'lazy-delivery', now)).toBe(false);
+    const claim = await lazy.beginCreate({ source: 'github', identity: 'lazy/1', now });
+    expect(claim.won).toBe(true);
+    expect((await lazy.get('github', 'lazy/1'))?.state).toBe('creating');
+    expect(made).toBe(1);
+  });
+
+  it('does not keep a failed client factory: the next call tries again', async () => {
+    let calls = 0;
+    const flaky = new DynamoLedger({
+      client: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('credentials not ready');
+        return dynamo.client;
+      },
+      tableName: TABLE,
+    });
+    await expect(flaky.get('github', 'flaky/1')).rejects.toThrow('credentials not ready');
+    expect(await flaky.get('github', 'flaky/1')).toBeUndefined();
+    expect(calls).toBe(2);
+  });
+});
