@@ -384,8 +384,10 @@ const rules = (): CompiledRules => (loadedRules ??= loadRulesFile(RULES_FILE));
 /** A MemoryLedger that keeps nothing between calls: each webhook is a new alert and a new delivery (same ledger calls as a first firing). */
 class ForgetfulLedger extends MemoryLedger {
   override async rememberDelivery(source: string, deliveryId: string, now: number): Promise<boolean> {
-    this.entries.clear();
-    this.deliveries.clear();
+    // Only the keys the previous call wrote (Map.clear() would reallocate the tables on every call,
+    // a cost of this stub that no real ledger has).
+    this.deliveries.delete(`${source}#${deliveryId}`);
+    for (const id of this.entries.keys()) this.entries.delete(id);
     return super.rememberDelivery(source, deliveryId, now);
   }
 }

@@ -52,17 +52,18 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
     return undefined;
   }
   const outcome = await runLifecycle(work, deps);
-  const base = { identity: work.identity, rule: work.rule };
+  // Plain literals (no spread of a shared base): one object shape per answer, cheap on the hot path.
+  const { identity, rule } = work;
   switch (outcome.status) {
     case 'created':
-      return { ...base, status: 'created', case: outcome.case, reason: outcome.reason };
+      return { status: 'created', identity, rule, case: outcome.case, reason: outcome.reason };
     case 'queued':
-      return { ...base, status: 'queued', reason: outcome.reason, retryInSeconds: outcome.delaySeconds };
+      return { status: 'queued', identity, rule, reason: outcome.reason, retryInSeconds: outcome.delaySeconds };
     case 'dead_lettered':
-      return { ...base, status: 'dead_lettered', reason: outcome.reason };
+      return { status: 'dead_lettered', identity, rule, reason: outcome.reason };
     case 'updated':
-      return { ...base, status: 'updated', reason: outcome.reason, caseId: outcome.caseId, caseKey: outcome.caseKey };
+      return { status: 'updated', identity, rule, reason: outcome.reason, caseId: outcome.caseId, caseKey: outcome.caseKey };
     case 'deduplicated':
-      return { ...base, status: 'deduplicated', reason: outcome.reason, caseId: outcome.caseId, caseKey: outcome.caseKey };
+      return { status: 'deduplicated', identity, rule, reason: outcome.reason, caseId: outcome.caseId, caseKey: outcome.caseKey };
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { MAX_DESCRIPTION_LENGTH } from '../mapping/map-event.js';
 
 const PREFIX = 'casebridge';
@@ -12,7 +12,9 @@ const PREFIX = 'casebridge';
  * reads `a:b` as a facet, so a token without punctuation is found by a plain `filter=<marker>`.
  */
 export function dedupMarker(source: string, identity: string, generation = 0): string {
-  const hash = createHash('sha256').update(`${source}\n${identity}\n${generation}`).digest('hex');
+  const data = `${source}\n${identity}\n${generation}`;
+  // crypto.hash (Node >= 20.12) is the one-shot form: a third of createHash's cost for a short input.
+  const hash = typeof crypto.hash === 'function' ? crypto.hash('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
   return `${PREFIX}${hash.slice(0, 24)}`;
 }
 

@@ -168,7 +168,7 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
   const attributes = work.request.data.attributes;
   const request: CaseCreateRequest = { ...work.request, data: { ...work.request.data, attributes: { ...attributes, description: withMarker(attributes.description, intent.marker) } } };
   const outcome = await createWithIntent(
-    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: new Date(now).toISOString(), intentId: intent.intentId, marker: intent.marker },
+    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: new Date(now).toISOString(), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
     deps,
     action.lookupFirst,
   );

@@ -85,7 +85,7 @@ export async function createWithIntent(action: PendingCase & { readonly intentId
   }
   let outcome: DeliveryOutcome;
   try {
-    outcome = await deliverCase({ ...action, ambiguous: false }, deps);
+    outcome = await deliverCase(action.ambiguous === false ? action : { ...action, ambiguous: false }, deps);
   } catch (error) {
     // The retry queue failed (the webhook is answered 503 and sent again): free the intent for that retry.
     if (error instanceof QueueError) await deps.ledger.abandonCreate(key, action.intentId).catch(() => false);

@@ -53,6 +53,8 @@ describe('parseJsonObject', () => {
     ['a top-level __proto__ key', Buffer.from('{"__proto__":{"polluted":1}}'), 'body has a "__proto__" key'],
     ['a nested __proto__ key', Buffer.from('{"a":{"b":[{"__proto__":{}}]}}'), 'body has a "__proto__" key'],
     ['an escaped __proto__ key', Buffer.from('{"\\u005f_proto__":{"polluted":1}}'), 'body has a "__proto__" key'],
+    ['a __proto__ key with only letters of "proto" escaped', Buffer.from('{"x":1,"__pr\\u006Fto__":{}}'), 'body has a "__proto__" key'],
+    ['a __proto__ key written entirely in escapes', Buffer.from('{"\\u005f\\u005f\\u0070\\u0072\\u006f\\u0074\\u006f\\u005f\\u005f":{}}'), 'body has a "__proto__" key'],
     [`objects nested ${MAX_DEPTH + 1} deep`, Buffer.from(nestedObjects(MAX_DEPTH + 1)), `body nests deeper than ${MAX_DEPTH} levels`],
     [`arrays nested ${MAX_DEPTH + 1} deep`, Buffer.from(nestedArrays(MAX_DEPTH + 1)), `body nests deeper than ${MAX_DEPTH} levels`],
     ['10,000-deep nesting', Buffer.from(nestedObjects(10_000)), `body nests deeper than ${MAX_DEPTH} levels`],
@@ -70,6 +72,19 @@ describe('parseJsonObject', () => {
   it(`accepts exactly ${MAX_DEPTH} levels of objects and of arrays`, () => {
     expect(() => parseJsonObject(Buffer.from(nestedObjects(MAX_DEPTH)))).not.toThrow();
     expect(() => parseJsonObject(Buffer.from(nestedArrays(MAX_DEPTH)))).not.toThrow();
+  });
+
+  it('accepts a shallow body with more brackets than MAX_DEPTH, and "proto" in values and ordinary keys', () => {
+    const labels = Array.from({ length: 3 * MAX_DEPTH }, (_, i) => ({ name: `label-${i}`, tags: [i] }));
+    const body = parseJsonObject(Buffer.from(JSON.stringify({ labels, protocol: 'https', note: 'prototype __proto__ \u00e9' })));
+    expect((body['labels'] as unknown[]).length).toBe(3 * MAX_DEPTH);
+    expect(body['protocol']).toBe('https');
+  });
+
+  it('finds a deep or __proto__ problem behind many brackets and "proto" in other places', () => {
+    const many = Array.from({ length: 2 * MAX_DEPTH }, () => ({}));
+    expect(parseError(Buffer.from(JSON.stringify({ many, protocol: 'x', deep: JSON.parse(nestedObjects(MAX_DEPTH)) }))).message).toBe(`body nests deeper than ${MAX_DEPTH} levels`);
+    expect(parseError(Buffer.from(`{"many":${JSON.stringify(many)},"a":{"__proto__":{}}}`)).message).toBe('body has a "__proto__" key');
   });
 
   it('does not pollute Object.prototype when rejecting a __proto__ key', () => {
