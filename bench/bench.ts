@@ -8,6 +8,8 @@
  *                                 npm's own banner off stdout)
  *   npm run bench -- --quick      shorter measurement windows (smoke run)
  *   npm run bench -- --stages     also time each stage of the handler path on its own
+ *   npm run bench -- --base64     the body base64-encoded (the local bridge's form) instead of as
+ *                                 text (what API Gateway hands over for application/json)
  *   node --cpu-prof --import tsx bench/bench.ts --profile [--size=2KB]
  *                                 only the handler loop, for a CPU profile of the handler path
  *
@@ -34,6 +36,7 @@ import { MemoryActionQueue } from '../lambda/shared/queue.js';
 import { MemoryLedger } from '../lambda/ledger/memory-ledger.js';
 import type { SecretBag, SecretsProvider } from '../lambda/shared/secrets.js';
 import { signRequest } from '../lambda/local/sign.js';
+import { lambdaBuildOptions } from '../lib/lambda-bundle.js';
 import { readRulesForBundle } from '../lib/rules-asset.js';
 
 /** The project root: the nearest directory above this file with a package.json (also from a bundled copy). */
@@ -59,6 +62,7 @@ const JSON_OUT = flag('json');
 const QUICK = flag('quick');
 const PROFILE = flag('profile');
 const STAGES = flag('stages');
+const BASE64 = flag('base64');
 
 const TARGETS = {
   ratio2KB: 3,
@@ -310,7 +314,12 @@ const SIZES: readonly Size[] = [
   { name: '200KB', bytes: 200 * 1024, shape: { full: true, labels: 100, assignees: 10 } },
 ];
 
-/** The event API Gateway (HTTP API, payload v2) hands the function; as lambda/local/bridge.ts builds it. */
+/**
+ * The event API Gateway (HTTP API, payload v2) hands the function. For `application/json` it passes
+ * the body as text (`isBase64Encoded: false`; binary types arrive base64-encoded), which the handler
+ * parses without decoding bytes. `--base64` measures the base64 form instead, which is what the
+ * local bridge (lambda/local/bridge.ts) sends so that it can pass any bytes on unchanged.
+ */
 function apiGatewayEvent(raw: Buffer): APIGatewayProxyEventV2 {
   const delivery = randomUUID();
   const signed = signRequest({
@@ -358,8 +367,8 @@ function apiGatewayEvent(raw: Buffer): APIGatewayProxyEventV2 {
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
-    body: raw.toString('base64'),
-    isBase64Encoded: true,
+    body: BASE64 ? raw.toString('base64') : raw.toString('utf8'),
+    isBase64Encoded: BASE64,
   };
 }
 
@@ -578,7 +587,7 @@ async function measureStages(size: Size, handlerP50Us: number): Promise<StageRes
   const bareNoContext = middy(async () => ({ statusCode: 200 }));
   const ms = QUICK ? 100 : 300;
   const stages: [string, Work, boolean][] = [
-    ['Buffer.from(body, base64)', () => Buffer.from(event.body ?? '', 'base64'), false],
+    [BASE64 ? 'Buffer.from(body, base64)' : 'Buffer.from(body, utf8) (for the HMAC)', () => Buffer.from(event.body ?? '', BASE64 ? 'base64' : 'utf8'), false],
     ['github verify (HMAC + compare)', () => compiled.source.verify(raw, headers, [SECRET], 0), false],
     ['parseJsonObject (utf8 + JSON.parse + shape)', () => parseJsonObject(raw), false],
     ['  of which JSON.parse(text)', () => JSON.parse(text), false],
@@ -599,13 +608,18 @@ async function measureStages(size: Size, handlerP50Us: number): Promise<StageRes
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bundle: lambda/ingest/index.ts with the options of lib/bridge-function.ts
+// Bundle: lambda/ingest/index.ts with the options of the stack (lib/lambda-bundle.ts)
 
 interface BundleResult {
+  /** The entry (index.mjs). */
   readonly file: string;
+  /** What a container loads at start: the entry and the chunks it imports statically. */
   readonly bytes: number;
+  /** Chunks loaded only by a dynamic import (JSONata: on the first expression the fast path cannot run). */
+  readonly lazy: { name: string; bytes: number }[];
   readonly mapBytes: number;
   readonly buildMs: number;
+  /** Of the start bytes. */
   readonly contributors: { name: string; bytes: number }[];
 }
 
@@ -625,33 +639,48 @@ async function buildBundle(): Promise<BundleResult> {
   const outDir = join(OUT_DIR, 'ingest');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, 'index.mjs');
+  const rulesForBundle = readRulesForBundle(RULES_FILE);
   const started = performance.now();
   const result = await esbuild.build({
+    ...lambdaBuildOptions(join(ROOT, 'lambda/ingest/index.ts'), outDir, { __CASE_BRIDGE_RULES__: rulesForBundle.json, __CASE_BRIDGE_EXPRESSIONS__: rulesForBundle.expressionsJson }),
     absWorkingDir: ROOT,
-    entryPoints: [join(ROOT, 'lambda/ingest/index.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    sourcemap: true,
-    outfile,
-    external: ['@aws-sdk/*'],
-    define: { __CASE_BRIDGE_RULES__: readRulesForBundle(RULES_FILE).json },
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     metafile: true,
     logLevel: 'silent',
   });
   const buildMs = performance.now() - started;
-  const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.mjs'));
+  const outputs = result.metafile.outputs;
+  const outfile = join(outDir, 'index.mjs');
+  const entryKey = Object.keys(outputs).find((k) => join(ROOT, k) === outfile || k === outfile);
+  if (entryKey === undefined) throw new Error(`esbuild wrote no ${outfile}`);
+  // The start set: the entry and, transitively, what it imports statically.
+  const start = new Set<string>();
+  const visit = (key: string): void => {
+    if (start.has(key)) return;
+    start.add(key);
+    for (const i of outputs[key]?.imports ?? []) if (i.kind === 'import-statement' && !i.external && outputs[i.path]) visit(i.path);
+  };
+  visit(entryKey);
   const byName = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(output?.[1].inputs ?? {})) {
-    const name = contributorOf(input);
-    byName.set(name, (byName.get(name) ?? 0) + bytesInOutput);
+  let bytes = 0;
+  let mapBytes = 0;
+  const lazy: { name: string; bytes: number }[] = [];
+  for (const [key, output] of Object.entries(outputs)) {
+    if (key.endsWith('.map')) {
+      mapBytes += output.bytes;
+      continue;
+    }
+    if (!start.has(key)) {
+      lazy.push({ name: relative(outDir, join(ROOT, key)), bytes: output.bytes });
+      continue;
+    }
+    bytes += output.bytes;
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = contributorOf(input);
+      byName.set(name, (byName.get(name) ?? 0) + bytesInOutput);
+    }
   }
-  const contributors = [...byName].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
-  return { file: outfile, bytes: statSync(outfile).size, mapBytes: statSync(`${outfile}.map`).size, buildMs, contributors };
+  const contributors = [...byName].map(([name, b]) => ({ name, bytes: b })).sort((a, b) => b.bytes - a.bytes);
+  return { file: outfile, bytes, lazy, mapBytes, buildMs, contributors };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -755,7 +784,7 @@ async function main(): Promise<void> {
   const handler = benchHandler();
   const sizes: SizeResult[] = [];
   for (const size of SIZES) sizes.push(await measureSize(handler, size));
-  say('Per-webhook CPU time (process.cpuUsage per batch, p50 over batches): GitHub issues.opened through the middy handler, Datadog stubbed in process, vs the floor');
+  say(`Per-webhook CPU time (process.cpuUsage per batch, p50 over batches): GitHub issues.opened through the middy handler, body ${BASE64 ? 'base64-encoded (--base64)' : 'as text, as API Gateway hands over application/json'}, Datadog stubbed in process, vs the floor`);
   table([
     ['payload', 'handler p50', 'handler mean', 'floor p50', 'floor mean', 'ratio', 'parse', 'hmac', 'stringify', 'wall p50 h/floor', 'handler calls'],
     ...sizes.map((s) => [
@@ -785,7 +814,8 @@ async function main(): Promise<void> {
 
   // 3: bundle
   const bundle = await buildBundle();
-  say(`Bundle: lambda/ingest/index.ts -> ${relative(ROOT, bundle.file)}: ${(bundle.bytes / 1024).toFixed(1)} KB (+ ${(bundle.mapBytes / 1024).toFixed(0)} KB source map), built in ${bundle.buildMs.toFixed(0)} ms`);
+  const lazyKB = bundle.lazy.reduce((a, c) => a + c.bytes, 0) / 1024;
+  say(`Bundle: lambda/ingest/index.ts -> ${relative(ROOT, bundle.file)}: ${(bundle.bytes / 1024).toFixed(1)} KB loaded at start (+ ${lazyKB.toFixed(1)} KB in chunks loaded on first need: ${bundle.lazy.map((c) => `${c.name} ${(c.bytes / 1024).toFixed(1)} KB`).join(', ') || 'none'}; ${((bundle.bytes / 1024) + lazyKB).toFixed(1)} KB in all; + ${(bundle.mapBytes / 1024).toFixed(0)} KB source maps), built in ${bundle.buildMs.toFixed(0)} ms`);
   table([['contributor', 'KB', 'share'], ...bundle.contributors.slice(0, 10).map((c) => [c.name, (c.bytes / 1024).toFixed(1), `${((100 * c.bytes) / bundle.bytes).toFixed(0)}%`])]);
   say();
 
@@ -828,7 +858,7 @@ async function main(): Promise<void> {
         floorParts: { parseUs: round(s.floorParts.parseUs), hmacUs: round(s.floorParts.hmacUs), stringifyUs: round(s.floorParts.stringifyUs) },
         handlerCalls: s.handler.calls,
       })),
-      bundle: { kb: round(bundle.bytes / 1024), mapKb: round(bundle.mapBytes / 1024), top: bundle.contributors.slice(0, 10).map((c) => ({ name: c.name, kb: round(c.bytes / 1024) })) },
+      bundle: { kb: round(bundle.bytes / 1024), lazyChunks: bundle.lazy.map((c) => ({ name: c.name, kb: round(c.bytes / 1024) })), mapKb: round(bundle.mapBytes / 1024), top: bundle.contributors.slice(0, 10).map((c) => ({ name: c.name, kb: round(c.bytes / 1024) })) },
       load: { bareNodeMs: round(load.bareNodeMs), bundleNodeMs: round(load.bundleNodeMs), aboveNodeMs: round(load.aboveNodeMs), importMs: round(load.importMs), runs: load.runs },
       ...(STAGES ? { stages: stageResults.map((r) => ({ size: r.size, stages: r.stages.map((st) => ({ name: st.name.trim(), p50Us: round(st.p50Us) })) })) } : {}),
       targets: checks.map((c) => ({ name: c.name, value: round(c.value, 2), target: c.target, ok: c.ok })),

@@ -47,6 +47,7 @@ export class BridgeStack extends Stack {
     this.ingest = new IngestApi(this, 'IngestApi', {
       secret: this.secret,
       rulesJson: rules.json,
+      expressionsJson: rules.expressionsJson,
       sources: rules.sources,
       ...(props.datadogSite ? { datadogSite: props.datadogSite } : {}),
       ...(props.throttle ? { throttle: props.throttle } : {}),

@@ -21,6 +21,8 @@ export interface IngestApiProps {
   readonly secret: ISecret;
   /** Rules as JSON (validated at synth). */
   readonly rulesJson: string;
+  /** readRulesForBundle's `expressionsJson`: the parsed fast expressions. @default none: every expression parses in the Lambda, loading JSONata */
+  readonly expressionsJson?: string;
   /** Sources configured in the rules; one URL output each. */
   readonly sources: readonly string[];
   /** Datadog site. @default datadoghq.com */
@@ -70,7 +72,7 @@ export class IngestApi extends Construct {
         CASE_BRIDGE_SECRET_ID: props.secret.secretArn,
         DD_SITE: props.datadogSite ?? 'datadoghq.com',
       },
-      define: { __CASE_BRIDGE_RULES__: props.rulesJson },
+      define: { __CASE_BRIDGE_RULES__: props.rulesJson, __CASE_BRIDGE_EXPRESSIONS__: props.expressionsJson ?? '{}' },
     });
     props.secret.grantRead(this.handler);
 

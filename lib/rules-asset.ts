@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { compileRules } from '../lambda/mapping/compile-rules.js';
+import { collectExpressions, precompileExpressions } from '../lambda/mapping/expression.js';
 import { parseRulesText } from '../lambda/mapping/load-rules-file.js';
 
 /**
  * Reads and validates the rules file at synth (a bad rule fails `cdk synth` with its path) and
- * returns it as JSON for esbuild to inline, so the YAML parser stays out of the Lambda bundle.
+ * returns it as JSON for esbuild to inline, so the YAML parser stays out of the Lambda bundle;
+ * `expressionsJson`: the parsed form of every expression the fast path runs, so the Lambda needs
+ * JSONata (a lazy chunk) only for the others (lambda/mapping/expression.ts).
  */
-export function readRulesForBundle(path: string): { json: string; sources: string[] } {
+export function readRulesForBundle(path: string): { json: string; expressionsJson: string; sources: string[] } {
   const parsed = parseRulesText(readFileSync(path, 'utf8'), path);
-  const compiled = compileRules(parsed, { origin: path });
-  return { json: JSON.stringify(parsed), sources: [...compiled.sources.keys()] };
+  const { result: compiled, sources: expressions } = collectExpressions(() => compileRules(parsed, { origin: path }));
+  return { json: JSON.stringify(parsed), expressionsJson: JSON.stringify(precompileExpressions(expressions)), sources: [...compiled.sources.keys()] };
 }

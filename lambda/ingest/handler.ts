@@ -147,7 +147,7 @@ export function createIngestHandler(deps: IngestDeps) {
       throw new SignatureError('signature or credentials missing or wrong');
     }
 
-    const body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text);
+    const body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
     const events: SourceEvent[] = compiled.source.parse(body, headers);
     const deliveryId = events[0]?.deliveryId;
     const elog = deps.logger.child({ source: compiled.source.name, requestId: event.requestContext?.requestId, deliveryId });

@@ -1,6 +1,7 @@
 import { createDatadogClient } from '../datadog/client.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { compileRules } from '../mapping/compile-rules.js';
+import { usePrecompiledExpressions, type PrecompiledExpressions } from '../mapping/expression.js';
 import { parseEnv } from '../shared/env.js';
 import { ConfigError } from '../shared/errors.js';
 import { PowertoolsMetrics } from '../shared/metrics.js';
@@ -12,8 +13,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { createIngestHandler } from './handler.js';
 import { ledgerFromEnv } from '../ledger/from-env.js';
 
-// The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`).
+// The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`), with the
+// parsed form of its fast expressions (JSONata itself is then loaded only for the others).
 declare const __CASE_BRIDGE_RULES__: unknown;
+declare const __CASE_BRIDGE_EXPRESSIONS__: PrecompiledExpressions;
 
 const env = parseEnv();
 // Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every invocation.
@@ -21,6 +24,7 @@ const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL });
 const metrics = new PowertoolsMetrics();
 if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
 // Lazy: each source's rules compile on its first webhook (validated at synth by the same compileRules).
+usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
 const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true });
 
 const queues = parseQueueEnv();

@@ -1,4 +1,5 @@
-import jsonata from 'jsonata';
+import { createRequire } from 'node:module';
+import type jsonataModule from 'jsonata';
 
 /**
  * JSONata expressions, compiled once at load.
@@ -8,7 +9,35 @@ import jsonata from 'jsonata';
  * `? :`) are compiled to plain closures over JSONata's own AST. Whenever a value takes a turn the
  * closure does not model exactly (an array on a path, an object compared, a float turned into a
  * string) it hands over to the real JSONata evaluator, so results are always JSONata's.
+ *
+ * In the Lambda bundles JSONata itself (~80 KB, ~16 ms to load) is a separate chunk loaded on first
+ * need: the fast expressions arrive parsed (`precompileExpressions` at synth, inlined, then
+ * `usePrecompiledExpressions`), and the others parse on their first evaluation. Everywhere else
+ * (tests, the local bridge, preview, synth) JSONata is loaded on the first compile, synchronously.
  */
+type Jsonata = typeof jsonataModule;
+
+/** `true` in the Lambda bundles (esbuild `define`, lib/lambda-bundle.ts): JSONata only by dynamic import. */
+declare const __CASE_BRIDGE_LAZY_JSONATA__: boolean | undefined;
+const LAZY_JSONATA = typeof __CASE_BRIDGE_LAZY_JSONATA__ !== 'undefined' && __CASE_BRIDGE_LAZY_JSONATA__ === true;
+
+let jsonataFn: Jsonata | undefined;
+
+/** JSONata, loaded now; undefined in a Lambda bundle until something awaited jsonataLoaded(). */
+function jsonataNow(): Jsonata | undefined {
+  if (jsonataFn === undefined && !LAZY_JSONATA) jsonataFn = createRequire(import.meta.url)('jsonata') as Jsonata;
+  return jsonataFn;
+}
+
+/** True once JSONata is loaded (in a Lambda bundle: once an expression needed its evaluator). */
+export function jsonataLoadedYet(): boolean {
+  return jsonataFn !== undefined;
+}
+
+async function jsonataLoaded(): Promise<Jsonata> {
+  jsonataFn ??= jsonataNow() ?? (await import('jsonata')).default;
+  return jsonataFn;
+}
 export interface Bindings {
   readonly [name: string]: unknown;
 }
@@ -167,18 +196,145 @@ function compileNode(node: Node): Fn | undefined {
   }
 }
 
+function syntaxError(cause: unknown): ExpressionSyntaxError {
+  const e = cause as { message?: string; position?: number; token?: string };
+  return new ExpressionSyntaxError(`${e.message ?? 'invalid JSONata'}${e.position !== undefined ? ` (at character ${e.position})` : ''}`, e.position, { cause });
+}
+
+/**
+ * The fast subset of the AST in a compact form, about a third of the JSON (it is inlined into the
+ * Lambda bundle): `["p", name...]` a path of names, `["v", variable, name...]` one from a variable,
+ * `["l", value]` a literal, `["b", op, lhs, rhs]` (for `in`, rhs is `["a", literal...]`),
+ * `["c", condition, then, else?]`. Undefined for anything else (that expression is not fast).
+ */
+type Compact = readonly unknown[];
+
+function compact(node: Node): Compact | undefined {
+  const fastNode = compileNode(node);
+  if (fastNode === undefined) return undefined;
+  switch (node.type) {
+    case 'string':
+    case 'number':
+    case 'value':
+      return ['l', node.value];
+    case 'path': {
+      const [first, ...rest] = node.steps ?? [];
+      const names = rest.map((s) => s.value);
+      return first?.type === 'variable' ? ['v', first.value, ...names] : ['p', first?.value, ...names];
+    }
+    case 'binary': {
+      const lhs = node.lhs ? compact(node.lhs) : undefined;
+      if (node.value === 'in') return ['b', 'in', lhs, ['a', ...(node.rhs?.expressions ?? []).map((e) => e.value)]];
+      return ['b', node.value, lhs, node.rhs ? compact(node.rhs) : undefined];
+    }
+    case 'condition':
+      return ['c', node.condition && compact(node.condition), node.then && compact(node.then), ...(node.else ? [compact(node.else)] : [])];
+    default:
+      return undefined;
+  }
+}
+
+function expand(c: Compact): Node {
+  const name = (value: unknown): Node => ({ type: 'name', value });
+  switch (c[0]) {
+    case 'l':
+      return { type: 'value', value: c[1] };
+    case 'p':
+      return { type: 'path', steps: c.slice(1).map(name) };
+    case 'v':
+      return { type: 'path', steps: [{ type: 'variable', value: c[1] }, ...c.slice(2).map(name)] };
+    case 'b': {
+      const rhs = c[3] as Compact;
+      return {
+        type: 'binary',
+        value: c[1],
+        lhs: expand(c[2] as Compact),
+        rhs: c[1] === 'in' ? { type: 'unary', value: '[', expressions: rhs.slice(1).map((value) => ({ type: 'value', value })) } : expand(rhs),
+      };
+    }
+    case 'c':
+      return { type: 'condition', condition: expand(c[1] as Compact), then: expand(c[2] as Compact), ...(c.length > 3 ? { else: expand(c[3] as Compact) } : {}) };
+    default:
+      throw new Error(`not a precompiled expression: ${JSON.stringify(c).slice(0, 80)}`);
+  }
+}
+
+/** The fast expressions by source text, parsed at synth (compact form) and inlined into the Lambda bundles. */
+export type PrecompiledExpressions = Readonly<Record<string, unknown>>;
+
+let precompiled: PrecompiledExpressions = {};
+
+/** Installs the table made by precompileExpressions (the Lambda entries, before any rule compiles). */
+export function usePrecompiledExpressions(table: PrecompiledExpressions): void {
+  precompiled = table;
+}
+
+/**
+ * At synth: the AST of every expression among `sources` that the fast path runs (the others are
+ * parsed by JSONata in the Lambda, on their first evaluation). Throws ExpressionSyntaxError.
+ */
+export function precompileExpressions(sources: Iterable<string>): Record<string, unknown> {
+  const jsonata = jsonataNow();
+  if (jsonata === undefined) throw new Error('precompileExpressions runs at synth, not in a Lambda bundle');
+  const table: Record<string, unknown> = {};
+  for (const source of sources) {
+    let ast: Node;
+    try {
+      ast = jsonata(source).ast() as Node;
+    } catch (cause) {
+      throw syntaxError(cause);
+    }
+    const c = compact(ast);
+    if (c !== undefined) table[source] = c;
+  }
+  return table;
+}
+
+let collecting: Set<string> | undefined;
+
+/** Every expression source compiled while `fn` runs (readRulesForBundle collects the rules' expressions). */
+export function collectExpressions<T>(fn: () => T): { result: T; sources: Set<string> } {
+  const sources = new Set<string>();
+  const outer = collecting;
+  collecting = sources;
+  try {
+    return { result: fn(), sources };
+  } finally {
+    collecting = outer;
+  }
+}
+
 /** Compiles a JSONata expression; throws ExpressionSyntaxError with JSONata's message and position. */
 export function compileExpression(source: string): CompiledExpression {
-  let compiled: ReturnType<typeof jsonata>;
-  try {
-    compiled = jsonata(source);
-  } catch (cause) {
-    const e = cause as { message?: string; position?: number; token?: string };
-    throw new ExpressionSyntaxError(`${e.message ?? 'invalid JSONata'}${e.position !== undefined ? ` (at character ${e.position})` : ''}`, e.position, { cause });
+  collecting?.add(source);
+  const pre = Object.hasOwn(precompiled, source) ? expand(precompiled[source] as Compact) : undefined;
+  let compiled: ReturnType<Jsonata> | undefined;
+  let ast: Node | undefined = pre;
+  if (ast === undefined) {
+    const jsonata = jsonataNow();
+    if (jsonata !== undefined) {
+      try {
+        compiled = jsonata(source);
+      } catch (cause) {
+        throw syntaxError(cause);
+      }
+      ast = compiled.ast() as Node;
+    }
   }
   // No access to the environment or the file system: JSONata has none, and we register no functions.
-  const slow = (input: unknown, bindings: Bindings): Promise<unknown> => compiled.evaluate(input, { ...bindings });
-  const fast = compileNode(compiled.ast() as Node);
+  // Without a parse yet (a Lambda bundle), JSONata is loaded and parses on the first evaluation.
+  const slow = async (input: unknown, bindings: Bindings): Promise<unknown> => {
+    if (compiled === undefined) {
+      const jsonata = await jsonataLoaded();
+      try {
+        compiled = jsonata(source);
+      } catch (cause) {
+        throw syntaxError(cause);
+      }
+    }
+    return compiled.evaluate(input, { ...bindings });
+  };
+  const fast = ast === undefined ? undefined : compileNode(ast);
   if (!fast) return { source, fast: false, evaluate: slow };
   return {
     source,

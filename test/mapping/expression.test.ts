@@ -1,6 +1,6 @@
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
-import { compileExpression, ExpressionSyntaxError } from '../../lambda/mapping/expression.js';
+import { collectExpressions, compileExpression, ExpressionSyntaxError, precompileExpressions, usePrecompiledExpressions } from '../../lambda/mapping/expression.js';
 
 const input = {
   issue: { title: 'Disk full', number: 12, ratio: 1.5, labels: [{ name: 'bug' }, { name: 'p1' }], empty: [], body: null },
@@ -12,9 +12,7 @@ const input = {
 };
 const bindings = { event: { type: 'issues.opened', signal: 'firing', link: 'https://example.test/1' } };
 
-describe('compileExpression', () => {
-  // Every row is checked against JSONata itself: the fast path must never change a result.
-  it.each([
+const ROWS: [string, boolean][] = [
     ['issue.title', true],
     ['"[" & repository.full_name & "#" & issue.number & "] " & issue.title', true],
     ['$event.type in ["issues.opened", "issues.reopened"]', true],
@@ -35,7 +33,15 @@ describe('compileExpression', () => {
     ['$join(issue.labels.name, ", ")', false],
     ['issue.labels[name = "p1"].name', false],
     ['$event', false],
-  ])('evaluates %s exactly as JSONata does (fast path: %s)', async (expression, fast) => {
+    ['$.issue.title', true],
+    ['flag ? "yes"', true],
+    ['issue.number > 20 ? "big" : issue.ratio > 1 ? "mid" : null', true],
+    ['issue.number < 20 ? (issue.ratio > 1 ? "big" : "small") : null', false],
+];
+
+describe('compileExpression', () => {
+  // Every row is checked against JSONata itself: the fast path must never change a result.
+  it.each(ROWS)('evaluates %s exactly as JSONata does (fast path: %s)', async (expression, fast) => {
     const compiled = compileExpression(expression);
 
     const got = await compiled.evaluate(input, bindings);
@@ -43,6 +49,27 @@ describe('compileExpression', () => {
 
     expect(compiled.fast).toBe(fast);
     expect(got).toEqual(want);
+  });
+
+  // The Lambda receives the fast expressions parsed at synth (lib/rules-asset.ts) and never parses them.
+  it.each(ROWS)('evaluates %s precompiled exactly as JSONata does (fast path: %s)', async (expression, fast) => {
+    const table = precompileExpressions([expression]);
+    expect(Object.hasOwn(table, expression)).toBe(fast);
+    usePrecompiledExpressions(JSON.parse(JSON.stringify(table)) as Record<string, unknown>);
+    try {
+      const compiled = compileExpression(expression);
+
+      expect(compiled.fast).toBe(fast);
+      expect(await compiled.evaluate(input, bindings)).toEqual(await jsonata(expression).evaluate(input, bindings));
+    } finally {
+      usePrecompiledExpressions({});
+    }
+  });
+
+  it('collects the expressions compiled inside collectExpressions, and precompiling reports syntax errors', () => {
+    const { sources } = collectExpressions(() => [compileExpression('issue.title'), compileExpression('$count(issue.labels)')]);
+    expect([...sources]).toEqual(['issue.title', '$count(issue.labels)']);
+    expect(() => precompileExpressions(['issue.(title'])).toThrow(ExpressionSyntaxError);
   });
 
   it('throws ExpressionSyntaxError with the position for a broken expression', () => {

@@ -1,0 +1,33 @@
+import type { BuildOptions } from 'esbuild';
+
+/** The Lambda entry chunk's name (`index.mjs`: the handler is `index.handler`). */
+export const LAMBDA_ENTRY_NAME = 'index';
+
+/**
+ * esbuild options of every Lambda bundle, shared by the stack (lib/bridge-function.ts) and
+ * `npm run bench`, so the bench measures what is deployed:
+ * - minified ESM for Node 22 with source maps; the AWS SDK v3 is external (the runtime ships it);
+ * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.
+ *   JSONata is one (`__CASE_BRIDGE_LAZY_JSONATA__`, see lambda/mapping/expression.ts), so a
+ *   container whose rules only use fast expressions never loads it.
+ */
+export function lambdaBuildOptions(entry: string, outdir: string, define: Readonly<Record<string, string>> = {}): BuildOptions {
+  return {
+    entryPoints: { [LAMBDA_ENTRY_NAME]: entry },
+    outdir,
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: true,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    external: ['@aws-sdk/*'],
+    define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true' },
+    // Some CommonJS dependencies call require() for Node built-ins; ESM has none of its own.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'warning',
+  };
+}

@@ -1,0 +1,42 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lambdaBuildOptions } from '../../lib/lambda-bundle.js';
+import { precompileExpressions } from '../../lambda/mapping/expression.js';
+
+const out = mkdtempSync(join(tmpdir(), 'case-bridge-bundle-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+interface Entry {
+  compileExpression(source: string): { fast: boolean; evaluate(input: unknown, bindings: Record<string, unknown>): unknown };
+  jsonataLoadedYet(): boolean;
+}
+
+describe('Lambda bundles (lib/lambda-bundle.ts)', () => {
+  it('put JSONata in its own chunk and load it only for an expression the fast path cannot run', async () => {
+    const table = precompileExpressions(['issue.title', '"#" & issue.number']);
+    await build({ ...lambdaBuildOptions(join(import.meta.dirname, '../support/lazy-jsonata-entry.ts'), out, { __TEST_EXPRESSIONS__: JSON.stringify(table) }), logLevel: 'silent' });
+
+    const chunk = readdirSync(join(out, 'chunks')).find((f) => /^jsonata-.*\.mjs$/.test(f));
+    expect(chunk).toBeDefined();
+    // JSONata's own source (its error table) is in that chunk, not in the entry.
+    expect(readFileSync(join(out, 'chunks', chunk ?? ''), 'utf8')).toContain('T1006');
+    expect(readFileSync(join(out, 'index.mjs'), 'utf8')).not.toContain('T1006');
+
+    const entry = (await import(pathToFileURL(join(out, 'index.mjs')).href)) as Entry;
+    const input = { issue: { title: 'Disk full', number: 7, labels: [{ name: 'a' }, { name: 'b' }] } };
+    const title = entry.compileExpression('issue.title');
+    expect(title.fast).toBe(true);
+    expect(await title.evaluate(input, {})).toBe('Disk full');
+    expect(await entry.compileExpression('"#" & issue.number').evaluate(input, {})).toBe('#7');
+    const count = entry.compileExpression('$count(issue.labels)');
+    expect(count.fast).toBe(false);
+    expect(entry.jsonataLoadedYet()).toBe(false);
+
+    expect(await count.evaluate(input, {})).toBe(2);
+    expect(entry.jsonataLoadedYet()).toBe(true);
+  });
+});
