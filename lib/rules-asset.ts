@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { compileRules } from '../lambda/mapping/compile-rules.js';
+import { compileRules, validateRulesFile } from '../lambda/mapping/compile-rules.js';
 import { collectExpressions, precompileExpressions } from '../lambda/mapping/expression.js';
 import { parseRulesText } from '../lambda/mapping/load-rules-file.js';
 
 /**
  * Reads and validates the rules file at synth (a bad rule fails `cdk synth` with its path) and
- * returns it as JSON for esbuild to inline, so the YAML parser stays out of the Lambda bundle;
+ * returns the schema's output as JSON for esbuild to inline, so the YAML parser stays out of the
+ * Lambda bundle and the Lambda does not validate it again;
  * `expressionsJson`: the parsed form of every expression the fast path runs, so the Lambda needs
  * JSONata (a lazy chunk) only for the others (lambda/mapping/expression.ts).
  */
 export function readRulesForBundle(path: string): { json: string; expressionsJson: string; sources: string[] } {
-  const parsed = parseRulesText(readFileSync(path, 'utf8'), path);
-  const { result: compiled, sources: expressions } = collectExpressions(() => compileRules(parsed, { origin: path }));
-  return { json: JSON.stringify(parsed), expressionsJson: JSON.stringify(precompileExpressions(expressions)), sources: [...compiled.sources.keys()] };
+  const file = validateRulesFile(parseRulesText(readFileSync(path, 'utf8'), path), path);
+  const { result: compiled, sources: expressions } = collectExpressions(() => compileRules(file, { origin: path, validated: true }));
+  // The schema's output (defaults filled in): the Lambda compiles it with `validated: true`.
+  return { json: JSON.stringify(file), expressionsJson: JSON.stringify(precompileExpressions(expressions)), sources: [...compiled.sources.keys()] };
 }

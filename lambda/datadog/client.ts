@@ -1,11 +1,7 @@
 import type * as z from '../shared/zod.js';
 import { DatadogError, type RateLimit } from '../shared/errors.js';
 import {
-  CaseReadResponseSchema,
-  CaseResponseSchema,
-  CasesSearchResponseSchema,
-  ErrorBodySchema,
-  TimelineResponseSchema,
+  caseSchemas,
   type CaseCommentRequest,
   type CaseCreateRequest,
   type CaseResource,
@@ -107,7 +103,7 @@ export function parseErrorBody(text: string): string[] {
   } catch {
     return text.trim() === '' ? [] : [text.trim().slice(0, 500)];
   }
-  const parsed = ErrorBodySchema.safeParse(json);
+  const parsed = caseSchemas().ErrorBody.safeParse(json);
   if (!parsed.success) return [];
   return parsed.data.errors.map((e) =>
     typeof e === 'string' ? e : [e.status, e.title, e.detail].filter((p): p is string => p !== undefined && p !== '').join(' '),
@@ -211,32 +207,32 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
 
   return {
     async createCase(request, keys) {
-      const res = await send('POST', '/api/v2/cases', request, keys, CaseResponseSchema);
+      const res = await send('POST', '/api/v2/cases', request, keys, caseSchemas().CaseResponse);
       return { id: res.data.id, key: res.data.attributes.key, statusName: res.data.attributes.status_name };
     },
 
     async addComment(caseId, text, keys) {
       const body: CaseCommentRequest = { data: { type: 'case', attributes: { comment: text } } };
-      const res = await send('POST', `${casePath(caseId)}/comment`, body, keys, TimelineResponseSchema);
+      const res = await send('POST', `${casePath(caseId)}/comment`, body, keys, caseSchemas().TimelineResponse);
       return { commentId: res.data?.[0]?.id };
     },
 
     async setStatus(caseId, status, keys) {
       const attributes = typeof status === 'string' ? { status } : { status_name: status.statusName };
       const body: CaseStatusRequest = { data: { type: 'case', attributes } };
-      const res = await send('POST', `${casePath(caseId)}/status`, body, keys, CaseReadResponseSchema);
+      const res = await send('POST', `${casePath(caseId)}/status`, body, keys, caseSchemas().CaseReadResponse);
       return summaryOf(res.data);
     },
 
     async getCase(caseId, keys) {
-      const res = await send('GET', casePath(caseId), undefined, keys, CaseReadResponseSchema);
+      const res = await send('GET', casePath(caseId), undefined, keys, caseSchemas().CaseReadResponse);
       return summaryOf(res.data);
     },
 
     async findCaseByMarker(marker, keys) {
       // The marker is one alphanumeric token (see lambda/ledger/marker.ts), so it needs no quoting.
       const query = new URLSearchParams({ filter: marker, 'page[size]': String(MARKER_SEARCH_PAGE_SIZE), 'page[number]': '1' });
-      const res = await send('GET', `/api/v2/cases?${query.toString()}`, undefined, keys, CasesSearchResponseSchema);
+      const res = await send('GET', `/api/v2/cases?${query.toString()}`, undefined, keys, caseSchemas().CasesSearchResponse);
       const matches = res.data.filter((c) => caseHasMarker(c, marker)).map(summaryOf);
       // Should two exist after all, the first created is the one the ledger keeps.
       matches.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));

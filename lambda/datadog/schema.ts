@@ -1,132 +1,154 @@
 import * as z from '../shared/zod.js';
 
 // Shapes of /api/v2/cases as in Datadog's OpenAPI schema (cases-openapi.yaml), strict where we send,
-// loose where we read (Datadog adds fields over time).
+// loose where we read (Datadog adds fields over time). Built on first use (`caseSchemas()`): most
+// webhooks only need the create answer's, and building all of them cost ~7 ms of every cold start.
 
 export const CASE_PRIORITIES = ['NOT_DEFINED', 'P1', 'P2', 'P3', 'P4', 'P5'] as const;
-export const CasePrioritySchema = z.enum(CASE_PRIORITIES);
-export type CasePriority = z.infer<typeof CasePrioritySchema>;
-
 export const CUSTOM_ATTRIBUTE_TYPES = ['URL', 'TEXT', 'NUMBER', 'SELECT'] as const;
-export const CustomAttributeTypeSchema = z.enum(CUSTOM_ATTRIBUTE_TYPES);
+/** The deprecated `status` field: the only values every case type accepts. Prefer it for closing. */
+export const CASE_STATUSES = ['OPEN', 'IN_PROGRESS', 'CLOSED'] as const;
 
-export const CustomAttributeValueSchema = z.strictObject({
-  type: CustomAttributeTypeSchema,
-  is_multi: z.boolean(),
-  value: z.union([z.string(), z.array(z.string()), z.number(), z.array(z.number())]),
-});
-export type CustomAttributeValue = z.infer<typeof CustomAttributeValueSchema>;
+function build() {
+  const CasePriority = z.enum(CASE_PRIORITIES);
+  const CustomAttributeType = z.enum(CUSTOM_ATTRIBUTE_TYPES);
+  const CustomAttributeValue = z.strictObject({
+    type: CustomAttributeType,
+    is_multi: z.boolean(),
+    value: z.union([z.string(), z.array(z.string()), z.number(), z.array(z.number())]),
+  });
+  const NonEmpty = z.string().check(z.minLength(1));
 
-const NonEmpty = z.string().check(z.minLength(1));
-
-export const CaseCreateRequestSchema = z.strictObject({
-  data: z.strictObject({
-    type: z.literal('case'),
-    attributes: z.strictObject({
-      title: NonEmpty,
-      type_id: NonEmpty,
-      description: z.optional(z.string()),
-      priority: z.optional(CasePrioritySchema),
-      status_name: z.optional(NonEmpty),
-      custom_attributes: z.optional(z.record(z.string(), CustomAttributeValueSchema)),
+  const CaseCreateRequest = z.strictObject({
+    data: z.strictObject({
+      type: z.literal('case'),
+      attributes: z.strictObject({
+        title: NonEmpty,
+        type_id: NonEmpty,
+        description: z.optional(z.string()),
+        priority: z.optional(CasePriority),
+        status_name: z.optional(NonEmpty),
+        custom_attributes: z.optional(z.record(z.string(), CustomAttributeValue)),
+      }),
+      relationships: z.strictObject({
+        project: z.strictObject({ data: z.strictObject({ id: NonEmpty, type: z.literal('project') }) }),
+        assignee: z.optional(z.nullable(z.strictObject({ data: z.nullable(z.strictObject({ id: NonEmpty, type: z.literal('user') })) }))),
+      }),
     }),
-    relationships: z.strictObject({
-      project: z.strictObject({ data: z.strictObject({ id: NonEmpty, type: z.literal('project') }) }),
-      assignee: z.optional(z.nullable(z.strictObject({ data: z.nullable(z.strictObject({ id: NonEmpty, type: z.literal('user') })) }))),
-    }),
-  }),
-});
-export type CaseCreateRequest = z.infer<typeof CaseCreateRequestSchema>;
+  });
 
-export const CaseResponseSchema = z.looseObject({
-  data: z.looseObject({
+  const CaseResponse = z.looseObject({
+    data: z.looseObject({
+      id: z.string(),
+      type: z.literal('case'),
+      attributes: z.looseObject({
+        key: z.optional(z.string()),
+        status_name: z.optional(z.string()),
+        status: z.optional(z.string()),
+        title: z.optional(z.string()),
+      }),
+    }),
+  });
+
+  /** Live errors are JSON:API objects; the spec says strings. Both are accepted. */
+  const ErrorBody = z.looseObject({
+    errors: z.array(
+      z.union([
+        z.string(),
+        z.looseObject({ status: z.optional(z.string()), title: z.optional(z.string()), detail: z.optional(z.string()) }),
+      ]),
+    ),
+  });
+
+  // ---- Updates of an existing case (comment, status) and reads (get, search) ----
+
+  const CaseStatus = z.enum(CASE_STATUSES);
+
+  /** POST /api/v2/cases/{case_id}/comment. Datadog answers 400 to an empty comment (recorded). */
+  const CaseCommentRequest = z.strictObject({
+    data: z.strictObject({
+      type: z.literal('case'),
+      attributes: z.strictObject({ comment: NonEmpty }),
+    }),
+  });
+
+  /** POST /api/v2/cases/{case_id}/status: `status` (deprecated enum) or `status_name` (per case type). */
+  const CaseStatusRequest = z
+    .strictObject({
+      data: z.strictObject({
+        type: z.literal('case'),
+        attributes: z.strictObject({
+          status: z.optional(CaseStatus),
+          status_name: z.optional(NonEmpty),
+        }),
+      }),
+    })
+    .check(
+      z.refine((r) => r.data.attributes.status !== undefined || r.data.attributes.status_name !== undefined, {
+        message: 'status or status_name is required',
+      }),
+    );
+
+  /** One case resource as read back (GET, search, status update): loose, only what the bridge reads. */
+  const CaseResource = z.looseObject({
     id: z.string(),
     type: z.literal('case'),
     attributes: z.looseObject({
       key: z.optional(z.string()),
-      status_name: z.optional(z.string()),
       status: z.optional(z.string()),
+      status_name: z.optional(z.string()),
+      status_group: z.optional(z.string()),
       title: z.optional(z.string()),
+      description: z.optional(z.string()),
+      created_at: z.optional(z.string()),
+      closed_at: z.optional(z.nullable(z.string())),
+      custom_attributes: z.optional(z.record(z.string(), z.unknown())),
     }),
-  }),
-});
-export type CaseResponse = z.infer<typeof CaseResponseSchema>;
+  });
 
-/** Live errors are JSON:API objects; the spec says strings. Both are accepted. */
-export const ErrorBodySchema = z.looseObject({
-  errors: z.array(
-    z.union([
-      z.string(),
-      z.looseObject({ status: z.optional(z.string()), title: z.optional(z.string()), detail: z.optional(z.string()) }),
-    ]),
-  ),
-});
+  const CaseReadResponse = z.looseObject({ data: CaseResource });
 
-// ---- Updates of an existing case (comment, status) and reads (get, search) ----
-
-/** The deprecated `status` field: the only values every case type accepts. Prefer it for closing. */
-export const CASE_STATUSES = ['OPEN', 'IN_PROGRESS', 'CLOSED'] as const;
-export const CaseStatusSchema = z.enum(CASE_STATUSES);
-export type CaseStatus = z.infer<typeof CaseStatusSchema>;
-
-/** POST /api/v2/cases/{case_id}/comment. Datadog answers 400 to an empty comment (recorded). */
-export const CaseCommentRequestSchema = z.strictObject({
-  data: z.strictObject({
-    type: z.literal('case'),
-    attributes: z.strictObject({ comment: NonEmpty }),
-  }),
-});
-export type CaseCommentRequest = z.infer<typeof CaseCommentRequestSchema>;
-
-/** POST /api/v2/cases/{case_id}/status: `status` (deprecated enum) or `status_name` (per case type). */
-export const CaseStatusRequestSchema = z
-  .strictObject({
-    data: z.strictObject({
-      type: z.literal('case'),
-      attributes: z.strictObject({
-        status: z.optional(CaseStatusSchema),
-        status_name: z.optional(NonEmpty),
+  /** GET /api/v2/cases (SearchCases). */
+  const CasesSearchResponse = z.looseObject({
+    data: z.array(CaseResource),
+    meta: z.optional(
+      z.looseObject({
+        page: z.optional(z.looseObject({ current: z.optional(z.number()), size: z.optional(z.number()), total: z.optional(z.number()) })),
       }),
-    }),
-  })
-  .check(
-    z.refine((r) => r.data.attributes.status !== undefined || r.data.attributes.status_name !== undefined, {
-      message: 'status or status_name is required',
-    }),
-  );
-export type CaseStatusRequest = z.infer<typeof CaseStatusRequestSchema>;
+    ),
+  });
 
-/** One case resource as read back (GET, search, status update): loose, only what the bridge reads. */
-export const CaseResourceSchema = z.looseObject({
-  id: z.string(),
-  type: z.literal('case'),
-  attributes: z.looseObject({
-    key: z.optional(z.string()),
-    status: z.optional(z.string()),
-    status_name: z.optional(z.string()),
-    status_group: z.optional(z.string()),
-    title: z.optional(z.string()),
-    description: z.optional(z.string()),
-    created_at: z.optional(z.string()),
-    closed_at: z.optional(z.nullable(z.string())),
-    custom_attributes: z.optional(z.record(z.string(), z.unknown())),
-  }),
-});
-export type CaseResource = z.infer<typeof CaseResourceSchema>;
+  /** The comment answer: the new timeline cell(s). */
+  const TimelineResponse = z.looseObject({
+    data: z.optional(z.array(z.looseObject({ id: z.string(), type: z.optional(z.string()) }))),
+  });
 
-export const CaseReadResponseSchema = z.looseObject({ data: CaseResourceSchema });
+  return {
+    CasePriority,
+    CustomAttributeType,
+    CustomAttributeValue,
+    CaseCreateRequest,
+    CaseResponse,
+    ErrorBody,
+    CaseStatus,
+    CaseCommentRequest,
+    CaseStatusRequest,
+    CaseResource,
+    CaseReadResponse,
+    CasesSearchResponse,
+    TimelineResponse,
+  };
+}
 
-/** GET /api/v2/cases (SearchCases). */
-export const CasesSearchResponseSchema = z.looseObject({
-  data: z.array(CaseResourceSchema),
-  meta: z.optional(
-    z.looseObject({
-      page: z.optional(z.looseObject({ current: z.optional(z.number()), size: z.optional(z.number()), total: z.optional(z.number()) })),
-    }),
-  ),
-});
+/** The /api/v2/cases schemas, built on first call. */
+export const caseSchemas = z.lazily(build);
 
-/** The comment answer: the new timeline cell(s). */
-export const TimelineResponseSchema = z.looseObject({
-  data: z.optional(z.array(z.looseObject({ id: z.string(), type: z.optional(z.string()) }))),
-});
+type Schemas = ReturnType<typeof build>;
+export type CasePriority = (typeof CASE_PRIORITIES)[number];
+export type CustomAttributeValue = z.infer<Schemas['CustomAttributeValue']>;
+export type CaseCreateRequest = z.infer<Schemas['CaseCreateRequest']>;
+export type CaseResponse = z.infer<Schemas['CaseResponse']>;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+export type CaseCommentRequest = z.infer<Schemas['CaseCommentRequest']>;
+export type CaseStatusRequest = z.infer<Schemas['CaseStatusRequest']>;
+export type CaseResource = z.infer<Schemas['CaseResource']>;

@@ -23,9 +23,9 @@ const env = parseEnv();
 const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL });
 const metrics = new PowertoolsMetrics();
 if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
-// Lazy: each source's rules compile on its first webhook (validated at synth by the same compileRules).
+// Validated at synth (lib/rules-asset.ts); each source's rules compile on its first webhook.
 usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
-const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true });
+const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });
 
 const queues = parseQueueEnv();
 // Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.

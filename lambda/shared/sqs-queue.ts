@@ -1,5 +1,5 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
-import { CaseCreateRequestSchema } from '../datadog/schema.js';
+import { caseSchemas } from '../datadog/schema.js';
 import { SOURCE_NAMES } from '../sources/types.js';
 import { QueueError } from './errors.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
@@ -19,58 +19,63 @@ const ATTRIBUTE_REASON_CHARS = 256;
 export const DISPOSITIONS = ['retry', 'dead_letter'] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
 
-const NonEmpty = z.string().check(z.minLength(1));
+/** The message schemas, built on first use: the ingest function only writes messages (about 1 ms of
+ * cold start, and they pull in the Datadog request schema). */
+const queuedMessageSchema = z.lazily(() => {
+  const NonEmpty = z.string().check(z.minLength(1));
 
-export const PendingCaseSchema = z.strictObject({
-  kind: z.literal('create_case'),
-  source: z.enum(SOURCE_NAMES),
-  deliveryId: z.optional(z.string()),
-  identity: NonEmpty,
-  rule: z.string(),
-  request: CaseCreateRequestSchema,
-  attempt: z.number().check(z.int(), z.minimum(0)),
-  firstSeen: z.string(),
-  // Issue 4; optional so that messages written before them still parse.
-  intentId: z.optional(z.string()),
-  marker: z.optional(z.string()),
-  ambiguous: z.optional(z.boolean()),
-});
+  const PendingCaseSchema = z.strictObject({
+    kind: z.literal('create_case'),
+    source: z.enum(SOURCE_NAMES),
+    deliveryId: z.optional(z.string()),
+    identity: NonEmpty,
+    rule: z.string(),
+    request: caseSchemas().CaseCreateRequest,
+    attempt: z.number().check(z.int(), z.minimum(0)),
+    firstSeen: z.string(),
+    // Issue 4; optional so that messages written before them still parse.
+    intentId: z.optional(z.string()),
+    marker: z.optional(z.string()),
+    ambiguous: z.optional(z.boolean()),
+  });
 
-const PendingBaseShape = {
-  source: z.enum(SOURCE_NAMES),
-  deliveryId: z.optional(z.string()),
-  identity: NonEmpty,
-  rule: z.string(),
-  attempt: z.number().check(z.int(), z.minimum(0)),
-  firstSeen: z.string(),
-};
+  const PendingBaseShape = {
+    source: z.enum(SOURCE_NAMES),
+    deliveryId: z.optional(z.string()),
+    identity: NonEmpty,
+    rule: z.string(),
+    attempt: z.number().check(z.int(), z.minimum(0)),
+    firstSeen: z.string(),
+  };
 
-export const PendingCommentSchema = z.strictObject({
-  kind: z.literal('comment'),
-  ...PendingBaseShape,
-  caseId: NonEmpty,
-  text: NonEmpty,
-  occurrences: z.optional(z.number().check(z.int(), z.minimum(0))),
-});
+  const PendingCommentSchema = z.strictObject({
+    kind: z.literal('comment'),
+    ...PendingBaseShape,
+    caseId: NonEmpty,
+    text: NonEmpty,
+    occurrences: z.optional(z.number().check(z.int(), z.minimum(0))),
+  });
 
-export const PendingStatusSchema = z.strictObject({
-  kind: z.literal('set_status'),
-  ...PendingBaseShape,
-  caseId: NonEmpty,
-  status: NonEmpty,
-});
+  const PendingStatusSchema = z.strictObject({
+    kind: z.literal('set_status'),
+    ...PendingBaseShape,
+    caseId: NonEmpty,
+    status: NonEmpty,
+  });
 
-export const PendingActionSchema = z.discriminatedUnion('kind', [PendingCaseSchema, PendingCommentSchema, PendingStatusSchema]);
+  const PendingActionSchema = z.discriminatedUnion('kind', [PendingCaseSchema, PendingCommentSchema, PendingStatusSchema]);
 
-/** The body of every message on the retry queue and the DLQ: everything needed to finish the work. */
-export const QueuedMessageSchema = z.strictObject({
-  v: z.literal(QUEUED_MESSAGE_VERSION),
-  disposition: z.enum(DISPOSITIONS),
-  action: PendingActionSchema,
-  /** Why the action was queued (the Datadog answer). */
-  reason: z.string(),
-  /** When this message was written (ISO 8601). */
-  enqueuedAt: z.string(),
+  /** The body of every message on the retry queue and the DLQ: everything needed to finish the work. */
+  const QueuedMessageSchema = z.strictObject({
+    v: z.literal(QUEUED_MESSAGE_VERSION),
+    disposition: z.enum(DISPOSITIONS),
+    action: PendingActionSchema,
+    /** Why the action was queued (the Datadog answer). */
+    reason: z.string(),
+    /** When this message was written (ISO 8601). */
+    enqueuedAt: z.string(),
+  });
+  return QueuedMessageSchema;
 });
 
 export interface QueuedMessage {
@@ -91,7 +96,7 @@ export function readQueuedMessage(body: string): ReadResult {
   } catch (error) {
     return { ok: false, reason: `body is not JSON: ${(error as Error).message}` };
   }
-  const parsed = QueuedMessageSchema.safeParse(json);
+  const parsed = queuedMessageSchema().safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
     return { ok: false, reason: `body is not a v${QUEUED_MESSAGE_VERSION} queued case: ${issues.join('; ')}` };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseErrorBody } from '../../lambda/datadog/client.js';
-import { CaseCreateRequestSchema, CaseResponseSchema, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { caseSchemas, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { createCaseRequestValidator } from './openapi.js';
 import { describeShared, loadOpenApi, readRecordedExchanges, type RecordedExchange } from './shared.js';
@@ -55,13 +55,13 @@ describeShared('Datadog recorded exchanges and OpenAPI', () => {
     const lenient = creates.filter(acceptedDespiteSpec);
 
     expect(lenient.map((x) => x.scenario)).toEqual(['Update case attributes returns Bad Request response']);
-    expect(CaseCreateRequestSchema.safeParse(JSON.parse(lenient[0]?.request.body ?? '{}')).success).toBe(false);
+    expect(caseSchemas().CaseCreateRequest.safeParse(JSON.parse(lenient[0]?.request.body ?? '{}')).success).toBe(false);
   });
 
-  it.each(creates.map((x) => [label(x), x] as const))('CaseCreateRequestSchema agrees with the OpenAPI validator on %s', (_, x) => {
+  it.each(creates.map((x) => [label(x), x] as const))('caseSchemas().CaseCreateRequest agrees with the OpenAPI validator on %s', (_, x) => {
     const body: unknown = JSON.parse(x.request.body);
 
-    expect(CaseCreateRequestSchema.safeParse(body).success).toBe(validate(body).length === 0);
+    expect(caseSchemas().CaseCreateRequest.safeParse(body).success).toBe(validate(body).length === 0);
   });
 
   const errorResponses = exchanges.filter((x) => x.response.code >= 400);
@@ -93,8 +93,8 @@ describeShared('Datadog recorded exchanges and OpenAPI', () => {
     expect(new Set(caseResponses.map((x) => x.request.path.replace(/^\/api\/v2\/cases\/[^/]+/, '{id}'))).size).toBeGreaterThan(5);
   });
 
-  it.each(caseResponses.map((x) => [`${label(x)} ${x.request.method} ${x.request.path}`, x] as const))('2xx case response of %s parses with CaseResponseSchema', (_, x) => {
-    const parsed = CaseResponseSchema.safeParse(JSON.parse(x.response.body));
+  it.each(caseResponses.map((x) => [`${label(x)} ${x.request.method} ${x.request.path}`, x] as const))('2xx case response of %s parses with caseSchemas().CaseResponse', (_, x) => {
+    const parsed = caseSchemas().CaseResponse.safeParse(JSON.parse(x.response.body));
 
     expect(parsed.error).toBeUndefined();
     expect(parsed.data?.data.attributes.key).toMatch(/^[A-Z]+-\d+$/);
@@ -119,11 +119,11 @@ describeShared('Datadog recorded exchanges and OpenAPI', () => {
   it.each([
     { what: 'assignee null', relationships: { ...VALID.data.relationships, assignee: null } },
     { what: 'assignee data null', relationships: { ...VALID.data.relationships, assignee: { data: null } } },
-  ])('the OpenAPI validator and CaseCreateRequestSchema accept $what', ({ relationships }) => {
+  ])('the OpenAPI validator and caseSchemas().CaseCreateRequest accept $what', ({ relationships }) => {
     const body = { data: { ...VALID.data, relationships } };
 
     expect(validate(body)).toEqual([]);
-    expect(CaseCreateRequestSchema.safeParse(body).success).toBe(true);
+    expect(caseSchemas().CaseCreateRequest.safeParse(body).success).toBe(true);
   });
 
   describeTestServer();
@@ -156,7 +156,7 @@ function describeTestServer(): void {
 
     expect(res.status).toBe(201);
     expect(res.headers.get('content-type')).toBe(recorded?.response.headers['Content-Type']?.[0]);
-    expect(CaseResponseSchema.safeParse(body).success).toBe(true);
+    expect(caseSchemas().CaseResponse.safeParse(body).success).toBe(true);
     expect(Object.keys(body).sort()).toEqual(Object.keys(recordedBody).sort());
     expect(Object.keys(body.data).sort()).toEqual(Object.keys(recordedBody.data).sort());
     // Every attribute Datadog returned on create, the test server returns too.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CaseCreateRequestSchema } from '../../lambda/datadog/schema.js';
+import { caseSchemas } from '../../lambda/datadog/schema.js';
 import { loadRulesFile } from '../../lambda/mapping/load-rules-file.js';
 import { mapEventToCase } from '../../lambda/mapping/map-event.js';
 
@@ -41,7 +41,7 @@ describe('config/examples/custom-attributes.yaml', () => {
         response_ms: { type: 'NUMBER', is_multi: true, value: [812, 930] },
       },
     });
-    expect(CaseCreateRequestSchema.safeParse(result.request).success).toBe(true);
+    expect(caseSchemas().CaseCreateRequest.safeParse(result.request).success).toBe(true);
   });
 
   it('ignores the recovery', async () => {

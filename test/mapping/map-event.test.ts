@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CaseCreateRequestSchema } from '../../lambda/datadog/schema.js';
+import { caseSchemas } from '../../lambda/datadog/schema.js';
 import { compileRules } from '../../lambda/mapping/compile-rules.js';
 import { mapEventToCase, MAX_TITLE_LENGTH, RuleEvaluationError } from '../../lambda/mapping/map-event.js';
 import type { JsonObject, SourceEvent } from '../../lambda/sources/types.js';
@@ -72,7 +72,7 @@ describe('mapEventToCase', () => {
         relationships: { project: { data: { id: PROJECT, type: 'project' } }, assignee: { data: { id: USER, type: 'user' } } },
       },
     });
-    expect(CaseCreateRequestSchema.safeParse(result.request).success).toBe(true);
+    expect(caseSchemas().CaseCreateRequest.safeParse(result.request).success).toBe(true);
   });
 
   it('cuts long titles and keeps the link back to the source in the description', async () => {

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CaseCreateRequestSchema } from '../../lambda/datadog/schema.js';
+import { caseSchemas } from '../../lambda/datadog/schema.js';
 import { parseJsonObject } from '../../lambda/ingest/parse-body.js';
 import { readSample, SAMPLES_DIR } from '../../lambda/local/samples.js';
-import { compileRules } from '../../lambda/mapping/compile-rules.js';
+import { compileRules, validateRulesFile } from '../../lambda/mapping/compile-rules.js';
+import { collectExpressions, precompileExpressions, usePrecompiledExpressions } from '../../lambda/mapping/expression.js';
 import { parseRulesText, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { mapEventToCase } from '../../lambda/mapping/map-event.js';
 import { normalizeHeaders } from '../../lambda/sources/crypto.js';
@@ -18,6 +19,19 @@ for (const [name, block] of Object.entries(presets.sources)) {
   if (existsSync(settingsFile)) block.settings = { ...block.settings, ...(JSON.parse(readFileSync(settingsFile, 'utf8')) as object) };
 }
 const rules = compileRules(presets);
+
+// What the Lambda gets (lib/rules-asset.ts): the schema's output as JSON, compiled without a second
+// validation, and the fast expressions parsed ahead.
+const bundled = (() => {
+  const json = JSON.stringify(validateRulesFile(presets));
+  const { sources } = collectExpressions(() => compileRules(JSON.parse(json), { validated: true }));
+  usePrecompiledExpressions(JSON.parse(JSON.stringify(precompileExpressions(sources))) as Record<string, unknown>);
+  try {
+    return compileRules(JSON.parse(json), { validated: true });
+  } finally {
+    usePrecompiledExpressions({});
+  }
+})();
 
 type Expected = 'ping' | 'no case' | [priority: string | undefined, title: string];
 
@@ -85,7 +99,17 @@ describe('preset rules (config/rules.yaml)', () => {
     expect(result.request.data.attributes.priority).toBe(expected[0]);
     expect(result.request.data.attributes.title).toBe(expected[1]);
     expect(result.warnings).toEqual([]);
-    expect(CaseCreateRequestSchema.safeParse(result.request).success).toBe(true);
+    expect(caseSchemas().CaseCreateRequest.safeParse(result.request).success).toBe(true);
     if (event!.link) expect(result.request.data.attributes.description).toContain(event!.link);
+  });
+
+  it.each(TABLE)('%s %s maps the same from the bundled form of the rules', async (source, fixture) => {
+    const sample = readSample(source, fixture);
+    const parseWith = (r: typeof rules) => r.sources.get(source)!.source.parse(parseJsonObject(Buffer.from(sample.body)), normalizeHeaders(sample.headers));
+    const [event] = parseWith(rules);
+    const [again] = parseWith(bundled);
+    expect(again).toEqual(event);
+    if (event === undefined || event.ping) return;
+    expect(await mapEventToCase(bundled.sources.get(source)!, again!)).toEqual(await mapEventToCase(rules.sources.get(source)!, event));
   });
 });

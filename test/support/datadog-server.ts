@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CaseCommentRequestSchema, CaseCreateRequestSchema, CaseStatusRequestSchema, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { caseSchemas, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
 
 // A local stand-in for the part of Datadog's /api/v2/cases that the bridge talks to. Its answers follow the
 // recorded live exchanges in ../shared/datadog/recorded (JSON:API error objects, application/vnd.api+json, the
@@ -230,7 +230,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     } catch (e) {
       return send(res, entry, 400, jsonApiError(400, `invalid JSON: ${(e as Error).message}`), rate.headers);
     }
-    const parsed = CaseCreateRequestSchema.safeParse(json);
+    const parsed = caseSchemas().CaseCreateRequest.safeParse(json);
     const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
     problems.push(...(options.validate?.(json) ?? []));
     if (!parsed.success || problems.length > 0) {
@@ -286,7 +286,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     const attributes = found.response.data.attributes;
     const at = new Date(now()).toISOString();
     if (action === 'comment') {
-      const parsed = CaseCommentRequestSchema.safeParse(json);
+      const parsed = caseSchemas().CaseCommentRequest.safeParse(json);
       // Recorded: an empty comment is answered {"errors":[{"status":"400","title":"Bad Request"}]}.
       if (!parsed.success) return send(res, entry, 400, jsonApiError(400), rate.headers);
       const message = parsed.data.data.attributes.comment;
@@ -295,7 +295,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
       const cell = { id: randomUUID(), type: 'timeline_cell', attributes: { author: { type: 'USER', content: { ID: CREATOR.id, name: 'bridge' } }, cell_content: { message }, content: JSON.stringify({ message }), created_at: at, type: 'COMMENT' } };
       return send(res, entry, 200, { data: [cell] }, rate.headers);
     }
-    const parsed = CaseStatusRequestSchema.safeParse(json);
+    const parsed = caseSchemas().CaseStatusRequest.safeParse(json);
     const requested = parsed.success ? (parsed.data.data.attributes.status ?? parsed.data.data.attributes.status_name ?? '') : (json as { data?: { attributes?: { status?: unknown } } })?.data?.attributes?.status;
     const byName = parsed.success && parsed.data.data.attributes.status === undefined ? EXTRA_STATUS_NAMES[String(requested).toLowerCase()] ?? Object.keys(STATUSES).find((k) => STATUSES[k]?.name.toLowerCase() === String(requested).toLowerCase()) : undefined;
     const status = parsed.success ? (parsed.data.data.attributes.status ?? byName) : undefined;
