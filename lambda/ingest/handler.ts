@@ -52,6 +52,19 @@ function reply(statusCode: number, body: Record<string, unknown>): Result {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * The UTF-8 bytes of a text body (what the sender signed), as Buffer.from(text, 'utf8') gives them
+ * (a lone surrogate becomes U+FFFD in both): TextEncoder.encodeInto is about 2.5 times faster for
+ * non-ASCII text on Node 20. Three bytes per UTF-16 unit always suffice.
+ */
+export function utf8Bytes(text: string): Buffer {
+  const out = Buffer.allocUnsafe(text.length * 3);
+  const { written } = encoder.encodeInto(text, out);
+  return out.subarray(0, written);
+}
+
 /** Delivery id headers of the senders (same on every retry of one delivery). */
 const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 'request-id'] as const;
 
@@ -131,7 +144,9 @@ export function createIngestHandler(deps: IngestDeps) {
     metrics.count('WebhooksReceived', compiled.source.name);
     // HMAC runs on the bytes; a text body is also parsed as the string it already is.
     const text = event.isBase64Encoded ? undefined : (event.body ?? '');
-    const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+    // A text body is at least as many bytes as UTF-16 units: a huge one is refused before encoding.
+    if (text !== undefined && text.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is at least ${text.length} bytes; the limit is ${deps.maxBodyBytes}`);
+    const raw = text === undefined ? Buffer.from(event.body ?? '', 'base64') : utf8Bytes(text);
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
     const headers = lowerCaseHeaders(event.headers);
     if (!isJsonContentType(headers['content-type'])) {

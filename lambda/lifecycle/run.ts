@@ -64,7 +64,8 @@ export async function runLifecycle(work: AlertWork, deps: UpdateDeps): Promise<L
   const { ledger, logger } = deps;
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
-  const event = { signal: work.signal, occurredAt: now, deliveryId: work.deliveryId, ...(work.truncated ? { truncated: true } : {}) };
+  // Plain literals on this path (no conditional spreads): one object shape, no dictionary-mode objects.
+  const event = { signal: work.signal, occurredAt: now, deliveryId: work.deliveryId, truncated: work.truncated === true };
   let entry = await ledger.get(work.source, work.identity);
   let d: Decision = decide(entry, event, work.policy, now);
 
@@ -158,7 +159,7 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
   const claim =
     action.takeOver && entry !== undefined
       ? await deps.ledger.takeOverCreate(key, entry.intentId, now)
-      : await deps.ledger.beginCreate({ source: work.source, identity: work.identity, now, ...(work.rule !== undefined ? { rule: work.rule } : {}), ...(action.replacing && entry !== undefined ? { replacing: entry } : {}) });
+      : await deps.ledger.beginCreate({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined });
   if (!claim.won) {
     // Another delivery of the same alert holds the entry: this one is a repeat.
     await deps.ledger.recordOccurrence(key, now);
