@@ -60,10 +60,18 @@ const encoder = new TextEncoder();
  * non-ASCII text on Node 20. Three bytes per UTF-16 unit always suffice.
  */
 export function utf8Bytes(text: string): Buffer {
+  if (text.length * 3 <= scratch.length) {
+    // Most bodies: encode into one reused buffer, then copy the bytes out (small copies come from
+    // Node's buffer pool); cheaper than allocating three bytes per character for every request.
+    const { written } = encoder.encodeInto(text, scratch);
+    return Buffer.from(scratch.subarray(0, written));
+  }
   const out = Buffer.allocUnsafe(text.length * 3);
   const { written } = encoder.encodeInto(text, out);
   return out.subarray(0, written);
 }
+
+const scratch = new Uint8Array(96 * 1024);
 
 /** Delivery id headers of the senders (same on every retry of one delivery). */
 const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 'request-id'] as const;

@@ -32,7 +32,8 @@ export function markerFooter(marker: string): string {
 export function withMarker(description: string | undefined, marker: string, maxLength: number = MAX_DESCRIPTION_LENGTH): string {
   const footer = markerFooter(marker);
   const text = description ?? '';
-  if (text.includes(marker)) return text;
+  // The footer is always last: checking the end is enough (and does not scan a long description).
+  if (text.endsWith(footer)) return text;
   if (text === '') return footer;
   const room = maxLength - footer.length - 2;
   let body = text;
