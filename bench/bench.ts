@@ -8,8 +8,8 @@
  *                                 npm's own banner off stdout)
  *   npm run bench -- --quick      shorter measurement windows (smoke run)
  *   npm run bench -- --stages     also time each stage of the handler path on its own
- *   npm run bench -- --base64     the body base64-encoded (the local bridge's form) instead of as
- *                                 text (what API Gateway hands over for application/json)
+ *   npm run bench -- --base64     the body base64-encoded (API Gateway's form for binary types)
+ *                                 instead of as text (its form for application/json)
  *   node --cpu-prof --import tsx bench/bench.ts --profile [--size=2KB]
  *                                 only the handler loop, for a CPU profile of the handler path
  *
@@ -317,8 +317,8 @@ const SIZES: readonly Size[] = [
 /**
  * The event API Gateway (HTTP API, payload v2) hands the function. For `application/json` it passes
  * the body as text (`isBase64Encoded: false`; binary types arrive base64-encoded), which the handler
- * parses without decoding bytes. `--base64` measures the base64 form instead, which is what the
- * local bridge (lambda/local/bridge.ts) sends so that it can pass any bytes on unchanged.
+ * parses without decoding bytes; so does the local bridge (lambda/local/bridge.ts apiGatewayBody).
+ * `--base64` measures the base64 form instead.
  */
 function apiGatewayEvent(raw: Buffer): APIGatewayProxyEventV2 {
   const delivery = randomUUID();

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -91,10 +92,21 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, source: st
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
-    // Binary-safe: the handler must see the exact bytes the sender signed.
-    body: body.toString('base64'),
-    isBase64Encoded: true,
+    ...apiGatewayBody(headers['content-type'], body),
   };
+}
+
+/** Content types API Gateway (HTTP API) passes as text; it base64-encodes every other body. */
+const TEXT_TYPE = /^\s*(?:text\/[^;]*|application\/(?:json|xml|javascript))\s*(?:;|$)/i;
+
+/**
+ * The body as API Gateway hands it over: text for JSON, XML, JavaScript and text/* (the form nearly
+ * every webhook takes in production), base64 for anything else. Bytes that are not valid UTF-8 stay
+ * base64 here so that the handler sees exactly what the sender signed.
+ */
+export function apiGatewayBody(contentType: string | undefined, body: Buffer): { body: string; isBase64Encoded: boolean } {
+  if (contentType !== undefined && TEXT_TYPE.test(contentType) && isUtf8(body)) return { body: body.toString('utf8'), isBase64Encoded: false };
+  return { body: body.toString('base64'), isBase64Encoded: true };
 }
 
 const ROUTE = /^\/webhooks\/([^/]+)\/?$/;
