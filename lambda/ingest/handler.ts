@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
 import type { CaseCreateRequest } from '../datadog/schema.js';
-import type { CompiledRules } from '../mapping/compile-rules.js';
+import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName } from '../sources/index.js';
 import type { SourceEvent } from '../sources/types.js';
@@ -13,6 +13,7 @@ import type { ActionQueue } from '../shared/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import { MemoryLedger } from '../ledger/memory-ledger.js';
 import type { Ledger } from '../ledger/types.js';
+import type { UpdateDeps } from '../lifecycle/updates.js';
 import { processAlertEvent } from './alert-event.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 
@@ -140,8 +141,6 @@ export function createIngestHandler(deps: IngestDeps) {
   const now = deps.now ?? Date.now;
   const metrics = deps.metrics ?? noopMetrics;
   const ledger = deps.ledger ?? new MemoryLedger();
-  /** Delivery ids remembered by requests that may still fail: forgotten on a 5xx so the sender's retry is handled. */
-  const remembered = new WeakMap<APIGatewayProxyEventV2, { source: string; deliveryId: string }>();
 
   async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
     const sourceName = event.pathParameters?.['source'] ?? '';
@@ -188,9 +187,18 @@ export function createIngestHandler(deps: IngestDeps) {
       elog.info('duplicate delivery: already handled');
       return reply(200, { status: 'duplicate', deliveryId });
     }
-    if (!dryRun && deliveryId !== undefined) remembered.set(event, { source: compiled.source.name, deliveryId });
     const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now };
+    if (dryRun || deliveryId === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    try {
+      return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    } catch (error) {
+      // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
+      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch(() => undefined);
+      throw error;
+    }
+  }
 
+  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: UpdateDeps): Promise<Result> {
     const results: EventResult[] = [];
     for (const ev of events) {
       const mapped = await mapEventToCase(compiled, ev);
@@ -242,8 +250,6 @@ export function createIngestHandler(deps: IngestDeps) {
   const errorAnswers: middy.MiddlewareObj<APIGatewayProxyEventV2, Result> = {
     onError: async (request) => {
       const error = request.error;
-      const seen = remembered.get(request.event);
-      if (seen !== undefined) await ledger.forgetDelivery(seen.source, seen.deliveryId).catch(() => undefined);
       // Rejections happen before the per-request logger exists: name the request here.
       const h = lowerCaseHeaders(request.event.headers);
       const log = deps.logger.child({
