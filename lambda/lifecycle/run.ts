@@ -3,6 +3,7 @@ import type { CaseCreateRequest } from '../datadog/schema.js';
 import { withMarker } from '../ledger/marker.js';
 import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { DatadogError } from '../shared/errors.js';
+import type { CountMetric } from '../shared/metrics.js';
 import type { SourceName, Signal } from '../sources/types.js';
 import { decide, observeCase, type CommentReason, type Decision, type DecisionReason, type LifecycleAction } from './decide.js';
 import type { LifecyclePolicy } from './policy.js';
@@ -55,12 +56,27 @@ export function commentText(reason: CommentReason, occurrences: number, work: Pi
   }
 }
 
+/** The count of each case update the lifecycle sends (or hands to the retry queue). */
+const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen: 'CasesReopened' } as const satisfies Record<'comment' | 'close' | 'reopen', CountMetric>;
+
 /**
  * Runs one event through the ledger and the lifecycle (the recipe of lambda/ledger): read the entry,
  * decide, verify the case in Datadog when asked, count the occurrence, then act, always claiming in
  * the ledger first (a lost claim means another delivery acts: nothing is sent).
+ *
+ * Metrics (issue 4, "Operator view"): CasesDeduplicated counts a firing event that made no new case
+ * because its alert already has one, or one is being created (coalesced, commented, reopened,
+ * won't-fix...); the ingest handler adds one per redelivered delivery id. CasesCommented, CasesClosed
+ * and CasesReopened count each comment / status change once, by the run that won its ledger claim,
+ * when it is sent or handed to the retry queue (the retry handler does not count it again).
  */
 export async function runLifecycle(work: AlertWork, deps: UpdateDeps): Promise<LifecycleOutcome> {
+  const outcome = await decideAndAct(work, deps);
+  if (work.signal === 'firing' && (outcome.status === 'deduplicated' || outcome.status === 'updated')) deps.metrics?.count('CasesDeduplicated', work.source);
+  return outcome;
+}
+
+async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<LifecycleOutcome> {
   const { ledger, logger } = deps;
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
@@ -137,14 +153,15 @@ export async function runLifecycle(work: AlertWork, deps: UpdateDeps): Promise<L
   const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule ?? '', attempt: 0, firstSeen: new Date(now).toISOString(), caseId };
   const queued: string[] = [];
   for (const action of d.actions) {
-    let outcome: UpdateOutcome | undefined;
+    if (action.kind !== 'comment' && action.kind !== 'close' && action.kind !== 'reopen') continue;
+    let outcome: UpdateOutcome;
     if (action.kind === 'comment') {
       outcome = await sendUpdate({ kind: 'comment', ...base, text: commentText(action.reason, comment?.occurrences ?? 1, work, now), occurrences: action.occurrences }, deps);
-    } else if (action.kind === 'close' || action.kind === 'reopen') {
+    } else {
       outcome = await sendUpdate({ kind: 'set_status', ...base, status: action.kind === 'close' ? work.policy.close_status : work.policy.reopen_status }, deps);
     }
-    if (outcome === undefined) continue;
     if (outcome.status === 'dropped') break; // the case is gone
+    if (outcome.status === 'sent' || outcome.status === 'queued') deps.metrics?.count(UPDATE_METRIC[action.kind], work.source);
     if (outcome.status === 'queued' || outcome.status === 'dead_lettered') queued.push(action.kind);
   }
   logger.info('case updated', { reason: d.reason, caseId, caseKey, queued });

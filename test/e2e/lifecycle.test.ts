@@ -6,8 +6,10 @@ import { parse, stringify } from 'yaml';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
 import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { signRequest } from '../../lambda/local/sign.js';
+import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 import type { SourceName } from '../../lambda/sources/types.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { waitFor } from '../support/fauxqs.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
@@ -194,6 +196,61 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(answers.filter((a) => a.status === 201)).toHaveLength(2);
     expect(dd.cases).toHaveLength(2);
     expect(new Set(dd.cases.map((c) => c.request.data.attributes.title)).size).toBe(2);
+  });
+
+  describe('metrics (#4)', () => {
+    const lifecycleCounts = (metrics: MemoryMetrics, source: string) =>
+      Object.fromEntries(['CasesCreated', 'CasesDeduplicated', 'CasesCommented', 'CasesClosed', 'CasesReopened'].map((name) => [name, metrics.get(name, { source })]));
+
+    it('Alertmanager firing -> repeat -> resolved counts the repeats deduplicated, the comments and the close', async () => {
+      const metrics = new MemoryMetrics();
+      const { bridge } = await start({ overrides: { metrics } });
+
+      await send(bridge, 'alertmanager', AM_FIRING);
+      clock += 60_000;
+      await send(bridge, 'alertmanager', AM_FIRING); // coalesced
+      clock += 15 * 60_000;
+      await send(bridge, 'alertmanager', AM_FIRING); // commented
+      clock += 60_000;
+      await send(bridge, 'alertmanager', AM_RESOLVED); // commented, closed
+      await send(bridge, 'alertmanager', AM_RESOLVED); // already closed: nothing
+
+      expect(lifecycleCounts(metrics, 'alertmanager')).toEqual({ CasesCreated: 1, CasesDeduplicated: 2, CasesCommented: 2, CasesClosed: 1, CasesReopened: 0 });
+    });
+
+    it('PagerDuty triggered -> resolved -> reopened counts the reopen; a redelivery counts deduplicated once', async () => {
+      const metrics = new MemoryMetrics();
+      const { dd, bridge } = await start({ overrides: { metrics } });
+      for (const kind of ['triggered', 'resolved', 'reopened'] as const) {
+        clock += 60_000;
+        const { body, headers } = pagerduty(kind);
+        await send(bridge, 'pagerduty', body, headers);
+      }
+      expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED', 'OPEN']);
+      expect(lifecycleCounts(metrics, 'pagerduty')).toEqual({ CasesCreated: 1, CasesDeduplicated: 1, CasesCommented: 2, CasesClosed: 1, CasesReopened: 1 });
+
+      // PagerDuty retries the reopen delivery (same X-Webhook-Id): answered duplicate, counted once.
+      const { body, headers } = pagerduty('reopened');
+      expect((await send(bridge, 'pagerduty', body, headers)).answer.status).toBe('duplicate');
+      expect(metrics.get('CasesDeduplicated', { source: 'pagerduty' })).toBe(2);
+      expect(metrics.get('CasesReopened', { source: 'pagerduty' })).toBe(1);
+    });
+
+    it('a comment handed to the retry queue is counted when queued, not again when the retry sends it', async () => {
+      const metrics = new MemoryMetrics();
+      const { dd, bridge } = await start({ overrides: { metrics, embeddedSqs: true, random: () => 0 } });
+      await send(bridge, 'alertmanager', AM_FIRING);
+      dd.failNextUpdates(1, { status: 503 });
+
+      clock += 16 * 60_000;
+      const repeat = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(repeat.answer).toMatchObject({ status: 'updated', reason: 'repeat_commented' });
+      expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
+
+      expect(await waitFor(() => dd.cases[0]?.comments.length === 1, 15_000)).toBe(true);
+      expect(metrics.get('RetriesEnqueued', { source: 'alertmanager' })).toBe(1);
+      expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
+    }, 30_000);
   });
 
   it('a create whose response is lost, then retried, gives one case: the marker lookup finds it', async () => {
