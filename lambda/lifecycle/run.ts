@@ -1,6 +1,6 @@
 import type { CaseSummary, CreatedCase } from '../datadog/client.js';
 import type { CaseCreateRequest } from '../datadog/schema.js';
-import { withMarker } from '../ledger/marker.js';
+import { markRequest } from '../ledger/marker.js';
 import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { DatadogError } from '../shared/errors.js';
 import type { CountMetric } from '../shared/metrics.js';
@@ -182,8 +182,7 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
     return { status: 'deduplicated', reason: 'create_pending', caseId: claim.entry.caseId, caseKey: claim.entry.caseKey };
   }
   const intent = claim.entry;
-  const attributes = work.request.data.attributes;
-  const request: CaseCreateRequest = { ...work.request, data: { ...work.request.data, attributes: { ...attributes, description: withMarker(attributes.description, intent.marker) } } };
+  const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
   const outcome = await createWithIntent(
     { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: new Date(now).toISOString(), intentId: intent.intentId, marker: intent.marker },
     deps,

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { CaseCreateRequestSchema } from '../../lambda/datadog/schema.js';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
+import { markerFooter } from '../../lambda/ledger/marker.js';
 import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { signRequest } from '../../lambda/local/sign.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
@@ -196,6 +198,25 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(answers.filter((a) => a.status === 201)).toHaveLength(2);
     expect(dd.cases).toHaveLength(2);
     expect(new Set(dd.cases.map((c) => c.request.data.attributes.title)).size).toBe(2);
+  });
+
+  it('with lifecycle marker_attribute, a new case also carries its dedup marker in that TEXT custom attribute (#4)', async () => {
+    const { dd, bridge, ledger } = await start({
+      rules: (file) => {
+        const sources = file['sources'] as Record<string, Record<string, unknown>>;
+        sources['alertmanager']!['lifecycle'] = { marker_attribute: 'case_bridge_marker' };
+      },
+    });
+
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(201);
+
+    const marker = (await ledger.get('alertmanager', AM_IDENTITY))?.marker;
+    expect(marker).toMatch(/^casebridge[0-9a-f]{24}$/);
+    const request = dd.cases[0]?.request;
+    expect(request?.data.attributes.custom_attributes).toEqual({ case_bridge_marker: { type: 'TEXT', is_multi: false, value: marker } });
+    // The footer is written all the same: the marker search reads the description.
+    expect(request?.data.attributes.description).toContain(markerFooter(marker!));
+    expect(CaseCreateRequestSchema.safeParse(request).success).toBe(true);
   });
 
   describe('metrics (#4)', () => {
