@@ -1,5 +1,6 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { CaseCreateRequestSchema } from '../datadog/schema.js';
+import { LifecyclePolicySchema } from '../lifecycle/policy.js';
 import { SOURCE_NAMES } from '../sources/types.js';
 import { QueueError } from './errors.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
@@ -60,7 +61,17 @@ export const PendingStatusSchema = z.strictObject({
   status: NonEmpty,
 });
 
-export const PendingActionSchema = z.discriminatedUnion('kind', [PendingCaseSchema, PendingCommentSchema, PendingStatusSchema]);
+export const PendingEventSchema = z.strictObject({
+  kind: z.literal('lifecycle_event'),
+  ...PendingBaseShape,
+  signal: z.enum(['firing', 'resolved', 'informational']),
+  occurredAt: z.string(),
+  summary: z.string(),
+  request: z.optional(CaseCreateRequestSchema),
+  policy: LifecyclePolicySchema,
+});
+
+export const PendingActionSchema = z.discriminatedUnion('kind', [PendingCaseSchema, PendingCommentSchema, PendingStatusSchema, PendingEventSchema]);
 
 /** The body of every message on the retry queue and the DLQ: everything needed to finish the work. */
 export const QueuedMessageSchema = z.strictObject({
@@ -113,6 +124,8 @@ export function readQueuedMessage(body: string): ReadResult {
     action = create;
   } else if (a.kind === 'comment') {
     action = { kind: a.kind, ...base, caseId: a.caseId, text: a.text, ...(a.occurrences !== undefined ? { occurrences: a.occurrences } : {}) };
+  } else if (a.kind === 'lifecycle_event') {
+    action = { kind: a.kind, ...base, signal: a.signal, occurredAt: a.occurredAt, summary: a.summary, ...(a.request !== undefined ? { request: a.request } : {}), policy: a.policy };
   } else {
     action = { kind: a.kind, ...base, caseId: a.caseId, status: a.status };
   }

@@ -219,6 +219,33 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(CaseCreateRequestSchema.safeParse(request).success).toBe(true);
   });
 
+  it('a resolve that arrives while the create is in flight is deferred to the retry queue, then comments and closes the one case (#4)', async () => {
+    const metrics = new MemoryMetrics();
+    const { dd, bridge, ledger } = await start({ overrides: { embeddedSqs: true, random: () => 0, metrics } });
+    dd.delayNext(1, 1500);
+
+    const firing = send(bridge, 'alertmanager', AM_FIRING);
+    expect(await waitFor(() => creates(dd).length === 1, 5000)).toBe(true);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'creating' });
+    clock += 60_000;
+    const resolved = await send(bridge, 'alertmanager', AM_RESOLVED);
+    expect(resolved.status).toBe(202);
+    expect(resolved.answer).toMatchObject({ status: 'queued', reason: 'resolve_deferred' });
+    expect((await firing).status).toBe(201);
+    expect(dd.cases[0]?.statusChanges).toEqual([]);
+
+    // About 5 s later the retry consumer runs the resolve again, and the case exists by then.
+    expect(await waitFor(() => dd.cases[0]?.statusChanges.length === 1, 15_000)).toBe(true);
+    expect(dd.cases).toHaveLength(1);
+    expect(creates(dd)).toHaveLength(1);
+    expect(dd.cases[0]?.comments).toEqual([expect.stringMatching(/^Resolved at 2026-03-01T10:01:00.000Z by alertmanager\./)]);
+    expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED']);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'closed', closedBy: 'bridge', caseId: dd.cases[0]?.id });
+    expect(metrics.get('RetriesEnqueued', { source: 'alertmanager' })).toBe(1);
+    expect(metrics.get('CasesClosed', { source: 'alertmanager' })).toBe(1);
+    expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
+  }, 30_000);
+
   describe('metrics (#4)', () => {
     const lifecycleCounts = (metrics: MemoryMetrics, source: string) =>
       Object.fromEntries(['CasesCreated', 'CasesDeduplicated', 'CasesCommented', 'CasesClosed', 'CasesReopened'].map((name) => [name, metrics.get(name, { source })]));
