@@ -8,7 +8,9 @@ import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
 import { markerFooter } from '../../lambda/ledger/marker.js';
 import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { signRequest } from '../../lambda/local/sign.js';
+import { QueueError } from '../../lambda/shared/errors.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
+import type { ActionQueue } from '../../lambda/shared/queue.js';
 import type { SourceName } from '../../lambda/sources/types.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { waitFor } from '../support/fauxqs.js';
@@ -29,6 +31,7 @@ const SECRET_OF: Partial<Record<SourceName, string>> = { alertmanager: TEST_SECR
 
 interface Answer {
   status?: string;
+  error?: string;
   reason?: string;
   case?: { id: string; key: string };
   caseId?: string;
@@ -245,6 +248,49 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(metrics.get('CasesClosed', { source: 'alertmanager' })).toBe(1);
     expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
   }, 30_000);
+
+  describe('a create that fails while the retry queue is down (#4)', () => {
+    const downQueue: ActionQueue = {
+      retry: async () => Promise.reject(new QueueError('SQS is unavailable')),
+      deadLetter: async () => Promise.reject(new QueueError('SQS is unavailable')),
+    };
+    const lookups = (server: DatadogTestServer) => server.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v2/cases?'));
+
+    it("response lost: answered 503, and the sender's retry finds the case by its marker: one case", async () => {
+      const { dd, bridge, ledger } = await start({ overrides: { queue: downQueue } });
+      dd.dropAfterCreateNext(1);
+
+      const first = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(first.status).toBe(503);
+      expect(first.answer.error).toBe('queue_unavailable');
+      expect(dd.cases).toHaveLength(1); // created, but the bridge never heard
+      const intent = await ledger.get('alertmanager', AM_IDENTITY);
+      expect(intent).toMatchObject({ state: 'creating', ambiguousIntentId: intent?.intentId });
+
+      // Alertmanager sends the notification again.
+      const retry = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(retry.status).toBe(201);
+      expect(retry.answer.case?.id).toBe(dd.cases[0]?.id);
+      expect(dd.cases).toHaveLength(1);
+      expect(creates(dd)).toHaveLength(1);
+      expect(lookups(dd)).toHaveLength(1);
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id, occurrences: 1 });
+    });
+
+    it("429: answered 503, and the sender's retry looks first, finds nothing and creates: one case", async () => {
+      const { dd, bridge, ledger } = await start({ overrides: { queue: downQueue } });
+      dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '1' } });
+
+      expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(503);
+      expect(dd.cases).toHaveLength(0);
+
+      const retry = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(retry.status).toBe(201);
+      expect(dd.cases).toHaveLength(1);
+      expect(lookups(dd)).toHaveLength(1);
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
+    });
+  });
 
   describe('metrics (#4)', () => {
     const lifecycleCounts = (metrics: MemoryMetrics, source: string) =>

@@ -3,6 +3,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
 import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
+import { markRequest } from '../../lambda/ledger/marker.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 import { DEFAULT_LIFECYCLE_POLICY } from '../../lambda/lifecycle/policy.js';
 import { DEFER_REASON, pendingEventOf } from '../../lambda/lifecycle/run.js';
@@ -317,6 +318,40 @@ describe('retry handler: a deferred alert event (#4)', () => {
     expect(queue.retries).toEqual([]);
     expect(queue.deadLetters).toEqual([]);
     expect(dd.requests).toHaveLength(0);
+  });
+});
+
+describe('retry handler: a queued create whose next retry cannot be queued (#4)', () => {
+  it('leaves the intent flagged, so the redelivered record looks the case up by marker instead of creating it again', async () => {
+    dd = await startDatadogServer();
+    const ledger = new MemoryLedger();
+    const { entry } = await ledger.beginCreate({ source: 'generic', identity: 'check/21', now: Date.now() });
+    const action = pendingCase(21, { intentId: entry.intentId, marker: entry.marker, request: markRequest(pendingCase(21).request, entry.marker), attempt: 1 });
+    let queueDown = true;
+    const memory = new MemoryActionQueue();
+    const handler = createRetryHandler({
+      datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
+      secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
+      queue: { retry: async (a, o) => (queueDown ? Promise.reject(new QueueError('SQS is unavailable')) : memory.retry(a, o)), deadLetter: (a, o) => memory.deadLetter(a, o) },
+      ledger,
+      logger: createLogger({ write: () => undefined }),
+      random: () => 0,
+    });
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: 'first try answered 503', enqueuedAt: new Date().toISOString() });
+    const record: SQSRecord = { messageId: 'm-21', receiptHandle: 'r', body, attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry', awsRegion: 'us-east-1' };
+    dd.dropAfterCreateNext(1);
+
+    // The create reaches Datadog but its answer is lost, and the retry of it cannot be queued.
+    expect(await handler({ Records: [record] })).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-21' }] });
+    expect(dd.cases).toHaveLength(1);
+    expect(await ledger.get('generic', 'check/21')).toMatchObject({ state: 'creating', ambiguousIntentId: entry.intentId });
+
+    // SQS delivers the same record again (its body says nothing of the lost answer).
+    queueDown = false;
+    expect(await handler({ Records: [record] })).toEqual({ batchItemFailures: [] });
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(await ledger.get('generic', 'check/21')).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
   });
 });
 
