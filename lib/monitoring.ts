@@ -31,7 +31,19 @@ export const BRIDGE_METRICS = {
   /** Powertools' default dimension: `new Metrics({ namespace: 'CaseBridge', serviceName: 'case-bridge' })`. */
   service: { name: 'service', value: 'case-bridge' },
   /** Dimensions {service, source}. */
-  bySource: ['WebhooksReceived', 'CasesCreated', 'RateLimited', 'RetriesEnqueued', 'RetriesSucceeded', 'DeadLettered', 'DatadogLatency'],
+  bySource: [
+    'WebhooksReceived',
+    'CasesCreated',
+    'RateLimited',
+    'RetriesEnqueued',
+    'RetriesSucceeded',
+    'DeadLettered',
+    'DatadogLatency',
+    'CasesDeduplicated',
+    'CasesCommented',
+    'CasesClosed',
+    'CasesReopened',
+  ],
   /** Dimensions {service, source, reason}. */
   bySourceAndReason: ['WebhooksRejected'],
   /** The `reason` of a WebhooksRejected whose signature did not verify. */
@@ -186,6 +198,19 @@ export class Monitoring extends Construct {
         left: [props.api.metricCount({ period: FIVE_MINUTES, label: 'requests' })],
         right: [props.api.metricClientError({ period: FIVE_MINUTES, label: '4xx (incl. stage throttling)' }), props.api.metricServerError({ period: FIVE_MINUTES, label: '5xx' })],
         width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Case lifecycle (all sources)',
+        left: [
+          total('CasesCreated', 'created'),
+          total('CasesDeduplicated', 'deduplicated'),
+          total('CasesCommented', 'commented'),
+          total('CasesClosed', 'closed'),
+          total('CasesReopened', 'reopened'),
+        ],
+        width: 24,
       }),
     );
     this.dashboard.addWidgets(

@@ -185,6 +185,7 @@ export function createIngestHandler(deps: IngestDeps) {
     // A redelivery (same delivery id within a day) is answered without doing anything again.
     if (!dryRun && deliveryId !== undefined && !(await ledger.rememberDelivery(compiled.source.name, deliveryId, now()))) {
       elog.info('duplicate delivery: already handled');
+      metrics.count('CasesDeduplicated', compiled.source.name);
       return reply(200, { status: 'duplicate', deliveryId });
     }
     const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now };

@@ -60,7 +60,7 @@ async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>
 
 type Item = Record<string, AttributeValue>;
 
-const STRING_FIELDS = ['source', 'identity', 'state', 'marker', 'intentId', 'caseId', 'caseKey', 'rule', 'closedBy', 'closedStatus'] as const;
+const STRING_FIELDS = ['source', 'identity', 'state', 'marker', 'intentId', 'ambiguousIntentId', 'caseId', 'caseKey', 'rule', 'closedBy', 'closedStatus'] as const;
 const NUMBER_FIELDS = [
   'generation',
   'createStartedAt',
@@ -220,6 +220,16 @@ export class DynamoLedger implements Ledger {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  async markCreateAmbiguous(key: AlertKey, intentId: string): Promise<boolean> {
+    const updated = await this.update(key, {
+      set: { ambiguousIntentId: s(intentId) },
+      condition: '#state = :creating AND #intentId = :intent',
+      conditionNames: { '#state': 'state', '#intentId': 'intentId' },
+      conditionValues: { ':creating': s('creating'), ':intent': s(intentId) },
+    });
+    return updated !== undefined;
   }
 
   async recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined> {

@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import type { CaseCreateRequest } from '../datadog/schema.js';
 import { MAX_DESCRIPTION_LENGTH } from '../mapping/map-event.js';
 
 const PREFIX = 'casebridge';
@@ -44,4 +45,18 @@ export function withMarker(description: string | undefined, marker: string, maxL
     body = `${body.slice(0, end).trimEnd()}…`;
   }
   return `${body}\n\n${footer}`;
+}
+
+/**
+ * The create request marked with its dedup identity (issue 4): the footer line in the description,
+ * always, and the marker as the value of the custom attribute `attribute` when one is configured
+ * (lifecycle `marker_attribute`; a single-valued TEXT attribute of the case type).
+ */
+export function markRequest(request: CaseCreateRequest, marker: string, options: { readonly attribute?: string | undefined } = {}): CaseCreateRequest {
+  const attributes = request.data.attributes;
+  const marked = { ...attributes, description: withMarker(attributes.description, marker) };
+  if (options.attribute !== undefined) {
+    marked.custom_attributes = { ...attributes.custom_attributes, [options.attribute]: { type: 'TEXT', is_multi: false, value: marker } };
+  }
+  return { ...request, data: { ...request.data, attributes: marked } };
 }

@@ -133,4 +133,11 @@ export class MemoryLedger implements Ledger {
   async forgetDelivery(source: string, deliveryId: string): Promise<void> {
     this.deliveries.delete(`${source}#${deliveryId}`);
   }
+
+  async markCreateAmbiguous(key: AlertKey, intentId: string): Promise<boolean> {
+    const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
+    if (existing?.state !== 'creating' || existing.intentId !== intentId) return false;
+    this.put({ ...existing, ambiguousIntentId: intentId });
+    return true;
+  }
 }

@@ -23,6 +23,12 @@ export interface LedgerEntry {
   readonly intentId: string;
   /** When the current create intent was recorded (ms). */
   readonly createStartedAt: number;
+  /**
+   * The intent whose create failed without its retry being queued (issue 4): the case may exist, so
+   * the next firing takes the intent over and looks the case up by marker before creating. It names
+   * the intent, so a take-over (a new intentId) voids it.
+   */
+  readonly ambiguousIntentId?: string | undefined;
   readonly caseId?: string | undefined;
   readonly caseKey?: string | undefined;
   /** The rule that created the case. */
@@ -87,6 +93,11 @@ export interface Ledger {
   completeCreate(key: AlertKey, intentId: string, created: { readonly caseId: string; readonly caseKey: string | undefined }, now: number): Promise<LedgerEntry | undefined>;
   /** Drops a `creating` intent whose create failed for good (4xx, dead letter), so a later delivery tries again. */
   abandonCreate(key: AlertKey, intentId: string): Promise<boolean>;
+  /**
+   * Keeps a `creating` intent whose create failed and could not be queued for retry, flagged
+   * (ambiguousIntentId): its outcome may be unknown, so the next delivery looks the case up first.
+   */
+  markCreateAmbiguous(key: AlertKey, intentId: string): Promise<boolean>;
   /** ADD 1 to occurrences, SET lastSeen. Undefined when there is no entry (nothing is created). */
   recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined>;
   /** Claims a repeat comment: true only if lastCommentAt is still `previousCommentAt` (coalescing under concurrency). */

@@ -40,6 +40,7 @@ export type LifecycleAction =
 export type DecisionReason =
   | 'new_alert'
   | 'create_stale_intent'
+  | 'create_outcome_unknown'
   | 'new_case_after_window'
   | 'new_case_after_delete'
   | 'repeat_commented'
@@ -107,7 +108,11 @@ export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, po
     case 'creating': {
       const stale = now - entry.createStartedAt >= policy.create_intent_timeout_seconds * 1000;
       if (event.signal === 'firing') {
-        if (stale) return { actions: [{ kind: 'create', generation: entry.generation, replacing: false, takeOver: true, lookupFirst: true }], reason: 'create_stale_intent', record: true, verify: false };
+        const takeOver = { kind: 'create', generation: entry.generation, replacing: false, takeOver: true, lookupFirst: true } as const;
+        // The last create failed and its retry could not be queued (answered 503): most likely this is
+        // the sender's retry of that delivery, so it is not counted again.
+        if (entry.ambiguousIntentId === entry.intentId) return { actions: [takeOver], reason: 'create_outcome_unknown', record: false, verify: false };
+        if (stale) return { actions: [takeOver], reason: 'create_stale_intent', record: true, verify: false };
         return none('create_pending', true);
       }
       if (event.signal === 'resolved') return { actions: [{ kind: 'defer' }], reason: 'resolve_deferred', record: false, verify: false };

@@ -4,6 +4,7 @@ import * as z from '../shared/zod.js';
 export const DEFAULT_NEVER_REOPEN_STATUSES = ["Won't fix", "Won't do", 'Cancelled', 'Declined', 'Duplicate'] as const;
 
 const Seconds = z.int().check(z.nonnegative());
+const MarkerAttributeKey = z.string().check(z.minLength(1));
 
 /** The lifecycle keys, each optional: what a source's or a rule's `lifecycle:` block may set. */
 export const LifecycleOverridesSchema = z.strictObject({
@@ -25,6 +26,11 @@ export const LifecycleOverridesSchema = z.strictObject({
   close_status: z.optional(z.string().check(z.minLength(1))),
   /** Status set on reopen. */
   reopen_status: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * Key of a single-valued TEXT custom attribute of the case type: each new case also carries its
+   * dedup marker there (the description footer is always written). @default none
+   */
+  marker_attribute: z.optional(MarkerAttributeKey),
 });
 export type LifecycleOverrides = z.infer<typeof LifecycleOverridesSchema>;
 
@@ -51,6 +57,7 @@ export const LifecyclePolicySchema = z.strictObject({
   verify_case_status: z._default(z.boolean(), LIFECYCLE_DEFAULTS.verify_case_status),
   close_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.close_status),
   reopen_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.reopen_status),
+  marker_attribute: z.optional(MarkerAttributeKey),
 });
 export type LifecyclePolicy = z.infer<typeof LifecyclePolicySchema>;
 

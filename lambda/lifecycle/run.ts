@@ -1,8 +1,11 @@
 import type { CaseSummary, CreatedCase } from '../datadog/client.js';
 import type { CaseCreateRequest } from '../datadog/schema.js';
-import { withMarker } from '../ledger/marker.js';
+import { markRequest } from '../ledger/marker.js';
 import type { AlertKey, LedgerEntry } from '../ledger/types.js';
-import { DatadogError } from '../shared/errors.js';
+import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
+import { DatadogError, QueueError } from '../shared/errors.js';
+import type { CountMetric } from '../shared/metrics.js';
+import type { PendingEvent } from '../shared/queue.js';
 import type { SourceName, Signal } from '../sources/types.js';
 import { decide, observeCase, type CommentReason, type Decision, type DecisionReason, type LifecycleAction } from './decide.js';
 import type { LifecyclePolicy } from './policy.js';
@@ -23,6 +26,10 @@ export interface AlertWork {
   readonly summary: string;
   readonly policy: LifecyclePolicy;
   readonly truncated?: boolean;
+  /** When the bridge received the event (ms). @default now; set when a deferred event is run again. */
+  readonly occurredAt?: number;
+  /** Times the event was deferred already (PendingEvent.attempt, when run from the retry queue). @default 0 */
+  readonly attempt?: number;
 }
 
 export type LifecycleOutcome =
@@ -55,17 +62,32 @@ export function commentText(reason: CommentReason, occurrences: number, work: Pi
   }
 }
 
+/** The count of each case update the lifecycle sends (or hands to the retry queue). */
+const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen: 'CasesReopened' } as const satisfies Record<'comment' | 'close' | 'reopen', CountMetric>;
+
 /**
  * Runs one event through the ledger and the lifecycle (the recipe of lambda/ledger): read the entry,
  * decide, verify the case in Datadog when asked, count the occurrence, then act, always claiming in
  * the ledger first (a lost claim means another delivery acts: nothing is sent).
+ *
+ * Metrics (issue 4, "Operator view"): CasesDeduplicated counts a firing event that made no new case
+ * because its alert already has one, or one is being created (coalesced, commented, reopened,
+ * won't-fix...); the ingest handler adds one per redelivered delivery id. CasesCommented, CasesClosed
+ * and CasesReopened count each comment / status change once, by the run that won its ledger claim,
+ * when it is sent or handed to the retry queue (the retry handler does not count it again).
  */
 export async function runLifecycle(work: AlertWork, deps: UpdateDeps): Promise<LifecycleOutcome> {
+  const outcome = await decideAndAct(work, deps);
+  if (work.signal === 'firing' && (outcome.status === 'deduplicated' || outcome.status === 'updated')) deps.metrics?.count('CasesDeduplicated', work.source);
+  return outcome;
+}
+
+async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<LifecycleOutcome> {
   const { ledger, logger } = deps;
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
   // Plain literals on this path (no conditional spreads): one object shape, no dictionary-mode objects.
-  const event = { signal: work.signal, occurredAt: now, deliveryId: work.deliveryId, truncated: work.truncated === true };
+  const event = { signal: work.signal, occurredAt: work.occurredAt ?? now, deliveryId: work.deliveryId, truncated: work.truncated === true };
   let entry = await ledger.get(work.source, work.identity);
   let d: Decision = decide(entry, event, work.policy, now);
 
@@ -103,11 +125,7 @@ export async function runLifecycle(work: AlertWork, deps: UpdateDeps): Promise<L
 
   const first = d.actions[0]!;
   if (first.kind === 'create') return create(first, entry, work, deps, d.reason);
-  if (first.kind === 'defer') {
-    // The case does not exist yet: the resolve is applied by the event that follows (left: a queued resolve).
-    logger.warn('resolve received while the case is being created; not applied', { identity: work.identity });
-    return nothing(d.reason);
-  }
+  if (first.kind === 'defer') return deferEvent(work, deps, now);
   if (entry === undefined || caseId === undefined) return nothing('no_case');
 
   const comment = d.actions.find((a): a is Extract<LifecycleAction, { kind: 'comment' }> => a.kind === 'comment');
@@ -138,18 +156,94 @@ export async function runLifecycle(work: AlertWork, deps: UpdateDeps): Promise<L
   const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule ?? '', attempt: 0, firstSeen: new Date(now).toISOString(), caseId };
   const queued: string[] = [];
   for (const action of d.actions) {
-    let outcome: UpdateOutcome | undefined;
+    if (action.kind !== 'comment' && action.kind !== 'close' && action.kind !== 'reopen') continue;
+    let outcome: UpdateOutcome;
     if (action.kind === 'comment') {
-      outcome = await sendUpdate({ kind: 'comment', ...base, text: commentText(action.reason, comment?.occurrences ?? 1, work, now), occurrences: action.occurrences }, deps);
-    } else if (action.kind === 'close' || action.kind === 'reopen') {
+      outcome = await sendUpdate({ kind: 'comment', ...base, text: commentText(action.reason, comment?.occurrences ?? 1, work, work.occurredAt ?? now), occurrences: action.occurrences }, deps);
+    } else {
       outcome = await sendUpdate({ kind: 'set_status', ...base, status: action.kind === 'close' ? work.policy.close_status : work.policy.reopen_status }, deps);
     }
-    if (outcome === undefined) continue;
     if (outcome.status === 'dropped') break; // the case is gone
+    if (outcome.status === 'sent' || outcome.status === 'queued') deps.metrics?.count(UPDATE_METRIC[action.kind], work.source);
     if (outcome.status === 'queued' || outcome.status === 'dead_lettered') queued.push(action.kind);
   }
   logger.info('case updated', { reason: d.reason, caseId, caseKey, queued });
   return { status: 'updated', reason: d.reason, caseId, caseKey, queued };
+}
+
+/** Why a deferred event sits in the retry queue (its message's `reason`). */
+export const DEFER_REASON = "the alert's case is still being created";
+
+/**
+ * Delay before a deferred event is run again: 5 s after the first deferral (a create in flight
+ * finishes within the Datadog deadline), doubling after each one (5, 10 ... 320 s: about ten minutes
+ * over MAX_ATTEMPTS, while a create that failed goes through its own retries), plus 0 or 1 s of jitter.
+ */
+export function deferDelaySeconds(attempt: number, random: () => number = Math.random): number {
+  return Math.min(MAX_DELAY_SECONDS, 5 * 2 ** Math.max(0, attempt - 1)) + Math.floor(random() * 2);
+}
+
+/** The queued form of an event the lifecycle defers (see PendingEvent). */
+export function pendingEventOf(work: AlertWork, attempt: number, now: number): PendingEvent {
+  const occurredAt = new Date(work.occurredAt ?? now).toISOString();
+  return {
+    kind: 'lifecycle_event',
+    source: work.source,
+    deliveryId: work.deliveryId,
+    identity: work.identity,
+    rule: work.rule ?? '',
+    attempt,
+    firstSeen: occurredAt,
+    signal: work.signal,
+    occurredAt,
+    summary: work.summary,
+    ...(work.request !== undefined ? { request: work.request } : {}),
+    policy: work.policy,
+  };
+}
+
+/** The work of a deferred event taken from the retry queue. */
+export function alertWorkOf(pending: PendingEvent): AlertWork {
+  const occurredAt = Date.parse(pending.occurredAt);
+  return {
+    source: pending.source,
+    identity: pending.identity,
+    rule: pending.rule === '' ? undefined : pending.rule,
+    signal: pending.signal,
+    deliveryId: pending.deliveryId,
+    request: pending.request,
+    summary: pending.summary,
+    policy: pending.policy,
+    ...(Number.isFinite(occurredAt) ? { occurredAt } : {}),
+    attempt: pending.attempt,
+  };
+}
+
+/**
+ * The case does not exist yet (a resolve while the create is in flight): hands the event to the
+ * retry queue, to run through the lifecycle again after a delay; after MAX_ATTEMPTS deferrals, to
+ * the DLQ. Throws QueueError when the queue fails (the webhook is answered 503 and sent again).
+ */
+async function deferEvent(work: AlertWork, deps: UpdateDeps, now: number): Promise<LifecycleOutcome> {
+  const attempt = (work.attempt ?? 0) + 1;
+  const pending = pendingEventOf(work, attempt, now);
+  try {
+    if (attempt < MAX_ATTEMPTS) {
+      const delaySeconds = deferDelaySeconds(attempt, deps.random);
+      await deps.queue.retry(pending, { delaySeconds, reason: DEFER_REASON });
+      deps.metrics?.count('RetriesEnqueued', work.source);
+      deps.logger.info('event deferred: the case is still being created', { identity: work.identity, signal: work.signal, attempt, delaySeconds });
+      return { status: 'queued', delaySeconds, reason: 'resolve_deferred' };
+    }
+    const reason = `gave up after ${attempt} attempts: ${DEFER_REASON}`;
+    await deps.queue.deadLetter(pending, { reason });
+    deps.metrics?.count('DeadLettered', work.source);
+    deps.logger.error('deferred event dead-lettered', { identity: work.identity, signal: work.signal, reason });
+    return { status: 'dead_lettered', reason };
+  } catch (cause) {
+    if (cause instanceof QueueError) throw cause;
+    throw new QueueError(`could not defer the ${work.signal} event of ${work.identity}: ${(cause as Error).message}`, { cause });
+  }
 }
 
 async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entry: LedgerEntry | undefined, work: AlertWork, deps: UpdateDeps, reason: DecisionReason): Promise<LifecycleOutcome> {
@@ -166,8 +260,7 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
     return { status: 'deduplicated', reason: 'create_pending', caseId: claim.entry.caseId, caseKey: claim.entry.caseKey };
   }
   const intent = claim.entry;
-  const attributes = work.request.data.attributes;
-  const request: CaseCreateRequest = { ...work.request, data: { ...work.request.data, attributes: { ...attributes, description: withMarker(attributes.description, intent.marker) } } };
+  const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
   const outcome = await createWithIntent(
     { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: new Date(now).toISOString(), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
     deps,

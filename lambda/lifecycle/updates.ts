@@ -63,8 +63,21 @@ export type CreateOutcome = DeliveryOutcome | { readonly status: 'dropped'; read
  * Sends a create that holds the ledger's intent: looks the case up by marker first when `lookupFirst`
  * (the previous attempt's outcome is unknown), then creates; records the case (completeCreate), or
  * drops the intent when the create failed for good (abandonCreate) so that a later firing tries again.
+ * When the retry queue fails (QueueError: the webhook is answered 503 and sent again, or the SQS
+ * record is delivered again), the create may have reached Datadog (a timeout, a 5xx): the intent is
+ * kept, flagged (markCreateAmbiguous), so that the next attempt looks the case up by marker before
+ * creating (one search, harmless when nothing was created).
  */
 export async function createWithIntent(action: PendingCase & { readonly intentId: string; readonly marker: string }, deps: UpdateDeps, lookupFirst: boolean): Promise<CreateOutcome> {
+  try {
+    return await lookUpOrCreate(action, deps, lookupFirst);
+  } catch (error) {
+    if (error instanceof QueueError) await deps.ledger.markCreateAmbiguous({ source: action.source, identity: action.identity }, action.intentId).catch(() => false);
+    throw error;
+  }
+}
+
+async function lookUpOrCreate(action: PendingCase & { readonly intentId: string; readonly marker: string }, deps: UpdateDeps, lookupFirst: boolean): Promise<CreateOutcome> {
   const key = { source: action.source, identity: action.identity };
   const datadog = deps.datadog;
   if (lookupFirst && hasUpdates(datadog)) {
@@ -83,14 +96,7 @@ export async function createWithIntent(action: PendingCase & { readonly intentId
       return { status: 'created', case: found };
     }
   }
-  let outcome: DeliveryOutcome;
-  try {
-    outcome = await deliverCase(action.ambiguous === false ? action : { ...action, ambiguous: false }, deps);
-  } catch (error) {
-    // The retry queue failed (the webhook is answered 503 and sent again): free the intent for that retry.
-    if (error instanceof QueueError) await deps.ledger.abandonCreate(key, action.intentId).catch(() => false);
-    throw error;
-  }
+  const outcome = await deliverCase(action.ambiguous === false ? action : { ...action, ambiguous: false }, deps);
   if (outcome.status === 'created') {
     const done = await deps.ledger.completeCreate(key, action.intentId, { caseId: outcome.case.id, caseKey: outcome.case.key }, deps.now());
     if (done === undefined) deps.logger.warn('case created but the ledger intent was taken over meanwhile', { caseId: outcome.case.id, intentId: action.intentId });
@@ -115,7 +121,8 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
     deps.logger.info('queued create dropped', { reason, caseId: entry?.caseId });
     return { status: 'dropped', reason };
   }
-  return createWithIntent({ ...action, intentId, marker }, deps, action.ambiguous === true);
+  // A redelivered record whose last attempt could not be queued again finds its intent flagged.
+  return createWithIntent({ ...action, intentId, marker }, deps, action.ambiguous === true || entry.ambiguousIntentId === intentId);
 }
 
 /**

@@ -164,6 +164,11 @@ function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFil
     } catch (e) {
       problems.push(`${path}.lifecycle: ${(e as Error).message}`);
     }
+    const markerKey = lifecycle?.marker_attribute;
+    if (markerKey !== undefined && fields?.custom_attributes.some((a) => a.key === markerKey)) {
+      const where = rule.lifecycle?.marker_attribute !== undefined ? `${path}.lifecycle` : block.lifecycle?.marker_attribute !== undefined ? `sources.${name}.lifecycle` : 'lifecycle';
+      problems.push(`${where}.marker_attribute: "${markerKey}" is also a custom attribute of ${path}'s case; the dedup marker needs an attribute of its own`);
+    }
     rules.push({
       name: rule.name,
       path,

@@ -184,7 +184,7 @@ function buildRequest(fields: CompiledCaseFields, rule: CompiledRule, event: Sou
   const request: CaseCreateRequest = { data: { type: 'case', attributes, relationships } };
   // Our own schema check on the way out: a rule can never send Datadog a malformed request.
   // Built field by field from checked parts (non-empty ids, known priority, typed attribute values),
-  // so no schema pass on the hot path; every test validates the result with CaseCreateRequestSchema
+  // so no schema pass on the hot path; every test validates the result with caseSchemas().CaseCreateRequest
   // and the conformance suite with Datadog's OpenAPI schema.
   return request;
 }

@@ -4,6 +4,7 @@ import { deliverCase, type DeliveryOutcome } from '../ingest/deliver.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { Ledger } from '../ledger/types.js';
+import { alertWorkOf, runLifecycle } from '../lifecycle/run.js';
 import { planBatch, retryCreate, sendUpdate } from '../lifecycle/updates.js';
 import type { ActionQueue, PendingAction } from '../shared/queue.js';
 import type { SecretsProvider } from '../shared/secrets.js';
@@ -95,6 +96,18 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       ...(deps.random ? { random: deps.random } : {}),
       metrics,
     };
+    if (action.kind === 'lifecycle_event') {
+      if (deps.ledger === undefined) {
+        elog.warn('queued alert event dropped: no ledger configured', { signal: action.signal });
+        return 'dropped';
+      }
+      // A deferred event (a resolve that arrived while its case was being created): decided afresh.
+      const outcome = await runLifecycle(alertWorkOf(action), { ...deliveryDeps, ledger: deps.ledger, now: deps.now ?? Date.now });
+      elog.info('deferred alert event run again', { signal: action.signal, attempt: action.attempt, status: outcome.status, reason: outcome.reason });
+      if (outcome.status === 'updated') return 'sent';
+      if (outcome.status === 'deduplicated') return 'dropped';
+      return outcome.status;
+    }
     if (action.kind !== 'create_case') {
       if (deps.ledger === undefined) {
         elog.warn('queued case update dropped: no ledger configured', { kind: action.kind });

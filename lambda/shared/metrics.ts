@@ -11,7 +11,20 @@ export const METRICS_NAMESPACE = 'CaseBridge';
 export const METRICS_SERVICE = 'case-bridge';
 
 /** Metrics with the dimensions {service, source}. */
-export const METRICS_BY_SOURCE = ['WebhooksReceived', 'CasesCreated', 'RateLimited', 'RetriesEnqueued', 'RetriesSucceeded', 'DeadLettered', 'DatadogLatency'] as const;
+export const METRICS_BY_SOURCE = [
+  'WebhooksReceived',
+  'CasesCreated',
+  'RateLimited',
+  'RetriesEnqueued',
+  'RetriesSucceeded',
+  'DeadLettered',
+  'DatadogLatency',
+  // The lifecycle (issue 4): see lambda/lifecycle/run.ts for what each counts.
+  'CasesDeduplicated',
+  'CasesCommented',
+  'CasesClosed',
+  'CasesReopened',
+] as const;
 /** Metrics with the dimensions {service, source, reason}. */
 export const METRICS_BY_SOURCE_AND_REASON = ['WebhooksRejected'] as const;
 

@@ -1,5 +1,6 @@
 import type { CaseCreateRequest } from '../datadog/schema.js';
-import type { SourceName } from '../sources/types.js';
+import type { LifecyclePolicy } from '../lifecycle/policy.js';
+import type { Signal, SourceName } from '../sources/types.js';
 
 /**
  * Everything needed to finish the work later, without the original webhook being sent again.
@@ -49,8 +50,27 @@ export interface PendingStatus extends PendingBase {
   readonly status: string;
 }
 
+/**
+ * An alert event the lifecycle could not apply yet: a resolve that arrived while the alert's case
+ * was still being created (decision `defer`). The retry function runs the lifecycle for it again
+ * once the delay is over; `attempt` counts the deferrals. It carries the resolved policy, so the
+ * retry function needs no rules file.
+ */
+export interface PendingEvent extends PendingBase {
+  readonly kind: 'lifecycle_event';
+  readonly signal: Signal;
+  /** When the bridge received the event (ISO 8601): the time a resolve comment reports. */
+  readonly occurredAt: string;
+  /** Names the event in comments when there is no request (e.g. `incident.resolved`). */
+  readonly summary: string;
+  /** The rule's create request, when a rule matched the event (its title is quoted in comments). */
+  readonly request?: CaseCreateRequest | undefined;
+  /** The lifecycle policy that applied at ingest (defaults, file, source and rule layers resolved). */
+  readonly policy: LifecyclePolicy;
+}
+
 /** Anything the retry queue carries. */
-export type PendingAction = PendingCase | PendingComment | PendingStatus;
+export type PendingAction = PendingCase | PendingComment | PendingStatus | PendingEvent;
 
 /**
  * Where work goes that could not finish now. The SQS retry queue and DLQ implement it in AWS;

@@ -1,5 +1,6 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { caseSchemas } from '../datadog/schema.js';
+import { LifecyclePolicySchema } from '../lifecycle/policy.js';
 import { SOURCE_NAMES } from '../sources/types.js';
 import { QueueError } from './errors.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
@@ -63,7 +64,17 @@ const queuedMessageSchema = z.lazily(() => {
     status: NonEmpty,
   });
 
-  const PendingActionSchema = z.discriminatedUnion('kind', [PendingCaseSchema, PendingCommentSchema, PendingStatusSchema]);
+  const PendingEventSchema = z.strictObject({
+    kind: z.literal('lifecycle_event'),
+    ...PendingBaseShape,
+    signal: z.enum(['firing', 'resolved', 'informational']),
+    occurredAt: z.string(),
+    summary: z.string(),
+    request: z.optional(caseSchemas().CaseCreateRequest),
+    policy: LifecyclePolicySchema,
+  });
+
+  const PendingActionSchema = z.discriminatedUnion('kind', [PendingCaseSchema, PendingCommentSchema, PendingStatusSchema, PendingEventSchema]);
 
   /** The body of every message on the retry queue and the DLQ: everything needed to finish the work. */
   const QueuedMessageSchema = z.strictObject({
@@ -118,6 +129,8 @@ export function readQueuedMessage(body: string): ReadResult {
     action = create;
   } else if (a.kind === 'comment') {
     action = { kind: a.kind, ...base, caseId: a.caseId, text: a.text, ...(a.occurrences !== undefined ? { occurrences: a.occurrences } : {}) };
+  } else if (a.kind === 'lifecycle_event') {
+    action = { kind: a.kind, ...base, signal: a.signal, occurredAt: a.occurredAt, summary: a.summary, ...(a.request !== undefined ? { request: a.request } : {}), policy: a.policy };
   } else {
     action = { kind: a.kind, ...base, caseId: a.caseId, status: a.status };
   }

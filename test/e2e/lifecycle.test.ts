@@ -3,11 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { caseSchemas } from '../../lambda/datadog/schema.js';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
+import { markerFooter } from '../../lambda/ledger/marker.js';
 import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { signRequest } from '../../lambda/local/sign.js';
+import { QueueError } from '../../lambda/shared/errors.js';
+import { MemoryMetrics } from '../../lambda/shared/metrics.js';
+import type { ActionQueue } from '../../lambda/shared/queue.js';
 import type { SourceName } from '../../lambda/sources/types.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { waitFor } from '../support/fauxqs.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
@@ -25,6 +31,7 @@ const SECRET_OF: Partial<Record<SourceName, string>> = { alertmanager: TEST_SECR
 
 interface Answer {
   status?: string;
+  error?: string;
   reason?: string;
   case?: { id: string; key: string };
   caseId?: string;
@@ -194,6 +201,150 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(answers.filter((a) => a.status === 201)).toHaveLength(2);
     expect(dd.cases).toHaveLength(2);
     expect(new Set(dd.cases.map((c) => c.request.data.attributes.title)).size).toBe(2);
+  });
+
+  it('with lifecycle marker_attribute, a new case also carries its dedup marker in that TEXT custom attribute (#4)', async () => {
+    const { dd, bridge, ledger } = await start({
+      rules: (file) => {
+        const sources = file['sources'] as Record<string, Record<string, unknown>>;
+        sources['alertmanager']!['lifecycle'] = { marker_attribute: 'case_bridge_marker' };
+      },
+    });
+
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(201);
+
+    const marker = (await ledger.get('alertmanager', AM_IDENTITY))?.marker;
+    expect(marker).toMatch(/^casebridge[0-9a-f]{24}$/);
+    const request = dd.cases[0]?.request;
+    expect(request?.data.attributes.custom_attributes).toEqual({ case_bridge_marker: { type: 'TEXT', is_multi: false, value: marker } });
+    // The footer is written all the same: the marker search reads the description.
+    expect(request?.data.attributes.description).toContain(markerFooter(marker!));
+    expect(caseSchemas().CaseCreateRequest.safeParse(request).success).toBe(true);
+  });
+
+  it('a resolve that arrives while the create is in flight is deferred to the retry queue, then comments and closes the one case (#4)', async () => {
+    const metrics = new MemoryMetrics();
+    const { dd, bridge, ledger } = await start({ overrides: { embeddedSqs: true, random: () => 0, metrics } });
+    dd.delayNext(1, 1500);
+
+    const firing = send(bridge, 'alertmanager', AM_FIRING);
+    expect(await waitFor(() => creates(dd).length === 1, 5000)).toBe(true);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'creating' });
+    clock += 60_000;
+    const resolved = await send(bridge, 'alertmanager', AM_RESOLVED);
+    expect(resolved.status).toBe(202);
+    expect(resolved.answer).toMatchObject({ status: 'queued', reason: 'resolve_deferred' });
+    expect((await firing).status).toBe(201);
+    expect(dd.cases[0]?.statusChanges).toEqual([]);
+
+    // About 5 s later the retry consumer runs the resolve again, and the case exists by then.
+    expect(await waitFor(() => dd.cases[0]?.statusChanges.length === 1, 15_000)).toBe(true);
+    expect(dd.cases).toHaveLength(1);
+    expect(creates(dd)).toHaveLength(1);
+    expect(dd.cases[0]?.comments).toEqual([expect.stringMatching(/^Resolved at 2026-03-01T10:01:00.000Z by alertmanager\./)]);
+    expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED']);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'closed', closedBy: 'bridge', caseId: dd.cases[0]?.id });
+    expect(metrics.get('RetriesEnqueued', { source: 'alertmanager' })).toBe(1);
+    expect(metrics.get('CasesClosed', { source: 'alertmanager' })).toBe(1);
+    expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
+  }, 30_000);
+
+  describe('a create that fails while the retry queue is down (#4)', () => {
+    const downQueue: ActionQueue = {
+      retry: async () => Promise.reject(new QueueError('SQS is unavailable')),
+      deadLetter: async () => Promise.reject(new QueueError('SQS is unavailable')),
+    };
+    const lookups = (server: DatadogTestServer) => server.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v2/cases?'));
+
+    it("response lost: answered 503, and the sender's retry finds the case by its marker: one case", async () => {
+      const { dd, bridge, ledger } = await start({ overrides: { queue: downQueue } });
+      dd.dropAfterCreateNext(1);
+
+      const first = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(first.status).toBe(503);
+      expect(first.answer.error).toBe('queue_unavailable');
+      expect(dd.cases).toHaveLength(1); // created, but the bridge never heard
+      const intent = await ledger.get('alertmanager', AM_IDENTITY);
+      expect(intent).toMatchObject({ state: 'creating', ambiguousIntentId: intent?.intentId });
+
+      // Alertmanager sends the notification again.
+      const retry = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(retry.status).toBe(201);
+      expect(retry.answer.case?.id).toBe(dd.cases[0]?.id);
+      expect(dd.cases).toHaveLength(1);
+      expect(creates(dd)).toHaveLength(1);
+      expect(lookups(dd)).toHaveLength(1);
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id, occurrences: 1 });
+    });
+
+    it("429: answered 503, and the sender's retry looks first, finds nothing and creates: one case", async () => {
+      const { dd, bridge, ledger } = await start({ overrides: { queue: downQueue } });
+      dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '1' } });
+
+      expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(503);
+      expect(dd.cases).toHaveLength(0);
+
+      const retry = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(retry.status).toBe(201);
+      expect(dd.cases).toHaveLength(1);
+      expect(lookups(dd)).toHaveLength(1);
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
+    });
+  });
+
+  describe('metrics (#4)', () => {
+    const lifecycleCounts = (metrics: MemoryMetrics, source: string) =>
+      Object.fromEntries(['CasesCreated', 'CasesDeduplicated', 'CasesCommented', 'CasesClosed', 'CasesReopened'].map((name) => [name, metrics.get(name, { source })]));
+
+    it('Alertmanager firing -> repeat -> resolved counts the repeats deduplicated, the comments and the close', async () => {
+      const metrics = new MemoryMetrics();
+      const { bridge } = await start({ overrides: { metrics } });
+
+      await send(bridge, 'alertmanager', AM_FIRING);
+      clock += 60_000;
+      await send(bridge, 'alertmanager', AM_FIRING); // coalesced
+      clock += 15 * 60_000;
+      await send(bridge, 'alertmanager', AM_FIRING); // commented
+      clock += 60_000;
+      await send(bridge, 'alertmanager', AM_RESOLVED); // commented, closed
+      await send(bridge, 'alertmanager', AM_RESOLVED); // already closed: nothing
+
+      expect(lifecycleCounts(metrics, 'alertmanager')).toEqual({ CasesCreated: 1, CasesDeduplicated: 2, CasesCommented: 2, CasesClosed: 1, CasesReopened: 0 });
+    });
+
+    it('PagerDuty triggered -> resolved -> reopened counts the reopen; a redelivery counts deduplicated once', async () => {
+      const metrics = new MemoryMetrics();
+      const { dd, bridge } = await start({ overrides: { metrics } });
+      for (const kind of ['triggered', 'resolved', 'reopened'] as const) {
+        clock += 60_000;
+        const { body, headers } = pagerduty(kind);
+        await send(bridge, 'pagerduty', body, headers);
+      }
+      expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED', 'OPEN']);
+      expect(lifecycleCounts(metrics, 'pagerduty')).toEqual({ CasesCreated: 1, CasesDeduplicated: 1, CasesCommented: 2, CasesClosed: 1, CasesReopened: 1 });
+
+      // PagerDuty retries the reopen delivery (same X-Webhook-Id): answered duplicate, counted once.
+      const { body, headers } = pagerduty('reopened');
+      expect((await send(bridge, 'pagerduty', body, headers)).answer.status).toBe('duplicate');
+      expect(metrics.get('CasesDeduplicated', { source: 'pagerduty' })).toBe(2);
+      expect(metrics.get('CasesReopened', { source: 'pagerduty' })).toBe(1);
+    });
+
+    it('a comment handed to the retry queue is counted when queued, not again when the retry sends it', async () => {
+      const metrics = new MemoryMetrics();
+      const { dd, bridge } = await start({ overrides: { metrics, embeddedSqs: true, random: () => 0 } });
+      await send(bridge, 'alertmanager', AM_FIRING);
+      dd.failNextUpdates(1, { status: 503 });
+
+      clock += 16 * 60_000;
+      const repeat = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(repeat.answer).toMatchObject({ status: 'updated', reason: 'repeat_commented' });
+      expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
+
+      expect(await waitFor(() => dd.cases[0]?.comments.length === 1, 15_000)).toBe(true);
+      expect(metrics.get('RetriesEnqueued', { source: 'alertmanager' })).toBe(1);
+      expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
+    }, 30_000);
   });
 
   it('a create whose response is lost, then retried, gives one case: the marker lookup finds it', async () => {

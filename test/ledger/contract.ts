@@ -70,6 +70,21 @@ export function ledgerContract(name: string, ledger: () => Ledger): void {
       expect(await l.get(k.source, k.identity)).toBeUndefined();
       expect((await l.beginCreate({ ...k, now: T0 + 1 })).won).toBe(true);
     });
+
+    it('markCreateAmbiguous keeps the intent and names it; only for the current creating intent (#4)', async () => {
+      const l = ledger();
+      const k = key();
+      const { entry } = await l.beginCreate({ ...k, now: T0 });
+      expect(await l.markCreateAmbiguous(k, 'other')).toBe(false);
+      expect(await l.markCreateAmbiguous(k, entry.intentId)).toBe(true);
+      expect(await l.get(k.source, k.identity)).toEqual({ ...entry, ambiguousIntentId: entry.intentId });
+      // A take-over gives a new intent id, which the flag does not name.
+      const taken = await l.takeOverCreate(k, entry.intentId, T0 + 5);
+      expect(taken.won).toBe(true);
+      expect(taken.entry.ambiguousIntentId).not.toBe(taken.entry.intentId);
+      await l.completeCreate(k, taken.entry.intentId, { caseId: 'case-1', caseKey: 'DDFC-1' }, T0 + 6);
+      expect(await l.markCreateAmbiguous(k, taken.entry.intentId)).toBe(false);
+    });
   });
 
   describe(`${name}: occurrences and transitions`, () => {

@@ -65,6 +65,8 @@ const rows: Row[] = [
   { name: 'resolve while creating is deferred', entry: creating, event: resolve(T0 + MIN), now: T0 + MIN, reason: 'resolve_deferred', actions: [{ kind: 'defer' }] },
   { name: 'informational while creating does nothing', entry: creating, event: info(T0 + MIN), now: T0 + MIN, reason: 'informational', actions: [] },
   { name: 'firing on an orphaned intent takes over and looks up the marker first', entry: creating, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'create_stale_intent', actions: [create(0, { takeOver: true, lookupFirst: true })], record: true },
+  { name: 'firing on an intent whose create could not be queued takes over at once, marker lookup first (#4)', entry: { ...creating, ambiguousIntentId: 'intent-1' }, event: firing(T0 + MIN), now: T0 + MIN, reason: 'create_outcome_unknown', actions: [create(0, { takeOver: true, lookupFirst: true })] },
+  { name: 'the flag of an intent taken over since does not apply to the new one (#4)', entry: { ...creating, intentId: 'intent-2', ambiguousIntentId: 'intent-1' }, event: firing(T0 + MIN), now: T0 + MIN, reason: 'create_pending', actions: [], record: true },
   { name: 'the orphan timeout is configurable', entry: creating, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, policy: { create_intent_timeout_seconds: 3 * 3600 }, reason: 'create_pending', actions: [], record: true },
   // open: repeats and coalescing
   { name: 'a repeat within the interval after create is coalesced', entry: open, event: firing(T0 + 5 * MIN), now: T0 + 5 * MIN, reason: 'repeat_coalesced', actions: [], record: true },

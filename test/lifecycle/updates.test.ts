@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { commentText } from '../../lambda/lifecycle/run.js';
+import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
+import { alertWorkOf, commentText, deferDelaySeconds, DEFER_REASON, pendingEventOf } from '../../lambda/lifecycle/run.js';
 import { planBatch } from '../../lambda/lifecycle/updates.js';
 import type { PendingAction } from '../../lambda/shared/queue.js';
-import { readQueuedMessage } from '../../lambda/shared/sqs-queue.js';
+import { encodeQueuedMessage, readQueuedMessage } from '../../lambda/shared/sqs-queue.js';
 
 const base = { source: 'alertmanager', deliveryId: undefined, identity: 'g', rule: 'r', attempt: 0, firstSeen: '2026-01-01T00:00:00.000Z' } as const;
 const comment = (caseId: string, text: string, occurrences = 1): PendingAction => ({ kind: 'comment', ...base, caseId, text, occurrences });
@@ -45,5 +46,27 @@ describe('queued message schema', () => {
     expect(readQueuedMessage(JSON.stringify(withIntent))).toMatchObject({ ok: true, message: { action: { intentId: 'i', ambiguous: true } } });
     expect(readQueuedMessage(JSON.stringify({ ...old, action: comment('c1', 'hi') }))).toMatchObject({ ok: true, message: { action: { kind: 'comment', caseId: 'c1' } } });
     expect(readQueuedMessage(JSON.stringify({ ...old, action: { kind: 'set_status', ...base, caseId: 'c1', status: 'CLOSED' } }))).toMatchObject({ ok: true });
+  });
+
+  it('round-trips a deferred alert event with its policy, and refuses one without a policy (#4)', () => {
+    const work = { source: 'alertmanager' as const, identity: 'g', rule: undefined, signal: 'resolved' as const, deliveryId: 'd-1', request: undefined, summary: 'alert.resolved', policy: resolvePolicy({ on_resolve: 'comment' }) };
+    const pending = pendingEventOf(work, 1, Date.parse('2026-03-01T10:00:00Z'));
+    const read = readQueuedMessage(encodeQueuedMessage({ v: 1, disposition: 'retry', action: pending, reason: DEFER_REASON, enqueuedAt: 'now' }));
+
+    expect(read).toEqual({ ok: true, message: { v: 1, disposition: 'retry', action: pending, reason: DEFER_REASON, enqueuedAt: 'now' } });
+    expect(read.ok && read.message.action.kind === 'lifecycle_event' ? alertWorkOf(read.message.action) : undefined).toEqual({ ...work, occurredAt: Date.parse('2026-03-01T10:00:00Z'), attempt: 1 });
+    const { policy: _policy, ...withoutPolicy } = pending;
+    expect(readQueuedMessage(JSON.stringify({ v: 1, disposition: 'retry', action: withoutPolicy, reason: 'x', enqueuedAt: 'now' }))).toMatchObject({ ok: false });
+  });
+});
+
+describe('deferDelaySeconds', () => {
+  it.each([
+    [1, 0, 5],
+    [2, 0, 10],
+    [7, 0.99, 321],
+    [20, 0, 900],
+  ])('after deferral %i with random %d waits %i s', (attempt, random, seconds) => {
+    expect(deferDelaySeconds(attempt, () => random)).toBe(seconds);
   });
 });

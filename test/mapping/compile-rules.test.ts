@@ -42,6 +42,12 @@ describe('compileRules', () => {
     ['an unknown source setting', file([], { sources: { github: { settings: { sekret: 'X' }, rules: [{ name: 'a', case: { title: 'x' } }] } } }), 'sources.github.settings: Unrecognized key: "sekret"'],
     ['a list for a single-valued attribute', file([{ name: 'a', case: { title: 'x', custom_attributes: { team: { type: 'SELECT', value: ['a', 'b'] } } } }]), 'custom_attributes.team.value: a list needs multi: true'],
     ['a wrong version', { version: 2, sources: {} }, 'version:'],
+    [
+      'a marker attribute that a rule also sets (#4)',
+      file([{ name: 'a', case: { title: 'x', custom_attributes: { dedup: { type: 'TEXT', value: 'x' } } } }], { lifecycle: { marker_attribute: 'dedup' } }),
+      'lifecycle.marker_attribute: "dedup" is also a custom attribute of sources.github.rules[0]',
+    ],
+    ['an empty marker attribute key (#4)', file([{ name: 'a', case: { title: 'x' } }], { lifecycle: { marker_attribute: '' } }), 'lifecycle.marker_attribute'],
   ])('rejects %s and names the path', (_name, input, expected) => {
     expect(problemsOf(input)).toContain(expected);
   });

@@ -1,7 +1,12 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
+import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
+import { markRequest } from '../../lambda/ledger/marker.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import { DEFAULT_LIFECYCLE_POLICY } from '../../lambda/lifecycle/policy.js';
+import { DEFER_REASON, pendingEventOf } from '../../lambda/lifecycle/run.js';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { settleBatch, startRetryConsumer } from '../../lambda/local/retry-consumer.js';
 import { copyRedrive } from '../../lambda/retry/redrive.js';
@@ -10,7 +15,7 @@ import { QueueError } from '../../lambda/shared/errors.js';
 import { createLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/shared/queue.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
-import { readQueuedMessage, SqsActionQueue } from '../../lambda/shared/sqs-queue.js';
+import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, readQueuedMessage, SqsActionQueue } from '../../lambda/shared/sqs-queue.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { DD_KEYS, pendingCase, queueDepth, receive, receiveEvent, waitFor } from '../support/fauxqs.js';
 
@@ -255,6 +260,98 @@ describe('retry handler', () => {
 
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(event.Records.map((r) => r.messageId).sort());
     expect(dd.requests).toHaveLength(0);
+  });
+});
+
+describe('retry handler: a deferred alert event (#4)', () => {
+  const IDENTITY = 'case-bridge/{}:{alertname="DiskFull"}';
+  const T0 = Date.parse('2026-03-01T10:00:00Z');
+
+  function deferredRecord(attempt: number): SQSRecord {
+    const work = { source: 'alertmanager' as const, identity: IDENTITY, rule: undefined, signal: 'resolved' as const, deliveryId: undefined, request: undefined, summary: 'alert.resolved', policy: DEFAULT_LIFECYCLE_POLICY };
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: pendingEventOf(work, attempt, T0), reason: DEFER_REASON, enqueuedAt: new Date(T0).toISOString() });
+    return { messageId: `deferred-${attempt}`, receiptHandle: 'r', body, attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry', awsRegion: 'us-east-1' };
+  }
+
+  async function setupDeferred() {
+    dd = await startDatadogServer();
+    const queue = new MemoryActionQueue();
+    const ledger = new MemoryLedger();
+    const handler = createRetryHandler({
+      datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
+      secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
+      queue,
+      ledger,
+      now: () => T0 + 10_000,
+      logger: createLogger({ write: () => undefined }),
+      random: () => 0,
+    });
+    return { dd, queue, ledger, handler };
+  }
+
+  it('is deferred again, one attempt later, while the case is still being created', async () => {
+    const { dd, queue, ledger, handler } = await setupDeferred();
+    await ledger.beginCreate({ source: 'alertmanager', identity: IDENTITY, now: T0 });
+
+    expect(await handler({ Records: [deferredRecord(2)] })).toEqual({ batchItemFailures: [] });
+
+    expect(queue.retries).toEqual([{ action: expect.objectContaining({ kind: 'lifecycle_event', attempt: 3, occurredAt: '2026-03-01T10:00:00.000Z' }), delaySeconds: 20, reason: DEFER_REASON }]);
+    expect(dd.requests).toHaveLength(0);
+  });
+
+  it('goes to the DLQ with its reason after the last attempt', async () => {
+    const { dd, queue, ledger, handler } = await setupDeferred();
+    await ledger.beginCreate({ source: 'alertmanager', identity: IDENTITY, now: T0 });
+
+    expect(await handler({ Records: [deferredRecord(MAX_ATTEMPTS - 1)] })).toEqual({ batchItemFailures: [] });
+
+    expect(queue.retries).toEqual([]);
+    expect(queue.deadLetters).toEqual([{ action: expect.objectContaining({ kind: 'lifecycle_event', attempt: MAX_ATTEMPTS }), reason: `gave up after ${MAX_ATTEMPTS} attempts: ${DEFER_REASON}` }]);
+    expect(dd.requests).toHaveLength(0);
+  });
+
+  it('is dropped when the create was abandoned meanwhile (no case to resolve)', async () => {
+    const { dd, queue, handler } = await setupDeferred();
+
+    expect(await handler({ Records: [deferredRecord(1)] })).toEqual({ batchItemFailures: [] });
+
+    expect(queue.retries).toEqual([]);
+    expect(queue.deadLetters).toEqual([]);
+    expect(dd.requests).toHaveLength(0);
+  });
+});
+
+describe('retry handler: a queued create whose next retry cannot be queued (#4)', () => {
+  it('leaves the intent flagged, so the redelivered record looks the case up by marker instead of creating it again', async () => {
+    dd = await startDatadogServer();
+    const ledger = new MemoryLedger();
+    const { entry } = await ledger.beginCreate({ source: 'generic', identity: 'check/21', now: Date.now() });
+    const action = pendingCase(21, { intentId: entry.intentId, marker: entry.marker, request: markRequest(pendingCase(21).request, entry.marker), attempt: 1 });
+    let queueDown = true;
+    const memory = new MemoryActionQueue();
+    const handler = createRetryHandler({
+      datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
+      secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
+      queue: { retry: async (a, o) => (queueDown ? Promise.reject(new QueueError('SQS is unavailable')) : memory.retry(a, o)), deadLetter: (a, o) => memory.deadLetter(a, o) },
+      ledger,
+      logger: createLogger({ write: () => undefined }),
+      random: () => 0,
+    });
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: 'first try answered 503', enqueuedAt: new Date().toISOString() });
+    const record: SQSRecord = { messageId: 'm-21', receiptHandle: 'r', body, attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry', awsRegion: 'us-east-1' };
+    dd.dropAfterCreateNext(1);
+
+    // The create reaches Datadog but its answer is lost, and the retry of it cannot be queued.
+    expect(await handler({ Records: [record] })).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-21' }] });
+    expect(dd.cases).toHaveLength(1);
+    expect(await ledger.get('generic', 'check/21')).toMatchObject({ state: 'creating', ambiguousIntentId: entry.intentId });
+
+    // SQS delivers the same record again (its body says nothing of the lost answer).
+    queueDown = false;
+    expect(await handler({ Records: [record] })).toEqual({ batchItemFailures: [] });
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(await ledger.get('generic', 'check/21')).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
   });
 });
 

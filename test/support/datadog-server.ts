@@ -76,6 +76,8 @@ export interface DatadogTestServer {
   hangNext(n: number): void;
   /** Create the case for the next `n` case-creates, then destroy the socket without answering. */
   dropAfterCreateNext(n: number): void;
+  /** Hold the next `n` case-creates for `ms` (the create is in flight meanwhile), then handle them as usual. */
+  delayNext(n: number, ms: number): void;
   /** Answer the next `n` comment/status updates (after the key check) with this reply. */
   failNextUpdates(n: number, reply: InjectedReply): void;
   /** Stops listening and destroys every open socket, hung ones included. */
@@ -123,6 +125,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   const injectedUpdates: InjectedReply[] = [];
   let hang = 0;
   let drop = 0;
+  const delays: number[] = [];
   let limit: RateLimitOptions | undefined;
   let window = { start: 0, count: 0 };
 
@@ -213,6 +216,8 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     if (isSearch) return search(res, entry, new URL(path, 'http://localhost').searchParams);
     if (actionMatch !== null) return update(req, res, entry, body, decodeURIComponent(actionMatch[1] ?? ''), actionMatch[2] as 'comment' | 'status');
 
+    const delay = delays.shift();
+    if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
     if (hang > 0) {
       hang -= 1;
       return; // never answered; close() destroys the socket
@@ -342,6 +347,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     },
     dropAfterCreateNext(n) {
       drop += n;
+    },
+    delayNext(n, ms) {
+      for (let i = 0; i < n; i += 1) delays.push(ms);
     },
     failNextUpdates(n, reply) {
       for (let i = 0; i < n; i += 1) injectedUpdates.push(reply);
