@@ -1,5 +1,6 @@
 import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
 import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from '../ingest/deliver.js';
+import { markRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { PendingCase, PendingComment, PendingStatus } from '../shared/queue.js';
@@ -109,16 +110,31 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
 /**
  * A create from the retry queue. With an intent (issue 4): goes ahead only while the ledger entry is
  * still `creating` with this intent id (else someone else owns it, or it is done: dropped), and looks
- * the case up by marker first when the last failure was ambiguous. Never records a new intent.
- * Without one (messages queued before the ledger): as before.
+ * the case up by marker first when the last failure was ambiguous. When the alert has no entry at all
+ * (its create was dead-lettered, which abandons the intent, and an operator redrove the message), it
+ * claims a new intent and creates, so a redrive is never a silent no-op.
+ * Without an intent (messages queued before the ledger): as before.
  */
 export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promise<CreateOutcome> {
   const { intentId, marker } = action;
   if (intentId === undefined || marker === undefined) return deliverCase(action, deps);
   const entry = await deps.ledger.get(action.source, action.identity);
-  if (entry === undefined || entry.state !== 'creating' || entry.intentId !== intentId) {
-    const reason = entry === undefined ? 'the create intent is gone' : entry.state !== 'creating' ? `the alert's case is already ${entry.state}` : 'another delivery took the create over';
-    deps.logger.info('queued create dropped', { reason, caseId: entry?.caseId });
+  if (entry === undefined) {
+    // The intent was given up (the create was dead-lettered, which abandons it) and this message came
+    // back: an operator redrove it. The alert has no case: claim a new intent and create.
+    const claim = await deps.ledger.beginCreate({ source: action.source, identity: action.identity, now: deps.now(), rule: action.rule === '' ? undefined : action.rule });
+    if (!claim.won) {
+      deps.logger.info('queued create dropped', { reason: 'another delivery holds the alert now', caseId: claim.entry.caseId });
+      return { status: 'dropped', reason: 'another delivery holds the alert now' };
+    }
+    const fresh = claim.entry;
+    deps.logger.info('queued create without an intent: claimed a new one', { intentId: fresh.intentId });
+    const request = fresh.marker === marker ? action.request : markRequest(action.request, fresh.marker);
+    return createWithIntent({ ...action, request, intentId: fresh.intentId, marker: fresh.marker }, deps, action.ambiguous === true);
+  }
+  if (entry.state !== 'creating' || entry.intentId !== intentId) {
+    const reason = entry.state !== 'creating' ? `the alert's case is already ${entry.state}` : 'another delivery took the create over';
+    deps.logger.info('queued create dropped', { reason, caseId: entry.caseId });
     return { status: 'dropped', reason };
   }
   // A redelivered record whose last attempt could not be queued again finds its intent flagged.

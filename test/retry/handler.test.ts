@@ -321,6 +321,65 @@ describe('retry handler: a deferred alert event (#4)', () => {
   });
 });
 
+describe('retry handler: a dead-lettered create with a ledger intent (#4)', () => {
+  it('is created when an operator redrives it, although dead-lettering gave its intent up', async () => {
+    const { sqs, dd, queue } = await setup();
+    const ledger = new MemoryLedger();
+    const handler = createRetryHandler({
+      datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
+      secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
+      queue,
+      ledger,
+      logger: createLogger({ write: () => undefined }),
+      random: () => 0.5,
+    });
+    const { entry } = await ledger.beginCreate({ source: 'generic', identity: 'check/31', now: Date.now(), rule: 'checks' });
+    const action = pendingCase(31, { intentId: entry.intentId, marker: entry.marker, request: markRequest(pendingCase(31).request, entry.marker), attempt: 1 });
+    const event = await enqueue(sqs, queue, [action]);
+    dd.failNext(1, { status: 400, body: { errors: ['project not found'] } });
+
+    expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
+    expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ total: 1 });
+    expect(await ledger.get('generic', 'check/31')).toBeUndefined();
+
+    // The operator fixes the project and redrives.
+    expect(await copyRedrive({ client: sqs.client, sourceUrl: sqs.dlqUrl, destinationUrl: sqs.retryQueueUrl })).toBe(1);
+    expect(await run(handler, await receiveEvent(sqs.client, sqs.retryQueueUrl, 1))).toEqual({ batchItemFailures: [] });
+
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.cases[0]?.request).toEqual(action.request);
+    expect(await ledger.get('generic', 'check/31')).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id, marker: entry.marker });
+    expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ total: 0 });
+  });
+
+  it('is dropped on redrive when another delivery created the alert\'s case meanwhile', async () => {
+    const { sqs, dd, queue } = await setup();
+    const ledger = new MemoryLedger();
+    const handler = createRetryHandler({
+      datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
+      secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
+      queue,
+      ledger,
+      logger: createLogger({ write: () => undefined }),
+      random: () => 0.5,
+    });
+    const first = await ledger.beginCreate({ source: 'generic', identity: 'check/32', now: Date.now() });
+    const action = pendingCase(32, { intentId: first.entry.intentId, marker: first.entry.marker, request: markRequest(pendingCase(32).request, first.entry.marker), attempt: 1 });
+    const event = await enqueue(sqs, queue, [action]);
+    dd.failNext(1, { status: 400, body: { errors: ['project not found'] } });
+    await run(handler, event);
+    // A later firing of the same alert made its case.
+    const later = await ledger.beginCreate({ source: 'generic', identity: 'check/32', now: Date.now() });
+    await ledger.completeCreate({ source: 'generic', identity: 'check/32' }, later.entry.intentId, { caseId: 'case-from-later-firing', caseKey: 'K-9' }, Date.now());
+
+    await copyRedrive({ client: sqs.client, sourceUrl: sqs.dlqUrl, destinationUrl: sqs.retryQueueUrl });
+    expect(await run(handler, await receiveEvent(sqs.client, sqs.retryQueueUrl, 1))).toEqual({ batchItemFailures: [] });
+
+    expect(dd.cases).toHaveLength(0);
+    expect(await ledger.get('generic', 'check/32')).toMatchObject({ state: 'open', caseId: 'case-from-later-firing' });
+  });
+});
+
 describe('retry handler: a queued create whose next retry cannot be queued (#4)', () => {
   it('leaves the intent flagged, so the redelivered record looks the case up by marker instead of creating it again', async () => {
     dd = await startDatadogServer();
