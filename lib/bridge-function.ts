@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { AssetHashType, DockerImage, Duration, Validations } from 'aws-cdk-lib';
 import { Architecture, Code, Function as LambdaFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -28,15 +29,20 @@ export interface BridgeFunctionProps {
 export class BridgeFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+    const define = props.define ?? {};
     const code = Code.fromAsset(dirname(props.entry), {
       // The hash of what is deployed, so a change anywhere in the bundle's inputs is a new version.
       assetHashType: AssetHashType.OUTPUT,
       bundling: {
+        // CDK caches bundles per app, keyed by the source path and these options as JSON; the inlined
+        // rules live only in tryBundle, so without this two stacks of one app (staging and prod) would
+        // share the first one's bundle. (Only Docker bundling, never used here, would read it.)
+        environment: { CASE_BRIDGE_BUILD: createHash('sha256').update(JSON.stringify(lambdaBuildOptions(props.entry, '', define))).digest('hex') },
         // Never used: local bundling always succeeds or throws (no Docker needed for synth).
         image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
         local: {
           tryBundle(outputDir: string): boolean {
-            buildSync(lambdaBuildOptions(props.entry, outputDir, props.define ?? {}));
+            buildSync(lambdaBuildOptions(props.entry, outputDir, define));
             return true;
           },
         },
