@@ -31,6 +31,7 @@ export function newIntent(input: BeginCreateInput, intentId: string = randomUUID
     closedBy: undefined,
     closedStatus: undefined,
     reopenCount: 0,
+    ambiguousIntentId: undefined,
   };
 }
 

@@ -14,4 +14,11 @@ describe('utf8Bytes (the bytes of a body API Gateway passes as text)', () => {
   ])('gives the same bytes as Buffer.from(text, "utf8"): %s', (_label, text) => {
     expect(utf8Bytes(text).equals(Buffer.from(text, 'utf8'))).toBe(true);
   });
+
+  it('returns bytes that later calls do not overwrite (small bodies share one encode buffer)', () => {
+    const first = utf8Bytes('{"a":"first 🚨"}');
+    const copy = Buffer.from(first);
+    utf8Bytes('{"b":"second, longer body Überlast"}');
+    expect(first.equals(copy)).toBe(true);
+  });
 });
