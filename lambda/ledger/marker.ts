@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { CaseCreateRequest } from '../datadog/schema.js';
-import { MAX_DESCRIPTION_LENGTH } from '../mapping/map-event.js';
+import { MAX_DESCRIPTION_LENGTH } from '../datadog/limits.js';
 
 const PREFIX = 'casebridge';
 

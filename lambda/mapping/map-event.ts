@@ -1,3 +1,4 @@
+import { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH } from '../datadog/limits.js';
 import { CASE_PRIORITIES, type CaseCreateRequest, type CasePriority, type CustomAttributeValue } from '../datadog/schema.js';
 import type { LifecyclePolicy } from '../lifecycle/policy.js';
 import type { SourceEvent } from '../sources/types.js';
@@ -6,9 +7,7 @@ import type { CompiledCaseFields, CompiledRule, CompiledSource } from './compile
 import type { Bindings } from './expression.js';
 import { toText, type CompiledTemplate } from './template.js';
 
-/** Titles are cut here (Datadog shows about this much; the full text stays in the description). */
-export const MAX_TITLE_LENGTH = 200;
-export const MAX_DESCRIPTION_LENGTH = 20_000;
+export { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH };
 
 export type MapResult =
   | {
