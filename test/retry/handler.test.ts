@@ -321,18 +321,23 @@ describe('retry handler: a deferred alert event (#4)', () => {
   });
 });
 
+/** The retry handler with the dedup ledger (the Lambda entry passes the DynamoDB one). */
+function withLedger(datadog: DatadogTestServer, queue: SqsActionQueue, ledger: MemoryLedger) {
+  return createRetryHandler({
+    datadog: createDatadogClient({ baseUrl: datadog.url, timeoutMs: 2000 }),
+    secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
+    queue,
+    ledger,
+    logger: createLogger({ write: () => undefined }),
+    random: () => 0.5,
+  });
+}
+
 describe('retry handler: a dead-lettered create with a ledger intent (#4)', () => {
   it('is created when an operator redrives it, although dead-lettering gave its intent up', async () => {
     const { sqs, dd, queue } = await setup();
     const ledger = new MemoryLedger();
-    const handler = createRetryHandler({
-      datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
-      secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
-      queue,
-      ledger,
-      logger: createLogger({ write: () => undefined }),
-      random: () => 0.5,
-    });
+    const handler = withLedger(dd, queue, ledger);
     const { entry } = await ledger.beginCreate({ source: 'generic', identity: 'check/31', now: Date.now(), rule: 'checks' });
     const action = pendingCase(31, { intentId: entry.intentId, marker: entry.marker, request: markRequest(pendingCase(31).request, entry.marker), attempt: 1 });
     const event = await enqueue(sqs, queue, [action]);
@@ -355,14 +360,7 @@ describe('retry handler: a dead-lettered create with a ledger intent (#4)', () =
   it('is dropped on redrive when another delivery created the alert\'s case meanwhile', async () => {
     const { sqs, dd, queue } = await setup();
     const ledger = new MemoryLedger();
-    const handler = createRetryHandler({
-      datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
-      secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
-      queue,
-      ledger,
-      logger: createLogger({ write: () => undefined }),
-      random: () => 0.5,
-    });
+    const handler = withLedger(dd, queue, ledger);
     const first = await ledger.beginCreate({ source: 'generic', identity: 'check/32', now: Date.now() });
     const action = pendingCase(32, { intentId: first.entry.intentId, marker: first.entry.marker, request: markRequest(pendingCase(32).request, first.entry.marker), attempt: 1 });
     const event = await enqueue(sqs, queue, [action]);
