@@ -30,27 +30,29 @@ const SettingsSchema = z.strictObject({
 });
 type Settings = z.infer<typeof SettingsSchema>;
 
-const StatusSchema = z.enum(['firing', 'resolved']);
-
-const AlertSchema = z.looseObject({
-  status: StatusSchema,
-  labels: z.record(z.string(), z.string()),
-  fingerprint: z.optional(z.string()),
-  generatorURL: z.optional(z.string()),
-});
-
+// Payload schemas are built on first use (z.lazily): a container builds only those of the sources
+// it receives webhooks from.
 /** The fields of an Alertmanager-style group notification (Alertmanager v4, Grafana v1, Mimir). */
-export const AlertGroupSchema = z.looseObject({
-  receiver: z.string(),
-  status: StatusSchema,
-  groupKey: z.string(),
-  truncatedAlerts: z.optional(z.int().check(z.nonnegative())),
-  externalURL: z.optional(z.string()),
-  alerts: z.array(AlertSchema),
+export const alertGroupSchema = z.lazily(() => {
+  const StatusSchema = z.enum(['firing', 'resolved']);
+  const AlertSchema = z.looseObject({
+    status: StatusSchema,
+    labels: z.record(z.string(), z.string()),
+    fingerprint: z.optional(z.string()),
+    generatorURL: z.optional(z.string()),
+  });
+  return z.looseObject({
+    receiver: z.string(),
+    status: StatusSchema,
+    groupKey: z.string(),
+    truncatedAlerts: z.optional(z.int().check(z.nonnegative())),
+    externalURL: z.optional(z.string()),
+    alerts: z.array(AlertSchema),
+  });
 });
-export type AlertGroup = z.infer<typeof AlertGroupSchema>;
+export type AlertGroup = z.infer<ReturnType<typeof alertGroupSchema>>;
 
-const AlertmanagerBodySchema = z.extend(AlertGroupSchema, { version: z.literal('4') });
+const alertmanagerBodySchema = z.lazily(() => z.extend(alertGroupSchema(), { version: z.literal('4') }));
 
 /** Stable short hash of a label set, used when an alert carries no `fingerprint`. */
 export function labelsHash(labels: Readonly<Record<string, string>>): string {
@@ -118,7 +120,7 @@ export function alertGroupEvents(
  * receiver (`v0mimir1`) sends the same body without `orgId`.
  */
 export function parseAlertmanagerBody(source: SourceName, body: JsonObject, groupBy: GroupBy): SourceEvent[] {
-  const parsed = z.safeParse(AlertmanagerBodySchema, body);
+  const parsed = z.safeParse(alertmanagerBodySchema(), body);
   if (!parsed.success) throw new PayloadError('not an Alertmanager webhook body (version "4")', { cause: parsed.error });
   const group = parsed.data;
   return alertGroupEvents(source, body, group, { identity: `${group.receiver}/${group.groupKey}`, groupBy });

@@ -11,15 +11,18 @@ const SettingsSchema = z.strictObject({
 });
 type Settings = z.infer<typeof SettingsSchema>;
 
-const BodySchema = z.looseObject({
-  action: z.optional(z.string()),
-  repository: z.optional(z.looseObject({ id: z.number(), full_name: z.string() })),
-  organization: z.optional(z.looseObject({ id: z.number(), login: z.string() })),
-});
+// Built on first use: only the sources a container receives webhooks from build theirs.
+const bodySchema = z.lazily(() =>
+  z.looseObject({
+    action: z.optional(z.string()),
+    repository: z.optional(z.looseObject({ id: z.number(), full_name: z.string() })),
+    organization: z.optional(z.looseObject({ id: z.number(), login: z.string() })),
+  }),
+);
 
-// The checks of BodySchema by hand, without the copies zod makes of the body and of `repository`
+// The checks of bodySchema() by hand, without the copies zod makes of the body and of `repository`
 // (about 80 keys in a full delivery) on every webhook. A body that fails them still goes through
-// BodySchema, which stays the authority and whose error becomes the cause.
+// bodySchema(), which stays the authority and whose error becomes the cause.
 const isFiniteNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
 
 function ownerOk(v: Json | undefined, nameKey: 'full_name' | 'login'): boolean {
@@ -83,11 +86,11 @@ export const github = {
 
   parse(body, headers) {
     if (!isGithubBody(body)) {
-      const parsed = BodySchema.safeParse(body);
+      const parsed = bodySchema().safeParse(body);
       if (!parsed.success) throw new PayloadError('not a GitHub webhook body', { cause: parsed.error });
     }
-    // The body has the shape of BodySchema (checked just above); its fields are read in place.
-    const data = body as z.infer<typeof BodySchema>;
+    // The body has the shape of bodySchema() (checked just above); its fields are read in place.
+    const data = body as z.infer<ReturnType<typeof bodySchema>>;
     const event = header(headers, 'x-github-event');
     if (event === undefined) throw new PayloadError('missing X-GitHub-Event header');
     const action = data.action;

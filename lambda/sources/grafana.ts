@@ -1,6 +1,6 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { AlertGroupSchema, GroupBySchema, alertGroupEvents, parseAlertmanagerBody } from './alertmanager.js';
+import { alertGroupSchema, GroupBySchema, alertGroupEvents, parseAlertmanagerBody } from './alertmanager.js';
 import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import type { WebhookSource } from './types.js';
 
@@ -31,13 +31,15 @@ const SettingsSchema = z.strictObject({
 type Settings = z.infer<typeof SettingsSchema>;
 
 // Grafana's own webhook body (`version: "1"`): an Alertmanager group plus orgId/state/title/message.
-const GrafanaBodySchema = z.extend(AlertGroupSchema, {
-  version: z.literal('1'),
-  orgId: z.int(),
-  state: z.optional(z.string()),
-  title: z.optional(z.string()),
-  message: z.optional(z.string()),
-});
+const grafanaBodySchema = z.lazily(() =>
+  z.extend(alertGroupSchema(), {
+    version: z.literal('1'),
+    orgId: z.int(),
+    state: z.optional(z.string()),
+    title: z.optional(z.string()),
+    message: z.optional(z.string()),
+  }),
+);
 
 export const grafana = {
   name: 'grafana',
@@ -61,7 +63,7 @@ export const grafana = {
   parse(body, _headers, { settings }) {
     // Mimir-style receiver (grafana/alerting receivers/webhook/v0mimir1): an Alertmanager body.
     if (body['version'] === '4' && body['orgId'] === undefined) return parseAlertmanagerBody('grafana', body, settings.group_by);
-    const parsed = z.safeParse(GrafanaBodySchema, body);
+    const parsed = z.safeParse(grafanaBodySchema(), body);
     if (!parsed.success) throw new PayloadError('not a Grafana Alerting webhook body (version "1")', { cause: parsed.error });
     const group = parsed.data;
     return alertGroupEvents('grafana', body, group, {

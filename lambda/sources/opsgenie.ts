@@ -21,10 +21,13 @@ type Settings = z.infer<typeof SettingsSchema>;
 
 // `alert.updatedAt` / `insertedAt` are nanosecond integers above 2^53 that JSON.parse has already
 // rounded: they are deliberately not read (identity is `alertId`).
-const BodySchema = z.looseObject({
-  action: z.string(),
-  alert: z.looseObject({ alertId: z.string().check(z.minLength(1)) }),
-});
+// Built on first use: only the sources a container receives webhooks from build theirs.
+const bodySchema = z.lazily(() =>
+  z.looseObject({
+    action: z.string(),
+    alert: z.looseObject({ alertId: z.string().check(z.minLength(1)) }),
+  }),
+);
 
 function signalOf(action: string): Signal {
   if (action === 'Close' || action === 'Delete') return 'resolved';
@@ -44,7 +47,7 @@ export const opsgenie = {
   },
 
   parse(body) {
-    const parsed = z.safeParse(BodySchema, body);
+    const parsed = z.safeParse(bodySchema(), body);
     if (!parsed.success) throw new PayloadError('not an Opsgenie webhook body', { cause: parsed.error });
     const { action, alert } = parsed.data;
     return [

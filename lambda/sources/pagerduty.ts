@@ -12,20 +12,23 @@ type Settings = z.infer<typeof SettingsSchema>;
 
 // V3 webhook body: a single `{event: {...}}`. `data` is the incident for incident.* events whose
 // `data.type` is "incident", and a note/status update/responder... carrying `data.incident` otherwise.
-const BodySchema = z.looseObject({
-  event: z.looseObject({
-    id: z.string(),
-    event_type: z.string(),
-    resource_type: z.string(),
-    occurred_at: z.string(),
-    data: z.looseObject({
-      id: z.optional(z.string()),
-      type: z.optional(z.string()),
-      html_url: z.optional(z.string()),
-      incident: z.nullish(z.looseObject({ id: z.string(), html_url: z.optional(z.string()) })),
+// Built on first use: only the sources a container receives webhooks from build theirs.
+const bodySchema = z.lazily(() =>
+  z.looseObject({
+    event: z.looseObject({
+      id: z.string(),
+      event_type: z.string(),
+      resource_type: z.string(),
+      occurred_at: z.string(),
+      data: z.looseObject({
+        id: z.optional(z.string()),
+        type: z.optional(z.string()),
+        html_url: z.optional(z.string()),
+        incident: z.nullish(z.looseObject({ id: z.string(), html_url: z.optional(z.string()) })),
+      }),
     }),
   }),
-});
+);
 
 const FIRING = new Set(['incident.triggered', 'incident.reopened']);
 
@@ -58,7 +61,7 @@ export const pagerduty = {
   },
 
   parse(body, headers) {
-    const parsed = z.safeParse(BodySchema, body);
+    const parsed = z.safeParse(bodySchema(), body);
     if (!parsed.success) throw new PayloadError('not a PagerDuty V3 webhook body', { cause: parsed.error });
     const { event } = parsed.data;
     const { data } = event;

@@ -12,13 +12,16 @@ type Settings = z.infer<typeof SettingsSchema>;
 
 const Id = z.union([z.string(), z.number()]);
 
-const BodySchema = z.looseObject({
-  action: z.string(),
-  data: z.looseObject({}),
-});
+// Built on first use: only the sources a container receives webhooks from build theirs.
+const bodySchema = z.lazily(() =>
+  z.looseObject({
+    action: z.string(),
+    data: z.looseObject({}),
+  }),
+);
 
 // What each alert-like resource must carry; other resources (installation, comment, error...)
-// are only checked against BodySchema.
+// are only checked against bodySchema().
 const RESOURCE_SCHEMAS = {
   issue: z.looseObject({ data: z.looseObject({ issue: z.looseObject({ id: Id }) }) }),
   event_alert: z.looseObject({ data: z.looseObject({ event: z.looseObject({ issue_id: Id }) }) }),
@@ -58,7 +61,7 @@ export const sentry = {
   parse(body, headers) {
     const resource = header(headers, 'sentry-hook-resource');
     if (resource === undefined) throw new PayloadError('missing Sentry-Hook-Resource header');
-    const parsed = z.safeParse(BodySchema, body);
+    const parsed = z.safeParse(bodySchema(), body);
     if (!parsed.success) throw new PayloadError('not a Sentry integration webhook body', { cause: parsed.error });
     const { action } = parsed.data;
     const requestId = header(headers, 'request-id');

@@ -19,10 +19,13 @@ const SettingsSchema = z.strictObject({
 });
 type Settings = z.infer<typeof SettingsSchema>;
 
-const BodySchema = z.looseObject({
-  type: z.string().check(z.minLength(1)),
-  data: z.nullish(z.looseObject({ id: z.optional(z.union([z.string(), z.number()])) })),
-});
+// Built on first use: only the sources a container receives webhooks from build theirs.
+const bodySchema = z.lazily(() =>
+  z.looseObject({
+    type: z.string().check(z.minLength(1)),
+    data: z.nullish(z.looseObject({ id: z.optional(z.union([z.string(), z.number()])) })),
+  }),
+);
 
 /** HMAC key: base64-decoded secret, `whsec_` prefix removed. Undefined when not base64. */
 export function standardWebhooksKey(secret: string): Buffer | undefined {
@@ -61,7 +64,7 @@ export const standardWebhooks = {
   },
 
   parse(body, headers, { settings }) {
-    const parsed = z.safeParse(BodySchema, body);
+    const parsed = z.safeParse(bodySchema(), body);
     if (!parsed.success) throw new PayloadError('not a Standard Webhooks body (needs a string "type")', { cause: parsed.error });
     const { type, data } = parsed.data;
     const webhookId = header(headers, 'webhook-id');
