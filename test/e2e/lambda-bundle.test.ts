@@ -1,0 +1,159 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSample } from '../../lambda/local/samples.js';
+import { signRequest } from '../../lambda/local/sign.js';
+import type { SourceName } from '../../lambda/sources/types.js';
+import { lambdaBuildOptions } from '../../lib/lambda-bundle.js';
+import { readRulesForBundle } from '../../lib/rules-asset.js';
+import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { DD_KEYS } from '../support/fauxqs.js';
+import { TEST_SECRETS } from '../support/local-bridge.js';
+
+// The ingest function as deployed: the bundle built with the stack's own options (rules inlined,
+// fast expressions precompiled, JSONata a lazy chunk), loaded in a fresh Node process with the
+// Lambda entry's environment, its AWS SDK calls answered by a Secrets Manager stub and dynalite,
+// Datadog by the local test server. No SQS call happens on these paths (nothing is retried).
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// Inside the project so that the bundle's external imports (@aws-sdk/*) resolve from node_modules.
+const OUT = join(ROOT, 'node_modules/.cache/case-bridge-test', `ingest-${process.pid}`);
+const TABLE = 'case-bridge-ledger';
+const SECRET_ID = 'case-bridge/test';
+
+let dd: DatadogTestServer;
+let dynamo: LocalDynamo;
+let secretsStub: Server;
+let secretsEndpoint: string;
+let secretReads = 0;
+
+beforeAll(async () => {
+  dd = await startDatadogServer();
+  dynamo = await startDynalite();
+  await dynamo.createLedgerTable(TABLE);
+  // Secrets Manager has no emulator: GetSecretValue (awsJson1_1) is all the ingest function calls.
+  secretsStub = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      const target = req.headers['x-amz-target'];
+      const secretId = (JSON.parse(body || '{}') as { SecretId?: string }).SecretId;
+      if (target !== 'secretsmanager.GetSecretValue' || secretId !== SECRET_ID) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ResourceNotFoundException', message: `no ${String(secretId)}` }));
+        return;
+      }
+      secretReads += 1;
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Name: SECRET_ID, SecretString: JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }), VersionId: 'v1' }));
+    });
+  });
+  await new Promise<void>((resolve) => secretsStub.listen(0, '127.0.0.1', resolve));
+  secretsEndpoint = `http://127.0.0.1:${(secretsStub.address() as AddressInfo).port}`;
+
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const rules = readRulesForBundle(join(ROOT, 'config/rules.yaml'));
+  await build({ ...lambdaBuildOptions(join(ROOT, 'lambda/ingest/index.ts'), OUT, { __CASE_BRIDGE_RULES__: rules.json, __CASE_BRIDGE_EXPRESSIONS__: rules.expressionsJson }), logLevel: 'silent' });
+}, 60_000);
+
+afterAll(async () => {
+  rmSync(OUT, { recursive: true, force: true });
+  await dd?.close();
+  await dynamo?.close();
+  await new Promise<void>((resolve) => (secretsStub ? secretsStub.close(() => resolve()) : resolve()));
+});
+
+/** A signed delivery as API Gateway hands it over (JSON as text). */
+function event(source: SourceName, sample: string, options: { delivery?: string; secret?: string } = {}): APIGatewayProxyEventV2 {
+  const s = readSample(source, sample);
+  const headers = { ...s.headers, ...(options.delivery ? { 'x-github-delivery': options.delivery } : {}) };
+  const secretKey = source === 'github' ? 'GITHUB_WEBHOOK_SECRET' : 'ALERTMANAGER_BEARER_TOKEN';
+  const signed = signRequest({ source, secret: options.secret ?? TEST_SECRETS[secretKey], body: Buffer.from(s.body, 'utf8'), headers });
+  return {
+    version: '2.0',
+    routeKey: 'POST /webhooks/{source}',
+    rawPath: `/webhooks/${source}`,
+    rawQueryString: '',
+    headers: Object.fromEntries(Object.entries(signed).map(([k, v]) => [k.toLowerCase(), v])),
+    pathParameters: { source },
+    requestContext: { requestId: randomUUID() } as APIGatewayProxyEventV2['requestContext'],
+    body: s.body,
+    isBase64Encoded: false,
+  };
+}
+
+interface Answer {
+  readonly statusCode: number;
+  readonly body: { status?: string; error?: string; case?: { id: string; key: string } };
+}
+
+/**
+ * Loads the bundle in a fresh process (a cold container) and invokes it once per event, in order.
+ * Asynchronous: the stubs it talks to run in this process.
+ */
+async function invoke(events: readonly APIGatewayProxyEventV2[]): Promise<Answer[]> {
+  const input = join(OUT, `events-${randomUUID()}.json`);
+  const output = `${input}.out`;
+  writeFileSync(input, JSON.stringify(events));
+  const script = `
+    import { readFileSync, writeFileSync } from 'node:fs';
+    const { handler } = await import(${JSON.stringify(pathToFileURL(join(OUT, 'index.mjs')).href)});
+    const context = { functionName: 'ingest', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ingest', memoryLimitInMB: '256', awsRequestId: 'req', getRemainingTimeInMillis: () => 10000 };
+    const out = [];
+    for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'))) {
+      const r = await handler(e, context);
+      out.push({ statusCode: r.statusCode, body: JSON.parse(r.body ?? '{}') });
+    }
+    writeFileSync(${JSON.stringify(output)}, JSON.stringify(out));`;
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      CASE_BRIDGE_SECRET_ID: SECRET_ID,
+      CASE_BRIDGE_LEDGER_TABLE: TABLE,
+      CASE_BRIDGE_RETRY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/unused-retry',
+      CASE_BRIDGE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/unused-dlq',
+      DD_API_URL: dd.url,
+    },
+    timeout: 30_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(readFileSync(output, 'utf8')) as Answer[];
+}
+
+describe('the built ingest bundle, cold, against real protocols', () => {
+  it('creates cases (GitHub on fast expressions, Alertmanager through the JSONata chunk), dedups a redelivery in DynamoDB, refuses a bad signature', { timeout: 60_000 }, async () => {
+    const delivery = randomUUID();
+    const answers = await invoke([
+      event('github', 'issues.opened', { delivery }),
+      event('alertmanager', 'firing.two-alerts'),
+      event('github', 'issues.opened', { delivery }),
+      event('github', 'issues.opened', { delivery: randomUUID(), secret: 'not-the-secret' }),
+    ]);
+
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 201, 200, 401]);
+    expect(answers[2]?.body.status).toBe('duplicate');
+    expect(answers[3]?.body.error).toBe('invalid_signature');
+    expect(dd.cases).toHaveLength(2);
+    // "(2 alerts)" comes from `$count(alerts)`, which only JSONata's evaluator (the lazy chunk) runs.
+    expect(dd.cases.map((c) => (c.request as { data: { attributes: { title: string } } }).data.attributes.title)).toEqual([
+      '[GitHub] acme/widgets#42: Checkout times out for EU customers',
+      '[Alertmanager] DiskFillingUp (2 alerts)',
+    ]);
+    // The secret is read once per container, however many webhooks it serves.
+    expect(secretReads).toBe(1);
+  });
+});
