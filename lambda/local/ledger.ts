@@ -14,6 +14,24 @@ export interface LocalLedger {
   close(): Promise<void>;
 }
 
+/** Creates a ledger-shaped table (string hash key `pk`, on demand) and waits until it is ACTIVE. */
+export async function createLedgerTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  for (let i = 0; ; i += 1) {
+    const res = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (res.Table?.TableStatus === 'ACTIVE') return;
+    if (i > 100) throw new Error(`ledger table ${tableName} did not become ACTIVE`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /**
  * The dedup ledger in an embedded DynamoDB-protocol emulator (dynalite, in memory, 127.0.0.1 on a free
  * port), as `npm start` runs it: the same DynamoLedger and conditional writes as deployed.
@@ -30,20 +48,7 @@ export async function startLocalLedger(options: { port?: number; tableName?: str
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   const tableName = options.tableName ?? LOCAL_LEDGER_TABLE;
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  for (let i = 0; ; i += 1) {
-    const res = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (res.Table?.TableStatus === 'ACTIVE') break;
-    if (i > 100) throw new Error(`ledger table ${tableName} did not become ACTIVE`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await createLedgerTable(client, tableName);
   return {
     ledger: new DynamoLedger({ client, tableName }),
     endpoint,

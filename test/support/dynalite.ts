@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { LEDGER_PARTITION_KEY } from '../../lambda/ledger/dynamo-ledger.js';
+import { createLedgerTable } from '../../lambda/local/ledger.js';
 
 // A real DynamoDB protocol endpoint for tests: dynalite 4.0.0 (in memory), bound to 127.0.0.1 on a free port.
 // It does conditional put/update/delete, ADD/SET/REMOVE and ReturnValues ALL_NEW; it has no UpdateTimeToLive
@@ -26,22 +26,8 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   });
 }
 
-export async function createLedgerTable(client: DynamoDBClient, name: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  for (let i = 0; i < 100; i += 1) {
-    const res = await client.send(new DescribeTableCommand({ TableName: name }));
-    if (res.Table?.TableStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`table ${name} did not become ACTIVE`);
-}
+// One table creation for npm start and the tests.
+export { createLedgerTable };
 
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
