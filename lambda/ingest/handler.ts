@@ -55,24 +55,24 @@ function reply(statusCode: number, body: Record<string, unknown>): Result {
 
 const encoder = new TextEncoder();
 
+/** Bodies up to a third of this many UTF-16 units are encoded here (three bytes per unit always suffice). */
+const scratch = Buffer.allocUnsafeSlow(96 * 1024);
+
 /**
  * The UTF-8 bytes of a text body (what the sender signed), as Buffer.from(text, 'utf8') gives them
  * (a lone surrogate becomes U+FFFD in both): TextEncoder.encodeInto is about 2.5 times faster for
- * non-ASCII text on Node 20. Three bytes per UTF-16 unit always suffice.
+ * non-ASCII text on Node 20.
+ *
+ * Most bodies are encoded into one shared buffer and the result is a VIEW of it, valid only until
+ * the next call: use it synchronously, before any await (copying it out cost a third as much as
+ * encoding). A body too large for the shared buffer gets bytes of its own.
  */
 export function utf8Bytes(text: string): Buffer {
-  if (text.length * 3 <= scratch.length) {
-    // Most bodies: encode into one reused buffer, then copy the bytes out (small copies come from
-    // Node's buffer pool); cheaper than allocating three bytes per character for every request.
-    const { written } = encoder.encodeInto(text, scratch);
-    return Buffer.from(scratch.subarray(0, written));
-  }
+  if (text.length * 3 <= scratch.length) return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
   const out = Buffer.allocUnsafe(text.length * 3);
   const { written } = encoder.encodeInto(text, out);
   return out.subarray(0, written);
 }
-
-const scratch = new Uint8Array(96 * 1024);
 
 /** Delivery id headers of the senders (same on every retry of one delivery). */
 const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 'request-id'] as const;
@@ -153,15 +153,18 @@ export function createIngestHandler(deps: IngestDeps) {
     const text = event.isBase64Encoded ? undefined : (event.body ?? '');
     // A text body is at least as many bytes as UTF-16 units: a huge one is refused before encoding.
     if (text !== undefined && text.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is at least ${text.length} bytes; the limit is ${deps.maxBodyBytes}`);
-    const raw = text === undefined ? Buffer.from(event.body ?? '', 'base64') : utf8Bytes(text);
-    if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
     const headers = lowerCaseHeaders(event.headers);
     if (!isJsonContentType(headers['content-type'])) {
       throw new HttpProblem(415, 'unsupported_content_type', `content type must be application/json, got ${JSON.stringify(headers['content-type'] ?? null)}`);
     }
+    const bag = await deps.secrets.get();
+
+    // No await from here to the parse: `raw` of a text body is a view of utf8Bytes' shared buffer,
+    // which the next request (the local bridge serves several at once) encodes into.
+    const raw = text === undefined ? Buffer.from(event.body ?? '', 'base64') : utf8Bytes(text);
+    if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
 
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
-    const bag = await deps.secrets.get();
     const secretKey = compiled.source.settings.secret;
     const secrets = secretValues(bag, secretKey);
     if (secrets.length === 0) throw new ConfigError(`the bridge secret has no value for ${secretKey} (needed by source ${compiled.source.name})`);

@@ -100,4 +100,44 @@ describe('a body API Gateway passes as text', () => {
     expect(multiByte.statusCode).toBe(413);
     expect(JSON.parse(multiByte.body ?? '{}')).toMatchObject({ error: 'body_too_large' });
   });
+
+  it('keeps concurrent requests apart: each is verified and parsed over its own bytes', async () => {
+    // Text bodies are encoded into one shared buffer (utf8Bytes): the handler must not wait for
+    // anything between encoding a body and its last use. Here the secret reads finish in reverse
+    // order, so the requests interleave at that await.
+    const created: CaseCreateRequest[] = [];
+    let calls = 0;
+    const handler = createIngestHandler({
+      rules,
+      secrets: {
+        get: () => {
+          const delay = 5 * (5 - calls++);
+          return new Promise((resolve) => setTimeout(() => resolve(SECRETS), delay));
+        },
+        refresh: async () => SECRETS,
+      },
+      datadog: {
+        async createCase(request: CaseCreateRequest) {
+          created.push(request);
+          return { id: randomUUID(), key: `CASE-${created.length}`, statusName: 'Open' };
+        },
+      },
+      queue: new MemoryActionQueue(),
+      logger: silentLogger,
+      maxBodyBytes: 1024 * 1024,
+    }) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+    const titles = ['Überlast 1 🚨', 'a much longer second title, all ASCII', 'Café 3', '日本 4', 'fifth'];
+    // Different issue numbers: five alerts, five cases.
+    const events = titles.map((title, i) => {
+      const event = githubEvent({ base64: false, title });
+      const body = event.body!.replace('"number":', `"number":${i + 1}0`);
+      const headers = signRequest({ source: 'github', secret: SECRET, body: Buffer.from(body, 'utf8'), headers: event.headers as Record<string, string> });
+      return { ...event, body, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) };
+    });
+
+    const answers = await Promise.all(events.map((event) => handler(event, context)));
+
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 201, 201, 201, 201]);
+    expect(created.map((r) => titles.find((t) => r.data.attributes.title.includes(t))).sort()).toEqual([...titles].sort());
+  });
 });

@@ -15,10 +15,12 @@ describe('utf8Bytes (the bytes of a body API Gateway passes as text)', () => {
     expect(utf8Bytes(text).equals(Buffer.from(text, 'utf8'))).toBe(true);
   });
 
-  it('returns bytes that later calls do not overwrite (small bodies share one encode buffer)', () => {
-    const first = utf8Bytes('{"a":"first 🚨"}');
+  it('encodes a body too large for the shared buffer into bytes of its own', () => {
+    const large = `{"body":"${'Café 日本 🙁 '.repeat(8000)}"}`;
+    const first = utf8Bytes(large);
     const copy = Buffer.from(first);
-    utf8Bytes('{"b":"second, longer body Überlast"}');
+    utf8Bytes('{"b":"a small body after it"}');
     expect(first.equals(copy)).toBe(true);
+    expect(first.equals(Buffer.from(large, 'utf8'))).toBe(true);
   });
 });
