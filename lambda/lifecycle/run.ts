@@ -5,6 +5,7 @@ import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { CountMetric } from '../shared/metrics.js';
+import { isoTime } from '../shared/time.js';
 import type { PendingEvent } from '../shared/queue.js';
 import type { SourceName, Signal } from '../sources/types.js';
 import { decide, observeCase, type CommentReason, type Decision, type DecisionReason, type LifecycleAction } from './decide.js';
@@ -153,7 +154,7 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
   }
   if (!claimed) return nothing(d.reason);
 
-  const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule ?? '', attempt: 0, firstSeen: new Date(now).toISOString(), caseId };
+  const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule ?? '', attempt: 0, firstSeen: isoTime(now), caseId };
   const queued: string[] = [];
   for (const action of d.actions) {
     if (action.kind !== 'comment' && action.kind !== 'close' && action.kind !== 'reopen') continue;
@@ -185,7 +186,7 @@ export function deferDelaySeconds(attempt: number, random: () => number = Math.r
 
 /** The queued form of an event the lifecycle defers (see PendingEvent). */
 export function pendingEventOf(work: AlertWork, attempt: number, now: number): PendingEvent {
-  const occurredAt = new Date(work.occurredAt ?? now).toISOString();
+  const occurredAt = isoTime(work.occurredAt ?? now);
   return {
     kind: 'lifecycle_event',
     source: work.source,
@@ -262,7 +263,7 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
   const intent = claim.entry;
   const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
   const outcome = await createWithIntent(
-    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: new Date(now).toISOString(), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
+    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: isoTime(now), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
     deps,
     action.lookupFirst,
   );

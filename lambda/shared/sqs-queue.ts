@@ -3,6 +3,7 @@ import { caseSchemas } from '../datadog/schema.js';
 import { LifecyclePolicySchema } from '../lifecycle/policy.js';
 import { SOURCE_NAMES } from '../sources/types.js';
 import { QueueError } from './errors.js';
+import { isoTime } from './time.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
 import * as z from './zod.js';
 
@@ -186,7 +187,7 @@ export class SqsActionQueue implements ActionQueue {
   }
 
   async retry(action: PendingAction, options: { delaySeconds: number; reason: string }): Promise<void> {
-    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: options.reason, enqueuedAt: new Date(this.now()).toISOString() });
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: options.reason, enqueuedAt: isoTime(this.now()) });
     await this.send('retry queue', action.identity, {
       QueueUrl: this.retryQueueUrl,
       MessageBody: body,
@@ -196,7 +197,7 @@ export class SqsActionQueue implements ActionQueue {
   }
 
   async deadLetter(action: PendingAction, options: { reason: string }): Promise<void> {
-    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'dead_letter', action, reason: options.reason, enqueuedAt: new Date(this.now()).toISOString() });
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'dead_letter', action, reason: options.reason, enqueuedAt: isoTime(this.now()) });
     await this.send('dead-letter queue', action.identity, {
       QueueUrl: this.dlqUrl,
       MessageBody: body,
