@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newIntentId } from './intent-id.js';
 import type {
   AttributeValue,
   DeleteItemCommandInput,
@@ -184,7 +184,7 @@ export class DynamoLedger implements Ledger {
   }
 
   async takeOverCreate(key: AlertKey, staleIntentId: string, now: number): Promise<BeginCreateResult> {
-    const intentId = randomUUID();
+    const intentId = newIntentId();
     const updated = await this.update(key, {
       set: { intentId: s(intentId), createStartedAt: n(now) },
       condition: '#state = :creating AND #intentId = :stale',

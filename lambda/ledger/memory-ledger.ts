@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newIntentId } from './intent-id.js';
 import { dedupMarker } from './marker.js';
 import { DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry } from './types.js';
 
@@ -7,7 +7,7 @@ import { DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginC
  * (undefined when unset) so that all entries share one object shape: a conditional spread here made
  * each entry a slow dictionary object and cost more than the rest of the in-memory ledger call.
  */
-export function newIntent(input: BeginCreateInput, intentId: string = randomUUID()): LedgerEntry {
+export function newIntent(input: BeginCreateInput, intentId: string = newIntentId()): LedgerEntry {
   const generation = input.replacing ? input.replacing.generation + 1 : 0;
   return {
     source: input.source,
@@ -70,7 +70,7 @@ export class MemoryLedger implements Ledger {
     const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
     if (existing === undefined) throw new Error(`no ledger entry for ${key.source} ${key.identity}`);
     if (existing.state !== 'creating' || existing.intentId !== staleIntentId) return { won: false, entry: existing };
-    return { won: true, entry: this.put({ ...existing, intentId: randomUUID(), createStartedAt: now }) };
+    return { won: true, entry: this.put({ ...existing, intentId: newIntentId(), createStartedAt: now }) };
   }
 
   async completeCreate(key: AlertKey, intentId: string, created: { caseId: string; caseKey: string | undefined }, now: number): Promise<LedgerEntry | undefined> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { dedupMarker, isDedupMarker, markerFooter, withMarker } from '../../lambda/ledger/marker.js';
 
@@ -9,6 +10,13 @@ describe('dedup marker', () => {
     expect(dedupMarker('alertmanager', 'webhook/{}:{alertname="DiskFull"}')).toBe(MARKER);
     expect(dedupMarker('alertmanager', 'webhook/{}:{alertname="DiskFull"}', 1)).not.toBe(MARKER);
     expect(dedupMarker('github', 'webhook/{}:{alertname="DiskFull"}')).not.toBe(MARKER);
+  });
+
+  it('is `casebridge` + the first 24 hex digits of SHA-256("<source>\\n<identity>\\n<generation>"), as cases already marked carry it', () => {
+    const expected = (source: string, identity: string, generation: number) => `casebridge${createHash('sha256').update(`${source}\n${identity}\n${generation}`).digest('hex').slice(0, 24)}`;
+    expect(MARKER).toBe(expected('alertmanager', 'webhook/{}:{alertname="DiskFull"}', 0));
+    expect(dedupMarker('pagerduty', 'Q1ABCDEF', 3)).toBe(expected('pagerduty', 'Q1ABCDEF', 3));
+    expect(dedupMarker('github', '424242424:issue:1874 Café 日本', 0)).toBe(expected('github', '424242424:issue:1874 Café 日本', 0));
   });
 
   it('is appended to the description once, as the last line', () => {
