@@ -17,16 +17,14 @@ const SECRETS = { GITHUB_WEBHOOK_SECRET: SECRET, DD_API_KEY: 'a'.repeat(32), DD_
 const rules = loadRulesFile(PRESET_RULES_FILE);
 const context = { getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
 
-function setup(maxBodyBytes = 1024 * 1024) {
+/** `readSecret` answers the handler's secret reads (its argument: how many came before). */
+function setup(maxBodyBytes = 1024 * 1024, readSecret: (previousReads: number) => Promise<typeof SECRETS> = async () => SECRETS) {
   const created: CaseCreateRequest[] = [];
   let secretReads = 0;
   const handler = createIngestHandler({
     rules,
     secrets: {
-      get: async () => {
-        secretReads += 1;
-        return SECRETS;
-      },
+      get: () => readSecret(secretReads++),
       refresh: async () => SECRETS,
     },
     datadog: {
@@ -105,27 +103,7 @@ describe('a body API Gateway passes as text', () => {
     // Text bodies are encoded into one shared buffer (utf8Bytes): the handler must not wait for
     // anything between encoding a body and its last use. Here the secret reads finish in reverse
     // order, so the requests interleave at that await.
-    const created: CaseCreateRequest[] = [];
-    let calls = 0;
-    const handler = createIngestHandler({
-      rules,
-      secrets: {
-        get: () => {
-          const delay = 5 * (5 - calls++);
-          return new Promise((resolve) => setTimeout(() => resolve(SECRETS), delay));
-        },
-        refresh: async () => SECRETS,
-      },
-      datadog: {
-        async createCase(request: CaseCreateRequest) {
-          created.push(request);
-          return { id: randomUUID(), key: `CASE-${created.length}`, statusName: 'Open' };
-        },
-      },
-      queue: new MemoryActionQueue(),
-      logger: silentLogger,
-      maxBodyBytes: 1024 * 1024,
-    }) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+    const { handler, created } = setup(1024 * 1024, (previousReads) => new Promise((resolve) => setTimeout(() => resolve(SECRETS), 5 * (5 - previousReads))));
     const titles = ['Überlast 1 🚨', 'a much longer second title, all ASCII', 'Café 3', '日本 4', 'fifth'];
     // Different issue numbers: five alerts, five cases.
     const events = titles.map((title, i) => {
