@@ -134,6 +134,9 @@ function attributeValue(type: string, multi: boolean, raw: unknown): CustomAttri
   return multi ? strings : strings.join(', ');
 }
 
+/** Whitespace other than single spaces (what the title's collapse changes). */
+const ODD_SPACE = /[^\S ]| {2}/;
+
 /** The request from the evaluated templates of `fields` (see evaluateAll). */
 function buildRequest(fields: CompiledCaseFields, rule: CompiledRule, event: SourceEvent, values: readonly unknown[], warnings: string[]): CaseCreateRequest {
   const p = `${rule.path}.case`;
@@ -173,7 +176,7 @@ function buildRequest(fields: CompiledCaseFields, rule: CompiledRule, event: Sou
   }
 
   // Built member by member rather than by spreading temporary objects; the key order is unchanged.
-  const attributes: CaseCreateRequest['data']['attributes'] = { title: cut(title.replace(/\s+/g, ' '), MAX_TITLE_LENGTH), type_id: typeId };
+  const attributes: CaseCreateRequest['data']['attributes'] = { title: cut(ODD_SPACE.test(title) ? title.replace(/\s+/g, ' ') : title, MAX_TITLE_LENGTH), type_id: typeId };
   if (description !== '') attributes.description = description;
   if (priority !== undefined) attributes.priority = priority;
   if (statusName !== undefined) attributes.status_name = statusName;

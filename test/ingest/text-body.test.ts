@@ -41,7 +41,7 @@ function setup(maxBodyBytes = 1024 * 1024, readSecret: (previousReads: number) =
 }
 
 /** The issues.opened sample with a non-ASCII title, signed over its UTF-8 bytes. */
-function githubEvent(options: { base64: boolean; tamper?: boolean; title?: string }): APIGatewayProxyEventV2 {
+function githubEvent(options: { base64: boolean; tamper?: boolean; title?: string; headerNamesAsSent?: boolean }): APIGatewayProxyEventV2 {
   const sample = readSample('github', 'issues.opened');
   const payload = JSON.parse(sample.body) as { issue: { title: string } };
   payload.issue.title = options.title ?? 'Überlast im Café 日本 🚨';
@@ -53,7 +53,7 @@ function githubEvent(options: { base64: boolean; tamper?: boolean; title?: strin
     routeKey: 'POST /webhooks/{source}',
     rawPath: '/webhooks/github',
     rawQueryString: '',
-    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+    headers: options.headerNamesAsSent ? headers : Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
     pathParameters: { source: 'github' },
     requestContext: { requestId: randomUUID() } as APIGatewayProxyEventV2['requestContext'],
     body: options.base64 ? Buffer.from(sent, 'utf8').toString('base64') : sent,
@@ -72,6 +72,17 @@ describe('a body API Gateway passes as text', () => {
     expect(b.statusCode).toBe(201);
     expect(text.created[0]?.data.attributes.title).toContain('Überlast im Café 日本 🚨');
     expect(text.created[0]).toEqual(base64.created[0]);
+  });
+
+  it('reads header names in any case (HTTP API lower-cases them; a direct invocation may not)', async () => {
+    const { handler, created } = setup();
+    const event = githubEvent({ base64: false, headerNamesAsSent: true });
+    expect(Object.keys(event.headers)).toContain('X-Hub-Signature-256');
+
+    const res = await handler(event, context);
+
+    expect(res.statusCode).toBe(201);
+    expect(created).toHaveLength(1);
   });
 
   it('answers 401 to a text body changed after signing', async () => {

@@ -75,6 +75,18 @@ describe('mapEventToCase', () => {
     expect(caseSchemas().CaseCreateRequest.safeParse(result.request).success).toBe(true);
   });
 
+  it('collapses each run of whitespace in the title to one space, and leaves single spaces as they are', async () => {
+    const source = sourceWith([{ name: 'r', case: { title: '{{ title }}' } }]);
+    const titleOf = async (title: string) => {
+      const result = await mapEventToCase(source, event({ title }));
+      return result.outcome === 'case' ? result.request.data.attributes.title : undefined;
+    };
+
+    expect(await titleOf('disk  full\ton\nnode-1\r\n  (eu)\u00a0now')).toBe('disk full on node-1 (eu) now');
+    expect(await titleOf('disk full on node-1')).toBe('disk full on node-1');
+    expect(await titleOf('Überlast im Café 日本 🚨')).toBe('Überlast im Café 日本 🚨');
+  });
+
   it('cuts long titles and keeps the link back to the source in the description', async () => {
     const source = sourceWith([{ name: 'long', case: { title: '{{ title }}', description: '{{ text }}' } }]);
 
