@@ -37,7 +37,7 @@ import { newIntent } from '../lambda/ledger/memory-ledger.js';
 import type { AlertKey, BeginCreateInput, BeginCreateResult, Ledger, LedgerEntry } from '../lambda/ledger/types.js';
 import type { SecretBag, SecretsProvider } from '../lambda/shared/secrets.js';
 import { signRequest } from '../lambda/local/sign.js';
-import { lambdaBuildOptions } from '../lib/lambda-bundle.js';
+import { LAMBDA_ENVIRONMENT, lambdaBuildOptions } from '../lib/lambda-bundle.js';
 import { readRulesForBundle } from '../lib/rules-asset.js';
 
 /** The project root: the nearest directory above this file with a package.json (also from a bundled copy). */
@@ -813,6 +813,8 @@ function measureLoad(bundleFile: string): LoadResult {
     CASE_BRIDGE_LEDGER_TABLE: 'bench-ledger',
     AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // What the deployed function starts with (NODE_OPTIONS included, were it set there).
+    ...LAMBDA_ENVIRONMENT,
   };
   const url = pathToFileURL(bundleFile).href;
   const bareArgs = ['--input-type=module', '-e', 'const t = performance.now(); process.stdout.write(String(performance.now() - t));'];

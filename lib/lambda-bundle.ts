@@ -4,9 +4,18 @@ import type { BuildOptions } from 'esbuild';
 export const LAMBDA_ENTRY_NAME = 'index';
 
 /**
+ * Environment every bridge function starts with (before its own variables); `npm run bench` loads
+ * the bundle with it, so its module load time is the deployed one. Deliberately no
+ * NODE_OPTIONS=--enable-source-maps: see lib/bridge-function.ts.
+ */
+export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
+
+/**
  * esbuild options of every Lambda bundle, shared by the stack (lib/bridge-function.ts) and
  * `npm run bench`, so the bench measures what is deployed:
- * - minified ESM for Node 22 with source maps; the AWS SDK v3 is external (the runtime ships it);
+ * - minified ESM for Node 22; the AWS SDK v3 is external (the runtime ships it);
+ * - source maps beside each file (file and line positions, no copy of the sources): not read at
+ *   run time unless NODE_OPTIONS=--enable-source-maps is set on the function;
  * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.
  *   JSONata is one (`__CASE_BRIDGE_LAZY_JSONATA__`, see lambda/mapping/expression.ts), so a
  *   container whose rules only use fast expressions never loads it.
@@ -22,6 +31,7 @@ export function lambdaBuildOptions(entry: string, outdir: string, define: Readon
     target: 'node22',
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     external: ['@aws-sdk/*'],

@@ -5,6 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { BridgeStack } from '../../lib/bridge-stack.js';
+import { LAMBDA_ENVIRONMENT } from '../../lib/lambda-bundle.js';
 import { fastApp, policyStatements, PRESETS } from './support.js';
 
 const asList = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
@@ -22,6 +23,15 @@ describe('BridgeStack', () => {
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  it('starts both functions with the environment the bench loads the bundle with (no source-map parsing at cold start)', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(variables).toMatchObject(LAMBDA_ENVIRONMENT);
+      expect(variables['NODE_OPTIONS']).toBe(LAMBDA_ENVIRONMENT['NODE_OPTIONS']);
+      expect(String(variables['NODE_OPTIONS'] ?? '')).not.toContain('--enable-source-maps');
     }
   });
 

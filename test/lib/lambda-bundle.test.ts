@@ -39,4 +39,15 @@ describe('Lambda bundles (lib/lambda-bundle.ts)', () => {
     expect(await count.evaluate(input, {})).toBe(2);
     expect(entry.jsonataLoadedYet()).toBe(true);
   });
+
+  it('write a source map beside each file, with positions into the TypeScript sources and no copy of them', async () => {
+    const dir = join(out, 'maps');
+    await build({ ...lambdaBuildOptions(join(import.meta.dirname, '../support/lazy-jsonata-entry.ts'), dir, { __TEST_EXPRESSIONS__: '{}' }), logLevel: 'silent' });
+
+    expect(readFileSync(join(dir, 'index.mjs'), 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+    const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[]; sourcesContent?: unknown; mappings: string };
+    expect(map.sources.some((s) => s.endsWith('lambda/mapping/expression.ts'))).toBe(true);
+    expect(map.mappings.length).toBeGreaterThan(0);
+    expect(map.sourcesContent).toBeUndefined();
+  });
 });
