@@ -23,7 +23,7 @@ const env = parseEnv();
 const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL });
 const metrics = new PowertoolsMetrics();
 if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
-// Validated at synth (lib/rules-asset.ts); each source's rules compile on its first webhook.
+// Validated at synth (lib/rules-asset.ts); each source's settings, policy and rules are built on its first webhook.
 usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
 const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });
 

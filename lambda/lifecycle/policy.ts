@@ -3,37 +3,6 @@ import * as z from '../shared/zod.js';
 /** Status names (or statuses) a human closes a case with to say "do not bring this back". Compared case-insensitively. */
 export const DEFAULT_NEVER_REOPEN_STATUSES = ["Won't fix", "Won't do", 'Cancelled', 'Declined', 'Duplicate'] as const;
 
-const Seconds = z.int().check(z.nonnegative());
-const MarkerAttributeKey = z.string().check(z.minLength(1));
-
-/** The lifecycle keys, each optional: what a source's or a rule's `lifecycle:` block may set. */
-export const LifecycleOverridesSchema = z.strictObject({
-  /** At most one "fired again" comment per this many seconds; occurrences in between are counted and reported together. */
-  comment_interval_seconds: z.optional(Seconds),
-  /** On a resolve signal: comment then close the case, only comment, or do nothing. */
-  on_resolve: z.optional(z.enum(['close', 'comment', 'ignore'])),
-  /** Firing again within this many seconds of the close reopens the case; later, a new case is created. 0: always a new case. */
-  reopen_window_seconds: z.optional(Seconds),
-  /** A case closed with one of these status names (case-insensitive) is never reopened. */
-  never_reopen_statuses: z.optional(z.array(z.string().check(z.minLength(1)))),
-  /** Informational events (acknowledged, notes...): ignored, or a comment (coalesced like repeats). */
-  on_informational: z.optional(z.enum(['ignore', 'comment'])),
-  /** A `creating` intent older than this is presumed orphaned (process died): the next firing looks the case up by marker, then creates. */
-  create_intent_timeout_seconds: z.optional(z.int().check(z.gte(60))),
-  /** Read the case from Datadog before commenting, closing or reopening (a human may have closed it). */
-  verify_case_status: z.optional(z.boolean()),
-  /** Status set on close: the `status` enum value `CLOSED` (every case type) or a status name of the case type. */
-  close_status: z.optional(z.string().check(z.minLength(1))),
-  /** Status set on reopen. */
-  reopen_status: z.optional(z.string().check(z.minLength(1))),
-  /**
-   * Key of a single-valued TEXT custom attribute of the case type: each new case also carries its
-   * dedup marker there (the description footer is always written). @default none
-   */
-  marker_attribute: z.optional(MarkerAttributeKey),
-});
-export type LifecycleOverrides = z.infer<typeof LifecycleOverridesSchema>;
-
 export const LIFECYCLE_DEFAULTS = {
   comment_interval_seconds: 900,
   on_resolve: 'close',
@@ -46,31 +15,77 @@ export const LIFECYCLE_DEFAULTS = {
   reopen_status: 'OPEN',
 } as const;
 
-/** The full policy with defaults (strict: an unknown key is an error). */
-export const LifecyclePolicySchema = z.strictObject({
-  comment_interval_seconds: z._default(Seconds, LIFECYCLE_DEFAULTS.comment_interval_seconds),
-  on_resolve: z._default(z.enum(['close', 'comment', 'ignore']), LIFECYCLE_DEFAULTS.on_resolve),
-  reopen_window_seconds: z._default(Seconds, LIFECYCLE_DEFAULTS.reopen_window_seconds),
-  never_reopen_statuses: z._default(z.readonly(z.array(z.string().check(z.minLength(1)))), () => [...DEFAULT_NEVER_REOPEN_STATUSES]),
-  on_informational: z._default(z.enum(['ignore', 'comment']), LIFECYCLE_DEFAULTS.on_informational),
-  create_intent_timeout_seconds: z._default(z.int().check(z.gte(60)), LIFECYCLE_DEFAULTS.create_intent_timeout_seconds),
-  verify_case_status: z._default(z.boolean(), LIFECYCLE_DEFAULTS.verify_case_status),
-  close_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.close_status),
-  reopen_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.reopen_status),
-  marker_attribute: z.optional(MarkerAttributeKey),
-});
-export type LifecyclePolicy = z.infer<typeof LifecyclePolicySchema>;
+/**
+ * The lifecycle schemas, built on first use: `overrides` (each key optional: what a source's or a
+ * rule's `lifecycle:` block may set) and `policy` (the full policy with defaults; strict: an unknown
+ * key is an error). The Lambda entries use rules validated at synth and build them only when a
+ * source sets lifecycle options.
+ */
+export const lifecycleSchemas = z.lazily(() => {
+  const Seconds = z.int().check(z.nonnegative());
+  const MarkerAttributeKey = z.string().check(z.minLength(1));
 
-export const DEFAULT_LIFECYCLE_POLICY: LifecyclePolicy = LifecyclePolicySchema.parse({});
+  const overrides = z.strictObject({
+    /** At most one "fired again" comment per this many seconds; occurrences in between are counted and reported together. */
+    comment_interval_seconds: z.optional(Seconds),
+    /** On a resolve signal: comment then close the case, only comment, or do nothing. */
+    on_resolve: z.optional(z.enum(['close', 'comment', 'ignore'])),
+    /** Firing again within this many seconds of the close reopens the case; later, a new case is created. 0: always a new case. */
+    reopen_window_seconds: z.optional(Seconds),
+    /** A case closed with one of these status names (case-insensitive) is never reopened. */
+    never_reopen_statuses: z.optional(z.array(z.string().check(z.minLength(1)))),
+    /** Informational events (acknowledged, notes...): ignored, or a comment (coalesced like repeats). */
+    on_informational: z.optional(z.enum(['ignore', 'comment'])),
+    /** A `creating` intent older than this is presumed orphaned (process died): the next firing looks the case up by marker, then creates. */
+    create_intent_timeout_seconds: z.optional(z.int().check(z.gte(60))),
+    /** Read the case from Datadog before commenting, closing or reopening (a human may have closed it). */
+    verify_case_status: z.optional(z.boolean()),
+    /** Status set on close: the `status` enum value `CLOSED` (every case type) or a status name of the case type. */
+    close_status: z.optional(z.string().check(z.minLength(1))),
+    /** Status set on reopen. */
+    reopen_status: z.optional(z.string().check(z.minLength(1))),
+    /**
+     * Key of a single-valued TEXT custom attribute of the case type: each new case also carries its
+     * dedup marker there (the description footer is always written). @default none
+     */
+    marker_attribute: z.optional(MarkerAttributeKey),
+  });
+
+  /** The full policy with defaults (strict: an unknown key is an error). */
+  const policy = z.strictObject({
+    comment_interval_seconds: z._default(Seconds, LIFECYCLE_DEFAULTS.comment_interval_seconds),
+    on_resolve: z._default(z.enum(['close', 'comment', 'ignore']), LIFECYCLE_DEFAULTS.on_resolve),
+    reopen_window_seconds: z._default(Seconds, LIFECYCLE_DEFAULTS.reopen_window_seconds),
+    never_reopen_statuses: z._default(z.readonly(z.array(z.string().check(z.minLength(1)))), () => [...DEFAULT_NEVER_REOPEN_STATUSES]),
+    on_informational: z._default(z.enum(['ignore', 'comment']), LIFECYCLE_DEFAULTS.on_informational),
+    create_intent_timeout_seconds: z._default(z.int().check(z.gte(60)), LIFECYCLE_DEFAULTS.create_intent_timeout_seconds),
+    verify_case_status: z._default(z.boolean(), LIFECYCLE_DEFAULTS.verify_case_status),
+    close_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.close_status),
+    reopen_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.reopen_status),
+    marker_attribute: z.optional(MarkerAttributeKey),
+  });
+  return { overrides, policy };
+});
+type LifecycleSchemas = ReturnType<typeof lifecycleSchemas>;
+export type LifecycleOverrides = z.infer<LifecycleSchemas['overrides']>;
+export type LifecyclePolicy = z.infer<LifecycleSchemas['policy']>;
+
+/** `lifecycleSchemas().policy.parse({})`, written out so that loading this module builds no schema (a test compares the two). */
+export const DEFAULT_LIFECYCLE_POLICY: LifecyclePolicy = Object.freeze({ ...LIFECYCLE_DEFAULTS, never_reopen_statuses: Object.freeze([...DEFAULT_NEVER_REOPEN_STATUSES]) });
 
 /** Defaults <- rules-file defaults <- source <- rule: later layers win key by key. */
 export function resolvePolicy(...layers: (LifecycleOverrides | undefined)[]): LifecyclePolicy {
   const merged: Record<string, unknown> = {};
+  let any = false;
   for (const layer of layers) {
     if (layer === undefined) continue;
-    for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      merged[k] = v;
+      any = true;
+    }
   }
-  return LifecyclePolicySchema.parse(merged);
+  return any ? lifecycleSchemas().policy.parse(merged) : DEFAULT_LIFECYCLE_POLICY;
 }
 
 function normalizeStatus(text: string): string {

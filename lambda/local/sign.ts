@@ -51,19 +51,19 @@ export function signRequest(options: SignOptions): Record<string, string> {
   const out: Record<string, string> = { ...options.headers };
   switch (source) {
     case 'github':
-      z.parse(github.settingsSchema, raw);
+      z.parse(github.settingsSchema(), raw);
       setHeader(out, 'X-Hub-Signature-256', `sha256=${hex(secret, body)}`);
       break;
     case 'pagerduty':
-      z.parse(pagerduty.settingsSchema, raw);
+      z.parse(pagerduty.settingsSchema(), raw);
       setHeader(out, 'X-PagerDuty-Signature', `v1=${hex(secret, body)}`);
       break;
     case 'sentry':
-      z.parse(sentry.settingsSchema, raw);
+      z.parse(sentry.settingsSchema(), raw);
       setHeader(out, 'Sentry-Hook-Signature', hex(secret, body));
       break;
     case 'grafana': {
-      const settings = z.parse(grafana.settingsSchema, raw);
+      const settings = z.parse(grafana.settingsSchema(), raw);
       if (settings.timestamp_header === undefined) {
         setHeader(out, settings.signature_header, hex(secret, body));
       } else {
@@ -73,7 +73,7 @@ export function signRequest(options: SignOptions): Record<string, string> {
       break;
     }
     case 'standard-webhooks': {
-      z.parse(standardWebhooks.settingsSchema, raw);
+      z.parse(standardWebhooks.settingsSchema(), raw);
       const key = standardWebhooksKey(secret);
       if (key === undefined) throw new Error('a Standard Webhooks secret must be base64 (optionally prefixed with whsec_)');
       const id = getHeader(out, 'webhook-id') ?? `msg_${randomBytes(12).toString('hex')}`;
@@ -83,17 +83,17 @@ export function signRequest(options: SignOptions): Record<string, string> {
       break;
     }
     case 'alertmanager': {
-      const settings = z.parse(alertmanager.settingsSchema, raw);
+      const settings = z.parse(alertmanager.settingsSchema(), raw);
       setHeader(out, 'Authorization', credentialHeader(settings.scheme, secret));
       break;
     }
     case 'opsgenie': {
-      const settings = z.parse(opsgenie.settingsSchema, raw);
+      const settings = z.parse(opsgenie.settingsSchema(), raw);
       setHeader(out, settings.header, `${settings.prefix}${secret}`);
       break;
     }
     case 'generic': {
-      const settings = z.parse(generic.settingsSchema, raw);
+      const settings = z.parse(generic.settingsSchema(), raw);
       const name = genericHeaderName(settings);
       if (settings.scheme === 'hmac-sha256') {
         const digest = hmacSha256(secret, body).toString(settings.encoding);

@@ -5,7 +5,7 @@ import { ConfigError } from '../shared/errors.js';
 import { isZodError, type ZodError } from '../shared/zod.js';
 import { resolvePolicy, type LifecyclePolicy } from '../lifecycle/policy.js';
 import { compileExpression, type CompiledExpression } from './expression.js';
-import { RulesFileSchema, type CaseFields, type RulesFile } from './rules-schema.js';
+import { rulesSchemas, type CaseFields, type RulesFile } from './rules-schema.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 export interface CompiledAttribute {
@@ -184,12 +184,21 @@ function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFil
   return rules;
 }
 
-/** A source whose rules compile on first access of `rules` (see `lazy` in compileRules). */
-function lazySource(origin: string, name: SourceName, block: SourceBlock, file: RulesFile, source: BoundSource): CompiledSource {
+/**
+ * A source whose rules compile on first access of `rules` (see `lazy` in compileRules); with
+ * `validated` rules its settings are bound, and its lifecycle policy resolved, on first access too.
+ */
+function lazySource(origin: string, name: SourceName, block: SourceBlock, file: RulesFile, bindSource: () => BoundSource): CompiledSource {
   let rules: readonly CompiledRule[] | undefined;
+  let source: BoundSource | undefined;
+  let lifecycle: LifecyclePolicy | undefined;
   return {
-    source,
-    lifecycle: resolvePolicy(file.lifecycle, block.lifecycle),
+    get source(): BoundSource {
+      return (source ??= bindSource());
+    },
+    get lifecycle(): LifecyclePolicy {
+      return (lifecycle ??= resolvePolicy(file.lifecycle, block.lifecycle));
+    },
     get rules(): readonly CompiledRule[] {
       if (rules === undefined) {
         const problems: string[] = [];
@@ -202,9 +211,20 @@ function lazySource(origin: string, name: SourceName, block: SourceBlock, file: 
   };
 }
 
+/** Binds a source's settings; the problems found go to `problems` (undefined is returned then). */
+function bindSettings(entry: (typeof SOURCES)[SourceName], name: SourceName, block: SourceBlock, problems: string[]): BoundSource | undefined {
+  try {
+    return entry.bind(block.settings ?? {});
+  } catch (e) {
+    if (isZodError(e)) problems.push(...zodProblems(e, ['sources', name, 'settings']));
+    else problems.push(`sources.${name}.settings: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /** The rules file checked against its schema, defaults filled in; a ConfigError names every failing path. */
 export function validateRulesFile(input: unknown, origin = 'rules'): RulesFile {
-  const parsed = RulesFileSchema.safeParse(input);
+  const parsed = rulesSchemas().RulesFileSchema.safeParse(input);
   if (!parsed.success) throw new ConfigError(`${origin} is invalid:\n  ${zodProblems(parsed.error, []).join('\n  ')}`, { cause: parsed.error });
   return parsed.data;
 }
@@ -213,8 +233,10 @@ export function validateRulesFile(input: unknown, origin = 'rules'): RulesFile {
  * Validates a parsed rules file and compiles every expression once. All problems are collected
  * and thrown together as one ConfigError whose message names each failing path.
  *
- * `lazy` (the Lambda): every source's settings are still checked here, but
- * each source's rules compile on the first access of its `rules`. Parsing the ~60 JSONata
+ * `lazy` (the Lambda): each source's rules compile on the first access of its `rules`; its settings
+ * are still checked here, unless the rules are also `validated`: then they are bound (and its
+ * lifecycle policy resolved) on first access too, so a cold start builds no settings or lifecycle
+ * schema for the sources the container never serves. Parsing the ~60 JSONata
  * expressions of the presets is most of the module load time, and one function usually serves a
  * few of the sources. The bundled rules were compiled by this same function at synth
  * (lib/rules-asset.ts), so a lazily compiled source cannot fail in a way synth did not report; if
@@ -234,15 +256,21 @@ export function compileRules(input: unknown, options: { origin?: string; lazy?: 
       problems.push(`sources.${name}: this source is not available in this build`);
       continue;
     }
-    let bound: BoundSource | undefined;
-    try {
-      bound = entry.bind(block.settings ?? {});
-    } catch (e) {
-      if (isZodError(e)) problems.push(...zodProblems(e, ['sources', name, 'settings']));
-      else problems.push(`sources.${name}.settings: ${(e as Error).message}`);
+    if (options.lazy === true && options.validated === true) {
+      sources.set(
+        name,
+        lazySource(origin, name, block, file, () => {
+          const found: string[] = [];
+          const bound = bindSettings(entry, name, block, found);
+          if (bound === undefined) throw new ConfigError(`${origin} is invalid:\n  ${found.join('\n  ')}`);
+          return bound;
+        }),
+      );
+      continue;
     }
+    const bound = bindSettings(entry, name, block, problems);
     if (options.lazy === true) {
-      if (bound) sources.set(name, lazySource(origin, name, block, file, bound));
+      if (bound) sources.set(name, lazySource(origin, name, block, file, () => bound));
       continue;
     }
     const rules = compileSourceRules(name, block, file, problems);

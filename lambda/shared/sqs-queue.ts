@@ -1,6 +1,6 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { caseSchemas } from '../datadog/schema.js';
-import { LifecyclePolicySchema } from '../lifecycle/policy.js';
+import { lifecycleSchemas } from '../lifecycle/policy.js';
 import { SOURCE_NAMES } from '../sources/types.js';
 import { QueueError } from './errors.js';
 import { isoTime } from './time.js';
@@ -72,7 +72,7 @@ const queuedMessageSchema = z.lazily(() => {
     occurredAt: z.string(),
     summary: z.string(),
     request: z.optional(caseSchemas().CaseCreateRequest),
-    policy: LifecyclePolicySchema,
+    policy: lifecycleSchemas().policy,
   });
 
   const PendingActionSchema = z.discriminatedUnion('kind', [PendingCaseSchema, PendingCommentSchema, PendingStatusSchema, PendingEventSchema]);

@@ -1,34 +1,36 @@
 import { createHash } from 'node:crypto';
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { SecretKeySchema, header } from './crypto.js';
+import { secretKeySchema, header } from './crypto.js';
 import { credentialMatches, isObject, nonEmpty } from './fields.js';
 import type { JsonObject, Signal, SourceEvent, SourceName, WebhookSource } from './types.js';
 
 /** How an alert group becomes events: one per group (`group`) or one per alert in it (`alert`). */
-export const GroupBySchema = z.enum(['group', 'alert']);
-export type GroupBy = z.infer<typeof GroupBySchema>;
+export const groupBySchema = z.lazily(() => z.enum(['group', 'alert']));
+export type GroupBy = z.infer<ReturnType<typeof groupBySchema>>;
 
-const SettingsSchema = z.strictObject({
-  /**
-   * Key of the credential in the bridge secret: the bearer token, or `username:password` for basic.
-   * @default "ALERTMANAGER_BEARER_TOKEN"
-   */
-  secret: z._default(SecretKeySchema, 'ALERTMANAGER_BEARER_TOKEN'),
-  /**
-   * What the receiver's `http_config` sends: `authorization` (`Authorization: Bearer <token>`)
-   * or `basic_auth` (`Authorization: Basic base64(username:password)`).
-   * @default "bearer"
-   */
-  scheme: z._default(z.enum(['bearer', 'basic']), 'bearer'),
-  /**
-   * `group`: one event per notification, identity `<receiver>/<groupKey>`.
-   * `alert`: one event per alert, identity `<receiver>/<groupKey>/<fingerprint>`.
-   * @default "group"
-   */
-  group_by: z._default(GroupBySchema, 'group'),
-});
-type Settings = z.infer<typeof SettingsSchema>;
+const settingsSchema = z.lazily(() =>
+  z.strictObject({
+    /**
+     * Key of the credential in the bridge secret: the bearer token, or `username:password` for basic.
+     * @default "ALERTMANAGER_BEARER_TOKEN"
+     */
+    secret: z._default(secretKeySchema(), 'ALERTMANAGER_BEARER_TOKEN'),
+    /**
+     * What the receiver's `http_config` sends: `authorization` (`Authorization: Bearer <token>`)
+     * or `basic_auth` (`Authorization: Basic base64(username:password)`).
+     * @default "bearer"
+     */
+    scheme: z._default(z.enum(['bearer', 'basic']), 'bearer'),
+    /**
+     * `group`: one event per notification, identity `<receiver>/<groupKey>`.
+     * `alert`: one event per alert, identity `<receiver>/<groupKey>/<fingerprint>`.
+     * @default "group"
+     */
+    group_by: z._default(groupBySchema(), 'group'),
+  }),
+);
+type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // Payload schemas are built on first use (z.lazily): a container builds only those of the sources
 // it receives webhooks from.
@@ -128,7 +130,7 @@ export function parseAlertmanagerBody(source: SourceName, body: JsonObject, grou
 
 export const alertmanager = {
   name: 'alertmanager',
-  settingsSchema: SettingsSchema,
+  settingsSchema,
 
   // Alertmanager signs nothing: the credential comes from the receiver's http_config.
   verify(_rawBody, headers, { secrets, settings }) {

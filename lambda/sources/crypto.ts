@@ -1,8 +1,8 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import * as z from '../shared/zod.js';
 
-/** Key name in the bridge secret: SCREAMING_SNAKE. */
-export const SecretKeySchema = z.string().check(z.regex(/^[A-Z][A-Z0-9_]*$/, 'must be an UPPER_SNAKE key name in the bridge secret'));
+/** Key name in the bridge secret: SCREAMING_SNAKE. Built on first use, as the sources' settings schemas are. */
+export const secretKeySchema = z.lazily(() => z.string().check(z.regex(/^[A-Z][A-Z0-9_]*$/, 'must be an UPPER_SNAKE key name in the bridge secret')));
 
 // Turning a string into an HMAC key costs about as much as hashing a 2 KB body: keep the key objects
 // of the (few) secrets in use. Bounded so a rotation storm cannot grow it.

@@ -1,12 +1,12 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { SecretKeySchema, header, hexDigestMatches, hmacSha256, safeEqualString } from './crypto.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256, safeEqualString } from './crypto.js';
 import { credentialMatches, getPath, nonEmpty, str } from './fields.js';
 import type { Signal, SourceEvent, WebhookSource } from './types.js';
 
-const HeaderNameSchema = z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
+const headerNameSchema = () => z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
 /** A dot path into the body: `id`, `alert.id`, `alerts.0.fingerprint` (numbers index arrays). */
-const PathSchema = z.string().check(z.regex(/^[^.]+(\.[^.]+)*$/, 'must be a dot path such as "alert.id"'));
+const pathSchema = () => z.string().check(z.regex(/^[^.]+(\.[^.]+)*$/, 'must be a dot path such as "alert.id"'));
 
 /**
  * Settings of the generic JSON source: any sender that posts a JSON object.
@@ -21,33 +21,35 @@ const PathSchema = z.string().check(z.regex(/^[^.]+(\.[^.]+)*$/, 'must be a dot 
  * `firing`; with it, the value (string or number, compared case-insensitively) is `resolved` when in
  * `resolved_values`, `firing` when in `firing_values`, `informational` otherwise.
  */
-const SettingsSchema = z.strictObject({
-  /** @default "GENERIC_WEBHOOK_SECRET" */
-  secret: z._default(SecretKeySchema, 'GENERIC_WEBHOOK_SECRET'),
-  /** @default "hmac-sha256" */
-  scheme: z._default(z.enum(['hmac-sha256', 'bearer', 'basic']), 'hmac-sha256'),
-  /** Header with the signature or credential. @default "X-Signature" for hmac-sha256, "Authorization" otherwise */
-  header: z.optional(HeaderNameSchema),
-  /** hmac-sha256 only: text before the digest, e.g. "sha256=". @default "" */
-  prefix: z._default(z.string(), ''),
-  /** hmac-sha256 only: digest encoding (hex is compared case-insensitively). @default "hex" */
-  encoding: z._default(z.enum(['hex', 'base64']), 'hex'),
-  /** Dot path of the event type (string or number, required in the body). @default "type" */
-  event_type: z._default(PathSchema, 'type'),
-  /** Dot path of the stable identity (string or number, required in the body). @default "id" */
-  identity: z._default(PathSchema, 'id'),
-  /** Header with the sender's delivery id, if it sends one. No default (no delivery id). */
-  delivery_header: z.optional(HeaderNameSchema),
-  /** Dot path of the status field that decides the signal. No default (every event is firing). */
-  signal_path: z.optional(PathSchema),
-  /** Values of `signal_path` that resolve. @default ["resolved", "ok", "closed", "recovered"] */
-  resolved_values: z._default(z.array(z.string()), ['resolved', 'ok', 'closed', 'recovered']),
-  /** Values of `signal_path` that fire. @default ["firing", "alerting", "triggered", "open", "critical", "error"] */
-  firing_values: z._default(z.array(z.string()), ['firing', 'alerting', 'triggered', 'open', 'critical', 'error']),
-  /** Dot path of a link back to the sending tool. No default (no link). */
-  link_path: z.optional(PathSchema),
-});
-type Settings = z.infer<typeof SettingsSchema>;
+const settingsSchema = z.lazily(() =>
+  z.strictObject({
+    /** @default "GENERIC_WEBHOOK_SECRET" */
+    secret: z._default(secretKeySchema(), 'GENERIC_WEBHOOK_SECRET'),
+    /** @default "hmac-sha256" */
+    scheme: z._default(z.enum(['hmac-sha256', 'bearer', 'basic']), 'hmac-sha256'),
+    /** Header with the signature or credential. @default "X-Signature" for hmac-sha256, "Authorization" otherwise */
+    header: z.optional(headerNameSchema()),
+    /** hmac-sha256 only: text before the digest, e.g. "sha256=". @default "" */
+    prefix: z._default(z.string(), ''),
+    /** hmac-sha256 only: digest encoding (hex is compared case-insensitively). @default "hex" */
+    encoding: z._default(z.enum(['hex', 'base64']), 'hex'),
+    /** Dot path of the event type (string or number, required in the body). @default "type" */
+    event_type: z._default(pathSchema(), 'type'),
+    /** Dot path of the stable identity (string or number, required in the body). @default "id" */
+    identity: z._default(pathSchema(), 'id'),
+    /** Header with the sender's delivery id, if it sends one. No default (no delivery id). */
+    delivery_header: z.optional(headerNameSchema()),
+    /** Dot path of the status field that decides the signal. No default (every event is firing). */
+    signal_path: z.optional(pathSchema()),
+    /** Values of `signal_path` that resolve. @default ["resolved", "ok", "closed", "recovered"] */
+    resolved_values: z._default(z.array(z.string()), ['resolved', 'ok', 'closed', 'recovered']),
+    /** Values of `signal_path` that fire. @default ["firing", "alerting", "triggered", "open", "critical", "error"] */
+    firing_values: z._default(z.array(z.string()), ['firing', 'alerting', 'triggered', 'open', 'critical', 'error']),
+    /** Dot path of a link back to the sending tool. No default (no link). */
+    link_path: z.optional(pathSchema()),
+  }),
+);
+type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 export type GenericSettings = Settings;
 
 /** The header the generic source reads for its scheme (the `header` setting or the scheme's default). */
@@ -55,8 +57,10 @@ export function genericHeaderName(settings: Pick<Settings, 'scheme' | 'header'>)
   return settings.header ?? (settings.scheme === 'hmac-sha256' ? 'X-Signature' : 'Authorization');
 }
 
-const Scalar = z.union([z.string().check(z.minLength(1)), z.number()]);
-const PickedSchema = z.object({ event_type: Scalar, identity: Scalar });
+const pickedSchema = z.lazily(() => {
+  const scalar = z.union([z.string().check(z.minLength(1)), z.number()]);
+  return z.object({ event_type: scalar, identity: scalar });
+});
 
 function signalOf(value: string | undefined, settings: Settings): Signal {
   if (settings.signal_path === undefined) return 'firing';
@@ -69,7 +73,7 @@ function signalOf(value: string | undefined, settings: Settings): Signal {
 
 export const generic = {
   name: 'generic',
-  settingsSchema: SettingsSchema,
+  settingsSchema,
 
   verify(rawBody, headers, { secrets, settings }) {
     const value = header(headers, genericHeaderName(settings));
@@ -87,7 +91,7 @@ export const generic = {
 
   parse(body, headers, { settings }) {
     // The paths are settings, so the fields are picked first and then validated together.
-    const picked = z.safeParse(PickedSchema, { event_type: getPath(body, settings.event_type), identity: getPath(body, settings.identity) });
+    const picked = z.safeParse(pickedSchema(), { event_type: getPath(body, settings.event_type), identity: getPath(body, settings.identity) });
     if (!picked.success) {
       const paths = picked.error.issues.map((i) => `"${settings[i.path[0] === 'identity' ? 'identity' : 'event_type']}" (setting ${String(i.path[0])})`);
       throw new PayloadError(`generic webhook body has no string or number at ${paths.join(' and ')}`, { cause: picked.error });

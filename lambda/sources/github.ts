@@ -1,15 +1,17 @@
 // zod/mini (lambda/shared/zod.ts): functional API, z.optional(x), z._default(x, v), x.check(...).
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import { isObject, objectOf, str } from './fields.js';
 import type { Json, JsonObject, Signal, SourceEvent, WebhookSource } from './types.js';
 
-const SettingsSchema = z.strictObject({
-  /** @default "GITHUB_WEBHOOK_SECRET" */
-  secret: z._default(SecretKeySchema, 'GITHUB_WEBHOOK_SECRET'),
-});
-type Settings = z.infer<typeof SettingsSchema>;
+const settingsSchema = z.lazily(() =>
+  z.strictObject({
+    /** @default "GITHUB_WEBHOOK_SECRET" */
+    secret: z._default(secretKeySchema(), 'GITHUB_WEBHOOK_SECRET'),
+  }),
+);
+type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // Built on first use: only the sources a container receives webhooks from build theirs.
 const bodySchema = z.lazily(() =>
@@ -72,7 +74,7 @@ function signalOf(event: string, action: string | undefined, body: JsonObject): 
 
 export const github = {
   name: 'github',
-  settingsSchema: SettingsSchema,
+  settingsSchema,
 
   // X-Hub-Signature-256: sha256=<hex>. The legacy SHA-1 header is ignored on purpose.
   verify(rawBody, headers, { secrets }) {

@@ -1,34 +1,36 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { alertGroupSchema, GroupBySchema, alertGroupEvents, parseAlertmanagerBody } from './alertmanager.js';
-import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { alertGroupSchema, groupBySchema, alertGroupEvents, parseAlertmanagerBody } from './alertmanager.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import type { WebhookSource } from './types.js';
 
-const HeaderNameSchema = z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
+const headerNameSchema = () => z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
 
-const SettingsSchema = z.strictObject({
-  /** @default "GRAFANA_WEBHOOK_SECRET" */
-  secret: z._default(SecretKeySchema, 'GRAFANA_WEBHOOK_SECRET'),
-  /**
-   * Header carrying the bare lower-case hex HMAC-SHA256 (the contact point's `hmacConfig.header`).
-   * @default "X-Grafana-Alerting-Signature"
-   */
-  signature_header: z._default(HeaderNameSchema, 'X-Grafana-Alerting-Signature'),
-  /**
-   * Header carrying the Unix-seconds timestamp (`hmacConfig.timestampHeader`). Grafana has no
-   * default name. When set, the header is required, the signed message is `<timestamp>:<body>`
-   * and the timestamp must be within `tolerance_seconds` of now. No default (timestamp not used).
-   */
-  timestamp_header: z.optional(HeaderNameSchema),
-  /**
-   * Replay window when `timestamp_header` is set, in seconds, both directions (Grafana defines none).
-   * @default 300
-   */
-  tolerance_seconds: z._default(z.int().check(z.positive()), 300),
-  /** Same as Alertmanager: `group` or `alert`. @default "group" */
-  group_by: z._default(GroupBySchema, 'group'),
-});
-type Settings = z.infer<typeof SettingsSchema>;
+const settingsSchema = z.lazily(() =>
+  z.strictObject({
+    /** @default "GRAFANA_WEBHOOK_SECRET" */
+    secret: z._default(secretKeySchema(), 'GRAFANA_WEBHOOK_SECRET'),
+    /**
+     * Header carrying the bare lower-case hex HMAC-SHA256 (the contact point's `hmacConfig.header`).
+     * @default "X-Grafana-Alerting-Signature"
+     */
+    signature_header: z._default(headerNameSchema(), 'X-Grafana-Alerting-Signature'),
+    /**
+     * Header carrying the Unix-seconds timestamp (`hmacConfig.timestampHeader`). Grafana has no
+     * default name. When set, the header is required, the signed message is `<timestamp>:<body>`
+     * and the timestamp must be within `tolerance_seconds` of now. No default (timestamp not used).
+     */
+    timestamp_header: z.optional(headerNameSchema()),
+    /**
+     * Replay window when `timestamp_header` is set, in seconds, both directions (Grafana defines none).
+     * @default 300
+     */
+    tolerance_seconds: z._default(z.int().check(z.positive()), 300),
+    /** Same as Alertmanager: `group` or `alert`. @default "group" */
+    group_by: z._default(groupBySchema(), 'group'),
+  }),
+);
+type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // Grafana's own webhook body (`version: "1"`): an Alertmanager group plus orgId/state/title/message.
 const grafanaBodySchema = z.lazily(() =>
@@ -43,7 +45,7 @@ const grafanaBodySchema = z.lazily(() =>
 
 export const grafana = {
   name: 'grafana',
-  settingsSchema: SettingsSchema,
+  settingsSchema,
 
   verify(rawBody, headers, { secrets, now, settings }) {
     const candidate = header(headers, settings.signature_header);

@@ -20,7 +20,7 @@ export interface BoundSource {
 /** Parses `settings` with the source's strict schema (throws the zod error) and binds them. */
 function bind<S extends SourceSettings>(source: WebhookSource<S>) {
   return (rawSettings: unknown): BoundSource => {
-    const settings = z.parse(source.settingsSchema, rawSettings ?? {});
+    const settings = z.parse(source.settingsSchema(), rawSettings ?? {});
     return {
       name: source.name,
       settings,
@@ -31,7 +31,7 @@ function bind<S extends SourceSettings>(source: WebhookSource<S>) {
 }
 
 /** The registry: one line per source. */
-export const SOURCES: { readonly [K in SourceName]: { bind: (rawSettings: unknown) => BoundSource; settingsSchema: z.core.$ZodType } } = {
+export const SOURCES: { readonly [K in SourceName]: { bind: (rawSettings: unknown) => BoundSource; settingsSchema: () => z.core.$ZodType } } = {
   github: { bind: bind(github), settingsSchema: github.settingsSchema },
   pagerduty: { bind: bind(pagerduty), settingsSchema: pagerduty.settingsSchema },
   alertmanager: { bind: bind(alertmanager), settingsSchema: alertmanager.settingsSchema },

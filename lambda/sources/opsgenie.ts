@@ -1,23 +1,25 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { SecretKeySchema, header, safeEqualString } from './crypto.js';
+import { secretKeySchema, header, safeEqualString } from './crypto.js';
 import type { Signal, SourceEvent, WebhookSource } from './types.js';
 
-const SettingsSchema = z.strictObject({
-  /** @default "OPSGENIE_BEARER_TOKEN" */
-  secret: z._default(SecretKeySchema, 'OPSGENIE_BEARER_TOKEN'),
-  /**
-   * Custom header configured on the Opsgenie Webhook integration (Opsgenie signs nothing).
-   * @default "Authorization"
-   */
-  header: z._default(z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')), 'Authorization'),
-  /**
-   * Text before the token in that header; the header value must equal `prefix + token` exactly.
-   * @default "Bearer "
-   */
-  prefix: z._default(z.string(), 'Bearer '),
-});
-type Settings = z.infer<typeof SettingsSchema>;
+const settingsSchema = z.lazily(() =>
+  z.strictObject({
+    /** @default "OPSGENIE_BEARER_TOKEN" */
+    secret: z._default(secretKeySchema(), 'OPSGENIE_BEARER_TOKEN'),
+    /**
+     * Custom header configured on the Opsgenie Webhook integration (Opsgenie signs nothing).
+     * @default "Authorization"
+     */
+    header: z._default(z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')), 'Authorization'),
+    /**
+     * Text before the token in that header; the header value must equal `prefix + token` exactly.
+     * @default "Bearer "
+     */
+    prefix: z._default(z.string(), 'Bearer '),
+  }),
+);
+type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // `alert.updatedAt` / `insertedAt` are nanosecond integers above 2^53 that JSON.parse has already
 // rounded: they are deliberately not read (identity is `alertId`).
@@ -36,7 +38,7 @@ function signalOf(action: string): Signal {
 
 export const opsgenie = {
   name: 'opsgenie',
-  settingsSchema: SettingsSchema,
+  settingsSchema,
 
   verify(_rawBody, headers, { secrets, settings }) {
     const value = header(headers, settings.header);

@@ -1,14 +1,16 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import { nonEmpty } from './fields.js';
 import type { Signal, SourceEvent, WebhookSource } from './types.js';
 
-const SettingsSchema = z.strictObject({
-  /** @default "PAGERDUTY_WEBHOOK_SECRET" */
-  secret: z._default(SecretKeySchema, 'PAGERDUTY_WEBHOOK_SECRET'),
-});
-type Settings = z.infer<typeof SettingsSchema>;
+const settingsSchema = z.lazily(() =>
+  z.strictObject({
+    /** @default "PAGERDUTY_WEBHOOK_SECRET" */
+    secret: z._default(secretKeySchema(), 'PAGERDUTY_WEBHOOK_SECRET'),
+  }),
+);
+type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // V3 webhook body: a single `{event: {...}}`. `data` is the incident for incident.* events whose
 // `data.type` is "incident", and a note/status update/responder... carrying `data.incident` otherwise.
@@ -39,7 +41,7 @@ function signalOf(eventType: string): Signal {
 
 export const pagerduty = {
   name: 'pagerduty',
-  settingsSchema: SettingsSchema,
+  settingsSchema,
 
   // X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]: several entries during secret rotation on
   // PagerDuty's side; valid if any v1 entry matches any of our secrets. Other versions are ignored.

@@ -1,16 +1,16 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { SecretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import { nonEmpty, objectOf, str } from './fields.js';
 import type { Signal, SourceEvent, WebhookSource } from './types.js';
 
-const SettingsSchema = z.strictObject({
-  /** The integration's Client Secret. @default "SENTRY_CLIENT_SECRET" */
-  secret: z._default(SecretKeySchema, 'SENTRY_CLIENT_SECRET'),
-});
-type Settings = z.infer<typeof SettingsSchema>;
-
-const Id = z.union([z.string(), z.number()]);
+const settingsSchema = z.lazily(() =>
+  z.strictObject({
+    /** The integration's Client Secret. @default "SENTRY_CLIENT_SECRET" */
+    secret: z._default(secretKeySchema(), 'SENTRY_CLIENT_SECRET'),
+  }),
+);
+type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // Built on first use: only the sources a container receives webhooks from build theirs.
 const bodySchema = z.lazily(() =>
@@ -22,17 +22,20 @@ const bodySchema = z.lazily(() =>
 
 // What each alert-like resource must carry; other resources (installation, comment, error...)
 // are only checked against bodySchema().
-const RESOURCE_SCHEMAS = {
-  issue: z.looseObject({ data: z.looseObject({ issue: z.looseObject({ id: Id }) }) }),
-  event_alert: z.looseObject({ data: z.looseObject({ event: z.looseObject({ issue_id: Id }) }) }),
-  metric_alert: z.looseObject({ data: z.looseObject({ metric_alert: z.looseObject({ id: Id }) }) }),
-} as const;
+const resourceSchemas = z.lazily(() => {
+  const Id = z.union([z.string(), z.number()]);
+  return {
+    issue: z.looseObject({ data: z.looseObject({ issue: z.looseObject({ id: Id }) }) }),
+    event_alert: z.looseObject({ data: z.looseObject({ event: z.looseObject({ issue_id: Id }) }) }),
+    metric_alert: z.looseObject({ data: z.looseObject({ metric_alert: z.looseObject({ id: Id }) }) }),
+  };
+});
 
 function identityOf(resource: string, body: unknown, requestId: string | undefined): string {
-  if (resource === 'issue') return `issue/${z.parse(RESOURCE_SCHEMAS.issue, body).data.issue.id}`;
+  if (resource === 'issue') return `issue/${z.parse(resourceSchemas().issue, body).data.issue.id}`;
   // An issue alert is about an issue: same identity as the issue's own webhooks.
-  if (resource === 'event_alert') return `issue/${z.parse(RESOURCE_SCHEMAS.event_alert, body).data.event.issue_id}`;
-  if (resource === 'metric_alert') return `metric_alert/${z.parse(RESOURCE_SCHEMAS.metric_alert, body).data.metric_alert.id}`;
+  if (resource === 'event_alert') return `issue/${z.parse(resourceSchemas().event_alert, body).data.event.issue_id}`;
+  if (resource === 'metric_alert') return `metric_alert/${z.parse(resourceSchemas().metric_alert, body).data.metric_alert.id}`;
   return `${resource}/${requestId ?? 'unknown'}`;
 }
 
@@ -46,7 +49,7 @@ function signalOf(resource: string, action: string): Signal {
 
 export const sentry = {
   name: 'sentry',
-  settingsSchema: SettingsSchema,
+  settingsSchema,
 
   // Sentry-Hook-Signature: bare lower-case hex HMAC-SHA256 of the raw body. Sentry-Hook-Timestamp
   // is not signed, so there is no replay window to check.

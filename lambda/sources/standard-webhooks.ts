@@ -1,23 +1,25 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { SecretKeySchema, header, hmacSha256, safeEqualString } from './crypto.js';
+import { secretKeySchema, header, hmacSha256, safeEqualString } from './crypto.js';
 import { str } from './fields.js';
 import type { Signal, SourceEvent, WebhookSource } from './types.js';
 
-const SettingsSchema = z.strictObject({
-  /** Symmetric secret, `whsec_<base64>` (the prefix is optional). @default "STANDARD_WEBHOOKS_SECRET" */
-  secret: z._default(SecretKeySchema, 'STANDARD_WEBHOOKS_SECRET'),
-  /**
-   * Allowed distance between `webhook-timestamp` and now, in seconds, both directions.
-   * @default 300
-   */
-  tolerance_seconds: z._default(z.int().check(z.positive()), 300),
-  /** Event `type`s that resolve the case (producer-defined). @default [] */
-  resolved_types: z._default(z.array(z.string().check(z.minLength(1))), []),
-  /** Event `type`s that open the case; every other type is informational. @default [] */
-  firing_types: z._default(z.array(z.string().check(z.minLength(1))), []),
-});
-type Settings = z.infer<typeof SettingsSchema>;
+const settingsSchema = z.lazily(() =>
+  z.strictObject({
+    /** Symmetric secret, `whsec_<base64>` (the prefix is optional). @default "STANDARD_WEBHOOKS_SECRET" */
+    secret: z._default(secretKeySchema(), 'STANDARD_WEBHOOKS_SECRET'),
+    /**
+     * Allowed distance between `webhook-timestamp` and now, in seconds, both directions.
+     * @default 300
+     */
+    tolerance_seconds: z._default(z.int().check(z.positive()), 300),
+    /** Event `type`s that resolve the case (producer-defined). @default [] */
+    resolved_types: z._default(z.array(z.string().check(z.minLength(1))), []),
+    /** Event `type`s that open the case; every other type is informational. @default [] */
+    firing_types: z._default(z.array(z.string().check(z.minLength(1))), []),
+  }),
+);
+type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // Built on first use: only the sources a container receives webhooks from build theirs.
 const bodySchema = z.lazily(() =>
@@ -42,7 +44,7 @@ export function standardWebhooksSignature(key: Buffer, id: string, timestamp: st
 
 export const standardWebhooks = {
   name: 'standard-webhooks',
-  settingsSchema: SettingsSchema,
+  settingsSchema,
 
   // webhook-signature: space-separated `v1,<base64>` entries; `v1a` (ed25519) and unknown versions
   // are ignored. The timestamp is signed and must be within tolerance_seconds, past or future.

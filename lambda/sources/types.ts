@@ -63,8 +63,11 @@ export interface ParseContext<S> {
  */
 export interface WebhookSource<S extends SourceSettings> {
   readonly name: SourceName;
-  /** Per-source settings in the rules file (`sources.<name>.settings`), strict, with defaults. */
-  readonly settingsSchema: z.core.$ZodType<S>;
+  /**
+   * Per-source settings in the rules file (`sources.<name>.settings`), strict, with defaults. Built on
+   * first call (z.lazily): a Lambda container builds only the schemas of the sources it serves.
+   */
+  readonly settingsSchema: () => z.core.$ZodType<S>;
   verify(rawBody: Buffer, headers: Headers, context: VerifyContext<S>): boolean;
   parse(body: JsonObject, headers: Headers, context: ParseContext<S>): SourceEvent[];
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaseSummary } from '../../lambda/datadog/client.js';
 import { decide, observeCase, type Decision, type DecisionReason, type LifecycleAction, type LifecycleEvent } from '../../lambda/lifecycle/decide.js';
-import { DEFAULT_LIFECYCLE_POLICY, LifecyclePolicySchema, resolvePolicy, type LifecyclePolicy } from '../../lambda/lifecycle/policy.js';
+import { DEFAULT_LIFECYCLE_POLICY, lifecycleSchemas, resolvePolicy, type LifecyclePolicy } from '../../lambda/lifecycle/policy.js';
 import { dedupMarker } from '../../lambda/ledger/marker.js';
 import { DELETED_STATUS, type LedgerEntry } from '../../lambda/ledger/types.js';
 
@@ -109,7 +109,7 @@ const rows: Row[] = [
 
 describe('decide (state x event -> actions)', () => {
   it.each(rows)('$name', (row) => {
-    const policy = LifecyclePolicySchema.parse({ ...row.policy });
+    const policy = lifecycleSchemas().policy.parse({ ...row.policy });
     const decision: Decision = decide(row.entry, row.event, policy, row.now ?? row.event.occurredAt);
     expect(decision.reason).toBe(row.reason);
     expect(decision.actions).toEqual(row.actions);
@@ -229,11 +229,17 @@ describe('LifecyclePolicySchema', () => {
     });
   });
 
+  it('writes out exactly what the schema gives for an empty policy (no schema is built at load)', () => {
+    expect(DEFAULT_LIFECYCLE_POLICY).toEqual(lifecycleSchemas().policy.parse({}));
+    expect(resolvePolicy(undefined, {}, { on_resolve: undefined })).toBe(DEFAULT_LIFECYCLE_POLICY);
+    expect(Object.isFrozen(DEFAULT_LIFECYCLE_POLICY)).toBe(true);
+  });
+
   it('is strict and validates', () => {
-    expect(LifecyclePolicySchema.safeParse({ comment_interval: 5 }).success).toBe(false);
-    expect(LifecyclePolicySchema.safeParse({ on_resolve: 'delete' }).success).toBe(false);
-    expect(LifecyclePolicySchema.safeParse({ comment_interval_seconds: -1 }).success).toBe(false);
-    expect(LifecyclePolicySchema.safeParse({ create_intent_timeout_seconds: 10 }).success).toBe(false);
+    expect(lifecycleSchemas().policy.safeParse({ comment_interval: 5 }).success).toBe(false);
+    expect(lifecycleSchemas().policy.safeParse({ on_resolve: 'delete' }).success).toBe(false);
+    expect(lifecycleSchemas().policy.safeParse({ comment_interval_seconds: -1 }).success).toBe(false);
+    expect(lifecycleSchemas().policy.safeParse({ create_intent_timeout_seconds: 10 }).success).toBe(false);
   });
 
   it('resolvePolicy layers defaults <- source <- rule', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileRules } from '../../lambda/mapping/compile-rules.js';
+import { compileRules, validateRulesFile } from '../../lambda/mapping/compile-rules.js';
 import { loadRulesFile, parseRulesText } from '../../lambda/mapping/load-rules-file.js';
 import { ConfigError } from '../../lambda/shared/errors.js';
 
@@ -95,6 +95,42 @@ describe('compileRules with lazy: true', () => {
     expect(rules.sources.get('pagerduty')?.rules).toHaveLength(1);
     expect(() => rules.sources.get('github')?.rules).toThrow(ConfigError);
     expect(() => rules.sources.get('github')?.rules).toThrow(/bundled rules is invalid:\n  sources.github.rules\[0\].case.title: \{\{ issue.title & \}\}/);
+  });
+});
+
+describe('compileRules with lazy and validated (the Lambda: rules checked at synth)', () => {
+  const input = {
+    version: 1,
+    defaults: { project: PROJECT, type_id: TYPE },
+    lifecycle: { comment_interval_seconds: 60 },
+    sources: {
+      github: { settings: { secret: 'GH_SECRET' }, lifecycle: { on_resolve: 'comment' }, rules: [{ name: 'a', case: { title: 'x' } }] },
+      pagerduty: { rules: [{ name: 'p', case: { title: 'y' } }] },
+    },
+  };
+
+  it('binds each source and resolves its policy on first use, as the eager compile does', () => {
+    const eager = compileRules(input).sources;
+    const lazy = compileRules(validateRulesFile(input), { lazy: true, validated: true }).sources;
+
+    for (const name of ['github', 'pagerduty'] as const) {
+      expect(lazy.get(name)?.source.settings).toEqual(eager.get(name)?.source.settings);
+      expect(lazy.get(name)?.lifecycle).toEqual(eager.get(name)?.lifecycle);
+    }
+    expect(lazy.get('github')?.source.settings.secret).toBe('GH_SECRET');
+    expect(lazy.get('github')?.lifecycle).toMatchObject({ comment_interval_seconds: 60, on_resolve: 'comment' });
+    // Bound once: the same object on every access.
+    expect(lazy.get('github')?.source).toBe(lazy.get('github')?.source);
+  });
+
+  it('reports settings that fail to bind when the source is first used, naming the path', () => {
+    const broken = { ...input, sources: { ...input.sources, github: { ...input.sources.github, settings: { secret: 'lower-case' } } } };
+    // As if validated: the rules file schema keeps settings as they are (each source checks its own).
+    const rules = compileRules(validateRulesFile(broken), { lazy: true, validated: true, origin: 'bundled rules' });
+
+    expect(rules.sources.get('pagerduty')?.source.name).toBe('pagerduty');
+    expect(() => rules.sources.get('github')?.source).toThrow(ConfigError);
+    expect(() => rules.sources.get('github')?.source).toThrow(/bundled rules is invalid:\n  sources\.github\.settings\.secret: must be an UPPER_SNAKE key name/);
   });
 });
 

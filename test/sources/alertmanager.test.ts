@@ -150,9 +150,9 @@ describe('alertmanager parse errors', () => {
 
 describe('alertmanager settings', () => {
   it('fills the defaults', () => {
-    expect(z.parse(alertmanager.settingsSchema, {})).toEqual({ secret: 'ALERTMANAGER_BEARER_TOKEN', scheme: 'bearer', group_by: 'group' });
+    expect(z.parse(alertmanager.settingsSchema(), {})).toEqual({ secret: 'ALERTMANAGER_BEARER_TOKEN', scheme: 'bearer', group_by: 'group' });
   });
   it.each([[{ scheme: 'oauth2' }], [{ group_by: 'fingerprint' }], [{ token: 'x' }], [{ secret: 'lower_case' }]])('rejects %j', (settings) => {
-    expect(() => z.parse(alertmanager.settingsSchema, settings)).toThrow();
+    expect(() => z.parse(alertmanager.settingsSchema(), settings)).toThrow();
   });
 });

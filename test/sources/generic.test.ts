@@ -109,7 +109,7 @@ describe('generic parse', () => {
 
 describe('generic settings', () => {
   it('fills the defaults', () => {
-    expect(z.parse(generic.settingsSchema, {})).toEqual({
+    expect(z.parse(generic.settingsSchema(), {})).toEqual({
       secret: 'GENERIC_WEBHOOK_SECRET',
       scheme: 'hmac-sha256',
       prefix: '',
@@ -131,6 +131,6 @@ describe('generic settings', () => {
   });
 
   it.each([[{ scheme: 'hmac-sha1' }], [{ encoding: 'base32' }], [{ identity: '' }], [{ identity: 'a..b' }], [{ event_type: '.type' }], [{ header: 'X Sig' }], [{ jsonata: '$' }]])('rejects %j', (settings) => {
-    expect(() => z.parse(generic.settingsSchema, settings)).toThrow();
+    expect(() => z.parse(generic.settingsSchema(), settings)).toThrow();
   });
 });

@@ -81,6 +81,6 @@ describe('opsgenie parse', () => {
 
 describe('opsgenie settings', () => {
   it('fills the defaults', () => {
-    expect(z.parse(opsgenie.settingsSchema, {})).toEqual({ secret: 'OPSGENIE_BEARER_TOKEN', header: 'Authorization', prefix: 'Bearer ' });
+    expect(z.parse(opsgenie.settingsSchema(), {})).toEqual({ secret: 'OPSGENIE_BEARER_TOKEN', header: 'Authorization', prefix: 'Bearer ' });
   });
 });

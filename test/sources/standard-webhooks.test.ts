@@ -117,9 +117,9 @@ describe('standard-webhooks parse', () => {
 
 describe('standard-webhooks settings', () => {
   it('fills the defaults', () => {
-    expect(z.parse(standardWebhooks.settingsSchema, {})).toEqual({ secret: 'STANDARD_WEBHOOKS_SECRET', tolerance_seconds: 300, resolved_types: [], firing_types: [] });
+    expect(z.parse(standardWebhooks.settingsSchema(), {})).toEqual({ secret: 'STANDARD_WEBHOOKS_SECRET', tolerance_seconds: 300, resolved_types: [], firing_types: [] });
   });
   it.each([[{ tolerance_seconds: -1 }], [{ resolved_types: 'x' }], [{ resolved_types: [''] }], [{ signing: 'v1a' }]])('rejects %j', (settings) => {
-    expect(() => z.parse(standardWebhooks.settingsSchema, settings)).toThrow();
+    expect(() => z.parse(standardWebhooks.settingsSchema(), settings)).toThrow();
   });
 });
