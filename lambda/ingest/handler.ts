@@ -88,22 +88,13 @@ function isJsonContentType(value: string | undefined): boolean {
   return charset === undefined || /^charset="?utf-8"?$/i.test(charset);
 }
 
-/** True when toLowerCase could change the name: an upper-case ASCII letter or any non-ASCII character. */
-function mayHaveUpperCase(name: string): boolean {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if ((c >= 65 && c <= 90) || c > 127) return true;
-  }
-  return false;
-}
-
 function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
   if (headers === undefined) return {};
   // HTTP API (payload v2) delivers names lower-cased: the event's own object is then used as it is
   // (it is only read, never written). A `__proto__` name takes the copy, which drops it as it always did.
   let copy = false;
   for (const k in headers) {
-    if (headers[k] === undefined || k === '__proto__' || mayHaveUpperCase(k)) {
+    if (headers[k] === undefined || k === '__proto__' || k.toLowerCase() !== k) {
       copy = true;
       break;
     }

@@ -36,15 +36,11 @@ export function safeEqual(a: Buffer, b: Buffer): boolean {
 }
 
 const HEX = /^[0-9a-f]+$/;
-const DECODED = Buffer.alloc(64);
 
 /** Compares a lower-case hex digest from a header with the expected digest, constant time. */
 export function hexDigestMatches(candidate: string, expected: Buffer): boolean {
   if (candidate.length !== expected.length * 2 || !HEX.test(candidate)) return false;
-  if (expected.length > DECODED.length) return safeEqual(Buffer.from(candidate, 'hex'), expected);
-  // Decoded into a buffer of this module (the regex vouches for every digit): no allocation.
-  DECODED.write(candidate, 0, 'hex');
-  return timingSafeEqual(DECODED.subarray(0, expected.length), expected);
+  return safeEqual(Buffer.from(candidate, 'hex'), expected);
 }
 
 /** Compares two strings (tokens, passwords) in constant time. */
