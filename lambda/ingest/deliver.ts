@@ -4,6 +4,7 @@ import { DatadogError, QueueError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue, PendingAction, PendingCase } from '../shared/queue.js';
+import { isoTime } from '../shared/time.js';
 
 export type DeliveryOutcome =
   | { readonly status: 'created'; readonly case: CreatedCase }
@@ -19,6 +20,8 @@ export interface DeliveryDeps {
   readonly random?: () => number;
   /** Counts CasesCreated, RateLimited, RetriesEnqueued, DeadLettered and times each Datadog call. @default no-op */
   readonly metrics?: BridgeMetrics;
+  /** Clock (ms) for PendingCase.ambiguousAt. @default Date.now */
+  readonly now?: () => number;
 }
 
 /**
@@ -60,8 +63,13 @@ export async function handOver(action: PendingAction, error: DatadogError, deps:
     if (error.retryable && attempt < MAX_ATTEMPTS) {
       // Rate limited: comments and status changes wait one second more, so that queued creates go first.
       const delaySeconds = retryDelaySeconds(error, attempt, deps.random) + (error.status === 429 && action.kind !== 'create_case' ? 1 : 0);
-      // A create whose outcome is unknown is looked up by its marker before it is sent again (issue 4).
-      const next: PendingAction = action.kind === 'create_case' && action.marker !== undefined ? { ...action, attempt, ambiguous: error.ambiguous } : { ...action, attempt };
+      // A create whose outcome is unknown is looked up by its marker before it is sent again (issue 4),
+      // no earlier than MARKER_SEARCH_SETTLE_SECONDS after `ambiguousAt`: when this create was sent, or,
+      // for a failed lookup (the action is still ambiguous, nothing was sent), when the lost one was.
+      const next: PendingAction =
+        action.kind === 'create_case' && action.marker !== undefined
+          ? { ...action, attempt, ambiguous: error.ambiguous, ambiguousAt: error.ambiguous ? (action.ambiguous === true ? action.ambiguousAt : undefined) ?? isoTime((deps.now ?? Date.now)()) : undefined }
+          : { ...action, attempt };
       await deps.queue.retry(next, { delaySeconds, reason });
       deps.metrics?.count('RetriesEnqueued', action.source);
       deps.logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt, reason, rateLimit: error.rateLimit });

@@ -38,6 +38,8 @@ export interface IngestDeps {
   readonly random?: () => number;
   /** WebhooksReceived, WebhooksRejected (by reason) and, through deliverCase, the Datadog outcomes. @default no-op */
   readonly metrics?: BridgeMetrics;
+  /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
+  readonly markerSearchSettleSeconds?: number;
 }
 
 type Result = APIGatewayProxyStructuredResultV2;
@@ -191,7 +193,7 @@ export function createIngestHandler(deps: IngestDeps) {
       metrics.count('CasesDeduplicated', compiled.source.name);
       return reply(200, { status: 'duplicate', deliveryId });
     }
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now };
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds };
     if (dryRun || deliveryId === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     try {
       return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);

@@ -262,10 +262,13 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
   }
   const intent = claim.entry;
   const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
+  // Taking over a create whose outcome is unknown: look its case up first; the lost create was sent
+  // when the entry's intent was claimed.
+  const lookup = action.lookupFirst && entry !== undefined ? { since: entry.createStartedAt } : undefined;
   const outcome = await createWithIntent(
     { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: isoTime(now), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
     deps,
-    action.lookupFirst,
+    lookup,
   );
   if (outcome.status === 'created') return { status: 'created', case: outcome.case, reason };
   if (outcome.status === 'dropped') return { status: 'deduplicated', reason: 'create_pending', caseId: undefined, caseKey: undefined };

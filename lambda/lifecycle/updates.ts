@@ -4,6 +4,8 @@ import { markRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { PendingCase, PendingComment, PendingStatus } from '../shared/queue.js';
+import { isoTime } from '../shared/time.js';
+import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
 
 /** The Datadog client with the update calls when it has them (fakes in older tests implement only createCase). */
 export type BridgeDatadog = DatadogClient & Partial<DatadogCaseUpdates>;
@@ -16,6 +18,23 @@ export interface UpdateDeps extends Omit<DeliveryDeps, 'datadog'> {
   readonly datadog: BridgeDatadog;
   readonly ledger: Ledger;
   readonly now: () => number;
+  /** @default MARKER_SEARCH_SETTLE_SECONDS */
+  readonly markerSearchSettleSeconds?: number;
+}
+
+/**
+ * How long after a create whose outcome is unknown a marker lookup that finds nothing is trusted.
+ * Datadog's search lags its writes (issue 4); before this, the create waits in the retry queue and
+ * looks again rather than risk a second case.
+ */
+export const MARKER_SEARCH_SETTLE_SECONDS = 60;
+
+/** Why a create waits in the retry queue (its message's `reason`). */
+export const SEARCH_SETTLE_REASON = "waiting for Datadog's search to show a case the lost create may have made";
+
+/** Look the case up by marker before creating; `since`: when the create whose outcome is unknown was sent (ms). */
+export interface MarkerLookup {
+  readonly since: number;
 }
 
 export type UpdateOutcome = { readonly status: 'sent' } | { readonly status: 'dropped'; readonly reason: string } | Exclude<DeliveryOutcome, { status: 'created' }>;
@@ -61,27 +80,28 @@ export async function sendUpdate(action: PendingComment | PendingStatus, deps: U
 export type CreateOutcome = DeliveryOutcome | { readonly status: 'dropped'; readonly reason: string };
 
 /**
- * Sends a create that holds the ledger's intent: looks the case up by marker first when `lookupFirst`
- * (the previous attempt's outcome is unknown), then creates; records the case (completeCreate), or
+ * Sends a create that holds the ledger's intent: looks the case up by marker first when `lookup` is
+ * given (the previous attempt's outcome is unknown), then creates; a lookup that finds nothing within
+ * MARKER_SEARCH_SETTLE_SECONDS of `lookup.since` sends the create to the retry queue to look again; records the case (completeCreate), or
  * drops the intent when the create failed for good (abandonCreate) so that a later firing tries again.
  * When the retry queue fails (QueueError: the webhook is answered 503 and sent again, or the SQS
  * record is delivered again), the create may have reached Datadog (a timeout, a 5xx): the intent is
  * kept, flagged (markCreateAmbiguous), so that the next attempt looks the case up by marker before
  * creating (one search, harmless when nothing was created).
  */
-export async function createWithIntent(action: PendingCase & { readonly intentId: string; readonly marker: string }, deps: UpdateDeps, lookupFirst: boolean): Promise<CreateOutcome> {
+export async function createWithIntent(action: PendingCase & { readonly intentId: string; readonly marker: string }, deps: UpdateDeps, lookup: MarkerLookup | undefined): Promise<CreateOutcome> {
   try {
-    return await lookUpOrCreate(action, deps, lookupFirst);
+    return await lookUpOrCreate(action, deps, lookup);
   } catch (error) {
     if (error instanceof QueueError) await deps.ledger.markCreateAmbiguous({ source: action.source, identity: action.identity }, action.intentId).catch(() => false);
     throw error;
   }
 }
 
-async function lookUpOrCreate(action: PendingCase & { readonly intentId: string; readonly marker: string }, deps: UpdateDeps, lookupFirst: boolean): Promise<CreateOutcome> {
+async function lookUpOrCreate(action: PendingCase & { readonly intentId: string; readonly marker: string }, deps: UpdateDeps, lookup: MarkerLookup | undefined): Promise<CreateOutcome> {
   const key = { source: action.source, identity: action.identity };
   const datadog = deps.datadog;
-  if (lookupFirst && hasUpdates(datadog)) {
+  if (lookup !== undefined && hasUpdates(datadog)) {
     let found: CreatedCase | undefined;
     try {
       const summary = await withKeys(deps, (keys) => datadog.findCaseByMarker(action.marker, keys));
@@ -89,13 +109,16 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
       // Still unknown: keep it ambiguous and try again later.
-      return handOver({ ...action, ambiguous: true }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}) }), deps);
+      return handOver({ ...action, ambiguous: true, ambiguousAt: isoTime(lookup.since) }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}) }), deps);
     }
     if (found !== undefined) {
       await deps.ledger.completeCreate(key, action.intentId, { caseId: found.id, caseKey: found.key }, deps.now());
       deps.logger.info('case found by its dedup marker: not created again', { caseId: found.id, caseKey: found.key, marker: action.marker });
       return { status: 'created', case: found };
     }
+    const waitMs = lookup.since + (deps.markerSearchSettleSeconds ?? MARKER_SEARCH_SETTLE_SECONDS) * 1000 - deps.now();
+    // Each wait counts as an attempt, so a clock that stands still cannot keep a create waiting forever.
+    if (waitMs > 0 && action.attempt + 1 < MAX_ATTEMPTS) return waitForSearch(action, lookup.since, waitMs, deps);
   }
   const outcome = await deliverCase(action.ambiguous === false ? action : { ...action, ambiguous: false }, deps);
   if (outcome.status === 'created') {
@@ -105,6 +128,21 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
     await deps.ledger.abandonCreate(key, action.intentId);
   }
   return outcome;
+}
+
+/** Sends an ambiguous create to the retry queue to look its case up again once Datadog's search has caught up. */
+async function waitForSearch(action: PendingCase, since: number, waitMs: number, deps: UpdateDeps): Promise<CreateOutcome> {
+  const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(waitMs / 1000)));
+  const attempt = action.attempt + 1;
+  try {
+    await deps.queue.retry({ ...action, attempt, ambiguous: true, ambiguousAt: isoTime(since) }, { delaySeconds, reason: SEARCH_SETTLE_REASON });
+  } catch (cause) {
+    if (cause instanceof QueueError) throw cause;
+    throw new QueueError(`could not queue the case for ${action.identity}: ${(cause as Error).message}`, { cause });
+  }
+  deps.metrics?.count('RetriesEnqueued', action.source);
+  deps.logger.info('case not found by its dedup marker yet: looking again before creating', { marker: action.marker, delaySeconds, attempt });
+  return { status: 'queued', delaySeconds, reason: SEARCH_SETTLE_REASON };
 }
 
 /**
@@ -130,7 +168,7 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
     const fresh = claim.entry;
     deps.logger.info('queued create without an intent: claimed a new one', { intentId: fresh.intentId });
     const request = fresh.marker === marker ? action.request : markRequest(action.request, fresh.marker);
-    return createWithIntent({ ...action, request, intentId: fresh.intentId, marker: fresh.marker }, deps, action.ambiguous === true);
+    return createWithIntent({ ...action, request, intentId: fresh.intentId, marker: fresh.marker }, deps, action.ambiguous === true ? { since: sentAt(action, deps) } : undefined);
   }
   if (entry.state !== 'creating' || entry.intentId !== intentId) {
     const reason = entry.state !== 'creating' ? `the alert's case is already ${entry.state}` : 'another delivery took the create over';
@@ -138,7 +176,18 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
     return { status: 'dropped', reason };
   }
   // A redelivered record whose last attempt could not be queued again finds its intent flagged.
-  return createWithIntent({ ...action, intentId, marker }, deps, action.ambiguous === true || entry.ambiguousIntentId === intentId);
+  const ambiguous = action.ambiguous === true || entry.ambiguousIntentId === intentId;
+  return createWithIntent({ ...action, intentId, marker }, deps, ambiguous ? { since: sentAt(action, deps) } : undefined);
+}
+
+/**
+ * When the create whose outcome is unknown was sent: the message's `ambiguousAt`; else (a message
+ * written before it existed, or a redelivered record whose intent the ledger flagged) now, which
+ * waits the longest.
+ */
+function sentAt(action: PendingCase, deps: UpdateDeps): number {
+  const at = action.ambiguousAt === undefined ? Number.NaN : Date.parse(action.ambiguousAt);
+  return Number.isFinite(at) ? at : deps.now();
 }
 
 /**

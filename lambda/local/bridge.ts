@@ -57,6 +57,8 @@ export interface LocalBridgeOptions {
   readonly embeddedLedger?: boolean;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** See MARKER_SEARCH_SETTLE_SECONDS (tests shorten it). @default 60 */
+  readonly markerSearchSettleSeconds?: number;
   /** Metrics of the ingest handler and the retry consumer (e.g. MemoryMetrics in tests). @default none */
   readonly metrics?: BridgeMetrics;
   /**
@@ -163,7 +165,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       client: sqs.client,
       queueUrl: sqs.retryQueueUrl,
       queueArn: sqs.retryQueueArn,
-      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }),
+      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}) }),
       logger,
     });
     queue = sqsQueue;
@@ -185,6 +187,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ...(options.now ? { now: options.now } : {}),
     ...(options.random ? { random: options.random } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}),
   });
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {

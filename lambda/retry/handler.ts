@@ -30,6 +30,8 @@ export interface RetryDeps {
   readonly random?: () => number;
   /** RetriesSucceeded, DeadLettered and, through deliverCase, the Datadog outcomes. @default no-op */
   readonly metrics?: BridgeMetrics;
+  /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
+  readonly markerSearchSettleSeconds?: number;
 }
 
 /** What happened to one record; `failed` records are reported to SQS for redelivery. */
@@ -117,7 +119,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       if (updated.status === 'sent') elog.info('case updated from the retry queue', { kind: action.kind, caseId: action.caseId, attempt: action.attempt });
       return updated.status;
     }
-    const outcome = deps.ledger === undefined ? await deliverCase(action, deliveryDeps) : await retryCreate(action, { ...deliveryDeps, ledger: deps.ledger, now: deps.now ?? Date.now });
+    const outcome = deps.ledger === undefined ? await deliverCase(action, deliveryDeps) : await retryCreate(action, { ...deliveryDeps, ledger: deps.ledger, now: deps.now ?? Date.now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds });
     if (outcome.status === 'created') {
       metrics.count('RetriesSucceeded', action.source);
       elog.info('case created from the retry queue', { rule: action.rule, attempt: action.attempt, firstSeen: action.firstSeen, caseId: outcome.case.id, caseKey: outcome.case.key });

@@ -22,6 +22,12 @@ export interface PendingCase {
   readonly marker?: string | undefined;
   /** The last attempt's outcome is unknown (timeout, reset, 5xx): look the case up by marker before creating again. */
   readonly ambiguous?: boolean | undefined;
+  /**
+   * When the create whose outcome is unknown was sent (ISO 8601). Datadog's search lags its writes:
+   * until MARKER_SEARCH_SETTLE_SECONDS after this, a lookup that finds nothing is not proof that no
+   * case was made, so the create waits in the retry queue instead of being sent again.
+   */
+  readonly ambiguousAt?: string | undefined;
 }
 
 /** Fields every queued action has. */

@@ -39,6 +39,7 @@ const queuedMessageSchema = z.lazily(() => {
     intentId: z.optional(z.string()),
     marker: z.optional(z.string()),
     ambiguous: z.optional(z.boolean()),
+    ambiguousAt: z.optional(z.string()),
   });
 
   const PendingBaseShape = {
@@ -126,6 +127,7 @@ export function readQueuedMessage(body: string): ReadResult {
       ...(a.intentId !== undefined ? { intentId: a.intentId } : {}),
       ...(a.marker !== undefined ? { marker: a.marker } : {}),
       ...(a.ambiguous !== undefined ? { ambiguous: a.ambiguous } : {}),
+      ...(a.ambiguousAt !== undefined ? { ambiguousAt: a.ambiguousAt } : {}),
     };
     action = create;
   } else if (a.kind === 'comment') {

@@ -59,9 +59,9 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     dd = undefined;
   });
 
-  async function start(options: { rules?: (file: Record<string, unknown>) => void; overrides?: Omit<LocalBridgeOptions, 'env' | 'logger'> } = {}) {
+  async function start(options: { rules?: (file: Record<string, unknown>) => void; overrides?: Omit<LocalBridgeOptions, 'env' | 'logger'>; datadog?: Parameters<typeof startDatadogServer>[0] } = {}) {
     clock = Date.parse('2026-03-01T10:00:00Z');
-    dd = await startDatadogServer();
+    dd = await startDatadogServer(options.datadog);
     const tableName = `ledger-${++tableNo}`;
     await dynamo.createLedgerTable(tableName);
     const ledger = new DynamoLedger({ client: dynamo.client, tableName });
@@ -277,17 +277,28 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
       expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id, occurrences: 1 });
     });
 
-    it("429: answered 503, and the sender's retry looks first, finds nothing and creates: one case", async () => {
+    it("429: answered 503; the sender's retry looks first and, once Datadog's search has had its minute, creates: one case", async () => {
       const { dd, bridge, ledger } = await start({ overrides: { queue: downQueue } });
       dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '1' } });
 
       expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(503);
       expect(dd.cases).toHaveLength(0);
 
+      // Within a minute of the failed create, a lookup that finds nothing is not trusted: the create
+      // would wait in the retry queue to look again, and that queue is still down.
+      clock += 30_000;
+      const early = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(early.status).toBe(503);
+      expect(dd.cases).toHaveLength(0);
+      expect(lookups(dd)).toHaveLength(1);
+
+      // The ledger dates the unknown outcome from the last attempt that took the create over (30 s in);
+      // a minute after that, the lookup is trusted and the case created.
+      clock += 61_000;
       const retry = await send(bridge, 'alertmanager', AM_FIRING);
       expect(retry.status).toBe(201);
       expect(dd.cases).toHaveLength(1);
-      expect(lookups(dd)).toHaveLength(1);
+      expect(lookups(dd)).toHaveLength(2);
       expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
     });
   });
@@ -367,6 +378,23 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
 
     clock += 60_000;
     expect((await send(bridge, 'alertmanager', AM_FIRING)).answer.status).toBe('deduplicated');
+    expect(dd.cases).toHaveLength(1);
+  }, 30_000);
+
+  it("a lost create whose case Datadog's search does not show yet is looked up again, not sent again: one case", async () => {
+    // Search shows a case 2.5 s after it was made; the bridge trusts a lookup that finds nothing only
+    // 3 s after the lost create (60 s when deployed).
+    const { dd, bridge, ledger } = await start({ datadog: { searchLagMs: 2_500 }, overrides: { embeddedSqs: true, random: () => 0, markerSearchSettleSeconds: 3 } });
+    dd.dropAfterCreateNext(1);
+
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).answer.status).toBe('queued');
+    expect(dd.cases).toHaveLength(1); // created, but the bridge never heard
+
+    // The retry consumer looks after about 1 s: nothing yet; it waits and looks again.
+    expect(await waitFor(async () => (await ledger.get('alertmanager', AM_IDENTITY))?.state === 'open', 15_000)).toBe(true);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
+    expect(dd.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v2/cases?')).length).toBeGreaterThanOrEqual(2);
+    expect(creates(dd)).toHaveLength(1);
     expect(dd.cases).toHaveLength(1);
   }, 30_000);
 });

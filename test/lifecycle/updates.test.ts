@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
 import { alertWorkOf, commentText, deferDelaySeconds, DEFER_REASON, pendingEventOf } from '../../lambda/lifecycle/run.js';
-import { planBatch } from '../../lambda/lifecycle/updates.js';
-import type { PendingAction } from '../../lambda/shared/queue.js';
+import { MARKER_SEARCH_SETTLE_SECONDS, planBatch, retryCreate, SEARCH_SETTLE_REASON, type UpdateDeps } from '../../lambda/lifecycle/updates.js';
+import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import { DatadogError } from '../../lambda/shared/errors.js';
+import { silentLogger } from '../../lambda/shared/log.js';
+import { MemoryActionQueue, type PendingAction, type PendingCase } from '../../lambda/shared/queue.js';
 import { encodeQueuedMessage, readQueuedMessage } from '../../lambda/shared/sqs-queue.js';
 
 const base = { source: 'alertmanager', deliveryId: undefined, identity: 'g', rule: 'r', attempt: 0, firstSeen: '2026-01-01T00:00:00.000Z' } as const;
@@ -68,5 +72,94 @@ describe('deferDelaySeconds', () => {
     [20, 0, 900],
   ])('after deferral %i with random %d waits %i s', (attempt, random, seconds) => {
     expect(deferDelaySeconds(attempt, () => random)).toBe(seconds);
+  });
+});
+
+describe('a create whose outcome is unknown, while Datadog search may lag (#4)', () => {
+  const T0 = Date.parse('2026-03-01T10:00:00Z');
+  const request = { data: { type: 'case' as const, attributes: { title: 't', type_id: 'x' }, relationships: { project: { data: { id: 'p', type: 'project' as const } } } } };
+
+  /** A ledger holding the create intent, a Datadog whose search shows `visible`, a clock at `now`. */
+  async function setup(options: { now: number; visible?: boolean; createFails?: DatadogError }) {
+    const ledger = new MemoryLedger();
+    const claim = await ledger.beginCreate({ source: 'alertmanager', identity: 'g', now: T0, rule: 'r' });
+    if (!claim.won) throw new Error('no intent');
+    const queue = new MemoryActionQueue();
+    const calls = { creates: 0, lookups: 0 };
+    const found = { id: 'case-1', key: 'C-1', statusName: 'OPEN', createdAt: new Date(T0).toISOString() };
+    const datadog = {
+      async createCase() {
+        calls.creates += 1;
+        if (options.createFails) throw options.createFails;
+        return { id: 'case-2', key: 'C-2', statusName: 'OPEN' };
+      },
+      async findCaseByMarker() {
+        calls.lookups += 1;
+        return options.visible === true ? found : undefined;
+      },
+      addComment: async () => undefined,
+      setStatus: async () => undefined,
+      getCase: async () => 'missing' as const,
+    } as unknown as UpdateDeps['datadog'];
+    const keys = { apiKey: 'a', appKey: 'b' };
+    const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => options.now, random: () => 0 };
+    const action: PendingCase & { intentId: string; marker: string } = { kind: 'create_case', ...base, request, intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: true, ambiguousAt: new Date(T0).toISOString() };
+    return { ledger, queue, calls, deps, action };
+  }
+
+  it('finds nothing within the settle time: looks again later from the retry queue, sends no create', async () => {
+    const { queue, calls, deps, action } = await setup({ now: T0 + 10_000 });
+
+    const outcome = await retryCreate(action, deps);
+
+    expect(outcome).toEqual({ status: 'queued', delaySeconds: MARKER_SEARCH_SETTLE_SECONDS - 10, reason: SEARCH_SETTLE_REASON });
+    expect(calls).toEqual({ creates: 0, lookups: 1 });
+    expect(queue.retries).toEqual([{ action: { ...action, attempt: 1, ambiguous: true, ambiguousAt: '2026-03-01T10:00:00.000Z' }, delaySeconds: 50, reason: SEARCH_SETTLE_REASON }]);
+  });
+
+  it('finds nothing after the settle time: creates', async () => {
+    const { ledger, calls, deps, action } = await setup({ now: T0 + (MARKER_SEARCH_SETTLE_SECONDS + 1) * 1000 });
+
+    expect(await retryCreate(action, deps)).toMatchObject({ status: 'created', case: { id: 'case-2' } });
+    expect(calls).toEqual({ creates: 1, lookups: 1 });
+    expect(await ledger.get('alertmanager', 'g')).toMatchObject({ state: 'open', caseId: 'case-2' });
+  });
+
+  it('finds the case: records it and creates nothing, settle time or not', async () => {
+    const { ledger, calls, deps, action } = await setup({ now: T0 + 1000, visible: true });
+
+    expect(await retryCreate(action, deps)).toMatchObject({ status: 'created', case: { id: 'case-1' } });
+    expect(calls).toEqual({ creates: 0, lookups: 1 });
+    expect(await ledger.get('alertmanager', 'g')).toMatchObject({ state: 'open', caseId: 'case-1' });
+  });
+
+  it('stops waiting when the attempts run out, and creates', async () => {
+    const { calls, deps, action } = await setup({ now: T0 + 1000 });
+
+    expect(await retryCreate({ ...action, attempt: MAX_ATTEMPTS - 1 }, deps)).toMatchObject({ status: 'created' });
+    expect(calls.creates).toBe(1);
+  });
+
+  it('dates the unknown outcome from the create that was sent: a timeout sets ambiguousAt, a failed lookup keeps it, a clean failure clears it', async () => {
+    const timeout = new DatadogError('timed out', { status: 0, retryable: true, ambiguous: true });
+    const sent = await setup({ now: T0 + 70_000, createFails: timeout });
+    await retryCreate(sent.action, sent.deps);
+    expect(sent.queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(T0 + 70_000).toISOString() });
+
+    const clean = await setup({ now: T0 + 70_000, createFails: new DatadogError('rate limited', { status: 429, retryable: true }) });
+    await retryCreate(clean.action, clean.deps);
+    expect(clean.queue.retries[0]?.action).toMatchObject({ ambiguous: false });
+    expect((clean.queue.retries[0]?.action as PendingCase).ambiguousAt).toBeUndefined();
+
+    const lookupFails = await setup({ now: T0 + 10_000 });
+    const failing = { ...lookupFails.deps, datadog: { ...lookupFails.deps.datadog, findCaseByMarker: async () => Promise.reject(timeout) } } as UpdateDeps;
+    await retryCreate(lookupFails.action, failing);
+    expect(lookupFails.queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: '2026-03-01T10:00:00.000Z' });
+    expect(lookupFails.calls.creates).toBe(0);
+  });
+
+  it('carries ambiguousAt through the queued message', () => {
+    const message = { v: 1 as const, disposition: 'retry' as const, action: { ...create, intentId: 'i', marker: 'casebridge0123', ambiguous: true, ambiguousAt: '2026-03-01T10:00:00.000Z' }, reason: 'x', enqueuedAt: 'now' };
+    expect(readQueuedMessage(encodeQueuedMessage(message))).toEqual({ ok: true, message });
   });
 });
