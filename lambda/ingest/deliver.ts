@@ -60,23 +60,24 @@ export async function handOver(action: PendingAction, error: DatadogError, deps:
   try {
     // A 429 is Datadog pacing us, not a failed attempt.
     const attempt = error.status === 429 ? action.attempt : action.attempt + 1;
+    // A create whose outcome is unknown is looked up by its marker before it is sent again (issue 4),
+    // also when an operator redrives it from the DLQ, and no earlier than MARKER_SEARCH_SETTLE_SECONDS
+    // after `ambiguousAt`: now for a create just sent (its answer arrives after it was sent, so this
+    // errs on the long side), or, for a failed lookup (still ambiguous, nothing sent), the lost one's.
+    const next: PendingAction =
+      action.kind === 'create_case' && action.marker !== undefined
+        ? { ...action, attempt, ambiguous: error.ambiguous, ambiguousAt: error.ambiguous ? (action.ambiguous === true ? action.ambiguousAt : undefined) ?? isoTime((deps.now ?? Date.now)()) : undefined }
+        : { ...action, attempt };
     if (error.retryable && attempt < MAX_ATTEMPTS) {
       // Rate limited: comments and status changes wait one second more, so that queued creates go first.
       const delaySeconds = retryDelaySeconds(error, attempt, deps.random) + (error.status === 429 && action.kind !== 'create_case' ? 1 : 0);
-      // A create whose outcome is unknown is looked up by its marker before it is sent again (issue 4),
-      // no earlier than MARKER_SEARCH_SETTLE_SECONDS after `ambiguousAt`: when this create was sent, or,
-      // for a failed lookup (the action is still ambiguous, nothing was sent), when the lost one was.
-      const next: PendingAction =
-        action.kind === 'create_case' && action.marker !== undefined
-          ? { ...action, attempt, ambiguous: error.ambiguous, ambiguousAt: error.ambiguous ? (action.ambiguous === true ? action.ambiguousAt : undefined) ?? isoTime((deps.now ?? Date.now)()) : undefined }
-          : { ...action, attempt };
       await deps.queue.retry(next, { delaySeconds, reason });
       deps.metrics?.count('RetriesEnqueued', action.source);
       deps.logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt, reason, rateLimit: error.rateLimit });
       return { status: 'queued', delaySeconds, reason };
     }
     const why = error.retryable ? `gave up after ${attempt} attempts: ${reason}` : reason;
-    await deps.queue.deadLetter({ ...action, attempt }, { reason: why });
+    await deps.queue.deadLetter(next, { reason: why });
     deps.metrics?.count('DeadLettered', action.source);
     deps.logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors });
     return { status: 'dead_lettered', reason: why };

@@ -262,9 +262,10 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
   }
   const intent = claim.entry;
   const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
-  // Taking over a create whose outcome is unknown: look its case up first; the lost create was sent
-  // when the entry's intent was claimed.
-  const lookup = action.lookupFirst && entry !== undefined ? { since: entry.createStartedAt } : undefined;
+  // Taking over a create whose outcome is unknown: look its case up first. The ledger does not know
+  // when the last create was sent (a queued retry may have sent one long after the intent was
+  // claimed), so a lookup that finds nothing is trusted only a full settle time from now.
+  const lookup = action.lookupFirst ? { since: now } : undefined;
   const outcome = await createWithIntent(
     { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: isoTime(now), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
     deps,

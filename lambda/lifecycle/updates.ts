@@ -81,9 +81,10 @@ export type CreateOutcome = DeliveryOutcome | { readonly status: 'dropped'; read
 
 /**
  * Sends a create that holds the ledger's intent: looks the case up by marker first when `lookup` is
- * given (the previous attempt's outcome is unknown), then creates; a lookup that finds nothing within
- * MARKER_SEARCH_SETTLE_SECONDS of `lookup.since` sends the create to the retry queue to look again; records the case (completeCreate), or
- * drops the intent when the create failed for good (abandonCreate) so that a later firing tries again.
+ * given (the previous attempt's outcome is unknown), then creates. A lookup that finds nothing within
+ * MARKER_SEARCH_SETTLE_SECONDS of `lookup.since` sends the create to the retry queue to look again.
+ * Records the case (completeCreate), or drops the intent when the create failed for good
+ * (abandonCreate) so that a later firing tries again.
  * When the retry queue fails (QueueError: the webhook is answered 503 and sent again, or the SQS
  * record is delivered again), the create may have reached Datadog (a timeout, a 5xx): the intent is
  * kept, flagged (markCreateAmbiguous), so that the next attempt looks the case up by marker before
@@ -175,15 +176,16 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
     deps.logger.info('queued create dropped', { reason, caseId: entry.caseId });
     return { status: 'dropped', reason };
   }
-  // A redelivered record whose last attempt could not be queued again finds its intent flagged.
-  const ambiguous = action.ambiguous === true || entry.ambiguousIntentId === intentId;
-  return createWithIntent({ ...action, intentId, marker }, deps, ambiguous ? { since: sentAt(action, deps) } : undefined);
+  // A redelivered record whose last attempt could not be queued again finds its intent flagged; that
+  // attempt may have sent a create after the message's `ambiguousAt`, so the settle time runs from now.
+  const flagged = entry.ambiguousIntentId === intentId;
+  if (flagged) return createWithIntent({ ...action, intentId, marker }, deps, { since: deps.now() });
+  return createWithIntent({ ...action, intentId, marker }, deps, action.ambiguous === true ? { since: sentAt(action, deps) } : undefined);
 }
 
 /**
  * When the create whose outcome is unknown was sent: the message's `ambiguousAt`; else (a message
- * written before it existed, or a redelivered record whose intent the ledger flagged) now, which
- * waits the longest.
+ * written before it existed) now, which waits the longest.
  */
 function sentAt(action: PendingCase, deps: UpdateDeps): number {
   const at = action.ambiguousAt === undefined ? Number.NaN : Date.parse(action.ambiguousAt);

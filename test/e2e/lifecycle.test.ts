@@ -10,7 +10,8 @@ import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { signRequest } from '../../lambda/local/sign.js';
 import { QueueError } from '../../lambda/shared/errors.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
-import type { ActionQueue } from '../../lambda/shared/queue.js';
+import { MemoryActionQueue, type ActionQueue } from '../../lambda/shared/queue.js';
+import { MARKER_SEARCH_SETTLE_SECONDS, SEARCH_SETTLE_REASON } from '../../lambda/lifecycle/updates.js';
 import type { SourceName } from '../../lambda/sources/types.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { waitFor } from '../support/fauxqs.js';
@@ -277,29 +278,31 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
       expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id, occurrences: 1 });
     });
 
-    it("429: answered 503; the sender's retry looks first and, once Datadog's search has had its minute, creates: one case", async () => {
-      const { dd, bridge, ledger } = await start({ overrides: { queue: downQueue } });
+    it("429: answered 503; the sender's retry looks first, and with nothing found parks the create to look again: no case twice", async () => {
+      // The queue is down for the first delivery and back for the sender's retry.
+      const parked = new MemoryActionQueue();
+      let queueUp = false;
+      const queue: ActionQueue = {
+        retry: async (action, options) => (queueUp ? parked.retry(action, options) : Promise.reject(new QueueError('SQS is unavailable'))),
+        deadLetter: async (action, options) => (queueUp ? parked.deadLetter(action, options) : Promise.reject(new QueueError('SQS is unavailable'))),
+      };
+      const { dd, bridge, ledger } = await start({ overrides: { queue } });
       dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '1' } });
 
       expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(503);
       expect(dd.cases).toHaveLength(0);
 
-      // Within a minute of the failed create, a lookup that finds nothing is not trusted: the create
-      // would wait in the retry queue to look again, and that queue is still down.
+      // The ledger cannot tell when the last create was sent, so a lookup that finds nothing is not
+      // trusted yet: the create waits in the retry queue to look again a minute later.
+      queueUp = true;
       clock += 30_000;
-      const early = await send(bridge, 'alertmanager', AM_FIRING);
-      expect(early.status).toBe(503);
+      const retry = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(retry.status).toBe(202);
+      expect(retry.answer).toMatchObject({ status: 'queued', reason: SEARCH_SETTLE_REASON, retryInSeconds: MARKER_SEARCH_SETTLE_SECONDS });
       expect(dd.cases).toHaveLength(0);
       expect(lookups(dd)).toHaveLength(1);
-
-      // The ledger dates the unknown outcome from the last attempt that took the create over (30 s in);
-      // a minute after that, the lookup is trusted and the case created.
-      clock += 61_000;
-      const retry = await send(bridge, 'alertmanager', AM_FIRING);
-      expect(retry.status).toBe(201);
-      expect(dd.cases).toHaveLength(1);
-      expect(lookups(dd)).toHaveLength(2);
-      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
+      expect(parked.retries).toEqual([expect.objectContaining({ action: expect.objectContaining({ kind: 'create_case', ambiguous: true, attempt: 1 }) })]);
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'creating' });
     });
   });
 

@@ -158,8 +158,36 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
     expect(lookupFails.calls.creates).toBe(0);
   });
 
+  it('dead-letters a create whose last attempt timed out as ambiguous, so that a redrive looks it up first', async () => {
+    const timeout = new DatadogError('timed out', { status: 0, retryable: true, ambiguous: true });
+    const last = await setup({ now: T0 + 70_000, createFails: timeout });
+    await retryCreate({ ...last.action, attempt: MAX_ATTEMPTS - 1 }, last.deps);
+    expect(last.queue.deadLetters[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(T0 + 70_000).toISOString() });
+  });
+
   it('carries ambiguousAt through the queued message', () => {
     const message = { v: 1 as const, disposition: 'retry' as const, action: { ...create, intentId: 'i', marker: 'casebridge0123', ambiguous: true, ambiguousAt: '2026-03-01T10:00:00.000Z' }, reason: 'x', enqueuedAt: 'now' };
     expect(readQueuedMessage(encodeQueuedMessage(message))).toEqual({ ok: true, message });
+  });
+});
+
+describe('a redelivered record whose intent the ledger flagged (#4)', () => {
+  it('waits the full settle time from now, whatever its ambiguousAt says: its last attempt may have sent a create later', async () => {
+    const T0 = Date.parse('2026-03-01T10:00:00Z');
+    const ledger = new MemoryLedger();
+    const claim = await ledger.beginCreate({ source: 'alertmanager', identity: 'g', now: T0, rule: 'r' });
+    if (!claim.won) throw new Error('no intent');
+    await ledger.markCreateAmbiguous({ source: 'alertmanager', identity: 'g' }, claim.entry.intentId);
+    const queue = new MemoryActionQueue();
+    let creates = 0;
+    const datadog = { createCase: async () => (creates += 1, { id: 'x', key: 'X', statusName: 'OPEN' }), findCaseByMarker: async () => undefined, addComment: async () => undefined, setStatus: async () => undefined, getCase: async () => 'missing' as const } as unknown as UpdateDeps['datadog'];
+    const keys = { apiKey: 'a', appKey: 'b' };
+    const now = T0 + 70_000;
+    const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => now };
+    const action: PendingCase = { ...create, kind: 'create_case', intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: true, ambiguousAt: new Date(T0).toISOString() };
+
+    expect(await retryCreate(action, deps)).toMatchObject({ status: 'queued', delaySeconds: MARKER_SEARCH_SETTLE_SECONDS });
+    expect(creates).toBe(0);
+    expect(queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(now).toISOString() });
   });
 });
