@@ -214,7 +214,7 @@ describe('observeCase', () => {
   });
 });
 
-describe('LifecyclePolicySchema', () => {
+describe('lifecycleSchemas().policy and DEFAULT_LIFECYCLE_POLICY', () => {
   it('has the documented defaults', () => {
     expect(DEFAULT_LIFECYCLE_POLICY).toEqual({
       comment_interval_seconds: 900,

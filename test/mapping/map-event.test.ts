@@ -83,6 +83,8 @@ describe('mapEventToCase', () => {
     };
 
     expect(await titleOf('disk  full\ton\nnode-1\r\n  (eu)\u00a0now')).toBe('disk full on node-1 (eu) now');
+    // Each kind of whitespace alone (no double space to give it away) is collapsed too.
+    for (const space of ['\t', '\n', '\r', '\u00a0', '\u2028', '\u3000']) expect(await titleOf(`disk${space}full`)).toBe('disk full');
     expect(await titleOf('disk full on node-1')).toBe('disk full on node-1');
     expect(await titleOf('Überlast im Café 日本 🚨')).toBe('Überlast im Café 日本 🚨');
   });
