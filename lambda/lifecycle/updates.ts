@@ -178,9 +178,8 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
   }
   // A redelivered record whose last attempt could not be queued again finds its intent flagged; that
   // attempt may have sent a create after the message's `ambiguousAt`, so the settle time runs from now.
-  const flagged = entry.ambiguousIntentId === intentId;
-  if (flagged) return createWithIntent({ ...action, intentId, marker }, deps, { since: deps.now() });
-  return createWithIntent({ ...action, intentId, marker }, deps, action.ambiguous === true ? { since: sentAt(action, deps) } : undefined);
+  const lookup = entry.ambiguousIntentId === intentId ? { since: deps.now() } : action.ambiguous === true ? { since: sentAt(action, deps) } : undefined;
+  return createWithIntent({ ...action, intentId, marker }, deps, lookup);
 }
 
 /**
