@@ -1,28 +1,69 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import * as z from '../shared/zod.js';
 
 /** Key name in the bridge secret: SCREAMING_SNAKE. Built on first use, as the sources' settings schemas are. */
 export const secretKeySchema = z.lazily(() => z.string().check(z.regex(/^[A-Z][A-Z0-9_]*$/, 'must be an UPPER_SNAKE key name in the bridge secret')));
 
-// Turning a string into an HMAC key costs about as much as hashing a 2 KB body: keep the key objects
-// of the (few) secrets in use. Bounded so a rotation storm cannot grow it.
-const KEYS = new Map<string, KeyObject>();
+// HMAC-SHA256 (RFC 2104) as two one-shot SHA-256 hashes: H((K ^ opad) || H((K ^ ipad) || message)).
+// createHmac builds a stream object and an OpenSSL HMAC context on every call, which inside the
+// handler cost more than hashing a 2 KB body; crypto.hash (Node >= 20.12) does not. The padded key
+// blocks of the (few) secrets in use are kept, bounded so that a rotation storm cannot grow them.
+// A message larger than the scratch buffer, or a Node without crypto.hash, takes createHmac.
+const BLOCK = 64;
+const DIGEST = 32;
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
 
-function keyOf(key: string | Buffer): KeyObject | Buffer {
-  if (typeof key !== 'string') return key;
-  let k = KEYS.get(key);
-  if (k === undefined) {
-    if (KEYS.size >= 32) KEYS.clear();
-    k = createSecretKey(Buffer.from(key, 'utf8'));
-    KEYS.set(key, k);
-  }
-  return k;
+interface PaddedKey {
+  /** K ^ ipad (0x36), one block. */
+  readonly inner: Buffer;
+  /** K ^ opad (0x5c), one block, then room for the inner digest. */
+  readonly outer: Buffer;
 }
 
+const PADDED = new Map<string, PaddedKey>();
+
+function padKey(key: string | Buffer): PaddedKey {
+  let k = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  if (k.length > BLOCK) k = crypto.createHash('sha256').update(k).digest();
+  const inner = Buffer.alloc(BLOCK, 0x36);
+  const outer = Buffer.alloc(BLOCK + DIGEST, 0x5c);
+  for (let i = 0; i < k.length; i++) {
+    inner[i]! ^= k[i]!;
+    outer[i]! ^= k[i]!;
+  }
+  return { inner, outer };
+}
+
+function paddedKeyOf(key: string | Buffer): PaddedKey {
+  if (typeof key !== 'string') return padKey(key);
+  let padded = PADDED.get(key);
+  if (padded === undefined) {
+    if (PADDED.size >= 32) PADDED.clear();
+    padded = padKey(key);
+    PADDED.set(key, padded);
+  }
+  return padded;
+}
+
+/** The inner hash's input: K ^ ipad, then the message. Used synchronously only (shared). */
+const scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+/** HMAC-SHA256 of the parts, in order (a string part as its UTF-8 bytes), with `key` (a string as its UTF-8 bytes). */
 export function hmacSha256(key: string | Buffer, ...parts: (string | Buffer)[]): Buffer {
-  const h = createHmac('sha256', keyOf(key));
-  for (const p of parts) h.update(p);
-  return h.digest();
+  let bound = BLOCK;
+  for (const p of parts) bound += typeof p === 'string' ? p.length * 3 : p.length;
+  if (oneShot === undefined || bound > scratch.length) {
+    const h = crypto.createHmac('sha256', key);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  }
+  const padded = paddedKeyOf(key);
+  padded.inner.copy(scratch, 0);
+  let at = BLOCK;
+  for (const p of parts) at += typeof p === 'string' ? scratch.write(p, at, 'utf8') : p.copy(scratch, at);
+  oneShot('sha256', scratch.subarray(0, at), 'buffer').copy(padded.outer, BLOCK);
+  return oneShot('sha256', padded.outer, 'buffer');
 }
 
 /** Constant-time comparison of two byte strings; false on length mismatch without early exit on content. */
