@@ -45,13 +45,13 @@ export const rulesSchemas = z.lazily(() => {
     action: doc(z._default(z.enum(['create', 'ignore']), 'create'), '`create` a case (default) or `ignore` the event (answered 202, logged).'),
     case: z.optional(CaseFieldsSchema),
     identity: z.optional(Template("Dedup identity of this rule's alerts (replaces the source's identity, e.g. to group by service)." )),
-    lifecycle: z.optional(doc(lifecycleSchemas().overrides, 'Lifecycle options for the cases of this rule (override the source and file defaults).')),
+    lifecycle: doc(z.optional(lifecycleSchemas().overrides), 'Lifecycle options for the cases of this rule (override the source and file defaults).'),
   });
 
   const SourceRulesSchema = z.strictObject({
     settings: z.optional(doc(z.record(z.string(), z.unknown()), "Source settings: the secret's key name and auth options (README, Sources).")),
     defaults: z.optional(CaseFieldsSchema),
-    lifecycle: z.optional(doc(lifecycleSchemas().overrides, "Lifecycle options for this source's cases (override the file's `lifecycle`).")),
+    lifecycle: doc(z.optional(lifecycleSchemas().overrides), "Lifecycle options for this source's cases (override the file's `lifecycle`)."),
     rules: doc(z.array(RuleSchema).check(z.minLength(1)), 'First match wins; an event no rule matches is answered 202 "no rule matched".'),
   });
 
@@ -59,7 +59,7 @@ export const rulesSchemas = z.lazily(() => {
     $schema: z.optional(z.string()),
     version: doc(z.literal(1), 'Format version of this file.'),
     defaults: z.optional(CaseFieldsSchema),
-    lifecycle: z.optional(doc(lifecycleSchemas().overrides, 'Lifecycle defaults: repeat comments, resolve, reopen (README, Lifecycle).')),
+    lifecycle: doc(z.optional(lifecycleSchemas().overrides), 'Lifecycle defaults: repeat comments, resolve, reopen (README, Lifecycle).'),
     sources: doc(z.partialRecord(z.enum(SOURCE_NAMES), SourceRulesSchema), 'Only the sources listed here are served; the others answer 404.'),
   });
   return { CustomAttributeRuleSchema, CaseFieldsSchema, RuleSchema, SourceRulesSchema, RulesFileSchema };

@@ -19,4 +19,15 @@ describe('config/rules.schema.json', () => {
     expect(validate(presets)).toBe(true);
     expect(validate({ version: 1, sources: { github: { rules: [{ name: 'a', case: { titel: 'x' } }] } } })).toBe(false);
   });
+
+  it('describes each lifecycle block for its own level (file, source, rule)', () => {
+    type Node = { description?: string; properties?: Record<string, Node>; additionalProperties?: Node | boolean; items?: Node };
+    const root = rulesJsonSchema() as Node;
+    const source = root.properties!['sources']!.additionalProperties as Node;
+    const rule = source.properties!['rules']!.items!;
+
+    expect(root.properties!['lifecycle']!.description).toMatch(/^Lifecycle defaults/);
+    expect(source.properties!['lifecycle']!.description).toMatch(/^Lifecycle options for this source's cases/);
+    expect(rule.properties!['lifecycle']!.description).toMatch(/^Lifecycle options for the cases of this rule/);
+  });
 });
