@@ -68,7 +68,9 @@ export const lifecycleSchemas = z.lazily(() => {
 });
 type LifecycleSchemas = ReturnType<typeof lifecycleSchemas>;
 export type LifecycleOverrides = z.infer<LifecycleSchemas['overrides']>;
-export type LifecyclePolicy = z.infer<LifecycleSchemas['policy']>;
+type ParsedPolicy = z.infer<LifecycleSchemas['policy']>;
+/** A resolved policy: read only (DEFAULT_LIFECYCLE_POLICY is frozen and shared by every source). */
+export type LifecyclePolicy = Readonly<Omit<ParsedPolicy, 'never_reopen_statuses'>> & { readonly never_reopen_statuses: readonly string[] };
 
 /** `lifecycleSchemas().policy.parse({})`, written out so that loading this module builds no schema (a test compares the two). */
 export const DEFAULT_LIFECYCLE_POLICY: LifecyclePolicy = Object.freeze({ ...LIFECYCLE_DEFAULTS, never_reopen_statuses: Object.freeze([...DEFAULT_NEVER_REOPEN_STATUSES]) });
