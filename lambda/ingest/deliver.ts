@@ -9,7 +9,8 @@ import { isoTime } from '../shared/time.js';
 export type DeliveryOutcome =
   | { readonly status: 'created'; readonly case: CreatedCase }
   | { readonly status: 'queued'; readonly delaySeconds: number; readonly reason: string }
-  | { readonly status: 'dead_lettered'; readonly reason: string };
+  /** `ambiguous`: a create whose last attempt may have reached Datadog (its case may exist). */
+  | { readonly status: 'dead_lettered'; readonly reason: string; readonly ambiguous?: true };
 
 export interface DeliveryDeps {
   readonly datadog: DatadogClient;
@@ -80,7 +81,7 @@ export async function handOver(action: PendingAction, error: DatadogError, deps:
     await deps.queue.deadLetter(next, { reason: why });
     deps.metrics?.count('DeadLettered', action.source);
     deps.logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors });
-    return { status: 'dead_lettered', reason: why };
+    return next.kind === 'create_case' && next.ambiguous === true ? { status: 'dead_lettered', reason: why, ambiguous: true } : { status: 'dead_lettered', reason: why };
   } catch (cause) {
     if (cause instanceof QueueError) throw cause;
     throw new QueueError(`could not queue the case for ${action.identity}: ${(cause as Error).message}`, { cause });

@@ -84,7 +84,10 @@ export type CreateOutcome = DeliveryOutcome | { readonly status: 'dropped'; read
  * given (the previous attempt's outcome is unknown), then creates. A lookup that finds nothing within
  * MARKER_SEARCH_SETTLE_SECONDS of `lookup.since` sends the create to the retry queue to look again.
  * Records the case (completeCreate), or drops the intent when the create failed for good
- * (abandonCreate) so that a later firing tries again.
+ * (abandonCreate) so that a later firing tries again. A create dead-lettered while its outcome is
+ * unknown (the last attempt timed out, or the lookup kept failing) may have made the case: its intent
+ * is kept, flagged (markCreateAmbiguous), so that the next firing looks the case up first instead of
+ * making a second one.
  * When the retry queue fails (QueueError: the webhook is answered 503 and sent again, or the SQS
  * record is delivered again), the create may have reached Datadog (a timeout, a 5xx): the intent is
  * kept, flagged (markCreateAmbiguous), so that the next attempt looks the case up by marker before
@@ -110,7 +113,9 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
       // Still unknown: keep it ambiguous and try again later.
-      return handOver({ ...action, ambiguous: true, ambiguousAt: isoTime(lookup.since) }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}) }), deps);
+      const handed = await handOver({ ...action, ambiguous: true, ambiguousAt: isoTime(lookup.since) }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}) }), deps);
+      if (handed.status === 'dead_lettered') await deps.ledger.markCreateAmbiguous(key, action.intentId);
+      return handed;
     }
     if (found !== undefined) {
       await deps.ledger.completeCreate(key, action.intentId, { caseId: found.id, caseKey: found.key }, deps.now());
@@ -126,7 +131,8 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
     const done = await deps.ledger.completeCreate(key, action.intentId, { caseId: outcome.case.id, caseKey: outcome.case.key }, deps.now());
     if (done === undefined) deps.logger.warn('case created but the ledger intent was taken over meanwhile', { caseId: outcome.case.id, intentId: action.intentId });
   } else if (outcome.status === 'dead_lettered') {
-    await deps.ledger.abandonCreate(key, action.intentId);
+    if (outcome.ambiguous === true) await deps.ledger.markCreateAmbiguous(key, action.intentId);
+    else await deps.ledger.abandonCreate(key, action.intentId);
   }
   return outcome;
 }
@@ -150,8 +156,9 @@ async function waitForSearch(action: PendingCase, since: number, waitMs: number,
  * A create from the retry queue. With an intent (issue 4): goes ahead only while the ledger entry is
  * still `creating` with this intent id (else someone else owns it, or it is done: dropped), and looks
  * the case up by marker first when the last failure was ambiguous. When the alert has no entry at all
- * (its create was dead-lettered, which abandons the intent, and an operator redrove the message), it
- * claims a new intent and creates, so a redrive is never a silent no-op.
+ * (its create failed for good and was dead-lettered, which abandons the intent, and an operator
+ * redrove the message), it claims a new intent and creates, so a redrive is never a silent no-op.
+ * A create dead-lettered with an unknown outcome kept its intent, flagged: its redrive looks it up.
  * Without an intent (messages queued before the ledger): as before.
  */
 export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promise<CreateOutcome> {
@@ -159,7 +166,7 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
   if (intentId === undefined || marker === undefined) return deliverCase(action, deps);
   const entry = await deps.ledger.get(action.source, action.identity);
   if (entry === undefined) {
-    // The intent was given up (the create was dead-lettered, which abandons it) and this message came
+    // The intent was given up (the create failed for good and was dead-lettered) and this message came
     // back: an operator redrove it. The alert has no case: claim a new intent and create.
     const claim = await deps.ledger.beginCreate({ source: action.source, identity: action.identity, now: deps.now(), rule: action.rule === '' ? undefined : action.rule });
     if (!claim.won) {

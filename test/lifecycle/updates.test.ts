@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
-import { alertWorkOf, commentText, deferDelaySeconds, DEFER_REASON, pendingEventOf } from '../../lambda/lifecycle/run.js';
+import { alertWorkOf, commentText, deferDelaySeconds, DEFER_REASON, pendingEventOf, runLifecycle } from '../../lambda/lifecycle/run.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, planBatch, retryCreate, SEARCH_SETTLE_REASON, type UpdateDeps } from '../../lambda/lifecycle/updates.js';
 import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
@@ -163,6 +163,39 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
     const last = await setup({ now: T0 + 70_000, createFails: timeout });
     await retryCreate({ ...last.action, attempt: MAX_ATTEMPTS - 1 }, last.deps);
     expect(last.queue.deadLetters[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(T0 + 70_000).toISOString() });
+  });
+
+  it('keeps the intent of a create dead-lettered with an unknown outcome, flagged, and the next firing finds its case instead of making a second', async () => {
+    const timeout = new DatadogError('timed out', { status: 0, retryable: true, ambiguous: true });
+    const last = await setup({ now: T0 + 70_000, createFails: timeout });
+
+    expect(await retryCreate({ ...last.action, attempt: MAX_ATTEMPTS - 1 }, last.deps)).toEqual({ status: 'dead_lettered', reason: `gave up after ${MAX_ATTEMPTS} attempts: timed out`, ambiguous: true });
+    expect(await last.ledger.get('alertmanager', 'g')).toMatchObject({ state: 'creating', intentId: last.action.intentId, ambiguousIntentId: last.action.intentId });
+
+    // Datadog is back and the timed-out create had made the case: the alert fires again.
+    const visible = { ...last.deps, datadog: { ...last.deps.datadog, findCaseByMarker: async () => ({ id: 'case-1', key: 'C-1', status: 'OPEN', statusName: 'Open', statusGroup: 'SG_OPEN', description: undefined, createdAt: undefined, closedAt: undefined }) } } as UpdateDeps;
+    const work = { source: 'alertmanager' as const, identity: 'g', rule: 'r', signal: 'firing' as const, deliveryId: undefined, request, summary: 'firing', policy: resolvePolicy() };
+    expect(await runLifecycle(work, visible)).toMatchObject({ status: 'created', case: { id: 'case-1' } });
+    expect(last.calls.creates).toBe(1);
+    expect(await last.ledger.get('alertmanager', 'g')).toMatchObject({ state: 'open', caseId: 'case-1' });
+  });
+
+  it('keeps the intent, flagged, when the lookup still fails on the last attempt', async () => {
+    const timeout = new DatadogError('timed out', { status: 0, retryable: true, ambiguous: true });
+    const { ledger, queue, deps, action } = await setup({ now: T0 + 10_000 });
+    const failing = { ...deps, datadog: { ...deps.datadog, findCaseByMarker: async () => Promise.reject(timeout) } } as UpdateDeps;
+
+    expect(await retryCreate({ ...action, attempt: MAX_ATTEMPTS - 1 }, failing)).toMatchObject({ status: 'dead_lettered', ambiguous: true });
+    expect(queue.deadLetters).toHaveLength(1);
+    expect(await ledger.get('alertmanager', 'g')).toMatchObject({ state: 'creating', ambiguousIntentId: action.intentId });
+  });
+
+  it('drops the intent of a create that failed for good (a 400), so that the next firing creates at once', async () => {
+    const { ledger, queue, deps, action } = await setup({ now: T0 + 70_000, createFails: new DatadogError('bad request', { status: 400, retryable: false }) });
+
+    expect(await retryCreate(action, deps)).toEqual({ status: 'dead_lettered', reason: 'bad request' });
+    expect(queue.deadLetters).toHaveLength(1);
+    expect(await ledger.get('alertmanager', 'g')).toBeUndefined();
   });
 
   it('carries ambiguousAt through the queued message', () => {
