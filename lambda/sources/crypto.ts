@@ -9,10 +9,9 @@ export const secretKeySchema = z.lazily(() => z.string().check(z.regex(/^[A-Z][A
 // createHmac builds a stream object and an OpenSSL HMAC context on every call, which inside the
 // handler cost more than hashing a 2 KB body; crypto.hash (Node >= 20.12) does not. The padded key
 // blocks of the (few) secrets in use are kept, bounded so that a rotation storm cannot grow them.
-// A message larger than the scratch buffer, or a Node without crypto.hash, takes createHmac.
+// A message larger than the scratch buffer takes createHmac.
 const BLOCK = 64;
 const DIGEST = 32;
-const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
 
 interface PaddedKey {
   /** K ^ ipad (0x36), one block. */
@@ -53,7 +52,7 @@ const scratch = Buffer.allocUnsafeSlow(64 * 1024);
 export function hmacSha256(key: string | Buffer, ...parts: (string | Buffer)[]): Buffer {
   let bound = BLOCK;
   for (const p of parts) bound += typeof p === 'string' ? p.length * 3 : p.length;
-  if (oneShot === undefined || bound > scratch.length) {
+  if (bound > scratch.length) {
     const h = crypto.createHmac('sha256', key);
     for (const p of parts) h.update(p);
     return h.digest();
@@ -62,8 +61,8 @@ export function hmacSha256(key: string | Buffer, ...parts: (string | Buffer)[]):
   padded.inner.copy(scratch, 0);
   let at = BLOCK;
   for (const p of parts) at += typeof p === 'string' ? scratch.write(p, at, 'utf8') : p.copy(scratch, at);
-  oneShot('sha256', scratch.subarray(0, at), 'buffer').copy(padded.outer, BLOCK);
-  return oneShot('sha256', padded.outer, 'buffer');
+  crypto.hash('sha256', scratch.subarray(0, at), 'buffer').copy(padded.outer, BLOCK);
+  return crypto.hash('sha256', padded.outer, 'buffer');
 }
 
 /** Constant-time comparison of two byte strings; false on length mismatch without early exit on content. */

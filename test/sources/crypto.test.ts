@@ -37,6 +37,8 @@ describe('hmacSha256', () => {
     ['a timestamp prefix then the body', ['1700000000:', Buffer.from('{"state":"alerting"}')]],
     ['a body larger than the scratch buffer (createHmac path)', ['a'.repeat(70 * 1024)]],
     ['a body just within the scratch buffer', [Buffer.alloc(64 * 1024 - 64, 0x61)]],
+    ['several parts one byte past the scratch buffer', ['x'.repeat(30_000), Buffer.alloc(64 * 1024 - 64 - 30_000 + 1, 0x62)]],
+    ['a non-ASCII body whose UTF-8 outgrows the scratch buffer though its length does not', ['中'.repeat(30_000)]],
   ];
   for (const [keyName, key] of keys) {
     it.each(messages)(`equals createHmac with ${keyName} for %s`, (_name, parts) => {
