@@ -1,5 +1,4 @@
-import * as crypto from 'node:crypto';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 import * as z from '../shared/zod.js';
 
 /** Key name in the bridge secret: SCREAMING_SNAKE. Built on first use, as the sources' settings schemas are. */
@@ -24,7 +23,7 @@ const PADDED = new Map<string, PaddedKey>();
 
 function padKey(key: string | Buffer): PaddedKey {
   let k = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-  if (k.length > BLOCK) k = crypto.createHash('sha256').update(k).digest();
+  if (k.length > BLOCK) k = createHash('sha256').update(k).digest();
   const inner = Buffer.alloc(BLOCK, 0x36);
   const outer = Buffer.alloc(BLOCK + DIGEST, 0x5c);
   for (let i = 0; i < k.length; i++) {
@@ -53,7 +52,7 @@ export function hmacSha256(key: string | Buffer, ...parts: (string | Buffer)[]):
   let bound = BLOCK;
   for (const p of parts) bound += typeof p === 'string' ? p.length * 3 : p.length;
   if (bound > scratch.length) {
-    const h = crypto.createHmac('sha256', key);
+    const h = createHmac('sha256', key);
     for (const p of parts) h.update(p);
     return h.digest();
   }
@@ -61,8 +60,8 @@ export function hmacSha256(key: string | Buffer, ...parts: (string | Buffer)[]):
   padded.inner.copy(scratch, 0);
   let at = BLOCK;
   for (const p of parts) at += typeof p === 'string' ? scratch.write(p, at, 'utf8') : p.copy(scratch, at);
-  crypto.hash('sha256', scratch.subarray(0, at), 'buffer').copy(padded.outer, BLOCK);
-  return crypto.hash('sha256', padded.outer, 'buffer');
+  hash('sha256', scratch.subarray(0, at), 'buffer').copy(padded.outer, BLOCK);
+  return hash('sha256', padded.outer, 'buffer');
 }
 
 /** Constant-time comparison of two byte strings; false on length mismatch without early exit on content. */
