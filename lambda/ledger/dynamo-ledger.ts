@@ -10,7 +10,7 @@ import type {
   UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { newIntent } from './memory-ledger.js';
-import { DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry, type LedgerState } from './types.js';
+import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry, type LedgerState } from './types.js';
 
 // Single-table layout (partition key `pk`, string; no sort key):
 //   alert#<source>#<identity>     one item per alert: the LedgerEntry fields, numbers as N (ms)
@@ -165,13 +165,20 @@ export class DynamoLedger implements Ledger {
         await (await this.calls()).putItem({
           TableName: this.table,
           Item: toItem(entry),
-          ...(replacing?.caseId !== undefined
-            ? {
-                ConditionExpression: 'attribute_not_exists(#pk) OR (#state = :closed AND #caseId = :oldCase AND #generation = :oldGeneration)',
-                ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
-                ExpressionAttributeValues: { ':closed': s('closed'), ':oldCase': s(replacing.caseId), ':oldGeneration': n(replacing.generation) },
-              }
-            : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }),
+          ...(replacing === undefined
+            ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }
+            : replacing.caseId !== undefined
+              ? {
+                  ConditionExpression: 'attribute_not_exists(#pk) OR (#state = :closed AND #caseId = :oldCase AND #generation = :oldGeneration)',
+                  ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
+                  ExpressionAttributeValues: { ':closed': s('closed'), ':oldCase': s(replacing.caseId), ':oldGeneration': n(replacing.generation) },
+                }
+              : {
+                  // An abandoned alert (closed, no case): replaced while it is still that one.
+                  ConditionExpression: 'attribute_not_exists(#pk) OR (#state = :closed AND attribute_not_exists(#caseId) AND #generation = :oldGeneration)',
+                  ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
+                  ExpressionAttributeValues: { ':closed': s('closed'), ':oldGeneration': n(replacing.generation) },
+                }),
         });
         return { won: true, entry };
       } catch (error) {
@@ -207,19 +214,28 @@ export class DynamoLedger implements Ledger {
   }
 
   async abandonCreate(key: AlertKey, intentId: string): Promise<boolean> {
+    // The alert's first intent: delete it. A later generation's fails this condition (one more call).
     try {
       await (await this.calls()).deleteItem({
         TableName: this.table,
         Key: { [LEDGER_PARTITION_KEY]: s(alertPk(key.source, key.identity)) },
-        ConditionExpression: '#state = :creating AND #intentId = :intent',
-        ExpressionAttributeNames: { '#state': 'state', '#intentId': 'intentId' },
-        ExpressionAttributeValues: { ':creating': s('creating'), ':intent': s(intentId) },
+        ConditionExpression: '#state = :creating AND #intentId = :intent AND (attribute_not_exists(#generation) OR #generation = :first)',
+        ExpressionAttributeNames: { '#state': 'state', '#intentId': 'intentId', '#generation': 'generation' },
+        ExpressionAttributeValues: { ':creating': s('creating'), ':intent': s(intentId), ':first': n(0) },
       });
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
     }
+    // A later generation: closed without a case, keeping its generation (ABANDONED_STATUS).
+    const updated = await this.update(key, {
+      set: { state: s('closed'), closedBy: s('bridge'), closedStatus: s(ABANDONED_STATUS) },
+      remove: ['ambiguousIntentId'],
+      condition: '#state = :creating AND #intentId = :intent',
+      conditionNames: { '#state': 'state', '#intentId': 'intentId' },
+      conditionValues: { ':creating': s('creating'), ':intent': s(intentId) },
+    });
+    return updated !== undefined;
   }
 
   async markCreateAmbiguous(key: AlertKey, intentId: string): Promise<boolean> {

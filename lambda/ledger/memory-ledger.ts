@@ -1,6 +1,6 @@
 import { newIntentId } from './intent-id.js';
 import { dedupMarker } from './marker.js';
-import { DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry } from './types.js';
+import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry } from './types.js';
 
 /**
  * The first entry of a create intent (shared by both implementations). Every field is present
@@ -83,7 +83,9 @@ export class MemoryLedger implements Ledger {
     const id = MemoryLedger.id(key.source, key.identity);
     const existing = this.entries.get(id);
     if (existing?.state !== 'creating' || existing.intentId !== intentId) return false;
-    return this.entries.delete(id);
+    if (existing.generation === 0) return this.entries.delete(id);
+    this.put({ ...existing, state: 'closed', closedBy: 'bridge', closedStatus: ABANDONED_STATUS, ambiguousIntentId: undefined });
+    return true;
   }
 
   async recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined> {

@@ -11,6 +11,13 @@ export type LedgerState = 'creating' | 'open' | 'resolved' | 'closed';
 /** Status recorded when a case was found deleted (GET answered 404). */
 export const DELETED_STATUS = 'DELETED';
 
+/**
+ * Status of an alert whose new case (generation 1 or later) failed for good: no case, closed by the
+ * bridge. The entry keeps the generation, so that the next case gets a marker of its own (generation
+ * + 1) instead of the first case's.
+ */
+export const ABANDONED_STATUS = 'ABANDONED';
+
 export interface LedgerEntry {
   readonly source: string;
   readonly identity: string;
@@ -91,7 +98,11 @@ export interface Ledger {
   takeOverCreate(key: AlertKey, staleIntentId: string, now: number): Promise<BeginCreateResult>;
   /** Records the created case; undefined when the intent is no longer this one's (taken over or gone). */
   completeCreate(key: AlertKey, intentId: string, created: { readonly caseId: string; readonly caseKey: string | undefined }, now: number): Promise<LedgerEntry | undefined>;
-  /** Drops a `creating` intent whose create failed for good (4xx, dead letter), so a later delivery tries again. */
+  /**
+   * Drops a `creating` intent whose create failed for good (4xx, dead letter), so a later delivery
+   * tries again: the alert's first intent (generation 0) is deleted; a later one becomes `closed` with
+   * ABANDONED_STATUS and no case, keeping its generation.
+   */
   abandonCreate(key: AlertKey, intentId: string): Promise<boolean>;
   /**
    * Keeps a `creating` intent whose create failed and could not be queued for retry, flagged

@@ -1,5 +1,5 @@
 import type { CaseSummary } from '../datadog/client.js';
-import { DELETED_STATUS, type LedgerEntry } from '../ledger/types.js';
+import { ABANDONED_STATUS, DELETED_STATUS, type LedgerEntry } from '../ledger/types.js';
 import type { Signal } from '../sources/types.js';
 import { isNeverReopenStatus, type LifecyclePolicy } from './policy.js';
 
@@ -43,6 +43,7 @@ export type DecisionReason =
   | 'create_outcome_unknown'
   | 'new_case_after_window'
   | 'new_case_after_delete'
+  | 'new_case_after_abandon'
   | 'repeat_commented'
   | 'repeat_coalesced'
   | 'create_pending'
@@ -141,8 +142,9 @@ export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, po
 
     case 'closed': {
       if (event.signal !== 'firing') return none(event.signal === 'resolved' ? 'already_closed' : 'informational');
-      if (entry.closedStatus === DELETED_STATUS) {
-        return { actions: [{ kind: 'create', generation: entry.generation + 1, replacing: true, takeOver: false, lookupFirst: false }], reason: 'new_case_after_delete', record: false, verify: false };
+      if (entry.closedStatus === DELETED_STATUS || entry.closedStatus === ABANDONED_STATUS) {
+        const reason = entry.closedStatus === DELETED_STATUS ? 'new_case_after_delete' : 'new_case_after_abandon';
+        return { actions: [{ kind: 'create', generation: entry.generation + 1, replacing: true, takeOver: false, lookupFirst: false }], reason, record: false, verify: false };
       }
       const closedAt = entry.closedAt ?? 0;
       // Sent before the close (out-of-order delivery, a retry of an old firing): it must not reopen.

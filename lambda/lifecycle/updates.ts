@@ -1,7 +1,7 @@
 import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
 import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from '../ingest/deliver.js';
 import { markRequest } from '../ledger/marker.js';
-import { DELETED_STATUS, type Ledger } from '../ledger/types.js';
+import { ABANDONED_STATUS, DELETED_STATUS, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { PendingCase, PendingComment, PendingStatus } from '../shared/queue.js';
 import { isoTime } from '../shared/time.js';
@@ -155,9 +155,10 @@ async function waitForSearch(action: PendingCase, since: number, waitMs: number,
 /**
  * A create from the retry queue. With an intent (issue 4): goes ahead only while the ledger entry is
  * still `creating` with this intent id (else someone else owns it, or it is done: dropped), and looks
- * the case up by marker first when the last failure was ambiguous. When the alert has no entry at all
- * (its create failed for good and was dead-lettered, which abandons the intent, and an operator
- * redrove the message), it claims a new intent and creates, so a redrive is never a silent no-op.
+ * the case up by marker first when the last failure was ambiguous. When the alert has no entry at all,
+ * or one closed as abandoned (its create failed for good and was dead-lettered, which abandons the
+ * intent, and an operator redrove the message), it claims a new intent and creates, so a redrive is
+ * never a silent no-op.
  * A create dead-lettered with an unknown outcome kept its intent, flagged: its redrive looks it up.
  * Without an intent (messages queued before the ledger): as before.
  */
@@ -165,10 +166,11 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
   const { intentId, marker } = action;
   if (intentId === undefined || marker === undefined) return deliverCase(action, deps);
   const entry = await deps.ledger.get(action.source, action.identity);
-  if (entry === undefined) {
+  const abandoned = entry?.state === 'closed' && entry.closedStatus === ABANDONED_STATUS;
+  if (entry === undefined || abandoned) {
     // The intent was given up (the create failed for good and was dead-lettered) and this message came
     // back: an operator redrove it. The alert has no case: claim a new intent and create.
-    const claim = await deps.ledger.beginCreate({ source: action.source, identity: action.identity, now: deps.now(), rule: action.rule === '' ? undefined : action.rule });
+    const claim = await deps.ledger.beginCreate({ source: action.source, identity: action.identity, now: deps.now(), rule: action.rule === '' ? undefined : action.rule, replacing: abandoned ? entry : undefined });
     if (!claim.won) {
       deps.logger.info('queued create dropped', { reason: 'another delivery holds the alert now', caseId: claim.entry.caseId });
       return { status: 'dropped', reason: 'another delivery holds the alert now' };

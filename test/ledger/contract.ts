@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dedupMarker } from '../../lambda/ledger/marker.js';
-import type { Ledger } from '../../lambda/ledger/types.js';
+import { ABANDONED_STATUS, type Ledger } from '../../lambda/ledger/types.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 let counter = 0;
@@ -154,6 +154,29 @@ export function ledgerContract(name: string, ledger: () => Ledger): void {
       const entry = await l.get(k.source, k.identity);
       expect(entry).toMatchObject({ state: 'creating', generation: 1, marker: dedupMarker(k.source, k.identity, 1), firstSeen: T0, occurrences: 1 });
       expect(entry?.caseId).toBeUndefined();
+    });
+
+    it('abandonCreate of a later generation keeps the alert, closed without a case, and its generation: the next case gets a marker of its own (#4)', async () => {
+      const l = ledger();
+      const k = key();
+      await openCase(l, k);
+      await l.markClosed(k, { caseId: 'case-9', at: T0 + 100, by: 'bridge', status: 'CLOSED' });
+      const { entry: intent } = await l.beginCreate({ ...k, now: T0 + 90_000_000, replacing: (await l.get(k.source, k.identity))! });
+      await l.markCreateAmbiguous(k, intent.intentId);
+
+      expect(await l.abandonCreate(k, 'other')).toBe(false);
+      expect(await l.abandonCreate(k, intent.intentId)).toBe(true);
+      const abandoned = (await l.get(k.source, k.identity))!;
+      expect(abandoned).toMatchObject({ state: 'closed', generation: 1, closedBy: 'bridge', closedStatus: ABANDONED_STATUS });
+      expect(abandoned.caseId).toBeUndefined();
+      expect(abandoned.ambiguousIntentId).toBeUndefined();
+      expect(await l.abandonCreate(k, intent.intentId)).toBe(false);
+
+      // Without `replacing` it still blocks; replacing it (once, of three at a time) gives generation 2.
+      expect((await l.beginCreate({ ...k, now: T0 + 90_000_100 })).won).toBe(false);
+      const results = await Promise.all([1, 2, 3].map(() => l.beginCreate({ ...k, now: T0 + 90_000_200, replacing: abandoned })));
+      expect(results.filter((r) => r.won)).toHaveLength(1);
+      expect(await l.get(k.source, k.identity)).toMatchObject({ state: 'creating', generation: 2, marker: dedupMarker(k.source, k.identity, 2) });
     });
   });
 

@@ -3,7 +3,7 @@ import type { CaseSummary } from '../../lambda/datadog/client.js';
 import { decide, observeCase, type Decision, type DecisionReason, type LifecycleAction, type LifecycleEvent } from '../../lambda/lifecycle/decide.js';
 import { DEFAULT_LIFECYCLE_POLICY, lifecycleSchemas, resolvePolicy, type LifecyclePolicy } from '../../lambda/lifecycle/policy.js';
 import { dedupMarker } from '../../lambda/ledger/marker.js';
-import { DELETED_STATUS, type LedgerEntry } from '../../lambda/ledger/types.js';
+import { ABANDONED_STATUS, DELETED_STATUS, type LedgerEntry } from '../../lambda/ledger/types.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
@@ -34,6 +34,8 @@ const resolved: LedgerEntry = { ...base, state: 'resolved', resolvedAt: T0 + HOU
 const closed: LedgerEntry = { ...base, state: 'closed', closedAt: T0 + HOUR, closedBy: 'bridge', closedStatus: 'CLOSED', occurrences: 3, commentedOccurrences: 3 };
 const wontFix: LedgerEntry = { ...closed, closedBy: 'human', closedStatus: 'Won\u2019t Fix' };
 const deleted: LedgerEntry = { ...closed, closedBy: 'human', closedStatus: DELETED_STATUS };
+/** A generation-1 case that failed for good (abandonCreate): closed, no case. */
+const abandoned: LedgerEntry = { ...creating, generation: 1, state: 'closed', closedBy: 'bridge', closedStatus: ABANDONED_STATUS };
 
 const firing = (at: number, extra: Partial<LifecycleEvent> = {}): LifecycleEvent => ({ signal: 'firing', occurredAt: at, ...extra });
 const resolve = (at: number, extra: Partial<LifecycleEvent> = {}): LifecycleEvent => ({ signal: 'resolved', occurredAt: at, ...extra });
@@ -102,6 +104,8 @@ const rows: Row[] = [
   { name: 'a custom never-reopen status', entry: { ...closed, closedStatus: 'Known issue' }, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, policy: { never_reopen_statuses: ['known ISSUE'] }, reason: 'wont_fix', actions: [] },
   { name: 'a firing older than the close is stale', entry: closed, event: firing(T0 + 30 * MIN), now: T0 + 2 * HOUR, reason: 'stale_event', actions: [] },
   { name: 'a deleted case gets a new case', entry: deleted, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'new_case_after_delete', actions: [create(1, { replacing: true })] },
+  { name: 'an abandoned new case (failed for good) is made again at once, next generation', entry: abandoned, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'new_case_after_abandon', actions: [create(2, { replacing: true })] },
+  { name: 'resolve of an abandoned alert does nothing', entry: abandoned, event: resolve(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'already_closed', actions: [] },
   { name: 'resolve of a closed case does nothing', entry: closed, event: resolve(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'already_closed', actions: [] },
   { name: 'informational on a closed case does nothing', entry: closed, event: info(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'informational', actions: [] },
   { name: 'a duplicate delivery never reopens', entry: closed, event: firing(T0 + 2 * HOUR, { duplicate: true }), now: T0 + 2 * HOUR, reason: 'duplicate_delivery', actions: [] },

@@ -4,6 +4,8 @@ import { alertWorkOf, commentText, deferDelaySeconds, DEFER_REASON, pendingEvent
 import { MARKER_SEARCH_SETTLE_SECONDS, planBatch, retryCreate, SEARCH_SETTLE_REASON, type UpdateDeps } from '../../lambda/lifecycle/updates.js';
 import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import { dedupMarker } from '../../lambda/ledger/marker.js';
+import { ABANDONED_STATUS } from '../../lambda/ledger/types.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue, type PendingAction, type PendingCase } from '../../lambda/shared/queue.js';
@@ -224,3 +226,44 @@ describe('a redelivered record whose intent the ledger flagged (#4)', () => {
     expect(queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(now).toISOString() });
   });
 });
+
+describe('a new case after a close that fails for good (#4)', () => {
+  it('leaves the alert closed without a case at its generation; the next firing, or a redrive, makes the case with a marker of its own', async () => {
+    const T0 = Date.parse('2026-03-01T10:00:00Z');
+    const ledger = new MemoryLedger();
+    const k = { source: 'alertmanager', identity: 'g' } as const;
+    const first = await ledger.beginCreate({ ...k, now: T0, rule: 'r' });
+    await ledger.completeCreate(k, first.entry.intentId, { caseId: 'case-0', caseKey: 'C-0' }, T0);
+    await ledger.markClosed(k, { caseId: 'case-0', at: T0 + 1000, by: 'bridge', status: 'CLOSED' });
+    const replacing = await ledger.beginCreate({ ...k, now: T0 + 2 * 86_400_000, rule: 'r', replacing: (await ledger.get(k.source, k.identity))! });
+    const queue = new MemoryActionQueue();
+    const sent: string[] = [];
+    let fail = true;
+    const datadog = {
+      async createCase(request: PendingCase['request']) {
+        if (fail) throw new DatadogError('bad request', { status: 400, retryable: false });
+        sent.push(request.data.attributes.description ?? '');
+        return { id: `case-${sent.length}`, key: `C-${sent.length}`, statusName: 'OPEN' };
+      },
+      findCaseByMarker: async () => undefined,
+      addComment: async () => undefined,
+      setStatus: async () => undefined,
+      getCase: async () => 'missing' as const,
+    } as unknown as UpdateDeps['datadog'];
+    const keys = { apiKey: 'a', appKey: 'b' };
+    const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => T0 + 3 * 86_400_000 };
+    const action: PendingCase = { ...create, kind: 'create_case', intentId: replacing.entry.intentId, marker: replacing.entry.marker };
+
+    expect(await retryCreate(action, deps)).toEqual({ status: 'dead_lettered', reason: 'bad request' });
+    expect(await ledger.get(k.source, k.identity)).toMatchObject({ state: 'closed', generation: 1, closedStatus: ABANDONED_STATUS });
+
+    // The operator fixes the rule and redrives: a new intent, generation 2, and its own marker.
+    fail = false;
+    expect(await retryCreate(queue.deadLetters[0]!.action as PendingCase, deps)).toMatchObject({ status: 'created', case: { id: 'case-1' } });
+    const entry = await ledger.get(k.source, k.identity);
+    expect(entry).toMatchObject({ state: 'open', generation: 2, caseId: 'case-1', marker: dedupMarker(k.source, k.identity, 2) });
+    expect(sent[0]).toContain(dedupMarker(k.source, k.identity, 2));
+    expect(sent[0]).not.toContain(dedupMarker(k.source, k.identity, 0));
+  });
+});
+
