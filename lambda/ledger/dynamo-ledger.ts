@@ -167,18 +167,12 @@ export class DynamoLedger implements Ledger {
           Item: toItem(entry),
           ...(replacing === undefined
             ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } }
-            : replacing.caseId !== undefined
-              ? {
-                  ConditionExpression: 'attribute_not_exists(#pk) OR (#state = :closed AND #caseId = :oldCase AND #generation = :oldGeneration)',
-                  ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
-                  ExpressionAttributeValues: { ':closed': s('closed'), ':oldCase': s(replacing.caseId), ':oldGeneration': n(replacing.generation) },
-                }
-              : {
-                  // An abandoned alert (closed, no case): replaced while it is still that one.
-                  ConditionExpression: 'attribute_not_exists(#pk) OR (#state = :closed AND attribute_not_exists(#caseId) AND #generation = :oldGeneration)',
-                  ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
-                  ExpressionAttributeValues: { ':closed': s('closed'), ':oldGeneration': n(replacing.generation) },
-                }),
+            : {
+                // Replaced only while it is still that closed entry: its case, or no case (abandoned).
+                ConditionExpression: `attribute_not_exists(#pk) OR (#state = :closed AND ${replacing.caseId !== undefined ? '#caseId = :oldCase' : 'attribute_not_exists(#caseId)'} AND #generation = :oldGeneration)`,
+                ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#caseId': 'caseId', '#generation': 'generation' },
+                ExpressionAttributeValues: { ':closed': s('closed'), ':oldGeneration': n(replacing.generation), ...(replacing.caseId !== undefined ? { ':oldCase': s(replacing.caseId) } : {}) },
+              }),
         });
         return { won: true, entry };
       } catch (error) {
