@@ -59,3 +59,18 @@ export function markRequest(request: CaseCreateRequest, marker: string, options:
   }
   return { ...request, data: { ...request.data, attributes: marked } };
 }
+
+/**
+ * A request marked with `from`, marked with `to` instead (a redrive that claimed the next
+ * generation): the footer line replaced, and every custom attribute whose value is `from`.
+ */
+export function remarkRequest(request: CaseCreateRequest, from: string, to: string): CaseCreateRequest {
+  const attributes = request.data.attributes;
+  const oldFooter = markerFooter(from);
+  const description = attributes.description?.endsWith(oldFooter) ? `${attributes.description.slice(0, -oldFooter.length)}${markerFooter(to)}` : withMarker(attributes.description, to);
+  const remarked = { ...attributes, description };
+  if (attributes.custom_attributes !== undefined) {
+    remarked.custom_attributes = Object.fromEntries(Object.entries(attributes.custom_attributes).map(([key, attribute]) => [key, attribute.value === from ? { ...attribute, value: to } : attribute]));
+  }
+  return { ...request, data: { ...request.data, attributes: remarked } };
+}

@@ -18,6 +18,11 @@ export const DELETED_STATUS = 'DELETED';
  */
 export const ABANDONED_STATUS = 'ABANDONED';
 
+/** An alert left by abandonCreate: closed with ABANDONED_STATUS and no case (a human's status of that name has one). */
+export function isAbandoned(entry: LedgerEntry): boolean {
+  return entry.state === 'closed' && entry.closedStatus === ABANDONED_STATUS && entry.caseId === undefined;
+}
+
 export interface LedgerEntry {
   readonly source: string;
   readonly identity: string;

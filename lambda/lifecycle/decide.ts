@@ -1,5 +1,5 @@
 import type { CaseSummary } from '../datadog/client.js';
-import { ABANDONED_STATUS, DELETED_STATUS, type LedgerEntry } from '../ledger/types.js';
+import { DELETED_STATUS, isAbandoned, type LedgerEntry } from '../ledger/types.js';
 import type { Signal } from '../sources/types.js';
 import { isNeverReopenStatus, type LifecyclePolicy } from './policy.js';
 
@@ -142,8 +142,9 @@ export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, po
 
     case 'closed': {
       if (event.signal !== 'firing') return none(event.signal === 'resolved' ? 'already_closed' : 'informational');
-      if (entry.closedStatus === DELETED_STATUS || entry.closedStatus === ABANDONED_STATUS) {
-        const reason = entry.closedStatus === DELETED_STATUS ? 'new_case_after_delete' : 'new_case_after_abandon';
+      const abandoned = isAbandoned(entry);
+      if (entry.closedStatus === DELETED_STATUS || abandoned) {
+        const reason = abandoned ? 'new_case_after_abandon' : 'new_case_after_delete';
         return { actions: [{ kind: 'create', generation: entry.generation + 1, replacing: true, takeOver: false, lookupFirst: false }], reason, record: false, verify: false };
       }
       const closedAt = entry.closedAt ?? 0;

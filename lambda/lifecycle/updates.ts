@@ -1,7 +1,7 @@
 import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
 import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from '../ingest/deliver.js';
-import { markRequest } from '../ledger/marker.js';
-import { ABANDONED_STATUS, DELETED_STATUS, type Ledger } from '../ledger/types.js';
+import { remarkRequest } from '../ledger/marker.js';
+import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { PendingCase, PendingComment, PendingStatus } from '../shared/queue.js';
 import { isoTime } from '../shared/time.js';
@@ -166,7 +166,7 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
   const { intentId, marker } = action;
   if (intentId === undefined || marker === undefined) return deliverCase(action, deps);
   const entry = await deps.ledger.get(action.source, action.identity);
-  const abandoned = entry?.state === 'closed' && entry.closedStatus === ABANDONED_STATUS;
+  const abandoned = entry !== undefined && isAbandoned(entry);
   if (entry === undefined || abandoned) {
     // The intent was given up (the create failed for good and was dead-lettered) and this message came
     // back: an operator redrove it. The alert has no case: claim a new intent and create.
@@ -177,7 +177,7 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
     }
     const fresh = claim.entry;
     deps.logger.info('queued create without an intent: claimed a new one', { intentId: fresh.intentId });
-    const request = fresh.marker === marker ? action.request : markRequest(action.request, fresh.marker);
+    const request = fresh.marker === marker ? action.request : remarkRequest(action.request, marker, fresh.marker);
     return createWithIntent({ ...action, request, intentId: fresh.intentId, marker: fresh.marker }, deps, action.ambiguous === true ? { since: sentAt(action, deps) } : undefined);
   }
   if (entry.state !== 'creating' || entry.intentId !== intentId) {

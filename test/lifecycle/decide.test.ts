@@ -105,6 +105,7 @@ const rows: Row[] = [
   { name: 'a firing older than the close is stale', entry: closed, event: firing(T0 + 30 * MIN), now: T0 + 2 * HOUR, reason: 'stale_event', actions: [] },
   { name: 'a deleted case gets a new case', entry: deleted, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'new_case_after_delete', actions: [create(1, { replacing: true })] },
   { name: 'an abandoned new case (failed for good) is made again at once, next generation', entry: abandoned, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'new_case_after_abandon', actions: [create(2, { replacing: true })] },
+  { name: 'a case a human closed with a status named ABANDONED is still a case: reopened within the window', entry: { ...closed, closedBy: 'human', closedStatus: ABANDONED_STATUS }, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'reopened', actions: [{ kind: 'reopen' }, comment('reopened', 1)], record: true, verify: true },
   { name: 'resolve of an abandoned alert does nothing', entry: abandoned, event: resolve(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'already_closed', actions: [] },
   { name: 'resolve of a closed case does nothing', entry: closed, event: resolve(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'already_closed', actions: [] },
   { name: 'informational on a closed case does nothing', entry: closed, event: info(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'informational', actions: [] },

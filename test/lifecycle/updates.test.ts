@@ -4,7 +4,7 @@ import { alertWorkOf, commentText, deferDelaySeconds, DEFER_REASON, pendingEvent
 import { MARKER_SEARCH_SETTLE_SECONDS, planBatch, retryCreate, SEARCH_SETTLE_REASON, type UpdateDeps } from '../../lambda/lifecycle/updates.js';
 import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
-import { dedupMarker } from '../../lambda/ledger/marker.js';
+import { dedupMarker, markerFooter, markRequest } from '../../lambda/ledger/marker.js';
 import { ABANDONED_STATUS } from '../../lambda/ledger/types.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
@@ -228,7 +228,7 @@ describe('a redelivered record whose intent the ledger flagged (#4)', () => {
 });
 
 describe('a new case after a close that fails for good (#4)', () => {
-  it('leaves the alert closed without a case at its generation; the next firing, or a redrive, makes the case with a marker of its own', async () => {
+  it('leaves the alert closed without a case at its generation; a redrive makes the case with a marker of its own', async () => {
     const T0 = Date.parse('2026-03-01T10:00:00Z');
     const ledger = new MemoryLedger();
     const k = { source: 'alertmanager', identity: 'g' } as const;
@@ -237,12 +237,12 @@ describe('a new case after a close that fails for good (#4)', () => {
     await ledger.markClosed(k, { caseId: 'case-0', at: T0 + 1000, by: 'bridge', status: 'CLOSED' });
     const replacing = await ledger.beginCreate({ ...k, now: T0 + 2 * 86_400_000, rule: 'r', replacing: (await ledger.get(k.source, k.identity))! });
     const queue = new MemoryActionQueue();
-    const sent: string[] = [];
+    const sent: PendingCase['request'][] = [];
     let fail = true;
     const datadog = {
       async createCase(request: PendingCase['request']) {
         if (fail) throw new DatadogError('bad request', { status: 400, retryable: false });
-        sent.push(request.data.attributes.description ?? '');
+        sent.push(request);
         return { id: `case-${sent.length}`, key: `C-${sent.length}`, statusName: 'OPEN' };
       },
       findCaseByMarker: async () => undefined,
@@ -252,7 +252,9 @@ describe('a new case after a close that fails for good (#4)', () => {
     } as unknown as UpdateDeps['datadog'];
     const keys = { apiKey: 'a', appKey: 'b' };
     const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => T0 + 3 * 86_400_000 };
-    const action: PendingCase = { ...create, kind: 'create_case', intentId: replacing.entry.intentId, marker: replacing.entry.marker };
+    // As create() sends it: marked with generation 1, in the footer and in the marker attribute.
+    const marked = markRequest((create as PendingCase).request, replacing.entry.marker, { attribute: 'dedup_marker' });
+    const action: PendingCase = { ...create, kind: 'create_case', request: marked, intentId: replacing.entry.intentId, marker: replacing.entry.marker };
 
     expect(await retryCreate(action, deps)).toEqual({ status: 'dead_lettered', reason: 'bad request' });
     expect(await ledger.get(k.source, k.identity)).toMatchObject({ state: 'closed', generation: 1, closedStatus: ABANDONED_STATUS });
@@ -262,8 +264,25 @@ describe('a new case after a close that fails for good (#4)', () => {
     expect(await retryCreate(queue.deadLetters[0]!.action as PendingCase, deps)).toMatchObject({ status: 'created', case: { id: 'case-1' } });
     const entry = await ledger.get(k.source, k.identity);
     expect(entry).toMatchObject({ state: 'open', generation: 2, caseId: 'case-1', marker: dedupMarker(k.source, k.identity, 2) });
-    expect(sent[0]).toContain(dedupMarker(k.source, k.identity, 2));
-    expect(sent[0]).not.toContain(dedupMarker(k.source, k.identity, 0));
+    // Marked once, with generation 2: neither the first case's marker nor the abandoned one's.
+    const attributes = sent[0]!.data.attributes;
+    expect(attributes.description).toBe(markerFooter(dedupMarker(k.source, k.identity, 2)));
+    expect(attributes.custom_attributes).toEqual({ dedup_marker: { type: 'TEXT', is_multi: false, value: dedupMarker(k.source, k.identity, 2) } });
+  });
+
+  it('does not take a case a human closed with a status named ABANDONED for an abandoned alert: a redrive of its old create is dropped', async () => {
+    const T0 = Date.parse('2026-03-01T10:00:00Z');
+    const ledger = new MemoryLedger();
+    const k = { source: 'alertmanager', identity: 'g' } as const;
+    const first = await ledger.beginCreate({ ...k, now: T0, rule: 'r' });
+    await ledger.completeCreate(k, first.entry.intentId, { caseId: 'case-0', caseKey: 'C-0' }, T0);
+    await ledger.markClosed(k, { caseId: 'case-0', at: T0 + 1000, by: 'human', status: ABANDONED_STATUS });
+    let creates = 0;
+    const datadog = { createCase: async () => (creates += 1, { id: 'x', key: 'X', statusName: 'OPEN' }), findCaseByMarker: async () => undefined, addComment: async () => undefined, setStatus: async () => undefined, getCase: async () => 'missing' as const } as unknown as UpdateDeps['datadog'];
+    const keys = { apiKey: 'a', appKey: 'b' };
+    const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue: new MemoryActionQueue(), logger: silentLogger, ledger, now: () => T0 + 2000 };
+
+    expect(await retryCreate({ ...create, kind: 'create_case', intentId: first.entry.intentId, marker: first.entry.marker } as PendingCase, deps)).toMatchObject({ status: 'dropped' });
+    expect(creates).toBe(0);
   });
 });
-
