@@ -228,13 +228,20 @@ describe('a redelivered record whose intent the ledger flagged (#4)', () => {
 });
 
 describe('a new case after a close that fails for good (#4)', () => {
-  it('leaves the alert closed without a case at its generation; a redrive makes the case with a marker of its own', async () => {
-    const T0 = Date.parse('2026-03-01T10:00:00Z');
+  const T0 = Date.parse('2026-03-01T10:00:00Z');
+  const k = { source: 'alertmanager', identity: 'g' } as const;
+
+  /** A ledger whose alert had its first case, case-0, closed a second later. */
+  async function closedAlert(by: 'bridge' | 'human', status: string) {
     const ledger = new MemoryLedger();
-    const k = { source: 'alertmanager', identity: 'g' } as const;
     const first = await ledger.beginCreate({ ...k, now: T0, rule: 'r' });
     await ledger.completeCreate(k, first.entry.intentId, { caseId: 'case-0', caseKey: 'C-0' }, T0);
-    await ledger.markClosed(k, { caseId: 'case-0', at: T0 + 1000, by: 'bridge', status: 'CLOSED' });
+    await ledger.markClosed(k, { caseId: 'case-0', at: T0 + 1000, by, status });
+    return { ledger, first };
+  }
+
+  it('leaves the alert closed without a case at its generation; a redrive makes the case with a marker of its own', async () => {
+    const { ledger } = await closedAlert('bridge', 'CLOSED');
     const replacing = await ledger.beginCreate({ ...k, now: T0 + 2 * 86_400_000, rule: 'r', replacing: (await ledger.get(k.source, k.identity))! });
     const queue = new MemoryActionQueue();
     const sent: PendingCase['request'][] = [];
@@ -271,12 +278,7 @@ describe('a new case after a close that fails for good (#4)', () => {
   });
 
   it('does not take a case a human closed with a status named ABANDONED for an abandoned alert: a redrive of its old create is dropped', async () => {
-    const T0 = Date.parse('2026-03-01T10:00:00Z');
-    const ledger = new MemoryLedger();
-    const k = { source: 'alertmanager', identity: 'g' } as const;
-    const first = await ledger.beginCreate({ ...k, now: T0, rule: 'r' });
-    await ledger.completeCreate(k, first.entry.intentId, { caseId: 'case-0', caseKey: 'C-0' }, T0);
-    await ledger.markClosed(k, { caseId: 'case-0', at: T0 + 1000, by: 'human', status: ABANDONED_STATUS });
+    const { ledger, first } = await closedAlert('human', ABANDONED_STATUS);
     let creates = 0;
     const datadog = { createCase: async () => (creates += 1, { id: 'x', key: 'X', statusName: 'OPEN' }), findCaseByMarker: async () => undefined, addComment: async () => undefined, setStatus: async () => undefined, getCase: async () => 'missing' as const } as unknown as UpdateDeps['datadog'];
     const keys = { apiKey: 'a', appKey: 'b' };
