@@ -1,4 +1,4 @@
-import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import * as z from '../shared/zod.js';
 
 /** Key name in the bridge secret: SCREAMING_SNAKE. Built on first use, as the sources' settings schemas are. */
@@ -23,7 +23,7 @@ const PADDED = new Map<string, PaddedKey>();
 
 function padKey(key: string | Buffer): PaddedKey {
   let k = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-  if (k.length > BLOCK) k = createHash('sha256').update(k).digest();
+  if (k.length > BLOCK) k = hash('sha256', k, 'buffer');
   const inner = Buffer.alloc(BLOCK, 0x36);
   const outer = Buffer.alloc(BLOCK + DIGEST, 0x5c);
   for (let i = 0; i < k.length; i++) {
