@@ -12,7 +12,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node24',
   minify: true,
   external: ['esbuild', '@aws-sdk/*'],
   logLevel: 'warning',

@@ -39,7 +39,7 @@ export class BridgeFunction extends LambdaFunction {
         // share the first one's bundle. (Only Docker bundling, never used here, would read it.)
         environment: { CASE_BRIDGE_BUILD: createHash('sha256').update(JSON.stringify(lambdaBuildOptions(props.entry, '', define))).digest('hex') },
         // Never used: local bundling always succeeds or throws (no Docker needed for synth).
-        image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
+        image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs24.x'),
         local: {
           tryBundle(outputDir: string): boolean {
             buildSync(lambdaBuildOptions(props.entry, outputDir, define));
@@ -51,7 +51,7 @@ export class BridgeFunction extends LambdaFunction {
     super(scope, id, {
       code,
       handler: `${LAMBDA_ENTRY_NAME}.handler`,
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       timeout: props.timeout ?? Duration.seconds(10),
       memorySize: props.memorySize ?? 256,
@@ -62,7 +62,6 @@ export class BridgeFunction extends LambdaFunction {
       // lambda/shared/log.ts). The maps ship beside the bundle for anyone who turns it on (README).
       environment: { ...LAMBDA_ENVIRONMENT, ...props.environment },
     });
-    Validations.of(this).acknowledge({ id: 'AwsSolutions-L1', reason: 'nodejs22.x is a supported LTS runtime chosen on purpose (issue #3); moving to nodejs24.x is a deliberate upgrade.' });
     if (this.role !== undefined) {
       Validations.of(this.role).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

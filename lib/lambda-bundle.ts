@@ -28,7 +28,7 @@ export function lambdaBuildOptions(entry: string, outdir: string, define: Readon
     splitting: true,
     platform: 'node',
     format: 'esm',
-    target: 'node22',
+    target: 'node24',
     minify: true,
     sourcemap: true,
     sourcesContent: false,

@@ -11,7 +11,7 @@ import { fastApp } from './support.js';
 
 function build(props: Partial<MonitoringProps> = {}) {
   const stack = new Stack(fastApp(), 'Test');
-  const fn = (id: string) => new LambdaFunction(stack, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = 1') });
+  const fn = (id: string) => new LambdaFunction(stack, id, { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler = 1') });
   const monitoring = new Monitoring(stack, 'Monitoring', {
     api: new HttpApi(stack, 'Api'),
     ingestFunction: fn('Ingest'),

@@ -43,7 +43,7 @@ describe('RetryQueue', () => {
   });
 
   it('runs the retry function on Node.js 22 on arm64', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Architectures: ['arm64'] });
   });
 
   it('consumes the queue with partial batch failures and capped concurrency', () => {
