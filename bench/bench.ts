@@ -25,15 +25,15 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { CreatedCase, DatadogClient } from '../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../lambda/datadog/schema.js';
 import middy from '@middy/core';
-import { deliverCase } from '../lambda/ingest/deliver.js';
+import { deliverCase } from '../lambda/delivery/deliver.js';
 import { createIngestHandler, utf8Bytes } from '../lambda/ingest/handler.js';
 import { parseJsonObject, parseJsonObjectText } from '../lambda/ingest/parse-body.js';
 import type { CompiledRules } from '../lambda/mapping/compile-rules.js';
 import { mapEventToCase } from '../lambda/mapping/map-event.js';
 import { loadRulesFile } from '../lambda/mapping/load-rules-file.js';
 import { silentLogger } from '../lambda/shared/log.js';
-import { MemoryActionQueue } from '../lambda/shared/queue.js';
-import { newIntent } from '../lambda/ledger/memory-ledger.js';
+import { MemoryActionQueue } from '../lambda/delivery/queue.js';
+import { newIntent } from '../lambda/ledger/intent-id.js';
 import type { AlertKey, BeginCreateInput, BeginCreateResult, Ledger, LedgerEntry } from '../lambda/ledger/types.js';
 import type { SecretBag, SecretsProvider } from '../lambda/shared/secrets.js';
 import { signRequest } from '../lambda/local/sign.js';

@@ -1,9 +1,10 @@
 import type { CreatedCase } from '../datadog/client.js';
 import type { CompiledSource } from '../mapping/compile-rules.js';
 import type { MapResult } from '../mapping/map-event.js';
-import { runLifecycle, type AlertWork } from '../lifecycle/run.js';
+import { runLifecycle } from '../delivery/run.js';
+import type { AlertWork } from '../lifecycle/work.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
-import type { UpdateDeps } from '../lifecycle/updates.js';
+import type { UpdateDeps } from '../delivery/updates.js';
 import type { SourceEvent } from '../sources/types.js';
 
 /** What the ingest handler answers for one event that went through the ledger. */

@@ -9,11 +9,11 @@ import type { SourceEvent } from '../sources/types.js';
 import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
-import type { ActionQueue } from '../shared/queue.js';
+import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import { MemoryLedger } from '../ledger/memory-ledger.js';
 import type { Ledger } from '../ledger/types.js';
-import type { UpdateDeps } from '../lifecycle/updates.js';
+import type { UpdateDeps } from '../delivery/updates.js';
 import { processAlertEvent } from './alert-event.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 

@@ -1,4 +1,4 @@
-import { newIntentId } from './intent-id.js';
+import { newIntent, newIntentId } from './intent-id.js';
 import type {
   AttributeValue,
   DeleteItemCommandInput,
@@ -9,7 +9,6 @@ import type {
   UpdateItemCommandInput,
   UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { newIntent } from './memory-ledger.js';
 import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry, type LedgerState } from './types.js';
 
 // Single-table layout (partition key `pk`, string; no sort key):

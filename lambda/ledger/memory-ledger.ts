@@ -1,39 +1,5 @@
-import { newIntentId } from './intent-id.js';
-import { dedupMarker } from './marker.js';
+import { newIntent, newIntentId } from './intent-id.js';
 import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry } from './types.js';
-
-/**
- * The first entry of a create intent (shared by both implementations). Every field is present
- * (undefined when unset) so that all entries share one object shape: a conditional spread here made
- * each entry a slow dictionary object and cost more than the rest of the in-memory ledger call.
- */
-export function newIntent(input: BeginCreateInput, intentId: string = newIntentId()): LedgerEntry {
-  const generation = input.replacing ? input.replacing.generation + 1 : 0;
-  return {
-    source: input.source,
-    identity: input.identity,
-    state: 'creating',
-    generation,
-    marker: dedupMarker(input.source, input.identity, generation),
-    intentId,
-    createStartedAt: input.now,
-    caseId: undefined,
-    caseKey: undefined,
-    rule: input.rule,
-    firstSeen: input.replacing?.firstSeen ?? input.now,
-    lastSeen: input.now,
-    occurrences: 1,
-    commentedOccurrences: 1,
-    openedAt: undefined,
-    lastCommentAt: undefined,
-    resolvedAt: undefined,
-    closedAt: undefined,
-    closedBy: undefined,
-    closedStatus: undefined,
-    reopenCount: 0,
-    ambiguousIntentId: undefined,
-  };
-}
 
 function commentFields(comment: CommentMark | undefined): Partial<LedgerEntry> {
   return comment ? { lastCommentAt: comment.at, commentedOccurrences: comment.occurrences } : {};

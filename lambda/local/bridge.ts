@@ -15,8 +15,8 @@ import { loadRulesFile, PRESET_RULES_FILE } from '../mapping/load-rules-file.js'
 import type { Env } from '../shared/env.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { BridgeMetrics } from '../shared/metrics.js';
-import { MemoryActionQueue, type ActionQueue } from '../shared/queue.js';
-import { SqsActionQueue } from '../shared/sqs-queue.js';
+import { MemoryActionQueue, type ActionQueue } from '../delivery/queue.js';
+import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createRetryHandler } from '../retry/handler.js';
 import { startLocalSqs } from './fauxqs.js';
 import { startRetryConsumer } from './retry-consumer.js';

@@ -1,14 +1,14 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
-import { deliverCase, type DeliveryOutcome } from '../ingest/deliver.js';
+import { deliverCase, type DeliveryOutcome } from '../delivery/deliver.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { Ledger } from '../ledger/types.js';
-import { alertWorkOf, runLifecycle } from '../lifecycle/run.js';
-import { planBatch, retryCreate, sendUpdate } from '../lifecycle/updates.js';
-import type { ActionQueue, PendingAction } from '../shared/queue.js';
+import { alertWorkOf, runLifecycle } from '../delivery/run.js';
+import { planBatch, retryCreate, sendUpdate } from '../delivery/updates.js';
+import type { ActionQueue, PendingAction } from '../delivery/queue.js';
 import type { SecretsProvider } from '../shared/secrets.js';
-import { readQueuedMessage, type UnreadableMessageSink } from '../shared/sqs-queue.js';
+import { readQueuedMessage, type UnreadableMessageSink } from '../delivery/sqs-queue.js';
 
 export interface RetryDeps {
   readonly datadog: DatadogClient & Partial<DatadogCaseUpdates>;

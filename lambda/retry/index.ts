@@ -7,8 +7,8 @@ import { ConfigError } from '../shared/errors.js';
 import { PowertoolsMetrics } from '../shared/metrics.js';
 import { createPowertoolsLogger } from '../shared/powertools-logger.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
-import { SqsActionQueue } from '../shared/sqs-queue.js';
-import { parseQueueEnv } from './env.js';
+import { SqsActionQueue } from '../delivery/sqs-queue.js';
+import { parseQueueEnv } from '../delivery/queue-env.js';
 import { createRetryHandler } from './handler.js';
 import { ledgerFromEnv } from '../ledger/from-env.js';
 

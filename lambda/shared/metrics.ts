@@ -19,7 +19,7 @@ export const METRICS_BY_SOURCE = [
   'RetriesSucceeded',
   'DeadLettered',
   'DatadogLatency',
-  // The lifecycle (issue 4): see lambda/lifecycle/run.ts for what each counts.
+  // The lifecycle (issue 4): see lambda/delivery/run.ts for what each counts.
   'CasesDeduplicated',
   'CasesCommented',
   'CasesClosed',

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { dedupMarker, withMarker } from '../../lambda/ledger/marker.js';
 import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
-import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/shared/queue.js';
+import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider, fileSecretLoader } from '../../lambda/shared/secrets.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';

@@ -7,7 +7,7 @@ import { readSample } from '../../lambda/local/samples.js';
 import { signRequest } from '../../lambda/local/sign.js';
 import { loadRulesFile, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { silentLogger } from '../../lambda/shared/log.js';
-import { MemoryActionQueue } from '../../lambda/shared/queue.js';
+import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 
 // API Gateway (HTTP API, payload 2.0) hands an application/json body over as text
 // (isBase64Encoded: false); the local bridge sends base64. Both must give the same answers.

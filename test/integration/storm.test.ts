@@ -6,7 +6,7 @@ import { startRetryConsumer, type RetryConsumer } from '../../lambda/local/retry
 import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { createLogger } from '../../lambda/shared/log.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
-import { SqsActionQueue } from '../../lambda/shared/sqs-queue.js';
+import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { DD_KEYS, queueDepth, waitFor } from '../support/fauxqs.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';

@@ -2,7 +2,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type Qu
 import type { SQSEvent } from 'aws-lambda';
 import { toSqsEvent } from '../../lambda/local/retry-consumer.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
-import type { PendingCase } from '../../lambda/shared/queue.js';
+import type { PendingCase } from '../../lambda/delivery/queue.js';
 
 export const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
 

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { CreatedCase, DatadogClient, DatadogKeys } from '../../lambda/datadog/client.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../../lambda/datadog/retry-policy.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
-import { deliverCase, type DeliveryDeps } from '../../lambda/ingest/deliver.js';
+import { deliverCase, type DeliveryDeps } from '../../lambda/delivery/deliver.js';
 import { DatadogError, QueueError } from '../../lambda/shared/errors.js';
 import { createLogger } from '../../lambda/shared/log.js';
-import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/shared/queue.js';
+import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/delivery/queue.js';
 
 const REQUEST: CaseCreateRequest = {
   data: {

@@ -1,9 +1,9 @@
 import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
-import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from '../ingest/deliver.js';
+import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from './deliver.js';
 import { remarkRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
-import type { PendingCase, PendingComment, PendingStatus } from '../shared/queue.js';
+import type { PendingCase, PendingComment, PendingStatus } from './queue.js';
 import { isoTime } from '../shared/time.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
 

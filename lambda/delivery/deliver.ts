@@ -3,7 +3,7 @@ import { MAX_ATTEMPTS, retryDelaySeconds } from '../datadog/retry-policy.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, type BridgeMetrics } from '../shared/metrics.js';
-import type { ActionQueue, PendingAction, PendingCase } from '../shared/queue.js';
+import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
 import { isoTime } from '../shared/time.js';
 
 export type DeliveryOutcome =
@@ -55,7 +55,7 @@ export async function deliverCase(action: PendingCase, deps: DeliveryDeps): Prom
   }
 }
 
-/** Queues a failed action (any kind) for retry or dead-letters it; shared with lambda/lifecycle/updates.ts. */
+/** Queues a failed action (any kind) for retry or dead-letters it; shared with updates.ts and run.ts. */
 export async function handOver(action: PendingAction, error: DatadogError, deps: Omit<DeliveryDeps, 'datadog' | 'keys'>): Promise<Exclude<DeliveryOutcome, { status: 'created' }>> {
   const reason = error.message;
   try {

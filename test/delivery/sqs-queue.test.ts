@@ -2,7 +2,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localSqsClient, startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { QueueError } from '../../lambda/shared/errors.js';
-import { encodeQueuedMessage, readQueuedMessage, SqsActionQueue, sqsDelaySeconds } from '../../lambda/shared/sqs-queue.js';
+import { encodeQueuedMessage, readQueuedMessage, SqsActionQueue, sqsDelaySeconds } from '../../lambda/delivery/sqs-queue.js';
 import { pendingCase, queueDepth, receive, waitFor } from '../support/fauxqs.js';
 
 // SqsActionQueue against fauxqs: the real SQS JSON protocol through the AWS SDK, no mocks.

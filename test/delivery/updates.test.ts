@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
-import { alertWorkOf, commentText, deferDelaySeconds, DEFER_REASON, pendingEventOf, runLifecycle } from '../../lambda/lifecycle/run.js';
-import { MARKER_SEARCH_SETTLE_SECONDS, planBatch, retryCreate, SEARCH_SETTLE_REASON, type UpdateDeps } from '../../lambda/lifecycle/updates.js';
+import { alertWorkOf, pendingEventOf, runLifecycle } from '../../lambda/delivery/run.js';
+import { commentText, deferDelaySeconds, DEFER_REASON } from '../../lambda/lifecycle/work.js';
+import { MARKER_SEARCH_SETTLE_SECONDS, planBatch, retryCreate, SEARCH_SETTLE_REASON, type UpdateDeps } from '../../lambda/delivery/updates.js';
 import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 import { dedupMarker, markerFooter, markRequest } from '../../lambda/ledger/marker.js';
 import { ABANDONED_STATUS } from '../../lambda/ledger/types.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
-import { MemoryActionQueue, type PendingAction, type PendingCase } from '../../lambda/shared/queue.js';
-import { encodeQueuedMessage, readQueuedMessage } from '../../lambda/shared/sqs-queue.js';
+import { MemoryActionQueue, type PendingAction, type PendingCase } from '../../lambda/delivery/queue.js';
+import { encodeQueuedMessage, readQueuedMessage } from '../../lambda/delivery/sqs-queue.js';
 
 const base = { source: 'alertmanager', deliveryId: undefined, identity: 'g', rule: 'r', attempt: 0, firstSeen: '2026-01-01T00:00:00.000Z' } as const;
 const comment = (caseId: string, text: string, occurrences = 1): PendingAction => ({ kind: 'comment', ...base, caseId, text, occurrences });

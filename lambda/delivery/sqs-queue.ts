@@ -2,10 +2,10 @@ import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '
 import { caseSchemas } from '../datadog/schema.js';
 import { lifecycleSchemas } from '../lifecycle/policy.js';
 import { SOURCE_NAMES } from '../sources/types.js';
-import { QueueError } from './errors.js';
-import { isoTime } from './time.js';
+import { QueueError } from '../shared/errors.js';
+import { isoTime } from '../shared/time.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
-import * as z from './zod.js';
+import * as z from '../shared/zod.js';
 
 /** SQS's largest DelaySeconds (15 minutes). */
 export const SQS_MAX_DELAY_SECONDS = 900;

@@ -1,37 +1,14 @@
 import type { CaseSummary, CreatedCase } from '../datadog/client.js';
-import type { CaseCreateRequest } from '../datadog/schema.js';
 import { markRequest } from '../ledger/marker.js';
 import type { AlertKey, LedgerEntry } from '../ledger/types.js';
-import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
+import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
+import { decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
+import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { CountMetric } from '../shared/metrics.js';
 import { isoTime } from '../shared/time.js';
-import type { PendingEvent } from '../shared/queue.js';
-import type { SourceName, Signal } from '../sources/types.js';
-import { decide, observeCase, type CommentReason, type Decision, type DecisionReason, type LifecycleAction } from './decide.js';
-import type { LifecyclePolicy } from './policy.js';
+import type { PendingEvent } from './queue.js';
 import { createWithIntent, hasUpdates, sendUpdate, type UpdateDeps, type UpdateOutcome } from './updates.js';
-
-/** One alert event, mapped: what the lifecycle needs. */
-export interface AlertWork {
-  readonly source: SourceName;
-  /** Dedup identity (the rule's, else the source's). */
-  readonly identity: string;
-  /** The matching rule; undefined for an event no rule matched (a resolve, an acknowledgement). */
-  readonly rule: string | undefined;
-  readonly signal: Signal;
-  readonly deliveryId: string | undefined;
-  /** The create request (when a rule matched); its title is quoted in comments. */
-  readonly request: CaseCreateRequest | undefined;
-  /** Short text naming the event when there is no request (e.g. `incident.acknowledged`). */
-  readonly summary: string;
-  readonly policy: LifecyclePolicy;
-  readonly truncated?: boolean;
-  /** When the bridge received the event (ms). @default now; set when a deferred event is run again. */
-  readonly occurredAt?: number;
-  /** Times the event was deferred already (PendingEvent.attempt, when run from the retry queue). @default 0 */
-  readonly attempt?: number;
-}
 
 export type LifecycleOutcome =
   | { readonly status: 'created'; readonly case: CreatedCase; readonly reason: DecisionReason }
@@ -41,27 +18,6 @@ export type LifecycleOutcome =
   | { readonly status: 'updated'; readonly reason: DecisionReason; readonly caseId: string; readonly caseKey: string | undefined; readonly queued: readonly string[] }
   /** Nothing sent to Datadog: a repeat coalesced, a create in flight, already closed, won't-fix... */
   | { readonly status: 'deduplicated'; readonly reason: DecisionReason; readonly caseId: string | undefined; readonly caseKey: string | undefined };
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** The short, human comment texts. */
-export function commentText(reason: CommentReason, occurrences: number, work: Pick<AlertWork, 'request' | 'summary' | 'source'>, at: number): string {
-  const latest = work.request?.data.attributes.title ?? work.summary;
-  switch (reason) {
-    case 'repeat':
-      return `Fired again (${plural(Math.max(1, occurrences), 'more time')} since the last update). Latest: ${latest}`;
-    case 'firing_again':
-      return `Fired again after being resolved. Latest: ${latest}`;
-    case 'reopened':
-      return 'Fired again after being closed: reopening.';
-    case 'resolved':
-      return `Resolved at ${new Date(at).toISOString()} by ${work.source}.${work.request === undefined ? '' : ` Latest: ${latest}`}`;
-    case 'informational':
-      return `Update from ${work.source}: ${latest}`;
-  }
-}
 
 /** The count of each case update the lifecycle sends (or hands to the retry queue). */
 const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen: 'CasesReopened' } as const satisfies Record<'comment' | 'close' | 'reopen', CountMetric>;
@@ -170,18 +126,6 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
   }
   logger.info('case updated', { reason: d.reason, caseId, caseKey, queued });
   return { status: 'updated', reason: d.reason, caseId, caseKey, queued };
-}
-
-/** Why a deferred event sits in the retry queue (its message's `reason`). */
-export const DEFER_REASON = "the alert's case is still being created";
-
-/**
- * Delay before a deferred event is run again: 5 s after the first deferral (a create in flight
- * finishes within the Datadog deadline), doubling after each one (5, 10 ... 320 s: about ten minutes
- * over MAX_ATTEMPTS, while a create that failed goes through its own retries), plus 0 or 1 s of jitter.
- */
-export function deferDelaySeconds(attempt: number, random: () => number = Math.random): number {
-  return Math.min(MAX_DELAY_SECONDS, 5 * 2 ** Math.max(0, attempt - 1)) + Math.floor(random() * 2);
 }
 
 /** The queued form of an event the lifecycle defers (see PendingEvent). */
