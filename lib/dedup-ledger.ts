@@ -3,10 +3,7 @@ import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../lambda/ledger/dynamo-ledger.js';
-
-/** The environment variable naming the table in both functions. */
-export const LEDGER_TABLE_ENV = 'CASE_BRIDGE_LEDGER_TABLE';
+import { ENV, LEDGER_TABLE } from '../lambda/shared/contract.js';
 
 /** The only calls DynamoLedger makes (no Query, no Scan, no batch, no table admin). */
 export const LEDGER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
@@ -22,9 +19,9 @@ export class DedupLedger extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.table = new TableV2(this, 'Table', {
-      partitionKey: { name: LEDGER_PARTITION_KEY, type: AttributeType.STRING },
+      partitionKey: { name: LEDGER_TABLE.partitionKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),
-      timeToLiveAttribute: LEDGER_TTL_ATTRIBUTE,
+      timeToLiveAttribute: LEDGER_TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryptionV2.awsManagedKey(),
       removalPolicy: RemovalPolicy.RETAIN,
@@ -34,6 +31,6 @@ export class DedupLedger extends Construct {
   /** Least privilege: the four item calls on this table only, and the table name in the environment. */
   grantTo(fn: LambdaFunction & IGrantable): void {
     this.table.grant(fn, ...LEDGER_ACTIONS);
-    fn.addEnvironment(LEDGER_TABLE_ENV, this.table.tableName);
+    fn.addEnvironment(ENV.ledgerTable, this.table.tableName);
   }
 }

@@ -6,6 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { ENV } from '../lambda/shared/contract.js';
 import { BridgeFunction } from './bridge-function.js';
 import { assertProps, isIntIn } from './validate-props.js';
 
@@ -69,8 +70,8 @@ export class IngestApi extends Construct {
     this.handler = new BridgeFunction(this, 'Ingest', {
       entry: fileURLToPath(new URL('../lambda/ingest/index.ts', import.meta.url)),
       environment: {
-        CASE_BRIDGE_SECRET_ID: props.secret.secretArn,
-        DD_SITE: props.datadogSite ?? 'datadoghq.com',
+        [ENV.secretId]: props.secret.secretArn,
+        [ENV.datadogSite]: props.datadogSite ?? 'datadoghq.com',
       },
       define: { __CASE_BRIDGE_RULES__: props.rulesJson, __CASE_BRIDGE_EXPRESSIONS__: props.expressionsJson ?? '{}' },
     });

@@ -18,39 +18,8 @@ import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS, type MetricName } from '../lambda/shared/contract.js';
 import { assertProps, isIntIn } from './validate-props.js';
-
-/**
- * The contract with the runtime (Powertools Metrics, EMF): namespace, the default `service`
- * dimension Powertools adds from `serviceName`, and every metric with the dimension set it is
- * emitted with. The dashboard and alarms read exactly these; a metric emitted with another
- * dimension set is a different CloudWatch metric and would not show.
- */
-export const BRIDGE_METRICS = {
-  namespace: 'CaseBridge',
-  /** Powertools' default dimension: `new Metrics({ namespace: 'CaseBridge', serviceName: 'case-bridge' })`. */
-  service: { name: 'service', value: 'case-bridge' },
-  /** Dimensions {service, source}. */
-  bySource: [
-    'WebhooksReceived',
-    'CasesCreated',
-    'RateLimited',
-    'RetriesEnqueued',
-    'RetriesSucceeded',
-    'DeadLettered',
-    'DatadogLatency',
-    'CasesDeduplicated',
-    'CasesCommented',
-    'CasesClosed',
-    'CasesReopened',
-  ],
-  /** Dimensions {service, source, reason}. */
-  bySourceAndReason: ['WebhooksRejected'],
-  /** The `reason` of a WebhooksRejected whose signature did not verify. */
-  invalidSignatureReason: 'invalid_signature',
-} as const;
-
-export type BridgeMetricName = (typeof BRIDGE_METRICS.bySource)[number] | (typeof BRIDGE_METRICS.bySourceAndReason)[number];
 
 export interface MonitoringProps {
   readonly api: IHttpApi;
@@ -103,12 +72,12 @@ export class Monitoring extends Construct {
 
     this.alarmTopic = props.alarmTopic ?? (props.alarmEmail === undefined ? undefined : this.createTopic(props.alarmEmail));
 
-    const bridge = (metricName: BridgeMetricName, source: string, options: { statistic?: string; reason?: string } = {}): Metric =>
+    const bridge = (metricName: MetricName, source: string, options: { statistic?: string; reason?: string } = {}): Metric =>
       new Metric({
-        namespace: BRIDGE_METRICS.namespace,
+        namespace: METRICS.namespace,
         metricName,
         dimensionsMap: {
-          [BRIDGE_METRICS.service.name]: BRIDGE_METRICS.service.value,
+          [METRICS.service.name]: METRICS.service.value,
           source,
           ...(options.reason === undefined ? {} : { reason: options.reason }),
         },
@@ -117,7 +86,7 @@ export class Monitoring extends Construct {
         label: source,
       });
     /** One line for all sources: the sum of the per-source metrics (alarms cannot SEARCH). */
-    const total = (metricName: BridgeMetricName, label: string, reason?: string): MathExpression =>
+    const total = (metricName: MetricName, label: string, reason?: string): MathExpression =>
       new MathExpression({
         // Ids unique per metric name: several sums share a widget.
         expression: props.sources.map((_, i) => `${metricName.toLowerCase()}${i}`).join(' + '),
@@ -125,7 +94,7 @@ export class Monitoring extends Construct {
         label,
         period: FIVE_MINUTES,
       });
-    const perSource = (metricName: BridgeMetricName, statistic = 'Sum'): IMetric[] => props.sources.map((source) => bridge(metricName, source, { statistic }));
+    const perSource = (metricName: MetricName, statistic = 'Sum'): IMetric[] => props.sources.map((source) => bridge(metricName, source, { statistic }));
 
     // Alarms: what each means and what to do is in docs/runbook.md, under the alarm's name.
     this.dlqNotEmpty = this.alarm('DlqNotEmpty', {
@@ -154,7 +123,7 @@ export class Monitoring extends Construct {
       description: 'case-bridge: Lambda throttled the ingest function (account concurrency); senders got 5xx (docs/runbook.md#ingestthrottles).',
     });
     this.signatureRejections = this.alarm('SignatureRejections', {
-      metric: total('WebhooksRejected', 'invalid signatures', BRIDGE_METRICS.invalidSignatureReason),
+      metric: total('WebhooksRejected', 'invalid signatures', METRICS.invalidSignatureReason),
       threshold: signatureThreshold,
       evaluationPeriods: 1,
       description: `case-bridge: over ${signatureThreshold} webhooks with an invalid signature in 5 minutes: a rotated secret or a probe (docs/runbook.md#signaturerejections).`,
@@ -182,7 +151,7 @@ export class Monitoring extends Construct {
       new GraphWidget({
         title: 'Webhooks rejected (by source and reason)',
         // SEARCH shows every reason the runtime emits, without this file listing them.
-        left: [new MathExpression({ expression: `SEARCH('{${BRIDGE_METRICS.namespace},reason,${BRIDGE_METRICS.service.name},source} MetricName="WebhooksRejected"', 'Sum', 300)`, period: FIVE_MINUTES })],
+        left: [new MathExpression({ expression: `SEARCH('{${METRICS.namespace},reason,${METRICS.service.name},source} MetricName="WebhooksRejected"', 'Sum', 300)`, period: FIVE_MINUTES })],
         width: 8,
       }),
     );

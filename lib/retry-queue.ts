@@ -5,14 +5,10 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { ENV } from '../lambda/shared/contract.js';
 import { BridgeFunction } from './bridge-function.js';
 import { assertProps, isIntIn } from './validate-props.js';
 
-/** Environment variables every function that enqueues gets (read by lambda/shared/env.ts). */
-export const RETRY_QUEUE_ENV = {
-  queueUrl: 'CASE_BRIDGE_RETRY_QUEUE_URL',
-  dlqUrl: 'CASE_BRIDGE_DLQ_URL',
-} as const;
 
 export interface RetryQueueProps {
   /** The bridge secret (Datadog keys); the retry function reads it. */
@@ -87,8 +83,8 @@ export class RetryQueue extends Construct {
       entry: fileURLToPath(new URL('../lambda/retry/index.ts', import.meta.url)),
       timeout: retryTimeout,
       environment: {
-        CASE_BRIDGE_SECRET_ID: props.secret.secretArn,
-        DD_SITE: props.datadogSite ?? 'datadoghq.com',
+        [ENV.secretId]: props.secret.secretArn,
+        [ENV.datadogSite]: props.datadogSite ?? 'datadoghq.com',
       },
     });
     props.secret.grantRead(this.retryFunction);
@@ -111,7 +107,7 @@ export class RetryQueue extends Construct {
   addProducer(fn: LambdaFunction): void {
     this.queue.grantSendMessages(fn);
     this.dlq.grantSendMessages(fn);
-    fn.addEnvironment(RETRY_QUEUE_ENV.queueUrl, this.queue.queueUrl);
-    fn.addEnvironment(RETRY_QUEUE_ENV.dlqUrl, this.dlq.queueUrl);
+    fn.addEnvironment(ENV.retryQueueUrl, this.queue.queueUrl);
+    fn.addEnvironment(ENV.dlqUrl, this.dlq.queueUrl);
   }
 }

@@ -1,7 +1,7 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { caseSchemas } from '../datadog/schema.js';
 import { lifecycleSchemas } from '../lifecycle/policy.js';
-import { SOURCE_NAMES } from '../sources/types.js';
+import { SIGNALS, SOURCE_NAMES } from '../sources/types.js';
 import { QueueError } from '../shared/errors.js';
 import { isoTime } from '../shared/time.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
@@ -69,7 +69,7 @@ const queuedMessageSchema = z.lazily(() => {
   const PendingEventSchema = z.strictObject({
     kind: z.literal('lifecycle_event'),
     ...PendingBaseShape,
-    signal: z.enum(['firing', 'resolved', 'informational']),
+    signal: z.enum(SIGNALS),
     occurredAt: z.string(),
     summary: z.string(),
     request: z.optional(caseSchemas().CaseCreateRequest),

@@ -8,6 +8,7 @@ import { isSourceName } from '../sources/index.js';
 import type { SourceEvent } from '../sources/types.js';
 import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import { METRICS } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
@@ -275,7 +276,7 @@ export function createIngestHandler(deps: IngestDeps) {
         request.response = refuse(error.statusCode, { error: error.code, message: error.message });
       } else if (error instanceof SignatureError) {
         log.warn('webhook rejected: bad signature');
-        request.response = refuse(401, { error: 'invalid_signature', message: error.message });
+        request.response = refuse(401, { error: METRICS.invalidSignatureReason, message: error.message });
       } else if (error instanceof PayloadError) {
         log.warn('webhook rejected: malformed body', { reason: error.message });
         request.response = refuse(400, { error: 'malformed_payload', message: error.message });

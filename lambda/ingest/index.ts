@@ -2,34 +2,30 @@ import { createDatadogClient } from '../datadog/client.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { compileRules } from '../mapping/compile-rules.js';
 import { usePrecompiledExpressions, type PrecompiledExpressions } from '../mapping/expression.js';
-import { parseEnv } from '../shared/env.js';
-import { ConfigError } from '../shared/errors.js';
+import { parseLambdaEnv } from '../shared/env.js';
 import { PowertoolsMetrics } from '../shared/metrics.js';
 import { createPowertoolsLogger } from '../shared/powertools-logger.js';
 import { SqsActionQueue } from '../delivery/sqs-queue.js';
-import { parseQueueEnv } from '../delivery/queue-env.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
-import { ledgerFromEnv } from '../ledger/from-env.js';
+import { lambdaLedger } from '../ledger/lambda-ledger.js';
 
 // The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`), with the
 // parsed form of its fast expressions (JSONata itself is then loaded only for the others).
 declare const __CASE_BRIDGE_RULES__: unknown;
 declare const __CASE_BRIDGE_EXPRESSIONS__: PrecompiledExpressions;
 
-const env = parseEnv();
+const env = parseLambdaEnv();
 // Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every invocation.
 const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL });
 const metrics = new PowertoolsMetrics();
-if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
 // Validated at synth (lib/rules-asset.ts); each source's settings, policy and rules are built on its first webhook.
 usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
 const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });
 
-const queues = parseQueueEnv();
 // Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.
-const queue = new SqsActionQueue({ client: async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL });
+const queue = new SqsActionQueue({ client: async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL });
 
 const ingest = createIngestHandler({
   rules,
@@ -40,8 +36,7 @@ const ingest = createIngestHandler({
   }),
   datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
   queue,
-  // REQUIRED here: the DynamoDB dedup ledger (the handler's in-memory default is single-process only).
-  ledger: ledgerFromEnv(),
+  ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
   logger,
   maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
   dryRun: env.CASE_BRIDGE_DRY_RUN,

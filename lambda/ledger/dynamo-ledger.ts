@@ -1,3 +1,4 @@
+import { LEDGER_TABLE } from '../shared/contract.js';
 import { newIntent, newIntentId } from './intent-id.js';
 import type {
   AttributeValue,
@@ -18,8 +19,8 @@ import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreate
 //                                 is treated as absent on read and overwritten by a conditional put.
 // Every expression names attributes through #placeholders (`state` is a DynamoDB reserved word).
 
-export const LEDGER_PARTITION_KEY = 'pk';
-export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
+const LEDGER_PARTITION_KEY = LEDGER_TABLE.partitionKey;
+const LEDGER_TTL_ATTRIBUTE = LEDGER_TABLE.ttlAttribute;
 
 export function alertPk(source: string, identity: string): string {
   return `alert#${source}#${identity}`;

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoLedger, LEDGER_PARTITION_KEY } from '../ledger/dynamo-ledger.js';
+import { DynamoLedger } from '../ledger/dynamo-ledger.js';
+import { LEDGER_TABLE } from '../shared/contract.js';
 
 /** The table name `npm run cases` reads by default. */
 export const LOCAL_LEDGER_TABLE = 'case-bridge-ledger';
@@ -19,8 +20,8 @@ export async function createLedgerTable(client: DynamoDBClient, tableName: strin
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: LEDGER_TABLE.partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' }],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

@@ -1,6 +1,6 @@
 import { CASE_PRIORITIES, CUSTOM_ATTRIBUTE_TYPES } from '../datadog/schema.js';
 import { lifecycleSchemas } from '../lifecycle/policy.js';
-import { SOURCE_NAMES } from '../sources/types.js';
+import { SIGNALS, SOURCE_NAMES } from '../sources/types.js';
 import * as z from '../shared/zod.js';
 
 /**
@@ -40,7 +40,7 @@ export const rulesSchemas = z.lazily(() => {
   const RuleSchema = z.strictObject({
     name: doc(z.string().check(z.minLength(1), z.regex(/^[A-Za-z0-9][A-Za-z0-9 _.:-]*$/, 'letters, digits, space, _ . : -')), 'Shown in logs, previews and 202 answers. Unique within a source.'),
     events: z.optional(doc(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), 'Event types this rule takes (`issues.opened`, `incident.*`); all when omitted.')),
-    signals: z.optional(doc(z.array(z.enum(['firing', 'resolved', 'informational'])).check(z.minLength(1)), 'Only events with one of these signals.')),
+    signals: z.optional(doc(z.array(z.enum(SIGNALS)).check(z.minLength(1)), 'Only events with one of these signals.')),
     when: z.optional(doc(z.string().check(z.minLength(1)), 'JSONata condition over the body (same bindings as templates).')),
     action: doc(z._default(z.enum(['create', 'ignore']), 'create'), '`create` a case (default) or `ignore` the event (answered 202, logged).'),
     case: z.optional(CaseFieldsSchema),

@@ -2,25 +2,21 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDatadogClient } from '../datadog/client.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
-import { parseEnv } from '../shared/env.js';
-import { ConfigError } from '../shared/errors.js';
+import { parseLambdaEnv } from '../shared/env.js';
 import { PowertoolsMetrics } from '../shared/metrics.js';
 import { createPowertoolsLogger } from '../shared/powertools-logger.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
 import { SqsActionQueue } from '../delivery/sqs-queue.js';
-import { parseQueueEnv } from '../delivery/queue-env.js';
 import { createRetryHandler } from './handler.js';
-import { ledgerFromEnv } from '../ledger/from-env.js';
+import { lambdaLedger } from '../ledger/lambda-ledger.js';
 
 // The Lambda entry of the retry queue's consumer (SqsEventSource with reportBatchItemFailures).
 // Everything below runs once per container.
 
-const env = parseEnv();
-const queues = parseQueueEnv();
+const env = parseLambdaEnv();
 // Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every batch.
 const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL, fields: { function: 'retry' } });
 const metrics = new PowertoolsMetrics();
-if (env.CASE_BRIDGE_SECRET_ID === undefined) throw new ConfigError('CASE_BRIDGE_SECRET_ID is not set');
 
 const retry = createRetryHandler({
   datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
@@ -29,9 +25,9 @@ const retry = createRetryHandler({
     origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
     onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
   }),
-  queue: new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL }),
+  queue: new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL }),
   logger,
-  ledger: ledgerFromEnv(),
+  ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
   metrics,
 });
 

@@ -1,25 +1,34 @@
+import { ENV } from './contract.js';
 import * as z from './zod.js';
 import { ConfigError } from './errors.js';
 
 const Int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
 const Bool = z.pipe(z.enum(['true', 'false', '1', '0', '']), z.transform((v) => v === 'true' || v === '1'));
+const Text = z.string().check(z.minLength(1));
+const Url = z.string().check(z.url());
 
-/** Every environment variable the bridge reads, parsed once. */
+/** Every environment variable the bridge reads, parsed once (the Lambda entries, the local bridge, the tools). */
 export const EnvSchema = z.object({
   /** Secrets Manager secret name or ARN (in AWS). */
-  CASE_BRIDGE_SECRET_ID: z.optional(z.string().check(z.minLength(1))),
+  [ENV.secretId]: z.optional(Text),
   /** Local: JSON file with the same key/value object as the secret. */
-  CASE_BRIDGE_SECRETS_FILE: z.optional(z.string().check(z.minLength(1))),
+  CASE_BRIDGE_SECRETS_FILE: z.optional(Text),
   /** Local: rules file. @default config/rules.yaml */
-  CASE_BRIDGE_RULES: z.optional(z.string().check(z.minLength(1))),
+  CASE_BRIDGE_RULES: z.optional(Text),
   /** Largest accepted body in bytes. @default 1048576 */
   CASE_BRIDGE_MAX_BODY_BYTES: z._default(Int(1024, 10 * 1024 * 1024), 1024 * 1024),
   /** Never call Datadog, even with keys: answer with the request that would be sent. @default false */
   CASE_BRIDGE_DRY_RUN: z._default(Bool, false),
+  /** URL of the SQS retry queue (in AWS). */
+  [ENV.retryQueueUrl]: z.optional(Url),
+  /** URL of the SQS dead-letter queue (in AWS). */
+  [ENV.dlqUrl]: z.optional(Url),
+  /** Name of the DynamoDB dedup ledger table (in AWS). */
+  [ENV.ledgerTable]: z.optional(Text),
   /** Datadog site. @default datadoghq.com */
-  DD_SITE: z.optional(z.string().check(z.minLength(1))),
+  [ENV.datadogSite]: z.optional(Text),
   /** Overrides the API base URL (tests, proxies). */
-  DD_API_URL: z.optional(z.string().check(z.minLength(1))),
+  DD_API_URL: z.optional(Text),
   /** Deadline of each Datadog call in ms. @default 5000 */
   DD_TIMEOUT_MS: z._default(Int(100, 60_000), 5000),
   /** Local server port. @default 3000 */
@@ -35,4 +44,18 @@ export function parseEnv(env: NodeJS.ProcessEnv = process.env): Env {
     throw new ConfigError(`environment is invalid:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`, { cause: parsed.error });
   }
   return parsed.data;
+}
+
+/** The variables the stack sets on both functions (lib/), required in Lambda. */
+const LAMBDA_REQUIRED = [ENV.secretId, ENV.retryQueueUrl, ENV.dlqUrl, ENV.ledgerTable] as const;
+type LambdaRequired = (typeof LAMBDA_REQUIRED)[number];
+
+/** The environment of a Lambda function: parseEnv, and what the stack sets (the secret, the queues, the ledger) present. */
+export type LambdaEnv = Env & { readonly [K in LambdaRequired]-?: string };
+
+export function parseLambdaEnv(env: NodeJS.ProcessEnv = process.env): LambdaEnv {
+  const parsed = parseEnv(env);
+  const missing = LAMBDA_REQUIRED.filter((name) => parsed[name] === undefined);
+  if (missing.length > 0) throw new ConfigError(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`);
+  return parsed as LambdaEnv;
 }

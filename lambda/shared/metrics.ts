@@ -1,35 +1,14 @@
 /**
  * The bridge's metrics: CloudWatch EMF through Powertools Metrics in Lambda, in memory locally and
  * in tests, nothing at all by default. The names, namespace and dimension sets are the contract
- * with the dashboard and alarms (lib/monitoring.ts BRIDGE_METRICS; a test keeps the two equal):
+ * with the dashboard and alarms (METRICS in ./contract.ts, which lib/monitoring.ts reads too):
  * every metric has the dimensions {service, source}, and WebhooksRejected also `reason`.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-
-export const METRICS_NAMESPACE = 'CaseBridge';
-/** Powertools adds it as the `service` dimension of every metric. */
-export const METRICS_SERVICE = 'case-bridge';
-
-/** Metrics with the dimensions {service, source}. */
-export const METRICS_BY_SOURCE = [
-  'WebhooksReceived',
-  'CasesCreated',
-  'RateLimited',
-  'RetriesEnqueued',
-  'RetriesSucceeded',
-  'DeadLettered',
-  'DatadogLatency',
-  // The lifecycle (issue 4): see lambda/delivery/run.ts for what each counts.
-  'CasesDeduplicated',
-  'CasesCommented',
-  'CasesClosed',
-  'CasesReopened',
-] as const;
-/** Metrics with the dimensions {service, source, reason}. */
-export const METRICS_BY_SOURCE_AND_REASON = ['WebhooksRejected'] as const;
+import { METRICS } from './contract.js';
 
 /** Counted per source (DatadogLatency, in milliseconds, is recorded with `latency`). */
-export type CountMetric = Exclude<(typeof METRICS_BY_SOURCE)[number], 'DatadogLatency'>;
+export type CountMetric = Exclude<(typeof METRICS.bySource)[number], 'DatadogLatency'>;
 
 /** `source` of a metric whose source is not (or not yet) known: an unconfigured path, an unreadable message. */
 export const UNKNOWN_SOURCE = 'unknown';
@@ -112,7 +91,7 @@ interface DimensionGroup {
 export class PowertoolsMetrics implements BridgeMetrics {
   private readonly groups = new Map<string, DimensionGroup>();
 
-  constructor(readonly powertools: Metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE })) {}
+  constructor(readonly powertools: Metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service.value })) {}
 
   count(name: CountMetric, source: string, value = 1): void {
     const counts = this.group({ source }).counts;

@@ -22,7 +22,8 @@ export type Headers = Readonly<Record<string, string | undefined>>;
  * What the alert means for its case: `firing` opens (or keeps open), `resolved` closes,
  * `informational` is neither (acknowledged, labeled, a note...).
  */
-export type Signal = 'firing' | 'resolved' | 'informational';
+export const SIGNALS = ['firing', 'resolved', 'informational'] as const;
+export type Signal = (typeof SIGNALS)[number];
 
 /** One normalized event. A source may turn one delivery into several (alert groups split per alert). */
 export interface SourceEvent {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BRIDGE_METRICS } from '../../lib/monitoring.js';
+import { METRICS } from '../../lambda/shared/contract.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
@@ -62,7 +62,7 @@ describe('metrics of the local bridge', () => {
     const b = await start();
     expect((await github(b, 'delivery-bad', issueBody(2), 'not-the-secret')).status).toBe(401);
     expect(metrics.get('WebhooksReceived', { source: 'github' })).toBe(1);
-    expect(metrics.get('WebhooksRejected', { source: 'github', reason: BRIDGE_METRICS.invalidSignatureReason })).toBe(1);
+    expect(metrics.get('WebhooksRejected', { source: 'github', reason: METRICS.invalidSignatureReason })).toBe(1);
     expect(metrics.get('CasesCreated', { source: 'github' })).toBe(0);
 
     const raw = issueBody(3);

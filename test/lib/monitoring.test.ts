@@ -5,7 +5,8 @@ import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambd
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { BRIDGE_METRICS, Monitoring, type MonitoringProps } from '../../lib/monitoring.js';
+import { METRICS } from '../../lambda/shared/contract.js';
+import { Monitoring, type MonitoringProps } from '../../lib/monitoring.js';
 import { ConfigError } from '../../lambda/shared/errors.js';
 import { fastApp } from './support.js';
 
@@ -66,7 +67,7 @@ describe('Monitoring', () => {
         Match.objectLike({
           MetricStat: Match.objectLike({
             Metric: {
-              Namespace: BRIDGE_METRICS.namespace,
+              Namespace: METRICS.namespace,
               MetricName: 'WebhooksRejected',
               Dimensions: [
                 { Name: 'reason', Value: 'invalid_signature' },
@@ -86,7 +87,7 @@ describe('Monitoring', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
     expect(Object.keys(dashboards)).toHaveLength(1);
     const body = JSON.stringify(Object.values(dashboards)[0]?.Properties.DashboardBody);
-    for (const name of [...BRIDGE_METRICS.bySource, ...BRIDGE_METRICS.bySourceAndReason, 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Throttles', 'Duration', '4xx', '5xx']) {
+    for (const name of [...METRICS.bySource, ...METRICS.bySourceAndReason, 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Throttles', 'Duration', '4xx', '5xx']) {
       expect(body).toContain(name);
     }
   });

@@ -1,12 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BRIDGE_METRICS } from '../../lib/monitoring.js';
+import { METRICS } from '../../lambda/shared/contract.js';
 import {
   MemoryMetrics,
-  METRICS_BY_SOURCE,
-  METRICS_BY_SOURCE_AND_REASON,
-  METRICS_NAMESPACE,
-  METRICS_SERVICE,
   noopMetrics,
   PowertoolsMetrics,
 } from '../../lambda/shared/metrics.js';
@@ -39,20 +35,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe('metric names', () => {
-  it('are the ones the dashboard and alarms read (lib/monitoring.ts BRIDGE_METRICS)', () => {
-    expect(METRICS_NAMESPACE).toBe(BRIDGE_METRICS.namespace);
-    expect(BRIDGE_METRICS.service).toEqual({ name: 'service', value: METRICS_SERVICE });
-    expect([...METRICS_BY_SOURCE]).toEqual([...BRIDGE_METRICS.bySource]);
-    expect([...METRICS_BY_SOURCE_AND_REASON]).toEqual([...BRIDGE_METRICS.bySourceAndReason]);
-  });
-});
-
 describe('PowertoolsMetrics (EMF)', () => {
   it('writes one document per dimension set, with the namespace, the service dimension and the values', () => {
     const metrics = new PowertoolsMetrics();
     const docs = captureEmf(() => {
-      metrics.rejected('github', BRIDGE_METRICS.invalidSignatureReason);
+      metrics.rejected('github', METRICS.invalidSignatureReason);
       metrics.count('WebhooksReceived', 'github');
       metrics.count('WebhooksReceived', 'github');
       metrics.count('CasesCreated', 'github');

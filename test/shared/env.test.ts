@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../lambda/shared/contract.js';
+import { parseEnv, parseLambdaEnv } from '../../lambda/shared/env.js';
+import { ConfigError } from '../../lambda/shared/errors.js';
+
+const LAMBDA = {
+  [ENV.secretId]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bridge',
+  [ENV.retryQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/retry',
+  [ENV.dlqUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq',
+  [ENV.ledgerTable]: 'ledger',
+};
+
+describe('the environment', () => {
+  it('is parsed with its defaults; what only Lambda needs is optional locally', () => {
+    const env = parseEnv({});
+    expect(env).toMatchObject({ CASE_BRIDGE_MAX_BODY_BYTES: 1024 * 1024, CASE_BRIDGE_DRY_RUN: false, DD_TIMEOUT_MS: 5000, PORT: 3000, LOG_LEVEL: 'info' });
+    expect(env.CASE_BRIDGE_RETRY_QUEUE_URL).toBeUndefined();
+  });
+
+  it('in Lambda requires the secret, both queues and the ledger table the stack sets', () => {
+    expect(parseLambdaEnv(LAMBDA)).toMatchObject(LAMBDA);
+    expect(() => parseLambdaEnv({ ...LAMBDA, [ENV.ledgerTable]: undefined, [ENV.dlqUrl]: undefined })).toThrow(new ConfigError('CASE_BRIDGE_DLQ_URL, CASE_BRIDGE_LEDGER_TABLE are not set'));
+    expect(() => parseLambdaEnv({ ...LAMBDA, [ENV.secretId]: undefined })).toThrow('CASE_BRIDGE_SECRET_ID is not set');
+  });
+
+  it('refuses a queue URL that is not a URL', () => {
+    expect(() => parseLambdaEnv({ ...LAMBDA, [ENV.retryQueueUrl]: 'retry' })).toThrow(/CASE_BRIDGE_RETRY_QUEUE_URL/);
+  });
+});
