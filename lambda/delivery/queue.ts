@@ -1,82 +1,146 @@
-import type { CaseCreateRequest } from '../datadog/schema.js';
-import type { LifecyclePolicy } from '../lifecycle/policy.js';
-import type { Signal, SourceName } from '../sources/types.js';
+import { caseSchemas } from '../datadog/schema.js';
+import { lifecycleSchemas } from '../lifecycle/policy.js';
+import { SIGNALS, SOURCE_NAMES } from '../sources/types.js';
+import * as z from '../shared/zod.js';
 
 /**
- * Everything needed to finish the work later, without the original webhook being sent again.
+ * The queue message contract: the body of every message on the retry queue and the DLQ, as ONE zod
+ * schema; the types below are inferred from it. Deployed queues hold messages written by earlier
+ * versions: a field added later is optional, so that those still parse.
  */
-export interface PendingCase {
-  readonly kind: 'create_case';
-  readonly source: SourceName;
-  readonly deliveryId: string | undefined;
-  readonly identity: string;
-  readonly rule: string;
-  readonly request: CaseCreateRequest;
-  /** Attempts that failed for a reason other than a rate limit. */
-  readonly attempt: number;
-  /** When the webhook was first accepted (ISO 8601). */
-  readonly firstSeen: string;
-  /** The ledger's create intent (issue 4): a retried create goes ahead only while the entry is still `creating` with this id. */
-  readonly intentId?: string | undefined;
-  /** The dedup marker the request carries (already in its description). */
-  readonly marker?: string | undefined;
-  /** The last attempt's outcome is unknown (timeout, reset, 5xx): look the case up by marker before creating again. */
-  readonly ambiguous?: boolean | undefined;
+
+/** Version of the message body; a reader refuses versions it does not know. */
+export const QUEUED_MESSAGE_VERSION = 1;
+
+/**
+ * Where the message was headed when it was written: `retry` (the retry queue) or `dead_letter` (sent to
+ * the DLQ by the bridge). A `dead_letter` message read by the retry handler was redriven by an operator.
+ */
+export const DISPOSITIONS = ['retry', 'dead_letter'] as const;
+export type Disposition = (typeof DISPOSITIONS)[number];
+
+/** The schemas, built on first use: the ingest function only writes messages (about 1 ms of cold
+ * start, and they pull in the Datadog request schema). */
+const schemas = z.lazily(() => {
+  const NonEmpty = z.string().check(z.minLength(1));
+  const Attempt = z.number().check(z.int(), z.minimum(0));
+
+  /** Fields every queued action has. */
+  const base = {
+    source: z.enum(SOURCE_NAMES),
+    deliveryId: z.optional(z.string()),
+    /** Dedup identity of the alert. */
+    identity: NonEmpty,
+    /** The rule that matched ('' when none did). */
+    rule: z.string(),
+    /** Attempts that failed for a reason other than a rate limit (deferrals, for a lifecycle event). */
+    attempt: Attempt,
+    /** When the webhook was first accepted (ISO 8601). */
+    firstSeen: z.string(),
+  };
+
+  /** Everything needed to create the case later, without the original webhook being sent again. */
+  const createCase = z.strictObject({
+    kind: z.literal('create_case'),
+    ...base,
+    request: caseSchemas().CaseCreateRequest,
+    // Issue 4; optional so that messages written before them still parse.
+    /** The ledger's create intent: a retried create goes ahead only while the entry is still `creating` with this id. */
+    intentId: z.optional(z.string()),
+    /** The dedup marker the request carries (already in its description). */
+    marker: z.optional(z.string()),
+    /** The last attempt's outcome is unknown (timeout, reset, 5xx): look the case up by marker before creating again. */
+    ambiguous: z.optional(z.boolean()),
+    /**
+     * When the create whose outcome is unknown was sent (ISO 8601). Datadog's search lags its writes:
+     * until MARKER_SEARCH_SETTLE_SECONDS after this, a lookup that finds nothing is not proof that no
+     * case was made, so the create waits in the retry queue instead of being sent again.
+     */
+    ambiguousAt: z.optional(z.string()),
+  });
+
+  /** A comment on an existing case (repeat, resolve, reopen), retried on 429/5xx like a create. */
+  const comment = z.strictObject({
+    kind: z.literal('comment'),
+    ...base,
+    caseId: NonEmpty,
+    text: NonEmpty,
+    /** Firing occurrences the text reports (merged comments add theirs up). */
+    occurrences: z.optional(Attempt),
+  });
+
+  /** A status change of an existing case (close / reopen). */
+  const setStatus = z.strictObject({
+    kind: z.literal('set_status'),
+    ...base,
+    caseId: NonEmpty,
+    status: NonEmpty,
+  });
+
   /**
-   * When the create whose outcome is unknown was sent (ISO 8601). Datadog's search lags its writes:
-   * until MARKER_SEARCH_SETTLE_SECONDS after this, a lookup that finds nothing is not proof that no
-   * case was made, so the create waits in the retry queue instead of being sent again.
+   * An alert event the lifecycle could not apply yet: a resolve that arrived while the alert's case
+   * was still being created (decision `defer`). The retry function runs the lifecycle for it again
+   * once the delay is over; `attempt` counts the deferrals. It carries the resolved policy, so the
+   * retry function needs no rules file.
    */
-  readonly ambiguousAt?: string | undefined;
-}
+  const lifecycleEvent = z.strictObject({
+    kind: z.literal('lifecycle_event'),
+    ...base,
+    signal: z.enum(SIGNALS),
+    /** When the bridge received the event (ISO 8601): the time a resolve comment reports. */
+    occurredAt: z.string(),
+    /** Names the event in comments when there is no request (e.g. `incident.resolved`). */
+    summary: z.string(),
+    /** The rule's create request, when a rule matched the event (its title is quoted in comments). */
+    request: z.optional(caseSchemas().CaseCreateRequest),
+    /** The lifecycle policy that applied at ingest (defaults, file, source and rule layers resolved). */
+    policy: lifecycleSchemas().policy,
+  });
 
-/** Fields every queued action has. */
-interface PendingBase {
-  readonly source: SourceName;
-  readonly deliveryId: string | undefined;
-  readonly identity: string;
-  readonly rule: string;
-  readonly attempt: number;
-  readonly firstSeen: string;
-}
+  const action = z.discriminatedUnion('kind', [createCase, comment, setStatus, lifecycleEvent]);
 
-/** A comment on an existing case (repeat, resolve, reopen), retried on 429/5xx like a create. */
-export interface PendingComment extends PendingBase {
-  readonly kind: 'comment';
-  readonly caseId: string;
-  readonly text: string;
-  /** Firing occurrences the text reports (merged comments add theirs up). */
-  readonly occurrences?: number | undefined;
-}
+  const message = z.strictObject({
+    v: z.literal(QUEUED_MESSAGE_VERSION),
+    disposition: z.enum(DISPOSITIONS),
+    action,
+    /** Why the action was queued (the Datadog answer). */
+    reason: z.string(),
+    /** When this message was written (ISO 8601). */
+    enqueuedAt: z.string(),
+  });
+  return { message };
+});
 
-/** A status change of an existing case (close / reopen). */
-export interface PendingStatus extends PendingBase {
-  readonly kind: 'set_status';
-  readonly caseId: string;
-  readonly status: string;
-}
-
-/**
- * An alert event the lifecycle could not apply yet: a resolve that arrived while the alert's case
- * was still being created (decision `defer`). The retry function runs the lifecycle for it again
- * once the delay is over; `attempt` counts the deferrals. It carries the resolved policy, so the
- * retry function needs no rules file.
- */
-export interface PendingEvent extends PendingBase {
-  readonly kind: 'lifecycle_event';
-  readonly signal: Signal;
-  /** When the bridge received the event (ISO 8601): the time a resolve comment reports. */
-  readonly occurredAt: string;
-  /** Names the event in comments when there is no request (e.g. `incident.resolved`). */
-  readonly summary: string;
-  /** The rule's create request, when a rule matched the event (its title is quoted in comments). */
-  readonly request?: CaseCreateRequest | undefined;
-  /** The lifecycle policy that applied at ingest (defaults, file, source and rule layers resolved). */
-  readonly policy: LifecyclePolicy;
-}
-
+/** The body of every message on the retry queue and the DLQ: everything needed to finish the work. */
+export type QueuedMessage = Readonly<z.infer<ReturnType<typeof schemas>['message']>>;
 /** Anything the retry queue carries. */
-export type PendingAction = PendingCase | PendingComment | PendingStatus | PendingEvent;
+export type PendingAction = Readonly<QueuedMessage['action']>;
+export type PendingCase = Extract<PendingAction, { readonly kind: 'create_case' }>;
+export type PendingComment = Extract<PendingAction, { readonly kind: 'comment' }>;
+export type PendingStatus = Extract<PendingAction, { readonly kind: 'set_status' }>;
+export type PendingEvent = Extract<PendingAction, { readonly kind: 'lifecycle_event' }>;
+
+export type ReadResult = { readonly ok: true; readonly message: QueuedMessage } | { readonly ok: false; readonly reason: string };
+
+/** Parses a message body (written by SqsActionQueue, today's or an earlier version). Never throws. */
+export function readQueuedMessage(body: string): ReadResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, reason: `body is not JSON: ${(error as Error).message}` };
+  }
+  const parsed = schemas().message.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    return { ok: false, reason: `body is not a v${QUEUED_MESSAGE_VERSION} queued case: ${issues.join('; ')}` };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+export function encodeQueuedMessage(message: QueuedMessage): string {
+  return JSON.stringify(message);
+}
 
 /**
  * Where work goes that could not finish now. The SQS retry queue and DLQ implement it in AWS;

@@ -8,7 +8,8 @@ import { alertWorkOf, runLifecycle } from '../delivery/run.js';
 import { planBatch, retryCreate, sendUpdate } from '../delivery/updates.js';
 import type { ActionQueue, PendingAction } from '../delivery/queue.js';
 import type { SecretsProvider } from '../shared/secrets.js';
-import { readQueuedMessage, type UnreadableMessageSink } from '../delivery/sqs-queue.js';
+import { type UnreadableMessageSink } from '../delivery/sqs-queue.js';
+import { readQueuedMessage } from '../delivery/queue.js';
 
 export interface RetryDeps {
   readonly datadog: DatadogClient & Partial<DatadogCaseUpdates>;

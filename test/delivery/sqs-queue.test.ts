@@ -2,8 +2,9 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localSqsClient, startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { QueueError } from '../../lambda/shared/errors.js';
-import { encodeQueuedMessage, readQueuedMessage, SqsActionQueue, sqsDelaySeconds } from '../../lambda/delivery/sqs-queue.js';
-import { pendingCase, queueDepth, receive, waitFor } from '../support/fauxqs.js';
+import { SqsActionQueue, sqsDelaySeconds } from '../../lambda/delivery/sqs-queue.js';
+import { encodeQueuedMessage, readQueuedMessage } from '../../lambda/delivery/queue.js';
+import { caseRequest, pendingCase, queueDepth, receive, waitFor } from '../support/fauxqs.js';
 
 // SqsActionQueue against fauxqs: the real SQS JSON protocol through the AWS SDK, no mocks.
 
@@ -140,6 +141,23 @@ describe('readQueuedMessage', () => {
 
   it('reads back what the queue writes', () => {
     expect(readQueuedMessage(good)).toMatchObject({ ok: true, message: { action: pendingCase(9) } });
+  });
+
+  it('reads the messages deployed queues hold: each kind, and a create written before the ledger fields', () => {
+    const request = caseRequest('Disk full');
+    const policy = { comment_interval_seconds: 900, on_resolve: 'close', reopen_window_seconds: 86400, never_reopen_statuses: ["WON'T FIX"], on_informational: 'ignore', create_intent_timeout_seconds: 300, verify_case_status: true, close_status: 'CLOSED', reopen_status: 'OPEN' };
+    const base = { source: 'alertmanager', deliveryId: 'd1', identity: 'alert-1', rule: 'disk', attempt: 1, firstSeen: '2026-01-01T00:00:00.000Z' };
+    const actions = [
+      { kind: 'create_case', ...base, request },
+      { kind: 'create_case', ...base, request, intentId: 'i.1', marker: 'cb-123', ambiguous: true, ambiguousAt: '2026-01-01T00:00:01.000Z' },
+      { kind: 'comment', ...base, caseId: 'c1', text: 'Fired again', occurrences: 2 },
+      { kind: 'set_status', ...base, caseId: 'c1', status: 'CLOSED' },
+      { kind: 'lifecycle_event', ...base, signal: 'resolved', occurredAt: '2026-01-01T00:00:02.000Z', summary: 'alert.resolved', request, policy },
+    ];
+    for (const action of actions) {
+      const body = JSON.stringify({ v: 1, disposition: 'retry', action, reason: 'HTTP 503', enqueuedAt: '2026-01-01T00:00:03.000Z' });
+      expect(readQueuedMessage(body)).toEqual({ ok: true, message: JSON.parse(body) });
+    }
   });
 
   it.each([

@@ -9,8 +9,7 @@ import { dedupMarker, markerFooter, markRequest } from '../../lambda/ledger/mark
 import { ABANDONED_STATUS } from '../../lambda/ledger/types.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
-import { MemoryActionQueue, type PendingAction, type PendingCase } from '../../lambda/delivery/queue.js';
-import { encodeQueuedMessage, readQueuedMessage } from '../../lambda/delivery/sqs-queue.js';
+import { MemoryActionQueue, type PendingAction, type PendingCase, encodeQueuedMessage, readQueuedMessage } from '../../lambda/delivery/queue.js';
 
 const base = { source: 'alertmanager', deliveryId: undefined, identity: 'g', rule: 'r', attempt: 0, firstSeen: '2026-01-01T00:00:00.000Z' } as const;
 const comment = (caseId: string, text: string, occurrences = 1): PendingAction => ({ kind: 'comment', ...base, caseId, text, occurrences });

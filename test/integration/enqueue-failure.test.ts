@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
-import { SqsActionQueue, readQueuedMessage } from '../../lambda/delivery/sqs-queue.js';
+import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
+import { readQueuedMessage } from '../../lambda/delivery/queue.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { DD_KEYS, queueDepth, receive } from '../support/fauxqs.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';

@@ -14,9 +14,9 @@ import { copyRedrive } from '../../lambda/retry/redrive.js';
 import { createRetryHandler, NO_KEYS_REASON, type RetryDeps } from '../../lambda/retry/handler.js';
 import { QueueError } from '../../lambda/shared/errors.js';
 import { createLogger } from '../../lambda/shared/log.js';
-import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/delivery/queue.js';
+import { MemoryActionQueue, type ActionQueue, type PendingCase, encodeQueuedMessage, QUEUED_MESSAGE_VERSION, readQueuedMessage } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
-import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, readQueuedMessage, SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
+import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { DD_KEYS, pendingCase, queueDepth, receive, receiveEvent, waitFor } from '../support/fauxqs.js';
 
