@@ -1,8 +1,9 @@
-import type { CreatedCase, DatadogClient, DatadogKeys } from '../datadog/client.js';
+import type { CreatedCase, DatadogClient } from '../datadog/client.js';
 import { MAX_ATTEMPTS, retryDelaySeconds } from '../datadog/retry-policy.js';
-import { DatadogError, QueueError } from '../shared/errors.js';
+import { DatadogError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { noopMetrics, type BridgeMetrics } from '../shared/metrics.js';
+import type { BridgeMetrics } from '../shared/metrics.js';
+import { callDatadog, storing, type KeySource } from './call.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
 import { isoTime } from '../shared/time.js';
 
@@ -15,7 +16,7 @@ export type DeliveryOutcome =
 export interface DeliveryDeps {
   readonly datadog: DatadogClient;
   /** Current Datadog keys; `refresh` re-reads the secret (after a 401/403). */
-  readonly keys: { get(): Promise<DatadogKeys>; refresh(): Promise<DatadogKeys> };
+  readonly keys: KeySource;
   readonly queue: ActionQueue;
   readonly logger: Logger;
   readonly random?: () => number;
@@ -30,35 +31,20 @@ export interface DeliveryDeps {
  * for anything retrying will not fix. Throws QueueError only when the queue itself fails.
  */
 export async function deliverCase(action: PendingCase, deps: DeliveryDeps): Promise<DeliveryOutcome> {
-  const metrics = deps.metrics ?? noopMetrics;
-  let keys = await deps.keys.get();
-  let refreshed = false;
-  for (;;) {
-    const started = performance.now();
-    try {
-      const created = await deps.datadog.createCase(action.request, keys);
-      metrics.latency(action.source, performance.now() - started);
-      metrics.count('CasesCreated', action.source);
-      return { status: 'created', case: created };
-    } catch (error) {
-      metrics.latency(action.source, performance.now() - started);
-      if (!(error instanceof DatadogError)) throw error;
-      if (error.status === 429) metrics.count('RateLimited', action.source);
-      if ((error.status === 401 || error.status === 403) && !refreshed) {
-        // The keys may have been rotated since this container cached them: read them once more.
-        refreshed = true;
-        keys = await deps.keys.refresh();
-        continue;
-      }
-      return await handOver(action, error, deps);
-    }
+  try {
+    const created = await callDatadog(deps, action.source, (keys) => deps.datadog.createCase(action.request, keys));
+    deps.metrics?.count('CasesCreated', action.source);
+    return { status: 'created', case: created };
+  } catch (error) {
+    if (!(error instanceof DatadogError)) throw error;
+    return await handOver(action, error, deps);
   }
 }
 
 /** Queues a failed action (any kind) for retry or dead-letters it; shared with updates.ts and run.ts. */
 export async function handOver(action: PendingAction, error: DatadogError, deps: Omit<DeliveryDeps, 'datadog' | 'keys'>): Promise<Exclude<DeliveryOutcome, { status: 'created' }>> {
   const reason = error.message;
-  try {
+  return storing(`queue the case for ${action.identity}`, async () => {
     // A 429 is Datadog pacing us, not a failed attempt.
     const attempt = error.status === 429 ? action.attempt : action.attempt + 1;
     // A create whose outcome is unknown is looked up by its marker before it is sent again (issue 4),
@@ -82,8 +68,5 @@ export async function handOver(action: PendingAction, error: DatadogError, deps:
     deps.metrics?.count('DeadLettered', action.source);
     deps.logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors });
     return next.kind === 'create_case' && next.ambiguous === true ? { status: 'dead_lettered', reason: why, ambiguous: true } : { status: 'dead_lettered', reason: why };
-  } catch (cause) {
-    if (cause instanceof QueueError) throw cause;
-    throw new QueueError(`could not queue the case for ${action.identity}: ${(cause as Error).message}`, { cause });
-  }
+  });
 }

@@ -4,10 +4,11 @@ import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
 import { decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
-import { DatadogError, QueueError } from '../shared/errors.js';
+import { DatadogError } from '../shared/errors.js';
 import type { CountMetric } from '../shared/metrics.js';
 import { isoTime } from '../shared/time.js';
 import type { PendingEvent } from './queue.js';
+import { callDatadog, storing } from './call.js';
 import { createWithIntent, hasUpdates, sendUpdate, type UpdateDeps, type UpdateOutcome } from './updates.js';
 
 export type LifecycleOutcome =
@@ -48,12 +49,12 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
   let entry = await ledger.get(work.source, work.identity);
   let d: Decision = decide(entry, event, work.policy, now);
 
-  if (d.verify && entry?.caseId !== undefined && hasUpdates(deps.datadog)) {
+  const datadog = deps.datadog;
+  if (d.verify && entry?.caseId !== undefined && hasUpdates(datadog)) {
     const caseId = entry.caseId;
     let summary: CaseSummary | 'missing' | undefined;
     try {
-      const keys = await deps.keys.get();
-      summary = await deps.datadog.getCase(caseId, keys);
+      summary = await callDatadog(deps, undefined, (keys) => datadog.getCase(caseId, keys));
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
       if (error.status === 404) summary = 'missing';
@@ -172,7 +173,7 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
 async function deferEvent(work: AlertWork, deps: UpdateDeps, now: number): Promise<LifecycleOutcome> {
   const attempt = (work.attempt ?? 0) + 1;
   const pending = pendingEventOf(work, attempt, now);
-  try {
+  return storing(`defer the ${work.signal} event of ${work.identity}`, async (): Promise<LifecycleOutcome> => {
     if (attempt < MAX_ATTEMPTS) {
       const delaySeconds = deferDelaySeconds(attempt, deps.random);
       await deps.queue.retry(pending, { delaySeconds, reason: DEFER_REASON });
@@ -185,10 +186,7 @@ async function deferEvent(work: AlertWork, deps: UpdateDeps, now: number): Promi
     deps.metrics?.count('DeadLettered', work.source);
     deps.logger.error('deferred event dead-lettered', { identity: work.identity, signal: work.signal, reason });
     return { status: 'dead_lettered', reason };
-  } catch (cause) {
-    if (cause instanceof QueueError) throw cause;
-    throw new QueueError(`could not defer the ${work.signal} event of ${work.identity}: ${(cause as Error).message}`, { cause });
-  }
+  });
 }
 
 async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entry: LedgerEntry | undefined, work: AlertWork, deps: UpdateDeps, reason: DecisionReason): Promise<LifecycleOutcome> {

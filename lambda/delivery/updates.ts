@@ -1,4 +1,5 @@
-import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
+import type { CreatedCase, DatadogCaseUpdates, DatadogClient } from '../datadog/client.js';
+import { callDatadog, storing } from './call.js';
 import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from './deliver.js';
 import { remarkRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
@@ -39,17 +40,6 @@ export interface MarkerLookup {
 
 export type UpdateOutcome = { readonly status: 'sent' } | { readonly status: 'dropped'; readonly reason: string } | Exclude<DeliveryOutcome, { status: 'created' }>;
 
-/** Calls Datadog once more with re-read keys after a 401/403 (rotated keys), like deliverCase. */
-async function withKeys<T>(deps: Pick<DeliveryDeps, 'keys'>, call: (keys: DatadogKeys) => Promise<T>): Promise<T> {
-  const keys = await deps.keys.get();
-  try {
-    return await call(keys);
-  } catch (error) {
-    if (error instanceof DatadogError && (error.status === 401 || error.status === 403)) return call(await deps.keys.refresh());
-    throw error;
-  }
-}
-
 /**
  * Sends one comment or status change. 429/5xx/no response: the retry queue (same delays as creates;
  * a 429 waits one second more so that queued creates go first); other 4xx: the DLQ; 404: the case
@@ -58,21 +48,17 @@ async function withKeys<T>(deps: Pick<DeliveryDeps, 'keys'>, call: (keys: Datado
 export async function sendUpdate(action: PendingComment | PendingStatus, deps: UpdateDeps): Promise<UpdateOutcome> {
   const datadog = deps.datadog;
   if (!hasUpdates(datadog)) return { status: 'dropped', reason: 'this Datadog client cannot update cases' };
-  const started = performance.now();
   try {
-    if (action.kind === 'comment') await withKeys(deps, (keys) => datadog.addComment(action.caseId, action.text, keys));
-    else await withKeys(deps, (keys) => datadog.setStatus(action.caseId, action.status === 'CLOSED' || action.status === 'OPEN' || action.status === 'IN_PROGRESS' ? action.status : { statusName: action.status }, keys));
-    deps.metrics?.latency(action.source, performance.now() - started);
+    if (action.kind === 'comment') await callDatadog(deps, action.source, (keys) => datadog.addComment(action.caseId, action.text, keys));
+    else await callDatadog(deps, action.source, (keys) => datadog.setStatus(action.caseId, action.status === 'CLOSED' || action.status === 'OPEN' || action.status === 'IN_PROGRESS' ? action.status : { statusName: action.status }, keys));
     return { status: 'sent' };
   } catch (error) {
-    deps.metrics?.latency(action.source, performance.now() - started);
     if (!(error instanceof DatadogError)) throw error;
     if (error.status === 404) {
       await deps.ledger.markClosed({ source: action.source, identity: action.identity }, { caseId: action.caseId, at: deps.now(), by: 'human', status: DELETED_STATUS });
       deps.logger.warn('case no longer exists in Datadog; update dropped', { caseId: action.caseId, kind: action.kind });
       return { status: 'dropped', reason: 'case deleted in Datadog' };
     }
-    if (error.status === 429) deps.metrics?.count('RateLimited', action.source);
     return handOver(action, error, deps);
   }
 }
@@ -108,7 +94,7 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
   if (lookup !== undefined && hasUpdates(datadog)) {
     let found: CreatedCase | undefined;
     try {
-      const summary = await withKeys(deps, (keys) => datadog.findCaseByMarker(action.marker, keys));
+      const summary = await callDatadog(deps, undefined, (keys) => datadog.findCaseByMarker(action.marker, keys));
       if (summary !== undefined) found = { id: summary.id, key: summary.key, statusName: summary.statusName };
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
@@ -141,12 +127,7 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
 async function waitForSearch(action: PendingCase, since: number, waitMs: number, deps: UpdateDeps): Promise<CreateOutcome> {
   const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(waitMs / 1000)));
   const attempt = action.attempt + 1;
-  try {
-    await deps.queue.retry({ ...action, attempt, ambiguous: true, ambiguousAt: isoTime(since) }, { delaySeconds, reason: SEARCH_SETTLE_REASON });
-  } catch (cause) {
-    if (cause instanceof QueueError) throw cause;
-    throw new QueueError(`could not queue the case for ${action.identity}: ${(cause as Error).message}`, { cause });
-  }
+  await storing(`queue the case for ${action.identity}`, () => deps.queue.retry({ ...action, attempt, ambiguous: true, ambiguousAt: isoTime(since) }, { delaySeconds, reason: SEARCH_SETTLE_REASON }));
   deps.metrics?.count('RetriesEnqueued', action.source);
   deps.logger.info('case not found by its dedup marker yet: looking again before creating', { marker: action.marker, delaySeconds, attempt });
   return { status: 'queued', delaySeconds, reason: SEARCH_SETTLE_REASON };

@@ -1,0 +1,47 @@
+import type { DatadogKeys } from '../datadog/client.js';
+import { DatadogError, QueueError } from '../shared/errors.js';
+import type { BridgeMetrics } from '../shared/metrics.js';
+
+/** The Datadog keys of one webhook or retry record; `refresh` re-reads the secret (after a 401/403). */
+export interface KeySource {
+  get(): Promise<DatadogKeys>;
+  refresh(): Promise<DatadogKeys>;
+}
+
+/**
+ * One Datadog call of the bridge, with the status handling every call shares: after a 401/403 the
+ * keys are read once more (they may have been rotated since this container cached them) and the call
+ * is tried again once. For a call `timed` for a source, each attempt's latency is recorded
+ * (DatadogLatency) and a 429 counted (RateLimited). Any other failure is thrown as it came (a
+ * DatadogError carries the status: the caller classifies 404 and hands the rest over, see handOver).
+ */
+export async function callDatadog<T>(deps: { readonly keys: KeySource; readonly metrics?: BridgeMetrics | undefined }, timed: string | undefined, call: (keys: DatadogKeys) => Promise<T>): Promise<T> {
+  let keys = await deps.keys.get();
+  for (let refreshed = false; ; refreshed = true) {
+    const started = performance.now();
+    try {
+      const result = await call(keys);
+      if (timed !== undefined) deps.metrics?.latency(timed, performance.now() - started);
+      return result;
+    } catch (error) {
+      if (timed !== undefined) deps.metrics?.latency(timed, performance.now() - started);
+      if (!(error instanceof DatadogError)) throw error;
+      if (error.status === 429 && timed !== undefined) deps.metrics?.count('RateLimited', timed);
+      if ((error.status === 401 || error.status === 403) && !refreshed) {
+        keys = await deps.keys.refresh();
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+/** Runs `store` (a hand-over to the retry queue or the DLQ): any failure becomes a QueueError, `could not ${what}: ...`. */
+export async function storing<T>(what: string, store: () => Promise<T>): Promise<T> {
+  try {
+    return await store();
+  } catch (cause) {
+    if (cause instanceof QueueError) throw cause;
+    throw new QueueError(`could not ${what}: ${(cause as Error).message}`, { cause });
+  }
+}
