@@ -5,7 +5,7 @@ import { runLifecycle } from '../delivery/run.js';
 import type { AlertWork } from '../lifecycle/work.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
 import type { UpdateDeps } from '../delivery/updates.js';
-import type { SourceEvent } from '../sources/types.js';
+import type { SourceEvent } from '../sources/index.js';
 
 /** What the ingest handler answers for one event that went through the ledger. */
 export interface AlertEventResult {

@@ -4,8 +4,7 @@ import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
-import { isSourceName } from '../sources/index.js';
-import type { SourceEvent } from '../sources/types.js';
+import { isSourceName, type SourceEvent } from '../sources/index.js';
 import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { METRICS } from '../shared/contract.js';

@@ -1,6 +1,7 @@
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import { MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
-import type { SourceName, Signal } from '../sources/types.js';
+import type { Signal } from '../sources/types.js';
+import type { SourceName } from '../sources/index.js';
 import type { CommentReason } from './decide.js';
 import type { LifecyclePolicy } from './policy.js';
 

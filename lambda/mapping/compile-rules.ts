@@ -1,6 +1,5 @@
 import { CASE_PRIORITIES } from '../datadog/schema.js';
-import { SOURCES, type BoundSource } from '../sources/index.js';
-import type { SourceName } from '../sources/types.js';
+import { SOURCES, type BoundSource, type SourceName } from '../sources/index.js';
 import { ConfigError } from '../shared/errors.js';
 import { isZodError, type ZodError } from '../shared/zod.js';
 import { resolvePolicy, type LifecyclePolicy } from '../lifecycle/policy.js';

@@ -1,7 +1,7 @@
 import { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH } from '../datadog/limits.js';
 import { CASE_PRIORITIES, type CaseCreateRequest, type CasePriority, type CustomAttributeValue } from '../datadog/schema.js';
 import type { LifecyclePolicy } from '../lifecycle/policy.js';
-import type { SourceEvent } from '../sources/types.js';
+import type { SourceEvent } from '../sources/index.js';
 import { ConfigError } from '../shared/errors.js';
 import type { CompiledCaseFields, CompiledRule, CompiledSource } from './compile-rules.js';
 import type { Bindings } from './expression.js';

@@ -1,6 +1,7 @@
 import { CASE_PRIORITIES, CUSTOM_ATTRIBUTE_TYPES } from '../datadog/schema.js';
 import { lifecycleSchemas } from '../lifecycle/policy.js';
-import { SIGNALS, SOURCE_NAMES } from '../sources/types.js';
+import { SIGNALS } from '../sources/types.js';
+import { SOURCE_NAMES } from '../sources/index.js';
 import * as z from '../shared/zod.js';
 
 /**

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header } from './crypto.js';
-import { credentialMatches, isObject, nonEmpty } from './fields.js';
-import type { JsonObject, Signal, SourceEvent, SourceName, WebhookSource } from './types.js';
+import { credentialHeader, credentialMatches, isObject, nonEmpty } from './fields.js';
+import type { JsonObject, Signal, SourceEventOf, WebhookSource } from './types.js';
 
 /** How an alert group becomes events: one per group (`group`) or one per alert in it (`alert`). */
 export const groupBySchema = z.lazily(() => z.enum(['group', 'alert']));
@@ -76,12 +76,12 @@ export function labelsHash(labels: Readonly<Record<string, string>>): string {
  *
  * `groupResolved` lets Grafana add its own resolved marker (`state: "ok"`).
  */
-export function alertGroupEvents(
-  source: SourceName,
+export function alertGroupEvents<N extends string>(
+  source: N,
   body: JsonObject,
   group: AlertGroup,
   options: { identity: string; groupBy: GroupBy; groupResolved?: boolean },
-): SourceEvent[] {
+): SourceEventOf<N>[] {
   const groupResolved = options.groupResolved ?? group.status === 'resolved';
   const groupLink = nonEmpty(group.externalURL) ?? nonEmpty(group.alerts[0]?.generatorURL);
   const signalOf = (resolved: boolean): Signal => (resolved ? 'resolved' : 'firing');
@@ -100,7 +100,7 @@ export function alertGroupEvents(
         link: nonEmpty(alert.generatorURL) ?? groupLink,
         payload: body,
         ...(isObject(raw) ? { alert: raw } : {}),
-      } satisfies SourceEvent;
+      } satisfies SourceEventOf<N>;
     });
   }
   return [
@@ -113,7 +113,7 @@ export function alertGroupEvents(
       ping: false,
       link: groupLink,
       payload: body,
-    } satisfies SourceEvent,
+    } satisfies SourceEventOf<N>,
   ];
 }
 
@@ -121,7 +121,7 @@ export function alertGroupEvents(
  * Parses an Alertmanager webhook (`version: "4"`) body. Shared with Grafana, whose Mimir-style
  * receiver (`v0mimir1`) sends the same body without `orgId`.
  */
-export function parseAlertmanagerBody(source: SourceName, body: JsonObject, groupBy: GroupBy): SourceEvent[] {
+export function parseAlertmanagerBody<N extends string>(source: N, body: JsonObject, groupBy: GroupBy): SourceEventOf<N>[] {
   const parsed = z.safeParse(alertmanagerBodySchema(), body);
   if (!parsed.success) throw new PayloadError('not an Alertmanager webhook body (version "4")', { cause: parsed.error });
   const group = parsed.data;
@@ -130,6 +130,7 @@ export function parseAlertmanagerBody(source: SourceName, body: JsonObject, grou
 
 export const alertmanager = {
   name: 'alertmanager',
+  bodySigned: false,
   settingsSchema,
 
   // Alertmanager signs nothing: the credential comes from the receiver's http_config.
@@ -137,7 +138,11 @@ export const alertmanager = {
     return credentialMatches(header(headers, 'authorization'), settings.scheme, secrets);
   },
 
+  sign(_body, { secret, settings, headers }) {
+    headers.set('Authorization', credentialHeader(settings.scheme, secret));
+  },
+
   parse(body, _headers, { settings }) {
     return parseAlertmanagerBody('alertmanager', body, settings.group_by);
   },
-} satisfies WebhookSource<Settings>;
+} satisfies WebhookSource<Settings, 'alertmanager'>;

@@ -99,3 +99,14 @@ export function normalizeHeaders(headers: Readonly<Record<string, string | undef
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = v;
   return out;
 }
+
+/**
+ * True when `matches` holds for one of `secrets`: the current secret or, during a rotation, the
+ * previous one. Every secret is tried (no early exit), so the time taken does not tell which matched.
+ * Every source's verify goes through it.
+ */
+export function verifyWithFallback(secrets: readonly string[], matches: (secret: string) => boolean): boolean {
+  let ok = false;
+  for (const secret of secrets) ok = matches(secret) || ok;
+  return ok;
+}

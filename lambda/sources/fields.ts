@@ -1,4 +1,4 @@
-import { safeEqualString } from './crypto.js';
+import { safeEqualString, verifyWithFallback } from './crypto.js';
 import type { Json, JsonObject } from './types.js';
 
 /** The value at `key` when it is a JSON object (not an array, not null). */
@@ -56,9 +56,7 @@ export function credentialMatches(value: string | undefined, scheme: 'bearer' | 
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(credentials)) return false;
     presented = Buffer.from(credentials, 'base64').toString('utf8');
   }
-  let ok = false;
-  for (const secret of secrets) ok = safeEqualString(presented, secret) || ok;
-  return ok;
+  return verifyWithFallback(secrets, (secret) => safeEqualString(presented, secret));
 }
 
 /** Builds the `Authorization` value a sender configured with `scheme` and `secret` would send. */

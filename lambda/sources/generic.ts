@@ -1,8 +1,8 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { secretKeySchema, header, hexDigestMatches, hmacSha256, safeEqualString } from './crypto.js';
-import { credentialMatches, getPath, nonEmpty, str } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256, safeEqualString, verifyWithFallback } from './crypto.js';
+import { credentialHeader, credentialMatches, getPath, nonEmpty, str } from './fields.js';
+import type { Signal, SourceEventOf, WebhookSource } from './types.js';
 
 const headerNameSchema = () => z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
 /** A dot path into the body: `id`, `alert.id`, `alerts.0.fingerprint` (numbers index arrays). */
@@ -73,6 +73,7 @@ function signalOf(value: string | undefined, settings: Settings): Signal {
 
 export const generic = {
   name: 'generic',
+  bodySigned: true,
   settingsSchema,
 
   verify(rawBody, headers, { secrets, settings }) {
@@ -81,12 +82,16 @@ export const generic = {
     if (settings.scheme !== 'hmac-sha256') return credentialMatches(value, settings.scheme, secrets);
     if (!value.startsWith(settings.prefix)) return false;
     const candidate = value.slice(settings.prefix.length);
-    let ok = false;
-    for (const secret of secrets) {
+    return verifyWithFallback(secrets, (secret) => {
       const expected = hmacSha256(secret, rawBody);
-      ok = (settings.encoding === 'hex' ? hexDigestMatches(candidate.toLowerCase(), expected) : safeEqualString(candidate, expected.toString('base64'))) || ok;
-    }
-    return ok;
+      return settings.encoding === 'hex' ? hexDigestMatches(candidate.toLowerCase(), expected) : safeEqualString(candidate, expected.toString('base64'));
+    });
+  },
+
+  sign(body, { secret, settings, headers }) {
+    const name = genericHeaderName(settings);
+    if (settings.scheme === 'hmac-sha256') headers.set(name, `${settings.prefix}${hmacSha256(secret, body).toString(settings.encoding)}`);
+    else headers.set(name, credentialHeader(settings.scheme, secret));
   },
 
   parse(body, headers, { settings }) {
@@ -109,7 +114,7 @@ export const generic = {
         ping: false,
         link: settings.link_path === undefined ? undefined : nonEmpty(getPath(body, settings.link_path)),
         payload: body,
-      } satisfies SourceEvent,
+      } satisfies SourceEventOf<'generic'>,
     ];
   },
-} satisfies WebhookSource<Settings>;
+} satisfies WebhookSource<Settings, 'generic'>;

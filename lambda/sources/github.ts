@@ -1,9 +1,9 @@
 // zod/mini (lambda/shared/zod.ts): functional API, z.optional(x), z._default(x, v), x.check(...).
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
 import { isObject, objectOf, str } from './fields.js';
-import type { Json, JsonObject, Signal, SourceEvent, WebhookSource } from './types.js';
+import type { Json, JsonObject, Signal, SourceEventOf, WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -74,6 +74,7 @@ function signalOf(event: string, action: string | undefined, body: JsonObject): 
 
 export const github = {
   name: 'github',
+  bodySigned: true,
   settingsSchema,
 
   // X-Hub-Signature-256: sha256=<hex>. The legacy SHA-1 header is ignored on purpose.
@@ -81,9 +82,11 @@ export const github = {
     const value = header(headers, 'x-hub-signature-256');
     if (value === undefined || !value.startsWith('sha256=')) return false;
     const candidate = value.slice('sha256='.length);
-    let ok = false;
-    for (const secret of secrets) ok = hexDigestMatches(candidate, hmacSha256(secret, rawBody)) || ok;
-    return ok;
+    return verifyWithFallback(secrets, (secret) => hexDigestMatches(candidate, hmacSha256(secret, rawBody)));
+  },
+
+  sign(body, { secret, headers }) {
+    headers.set('X-Hub-Signature-256', `sha256=${hmacSha256(secret, body).toString('hex')}`);
   },
 
   parse(body, headers) {
@@ -121,7 +124,7 @@ export const github = {
         ping: event === 'ping',
         link: link ?? repoUrl,
         payload: body,
-      } satisfies SourceEvent,
+      } satisfies SourceEventOf<'github'>,
     ];
   },
-} satisfies WebhookSource<Settings>;
+} satisfies WebhookSource<Settings, 'github'>;

@@ -1,7 +1,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { alertGroupSchema, groupBySchema, alertGroupEvents, parseAlertmanagerBody } from './alertmanager.js';
-import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
 import type { WebhookSource } from './types.js';
 
 const headerNameSchema = () => z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
@@ -45,6 +45,7 @@ const grafanaBodySchema = z.lazily(() =>
 
 export const grafana = {
   name: 'grafana',
+  bodySigned: true,
   settingsSchema,
 
   verify(rawBody, headers, { secrets, now, settings }) {
@@ -57,9 +58,16 @@ export const grafana = {
       if (Math.abs(now - Number(ts)) > settings.tolerance_seconds) return false;
       prefix = `${ts}:`;
     }
-    let ok = false;
-    for (const secret of secrets) ok = hexDigestMatches(candidate, hmacSha256(secret, prefix, rawBody)) || ok;
-    return ok;
+    return verifyWithFallback(secrets, (secret) => hexDigestMatches(candidate, hmacSha256(secret, prefix, rawBody)));
+  },
+
+  sign(body, { secret, settings, now, headers }) {
+    if (settings.timestamp_header === undefined) {
+      headers.set(settings.signature_header, hmacSha256(secret, body).toString('hex'));
+    } else {
+      headers.set(settings.timestamp_header, String(now));
+      headers.set(settings.signature_header, hmacSha256(secret, `${now}:`, body).toString('hex'));
+    }
   },
 
   parse(body, _headers, { settings }) {
@@ -74,4 +82,4 @@ export const grafana = {
       groupResolved: group.status === 'resolved' || group.state === 'ok',
     });
   },
-} satisfies WebhookSource<Settings>;
+} satisfies WebhookSource<Settings, 'grafana'>;

@@ -7,7 +7,32 @@ import { opsgenie } from './opsgenie.js';
 import { pagerduty } from './pagerduty.js';
 import { sentry } from './sentry.js';
 import { standardWebhooks } from './standard-webhooks.js';
-import type { Headers, JsonObject, SourceEvent, SourceName, SourceSettings, WebhookSource } from './types.js';
+import type { Headers, JsonObject, SourceEventOf, SourceSettings, WebhookSource } from './types.js';
+
+/**
+ * The registry: one line per source (its file holds verify, parse and sign). The source names, the
+ * rules file's schema, the queue message schema and the test and development secrets derive from it.
+ */
+const DEFINITIONS = {
+  github,
+  pagerduty,
+  alertmanager,
+  grafana,
+  sentry,
+  opsgenie,
+  'standard-webhooks': standardWebhooks,
+  generic,
+};
+
+export type SourceName = keyof typeof DEFINITIONS;
+/** Every source name, in registry order. */
+export const SOURCE_NAMES = Object.keys(DEFINITIONS) as readonly SourceName[] as readonly [SourceName, ...SourceName[]];
+/** One normalized event of any source. */
+export type SourceEvent = SourceEventOf<SourceName>;
+
+// Each source's `name` is its registry key.
+const namesMatch: { readonly [K in SourceName]: { readonly name: K } } = DEFINITIONS;
+void namesMatch;
 
 /** A source with its settings resolved from the rules file: what the ingest handler calls. */
 export interface BoundSource {
@@ -17,30 +42,50 @@ export interface BoundSource {
   parse(body: JsonObject, headers: Headers): SourceEvent[];
 }
 
-/** Parses `settings` with the source's strict schema (throws the zod error) and binds them. */
-function bind<S extends SourceSettings>(source: WebhookSource<S>) {
-  return (rawSettings: unknown): BoundSource => {
-    const settings = z.parse(source.settingsSchema(), rawSettings ?? {});
-    return {
-      name: source.name,
-      settings,
-      verify: (rawBody, headers, secrets, now) => source.verify(rawBody, headers, { secrets, now, settings }),
-      parse: (body, headers) => source.parse(body, headers, { settings }),
-    };
+/** What the rest of the bridge knows of a registered source. */
+export interface RegisteredSource {
+  /** Parses `rawSettings` with the source's strict schema (throws the zod error) and binds them. */
+  bind(rawSettings: unknown): BoundSource;
+  settingsSchema(): z.core.$ZodType;
+  /** See WebhookSource.bodySigned. */
+  readonly bodySigned: boolean;
+  /** Key of the source's secret in the bridge secret when the settings name none. */
+  readonly defaultSecretKey: string;
+  /** A valid secret value made from `seed` (test and development secrets). */
+  exampleSecret(seed: string): string;
+  /** Adds the signature or credential headers to `headers` (settings raw: `{}` gets the defaults). */
+  sign(body: string | Buffer, options: { readonly rawSettings: unknown; readonly secret: string; readonly now: number; readonly headers: SignHeaders }): void;
+}
+
+type SignHeaders = Parameters<WebhookSource<SourceSettings, string>['sign']>[1]['headers'];
+
+function register<S extends SourceSettings, N extends SourceName>(source: WebhookSource<S, N>): RegisteredSource {
+  const settingsOf = (raw: unknown): S => z.parse(source.settingsSchema(), raw ?? {});
+  return {
+    bind(rawSettings) {
+      const settings = settingsOf(rawSettings);
+      return {
+        name: source.name,
+        settings,
+        verify: (rawBody, headers, secrets, now) => source.verify(rawBody, headers, { secrets, now, settings }),
+        parse: (body, headers) => source.parse(body, headers, { settings }),
+      };
+    },
+    settingsSchema: source.settingsSchema,
+    bodySigned: source.bodySigned,
+    get defaultSecretKey() {
+      return settingsOf({}).secret;
+    },
+    exampleSecret: source.exampleSecret ?? ((seed) => seed),
+    sign(body, { rawSettings, secret, now, headers }) {
+      source.sign(body, { secret, settings: settingsOf(rawSettings), now, headers });
+    },
   };
 }
 
-/** The registry: one line per source. */
-export const SOURCES: { readonly [K in SourceName]: { bind: (rawSettings: unknown) => BoundSource; settingsSchema: () => z.core.$ZodType } } = {
-  github: { bind: bind(github), settingsSchema: github.settingsSchema },
-  pagerduty: { bind: bind(pagerduty), settingsSchema: pagerduty.settingsSchema },
-  alertmanager: { bind: bind(alertmanager), settingsSchema: alertmanager.settingsSchema },
-  grafana: { bind: bind(grafana), settingsSchema: grafana.settingsSchema },
-  sentry: { bind: bind(sentry), settingsSchema: sentry.settingsSchema },
-  opsgenie: { bind: bind(opsgenie), settingsSchema: opsgenie.settingsSchema },
-  'standard-webhooks': { bind: bind(standardWebhooks), settingsSchema: standardWebhooks.settingsSchema },
-  generic: { bind: bind(generic), settingsSchema: generic.settingsSchema },
-};
+export const SOURCES: { readonly [K in SourceName]: RegisteredSource } = Object.fromEntries(
+  Object.entries(DEFINITIONS).map(([name, source]) => [name, register(source as WebhookSource<SourceSettings, SourceName>)]),
+) as { readonly [K in SourceName]: RegisteredSource };
 
 export function isSourceName(name: string): name is SourceName {
   return Object.hasOwn(SOURCES, name);

@@ -1,7 +1,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { secretKeySchema, header, safeEqualString } from './crypto.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { secretKeySchema, header, safeEqualString, verifyWithFallback } from './crypto.js';
+import type { Signal, SourceEventOf, WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -38,14 +38,17 @@ function signalOf(action: string): Signal {
 
 export const opsgenie = {
   name: 'opsgenie',
+  bodySigned: false,
   settingsSchema,
 
   verify(_rawBody, headers, { secrets, settings }) {
     const value = header(headers, settings.header);
     if (value === undefined) return false;
-    let ok = false;
-    for (const secret of secrets) ok = safeEqualString(value, `${settings.prefix}${secret}`) || ok;
-    return ok;
+    return verifyWithFallback(secrets, (secret) => safeEqualString(value, `${settings.prefix}${secret}`));
+  },
+
+  sign(_body, { secret, settings, headers }) {
+    headers.set(settings.header, `${settings.prefix}${secret}`);
   },
 
   parse(body) {
@@ -62,7 +65,7 @@ export const opsgenie = {
         ping: false,
         link: undefined,
         payload: body,
-      } satisfies SourceEvent,
+      } satisfies SourceEventOf<'opsgenie'>,
     ];
   },
-} satisfies WebhookSource<Settings>;
+} satisfies WebhookSource<Settings, 'opsgenie'>;

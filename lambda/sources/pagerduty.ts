@@ -1,8 +1,8 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
 import { nonEmpty } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import type { Signal, SourceEventOf, WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -41,6 +41,7 @@ function signalOf(eventType: string): Signal {
 
 export const pagerduty = {
   name: 'pagerduty',
+  bodySigned: true,
   settingsSchema,
 
   // X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]: several entries during secret rotation on
@@ -54,12 +55,16 @@ export const pagerduty = {
       .filter((entry) => entry.startsWith('v1='))
       .map((entry) => entry.slice('v1='.length));
     if (candidates.length === 0) return false;
-    let ok = false;
-    for (const secret of secrets) {
+    return verifyWithFallback(secrets, (secret) => {
       const expected = hmacSha256(secret, rawBody);
+      let ok = false;
       for (const candidate of candidates) ok = hexDigestMatches(candidate, expected) || ok;
-    }
-    return ok;
+      return ok;
+    });
+  },
+
+  sign(body, { secret, headers }) {
+    headers.set('X-PagerDuty-Signature', `v1=${hmacSha256(secret, body).toString('hex')}`);
   },
 
   parse(body, headers) {
@@ -85,7 +90,7 @@ export const pagerduty = {
         // The incident's page when the event is about an incident, else the resource's own page.
         link: nonEmpty(data.incident?.html_url) ?? nonEmpty(data.html_url),
         payload: body,
-      } satisfies SourceEvent,
+      } satisfies SourceEventOf<'pagerduty'>,
     ];
   },
-} satisfies WebhookSource<Settings>;
+} satisfies WebhookSource<Settings, 'pagerduty'>;

@@ -1,8 +1,8 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
+import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
 import { nonEmpty, objectOf, str } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import type { Signal, SourceEventOf, WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -49,6 +49,7 @@ function signalOf(resource: string, action: string): Signal {
 
 export const sentry = {
   name: 'sentry',
+  bodySigned: true,
   settingsSchema,
 
   // Sentry-Hook-Signature: bare lower-case hex HMAC-SHA256 of the raw body. Sentry-Hook-Timestamp
@@ -56,9 +57,11 @@ export const sentry = {
   verify(rawBody, headers, { secrets }) {
     const candidate = header(headers, 'sentry-hook-signature');
     if (candidate === undefined) return false;
-    let ok = false;
-    for (const secret of secrets) ok = hexDigestMatches(candidate, hmacSha256(secret, rawBody)) || ok;
-    return ok;
+    return verifyWithFallback(secrets, (secret) => hexDigestMatches(candidate, hmacSha256(secret, rawBody)));
+  },
+
+  sign(body, { secret, headers }) {
+    headers.set('Sentry-Hook-Signature', hmacSha256(secret, body).toString('hex'));
   },
 
   parse(body, headers) {
@@ -92,7 +95,7 @@ export const sentry = {
         ping: false,
         link,
         payload: body,
-      } satisfies SourceEvent,
+      } satisfies SourceEventOf<'sentry'>,
     ];
   },
-} satisfies WebhookSource<Settings>;
+} satisfies WebhookSource<Settings, 'sentry'>;

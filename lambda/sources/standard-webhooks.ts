@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
-import { secretKeySchema, header, hmacSha256, safeEqualString } from './crypto.js';
+import { secretKeySchema, header, hmacSha256, safeEqualString, verifyWithFallback } from './crypto.js';
 import { str } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import type { Signal, SourceEventOf, WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -44,7 +45,9 @@ export function standardWebhooksSignature(key: Buffer, id: string, timestamp: st
 
 export const standardWebhooks = {
   name: 'standard-webhooks',
+  bodySigned: true,
   settingsSchema,
+  exampleSecret: (seed: string) => `whsec_${Buffer.from(seed, 'utf8').toString('base64')}`,
 
   // webhook-signature: space-separated `v1,<base64>` entries; `v1a` (ed25519) and unknown versions
   // are ignored. The timestamp is signed and must be within tolerance_seconds, past or future.
@@ -55,14 +58,23 @@ export const standardWebhooks = {
     if (id === undefined || timestamp === undefined || signature === undefined) return false;
     if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now - Number(timestamp)) > settings.tolerance_seconds) return false;
     const candidates = signature.split(' ').filter((entry) => entry.startsWith('v1,') && entry.length > 'v1,'.length);
-    let ok = false;
-    for (const secret of secrets) {
+    return verifyWithFallback(secrets, (secret) => {
       const key = standardWebhooksKey(secret);
-      if (key === undefined) continue;
+      if (key === undefined) return false;
       const expected = standardWebhooksSignature(key, id, timestamp, rawBody);
+      let ok = false;
       for (const candidate of candidates) ok = safeEqualString(candidate, expected) || ok;
-    }
-    return ok;
+      return ok;
+    });
+  },
+
+  sign(body, { secret, now, headers }) {
+    const key = standardWebhooksKey(secret);
+    if (key === undefined) throw new Error('a Standard Webhooks secret must be base64 (optionally prefixed with whsec_)');
+    const id = headers.get('webhook-id') ?? `msg_${randomBytes(12).toString('hex')}`;
+    headers.set('webhook-id', id);
+    headers.set('webhook-timestamp', String(now));
+    headers.set('webhook-signature', standardWebhooksSignature(key, id, String(now), body));
   },
 
   parse(body, headers, { settings }) {
@@ -93,7 +105,7 @@ export const standardWebhooks = {
         ping: false,
         link: undefined,
         payload: body,
-      } satisfies SourceEvent,
+      } satisfies SourceEventOf<'standard-webhooks'>,
     ];
   },
-} satisfies WebhookSource<Settings>;
+} satisfies WebhookSource<Settings, 'standard-webhooks'>;

@@ -1,17 +1,5 @@
 import type * as z from '../shared/zod.js';
 
-export const SOURCE_NAMES = [
-  'github',
-  'pagerduty',
-  'alertmanager',
-  'grafana',
-  'sentry',
-  'opsgenie',
-  'standard-webhooks',
-  'generic',
-] as const;
-export type SourceName = (typeof SOURCE_NAMES)[number];
-
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
@@ -25,9 +13,12 @@ export type Headers = Readonly<Record<string, string | undefined>>;
 export const SIGNALS = ['firing', 'resolved', 'informational'] as const;
 export type Signal = (typeof SIGNALS)[number];
 
-/** One normalized event. A source may turn one delivery into several (alert groups split per alert). */
-export interface SourceEvent {
-  readonly source: SourceName;
+/**
+ * One normalized event of source `N`. A source may turn one delivery into several (alert groups
+ * split per alert). The bridge's events are `SourceEvent` of ./index.ts (`N` = every SourceName).
+ */
+export interface SourceEventOf<N extends string> {
+  readonly source: N;
   /** Source-specific event type, e.g. `issues.opened`, `incident.triggered`, `alert.firing`. */
   readonly type: string;
   /** The sender's delivery id (same on every retry of one delivery), if it sends one. */
@@ -57,20 +48,37 @@ export interface ParseContext<S> {
   readonly settings: S;
 }
 
+/** What a source's `sign` builds the headers of a request with (tests, `npm run send`, the bench). */
+export interface SignContext<S> {
+  /** The secret value (token, HMAC secret, `user:pass` for basic). */
+  readonly secret: string;
+  readonly settings: S;
+  /** Signing time, Unix seconds (timestamped schemes). */
+  readonly now: number;
+  /** The request's headers being built: `set` replaces a header of the same name in any case. */
+  readonly headers: { get(name: string): string | undefined; set(name: string, value: string): void };
+}
+
 /**
- * A webhook source: one file per source, registered in index.ts.
- * `verify` answers false for a wrong or missing signature; only misuse throws.
- * `parse` throws PayloadError when the body is not what the source sends.
+ * A webhook source: one file per source, registered by one line in index.ts (its key there is `N`).
+ * `verify` answers false for a wrong or missing signature; only misuse throws (use verifyWithFallback
+ * from ./crypto.ts over the current and previous secrets). `parse` throws PayloadError when the body
+ * is not what the source sends. `sign` adds the signature or credential headers a real sender sends.
  */
-export interface WebhookSource<S extends SourceSettings> {
-  readonly name: SourceName;
+export interface WebhookSource<S extends SourceSettings, N extends string> {
+  readonly name: N;
+  /** The signature covers the body (a changed body fails verify); false for a static credential. */
+  readonly bodySigned: boolean;
   /**
    * Per-source settings in the rules file (`sources.<name>.settings`), strict, with defaults. Built on
    * first call (z.lazily): a Lambda container builds only the schemas of the sources it serves.
    */
   readonly settingsSchema: () => z.core.$ZodType<S>;
   verify(rawBody: Buffer, headers: Headers, context: VerifyContext<S>): boolean;
-  parse(body: JsonObject, headers: Headers, context: ParseContext<S>): SourceEvent[];
+  parse(body: JsonObject, headers: Headers, context: ParseContext<S>): SourceEventOf<N>[];
+  sign(body: string | Buffer, context: SignContext<S>): void;
+  /** A valid secret value made from `seed` (test and development secrets). @default the seed itself */
+  readonly exampleSecret?: (seed: string) => string;
 }
 
 /** Every source's settings name the key of its secret in the bridge's secret. */

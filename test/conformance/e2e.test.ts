@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signRequest } from '../../lambda/local/sign.js';
-import type { SourceName } from '../../lambda/sources/types.js';
+import type { SourceName } from '../../lambda/sources/index.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { startTestBridge, testSecret, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 import { createCaseRequestValidator } from './openapi.js';
 import { describeShared, listFixtures } from './shared.js';
 
@@ -14,7 +14,7 @@ import { describeShared, listFixtures } from './shared.js';
 const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
 
 /** The secret each preset source names (sources.<name>.settings.secret in config/rules.yaml). */
-const SECRET_KEY: Partial<Record<SourceName, keyof typeof TEST_SECRETS>> = {
+const SECRET_KEY: Partial<Record<SourceName, string>> = {
   github: 'GITHUB_WEBHOOK_SECRET',
   pagerduty: 'PAGERDUTY_WEBHOOK_SECRET',
   alertmanager: 'ALERTMANAGER_BEARER_TOKEN',
@@ -65,7 +65,7 @@ describeShared('real payloads through the local bridge into the Datadog test ser
     const settings = bridge.rules.sources.get(source)?.source.settings;
     expect(settings?.secret).toBe(secretKey);
     const body = Buffer.from(fixture.bodyText, 'utf8');
-    const headers = signRequest({ source, ...(settings ? { settings } : {}), secret: TEST_SECRETS[secretKey], body, headers: fixture.headers });
+    const headers = signRequest({ source, ...(settings ? { settings } : {}), secret: testSecret(source), body, headers: fixture.headers });
     const before = dd.cases.length;
 
     const res = await fetch(`${bridge.url}/webhooks/${source}`, { method: 'POST', headers, body });

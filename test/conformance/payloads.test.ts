@@ -4,8 +4,8 @@ import { signRequest } from '../../lambda/local/sign.js';
 import { loadRulesFile } from '../../lambda/mapping/load-rules-file.js';
 import { mapEventToCase } from '../../lambda/mapping/map-event.js';
 import { normalizeHeaders } from '../../lambda/sources/crypto.js';
-import { SOURCES } from '../../lambda/sources/index.js';
-import type { Signal, SourceName } from '../../lambda/sources/types.js';
+import { SOURCES, type SourceName } from '../../lambda/sources/index.js';
+import type { Signal } from '../../lambda/sources/types.js';
 import { createCaseRequestValidator } from './openapi.js';
 import { describeShared, listFixtures, listFixtureSources, type SharedFixture } from './shared.js';
 

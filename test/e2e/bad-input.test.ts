@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { startTestBridge, testSecret, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
 // Hostile and broken requests through the real local server. Guards after signature verification
 // get correctly signed requests, so what is tested is the guard itself and not the signature check.
@@ -30,7 +30,7 @@ function githubHeaders(raw: string | Uint8Array, extra: Record<string, string> =
 }
 
 function genericHeaders(raw: string | Uint8Array): Record<string, string> {
-  return { 'content-type': 'application/json', 'x-signature': hmacHex(TEST_SECRETS.GENERIC_WEBHOOK_SECRET, raw) };
+  return { 'content-type': 'application/json', 'x-signature': hmacHex(testSecret('generic'), raw) };
 }
 
 describe('bad input through the local server', () => {

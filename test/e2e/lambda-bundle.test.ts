@@ -11,13 +11,13 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSample } from '../../lambda/local/samples.js';
 import { signRequest } from '../../lambda/local/sign.js';
-import type { SourceName } from '../../lambda/sources/types.js';
+import type { SourceName } from '../../lambda/sources/index.js';
 import { lambdaBuildOptions } from '../../lib/lambda-bundle.js';
 import { readRulesForBundle } from '../../lib/rules-asset.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { DD_KEYS } from '../support/fauxqs.js';
-import { TEST_SECRETS } from '../support/local-bridge.js';
+import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
 
 // The ingest function as deployed: the bundle built with the stack's own options (rules inlined,
 // fast expressions precompiled, JSONata a lazy chunk), loaded in a fresh Node process with the
@@ -75,8 +75,7 @@ afterAll(async () => {
 function event(source: SourceName, sample: string, options: { delivery?: string; secret?: string } = {}): APIGatewayProxyEventV2 {
   const s = readSample(source, sample);
   const headers = { ...s.headers, ...(options.delivery ? { 'x-github-delivery': options.delivery } : {}) };
-  const secretKey = source === 'github' ? 'GITHUB_WEBHOOK_SECRET' : 'ALERTMANAGER_BEARER_TOKEN';
-  const signed = signRequest({ source, secret: options.secret ?? TEST_SECRETS[secretKey], body: Buffer.from(s.body, 'utf8'), headers });
+  const signed = signRequest({ source, secret: options.secret ?? testSecret(source), body: Buffer.from(s.body, 'utf8'), headers });
   return {
     version: '2.0',
     routeKey: 'POST /webhooks/{source}',

@@ -12,7 +12,7 @@ import { QueueError } from '../../lambda/shared/errors.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 import { MemoryActionQueue, type ActionQueue } from '../../lambda/delivery/queue.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, SEARCH_SETTLE_REASON } from '../../lambda/delivery/updates.js';
-import type { SourceName } from '../../lambda/sources/types.js';
+import type { SourceName } from '../../lambda/sources/index.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { waitFor } from '../support/fauxqs.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';

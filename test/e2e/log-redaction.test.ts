@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { createLogger, REDACTED } from '../../lambda/shared/log.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge, postGithubIssue } from '../support/local-bridge.js';
+import { startTestBridge, testSecret, TEST_SECRETS, type TestBridge, postGithubIssue } from '../support/local-bridge.js';
 
 const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
 const WRONG_TOKEN = 'wrong-alertmanager-token-6c1f';
@@ -39,7 +39,7 @@ const FORBIDDEN = [
   ...Object.values(TEST_SECRETS),
   DD_KEYS.DD_API_KEY,
   DD_KEYS.DD_APP_KEY,
-  `Bearer ${TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN}`,
+  `Bearer ${testSecret('alertmanager')}`,
   `Bearer ${WRONG_TOKEN}`,
   WRONG_TOKEN,
 ];
@@ -60,7 +60,7 @@ describe('log lines of a running bridge', () => {
     const statuses: number[] = [];
     statuses.push((await github('delivery-good', issueBody(1))).status);
     statuses.push((await github('delivery-bad-signature', issueBody(2), 'not-the-secret')).status);
-    statuses.push((await alertmanager(TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN)).status);
+    statuses.push((await alertmanager(testSecret('alertmanager'))).status);
     statuses.push((await alertmanager(WRONG_TOKEN)).status);
     dd.failNext(1, { status: 400, body: { errors: [{ status: '400', title: 'Bad Request', detail: 'priority is invalid' }] } });
     statuses.push((await github('delivery-dead', issueBody(3))).status);

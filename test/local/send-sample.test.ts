@@ -5,7 +5,8 @@ import { sendSample } from '../../lambda/local/send-sample.js';
 import { PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { parseEnv } from '../../lambda/shared/env.js';
 import { silentLogger } from '../../lambda/shared/log.js';
-import { SOURCE_NAMES } from '../../lambda/sources/types.js';
+import { readFileSync } from 'node:fs';
+import { SOURCE_NAMES, SOURCES } from '../../lambda/sources/index.js';
 
 // The README quickstart: `npm start` with the embedded defaults, then `npm run send -- <source> <event>`.
 // `send` signs with the settings of the rules in use, so every sample works with the presets.
@@ -18,6 +19,12 @@ describe('npm run send against npm start (development secrets, presets, dry run)
   });
   afterAll(async () => {
     await bridge.close();
+  });
+
+  it('has a development secret for every source of the registry, under its default key', () => {
+    const dev = JSON.parse(readFileSync(DEV_SECRETS_FILE, 'utf8')) as Record<string, string>;
+    expect(SOURCE_NAMES.filter((source) => dev[SOURCES[source].defaultSecretKey] === undefined)).toEqual([]);
+    expect(new Set(SAMPLES.map(([source]) => source))).toEqual(new Set(SOURCE_NAMES));
   });
 
   it('has samples for the quickstart', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { caseSchemas } from '../../lambda/datadog/schema.js';
 import { compileRules } from '../../lambda/mapping/compile-rules.js';
 import { mapEventToCase, MAX_TITLE_LENGTH, RuleEvaluationError } from '../../lambda/mapping/map-event.js';
-import type { JsonObject, SourceEvent } from '../../lambda/sources/types.js';
+import type { JsonObject } from '../../lambda/sources/types.js';
+import type { SourceEvent } from '../../lambda/sources/index.js';
 
 const PROJECT = '11111111-1111-1111-1111-111111111111';
 const TYPE = '00000000-0000-0000-0000-000000000001';

@@ -9,7 +9,7 @@ import { collectExpressions, precompileExpressions, usePrecompiledExpressions } 
 import { parseRulesText, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { mapEventToCase } from '../../lambda/mapping/map-event.js';
 import { normalizeHeaders } from '../../lambda/sources/crypto.js';
-import type { SourceName } from '../../lambda/sources/types.js';
+import type { SourceName } from '../../lambda/sources/index.js';
 
 // The presets over our own fixtures: which events make a case, with which priority and title.
 // Sources whose fixtures need settings (test/fixtures/<source>/settings.json) get them merged in.

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { signRequest } from '../../lambda/local/sign.js';
 import { normalizeHeaders } from '../../lambda/sources/crypto.js';
-import { SOURCES } from '../../lambda/sources/index.js';
-import { SOURCE_NAMES, type JsonObject, type SourceName } from '../../lambda/sources/types.js';
+import { SOURCES, SOURCE_NAMES, type SourceName } from '../../lambda/sources/index.js';
+import { type JsonObject } from '../../lambda/sources/types.js';
 
 // Every source directory under test/fixtures holds `<event>.json` bodies (sent byte for byte),
 // optional `<event>.headers.json` (request headers without any signature), `expected.json`
@@ -12,23 +12,9 @@ import { SOURCE_NAMES, type JsonObject, type SourceName } from '../../lambda/sou
 const ROOT = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const NOW = 1_760_000_000;
 
-// Standard Webhooks secrets are base64 keys; the others are plain strings.
-const SECRET: Record<SourceName, string> = Object.fromEntries(SOURCE_NAMES.map((s) => [s, `test-secret-${s}`])) as Record<SourceName, string>;
-SECRET['standard-webhooks'] = `whsec_${Buffer.from('fixture-key-0123456789abcdef').toString('base64')}`;
-const WRONG: Record<SourceName, string> = Object.fromEntries(SOURCE_NAMES.map((s) => [s, `wrong-secret-${s}`])) as Record<SourceName, string>;
-WRONG['standard-webhooks'] = `whsec_${Buffer.from('another-key-0123456789abcdef').toString('base64')}`;
-
-// Sources whose signature covers the body; the others send a static credential.
-const BODY_SIGNED: Record<SourceName, boolean> = {
-  github: true,
-  pagerduty: true,
-  alertmanager: false,
-  grafana: true,
-  sentry: true,
-  opsgenie: false,
-  'standard-webhooks': true,
-  generic: true,
-};
+// Secrets in each source's format (Standard Webhooks: base64 keys), from the registry.
+const SECRET = Object.fromEntries(SOURCE_NAMES.map((s) => [s, SOURCES[s].exampleSecret(`test-secret-${s}-0123456789`)])) as Record<SourceName, string>;
+const WRONG = Object.fromEntries(SOURCE_NAMES.map((s) => [s, SOURCES[s].exampleSecret(`wrong-secret-${s}-0123456789`)])) as Record<SourceName, string>;
 
 interface Expected {
   type: string;
@@ -120,7 +106,7 @@ for (const dir of dirs) {
       const tampered = tamper(body);
       expect(tampered.equals(body)).toBe(false);
       // Static credentials (Alertmanager, Opsgenie) do not cover the body: the change goes unnoticed.
-      expect(bound.verify(tampered, signed, [SECRET[source]], NOW)).toBe(!BODY_SIGNED[source]);
+      expect(bound.verify(tampered, signed, [SECRET[source]], NOW)).toBe(!SOURCES[source].bodySigned);
     });
 
     it.each(cases)('$stem: parse gives expected.json', ({ stem, body, signed }) => {

@@ -1,7 +1,7 @@
 import { signRequest } from '../../lambda/local/sign.js';
 import { normalizeHeaders } from '../../lambda/sources/crypto.js';
-import { SOURCES, type BoundSource } from '../../lambda/sources/index.js';
-import type { JsonObject, SourceName } from '../../lambda/sources/types.js';
+import { SOURCES, type BoundSource, type SourceName } from '../../lambda/sources/index.js';
+import type { JsonObject } from '../../lambda/sources/types.js';
 
 /** Fixed clock for every test (Unix seconds). */
 export const NOW = 1_750_000_000;

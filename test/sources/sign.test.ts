@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { signRequest } from '../../lambda/local/sign.js';
 import { hmacSha256 } from '../../lambda/sources/crypto.js';
-import { SOURCE_NAMES } from '../../lambda/sources/types.js';
+import { SOURCE_NAMES, SOURCES } from '../../lambda/sources/index.js';
 
 // Trailing newline as Go's json.Encoder writes it: signing must keep every byte.
 const body = '{"hello":"world"}\n';
@@ -46,7 +46,7 @@ describe('signRequest', () => {
 
   it('signs Buffers and strings alike', () => {
     for (const source of SOURCE_NAMES) {
-      const secret = source === 'standard-webhooks' ? 'c2VjcmV0LWtleQ==' : 's';
+      const secret = SOURCES[source].exampleSecret('secret-key');
       const headers = { 'webhook-id': 'msg_1' };
       expect(signRequest({ source, secret, body: Buffer.from(body), headers, now: NOW })).toEqual(signRequest({ source, secret, body, headers, now: NOW }));
     }

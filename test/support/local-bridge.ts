@@ -5,17 +5,20 @@ import { join } from 'node:path';
 import { startLocalBridge, type LocalBridge, type LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { parseEnv } from '../../lambda/shared/env.js';
 import { createLogger } from '../../lambda/shared/log.js';
+import { SOURCE_NAMES, SOURCES, type SourceName } from '../../lambda/sources/index.js';
 
-export const TEST_SECRETS = {
-  GITHUB_WEBHOOK_SECRET: 'test-github-secret',
-  PAGERDUTY_WEBHOOK_SECRET: 'test-pagerduty-secret',
-  SENTRY_CLIENT_SECRET: 'test-sentry-secret',
-  GRAFANA_WEBHOOK_SECRET: 'test-grafana-secret',
-  STANDARD_WEBHOOKS_SECRET: 'whsec_dGVzdC1zdGFuZGFyZC13ZWJob29rcy1rZXk=',
-  ALERTMANAGER_BEARER_TOKEN: 'test-alertmanager-token',
-  OPSGENIE_BEARER_TOKEN: 'test-opsgenie-token',
-  GENERIC_WEBHOOK_SECRET: 'test-generic-secret',
-} as const;
+/** The test secret of `source`, in the source's format (from the registry). */
+export function testSecret(source: SourceName): string {
+  return SOURCES[source].exampleSecret(`test-${source}-secret`);
+}
+
+/** The bridge secret of the tests: every source's test secret under its default key (from the registry). */
+export const TEST_SECRETS: Readonly<Record<string, string>> & { readonly GITHUB_WEBHOOK_SECRET: string } = (() => {
+  const bag: Record<string, string> = Object.fromEntries(SOURCE_NAMES.map((source) => [SOURCES[source].defaultSecretKey, testSecret(source)]));
+  const github = bag['GITHUB_WEBHOOK_SECRET'];
+  if (github === undefined) throw new Error('the github source no longer reads GITHUB_WEBHOOK_SECRET');
+  return { ...bag, GITHUB_WEBHOOK_SECRET: github };
+})();
 
 export interface TestBridge extends LocalBridge {
   /** Every log line the bridge wrote. */
