@@ -4,7 +4,7 @@ import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from '
 import { remarkRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
-import type { PendingCase, PendingComment, PendingStatus } from './queue.js';
+import type { PendingAction, PendingCase, PendingComment, PendingStatus } from './queue.js';
 import { isoTime } from '../shared/time.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
 
@@ -184,32 +184,30 @@ function sentAt(action: PendingCase, deps: UpdateDeps): number {
 /**
  * Orders one batch of queued actions: creates first (when rate limited, a new case matters more than
  * a comment), then comments and status changes in arrival order, with the comments queued for the
- * same case merged into one (their texts joined, occurrences added up). `ids` names the messages each
- * planned action stands for.
+ * same case merged into one (their texts joined, occurrences added up). `items` names the items each
+ * planned action stands for (the first one's own action when nothing was merged).
  */
-export function planBatch<A extends { readonly kind: string }>(items: readonly { readonly id: string; readonly action: A }[]): { action: A; ids: string[] }[] {
-  const creates: { action: A; ids: string[] }[] = [];
-  const updates: { action: A; ids: string[] }[] = [];
-  const commentAt = new Map<string, { action: A; ids: string[] }>();
+export function planBatch<T extends { readonly action: PendingAction }>(items: readonly T[]): { action: PendingAction; items: T[] }[] {
+  const creates: { action: PendingAction; items: T[] }[] = [];
+  const updates: { action: PendingAction; items: T[] }[] = [];
+  const commentAt = new Map<string, { action: PendingComment; items: T[] }>();
   for (const item of items) {
-    if (item.action.kind === 'create_case') {
-      creates.push({ action: item.action, ids: [item.id] });
-      continue;
-    }
-    if (item.action.kind === 'comment') {
-      const comment = item.action as unknown as PendingComment;
-      const existing = commentAt.get(comment.caseId);
+    const action = item.action;
+    if (action.kind === 'create_case') {
+      creates.push({ action, items: [item] });
+    } else if (action.kind === 'comment') {
+      const existing = commentAt.get(action.caseId);
       if (existing !== undefined) {
-        existing.action = combineComments(existing.action as unknown as PendingComment, comment) as unknown as A;
-        existing.ids.push(item.id);
-        continue;
+        existing.action = combineComments(existing.action, action);
+        existing.items.push(item);
+      } else {
+        const planned = { action, items: [item] };
+        commentAt.set(action.caseId, planned);
+        updates.push(planned);
       }
-      const planned = { action: item.action, ids: [item.id] };
-      commentAt.set(comment.caseId, planned);
-      updates.push(planned);
-      continue;
+    } else {
+      updates.push({ action, items: [item] });
     }
-    updates.push({ action: item.action, ids: [item.id] });
   }
   return [...creates, ...updates];
 }

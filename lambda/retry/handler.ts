@@ -6,10 +6,9 @@ import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metri
 import type { Ledger } from '../ledger/types.js';
 import { alertWorkOf, runLifecycle } from '../delivery/run.js';
 import { planBatch, retryCreate, sendUpdate } from '../delivery/updates.js';
-import type { ActionQueue, PendingAction } from '../delivery/queue.js';
 import type { SecretsProvider } from '../shared/secrets.js';
-import { type UnreadableMessageSink } from '../delivery/sqs-queue.js';
-import { readQueuedMessage } from '../delivery/queue.js';
+import { readQueuedMessage, type ActionQueue, type PendingAction, type ReadResult } from '../delivery/queue.js';
+import type { UnreadableMessageSink } from '../delivery/sqs-queue.js';
 
 export interface RetryDeps {
   readonly datadog: DatadogClient & Partial<DatadogCaseUpdates>;
@@ -57,9 +56,9 @@ function keysOf(bag: Readonly<Record<string, string>>): DatadogKeys | undefined 
 export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const metrics = deps.metrics ?? noopMetrics;
 
-  async function handleRecord(record: SQSRecord, merged?: PendingAction): Promise<RecordOutcome> {
+  /** One record, read once by the batch loop; `merged`: the comments of several records merged into one. */
+  async function handleRecord(record: SQSRecord, read: ReadResult, merged?: PendingAction): Promise<RecordOutcome> {
     const log = deps.logger.child({ messageId: record.messageId });
-    const read = readQueuedMessage(record.body);
     if (!read.ok) {
       const reason = `${UNREADABLE_REASON}: ${read.reason}`;
       if (deps.queue.deadLetterUnreadable === undefined) {
@@ -130,26 +129,25 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
 
   return async (event) => {
     const batchItemFailures: SQSBatchItemFailure[] = [];
-    // Creates first, then updates; comments queued for the same case merged (unreadable ones as they come).
-    const readable: { id: string; action: PendingAction; record: SQSRecord }[] = [];
-    const unreadable: SQSRecord[] = [];
+    // Each record is read once. Creates first, then updates; comments queued for the same case merged
+    // (unreadable and redriven ones first, one by one).
+    const retries: { record: SQSRecord; read: ReadResult; action: PendingAction }[] = [];
+    const others: { record: SQSRecord; read: ReadResult }[] = [];
     for (const record of event.Records) {
       const read = readQueuedMessage(record.body);
-      if (read.ok && read.message.disposition === 'retry') readable.push({ id: record.messageId, action: read.message.action, record });
-      else unreadable.push(record);
+      if (read.ok && read.message.disposition === 'retry') retries.push({ record, read, action: read.message.action });
+      else others.push({ record, read });
     }
-    const byId = new Map(readable.map((r) => [r.id, r.record]));
-    const plan = [...unreadable.map((record) => ({ ids: [record.messageId], action: undefined as PendingAction | undefined })), ...planBatch(readable)];
-    for (const item of plan) {
-      const record = byId.get(item.ids[0]!) ?? unreadable.find((r) => r.messageId === item.ids[0])!;
-      const merged = item.ids.length > 1 ? item.action : undefined;
+    const plan = [...others.map((item) => ({ items: [item], action: undefined })), ...planBatch(retries)];
+    for (const { items, action } of plan) {
+      const first = items[0]!;
       try {
-        const outcome = await handleRecord(record, merged);
-        if (outcome === 'failed') batchItemFailures.push(...item.ids.map((id) => ({ itemIdentifier: id })));
+        const outcome = await handleRecord(first.record, first.read, items.length > 1 ? action : undefined);
+        if (outcome === 'failed') batchItemFailures.push(...items.map((i) => ({ itemIdentifier: i.record.messageId })));
       } catch (error) {
         // QueueError, a secret that cannot be read, anything unexpected: SQS delivers it again.
-        deps.logger.error('retry record failed; SQS will deliver it again', { messageId: record.messageId, error });
-        batchItemFailures.push(...item.ids.map((id) => ({ itemIdentifier: id })));
+        deps.logger.error('retry record failed; SQS will deliver it again', { messageId: first.record.messageId, error });
+        batchItemFailures.push(...items.map((i) => ({ itemIdentifier: i.record.messageId })));
       }
     }
     return { batchItemFailures };

@@ -24,7 +24,7 @@ describe('planBatch', () => {
       { id: 'd', action: comment('c1', 'two', 3) },
       { id: 'e', action: comment('c2', 'other') },
     ]);
-    expect(plan.map((p) => [p.action.kind, p.ids])).toEqual([
+    expect(plan.map((p) => [p.action.kind, p.items.map((i) => i.id)])).toEqual([
       ['create_case', ['c']],
       ['comment', ['a', 'd']],
       ['set_status', ['b']],
