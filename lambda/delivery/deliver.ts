@@ -1,4 +1,5 @@
-import type { CreatedCase, DatadogClient } from '../datadog/client.js';
+import type { DatadogClient } from '../datadog/client.js';
+import type { OutcomeOf } from './outcome.js';
 import { MAX_ATTEMPTS, retryDelaySeconds } from '../datadog/retry-policy.js';
 import { DatadogError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -7,11 +8,8 @@ import { callDatadog, storing, type KeySource } from './call.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
 import { isoTime } from '../shared/time.js';
 
-export type DeliveryOutcome =
-  | { readonly status: 'created'; readonly case: CreatedCase }
-  | { readonly status: 'queued'; readonly delaySeconds: number; readonly reason: string }
-  /** `ambiguous`: a create whose last attempt may have reached Datadog (its case may exist). */
-  | { readonly status: 'dead_lettered'; readonly reason: string; readonly ambiguous?: true };
+/** What deliverCase can come to. */
+export type DeliveryOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered'>;
 
 export interface DeliveryDeps {
   readonly datadog: DatadogClient;
@@ -42,7 +40,7 @@ export async function deliverCase(action: PendingCase, deps: DeliveryDeps): Prom
 }
 
 /** Queues a failed action (any kind) for retry or dead-letters it; shared with updates.ts and run.ts. */
-export async function handOver(action: PendingAction, error: DatadogError, deps: Omit<DeliveryDeps, 'datadog' | 'keys'>): Promise<Exclude<DeliveryOutcome, { status: 'created' }>> {
+export async function handOver(action: PendingAction, error: DatadogError, deps: Omit<DeliveryDeps, 'datadog' | 'keys'>): Promise<OutcomeOf<'queued' | 'dead_lettered'>> {
   const reason = error.message;
   return storing(`queue the case for ${action.identity}`, async () => {
     // A 429 is Datadog pacing us, not a failed attempt.
@@ -61,7 +59,7 @@ export async function handOver(action: PendingAction, error: DatadogError, deps:
       await deps.queue.retry(next, { delaySeconds, reason });
       deps.metrics?.count('RetriesEnqueued', action.source);
       deps.logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt, reason, rateLimit: error.rateLimit });
-      return { status: 'queued', delaySeconds, reason };
+      return { status: 'queued', retryInSeconds: delaySeconds, reason };
     }
     const why = error.retryable ? `gave up after ${attempt} attempts: ${reason}` : reason;
     await deps.queue.deadLetter(next, { reason: why });

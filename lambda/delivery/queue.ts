@@ -32,8 +32,8 @@ const schemas = z.lazily(() => {
     deliveryId: z.optional(z.string()),
     /** Dedup identity of the alert. */
     identity: NonEmpty,
-    /** The rule that matched ('' when none did). */
-    rule: z.string(),
+    /** The rule that matched; none: undefined in memory, '' in the message (as every version wrote it). */
+    rule: z.pipe(z.string(), z.transform((rule): string | undefined => (rule === '' ? undefined : rule))),
     /** Attempts that failed for a reason other than a rate limit (deferrals, for a lifecycle event). */
     attempt: Attempt,
     /** When the webhook was first accepted (ISO 8601). */
@@ -140,7 +140,7 @@ export function readQueuedMessage(body: string): ReadResult {
 }
 
 export function encodeQueuedMessage(message: QueuedMessage): string {
-  return JSON.stringify(message);
+  return JSON.stringify({ ...message, action: { ...message.action, rule: message.action.rule ?? '' } });
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { CaseSummary, CreatedCase } from '../datadog/client.js';
+import type { CaseSummary } from '../datadog/client.js';
+import type { OutcomeOf } from './outcome.js';
 import { markRequest } from '../ledger/marker.js';
 import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
@@ -11,14 +12,8 @@ import type { PendingEvent } from './queue.js';
 import { callDatadog, storing } from './call.js';
 import { createWithIntent, hasUpdates, sendUpdate, type UpdateDeps, type UpdateOutcome } from './updates.js';
 
-export type LifecycleOutcome =
-  | { readonly status: 'created'; readonly case: CreatedCase; readonly reason: DecisionReason }
-  | { readonly status: 'queued'; readonly delaySeconds: number; readonly reason: string }
-  | { readonly status: 'dead_lettered'; readonly reason: string }
-  /** Comment / close / reopen done (or queued: `queued` lists those left to the retry queue). */
-  | { readonly status: 'updated'; readonly reason: DecisionReason; readonly caseId: string; readonly caseKey: string | undefined; readonly queued: readonly string[] }
-  /** Nothing sent to Datadog: a repeat coalesced, a create in flight, already closed, won't-fix... */
-  | { readonly status: 'deduplicated'; readonly reason: DecisionReason; readonly caseId: string | undefined; readonly caseKey: string | undefined };
+/** What one event run through the lifecycle can come to. */
+export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated'>;
 
 /** The count of each case update the lifecycle sends (or hands to the retry queue). */
 const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen: 'CasesReopened' } as const satisfies Record<'comment' | 'close' | 'reopen', CountMetric>;
@@ -111,7 +106,7 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
   }
   if (!claimed) return nothing(d.reason);
 
-  const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule ?? '', attempt: 0, firstSeen: isoTime(now), caseId };
+  const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule, attempt: 0, firstSeen: isoTime(now), caseId };
   const queued: string[] = [];
   for (const action of d.actions) {
     if (action.kind !== 'comment' && action.kind !== 'close' && action.kind !== 'reopen') continue;
@@ -137,7 +132,7 @@ export function pendingEventOf(work: AlertWork, attempt: number, now: number): P
     source: work.source,
     deliveryId: work.deliveryId,
     identity: work.identity,
-    rule: work.rule ?? '',
+    rule: work.rule,
     attempt,
     firstSeen: occurredAt,
     signal: work.signal,
@@ -154,7 +149,7 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
   return {
     source: pending.source,
     identity: pending.identity,
-    rule: pending.rule === '' ? undefined : pending.rule,
+    rule: pending.rule,
     signal: pending.signal,
     deliveryId: pending.deliveryId,
     request: pending.request,
@@ -179,7 +174,7 @@ async function deferEvent(work: AlertWork, deps: UpdateDeps, now: number): Promi
       await deps.queue.retry(pending, { delaySeconds, reason: DEFER_REASON });
       deps.metrics?.count('RetriesEnqueued', work.source);
       deps.logger.info('event deferred: the case is still being created', { identity: work.identity, signal: work.signal, attempt, delaySeconds });
-      return { status: 'queued', delaySeconds, reason: 'resolve_deferred' };
+      return { status: 'queued', retryInSeconds: delaySeconds, reason: 'resolve_deferred' };
     }
     const reason = `gave up after ${attempt} attempts: ${DEFER_REASON}`;
     await deps.queue.deadLetter(pending, { reason });
@@ -209,7 +204,7 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
   // claimed), so a lookup that finds nothing is trusted only a full settle time from now.
   const lookup = action.lookupFirst ? { since: now } : undefined;
   const outcome = await createWithIntent(
-    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? '', request, attempt: 0, firstSeen: isoTime(now), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
+    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule, request, attempt: 0, firstSeen: isoTime(now), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
     deps,
     lookup,
   );

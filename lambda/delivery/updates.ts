@@ -1,6 +1,7 @@
 import type { CreatedCase, DatadogCaseUpdates, DatadogClient } from '../datadog/client.js';
 import { callDatadog, storing } from './call.js';
-import { deliverCase, handOver, type DeliveryDeps, type DeliveryOutcome } from './deliver.js';
+import { deliverCase, handOver, type DeliveryDeps } from './deliver.js';
+import type { OutcomeOf } from './outcome.js';
 import { remarkRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
@@ -38,7 +39,8 @@ export interface MarkerLookup {
   readonly since: number;
 }
 
-export type UpdateOutcome = { readonly status: 'sent' } | { readonly status: 'dropped'; readonly reason: string } | Exclude<DeliveryOutcome, { status: 'created' }>;
+/** What sendUpdate can come to. */
+export type UpdateOutcome = OutcomeOf<'sent' | 'dropped' | 'queued' | 'dead_lettered'>;
 
 /**
  * Sends one comment or status change. 429/5xx/no response: the retry queue (same delays as creates;
@@ -63,7 +65,8 @@ export async function sendUpdate(action: PendingComment | PendingStatus, deps: U
   }
 }
 
-export type CreateOutcome = DeliveryOutcome | { readonly status: 'dropped'; readonly reason: string };
+/** What a create holding the ledger's intent can come to. */
+export type CreateOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'dropped'>;
 
 /**
  * Sends a create that holds the ledger's intent: looks the case up by marker first when `lookup` is
@@ -130,7 +133,7 @@ async function waitForSearch(action: PendingCase, since: number, waitMs: number,
   await storing(`queue the case for ${action.identity}`, () => deps.queue.retry({ ...action, attempt, ambiguous: true, ambiguousAt: isoTime(since) }, { delaySeconds, reason: SEARCH_SETTLE_REASON }));
   deps.metrics?.count('RetriesEnqueued', action.source);
   deps.logger.info('case not found by its dedup marker yet: looking again before creating', { marker: action.marker, delaySeconds, attempt });
-  return { status: 'queued', delaySeconds, reason: SEARCH_SETTLE_REASON };
+  return { status: 'queued', retryInSeconds: delaySeconds, reason: SEARCH_SETTLE_REASON };
 }
 
 /**
@@ -151,7 +154,7 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
   if (entry === undefined || abandoned) {
     // The intent was given up (the create failed for good and was dead-lettered) and this message came
     // back: an operator redrove it. The alert has no case: claim a new intent and create.
-    const claim = await deps.ledger.beginCreate({ source: action.source, identity: action.identity, now: deps.now(), rule: action.rule === '' ? undefined : action.rule, replacing: abandoned ? entry : undefined });
+    const claim = await deps.ledger.beginCreate({ source: action.source, identity: action.identity, now: deps.now(), rule: action.rule, replacing: abandoned ? entry : undefined });
     if (!claim.won) {
       deps.logger.info('queued create dropped', { reason: 'another delivery holds the alert now', caseId: claim.entry.caseId });
       return { status: 'dropped', reason: 'another delivery holds the alert now' };

@@ -1,22 +1,16 @@
-import type { CreatedCase } from '../datadog/client.js';
 import type { CompiledSource } from '../mapping/compile-rules.js';
 import type { MapResult } from '../mapping/map-event.js';
-import { runLifecycle } from '../delivery/run.js';
+import { runLifecycle, type LifecycleOutcome } from '../delivery/run.js';
 import type { AlertWork } from '../lifecycle/work.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
 import type { UpdateDeps } from '../delivery/updates.js';
 import type { SourceEvent } from '../sources/index.js';
 
-/** What the ingest handler answers for one event that went through the ledger. */
-export interface AlertEventResult {
-  readonly status: 'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated';
+/** One event through the ledger and the lifecycle: its dedup identity, rule and outcome. */
+export interface AlertEventOutcome {
   readonly identity: string;
-  readonly rule?: string | undefined;
-  readonly reason?: string;
-  readonly case?: CreatedCase;
-  readonly caseId?: string | undefined;
-  readonly caseKey?: string | undefined;
-  readonly retryInSeconds?: number;
+  readonly rule: string | undefined;
+  readonly outcome: LifecycleOutcome;
 }
 
 function policyOfRule(compiled: CompiledSource, rule: string | undefined): LifecyclePolicy {
@@ -32,7 +26,7 @@ function policyOfRule(compiled: CompiledSource, rule: string | undefined): Lifec
  *   ledger has one under the source's identity, with the policy of the rule that created it.
  * Undefined: the ledger has nothing to do with it (answered as before: ignored / no rule matched).
  */
-export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: UpdateDeps): Promise<AlertEventResult | undefined> {
+export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: UpdateDeps): Promise<AlertEventOutcome | undefined> {
   let work: AlertWork;
   if (mapped.outcome === 'case') {
     work = {
@@ -52,19 +46,5 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
   } else {
     return undefined;
   }
-  const outcome = await runLifecycle(work, deps);
-  // Plain literals (no spread of a shared base): one object shape per answer, cheap on the hot path.
-  const { identity, rule } = work;
-  switch (outcome.status) {
-    case 'created':
-      return { status: 'created', identity, rule, case: outcome.case, reason: outcome.reason };
-    case 'queued':
-      return { status: 'queued', identity, rule, reason: outcome.reason, retryInSeconds: outcome.delaySeconds };
-    case 'dead_lettered':
-      return { status: 'dead_lettered', identity, rule, reason: outcome.reason };
-    case 'updated':
-      return { status: 'updated', identity, rule, reason: outcome.reason, caseId: outcome.caseId, caseKey: outcome.caseKey };
-    case 'deduplicated':
-      return { status: 'deduplicated', identity, rule, reason: outcome.reason, caseId: outcome.caseId, caseKey: outcome.caseKey };
-  }
+  return { identity: work.identity, rule: work.rule, outcome: await runLifecycle(work, deps) };
 }

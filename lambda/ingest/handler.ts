@@ -1,7 +1,6 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { CreatedCase, DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
-import type { CaseCreateRequest } from '../datadog/schema.js';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
 import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName, type SourceEvent } from '../sources/index.js';
@@ -15,6 +14,7 @@ import { MemoryLedger } from '../ledger/memory-ledger.js';
 import type { Ledger } from '../ledger/types.js';
 import type { UpdateDeps } from '../delivery/updates.js';
 import { processAlertEvent } from './alert-event.js';
+import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 
 export interface IngestDeps {
@@ -42,17 +42,13 @@ export interface IngestDeps {
   readonly markerSearchSettleSeconds?: number;
 }
 
-type Result = APIGatewayProxyStructuredResultV2;
+type Result = Answer;
 
 /** Problems answered with their own status; `code` is stable for clients and tests. */
 class HttpProblem extends BridgeError {
   constructor(readonly statusCode: number, readonly code: string, message: string) {
     super(message);
   }
-}
-
-function reply(statusCode: number, body: Record<string, unknown>): Result {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
 const encoder = new TextEncoder();
@@ -122,20 +118,6 @@ class RequestKeys {
     const fresh = await this.secrets.refresh();
     return { apiKey: fresh['DD_API_KEY'] ?? '', appKey: fresh['DD_APP_KEY'] ?? '' };
   }
-}
-
-interface EventResult {
-  readonly identity: string;
-  readonly type: string;
-  readonly status: 'created' | 'queued' | 'dead_lettered' | 'dry_run' | 'ignored' | 'no_match' | 'updated' | 'deduplicated';
-  readonly rule?: string;
-  readonly reason?: string;
-  readonly case?: CreatedCase;
-  readonly request?: CaseCreateRequest;
-  readonly retryInSeconds?: number;
-  readonly warnings?: readonly string[];
-  readonly caseId?: string | undefined;
-  readonly caseKey?: string | undefined;
 }
 
 /** verify -> parse -> map -> deliver (or enqueue). Each guard has its own status code. */
@@ -208,49 +190,22 @@ export function createIngestHandler(deps: IngestDeps) {
     const results: EventResult[] = [];
     for (const ev of events) {
       const mapped = await mapEventToCase(compiled, ev);
-      // A resolve or an update no rule takes may still concern an alert's case.
-      const late = mapped.outcome !== 'case' && !dryRun ? await processAlertEvent(compiled, ev, mapped, lifecycleDeps) : undefined;
-      if (late !== undefined) {
-        results.push({ ...late, type: ev.type });
-        continue;
-      }
-      if (mapped.outcome !== 'case') {
-        elog.info(mapped.outcome === 'ignored' ? 'event ignored by rule' : 'no rule matched', { type: ev.type, identity: ev.identity, reason: mapped.reason });
-        results.push(
-          mapped.outcome === 'ignored'
-            ? { identity: ev.identity, type: ev.type, status: 'ignored', reason: mapped.reason, rule: mapped.rule }
-            : { identity: ev.identity, type: ev.type, status: 'no_match', reason: mapped.reason },
-        );
-        continue;
-      }
-      if (mapped.warnings.length > 0) elog.warn('rule output adjusted', { rule: mapped.rule, warnings: mapped.warnings });
-      if (dryRun) {
+      if (mapped.outcome === 'case' && mapped.warnings.length > 0) elog.warn('rule output adjusted', { rule: mapped.rule, warnings: mapped.warnings });
+      // A case, and a resolve or an update no rule takes (it may still concern an alert's case): the lifecycle.
+      const delivered = dryRun ? undefined : await processAlertEvent(compiled, ev, mapped, lifecycleDeps);
+      if (delivered !== undefined) {
+        const { outcome } = delivered;
+        if (outcome.status === 'created') elog.info('case created', { rule: delivered.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
+        results.push({ status: 'delivered', identity: ev.identity, dedupIdentity: delivered.identity, type: ev.type, rule: delivered.rule, outcome });
+      } else if (mapped.outcome === 'case') {
         elog.info('dry run: case not sent', { rule: mapped.rule, identity: ev.identity, request: mapped.request });
-        results.push({ identity: ev.identity, type: ev.type, status: 'dry_run', rule: mapped.rule, request: mapped.request, warnings: mapped.warnings });
-        continue;
-      }
-      const outcome = (await processAlertEvent(compiled, ev, mapped, lifecycleDeps))!;
-      if (outcome.status === 'updated' || outcome.status === 'deduplicated') {
-        results.push({ ...outcome, type: ev.type });
-      } else if (outcome.status === 'created' && outcome.case) {
-        elog.info('case created', { rule: mapped.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
-        results.push({ identity: ev.identity, type: ev.type, status: 'created', rule: mapped.rule, case: outcome.case });
-      } else if (outcome.status === 'queued') {
-        results.push({ identity: ev.identity, type: ev.type, status: 'queued', rule: mapped.rule, reason: outcome.reason, retryInSeconds: outcome.retryInSeconds });
+        results.push({ status: 'dry_run', identity: ev.identity, type: ev.type, rule: mapped.rule, request: mapped.request, warnings: mapped.warnings });
       } else {
-        results.push({ identity: ev.identity, type: ev.type, status: 'dead_lettered', rule: mapped.rule, reason: outcome.reason });
+        elog.info(mapped.outcome === 'ignored' ? 'event ignored by rule' : 'no rule matched', { type: ev.type, identity: ev.identity, reason: mapped.reason });
+        results.push(mapped.outcome === 'ignored' ? { status: 'ignored', identity: ev.identity, type: ev.type, rule: mapped.rule, reason: mapped.reason } : { status: 'no_match', identity: ev.identity, type: ev.type, reason: mapped.reason });
       }
     }
-
-    if (results.length === 1) {
-      const only = results[0]!;
-      if (only.status === 'created' && only.case) {
-        return reply(201, { status: 'created', deliveryId, rule: only.rule, identity: only.identity, case: { id: only.case.id, key: only.case.key } });
-      }
-      return reply(202, { deliveryId, ...only });
-    }
-    const created = results.filter((r) => r.status === 'created');
-    return reply(created.length > 0 ? 201 : 202, { status: created.length > 0 ? 'created' : 'accepted', deliveryId, results });
+    return answerOf(results, deliveryId);
   }
 
   const errorAnswers: middy.MiddlewareObj<APIGatewayProxyEventV2, Result> = {

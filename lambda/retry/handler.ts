@@ -1,6 +1,7 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
-import { deliverCase, type DeliveryOutcome } from '../delivery/deliver.js';
+import { deliverCase } from '../delivery/deliver.js';
+import type { Outcome } from '../delivery/outcome.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { Ledger } from '../ledger/types.js';
@@ -35,7 +36,7 @@ export interface RetryDeps {
 }
 
 /** What happened to one record; `failed` records are reported to SQS for redelivery. */
-export type RecordOutcome = DeliveryOutcome['status'] | 'unreadable' | 'failed' | 'sent' | 'dropped';
+export type RecordOutcome = Outcome['status'] | 'unreadable' | 'failed';
 
 export const UNREADABLE_REASON = 'unreadable message';
 export const NO_KEYS_REASON = 'the bridge secret has no DD_API_KEY / DD_APP_KEY: the case cannot be sent to Datadog';

@@ -106,7 +106,7 @@ describe('deliverCase', () => {
 
       const outcome = await deliverCase(action(3), deps);
 
-      expect(outcome).toEqual({ status: 'queued', delaySeconds: expected, reason: 'Datadog POST /api/v2/cases answered 429' });
+      expect(outcome).toEqual({ status: 'queued', retryInSeconds: expected, reason: 'Datadog POST /api/v2/cases answered 429' });
       expect(queue.retries).toEqual([{ action: action(3), delaySeconds: expected, reason: 'Datadog POST /api/v2/cases answered 429' }]);
       expect(queue.deadLetters).toEqual([]);
       expect(datadog.calls).toHaveLength(1);
@@ -130,7 +130,7 @@ describe('deliverCase', () => {
 
       const outcome = await deliverCase(action(attempt), deps);
 
-      expect(outcome).toMatchObject({ status: 'queued', delaySeconds: expected });
+      expect(outcome).toMatchObject({ status: 'queued', retryInSeconds: expected });
       expect(queue.retries).toHaveLength(1);
       expect(queue.retries[0]?.action).toEqual(action(attempt + 1));
       expect(queue.retries[0]?.delaySeconds).toBe(expected);

@@ -160,6 +160,14 @@ describe('readQueuedMessage', () => {
     }
   });
 
+  it('writes "no rule" as the empty string every version wrote, and reads it back as no rule', () => {
+    const body = encodeQueuedMessage({ v: 1, disposition: 'retry', action: pendingCase(3, { rule: undefined }), reason: 'r', enqueuedAt: '2026-01-01T00:00:00.000Z' });
+    expect((JSON.parse(body) as { action: { rule: unknown } }).action.rule).toBe('');
+    const read = readQueuedMessage(body);
+    expect(read.ok && read.message.action.rule).toBeUndefined();
+    expect(read.ok && 'rule' in read.message.action).toBe(true);
+  });
+
   it.each([
     ['not JSON', '{oops', /not JSON/],
     ['another version', good.replace('"v":1', '"v":2'), /v: /],

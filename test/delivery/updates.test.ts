@@ -114,7 +114,7 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
 
     const outcome = await retryCreate(action, deps);
 
-    expect(outcome).toEqual({ status: 'queued', delaySeconds: MARKER_SEARCH_SETTLE_SECONDS - 10, reason: SEARCH_SETTLE_REASON });
+    expect(outcome).toEqual({ status: 'queued', retryInSeconds: MARKER_SEARCH_SETTLE_SECONDS - 10, reason: SEARCH_SETTLE_REASON });
     expect(calls).toEqual({ creates: 0, lookups: 1 });
     expect(queue.retries).toEqual([{ action: { ...action, attempt: 1, ambiguous: true, ambiguousAt: '2026-03-01T10:00:00.000Z' }, delaySeconds: 50, reason: SEARCH_SETTLE_REASON }]);
   });
@@ -221,7 +221,7 @@ describe('a redelivered record whose intent the ledger flagged (#4)', () => {
     const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => now };
     const action: PendingCase = { ...create, kind: 'create_case', intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: true, ambiguousAt: new Date(T0).toISOString() };
 
-    expect(await retryCreate(action, deps)).toMatchObject({ status: 'queued', delaySeconds: MARKER_SEARCH_SETTLE_SECONDS });
+    expect(await retryCreate(action, deps)).toMatchObject({ status: 'queued', retryInSeconds: MARKER_SEARCH_SETTLE_SECONDS });
     expect(creates).toBe(0);
     expect(queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(now).toISOString() });
   });

@@ -1,0 +1,62 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { CaseCreateRequest } from '../datadog/schema.js';
+import type { LifecycleOutcome } from '../delivery/run.js';
+
+export type Answer = APIGatewayProxyStructuredResultV2;
+
+export function reply(statusCode: number, body: Record<string, unknown>): Answer {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** What became of one event of a webhook: the delivery outcome, or why nothing was delivered. */
+export type EventResult =
+  | { readonly status: 'delivered'; readonly identity: string; readonly dedupIdentity: string; readonly type: string; readonly rule: string | undefined; readonly outcome: LifecycleOutcome }
+  | { readonly status: 'dry_run'; readonly identity: string; readonly type: string; readonly rule: string; readonly request: CaseCreateRequest; readonly warnings: readonly string[] }
+  | { readonly status: 'ignored'; readonly identity: string; readonly type: string; readonly rule: string; readonly reason: string }
+  | { readonly status: 'no_match'; readonly identity: string; readonly type: string; readonly reason: string };
+
+/** One event's entry in the answer body. */
+function entryOf(result: EventResult): Record<string, unknown> {
+  const { identity, type } = result;
+  switch (result.status) {
+    case 'dry_run':
+      return { identity, type, status: 'dry_run', rule: result.rule, request: result.request, warnings: result.warnings };
+    case 'ignored':
+      return { identity, type, status: 'ignored', reason: result.reason, rule: result.rule };
+    case 'no_match':
+      return { identity, type, status: 'no_match', reason: result.reason };
+    case 'delivered':
+      break;
+  }
+  const { rule, outcome } = result;
+  switch (outcome.status) {
+    case 'created':
+      return { identity, type, status: 'created', rule, case: outcome.case };
+    case 'queued':
+      return { identity, type, status: 'queued', rule, reason: outcome.reason, retryInSeconds: outcome.retryInSeconds };
+    case 'dead_lettered':
+      return { identity, type, status: 'dead_lettered', rule, reason: outcome.reason };
+    case 'updated':
+    case 'deduplicated':
+      // These name the alert by its dedup identity (the rule's `identity`, else the event's).
+      return { identity: result.dedupIdentity, type, status: outcome.status, rule, reason: outcome.reason, caseId: outcome.caseId, caseKey: outcome.caseKey };
+  }
+}
+
+/**
+ * The answer to a webhook whose events were handled: 201 when a case was created, else 202. One event:
+ * its entry (a created case as `{ id, key }`); several: `results`, one entry per event.
+ */
+export function answerOf(results: readonly EventResult[], deliveryId: string | undefined): Answer {
+  const created = (r: EventResult): boolean => r.status === 'delivered' && r.outcome.status === 'created';
+  if (results.length === 1) {
+    const only = results[0]!;
+    if (only.status === 'delivered' && only.outcome.status === 'created') {
+      const { id, key } = only.outcome.case;
+      return reply(201, { status: 'created', deliveryId, rule: only.rule, identity: only.identity, case: { id, key } });
+    }
+    return reply(202, { deliveryId, ...entryOf(only) });
+  }
+  const any = results.some(created);
+  return reply(any ? 201 : 202, { status: any ? 'created' : 'accepted', deliveryId, results: results.map(entryOf) });
+}
