@@ -389,6 +389,11 @@ const fakeDatadog: DatadogClient = {
     lastRequest = request;
     return { id: '4f7d3c1e-2b9a-4c55-8d1e-0a1b2c3d4e5f', key: `DDFC-${created}`, statusName: 'Open' };
   },
+  // A first firing only creates: the other calls are not on the path the bench measures.
+  addComment: () => offPath('Datadog addComment'),
+  setStatus: () => offPath('Datadog setStatus'),
+  getCase: () => offPath('Datadog getCase'),
+  findCaseByMarker: () => offPath('Datadog findCaseByMarker'),
 };
 
 let loadedRules: CompiledRules | undefined;
@@ -434,36 +439,36 @@ class FirstFiringLedger implements Ledger {
 
   // Not on the first-firing path: reaching one of these means the bench no longer measures it.
   takeOverCreate(): Promise<BeginCreateResult> {
-    return offPath('takeOverCreate');
+    return offPath('ledger takeOverCreate');
   }
   abandonCreate(): Promise<boolean> {
-    return offPath('abandonCreate');
+    return offPath('ledger abandonCreate');
   }
   markCreateAmbiguous(): Promise<boolean> {
-    return offPath('markCreateAmbiguous');
+    return offPath('ledger markCreateAmbiguous');
   }
   recordOccurrence(): Promise<LedgerEntry | undefined> {
-    return offPath('recordOccurrence');
+    return offPath('ledger recordOccurrence');
   }
   markCommented(): Promise<boolean> {
-    return offPath('markCommented');
+    return offPath('ledger markCommented');
   }
   markResolved(): Promise<boolean> {
-    return offPath('markResolved');
+    return offPath('ledger markResolved');
   }
   markClosed(): Promise<boolean> {
-    return offPath('markClosed');
+    return offPath('ledger markClosed');
   }
   markReopened(): Promise<boolean> {
-    return offPath('markReopened');
+    return offPath('ledger markReopened');
   }
   forgetDelivery(): Promise<void> {
-    return offPath('forgetDelivery');
+    return offPath('ledger forgetDelivery');
   }
 }
 
 function offPath(call: string): never {
-  throw new Error(`bench ledger: ${call} is not on the first-firing path the bench measures`);
+  throw new Error(`bench: ${call} is not on the first-firing path the bench measures`);
 }
 
 const benchLedger = new FirstFiringLedger();

@@ -21,11 +21,6 @@ export interface CreatedCase {
   readonly statusName: string | undefined;
 }
 
-/** The narrow interface the bridge uses: only the calls it makes. */
-export interface DatadogClient {
-  createCase(request: CaseCreateRequest, keys: DatadogKeys): Promise<CreatedCase>;
-}
-
 /** What the bridge reads back about an existing case. */
 export interface CaseSummary {
   readonly id: string;
@@ -45,11 +40,12 @@ export interface CaseSummary {
 export type CaseStatusUpdate = CaseStatus | { readonly statusName: string };
 
 /**
- * Calls on an existing case (issue 4: comments, close/reopen, ambiguous-create lookup). Separate from
- * DatadogClient so that the fakes implementing only `createCase` keep compiling. Errors are
- * DatadogError, classified as for createCase (429/5xx/no response retryable; 5xx/timeouts ambiguous).
+ * The Datadog calls the bridge makes, and only those. Errors are DatadogError (429/5xx/no response
+ * retryable; 5xx/timeouts ambiguous: the request may have reached Datadog).
  */
-export interface DatadogCaseUpdates {
+export interface DatadogClient {
+  /** POST /api/v2/cases. */
+  createCase(request: CaseCreateRequest, keys: DatadogKeys): Promise<CreatedCase>;
   /** POST /api/v2/cases/{id}/comment. Returns the new timeline cell id when Datadog sends it. */
   addComment(caseId: string, text: string, keys: DatadogKeys): Promise<{ readonly commentId: string | undefined }>;
   /** POST /api/v2/cases/{id}/status. */
@@ -142,7 +138,7 @@ export function caseHasMarker(resource: CaseResource, marker: string): boolean {
 /** Page size of the marker search: only a handful of cases can carry one marker. */
 const MARKER_SEARCH_PAGE_SIZE = 20;
 
-export function createDatadogClient(options: DatadogClientOptions): DatadogClient & DatadogCaseUpdates {
+export function createDatadogClient(options: DatadogClientOptions): DatadogClient {
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 5000;
 

@@ -10,7 +10,7 @@ import type { CountMetric } from '../shared/metrics.js';
 import { isoTime } from '../shared/time.js';
 import type { PendingEvent } from './queue.js';
 import { callDatadog, storing } from './call.js';
-import { createWithIntent, hasUpdates, sendUpdate, type UpdateDeps, type UpdateOutcome } from './updates.js';
+import { createWithIntent, sendUpdate, type UpdateDeps, type UpdateOutcome } from './updates.js';
 
 /** What one event run through the lifecycle can come to. */
 export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated'>;
@@ -40,12 +40,12 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
   // Plain literals on this path (no conditional spreads): one object shape, no dictionary-mode objects.
-  const event = { signal: work.signal, occurredAt: work.occurredAt ?? now, deliveryId: work.deliveryId, truncated: work.truncated === true };
+  const event = { signal: work.signal, occurredAt: work.occurredAt ?? now, deliveryId: work.deliveryId };
   let entry = await ledger.get(work.source, work.identity);
   let d: Decision = decide(entry, event, work.policy, now);
 
   const datadog = deps.datadog;
-  if (d.verify && entry?.caseId !== undefined && hasUpdates(datadog)) {
+  if (d.verify && entry?.caseId !== undefined) {
     const caseId = entry.caseId;
     let summary: CaseSummary | 'missing' | undefined;
     try {

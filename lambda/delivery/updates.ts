@@ -1,4 +1,4 @@
-import type { CreatedCase, DatadogCaseUpdates, DatadogClient } from '../datadog/client.js';
+import type { CreatedCase, DatadogClient } from '../datadog/client.js';
 import { callDatadog, storing } from './call.js';
 import { deliverCase, handOver, type DeliveryDeps } from './deliver.js';
 import type { OutcomeOf } from './outcome.js';
@@ -9,15 +9,8 @@ import type { PendingAction, PendingCase, PendingComment, PendingStatus } from '
 import { isoTime } from '../shared/time.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
 
-/** The Datadog client with the update calls when it has them (fakes in older tests implement only createCase). */
-export type BridgeDatadog = DatadogClient & Partial<DatadogCaseUpdates>;
-
-export function hasUpdates(datadog: BridgeDatadog): datadog is DatadogClient & DatadogCaseUpdates {
-  return typeof datadog.addComment === 'function' && typeof datadog.setStatus === 'function' && typeof datadog.getCase === 'function' && typeof datadog.findCaseByMarker === 'function';
-}
-
 export interface UpdateDeps extends Omit<DeliveryDeps, 'datadog'> {
-  readonly datadog: BridgeDatadog;
+  readonly datadog: DatadogClient;
   readonly ledger: Ledger;
   readonly now: () => number;
   /** @default MARKER_SEARCH_SETTLE_SECONDS */
@@ -49,7 +42,6 @@ export type UpdateOutcome = OutcomeOf<'sent' | 'dropped' | 'queued' | 'dead_lett
  */
 export async function sendUpdate(action: PendingComment | PendingStatus, deps: UpdateDeps): Promise<UpdateOutcome> {
   const datadog = deps.datadog;
-  if (!hasUpdates(datadog)) return { status: 'dropped', reason: 'this Datadog client cannot update cases' };
   try {
     if (action.kind === 'comment') await callDatadog(deps, action.source, (keys) => datadog.addComment(action.caseId, action.text, keys));
     else await callDatadog(deps, action.source, (keys) => datadog.setStatus(action.caseId, action.status === 'CLOSED' || action.status === 'OPEN' || action.status === 'IN_PROGRESS' ? action.status : { statusName: action.status }, keys));
@@ -94,7 +86,7 @@ export async function createWithIntent(action: PendingCase & { readonly intentId
 async function lookUpOrCreate(action: PendingCase & { readonly intentId: string; readonly marker: string }, deps: UpdateDeps, lookup: MarkerLookup | undefined): Promise<CreateOutcome> {
   const key = { source: action.source, identity: action.identity };
   const datadog = deps.datadog;
-  if (lookup !== undefined && hasUpdates(datadog)) {
+  if (lookup !== undefined) {
     let found: CreatedCase | undefined;
     try {
       const summary = await callDatadog(deps, undefined, (keys) => datadog.findCaseByMarker(action.marker, keys));

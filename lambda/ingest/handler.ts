@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
+import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
 import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName, type SourceEvent } from '../sources/index.js';
@@ -21,7 +21,7 @@ export interface IngestDeps {
   readonly rules: CompiledRules;
   readonly secrets: SecretsProvider;
   /** The update calls (comments, status, lookups) are used when present (issue 4). */
-  readonly datadog: DatadogClient & Partial<DatadogCaseUpdates>;
+  readonly datadog: DatadogClient;
   readonly queue: ActionQueue;
   /**
    * The dedup ledger. @default a MemoryLedger: SINGLE PROCESS ONLY (tests, the bench); the Lambda

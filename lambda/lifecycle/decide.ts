@@ -9,12 +9,6 @@ export interface LifecycleEvent {
   /** When the event happened at the source, or when it was received (ms). */
   readonly occurredAt: number;
   readonly deliveryId?: string | undefined;
-  /** The ledger's rememberDelivery answered false: this delivery was already handled. */
-  readonly duplicate?: boolean;
-  /** Alertmanager group with `truncatedAlerts > 0`: alerts were left out of the body. */
-  readonly truncated?: boolean;
-  /** The resolve is inferred from the alert's absence from a later notification (not sent explicitly). */
-  readonly inferredFromAbsence?: boolean;
   /** The entry's case state was just read from Datadog (observeCase): do not ask to verify again. */
   readonly verified?: boolean;
 }
@@ -55,13 +49,11 @@ export type DecisionReason =
   | 'reopened'
   | 'informational_commented'
   | 'informational'
-  | 'duplicate_delivery'
   | 'no_case'
   | 'already_resolved'
   | 'already_closed'
   | 'wont_fix'
-  | 'stale_event'
-  | 'absence_truncated';
+  | 'stale_event';
 
 export interface Decision {
   /** Datadog calls in order; empty means none. */
@@ -85,8 +77,6 @@ const none = (reason: DecisionReason, record = false): Decision => ({ actions: [
  * -> the Datadog actions. `now` is ms. See the README's timeline for the rules in prose.
  */
 export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, policy: LifecyclePolicy, now: number): Decision {
-  if (event.duplicate) return none('duplicate_delivery');
-  if (event.signal === 'resolved' && event.inferredFromAbsence && event.truncated) return none('absence_truncated');
 
   if (entry === undefined) {
     if (event.signal === 'firing') return { actions: [{ kind: 'create', generation: 0, replacing: false, takeOver: false, lookupFirst: false }], reason: 'new_alert', record: false, verify: false };

@@ -19,7 +19,6 @@ export interface AlertWork {
   /** Short text naming the event when there is no request (e.g. `incident.acknowledged`). */
   readonly summary: string;
   readonly policy: LifecyclePolicy;
-  readonly truncated?: boolean;
   /** When the bridge received the event (ms). @default now; set when a deferred event is run again. */
   readonly occurredAt?: number;
   /** Times the event was deferred already (PendingEvent.attempt, when run from the retry queue). @default 0 */

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { createDatadogClient, type DatadogCaseUpdates, type DatadogClient } from '../datadog/client.js';
+import { createDatadogClient, type DatadogClient } from '../datadog/client.js';
 import { MemoryLedger } from '../ledger/memory-ledger.js';
 import type { Ledger } from '../ledger/types.js';
 import { startLocalLedger } from './ledger.js';
@@ -47,7 +47,7 @@ export interface LocalBridgeOptions {
   readonly logger?: Logger;
   readonly queue?: ActionQueue;
   readonly secrets?: SecretsProvider;
-  readonly datadog?: DatadogClient & Partial<DatadogCaseUpdates>;
+  readonly datadog?: DatadogClient;
   /** The dedup ledger. @default a MemoryLedger, or the embedded emulator with `embeddedLedger` */
   readonly ledger?: Ledger;
   /**

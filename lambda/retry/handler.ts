@@ -1,5 +1,5 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { DatadogCaseUpdates, DatadogClient, DatadogKeys } from '../datadog/client.js';
+import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
 import { deliverCase } from '../delivery/deliver.js';
 import type { Outcome } from '../delivery/outcome.js';
 import type { Logger } from '../shared/log.js';
@@ -12,7 +12,7 @@ import { readQueuedMessage, type ActionQueue, type PendingAction, type ReadResul
 import type { UnreadableMessageSink } from '../delivery/sqs-queue.js';
 
 export interface RetryDeps {
-  readonly datadog: DatadogClient & Partial<DatadogCaseUpdates>;
+  readonly datadog: DatadogClient;
   readonly secrets: SecretsProvider;
   /**
    * The dedup ledger (issue 4): queued creates go ahead only while they still hold the alert's create

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDatadogClient, type DatadogCaseUpdates, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
+import { createDatadogClient, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { dedupMarker, withMarker } from '../../lambda/ledger/marker.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
@@ -29,7 +29,7 @@ async function failure(promise: Promise<unknown>): Promise<DatadogError> {
 
 describe('Datadog case updates', () => {
   let server: DatadogTestServer;
-  let client: DatadogClient & DatadogCaseUpdates;
+  let client: DatadogClient;
 
   beforeEach(async () => {
     server = await startDatadogServer();

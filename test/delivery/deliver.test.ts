@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { CreatedCase, DatadogClient, DatadogKeys } from '../../lambda/datadog/client.js';
+import type { CreatedCase, DatadogKeys } from '../../lambda/datadog/client.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../../lambda/datadog/retry-policy.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { deliverCase, type DeliveryDeps } from '../../lambda/delivery/deliver.js';
 import { DatadogError, QueueError } from '../../lambda/shared/errors.js';
 import { createLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/delivery/queue.js';
+import { fakeDatadog } from '../support/fakes.js';
 
 const REQUEST: CaseCreateRequest = {
   data: {
@@ -40,22 +41,23 @@ function ddError(status: number, extra: { reset?: number; message?: string } = {
   });
 }
 
-/** A fake of the narrow DatadogClient: answers from a script, records the keys of every call. */
-class FakeDatadog implements DatadogClient {
-  readonly calls: { request: CaseCreateRequest; keys: DatadogKeys }[] = [];
-  constructor(private readonly script: (DatadogError | Error | CreatedCase)[]) {}
-
-  async createCase(request: CaseCreateRequest, keys: DatadogKeys): Promise<CreatedCase> {
-    this.calls.push({ request, keys });
-    const next = this.script.shift();
-    if (next === undefined) throw new Error('the fake Datadog has no more answers');
-    if (next instanceof Error) throw next;
-    return next;
-  }
+/** The fake Datadog (test/support/fakes.ts) whose createCase answers from a script. */
+function scriptedDatadog(script: (DatadogError | Error | CreatedCase)[]) {
+  const creates: { request: CaseCreateRequest; keys: DatadogKeys }[] = [];
+  const datadog = fakeDatadog({
+    async createCase(request, keys) {
+      creates.push({ request, keys });
+      const next = script.shift();
+      if (next === undefined) throw new Error('the fake Datadog has no more answers');
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  });
+  return Object.assign(datadog, { calls: creates });
 }
 
 function setup(script: (DatadogError | Error | CreatedCase)[], options: { random?: () => number; queue?: ActionQueue } = {}) {
-  const datadog = new FakeDatadog(script);
+  const datadog = scriptedDatadog(script);
   const queue = new MemoryActionQueue();
   const logs: string[] = [];
   let refreshes = 0;

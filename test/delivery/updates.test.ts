@@ -10,6 +10,7 @@ import { ABANDONED_STATUS } from '../../lambda/ledger/types.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue, type PendingAction, type PendingCase, encodeQueuedMessage, readQueuedMessage } from '../../lambda/delivery/queue.js';
+import { fakeDatadog } from '../support/fakes.js';
 
 const base = { source: 'alertmanager', deliveryId: undefined, identity: 'g', rule: 'r', attempt: 0, firstSeen: '2026-01-01T00:00:00.000Z' } as const;
 const comment = (caseId: string, text: string, occurrences = 1): PendingAction => ({ kind: 'comment', ...base, caseId, text, occurrences });
@@ -88,8 +89,8 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
     if (!claim.won) throw new Error('no intent');
     const queue = new MemoryActionQueue();
     const calls = { creates: 0, lookups: 0 };
-    const found = { id: 'case-1', key: 'C-1', statusName: 'OPEN', createdAt: new Date(T0).toISOString() };
-    const datadog = {
+    const found = { id: 'case-1', key: 'C-1', status: 'OPEN', statusName: 'OPEN', statusGroup: 'SG_OPEN', description: undefined, createdAt: new Date(T0).toISOString(), closedAt: undefined };
+    const datadog = fakeDatadog({
       async createCase() {
         calls.creates += 1;
         if (options.createFails) throw options.createFails;
@@ -99,10 +100,7 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
         calls.lookups += 1;
         return options.visible === true ? found : undefined;
       },
-      addComment: async () => undefined,
-      setStatus: async () => undefined,
-      getCase: async () => 'missing' as const,
-    } as unknown as UpdateDeps['datadog'];
+    });
     const keys = { apiKey: 'a', appKey: 'b' };
     const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => options.now, random: () => 0 };
     const action: PendingCase & { intentId: string; marker: string } = { kind: 'create_case', ...base, request, intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: true, ambiguousAt: new Date(T0).toISOString() };
@@ -215,7 +213,7 @@ describe('a redelivered record whose intent the ledger flagged (#4)', () => {
     await ledger.markCreateAmbiguous({ source: 'alertmanager', identity: 'g' }, claim.entry.intentId);
     const queue = new MemoryActionQueue();
     let creates = 0;
-    const datadog = { createCase: async () => (creates += 1, { id: 'x', key: 'X', statusName: 'OPEN' }), findCaseByMarker: async () => undefined, addComment: async () => undefined, setStatus: async () => undefined, getCase: async () => 'missing' as const } as unknown as UpdateDeps['datadog'];
+    const datadog = fakeDatadog({ createCase: async () => (creates += 1, { id: 'x', key: 'X', statusName: 'OPEN' }) });
     const keys = { apiKey: 'a', appKey: 'b' };
     const now = T0 + 70_000;
     const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => now };
@@ -246,17 +244,14 @@ describe('a new case after a close that fails for good (#4)', () => {
     const queue = new MemoryActionQueue();
     const sent: PendingCase['request'][] = [];
     let fail = true;
-    const datadog = {
-      async createCase(request: PendingCase['request']) {
+    const datadog = fakeDatadog({
+      async createCase(request) {
         if (fail) throw new DatadogError('bad request', { status: 400, retryable: false });
         sent.push(request);
         return { id: `case-${sent.length}`, key: `C-${sent.length}`, statusName: 'OPEN' };
       },
       findCaseByMarker: async () => undefined,
-      addComment: async () => undefined,
-      setStatus: async () => undefined,
-      getCase: async () => 'missing' as const,
-    } as unknown as UpdateDeps['datadog'];
+    });
     const keys = { apiKey: 'a', appKey: 'b' };
     const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => T0 + 3 * 86_400_000 };
     // As create() sends it: marked with generation 1, in the footer and in the marker attribute.
@@ -280,7 +275,7 @@ describe('a new case after a close that fails for good (#4)', () => {
   it('does not take a case a human closed with a status named ABANDONED for an abandoned alert: a redrive of its old create is dropped', async () => {
     const { ledger, first } = await closedAlert('human', ABANDONED_STATUS);
     let creates = 0;
-    const datadog = { createCase: async () => (creates += 1, { id: 'x', key: 'X', statusName: 'OPEN' }), findCaseByMarker: async () => undefined, addComment: async () => undefined, setStatus: async () => undefined, getCase: async () => 'missing' as const } as unknown as UpdateDeps['datadog'];
+    const datadog = fakeDatadog({ createCase: async () => (creates += 1, { id: 'x', key: 'X', statusName: 'OPEN' }) });
     const keys = { apiKey: 'a', appKey: 'b' };
     const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue: new MemoryActionQueue(), logger: silentLogger, ledger, now: () => T0 + 2000 };
 

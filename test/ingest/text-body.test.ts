@@ -8,6 +8,7 @@ import { signRequest } from '../../lambda/local/sign.js';
 import { loadRulesFile, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
+import { fakeDatadog } from '../support/fakes.js';
 
 // API Gateway (HTTP API, payload 2.0) hands an application/json body over as text
 // (isBase64Encoded: false); the local bridge sends base64. Both must give the same answers.
@@ -27,12 +28,12 @@ function setup(maxBodyBytes = 1024 * 1024, readSecret: (previousReads: number) =
       get: () => readSecret(secretReads++),
       refresh: async () => SECRETS,
     },
-    datadog: {
-      async createCase(request: CaseCreateRequest) {
+    datadog: fakeDatadog({
+      async createCase(request) {
         created.push(request);
         return { id: randomUUID(), key: `CASE-${created.length}`, statusName: 'Open' };
       },
-    },
+    }),
     queue: new MemoryActionQueue(),
     logger: silentLogger,
     maxBodyBytes,

@@ -61,7 +61,6 @@ const rows: Row[] = [
   { name: 'first firing creates', entry: undefined, event: firing(T0), reason: 'new_alert', actions: [create(0)] },
   { name: 'resolve without a case does nothing', entry: undefined, event: resolve(T0), reason: 'no_case', actions: [] },
   { name: 'informational without a case does nothing', entry: undefined, event: info(T0), reason: 'informational', actions: [] },
-  { name: 'a duplicate delivery does nothing', entry: undefined, event: firing(T0, { duplicate: true }), reason: 'duplicate_delivery', actions: [] },
   // creating
   { name: 'firing while the create is in flight is counted', entry: creating, event: firing(T0 + MIN), now: T0 + MIN, reason: 'create_pending', actions: [], record: true },
   { name: 'resolve while creating is deferred', entry: creating, event: resolve(T0 + MIN), now: T0 + MIN, reason: 'resolve_deferred', actions: [{ kind: 'defer' }] },
@@ -83,9 +82,6 @@ const rows: Row[] = [
   { name: 'resolve comments then closes', entry: openBusy, event: resolve(T0 + HOUR), now: T0 + HOUR, reason: 'resolved_closed', actions: [comment('resolved', 3), { kind: 'close' }], verify: true },
   { name: 'on_resolve: comment only comments', entry: open, event: resolve(T0 + HOUR), now: T0 + HOUR, policy: { on_resolve: 'comment' }, reason: 'resolved_commented', actions: [comment('resolved', 0)], verify: true },
   { name: 'on_resolve: ignore does nothing', entry: open, event: resolve(T0 + HOUR), now: T0 + HOUR, policy: { on_resolve: 'ignore' }, reason: 'resolved_ignored', actions: [] },
-  { name: 'a truncated group never resolves from absence', entry: open, event: resolve(T0 + HOUR, { truncated: true, inferredFromAbsence: true }), now: T0 + HOUR, reason: 'absence_truncated', actions: [] },
-  { name: 'an explicit resolve of a truncated group is trusted', entry: open, event: resolve(T0 + HOUR, { truncated: true }), now: T0 + HOUR, reason: 'resolved_closed', actions: [comment('resolved', 0), { kind: 'close' }], verify: true },
-  { name: 'absence without truncation may resolve', entry: open, event: resolve(T0 + HOUR, { inferredFromAbsence: true }), now: T0 + HOUR, reason: 'resolved_closed', actions: [comment('resolved', 0), { kind: 'close' }], verify: true },
   // open: informational
   { name: 'informational is ignored by default', entry: open, event: info(T0 + HOUR), now: T0 + HOUR, reason: 'informational', actions: [] },
   { name: 'on_informational: comment comments (coalesced)', entry: open, event: info(T0 + HOUR), now: T0 + HOUR, policy: { on_informational: 'comment' }, reason: 'informational_commented', actions: [comment('informational', 0)], verify: true },
@@ -109,7 +105,6 @@ const rows: Row[] = [
   { name: 'resolve of an abandoned alert does nothing', entry: abandoned, event: resolve(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'already_closed', actions: [] },
   { name: 'resolve of a closed case does nothing', entry: closed, event: resolve(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'already_closed', actions: [] },
   { name: 'informational on a closed case does nothing', entry: closed, event: info(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'informational', actions: [] },
-  { name: 'a duplicate delivery never reopens', entry: closed, event: firing(T0 + 2 * HOUR, { duplicate: true }), now: T0 + 2 * HOUR, reason: 'duplicate_delivery', actions: [] },
 ];
 
 describe('decide (state x event -> actions)', () => {

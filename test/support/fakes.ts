@@ -1,0 +1,98 @@
+import type { CaseStatusUpdate, CaseSummary, CreatedCase, DatadogClient, DatadogKeys } from '../../lambda/datadog/client.js';
+import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { DatadogError } from '../../lambda/shared/errors.js';
+
+/** A case the fake Datadog holds. */
+export interface FakeCase {
+  readonly id: string;
+  readonly key: string;
+  readonly request: CaseCreateRequest;
+  status: string;
+  statusName: string;
+  readonly comments: string[];
+}
+
+/** The fake Datadog: every DatadogClient call, over `cases`; `calls` names each call made (with its keys). */
+export interface FakeDatadog extends DatadogClient {
+  readonly cases: FakeCase[];
+  readonly calls: { readonly name: keyof DatadogClient; readonly keys: DatadogKeys }[];
+}
+
+function missing(caseId: string): DatadogError {
+  return new DatadogError(`Datadog answered 404: no case ${caseId}`, { status: 404, retryable: false });
+}
+
+function summaryOf(c: FakeCase): CaseSummary {
+  return {
+    id: c.id,
+    key: c.key,
+    status: c.status,
+    statusName: c.statusName,
+    statusGroup: c.status === 'CLOSED' ? 'SG_CLOSED' : 'SG_OPEN',
+    description: c.request.data.attributes.description,
+    createdAt: undefined,
+    closedAt: undefined,
+  };
+}
+
+/**
+ * The one builder of Datadog fakes for unit tests: an in-memory Datadog implementing the whole
+ * DatadogClient (creates kept in order, comments and status changes applied, search by marker in
+ * the description, 404 for an unknown case). `overrides` replaces any call, to script failures or
+ * answers; the calls not overridden keep working on the same cases. (End-to-end tests use the local
+ * Datadog-compatible server in ./datadog-server.ts instead.)
+ */
+export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog {
+  const cases: FakeCase[] = [];
+  const calls: { name: keyof DatadogClient; keys: DatadogKeys }[] = [];
+  const find = (caseId: string): FakeCase => {
+    const found = cases.find((c) => c.id === caseId);
+    if (found === undefined) throw missing(caseId);
+    return found;
+  };
+  const own: DatadogClient = {
+    async createCase(request): Promise<CreatedCase> {
+      const n = cases.length + 1;
+      const created: FakeCase = { id: `case-${n}`, key: `CASE-${n}`, request, status: 'OPEN', statusName: 'Open', comments: [] };
+      cases.push(created);
+      return { id: created.id, key: created.key, statusName: created.statusName };
+    },
+    async addComment(caseId, text) {
+      find(caseId).comments.push(text);
+      return { commentId: undefined };
+    },
+    async setStatus(caseId, status: CaseStatusUpdate) {
+      const c = find(caseId);
+      if (typeof status === 'string') {
+        c.status = status;
+        c.statusName = status;
+      } else {
+        c.statusName = status.statusName;
+      }
+      return summaryOf(c);
+    },
+    async getCase(caseId) {
+      return summaryOf(find(caseId));
+    },
+    async findCaseByMarker(marker) {
+      const c = cases.find((x) => x.request.data.attributes.description?.includes(marker) === true);
+      return c === undefined ? undefined : summaryOf(c);
+    },
+  };
+  const impl = { ...own, ...overrides };
+  const record =
+    <K extends keyof DatadogClient>(name: K) =>
+    (...args: Parameters<DatadogClient[K]>): ReturnType<DatadogClient[K]> => {
+      calls.push({ name, keys: args[args.length - 1] as DatadogKeys });
+      return (impl[name] as (...a: Parameters<DatadogClient[K]>) => ReturnType<DatadogClient[K]>)(...args);
+    };
+  return {
+    cases,
+    calls,
+    createCase: record('createCase'),
+    addComment: record('addComment'),
+    setStatus: record('setStatus'),
+    getCase: record('getCase'),
+    findCaseByMarker: record('findCaseByMarker'),
+  };
+}
