@@ -2,7 +2,7 @@ import type { CreatedCase, DatadogClient } from '../datadog/client.js';
 import { callDatadog, storing } from './call.js';
 import { deliverCase, handOver, type DeliveryDeps } from './deliver.js';
 import type { OutcomeOf } from './outcome.js';
-import { remarkRequest } from '../ledger/marker.js';
+import { markRequest, remarkRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { PendingAction, PendingCase, PendingComment, PendingStatus } from './queue.js';
@@ -136,11 +136,11 @@ async function waitForSearch(action: PendingCase, since: number, waitMs: number,
  * intent, and an operator redrove the message), it claims a new intent and creates, so a redrive is
  * never a silent no-op.
  * A create dead-lettered with an unknown outcome kept its intent, flagged: its redrive looks it up.
- * Without an intent (messages queued before the ledger): as before.
+ * A message written before the ledger existed has no intent: it is handled as one whose intent was
+ * given up (no entry: claim one and create; an entry held by another delivery: dropped).
  */
 export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promise<CreateOutcome> {
   const { intentId, marker } = action;
-  if (intentId === undefined || marker === undefined) return deliverCase(action, deps);
   const entry = await deps.ledger.get(action.source, action.identity);
   const abandoned = entry !== undefined && isAbandoned(entry);
   if (entry === undefined || abandoned) {
@@ -153,10 +153,11 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
     }
     const fresh = claim.entry;
     deps.logger.info('queued create without an intent: claimed a new one', { intentId: fresh.intentId });
-    const request = fresh.marker === marker ? action.request : remarkRequest(action.request, marker, fresh.marker);
+    // A message written before the ledger existed carries no marker: its request gets the new one.
+    const request = marker === undefined ? markRequest(action.request, fresh.marker) : fresh.marker === marker ? action.request : remarkRequest(action.request, marker, fresh.marker);
     return createWithIntent({ ...action, request, intentId: fresh.intentId, marker: fresh.marker }, deps, action.ambiguous === true ? { since: sentAt(action, deps) } : undefined);
   }
-  if (entry.state !== 'creating' || entry.intentId !== intentId) {
+  if (entry.state !== 'creating' || intentId === undefined || marker === undefined || entry.intentId !== intentId) {
     const reason = entry.state !== 'creating' ? `the alert's case is already ${entry.state}` : 'another delivery took the create over';
     deps.logger.info('queued create dropped', { reason, caseId: entry.caseId });
     return { status: 'dropped', reason };

@@ -10,7 +10,6 @@ import { METRICS } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
-import { MemoryLedger } from '../ledger/memory-ledger.js';
 import type { Ledger } from '../ledger/types.js';
 import type { UpdateDeps } from '../delivery/updates.js';
 import { processAlertEvent } from './alert-event.js';
@@ -23,11 +22,8 @@ export interface IngestDeps {
   /** The update calls (comments, status, lookups) are used when present (issue 4). */
   readonly datadog: DatadogClient;
   readonly queue: ActionQueue;
-  /**
-   * The dedup ledger. @default a MemoryLedger: SINGLE PROCESS ONLY (tests, the bench); the Lambda
-   * entries and the local bridge pass a DynamoLedger.
-   */
-  readonly ledger?: Ledger;
+  /** The dedup ledger: a DynamoLedger in Lambda and `npm start`; a MemoryLedger (single process) in tests. */
+  readonly ledger: Ledger;
   readonly logger: Logger;
   /** Largest accepted body in bytes. */
   readonly maxBodyBytes: number;
@@ -124,7 +120,7 @@ class RequestKeys {
 export function createIngestHandler(deps: IngestDeps) {
   const now = deps.now ?? Date.now;
   const metrics = deps.metrics ?? noopMetrics;
-  const ledger = deps.ledger ?? new MemoryLedger();
+  const ledger = deps.ledger;
 
   async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
     const sourceName = event.pathParameters?.['source'] ?? '';

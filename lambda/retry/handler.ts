@@ -1,6 +1,5 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
-import { deliverCase } from '../delivery/deliver.js';
 import type { Outcome } from '../delivery/outcome.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
@@ -16,10 +15,9 @@ export interface RetryDeps {
   readonly secrets: SecretsProvider;
   /**
    * The dedup ledger (issue 4): queued creates go ahead only while they still hold the alert's create
-   * intent; comments and status changes need it to record a deleted case. Without it, queued creates
-   * are sent as before and updates are dropped.
+   * intent; comments and status changes need it to record a deleted case.
    */
-  readonly ledger?: Ledger;
+  readonly ledger: Ledger;
   readonly now?: () => number;
   /**
    * Where a deferred case goes next (a new delayed message) or gives up (the DLQ). With
@@ -88,7 +86,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       elog.error('case dead-lettered', { reason: NO_KEYS_REASON });
       return 'dead_lettered';
     }
-    const deliveryDeps = {
+    const updateDeps = {
       datadog: deps.datadog,
       keys: {
         get: async () => keys,
@@ -98,29 +96,24 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       logger: elog,
       ...(deps.random ? { random: deps.random } : {}),
       metrics,
+      ledger: deps.ledger,
+      now: deps.now ?? Date.now,
+      markerSearchSettleSeconds: deps.markerSearchSettleSeconds,
     };
     if (action.kind === 'lifecycle_event') {
-      if (deps.ledger === undefined) {
-        elog.warn('queued alert event dropped: no ledger configured', { signal: action.signal });
-        return 'dropped';
-      }
       // A deferred event (a resolve that arrived while its case was being created): decided afresh.
-      const outcome = await runLifecycle(alertWorkOf(action), { ...deliveryDeps, ledger: deps.ledger, now: deps.now ?? Date.now });
+      const outcome = await runLifecycle(alertWorkOf(action), updateDeps);
       elog.info('deferred alert event run again', { signal: action.signal, attempt: action.attempt, status: outcome.status, reason: outcome.reason });
       if (outcome.status === 'updated') return 'sent';
       if (outcome.status === 'deduplicated') return 'dropped';
       return outcome.status;
     }
     if (action.kind !== 'create_case') {
-      if (deps.ledger === undefined) {
-        elog.warn('queued case update dropped: no ledger configured', { kind: action.kind });
-        return 'dropped';
-      }
-      const updated = await sendUpdate(action, { ...deliveryDeps, ledger: deps.ledger, now: deps.now ?? Date.now });
+      const updated = await sendUpdate(action, updateDeps);
       if (updated.status === 'sent') elog.info('case updated from the retry queue', { kind: action.kind, caseId: action.caseId, attempt: action.attempt });
       return updated.status;
     }
-    const outcome = deps.ledger === undefined ? await deliverCase(action, deliveryDeps) : await retryCreate(action, { ...deliveryDeps, ledger: deps.ledger, now: deps.now ?? Date.now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds });
+    const outcome = await retryCreate(action, updateDeps);
     if (outcome.status === 'created') {
       metrics.count('RetriesSucceeded', action.source);
       elog.info('case created from the retry queue', { rule: action.rule, attempt: action.attempt, firstSeen: action.firstSeen, caseId: outcome.case.id, caseKey: outcome.case.key });

@@ -11,6 +11,7 @@ import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { pendingCase } from '../support/fauxqs.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge, postGithubIssue } from '../support/local-bridge.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 
 // The metrics a running bridge records (in memory here; EMF in Lambda), through real sockets.
 
@@ -108,6 +109,7 @@ describe('metrics of the retry handler', () => {
     const handler = createRetryHandler({
       datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
       secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
+      ledger: new MemoryLedger(),
       queue,
       logger: silentLogger,
       random: () => 0.5,

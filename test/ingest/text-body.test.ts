@@ -9,6 +9,7 @@ import { loadRulesFile, PRESET_RULES_FILE } from '../../lambda/mapping/load-rule
 import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { fakeDatadog } from '../support/fakes.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 
 // API Gateway (HTTP API, payload 2.0) hands an application/json body over as text
 // (isBase64Encoded: false); the local bridge sends base64. Both must give the same answers.
@@ -35,6 +36,7 @@ function setup(maxBodyBytes = 1024 * 1024, readSecret: (previousReads: number) =
       },
     }),
     queue: new MemoryActionQueue(),
+    ledger: new MemoryLedger(),
     logger: silentLogger,
     maxBodyBytes,
   }) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;

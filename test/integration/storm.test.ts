@@ -70,6 +70,7 @@ describe('storm: 200 distinct webhooks against 10 creates per 2 s', () => {
         datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 5000 }),
         secrets: createSecretsProvider({ load: async () => JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }), origin: 'test secret' }),
         queue,
+        ledger: bridge.ledger,
         logger: createLogger({ level: 'info', write: (l) => retryLogs.push(l) }),
       });
       consumer = startRetryConsumer({ client: sqs.client, queueUrl: sqs.retryQueueUrl, handler, logger: createLogger({ write: (l) => retryLogs.push(l) }) });

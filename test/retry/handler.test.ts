@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
 import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
 import { markRequest } from '../../lambda/ledger/marker.js';
+import type { Ledger } from '../../lambda/ledger/types.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 import { DEFAULT_LIFECYCLE_POLICY } from '../../lambda/lifecycle/policy.js';
 import { pendingEventOf } from '../../lambda/delivery/run.js';
@@ -40,14 +41,27 @@ async function setup(options: { secrets?: Record<string, string>; random?: () =>
   dd = await startDatadogServer();
   const logs: string[] = [];
   const sqsQueue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
+  // The dedup ledger, as in production: every queued create holds its alert's intent (queuedCreate).
+  const ledger = new MemoryLedger();
   const handler = createRetryHandler({
     datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
+    ledger,
     secrets: createSecretsProvider({ load: async () => JSON.stringify(options.secrets ?? DD_KEYS), origin: 'test secret' }),
     queue: options.queue ? options.queue(sqsQueue) : sqsQueue,
     logger: createLogger({ level: 'debug', write: (l) => logs.push(l) }),
     random: options.random ?? (() => 0.5),
+    // The test server's search shows a case at once: a create whose outcome is unknown need not wait for it.
+    markerSearchSettleSeconds: 0,
   });
-  return { sqs, dd, queue: sqsQueue, handler, logs };
+  return { sqs, dd, queue: sqsQueue, handler, logs, ledger };
+}
+
+/** A create as the ingest queues it: its alert's intent claimed in `ledger`, the request marked with it. */
+async function queuedCreate(ledger: Ledger, n: number, overrides: Partial<PendingCase> = {}): Promise<PendingCase> {
+  const base = pendingCase(n, overrides);
+  const claim = await ledger.beginCreate({ source: base.source, identity: base.identity, now: Date.now(), rule: base.rule });
+  if (!claim.won) throw new Error(`${base.identity} already has an intent`);
+  return { ...base, request: markRequest(base.request, claim.entry.marker), intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: false };
 }
 
 /** Puts actions on the retry queue (as the ingest would) and receives them as one SQS event. */
@@ -73,18 +87,21 @@ function readAll(bodies: (string | undefined)[]) {
 
 describe('retry handler', () => {
   it('creates the case and reports success', async () => {
-    const { sqs, dd, queue, handler } = await setup();
-    const event = await enqueue(sqs, queue, [pendingCase(1)]);
+    const { sqs, dd, queue, handler, ledger } = await setup();
+    const action = await queuedCreate(ledger, 1);
+    const event = await enqueue(sqs, queue, [action]);
 
     expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
 
-    expect(dd.cases.map((c) => c.request)).toEqual([pendingCase(1).request]);
+    expect(dd.cases.map((c) => c.request)).toEqual([action.request]);
+    expect(await ledger.get(action.source, action.identity)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
     expect(await queueDepth(sqs.client, sqs.dlqUrl)).toMatchObject({ total: 0 });
   });
 
   it('429: re-enqueues a new delayed message (X-RateLimit-Reset + jitter), attempt unchanged, record succeeds', async () => {
-    const { sqs, dd, queue, handler } = await setup({ random: () => 0.5 });
-    const event = await enqueue(sqs, queue, [pendingCase(2, { attempt: 3 })]);
+    const { sqs, dd, queue, handler, ledger } = await setup({ random: () => 0.5 });
+    const action = await queuedCreate(ledger, 2, { attempt: 3 });
+    const event = await enqueue(sqs, queue, [action]);
     dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '1', 'X-RateLimit-Limit': '10', 'X-RateLimit-Remaining': '0' } });
     const handledAt = Date.now();
 
@@ -96,7 +113,7 @@ describe('retry handler', () => {
     const again = await receiveEvent(sqs.client, sqs.retryQueueUrl, 1, 5000);
     expect(Date.now() - handledAt).toBeGreaterThanOrEqual(1900);
     const [message] = readAll(again.Records.map((r) => r.body));
-    expect(message?.action).toEqual(pendingCase(2, { attempt: 3 }));
+    expect(message?.action).toEqual(action);
     expect(message?.reason).toContain('429');
     expect(again.Records[0]?.messageAttributes['attempt']?.stringValue).toBe('3');
 
@@ -105,8 +122,8 @@ describe('retry handler', () => {
   });
 
   it('5xx: re-enqueues with exponential backoff and one more attempt', async () => {
-    const { sqs, dd, queue, handler } = await setup({ random: () => 0.1 });
-    const event = await enqueue(sqs, queue, [pendingCase(3, { attempt: 1 })]);
+    const { sqs, dd, queue, handler, ledger } = await setup({ random: () => 0.1 });
+    const event = await enqueue(sqs, queue, [await queuedCreate(ledger, 3, { attempt: 1 })]);
     dd.failNext(1, { status: 503 });
 
     expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
@@ -123,8 +140,8 @@ describe('retry handler', () => {
   });
 
   it('a permanent 400 lands in the DLQ with its reason; after the fault is cleared a redrive creates the case', async () => {
-    const { sqs, dd, queue, handler } = await setup();
-    const action = pendingCase(4, { attempt: 2 });
+    const { sqs, dd, queue, handler, ledger } = await setup();
+    const action = await queuedCreate(ledger, 4, { attempt: 2 });
     const event = await enqueue(sqs, queue, [action]);
     dd.failNext(1, { status: 400, body: { errors: [{ status: '400', title: 'Bad Request', detail: 'project 00000000-0000-0000-0000-000000000000 not found' }] } });
 
@@ -153,8 +170,8 @@ describe('retry handler', () => {
   });
 
   it('a redriven case starts again from attempt 0, so one more 5xx is retried, not given up', async () => {
-    const { sqs, dd, queue, handler } = await setup({ random: () => 0 });
-    await queue.deadLetter(pendingCase(5, { attempt: 8 }), { reason: 'gave up after 8 attempts: 503' });
+    const { sqs, dd, queue, handler, ledger } = await setup({ random: () => 0 });
+    await queue.deadLetter(await queuedCreate(ledger, 5, { attempt: 8 }), { reason: 'gave up after 8 attempts: 503' });
     await copyRedrive({ client: sqs.client, sourceUrl: sqs.dlqUrl, destinationUrl: sqs.retryQueueUrl });
     dd.failNext(1, { status: 503 });
 
@@ -168,7 +185,7 @@ describe('retry handler', () => {
 
   it('a crash mid-batch reports only that record; the consumer deletes the others and nothing is lost', async () => {
     let failOnce = true;
-    const { sqs, dd, handler } = await setup({
+    const { sqs, dd, handler, ledger } = await setup({
       random: () => 0.1,
       visibilityTimeoutSeconds: 1,
       // The queue fails (once) for case 12 only: its record must come back, the others must not.
@@ -185,7 +202,7 @@ describe('retry handler', () => {
       }),
     });
     const queue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
-    const event = await enqueue(sqs, queue, [pendingCase(11), pendingCase(12), pendingCase(13)]);
+    const event = await enqueue(sqs, queue, [await queuedCreate(ledger, 11), await queuedCreate(ledger, 12), await queuedCreate(ledger, 13)]);
     expect(event.Records).toHaveLength(3);
     dd.failNext(3, { status: 502 });
 
@@ -235,8 +252,8 @@ describe('retry handler', () => {
   });
 
   it('dead-letters with a reason when the secret has no Datadog keys', async () => {
-    const { sqs, dd, queue, handler } = await setup({ secrets: { GITHUB_WEBHOOK_SECRET: 'x' } });
-    const event = await enqueue(sqs, queue, [pendingCase(6)]);
+    const { sqs, dd, queue, handler, ledger } = await setup({ secrets: { GITHUB_WEBHOOK_SECRET: 'x' } });
+    const event = await enqueue(sqs, queue, [await queuedCreate(ledger, 6)]);
 
     expect(await run(handler, event)).toEqual({ batchItemFailures: [] });
 
@@ -249,13 +266,15 @@ describe('retry handler', () => {
     sqs = await startLocalSqs();
     dd = await startDatadogServer();
     const queue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
+    const ledger = new MemoryLedger();
     const handler = createRetryHandler({
       datadog: createDatadogClient({ baseUrl: dd.url }),
+      ledger,
       secrets: createSecretsProvider({ load: async () => Promise.reject(new Error('AccessDenied')), origin: 'test secret' }),
       queue,
       logger: createLogger({ write: () => undefined }),
     });
-    const event = await enqueue(sqs, queue, [pendingCase(7), pendingCase(8)]);
+    const event = await enqueue(sqs, queue, [await queuedCreate(ledger, 7), await queuedCreate(ledger, 8)]);
 
     const result = await run(handler, event);
 
@@ -322,23 +341,9 @@ describe('retry handler: a deferred alert event (#4)', () => {
   });
 });
 
-/** The retry handler with the dedup ledger (the Lambda entry passes the DynamoDB one). */
-function withLedger(datadog: DatadogTestServer, queue: SqsActionQueue, ledger: MemoryLedger) {
-  return createRetryHandler({
-    datadog: createDatadogClient({ baseUrl: datadog.url, timeoutMs: 2000 }),
-    secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
-    queue,
-    ledger,
-    logger: createLogger({ write: () => undefined }),
-    random: () => 0.5,
-  });
-}
-
 describe('retry handler: a dead-lettered create with a ledger intent (#4)', () => {
   it('is created when an operator redrives it, although dead-lettering gave its intent up', async () => {
-    const { sqs, dd, queue } = await setup();
-    const ledger = new MemoryLedger();
-    const handler = withLedger(dd, queue, ledger);
+    const { sqs, dd, queue, handler, ledger } = await setup();
     const { entry } = await ledger.beginCreate({ source: 'generic', identity: 'check/31', now: Date.now(), rule: 'checks' });
     const action = pendingCase(31, { intentId: entry.intentId, marker: entry.marker, request: markRequest(pendingCase(31).request, entry.marker), attempt: 1 });
     const event = await enqueue(sqs, queue, [action]);
@@ -359,9 +364,7 @@ describe('retry handler: a dead-lettered create with a ledger intent (#4)', () =
   });
 
   it('is dropped on redrive when another delivery created the alert\'s case meanwhile', async () => {
-    const { sqs, dd, queue } = await setup();
-    const ledger = new MemoryLedger();
-    const handler = withLedger(dd, queue, ledger);
+    const { sqs, dd, queue, handler, ledger } = await setup();
     const first = await ledger.beginCreate({ source: 'generic', identity: 'check/32', now: Date.now() });
     const action = pendingCase(32, { intentId: first.entry.intentId, marker: first.entry.marker, request: markRequest(pendingCase(32).request, first.entry.marker), attempt: 1 });
     const event = await enqueue(sqs, queue, [action]);
