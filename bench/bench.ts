@@ -686,7 +686,7 @@ async function measureStages(size: Size, handlerP50Us: number): Promise<StageRes
   const mapped = await mapEventToCase(compiled, ev);
   if (mapped.outcome !== 'case') throw new Error(`mapping gave ${mapped.outcome}`);
   const keys = { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) };
-  const action = { kind: 'create_case' as const, source: ev.source, deliveryId: ev.deliveryId, identity: ev.identity, rule: mapped.rule, request: mapped.request, attempt: 0, firstSeen: new Date().toISOString() };
+  const action = { kind: 'create_case' as const, source: ev.source, deliveryId: ev.deliveryId, identity: ev.identity, rule: mapped.rule, request: mapped.request, attempt: 0, firstSeen: Date.now() };
   const bare = middy(async () => ({ statusCode: 200 }));
   const bareNoContext = middy(async () => ({ statusCode: 200 }));
   const ms = QUICK ? 100 : 300;

@@ -6,7 +6,6 @@ import type { Logger } from '../shared/log.js';
 import type { BridgeMetrics } from '../shared/metrics.js';
 import { callDatadog, storing, type KeySource } from './call.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
-import { isoTime } from '../shared/time.js';
 
 /** What deliverCase can come to. */
 export type DeliveryOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered'>;
@@ -51,7 +50,7 @@ export async function handOver(action: PendingAction, error: DatadogError, deps:
     // errs on the long side), or, for a failed lookup (still ambiguous, nothing sent), the lost one's.
     const next: PendingAction =
       action.kind === 'create_case' && action.marker !== undefined
-        ? { ...action, attempt, ambiguous: error.ambiguous, ambiguousAt: error.ambiguous ? (action.ambiguous === true ? action.ambiguousAt : undefined) ?? isoTime((deps.now ?? Date.now)()) : undefined }
+        ? { ...action, attempt, ambiguous: error.ambiguous, ambiguousAt: error.ambiguous ? (action.ambiguous === true ? action.ambiguousAt : undefined) ?? (deps.now ?? Date.now)() : undefined }
         : { ...action, attempt };
     if (error.retryable && attempt < MAX_ATTEMPTS) {
       // Rate limited: comments and status changes wait one second more, so that queued creates go first.

@@ -2,6 +2,7 @@ import { caseSchemas } from '../datadog/schema.js';
 import { lifecycleSchemas } from '../lifecycle/policy.js';
 import { SIGNALS } from '../sources/types.js';
 import { SOURCE_NAMES } from '../sources/index.js';
+import { isoTime } from '../shared/time.js';
 import * as z from '../shared/zod.js';
 
 /**
@@ -25,6 +26,11 @@ export type Disposition = (typeof DISPOSITIONS)[number];
 const schemas = z.lazily(() => {
   const NonEmpty = z.string().check(z.minLength(1));
   const Attempt = z.number().check(z.int(), z.minimum(0));
+  /** A time: ISO 8601 in the message, ms since the epoch in memory (as everywhere in the bridge). */
+  const Time = z.pipe(
+    z.string().check(z.refine((iso) => Number.isFinite(Date.parse(iso)), 'must be an ISO 8601 time')),
+    z.transform((iso) => Date.parse(iso)),
+  );
 
   /** Fields every queued action has. */
   const base = {
@@ -36,8 +42,8 @@ const schemas = z.lazily(() => {
     rule: z.pipe(z.string(), z.transform((rule): string | undefined => (rule === '' ? undefined : rule))),
     /** Attempts that failed for a reason other than a rate limit (deferrals, for a lifecycle event). */
     attempt: Attempt,
-    /** When the webhook was first accepted (ISO 8601). */
-    firstSeen: z.string(),
+    /** When the webhook was first accepted. */
+    firstSeen: Time,
   };
 
   /** Everything needed to create the case later, without the original webhook being sent again. */
@@ -53,11 +59,11 @@ const schemas = z.lazily(() => {
     /** The last attempt's outcome is unknown (timeout, reset, 5xx): look the case up by marker before creating again. */
     ambiguous: z.optional(z.boolean()),
     /**
-     * When the create whose outcome is unknown was sent (ISO 8601). Datadog's search lags its writes:
+     * When the create whose outcome is unknown was sent. Datadog's search lags its writes:
      * until MARKER_SEARCH_SETTLE_SECONDS after this, a lookup that finds nothing is not proof that no
      * case was made, so the create waits in the retry queue instead of being sent again.
      */
-    ambiguousAt: z.optional(z.string()),
+    ambiguousAt: z.optional(Time),
   });
 
   /** A comment on an existing case (repeat, resolve, reopen), retried on 429/5xx like a create. */
@@ -88,8 +94,8 @@ const schemas = z.lazily(() => {
     kind: z.literal('lifecycle_event'),
     ...base,
     signal: z.enum(SIGNALS),
-    /** When the bridge received the event (ISO 8601): the time a resolve comment reports. */
-    occurredAt: z.string(),
+    /** When the bridge received the event: the time a resolve comment reports. */
+    occurredAt: Time,
     /** Names the event in comments when there is no request (e.g. `incident.resolved`). */
     summary: z.string(),
     /** The rule's create request, when a rule matched the event (its title is quoted in comments). */
@@ -106,8 +112,8 @@ const schemas = z.lazily(() => {
     action,
     /** Why the action was queued (the Datadog answer). */
     reason: z.string(),
-    /** When this message was written (ISO 8601). */
-    enqueuedAt: z.string(),
+    /** When this message was written. */
+    enqueuedAt: Time,
   });
   return { message };
 });
@@ -139,8 +145,13 @@ export function readQueuedMessage(body: string): ReadResult {
   return { ok: true, message: parsed.data };
 }
 
+/** The message body: "no rule" as '' and times as ISO 8601, as every version wrote them. */
 export function encodeQueuedMessage(message: QueuedMessage): string {
-  return JSON.stringify({ ...message, action: { ...message.action, rule: message.action.rule ?? '' } });
+  const a = message.action;
+  const action: Record<string, unknown> = { ...a, rule: a.rule ?? '', firstSeen: isoTime(a.firstSeen) };
+  if (a.kind === 'create_case' && a.ambiguousAt !== undefined) action['ambiguousAt'] = isoTime(a.ambiguousAt);
+  if (a.kind === 'lifecycle_event') action['occurredAt'] = isoTime(a.occurredAt);
+  return JSON.stringify({ ...message, action, enqueuedAt: isoTime(message.enqueuedAt) });
 }
 
 /**

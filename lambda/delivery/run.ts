@@ -7,7 +7,6 @@ import { decide, observeCase, type Decision, type DecisionReason, type Lifecycle
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
 import { DatadogError } from '../shared/errors.js';
 import type { CountMetric } from '../shared/metrics.js';
-import { isoTime } from '../shared/time.js';
 import type { PendingEvent } from './queue.js';
 import { callDatadog, storing } from './call.js';
 import { createWithIntent, sendUpdate, type UpdateDeps, type UpdateOutcome } from './updates.js';
@@ -106,7 +105,7 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
   }
   if (!claimed) return nothing(d.reason);
 
-  const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule, attempt: 0, firstSeen: isoTime(now), caseId };
+  const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule, attempt: 0, firstSeen: now, caseId };
   const queued: string[] = [];
   for (const action of d.actions) {
     if (action.kind !== 'comment' && action.kind !== 'close' && action.kind !== 'reopen') continue;
@@ -126,7 +125,7 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
 
 /** The queued form of an event the lifecycle defers (see PendingEvent). */
 export function pendingEventOf(work: AlertWork, attempt: number, now: number): PendingEvent {
-  const occurredAt = isoTime(work.occurredAt ?? now);
+  const occurredAt = work.occurredAt ?? now;
   return {
     kind: 'lifecycle_event',
     source: work.source,
@@ -145,7 +144,6 @@ export function pendingEventOf(work: AlertWork, attempt: number, now: number): P
 
 /** The work of a deferred event taken from the retry queue. */
 export function alertWorkOf(pending: PendingEvent): AlertWork {
-  const occurredAt = Date.parse(pending.occurredAt);
   return {
     source: pending.source,
     identity: pending.identity,
@@ -155,7 +153,7 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
     request: pending.request,
     summary: pending.summary,
     policy: pending.policy,
-    ...(Number.isFinite(occurredAt) ? { occurredAt } : {}),
+    occurredAt: pending.occurredAt,
     attempt: pending.attempt,
   };
 }
@@ -204,7 +202,7 @@ async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entr
   // claimed), so a lookup that finds nothing is trusted only a full settle time from now.
   const lookup = action.lookupFirst ? { since: now } : undefined;
   const outcome = await createWithIntent(
-    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule, request, attempt: 0, firstSeen: isoTime(now), intentId: intent.intentId, marker: intent.marker, ambiguous: false },
+    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule, request, attempt: 0, firstSeen: now, intentId: intent.intentId, marker: intent.marker, ambiguous: false },
     deps,
     lookup,
   );

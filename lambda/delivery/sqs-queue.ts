@@ -1,6 +1,5 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { QueueError } from '../shared/errors.js';
-import { isoTime } from '../shared/time.js';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type ActionQueue, type PendingAction } from './queue.js';
 
 /** SQS's largest DelaySeconds (15 minutes). */
@@ -53,7 +52,7 @@ export class SqsActionQueue implements ActionQueue {
   }
 
   async retry(action: PendingAction, options: { delaySeconds: number; reason: string }): Promise<void> {
-    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: options.reason, enqueuedAt: isoTime(this.now()) });
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: options.reason, enqueuedAt: this.now() });
     await this.send('retry queue', action.identity, {
       QueueUrl: this.retryQueueUrl,
       MessageBody: body,
@@ -63,7 +62,7 @@ export class SqsActionQueue implements ActionQueue {
   }
 
   async deadLetter(action: PendingAction, options: { reason: string }): Promise<void> {
-    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'dead_letter', action, reason: options.reason, enqueuedAt: isoTime(this.now()) });
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'dead_letter', action, reason: options.reason, enqueuedAt: this.now() });
     await this.send('dead-letter queue', action.identity, {
       QueueUrl: this.dlqUrl,
       MessageBody: body,

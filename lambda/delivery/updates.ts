@@ -6,7 +6,6 @@ import { markRequest, remarkRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { PendingAction, PendingCase, PendingComment, PendingStatus } from './queue.js';
-import { isoTime } from '../shared/time.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
 
 export interface UpdateDeps extends Omit<DeliveryDeps, 'datadog'> {
@@ -94,7 +93,7 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
       // Still unknown: keep it ambiguous and try again later.
-      const handed = await handOver({ ...action, ambiguous: true, ambiguousAt: isoTime(lookup.since) }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}) }), deps);
+      const handed = await handOver({ ...action, ambiguous: true, ambiguousAt: lookup.since }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}) }), deps);
       if (handed.status === 'dead_lettered') await deps.ledger.markCreateAmbiguous(key, action.intentId);
       return handed;
     }
@@ -122,7 +121,7 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
 async function waitForSearch(action: PendingCase, since: number, waitMs: number, deps: UpdateDeps): Promise<CreateOutcome> {
   const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(waitMs / 1000)));
   const attempt = action.attempt + 1;
-  await storing(`queue the case for ${action.identity}`, () => deps.queue.retry({ ...action, attempt, ambiguous: true, ambiguousAt: isoTime(since) }, { delaySeconds, reason: SEARCH_SETTLE_REASON }));
+  await storing(`queue the case for ${action.identity}`, () => deps.queue.retry({ ...action, attempt, ambiguous: true, ambiguousAt: since }, { delaySeconds, reason: SEARCH_SETTLE_REASON }));
   deps.metrics?.count('RetriesEnqueued', action.source);
   deps.logger.info('case not found by its dedup marker yet: looking again before creating', { marker: action.marker, delaySeconds, attempt });
   return { status: 'queued', retryInSeconds: delaySeconds, reason: SEARCH_SETTLE_REASON };
@@ -173,8 +172,7 @@ export async function retryCreate(action: PendingCase, deps: UpdateDeps): Promis
  * written before it existed) now, which waits the longest.
  */
 function sentAt(action: PendingCase, deps: UpdateDeps): number {
-  const at = action.ambiguousAt === undefined ? Number.NaN : Date.parse(action.ambiguousAt);
-  return Number.isFinite(at) ? at : deps.now();
+  return action.ambiguousAt ?? deps.now();
 }
 
 /**

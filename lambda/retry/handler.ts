@@ -7,6 +7,7 @@ import type { Ledger } from '../ledger/types.js';
 import { alertWorkOf, runLifecycle } from '../delivery/run.js';
 import { planBatch, retryCreate, sendUpdate } from '../delivery/updates.js';
 import type { SecretsProvider } from '../shared/secrets.js';
+import { isoTime } from '../shared/time.js';
 import { readQueuedMessage, type ActionQueue, type PendingAction, type ReadResult } from '../delivery/queue.js';
 import type { UnreadableMessageSink } from '../delivery/sqs-queue.js';
 
@@ -116,7 +117,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
     const outcome = await retryCreate(action, updateDeps);
     if (outcome.status === 'created') {
       metrics.count('RetriesSucceeded', action.source);
-      elog.info('case created from the retry queue', { rule: action.rule, attempt: action.attempt, firstSeen: action.firstSeen, caseId: outcome.case.id, caseKey: outcome.case.key });
+      elog.info('case created from the retry queue', { rule: action.rule, attempt: action.attempt, firstSeen: isoTime(action.firstSeen), caseId: outcome.case.id, caseKey: outcome.case.key });
     }
     return outcome.status;
   }

@@ -5,8 +5,8 @@ let cachedSecond = Number.NaN;
 let cachedPrefix = '';
 
 /**
- * `new Date(ms).toISOString()`, for the timestamps every webhook writes (a queued action's
- * firstSeen, a message's enqueuedAt). The date part of the last second is kept: on a busy container
+ * `new Date(ms).toISOString()`, for the times a queue message carries (the bridge keeps times in ms
+ * everywhere else and writes them as ISO 8601 only into messages). The date part of the last second is kept: on a busy container
  * most calls only append the milliseconds, about a tenth of the cost of formatting a Date on Node 20.
  * Anything unusual (fractions, before 1970, after 9999, NaN) goes to toISOString, with its RangeError.
  */

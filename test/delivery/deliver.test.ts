@@ -25,7 +25,7 @@ function action(attempt = 0): PendingCase {
     rule: 'issue opened',
     request: REQUEST,
     attempt,
-    firstSeen: '2025-01-02T03:04:05.000Z',
+    firstSeen: Date.parse('2025-01-02T03:04:05.000Z'),
   };
 }
 

@@ -44,7 +44,8 @@ describe('SqsActionQueue.retry', () => {
     expect(JSON.parse(m?.Body ?? '')).toEqual({
       v: 1,
       disposition: 'retry',
-      action,
+      // Times travel as ISO 8601.
+      action: { ...action, firstSeen: '2026-01-02T03:04:05.678Z' },
       reason: 'Datadog POST /api/v2/cases answered 429',
       enqueuedAt: '2026-02-03T04:05:06.789Z',
     });
@@ -88,7 +89,7 @@ describe('SqsActionQueue.deadLetter', () => {
     const messages = await receive(sqs.client, sqs.dlqUrl, { waitTimeSeconds: 1 });
     expect(messages).toHaveLength(1);
     const body = JSON.parse(messages[0]?.Body ?? '') as Record<string, unknown>;
-    expect(body).toEqual({ v: 1, disposition: 'dead_letter', action, reason, enqueuedAt: '2026-02-03T04:05:06.789Z' });
+    expect(body).toEqual({ v: 1, disposition: 'dead_letter', action: { ...action, firstSeen: '2026-01-02T03:04:05.678Z' }, reason, enqueuedAt: '2026-02-03T04:05:06.789Z' });
     expect(messages[0]?.MessageAttributes?.['reason']?.StringValue).toBe(reason);
     expect(messages[0]?.MessageAttributes?.['source']?.StringValue).toBe('generic');
     expect(await receive(sqs.client, sqs.retryQueueUrl)).toEqual([]);
@@ -137,7 +138,7 @@ describe('SqsActionQueue failures', () => {
 });
 
 describe('readQueuedMessage', () => {
-  const good = encodeQueuedMessage({ v: 1, disposition: 'retry', action: pendingCase(9), reason: 'r', enqueuedAt: '2026-01-01T00:00:00.000Z' });
+  const good = encodeQueuedMessage({ v: 1, disposition: 'retry', action: pendingCase(9), reason: 'r', enqueuedAt: Date.parse('2026-01-01T00:00:00.000Z') });
 
   it('reads back what the queue writes', () => {
     expect(readQueuedMessage(good)).toMatchObject({ ok: true, message: { action: pendingCase(9) } });
@@ -156,12 +157,16 @@ describe('readQueuedMessage', () => {
     ];
     for (const action of actions) {
       const body = JSON.stringify({ v: 1, disposition: 'retry', action, reason: 'HTTP 503', enqueuedAt: '2026-01-01T00:00:03.000Z' });
-      expect(readQueuedMessage(body)).toEqual({ ok: true, message: JSON.parse(body) });
+      const read = readQueuedMessage(body);
+      if (!read.ok) throw new Error(read.reason);
+      // Times are ms in memory; written back, the message is the one that was read.
+      expect(read.message).toMatchObject({ enqueuedAt: Date.parse('2026-01-01T00:00:03.000Z'), action: { firstSeen: Date.parse(base.firstSeen) } });
+      expect(JSON.parse(encodeQueuedMessage(read.message))).toEqual(JSON.parse(body));
     }
   });
 
   it('writes "no rule" as the empty string every version wrote, and reads it back as no rule', () => {
-    const body = encodeQueuedMessage({ v: 1, disposition: 'retry', action: pendingCase(3, { rule: undefined }), reason: 'r', enqueuedAt: '2026-01-01T00:00:00.000Z' });
+    const body = encodeQueuedMessage({ v: 1, disposition: 'retry', action: pendingCase(3, { rule: undefined }), reason: 'r', enqueuedAt: Date.parse('2026-01-01T00:00:00.000Z') });
     expect((JSON.parse(body) as { action: { rule: unknown } }).action.rule).toBe('');
     const read = readQueuedMessage(body);
     expect(read.ok && read.message.action.rule).toBeUndefined();

@@ -12,7 +12,7 @@ import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue, type PendingAction, type PendingCase, encodeQueuedMessage, readQueuedMessage } from '../../lambda/delivery/queue.js';
 import { fakeDatadog } from '../support/fakes.js';
 
-const base = { source: 'alertmanager', deliveryId: undefined, identity: 'g', rule: 'r', attempt: 0, firstSeen: '2026-01-01T00:00:00.000Z' } as const;
+const base = { source: 'alertmanager', deliveryId: undefined, identity: 'g', rule: 'r', attempt: 0, firstSeen: Date.parse('2026-01-01T00:00:00.000Z') } as const;
 const comment = (caseId: string, text: string, occurrences = 1): PendingAction => ({ kind: 'comment', ...base, caseId, text, occurrences });
 const create: PendingAction = { kind: 'create_case', ...base, request: { data: { type: 'case', attributes: { title: 't', type_id: 'x' }, relationships: { project: { data: { id: 'p', type: 'project' } } } } } };
 
@@ -47,23 +47,25 @@ describe('commentText', () => {
 
 describe('queued message schema', () => {
   it('still reads a create written before issue 4, and reads the new kinds', () => {
-    const old = { v: 1, disposition: 'retry', action: create, reason: '429', enqueuedAt: 'now' };
+    const wire = (action: PendingAction): unknown => (JSON.parse(encodeQueuedMessage({ v: 1, disposition: 'retry', action, reason: '429', enqueuedAt: 0 })) as { action: unknown }).action;
+    const old = JSON.parse(encodeQueuedMessage({ v: 1, disposition: 'retry', action: create, reason: '429', enqueuedAt: 0 })) as Record<string, unknown>;
     expect(readQueuedMessage(JSON.stringify(old))).toMatchObject({ ok: true, message: { action: { kind: 'create_case' } } });
-    const withIntent = { ...old, action: { ...create, intentId: 'i', marker: 'casebridge0123', ambiguous: true } };
+    const withIntent = { ...old, action: wire({ ...create, intentId: 'i', marker: 'casebridge0123', ambiguous: true }) };
     expect(readQueuedMessage(JSON.stringify(withIntent))).toMatchObject({ ok: true, message: { action: { intentId: 'i', ambiguous: true } } });
-    expect(readQueuedMessage(JSON.stringify({ ...old, action: comment('c1', 'hi') }))).toMatchObject({ ok: true, message: { action: { kind: 'comment', caseId: 'c1' } } });
-    expect(readQueuedMessage(JSON.stringify({ ...old, action: { kind: 'set_status', ...base, caseId: 'c1', status: 'CLOSED' } }))).toMatchObject({ ok: true });
+    expect(readQueuedMessage(JSON.stringify({ ...old, action: wire(comment('c1', 'hi')) }))).toMatchObject({ ok: true, message: { action: { kind: 'comment', caseId: 'c1' } } });
+    expect(readQueuedMessage(JSON.stringify({ ...old, action: wire({ kind: 'set_status', ...base, caseId: 'c1', status: 'CLOSED' }) }))).toMatchObject({ ok: true });
   });
 
   it('round-trips a deferred alert event with its policy, and refuses one without a policy (#4)', () => {
     const work = { source: 'alertmanager' as const, identity: 'g', rule: undefined, signal: 'resolved' as const, deliveryId: 'd-1', request: undefined, summary: 'alert.resolved', policy: resolvePolicy({ on_resolve: 'comment' }) };
     const pending = pendingEventOf(work, 1, Date.parse('2026-03-01T10:00:00Z'));
-    const read = readQueuedMessage(encodeQueuedMessage({ v: 1, disposition: 'retry', action: pending, reason: DEFER_REASON, enqueuedAt: 'now' }));
+    const read = readQueuedMessage(encodeQueuedMessage({ v: 1, disposition: 'retry', action: pending, reason: DEFER_REASON, enqueuedAt: 0 }));
 
-    expect(read).toEqual({ ok: true, message: { v: 1, disposition: 'retry', action: pending, reason: DEFER_REASON, enqueuedAt: 'now' } });
+    expect(read).toEqual({ ok: true, message: { v: 1, disposition: 'retry', action: pending, reason: DEFER_REASON, enqueuedAt: 0 } });
     expect(read.ok && read.message.action.kind === 'lifecycle_event' ? alertWorkOf(read.message.action) : undefined).toEqual({ ...work, occurredAt: Date.parse('2026-03-01T10:00:00Z'), attempt: 1 });
-    const { policy: _policy, ...withoutPolicy } = pending;
-    expect(readQueuedMessage(JSON.stringify({ v: 1, disposition: 'retry', action: withoutPolicy, reason: 'x', enqueuedAt: 'now' }))).toMatchObject({ ok: false });
+    const written = JSON.parse(encodeQueuedMessage({ v: 1, disposition: 'retry', action: pending, reason: 'x', enqueuedAt: 0 })) as { action: Record<string, unknown> };
+    delete written.action['policy'];
+    expect(readQueuedMessage(JSON.stringify(written))).toMatchObject({ ok: false });
   });
 });
 
@@ -103,7 +105,7 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
     });
     const keys = { apiKey: 'a', appKey: 'b' };
     const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => options.now, random: () => 0 };
-    const action: PendingCase & { intentId: string; marker: string } = { kind: 'create_case', ...base, request, intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: true, ambiguousAt: new Date(T0).toISOString() };
+    const action: PendingCase & { intentId: string; marker: string } = { kind: 'create_case', ...base, request, intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: true, ambiguousAt: T0 };
     return { ledger, queue, calls, deps, action };
   }
 
@@ -114,7 +116,7 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
 
     expect(outcome).toEqual({ status: 'queued', retryInSeconds: MARKER_SEARCH_SETTLE_SECONDS - 10, reason: SEARCH_SETTLE_REASON });
     expect(calls).toEqual({ creates: 0, lookups: 1 });
-    expect(queue.retries).toEqual([{ action: { ...action, attempt: 1, ambiguous: true, ambiguousAt: '2026-03-01T10:00:00.000Z' }, delaySeconds: 50, reason: SEARCH_SETTLE_REASON }]);
+    expect(queue.retries).toEqual([{ action: { ...action, attempt: 1, ambiguous: true, ambiguousAt: T0 }, delaySeconds: 50, reason: SEARCH_SETTLE_REASON }]);
   });
 
   it('finds nothing after the settle time: creates', async () => {
@@ -144,7 +146,7 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
     const timeout = new DatadogError('timed out', { status: 0, retryable: true, ambiguous: true });
     const sent = await setup({ now: T0 + 70_000, createFails: timeout });
     await retryCreate(sent.action, sent.deps);
-    expect(sent.queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(T0 + 70_000).toISOString() });
+    expect(sent.queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: T0 + 70_000 });
 
     const clean = await setup({ now: T0 + 70_000, createFails: new DatadogError('rate limited', { status: 429, retryable: true }) });
     await retryCreate(clean.action, clean.deps);
@@ -154,7 +156,7 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
     const lookupFails = await setup({ now: T0 + 10_000 });
     const failing = { ...lookupFails.deps, datadog: { ...lookupFails.deps.datadog, findCaseByMarker: async () => Promise.reject(timeout) } } as UpdateDeps;
     await retryCreate(lookupFails.action, failing);
-    expect(lookupFails.queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: '2026-03-01T10:00:00.000Z' });
+    expect(lookupFails.queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: T0 });
     expect(lookupFails.calls.creates).toBe(0);
   });
 
@@ -162,7 +164,7 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
     const timeout = new DatadogError('timed out', { status: 0, retryable: true, ambiguous: true });
     const last = await setup({ now: T0 + 70_000, createFails: timeout });
     await retryCreate({ ...last.action, attempt: MAX_ATTEMPTS - 1 }, last.deps);
-    expect(last.queue.deadLetters[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(T0 + 70_000).toISOString() });
+    expect(last.queue.deadLetters[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: T0 + 70_000 });
   });
 
   it('keeps the intent of a create dead-lettered with an unknown outcome, flagged, and the next firing finds its case instead of making a second', async () => {
@@ -199,7 +201,7 @@ describe('a create whose outcome is unknown, while Datadog search may lag (#4)',
   });
 
   it('carries ambiguousAt through the queued message', () => {
-    const message = { v: 1 as const, disposition: 'retry' as const, action: { ...create, intentId: 'i', marker: 'casebridge0123', ambiguous: true, ambiguousAt: '2026-03-01T10:00:00.000Z' }, reason: 'x', enqueuedAt: 'now' };
+    const message = { v: 1 as const, disposition: 'retry' as const, action: { ...create, intentId: 'i', marker: 'casebridge0123', ambiguous: true, ambiguousAt: Date.parse('2026-03-01T10:00:00.000Z') }, reason: 'x', enqueuedAt: 0 };
     expect(readQueuedMessage(encodeQueuedMessage(message))).toEqual({ ok: true, message });
   });
 });
@@ -217,11 +219,11 @@ describe('a redelivered record whose intent the ledger flagged (#4)', () => {
     const keys = { apiKey: 'a', appKey: 'b' };
     const now = T0 + 70_000;
     const deps: UpdateDeps = { datadog, keys: { get: async () => keys, refresh: async () => keys }, queue, logger: silentLogger, ledger, now: () => now };
-    const action: PendingCase = { ...create, kind: 'create_case', intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: true, ambiguousAt: new Date(T0).toISOString() };
+    const action: PendingCase = { ...create, kind: 'create_case', intentId: claim.entry.intentId, marker: claim.entry.marker, ambiguous: true, ambiguousAt: T0 };
 
     expect(await retryCreate(action, deps)).toMatchObject({ status: 'queued', retryInSeconds: MARKER_SEARCH_SETTLE_SECONDS });
     expect(creates).toBe(0);
-    expect(queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: new Date(now).toISOString() });
+    expect(queue.retries[0]?.action).toMatchObject({ ambiguous: true, ambiguousAt: now });
   });
 });
 

@@ -116,7 +116,7 @@ describe('metrics of the retry handler', () => {
       metrics,
     });
     const message = (n: number): string =>
-      encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: pendingCase(n), reason: 'first try answered 429', enqueuedAt: new Date().toISOString() });
+      encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: pendingCase(n), reason: 'first try answered 429', enqueuedAt: Date.now() });
     const event: SQSEvent = { Records: [record(1, message(1)), record(2, message(2)), record(3, message(3))] };
     // 1 is created, 2 is rate limited again, 3 is refused for good.
     const created = await handler({ Records: [event.Records[0]!] });

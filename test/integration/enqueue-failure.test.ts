@@ -98,6 +98,7 @@ describe('ingest with the SQS retry queue', () => {
       attempt: 0,
       request: { data: { attributes: { title: '[GitHub] acme/shop#77: Queue outage' } } },
     });
-    expect(read.ok && read.message.action.firstSeen).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(read.ok && Number.isFinite(read.message.action.firstSeen)).toBe(true);
+    expect((JSON.parse(m?.Body ?? '') as { action: { firstSeen: string } }).action.firstSeen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 });

@@ -289,7 +289,7 @@ describe('retry handler: a deferred alert event (#4)', () => {
 
   function deferredRecord(attempt: number): SQSRecord {
     const work = { source: 'alertmanager' as const, identity: IDENTITY, rule: undefined, signal: 'resolved' as const, deliveryId: undefined, request: undefined, summary: 'alert.resolved', policy: DEFAULT_LIFECYCLE_POLICY };
-    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: pendingEventOf(work, attempt, T0), reason: DEFER_REASON, enqueuedAt: new Date(T0).toISOString() });
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: pendingEventOf(work, attempt, T0), reason: DEFER_REASON, enqueuedAt: T0 });
     return { messageId: `deferred-${attempt}`, receiptHandle: 'r', body, attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry', awsRegion: 'us-east-1' };
   }
 
@@ -315,7 +315,7 @@ describe('retry handler: a deferred alert event (#4)', () => {
 
     expect(await handler({ Records: [deferredRecord(2)] })).toEqual({ batchItemFailures: [] });
 
-    expect(queue.retries).toEqual([{ action: expect.objectContaining({ kind: 'lifecycle_event', attempt: 3, occurredAt: '2026-03-01T10:00:00.000Z' }), delaySeconds: 20, reason: DEFER_REASON }]);
+    expect(queue.retries).toEqual([{ action: expect.objectContaining({ kind: 'lifecycle_event', attempt: 3, occurredAt: T0 }), delaySeconds: 20, reason: DEFER_REASON }]);
     expect(dd.requests).toHaveLength(0);
   });
 
@@ -398,7 +398,7 @@ describe('retry handler: a queued create whose next retry cannot be queued (#4)'
       logger: createLogger({ write: () => undefined }),
       random: () => 0,
     });
-    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: 'first try answered 503', enqueuedAt: new Date().toISOString() });
+    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: 'first try answered 503', enqueuedAt: Date.now() });
     const record: SQSRecord = { messageId: 'm-21', receiptHandle: 'r', body, attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry', awsRegion: 'us-east-1' };
     dd.dropAfterCreateNext(1);
 

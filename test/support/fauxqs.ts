@@ -82,7 +82,7 @@ export function pendingCase(n: number, overrides: Partial<PendingCase> = {}): Pe
     rule: 'test rule',
     request: caseRequest(`case ${n}`),
     attempt: 0,
-    firstSeen: '2026-01-02T03:04:05.678Z',
+    firstSeen: Date.parse('2026-01-02T03:04:05.678Z'),
     ...overrides,
   };
 }
