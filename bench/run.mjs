@@ -1,4 +1,4 @@
-// `npm run bench [-- flags]`: bundles bench/bench.ts with esbuild (minified, like the Lambda), runs it
+// `npm run bench [-- flags]`: bundles bench/cli.ts with esbuild (minified, like the Lambda), runs it
 // with the flags, then the storm figure (bench/storm.ts) unless --quick, --json, --profile or
 // --no-storm is given. Exits with the first failing step's code.
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 await build({
-  entryPoints: [`${root}bench/bench.ts`],
+  entryPoints: [`${root}bench/cli.ts`],
   bundle: true,
   platform: 'node',
   format: 'esm',
