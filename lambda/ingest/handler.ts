@@ -199,7 +199,10 @@ export function createIngestHandler(deps: IngestDeps) {
       return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     } catch (error) {
       // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
-      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch(() => undefined);
+      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch((forgetError: unknown) => {
+        // The sender's retry of this delivery id would be answered `duplicate` for a day: say so.
+        elog.error('delivery id not forgotten after a failure: a redelivery will be answered duplicate', { error: forgetError });
+      });
       throw error;
     }
   }

@@ -11,6 +11,7 @@ import { readSample } from '../../lambda/local/samples.js';
 import { signRequest } from '../../lambda/local/sign.js';
 import { compileRules } from '../../lambda/mapping/compile-rules.js';
 import { loadRulesFile, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
+import { LedgerError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue } from '../../lambda/shared/queue.js';
 import { createSecretsProvider, secretsManagerLoader } from '../../lambda/shared/secrets.js';
@@ -262,6 +263,25 @@ const EXPECTED_CLASS: Record<Kind, (status: number) => boolean> = {
   permanent: (s) => s >= 400 && s < 500,
   accepted: (s) => s >= 200 && s < 300,
 };
+
+describe('a ledger failure after the delivery id was remembered', () => {
+  it('answers 503, forgets the delivery id, and handles the sender\'s retry of the same delivery', async () => {
+    const real = new DynamoLedger({ client: localDynamoClient(dynamo.endpoint), tableName: TABLE });
+    let failReads = 1;
+    // The real ledger, whose alert read fails once (DynamoDB throttling, say) after the delivery id is stored.
+    const ledger = Object.assign(Object.create(real) as DynamoLedger, {
+      get: (source: string, identity: string) => (failReads-- > 0 ? Promise.reject(new LedgerError('the dedup ledger failed (GetItem): throttled')) : real.get(source, identity)),
+    });
+    const handler = handlerWith({ ledger });
+    const event = githubEvent();
+
+    const first = await handler(event, context);
+    const retry = await handler(event, context);
+
+    expect([first.statusCode, JSON.parse(first.body ?? '{}').error]).toEqual([503, 'ledger_unavailable']);
+    expect([retry.statusCode, JSON.parse(retry.body ?? '{}').status]).toEqual([201, 'created']);
+  });
+});
 
 describe('every error path of the ingest handler', () => {
   it('the table covers each kind, and no transient cause is a 4xx', () => {
