@@ -214,26 +214,8 @@ const PATHS: readonly ErrorPath[] = [
 
   // Accepted: the bridge owns the webhook from here (retry queue or DLQ, with an alarm), so 2xx.
   { cause: 'Datadog unreachable', kind: 'accepted', status: 202, code: 'queued', run: () => handlerWith({ datadog: createDatadogClient({ baseUrl: closedPort, timeoutMs: 2_000 }) })(githubEvent(), context) },
-  {
-    cause: 'Datadog answers 503',
-    kind: 'accepted',
-    status: 202,
-    code: 'queued',
-    run: () => {
-      dd.failNext(1, { status: 503 });
-      return handlerWith()(githubEvent(), context);
-    },
-  },
-  {
-    cause: 'Datadog refuses the case (400)',
-    kind: 'accepted',
-    status: 202,
-    code: 'dead_lettered',
-    run: () => {
-      dd.failNext(1, { status: 400 });
-      return handlerWith()(githubEvent(), context);
-    },
-  },
+  { cause: 'Datadog answers 503', kind: 'accepted', status: 202, code: 'queued', run: withDatadogAnswer(503) },
+  { cause: 'Datadog refuses the case (400)', kind: 'accepted', status: 202, code: 'dead_lettered', run: withDatadogAnswer(400) },
   {
     cause: "Datadog answers 401 and the keys' re-read fails (Secrets Manager gone after the first read)",
     kind: 'accepted',
@@ -242,6 +224,14 @@ const PATHS: readonly ErrorPath[] = [
     run: withSecretsReply((reads) => (reads === 0 ? secretString(JSON.stringify({ ...SECRETS, DD_API_KEY: 'revoked-key' })) : awsError(500, 'InternalServiceError'))),
   },
 ];
+
+/** Runs the deployed wiring with Datadog answering the create `status`. */
+function withDatadogAnswer(status: number): () => Promise<APIGatewayProxyStructuredResultV2> {
+  return () => {
+    dd.failNext(1, { status });
+    return handlerWith()(githubEvent(), context);
+  };
+}
 
 /** Runs the deployed wiring with Secrets Manager answering `reply` (its argument: earlier reads in this case). */
 function withSecretsReply(reply: (reads: number) => SecretsReply): () => Promise<APIGatewayProxyStructuredResultV2> {
