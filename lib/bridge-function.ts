@@ -19,6 +19,8 @@ export interface BridgeFunctionProps {
   readonly memorySize?: number;
   /** @default one month */
   readonly logRetention?: RetentionDays;
+  /** Concurrent executions reserved for (and at most used by) this function. @default none: the account's unreserved pool */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -55,6 +57,7 @@ export class BridgeFunction extends LambdaFunction {
       architecture: Architecture.ARM_64,
       timeout: props.timeout ?? Duration.seconds(10),
       memorySize: props.memorySize ?? 256,
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       loggingFormat: LoggingFormat.JSON,
       logGroup,
       // No NODE_OPTIONS=--enable-source-maps: Node would read and parse the bundle's source map at every

@@ -6,7 +6,7 @@ import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js'
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName } from '../sources/index.js';
 import type { SourceEvent } from '../sources/types.js';
-import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
+import { BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../shared/queue.js';
@@ -199,7 +199,10 @@ export function createIngestHandler(deps: IngestDeps) {
       return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     } catch (error) {
       // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
-      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch(() => undefined);
+      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch((forgetError: unknown) => {
+        // The sender's retry of this delivery id would be answered `duplicate` for a day: say so.
+        elog.error('delivery id not forgotten after a failure: a redelivery will be answered duplicate', { error: forgetError });
+      });
       throw error;
     }
   }
@@ -282,6 +285,12 @@ export function createIngestHandler(deps: IngestDeps) {
       } else if (error instanceof QueueError) {
         log.error('webhook not accepted: the retry queue failed', { error });
         request.response = refuse(503, { error: 'queue_unavailable', message: 'the webhook could not be stored for retry; send it again' });
+      } else if (error instanceof SecretUnavailableError) {
+        log.error('webhook not accepted: the bridge secret could not be read', { error });
+        request.response = refuse(503, { error: 'secret_unavailable', message: 'the bridge secret could not be read; send it again' });
+      } else if (error instanceof LedgerError) {
+        log.error('webhook not accepted: the dedup ledger failed', { error });
+        request.response = refuse(503, { error: 'ledger_unavailable', message: 'the dedup ledger could not be reached; send it again' });
       } else if (error instanceof ConfigError) {
         log.error('webhook not accepted: configuration error', { error });
         request.response = refuse(500, { error: 'not_configured', message: error.message });

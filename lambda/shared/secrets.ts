@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as z from './zod.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, SecretUnavailableError } from './errors.js';
 
 /** The bridge secret: one flat JSON key/value object (the Secrets Manager console's key/value form). */
 export const SecretBagSchema = z.record(z.string(), z.string());
@@ -60,7 +60,9 @@ export function createSecretsProvider(options: {
           options.onError?.(error);
           return cached.bag;
         }
-        throw error instanceof ConfigError ? error : new ConfigError(`cannot read the bridge secret (${options.origin})`, { cause: error });
+        // Nothing cached yet: a failed read (network, throttling, a 5xx) is transient (answered 503);
+        // the loaders turn what retrying will not fix into a ConfigError.
+        throw error instanceof ConfigError ? error : new SecretUnavailableError(`cannot read the bridge secret (${options.origin}): ${(error as Error).message}`, { cause: error });
       } finally {
         inflight = undefined;
       }
@@ -74,18 +76,41 @@ export function createSecretsProvider(options: {
   };
 }
 
-/** Locally: the same JSON from a file (`CASE_BRIDGE_SECRETS_FILE`). */
+/** Locally: the same JSON from a file (`CASE_BRIDGE_SECRETS_FILE`); a missing or unreadable file is a ConfigError. */
 export function fileSecretLoader(path: string): SecretLoader {
-  return () => readFile(path, 'utf8');
+  return async () => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (cause) {
+      throw new ConfigError(`cannot read the secrets file ${path}: ${(cause as Error).message}`, { cause });
+    }
+  };
 }
 
-/** In AWS: `GetSecretValue` on the bridge secret (name or ARN). The SDK comes from the Lambda runtime. */
-export function secretsManagerLoader(secretId: string): SecretLoader {
+/**
+ * Secrets Manager errors that retrying will not fix: the secret is missing, scheduled for deletion,
+ * not readable by the function's role, or its KMS key cannot decrypt it. Anything else (network,
+ * throttling, InternalServiceError) is transient.
+ */
+const PERMANENT_SECRET_ERRORS = new Set(['ResourceNotFoundException', 'AccessDeniedException', 'DecryptionFailure', 'InvalidRequestException', 'InvalidParameterException']);
+
+/**
+ * In AWS: `GetSecretValue` on the bridge secret (name or ARN). The SDK comes from the Lambda runtime.
+ * `clientConfig` is for tests (an endpoint, one attempt).
+ */
+export function secretsManagerLoader(secretId: string, clientConfig: import('@aws-sdk/client-secrets-manager').SecretsManagerClientConfig = {}): SecretLoader {
   let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
   return async () => {
     const sdk = await import('@aws-sdk/client-secrets-manager');
-    client ??= new sdk.SecretsManagerClient({});
-    const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
+    client ??= new sdk.SecretsManagerClient(clientConfig);
+    let out: import('@aws-sdk/client-secrets-manager').GetSecretValueCommandOutput;
+    try {
+      out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
+    } catch (cause) {
+      const name = (cause as Error).name;
+      if (PERMANENT_SECRET_ERRORS.has(name)) throw new ConfigError(`secret ${secretId}: ${name}: ${(cause as Error).message}`, { cause });
+      throw cause;
+    }
     if (out.SecretString === undefined) throw new ConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
     return out.SecretString;
   };
