@@ -113,6 +113,15 @@ export function apiGatewayBody(contentType: string | undefined, body: Buffer): {
 
 const ROUTE = /^\/webhooks\/([^/]+)\/?$/;
 
+/** A path segment with its %XX escapes decoded, or undefined when they are not valid UTF-8 percent-encoding. */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 function readBody(req: IncomingMessage, keep: number): Promise<{ body: Buffer; truncated: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -199,8 +208,14 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
         return;
       }
+      const source = decodePathSegment(match[1] ?? '');
+      if (source === undefined) {
+        // Like any other name that is no source: no source's name has a malformed escape.
+        req.resume();
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unknown_source', message: 'the source in the path is not valid percent-encoding' }));
+        return;
+      }
       const { body, truncated } = await readBody(req, env.CASE_BRIDGE_MAX_BODY_BYTES);
-      const source = decodeURIComponent(match[1] ?? '');
       const event = toApiGatewayEvent(req, truncated ? Buffer.alloc(env.CASE_BRIDGE_MAX_BODY_BYTES + 1) : body, source);
       const result = await handler(event, {} as Context);
       if (res.destroyed) return;
