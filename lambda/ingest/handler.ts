@@ -6,7 +6,7 @@ import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js'
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName } from '../sources/index.js';
 import type { SourceEvent } from '../sources/types.js';
-import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
+import { BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../shared/queue.js';
@@ -282,6 +282,9 @@ export function createIngestHandler(deps: IngestDeps) {
       } else if (error instanceof QueueError) {
         log.error('webhook not accepted: the retry queue failed', { error });
         request.response = refuse(503, { error: 'queue_unavailable', message: 'the webhook could not be stored for retry; send it again' });
+      } else if (error instanceof LedgerError) {
+        log.error('webhook not accepted: the dedup ledger did not answer', { error });
+        request.response = refuse(503, { error: 'ledger_unavailable', message: 'the dedup ledger did not answer; send it again' });
       } else if (error instanceof ConfigError) {
         log.error('webhook not accepted: configuration error', { error });
         request.response = refuse(500, { error: 'not_configured', message: error.message });

@@ -10,6 +10,7 @@ import type {
   UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { newIntent } from './memory-ledger.js';
+import { LedgerError } from '../shared/errors.js';
 import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry, type LedgerState } from './types.js';
 
 // Single-table layout (partition key `pk`, string; no sort key):
@@ -48,13 +49,22 @@ interface DynamoCalls {
   deleteItem(input: DeleteItemCommandInput): Promise<unknown>;
 }
 
+/** A call that failed for another reason than its condition becomes a LedgerError (the condition failure stays as it is). */
+function failed(call: string, input: { TableName?: string | undefined }): (error: unknown) => never {
+  return (error) => {
+    if (isConditionFailure(error)) throw error;
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new LedgerError(`ledger ${call} on ${input.TableName ?? 'the table'} failed (${what})`, { cause: error });
+  };
+}
+
 async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
   const [sdk, c] = await Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]);
   return {
-    getItem: (input) => c.send(new sdk.GetItemCommand(input)),
-    putItem: (input) => c.send(new sdk.PutItemCommand(input)),
-    updateItem: (input) => c.send(new sdk.UpdateItemCommand(input)),
-    deleteItem: (input) => c.send(new sdk.DeleteItemCommand(input)),
+    getItem: (input) => c.send(new sdk.GetItemCommand(input)).catch(failed('GetItem', input)),
+    putItem: (input) => c.send(new sdk.PutItemCommand(input)).catch(failed('PutItem', input)),
+    updateItem: (input) => c.send(new sdk.UpdateItemCommand(input)).catch(failed('UpdateItem', input)),
+    deleteItem: (input) => c.send(new sdk.DeleteItemCommand(input)).catch(failed('DeleteItem', input)),
   };
 }
 

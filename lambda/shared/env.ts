@@ -1,4 +1,5 @@
 import * as z from './zod.js';
+import { DATADOG_TIMEOUT_MS } from './budgets.js';
 import { ConfigError } from './errors.js';
 
 const Int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
@@ -21,7 +22,7 @@ export const EnvSchema = z.object({
   /** Overrides the API base URL (tests, proxies). */
   DD_API_URL: z.optional(z.string().check(z.minLength(1))),
   /** Deadline of each Datadog call in ms. @default 5000 */
-  DD_TIMEOUT_MS: z._default(Int(100, 60_000), 5000),
+  DD_TIMEOUT_MS: z._default(Int(100, 60_000), DATADOG_TIMEOUT_MS),
   /** Local server port. @default 3000 */
   PORT: z._default(Int(0, 65535), 3000),
   /** debug, info, warn, error. @default info */

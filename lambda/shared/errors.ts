@@ -67,3 +67,9 @@ export class DatadogError extends BridgeError {
 
 /** Handing an action to the retry queue or dead-letter store failed. Answered 503. */
 export class QueueError extends BridgeError {}
+
+/**
+ * The dedup ledger did not answer (timeout, network, throttling after the bounded retries, ...). Answered
+ * 503: nothing was done that a retry of the webhook would not redo. A lost conditional write is not one.
+ */
+export class LedgerError extends BridgeError {}

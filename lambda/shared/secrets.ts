@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseJsonWithLocations } from '@humanwhocodes/momoa';
+import { AWS_CLIENT_BOUNDS } from './budgets.js';
 import * as z from './zod.js';
 import { ConfigError } from './errors.js';
 
@@ -117,7 +118,7 @@ export function secretsManagerLoader(secretId: string): SecretLoader {
   let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
   return async () => {
     const sdk = await import('@aws-sdk/client-secrets-manager');
-    client ??= new sdk.SecretsManagerClient({});
+    client ??= new sdk.SecretsManagerClient({ ...AWS_CLIENT_BOUNDS });
     const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
     if (out.SecretString === undefined) throw new ConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
     return out.SecretString;
