@@ -11,6 +11,10 @@ export const EnvSchema = z.object({
   CASE_BRIDGE_SECRET_ID: z.optional(z.string().check(z.minLength(1))),
   /** Local: JSON file with the same key/value object as the secret. */
   CASE_BRIDGE_SECRETS_FILE: z.optional(z.string().check(z.minLength(1))),
+  /** Local: the JSON line `npm run state` prints; `npm start` then keeps its ledger and queues there. */
+  CASE_BRIDGE_STATE: z.optional(z.string().check(z.minLength(1))),
+  /** Local: where `npm run state` keeps them. @default .case-bridge/ */
+  CASE_BRIDGE_STATE_DIR: z.optional(z.string().check(z.minLength(1))),
   /** Local: rules file. @default config/rules.yaml */
   CASE_BRIDGE_RULES: z.optional(z.string().check(z.minLength(1))),
   /** Largest accepted body in bytes. @default 1048576 */
