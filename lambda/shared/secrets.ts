@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { parse as parseJsonWithLocations } from '@humanwhocodes/momoa';
+import { AWS_CLIENT_BOUNDS } from './budgets.js';
 import * as z from './zod.js';
 import { ConfigError, SecretUnavailableError } from './errors.js';
 
@@ -18,17 +20,49 @@ export type SecretLoader = () => Promise<string>;
 /** A rotated value is picked up within this time. */
 export const SECRET_TTL_MS = 5 * 60 * 1000;
 
+/** Where a JSON text stops being JSON: 1-based line and column, 0-based offset, and the kind of fault. */
+export interface JsonFault {
+  readonly line: number;
+  readonly column: number;
+  readonly offset: number;
+  /** e.g. `UnexpectedChar`, `UnexpectedToken`, `UnexpectedEOF` (never any of the text). */
+  readonly kind: string;
+}
+
+const JsonFaultSchema = z.object({ line: z.number(), column: z.number(), offset: z.number(), name: z.string() });
+
+/**
+ * The position of the first syntax error in `text`, from a JSON parser that reports locations
+ * (momoa). V8's own SyntaxError quotes the text around the fault (`Unexpected token 's', "{"A": supersecre"...`),
+ * so it is never shown or kept as a cause. Undefined when the locating parser finds no fault.
+ */
+export function locateJsonFault(text: string): JsonFault | undefined {
+  try {
+    parseJsonWithLocations(text, { mode: 'json', ranges: false, tokens: false });
+    return undefined;
+  } catch (error) {
+    const at = JsonFaultSchema.safeParse(error);
+    return at.success ? { line: at.data.line, column: at.data.column, offset: at.data.offset, kind: at.data.name } : undefined;
+  }
+}
+
+/**
+ * Parses the bridge secret. Every error names a position or key, never a value: the text is a secret,
+ * so neither the SyntaxError nor the zod error (which may quote input) is kept as the cause.
+ */
 export function parseSecretBag(text: string, origin: string): SecretBag {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(`${origin} is not JSON (expected a flat key/value object)`, { cause });
+  } catch {
+    const fault = locateJsonFault(text);
+    const where = fault ? ` at line ${fault.line}, column ${fault.column} (offset ${fault.offset}, ${fault.kind})` : '';
+    throw new ConfigError(`${origin} is not JSON${where} (expected a flat key/value object)`);
   }
   const parsed = SecretBagSchema.safeParse(json);
   if (!parsed.success) {
     const keys = parsed.error.issues.map((i) => i.path.join('.')).filter((k) => k !== '');
-    throw new ConfigError(`${origin} must be a flat JSON object of string values${keys.length ? ` (bad keys: ${keys.join(', ')})` : ''}`, { cause: parsed.error });
+    throw new ConfigError(`${origin} must be a flat JSON object of string values${keys.length ? ` (bad keys: ${keys.join(', ')})` : ''}`);
   }
   return Object.freeze({ ...parsed.data });
 }
@@ -102,7 +136,7 @@ export function secretsManagerLoader(secretId: string, clientConfig: import('@aw
   let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
   return async () => {
     const sdk = await import('@aws-sdk/client-secrets-manager');
-    client ??= new sdk.SecretsManagerClient(clientConfig);
+    client ??= new sdk.SecretsManagerClient({ ...AWS_CLIENT_BOUNDS, ...clientConfig });
     let out: import('@aws-sdk/client-secrets-manager').GetSecretValueCommandOutput;
     try {
       out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));

@@ -166,6 +166,14 @@ describe('bad input through the local server', () => {
     await expectStillUp();
   });
 
+  it.each(['%E0%A4%A', '%', '%ZZgithub', '%C0%AF'])('answers 404 unknown_source, not 500, to malformed percent-encoding in the path (%s)', async (segment) => {
+    const res = await post(segment, GOOD_BODY, githubHeaders(GOOD_BODY));
+
+    expect(await expectError(res, 404, 'unknown_source')).toBe('the source in the path is not valid percent-encoding');
+    expect(bridge.logs.filter((l) => l.includes('local server failure'))).toEqual([]);
+    await expectStillUp();
+  });
+
   it('answers 401 to an unsigned request without echoing the expected signature', async () => {
     const headers = githubHeaders(GOOD_BODY);
     delete headers['x-hub-signature-256'];
