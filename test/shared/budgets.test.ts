@@ -88,7 +88,8 @@ describe('time budgets', () => {
     const { error, ms } = await timed(() => ledger.get('github', 'repo/1:issue/1'));
 
     expect(error).toBeInstanceOf(LedgerError);
-    expect((error as Error).message).toMatch(/^ledger GetItem on case-bridge-ledger failed \(TimeoutError/);
+    expect((error as Error).message).toMatch(/^the dedup ledger failed \(GetItem\): /);
+    expect((error as Error).cause).toMatchObject({ name: 'TimeoutError' });
     expect(silent.connections()).toBe(AWS_MAX_ATTEMPTS);
     expect(ms).toBeLessThan(AWS_CALL_WORST_CASE_MS + SCHEDULING_SLACK_MS);
   });
@@ -109,7 +110,7 @@ describe('time budgets', () => {
       });
 
       expect(res?.status).toBe(503);
-      expect(await res?.json()).toEqual({ error: 'ledger_unavailable', message: 'the dedup ledger did not answer; send it again' });
+      expect(await res?.json()).toEqual({ error: 'ledger_unavailable', message: 'the dedup ledger could not be reached; send it again' });
       expect(dd.requests.filter((r) => r.method === 'POST')).toEqual([]);
       expect(ms).toBeLessThan(AWS_CALL_WORST_CASE_MS + SCHEDULING_SLACK_MS);
     } finally {
