@@ -94,12 +94,14 @@ type SourceBlock = NonNullable<RulesFile['sources'][SourceName]>;
 
 /** Compiles the rules of one source; problems are pushed to `problems` with their path. */
 function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFile, problems: string[]): CompiledRule[] {
+  // The rule being compiled, named in expression problems (a field may come from the defaults).
+  let ruleName = '';
   const template = (path: string, text: string | undefined): CompiledTemplate | undefined => {
     if (text === undefined) return undefined;
     try {
       return compileTemplate(text);
     } catch (e) {
-      problems.push(`${path}: ${(e as Error).message}`);
+      problems.push(`${path}: ${(e as Error).message} (rule "${ruleName}")`);
       return undefined;
     }
   };
@@ -107,6 +109,7 @@ function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFil
   const rules: CompiledRule[] = [];
   block.rules.forEach((rule, index) => {
     const path = `sources.${name}.rules[${index}]`;
+    ruleName = rule.name;
     if (names.has(rule.name)) problems.push(`${path}.name: "${rule.name}" is used by an earlier rule of ${name}`);
     names.add(rule.name);
     const previous = rules.at(-1);
@@ -118,7 +121,7 @@ function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFil
       try {
         when = compileExpression(rule.when);
       } catch (e) {
-        problems.push(`${path}.when: ${(e as Error).message}`);
+        problems.push(`${path}.when: ${rule.when}: ${(e as Error).message} (rule "${rule.name}")`);
       }
     }
     let fields: CompiledCaseFields | undefined;
