@@ -171,7 +171,11 @@ export function createIngestHandler(deps: IngestDeps) {
     const secrets = secretValues(bag, secretKey);
     if (secrets.length === 0) throw new ConfigError(`the bridge secret has no value for ${secretKey} (needed by source ${compiled.source.name})`);
     if (!compiled.source.verify(raw, headers, secrets, Math.floor(now() / 1000))) {
-      throw new SignatureError('signature or credentials missing or wrong');
+      // Names what the source expects; never what was received.
+      const { headers: expected, mismatch } = compiled.source.credential;
+      const missing = expected.filter((name) => !headers[name.toLowerCase()]);
+      const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} headers` : `${missing[0]} header`;
+      throw new SignatureError(missing.length > 0 ? `missing ${names}` : mismatch);
     }
 
     const body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
@@ -274,7 +278,7 @@ export function createIngestHandler(deps: IngestDeps) {
         log.info('webhook refused', { status: error.statusCode, reason: error.code });
         request.response = refuse(error.statusCode, { error: error.code, message: error.message });
       } else if (error instanceof SignatureError) {
-        log.warn('webhook rejected: bad signature');
+        log.warn('webhook rejected: not authenticated', { reason: error.message });
         request.response = refuse(401, { error: 'invalid_signature', message: error.message });
       } else if (error instanceof PayloadError) {
         log.warn('webhook rejected: malformed body', { reason: error.message });

@@ -3,7 +3,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header } from './crypto.js';
 import { credentialMatches, isObject, nonEmpty } from './fields.js';
-import type { JsonObject, Signal, SourceEvent, SourceName, WebhookSource } from './types.js';
+import { schemeMismatch, type JsonObject, type Signal, type SourceEvent, type SourceName, type WebhookSource } from './types.js';
 
 /** How an alert group becomes events: one per group (`group`) or one per alert in it (`alert`). */
 export const groupBySchema = z.lazily(() => z.enum(['group', 'alert']));
@@ -136,6 +136,8 @@ export const alertmanager = {
   verify(_rawBody, headers, { secrets, settings }) {
     return credentialMatches(header(headers, 'authorization'), settings.scheme, secrets);
   },
+
+  credential: (settings) => ({ headers: ['Authorization'], mismatch: schemeMismatch(settings.scheme) }),
 
   parse(body, _headers, { settings }) {
     return parseAlertmanagerBody('alertmanager', body, settings.group_by);

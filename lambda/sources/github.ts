@@ -3,7 +3,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import { isObject, objectOf, str } from './fields.js';
-import type { Json, JsonObject, Signal, SourceEvent, WebhookSource } from './types.js';
+import { SIGNATURE_MISMATCH, type Json, type JsonObject, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -85,6 +85,8 @@ export const github = {
     for (const secret of secrets) ok = hexDigestMatches(candidate, hmacSha256(secret, rawBody)) || ok;
     return ok;
   },
+
+  credential: () => ({ headers: ['X-Hub-Signature-256'], mismatch: SIGNATURE_MISMATCH }),
 
   parse(body, headers) {
     if (!isGithubBody(body)) {

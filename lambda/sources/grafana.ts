@@ -2,7 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { alertGroupSchema, groupBySchema, alertGroupEvents, parseAlertmanagerBody } from './alertmanager.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
-import type { WebhookSource } from './types.js';
+import { SIGNATURE_MISMATCH, type WebhookSource } from './types.js';
 
 const headerNameSchema = () => z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
 
@@ -61,6 +61,11 @@ export const grafana = {
     for (const secret of secrets) ok = hexDigestMatches(candidate, hmacSha256(secret, prefix, rawBody)) || ok;
     return ok;
   },
+
+  credential: (settings) =>
+    settings.timestamp_header === undefined
+      ? { headers: [settings.signature_header], mismatch: SIGNATURE_MISMATCH }
+      : { headers: [settings.signature_header, settings.timestamp_header], mismatch: `${SIGNATURE_MISMATCH}, or ${settings.timestamp_header} is not within ${settings.tolerance_seconds} s of now` },
 
   parse(body, _headers, { settings }) {
     // Mimir-style receiver (grafana/alerting receivers/webhook/v0mimir1): an Alertmanager body.

@@ -7,13 +7,15 @@ import { opsgenie } from './opsgenie.js';
 import { pagerduty } from './pagerduty.js';
 import { sentry } from './sentry.js';
 import { standardWebhooks } from './standard-webhooks.js';
-import type { Headers, JsonObject, SourceEvent, SourceName, SourceSettings, WebhookSource } from './types.js';
+import type { Credential, Headers, JsonObject, SourceEvent, SourceName, SourceSettings, WebhookSource } from './types.js';
 
 /** A source with its settings resolved from the rules file: what the ingest handler calls. */
 export interface BoundSource {
   readonly name: SourceName;
   readonly settings: SourceSettings;
   verify(rawBody: Buffer, headers: Headers, secrets: readonly string[], now: number): boolean;
+  /** The headers `verify` reads and what a refused credential is called (the 401's message). */
+  readonly credential: Credential;
   parse(body: JsonObject, headers: Headers): SourceEvent[];
 }
 
@@ -24,6 +26,7 @@ function bind<S extends SourceSettings>(source: WebhookSource<S>) {
     return {
       name: source.name,
       settings,
+      credential: source.credential(settings),
       verify: (rawBody, headers, secrets, now) => source.verify(rawBody, headers, { secrets, now, settings }),
       parse: (body, headers) => source.parse(body, headers, { settings }),
     };

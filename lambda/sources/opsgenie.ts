@@ -48,6 +48,8 @@ export const opsgenie = {
     return ok;
   },
 
+  credential: (settings) => ({ headers: [settings.header], mismatch: 'credential does not match' }),
+
   parse(body) {
     const parsed = z.safeParse(bodySchema(), body);
     if (!parsed.success) throw new PayloadError('not an Opsgenie webhook body', { cause: parsed.error });

@@ -2,7 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import { nonEmpty } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { SIGNATURE_MISMATCH, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -61,6 +61,8 @@ export const pagerduty = {
     }
     return ok;
   },
+
+  credential: () => ({ headers: ['X-PagerDuty-Signature'], mismatch: SIGNATURE_MISMATCH }),
 
   parse(body, headers) {
     const parsed = z.safeParse(bodySchema(), body);

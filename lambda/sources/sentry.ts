@@ -2,7 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
 import { nonEmpty, objectOf, str } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { SIGNATURE_MISMATCH, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -60,6 +60,8 @@ export const sentry = {
     for (const secret of secrets) ok = hexDigestMatches(candidate, hmacSha256(secret, rawBody)) || ok;
     return ok;
   },
+
+  credential: () => ({ headers: ['Sentry-Hook-Signature'], mismatch: SIGNATURE_MISMATCH }),
 
   parse(body, headers) {
     const resource = header(headers, 'sentry-hook-resource');

@@ -2,7 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hmacSha256, safeEqualString } from './crypto.js';
 import { str } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { SIGNATURE_MISMATCH, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -64,6 +64,8 @@ export const standardWebhooks = {
     }
     return ok;
   },
+
+  credential: (settings) => ({ headers: ['webhook-id', 'webhook-timestamp', 'webhook-signature'], mismatch: `${SIGNATURE_MISMATCH}, or webhook-timestamp is not within ${settings.tolerance_seconds} s of now` }),
 
   parse(body, headers, { settings }) {
     const parsed = z.safeParse(bodySchema(), body);
