@@ -18,6 +18,7 @@ try {
       `  rules:   ${env.CASE_BRIDGE_RULES ?? 'config/rules.yaml (presets)'}`,
       `  secrets: ${keys}`,
       bridge.usingDevSecrets ? '  WARNING: using development secrets; never expose this server.' : '',
+      ...bridge.missingSecrets.map(({ source, key }) => `  WARNING: source ${source} has no secret: add "${key}" to ${process.env['CASE_BRIDGE_SECRETS_FILE'] ?? 'config/dev-secrets.json'}; until then its webhooks are answered 500 not_configured.`),
       `  Datadog: ${env.DD_API_URL ?? `https://api.${env.DD_SITE ?? 'datadoghq.com'}`} (dry run unless the secret has DD_API_KEY and DD_APP_KEY${env.CASE_BRIDGE_DRY_RUN ? '; CASE_BRIDGE_DRY_RUN is set' : ''})`,
       bridge.sqs ? `  retries: SQS emulator ${bridge.sqs.endpoint} (retry queue ${bridge.sqs.retryQueueUrl}, DLQ ${bridge.sqs.dlqUrl})` : '',
       bridge.dynamo ? `  ledger:  DynamoDB emulator ${bridge.dynamo.endpoint} (table ${bridge.dynamo.tableName}; npm run cases -- <source> <identity> --endpoint ${bridge.dynamo.endpoint})` : '',

@@ -45,6 +45,21 @@ export const SOURCES: { readonly [K in SourceName]: { bind: (rawSettings: unknow
   generic: { bind: bind(generic), settingsSchema: generic.settingsSchema },
 };
 
+/**
+ * Each source's secret key when its settings name none (the defaults of the settings schemas; a test
+ * checks that they agree). Read without binding the settings, so no settings schema is built for it.
+ */
+export const DEFAULT_SECRET_KEYS: { readonly [K in SourceName]: string } = {
+  github: 'GITHUB_WEBHOOK_SECRET',
+  pagerduty: 'PAGERDUTY_WEBHOOK_SECRET',
+  alertmanager: 'ALERTMANAGER_BEARER_TOKEN',
+  grafana: 'GRAFANA_WEBHOOK_SECRET',
+  sentry: 'SENTRY_CLIENT_SECRET',
+  opsgenie: 'OPSGENIE_BEARER_TOKEN',
+  'standard-webhooks': 'STANDARD_WEBHOOKS_SECRET',
+  generic: 'GENERIC_WEBHOOK_SECRET',
+};
+
 export function isSourceName(name: string): name is SourceName {
   return Object.hasOwn(SOURCES, name);
 }
