@@ -1,7 +1,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hmacSha256, safeEqualString } from './crypto.js';
-import { str } from './fields.js';
+import { payloadProblems, str } from './fields.js';
 import { SIGNATURE_MISMATCH, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
@@ -69,7 +69,7 @@ export const standardWebhooks = {
 
   parse(body, headers, { settings }) {
     const parsed = z.safeParse(bodySchema(), body);
-    if (!parsed.success) throw new PayloadError('not a Standard Webhooks body (needs a string "type")', { cause: parsed.error });
+    if (!parsed.success) throw new PayloadError(`not a Standard Webhooks body (needs a string "type"): ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const { type, data } = parsed.data;
     const webhookId = header(headers, 'webhook-id');
     const dataId = str(data?.id);
