@@ -11,7 +11,7 @@ import { DynamoLedger } from '../ledger/dynamo-ledger.js';
 import { localDynamoClient, startLocalLedger } from './ledger.js';
 import type { LocalState } from './state.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
-import { createIngestHandler } from '../ingest/handler.js';
+import { createIngestHandler, missingSecretKeys } from '../ingest/handler.js';
 import type { CompiledRules } from '../mapping/compile-rules.js';
 import { loadRulesFile, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
 import type { Env } from '../shared/env.js';
@@ -36,6 +36,8 @@ export interface LocalBridge {
   readonly queue: ActionQueue;
   readonly rules: CompiledRules;
   readonly usingDevSecrets: boolean;
+  /** Configured sources whose key the secret lacks (read at start): `npm start` warns about each. */
+  readonly missingSecrets: readonly { readonly source: string; readonly key: string }[];
   /** The embedded SQS emulator, when `embeddedSqs` is on (for `npm run redrive -- --copy ...`). */
   readonly sqs: { readonly endpoint: string; readonly retryQueueUrl: string; readonly dlqUrl: string } | undefined;
   /** The dedup ledger (shared by the ingest handler and the retry consumer). */
@@ -168,8 +170,8 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   const usingDevSecrets = options.secrets === undefined && env.CASE_BRIDGE_SECRETS_FILE === undefined;
   const secretsFile = env.CASE_BRIDGE_SECRETS_FILE ?? DEV_SECRETS_FILE;
   const secrets = options.secrets ?? createSecretsProvider({ load: fileSecretLoader(secretsFile), origin: secretsFile, onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }) });
-  // Fail at start, not at the first webhook, when the secrets file is broken.
-  await secrets.get();
+  // Fail at start, not at the first webhook, when the secrets file is broken; name the missing keys.
+  const missingSecrets = missingSecretKeys(rules, await secrets.get());
   const datadog = options.datadog ?? createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS });
   let ledger: Ledger = options.ledger ?? new MemoryLedger();
   let dynamoInfo: LocalBridge['dynamo'];
@@ -271,6 +273,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     queue,
     rules,
     usingDevSecrets,
+    missingSecrets,
     sqs: sqsInfo,
     ledger,
     dynamo: dynamoInfo,

@@ -21,6 +21,7 @@ try {
       `  rules:   ${env.CASE_BRIDGE_RULES ?? 'config/rules.yaml (presets)'}`,
       `  secrets: ${keys}`,
       bridge.usingDevSecrets ? '  WARNING: using development secrets; never expose this server.' : '',
+      ...bridge.missingSecrets.map(({ source, key }) => `  WARNING: source ${source} has no secret: add "${key}" to ${process.env['CASE_BRIDGE_SECRETS_FILE'] ?? 'config/dev-secrets.json'}; until then its webhooks are answered 500 not_configured.`),
       `  Datadog: ${env.DD_API_URL ?? `https://api.${env.DD_SITE ?? 'datadoghq.com'}`} (dry run unless the secret has DD_API_KEY and DD_APP_KEY${env.CASE_BRIDGE_DRY_RUN ? '; CASE_BRIDGE_DRY_RUN is set' : ''})`,
       bridge.persistent
         ? `  state:   ledger and queues in npm run state (${state?.dir ?? state?.ledgerEndpoint}): they survive a restart of npm start`
