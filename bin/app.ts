@@ -9,7 +9,8 @@ import { ConfigError } from '../lambda/shared/errors.js';
 //   rulesFile                    rules YAML (default config/rules.yaml)
 //   secretName                   existing secret name or ARN (default: a new empty secret)
 //   datadogSite                  Datadog site (default datadoghq.com)
-//   apiRateLimit, apiBurstLimit  API stage throttling (default 50 rps, burst 100)
+//   apiRateLimit, apiBurstLimit  API stage throttling (default 500 rps, burst 1000)
+//   ingestReservedConcurrency    concurrency reserved for the ingest function (default 200; 'none')
 //   maxConcurrency               concurrent retry functions (default 2, the SQS minimum)
 //   maxReceiveCount              receives before the DLQ (default 5)
 //   retryBacklogAgeSeconds       backlog age alarm threshold (default 900)
@@ -35,12 +36,14 @@ const only = <T extends object>(values: T): Partial<T> => Object.fromEntries(Obj
 const rateLimit = num('apiRateLimit');
 const burstLimit = num('apiBurstLimit');
 const backlogSeconds = num('retryBacklogAgeSeconds');
+const reserved = text('ingestReservedConcurrency') === 'none' ? 'none' : num('ingestReservedConcurrency');
 new BridgeStack(app, text('stackName') ?? 'CaseBridge', {
   rulesFile: text('rulesFile') ?? fileURLToPath(new URL('../config/rules.yaml', import.meta.url)),
   ...only({
     secretName: text('secretName'),
     datadogSite: text('datadogSite'),
     throttle: rateLimit === undefined && burstLimit === undefined ? undefined : only({ rateLimit, burstLimit }),
+    ingestReservedConcurrency: reserved,
     maxConcurrency: num('maxConcurrency'),
     maxReceiveCount: num('maxReceiveCount'),
     retryBacklogAgeThreshold: backlogSeconds === undefined ? undefined : Duration.seconds(backlogSeconds),

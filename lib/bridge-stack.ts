@@ -15,8 +15,10 @@ export interface BridgeStackProps extends StackProps {
   readonly secretName?: string;
   /** Datadog site. @default datadoghq.com */
   readonly datadogSite?: string;
-  /** API stage throttling. @default 50 rps, burst 100 */
+  /** API stage throttling. @default 500 rps, burst 1,000 (EDGE_DEFAULTS in lib/ingest-api.ts) */
   readonly throttle?: IngestApiThrottle;
+  /** Concurrency reserved for the ingest function, or 'none'. @default 200 */
+  readonly ingestReservedConcurrency?: number | 'none';
   /** Most concurrent retry functions (paces Datadog). @default 2 */
   readonly maxConcurrency?: number;
   /** Receives of a retry message before it is dead-lettered. @default 5 */
@@ -51,6 +53,7 @@ export class BridgeStack extends Stack {
       sources: rules.sources,
       ...(props.datadogSite ? { datadogSite: props.datadogSite } : {}),
       ...(props.throttle ? { throttle: props.throttle } : {}),
+      ...(props.ingestReservedConcurrency === undefined ? {} : { reservedConcurrency: props.ingestReservedConcurrency }),
     });
 
     this.retry = new RetryQueue(this, 'Retry', {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ENV } from '../lambda/shared/contract.js';
 import { BridgeFunction } from './bridge-function.js';
 import { assertProps, isIntIn } from './validate-props.js';
+import { RETRY_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
 
 
 export interface RetryQueueProps {
@@ -34,7 +35,7 @@ export interface RetryQueueProps {
   /**
    * Retry function timeout; the queue's visibility timeout is six times this plus the batching
    * window (AWS guidance for SQS event sources).
-   * @default 60 seconds (a batch of 10 Datadog calls with a 5 s deadline each, with margin)
+   * @default RETRY_FUNCTION_TIMEOUT_SECONDS, 60 s (a batch of 10 Datadog calls with a 5 s deadline each, with margin)
    */
   readonly retryTimeout?: Duration;
 }
@@ -54,7 +55,7 @@ export class RetryQueue extends Construct {
     const maxConcurrency = props.maxConcurrency ?? 2;
     const batchSize = props.batchSize ?? 10;
     const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
-    const retryTimeout = props.retryTimeout ?? Duration.seconds(60);
+    const retryTimeout = props.retryTimeout ?? Duration.seconds(RETRY_FUNCTION_TIMEOUT_SECONDS);
     assertProps('RetryQueue', [
       [isIntIn(maxReceiveCount, 1, 1000), `maxReceiveCount must be an integer from 1 to 1000 (got ${maxReceiveCount})`],
       [isIntIn(maxConcurrency, 2, 1000), `maxConcurrency must be an integer from 2 to 1000 (got ${maxConcurrency})`],

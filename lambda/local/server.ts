@@ -1,14 +1,17 @@
 import { startLocalBridge } from './bridge.js';
 import { parseEnv } from '../shared/env.js';
 import { BridgeError } from '../shared/errors.js';
+import { parseLocalState } from './state.js';
 
 // `npm start`: the ingest handler behind a local HTTP server on 127.0.0.1, routed like API Gateway.
-// Local Node 20 is supported; the AWS SDK's notice about Node 22 would bury the start-up lines.
+// No AWS SDK notice about Node versions among the start-up lines (npm scripts run on the pinned Node 24;
+// fauxqs 2 needs Node 22.5 or newer for node:sqlite).
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 try {
   const env = parseEnv();
-  const bridge = await startLocalBridge({ env, embeddedSqs: true, embeddedLedger: true });
+  const state = env.CASE_BRIDGE_STATE !== undefined ? parseLocalState(env.CASE_BRIDGE_STATE) : undefined;
+  const bridge = await startLocalBridge({ env, embeddedSqs: true, embeddedLedger: true, ...(state !== undefined ? { state } : {}) });
   const keys = process.env['CASE_BRIDGE_SECRETS_FILE'] ? `secrets from ${process.env['CASE_BRIDGE_SECRETS_FILE']}` : 'DEVELOPMENT secrets from config/dev-secrets.json (set CASE_BRIDGE_SECRETS_FILE for your own)';
   process.stderr.write(
     [
@@ -18,7 +21,11 @@ try {
       `  rules:   ${env.CASE_BRIDGE_RULES ?? 'config/rules.yaml (presets)'}`,
       `  secrets: ${keys}`,
       bridge.usingDevSecrets ? '  WARNING: using development secrets; never expose this server.' : '',
+      ...bridge.missingSecrets.map(({ source, key }) => `  WARNING: source ${source} has no secret: add "${key}" to ${process.env['CASE_BRIDGE_SECRETS_FILE'] ?? 'config/dev-secrets.json'}; until then its webhooks are answered 500 not_configured.`),
       `  Datadog: ${env.DD_API_URL ?? `https://api.${env.DD_SITE ?? 'datadoghq.com'}`} (dry run unless the secret has DD_API_KEY and DD_APP_KEY${env.CASE_BRIDGE_DRY_RUN ? '; CASE_BRIDGE_DRY_RUN is set' : ''})`,
+      bridge.persistent
+        ? `  state:   ledger and queues in npm run state (${state?.dir ?? state?.ledgerEndpoint}): they survive a restart of npm start`
+        : '  state:   ledger and queues IN MEMORY: lost when npm start stops; keep them on disk with npm run state (README, Running locally)',
       bridge.sqs ? `  retries: SQS emulator ${bridge.sqs.endpoint} (retry queue ${bridge.sqs.retryQueueUrl}, DLQ ${bridge.sqs.dlqUrl})` : '',
       bridge.dynamo ? `  ledger:  DynamoDB emulator ${bridge.dynamo.endpoint} (table ${bridge.dynamo.tableName}; npm run cases -- <source> <identity> --endpoint ${bridge.dynamo.endpoint})` : '',
       '  try:     npm run send -- github issues.opened',

@@ -9,6 +9,7 @@ import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.j
 import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createRetryHandler } from './handler.js';
 import { lambdaLedger } from '../ledger/lambda-ledger.js';
+import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 
 // The Lambda entry of the retry queue's consumer (SqsEventSource with reportBatchItemFailures).
 // Everything below runs once per container.
@@ -25,7 +26,7 @@ const retry = createRetryHandler({
     origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
     onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
   }),
-  queue: new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL }),
+  queue: new SqsActionQueue({ client: new SQSClient({ ...AWS_CLIENT_BOUNDS }), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL }),
   logger,
   ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
   metrics,

@@ -32,6 +32,8 @@ export const METRICS = {
   bySourceAndReason: ['WebhooksRejected'],
   /** The `reason` of a WebhooksRejected whose signature did not verify (the answer's error code). */
   invalidSignatureReason: 'invalid_signature',
+  /** Requests API Gateway answered 429, from the API access log (lib/ingest-api.ts); dimension: the API's id. */
+  apiThrottled: { metricName: 'ApiThrottled', dimension: 'ApiId' },
 } as const;
 
 export type MetricName = (typeof METRICS.bySource)[number] | (typeof METRICS.bySourceAndReason)[number];

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header } from './crypto.js';
-import { credentialHeader, credentialMatches, isObject, nonEmpty } from './fields.js';
-import type { JsonObject, Signal, SourceEventOf, WebhookSource } from './types.js';
+import { credentialHeader, credentialMatches, isObject, nonEmpty, payloadProblems } from './fields.js';
+import { type JsonObject, type Signal, type SourceEventOf, type WebhookSource, schemeMismatch } from './types.js';
 
 /** How an alert group becomes events: one per group (`group`) or one per alert in it (`alert`). */
 export const groupBySchema = z.lazily(() => z.enum(['group', 'alert']));
@@ -49,7 +49,8 @@ export const alertGroupSchema = z.lazily(() => {
     groupKey: z.string(),
     truncatedAlerts: z.optional(z.int().check(z.nonnegative())),
     externalURL: z.optional(z.string()),
-    alerts: z.array(AlertSchema),
+    // A notification is about its alerts: one without any makes no case (400).
+    alerts: z.array(AlertSchema).check(z.minLength(1, 'no alert in the group')),
   });
 });
 export type AlertGroup = z.infer<ReturnType<typeof alertGroupSchema>>;
@@ -123,7 +124,7 @@ export function alertGroupEvents<N extends string>(
  */
 export function parseAlertmanagerBody<N extends string>(source: N, body: JsonObject, groupBy: GroupBy): SourceEventOf<N>[] {
   const parsed = z.safeParse(alertmanagerBodySchema(), body);
-  if (!parsed.success) throw new PayloadError('not an Alertmanager webhook body (version "4")', { cause: parsed.error });
+  if (!parsed.success) throw new PayloadError(`not an Alertmanager webhook body (version "4"): ${payloadProblems(parsed.error)}`, { cause: parsed.error });
   const group = parsed.data;
   return alertGroupEvents(source, body, group, { identity: `${group.receiver}/${group.groupKey}`, groupBy });
 }
@@ -141,6 +142,7 @@ export const alertmanager = {
   sign(_body, { secret, settings, headers }) {
     headers.set('Authorization', credentialHeader(settings.scheme, secret));
   },
+  credential: (settings) => ({ headers: ['Authorization'], mismatch: schemeMismatch(settings.scheme) }),
 
   parse(body, _headers, { settings }) {
     return parseAlertmanagerBody('alertmanager', body, settings.group_by);

@@ -2,7 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256, safeEqualString, verifyWithFallback } from './crypto.js';
 import { credentialHeader, credentialMatches, getPath, nonEmpty, str } from './fields.js';
-import type { Signal, SourceEventOf, WebhookSource } from './types.js';
+import { type Signal, type SourceEventOf, type WebhookSource, schemeMismatch, SIGNATURE_MISMATCH } from './types.js';
 
 const headerNameSchema = () => z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
 /** A dot path into the body: `id`, `alert.id`, `alerts.0.fingerprint` (numbers index arrays). */
@@ -93,6 +93,8 @@ export const generic = {
     if (settings.scheme === 'hmac-sha256') headers.set(name, `${settings.prefix}${hmacSha256(secret, body).toString(settings.encoding)}`);
     else headers.set(name, credentialHeader(settings.scheme, secret));
   },
+
+  credential: (settings) => ({ headers: [genericHeaderName(settings)], mismatch: settings.scheme === 'hmac-sha256' ? SIGNATURE_MISMATCH : schemeMismatch(settings.scheme) }),
 
   parse(body, headers, { settings }) {
     // The paths are settings, so the fields are picked first and then validated together.

@@ -7,7 +7,7 @@ import { opsgenie } from './opsgenie.js';
 import { pagerduty } from './pagerduty.js';
 import { sentry } from './sentry.js';
 import { standardWebhooks } from './standard-webhooks.js';
-import type { Headers, JsonObject, SourceEventOf, SourceSettings, WebhookSource } from './types.js';
+import type { Credential, Headers, JsonObject, SourceEventOf, SourceSettings, WebhookSource } from './types.js';
 
 /**
  * The registry: one line per source (its file holds verify, parse and sign). The source names, the
@@ -34,11 +34,28 @@ export type SourceEvent = SourceEventOf<SourceName>;
 const namesMatch: { readonly [K in SourceName]: { readonly name: K } } = DEFINITIONS;
 void namesMatch;
 
+/**
+ * Each source's secret key when its settings name none (the defaults of the settings schemas; a test
+ * checks that they agree). Read without binding the settings, so no settings schema is built for it.
+ */
+export const DEFAULT_SECRET_KEYS: { readonly [K in SourceName]: string } = {
+  github: 'GITHUB_WEBHOOK_SECRET',
+  pagerduty: 'PAGERDUTY_WEBHOOK_SECRET',
+  alertmanager: 'ALERTMANAGER_BEARER_TOKEN',
+  grafana: 'GRAFANA_WEBHOOK_SECRET',
+  sentry: 'SENTRY_CLIENT_SECRET',
+  opsgenie: 'OPSGENIE_BEARER_TOKEN',
+  'standard-webhooks': 'STANDARD_WEBHOOKS_SECRET',
+  generic: 'GENERIC_WEBHOOK_SECRET',
+};
+
 /** A source with its settings resolved from the rules file: what the ingest handler calls. */
 export interface BoundSource {
   readonly name: SourceName;
   readonly settings: SourceSettings;
   verify(rawBody: Buffer, headers: Headers, secrets: readonly string[], now: number): boolean;
+  /** The headers `verify` reads and what a refused credential is called (the 401's message). */
+  readonly credential: Credential;
   parse(body: JsonObject, headers: Headers): SourceEvent[];
 }
 
@@ -67,15 +84,14 @@ function register<S extends SourceSettings, N extends SourceName>(source: Webhoo
       return {
         name: source.name,
         settings,
+        credential: source.credential(settings),
         verify: (rawBody, headers, secrets, now) => source.verify(rawBody, headers, { secrets, now, settings }),
         parse: (body, headers) => source.parse(body, headers, { settings }),
       };
     },
     settingsSchema: source.settingsSchema,
     bodySigned: source.bodySigned,
-    get defaultSecretKey() {
-      return settingsOf({}).secret;
-    },
+    defaultSecretKey: DEFAULT_SECRET_KEYS[source.name],
     exampleSecret: source.exampleSecret ?? ((seed) => seed),
     sign(body, { rawSettings, secret, now, headers }) {
       source.sign(body, { secret, settings: settingsOf(rawSettings), now, headers });

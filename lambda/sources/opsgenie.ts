@@ -2,6 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, safeEqualString, verifyWithFallback } from './crypto.js';
 import type { Signal, SourceEventOf, WebhookSource } from './types.js';
+import { payloadProblems } from './fields.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -51,9 +52,11 @@ export const opsgenie = {
     headers.set(settings.header, `${settings.prefix}${secret}`);
   },
 
+  credential: (settings) => ({ headers: [settings.header], mismatch: 'credential does not match' }),
+
   parse(body) {
     const parsed = z.safeParse(bodySchema(), body);
-    if (!parsed.success) throw new PayloadError('not an Opsgenie webhook body', { cause: parsed.error });
+    if (!parsed.success) throw new PayloadError(`not an Opsgenie webhook body: ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const { action, alert } = parsed.data;
     return [
       {

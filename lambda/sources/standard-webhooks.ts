@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hmacSha256, safeEqualString, verifyWithFallback } from './crypto.js';
-import { str } from './fields.js';
-import type { Signal, SourceEventOf, WebhookSource } from './types.js';
+import { str, payloadProblems } from './fields.js';
+import { type Signal, type SourceEventOf, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -77,9 +77,11 @@ export const standardWebhooks = {
     headers.set('webhook-signature', standardWebhooksSignature(key, id, String(now), body));
   },
 
+  credential: (settings) => ({ headers: ['webhook-id', 'webhook-timestamp', 'webhook-signature'], mismatch: `${SIGNATURE_MISMATCH}, or webhook-timestamp is not within ${settings.tolerance_seconds} s of now` }),
+
   parse(body, headers, { settings }) {
     const parsed = z.safeParse(bodySchema(), body);
-    if (!parsed.success) throw new PayloadError('not a Standard Webhooks body (needs a string "type")', { cause: parsed.error });
+    if (!parsed.success) throw new PayloadError(`not a Standard Webhooks body (needs a string "type"): ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const { type, data } = parsed.data;
     const webhookId = header(headers, 'webhook-id');
     const dataId = str(data?.id);
