@@ -1,4 +1,4 @@
-import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -6,8 +6,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { BridgeFunction } from './bridge-function.js';
-import { assertProps, isIntIn } from './validate-props.js';
+import { BridgeFunction, secretIdOf } from './bridge-function.js';
+import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
 
 export interface IngestApiThrottle {
   /** Steady-state requests per second for the whole stage. @default 50 */
@@ -23,8 +23,6 @@ export interface IngestApiProps {
   readonly rulesJson: string;
   /** readRulesForBundle's `expressionsJson`: the parsed fast expressions. @default none: every expression parses in the Lambda, loading JSONata */
   readonly expressionsJson?: string;
-  /** Sources configured in the rules; one URL output each. */
-  readonly sources: readonly string[];
   /** Datadog site. @default datadoghq.com */
   readonly datadogSite?: string;
   /** Stage throttling; requests above it are answered 429 by API Gateway (senders retry). @default 50 rps, burst 100 */
@@ -50,26 +48,35 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
+/** The checks on IngestApi's props (BridgeStack runs them too, before anything is built). */
+export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle'>): PropCheck[] {
+  const rateLimit = props.throttle?.rateLimit ?? 50;
+  const burstLimit = props.throttle?.burstLimit ?? 100;
+  return [
+    [rateLimit > 0 && Number.isFinite(rateLimit), `throttle.rateLimit must be a positive number (got ${rateLimit})`],
+    [isIntIn(burstLimit, 1, 5000), `throttle.burstLimit must be an integer from 1 to 5000 (got ${burstLimit})`],
+  ];
+}
+
 /** HTTP API `POST /webhooks/{source}` in front of the ingest function. */
 export class IngestApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly handler: BridgeFunction;
   readonly accessLogs: LogGroup;
+  /** `https://<api>/webhooks`: each source's URL is this plus `/<source>`. */
+  readonly webhookBaseUrl: string;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
     const rateLimit = props.throttle?.rateLimit ?? 50;
     const burstLimit = props.throttle?.burstLimit ?? 100;
-    assertProps('IngestApi', [
-      [rateLimit > 0 && Number.isFinite(rateLimit), `throttle.rateLimit must be a positive number (got ${rateLimit})`],
-      [isIntIn(burstLimit, 1, 5000), `throttle.burstLimit must be an integer from 1 to 5000 (got ${burstLimit})`],
-    ]);
+    assertProps('IngestApi', ingestApiChecks(props));
 
     this.handler = new BridgeFunction(this, 'Ingest', {
       entry: fileURLToPath(new URL('../lambda/ingest/index.ts', import.meta.url)),
       environment: {
-        CASE_BRIDGE_SECRET_ID: props.secret.secretArn,
+        CASE_BRIDGE_SECRET_ID: secretIdOf(props.secret),
         DD_SITE: props.datadogSite ?? 'datadoghq.com',
       },
       define: { __CASE_BRIDGE_RULES__: props.rulesJson, __CASE_BRIDGE_EXPRESSIONS__: props.expressionsJson ?? '{}' },
@@ -93,10 +100,6 @@ export class IngestApi extends Construct {
       Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Webhooks authenticate by their signature (HMAC or token), verified in the ingest function per source.' });
     }
 
-    const base = `${this.api.apiEndpoint}/webhooks`;
-    new CfnOutput(this, 'WebhookBaseUrl', { value: base, description: 'POST /webhooks/{source}' });
-    for (const source of props.sources) {
-      new CfnOutput(this, `Url${source.replace(/[^A-Za-z0-9]/g, '')}`, { value: `${base}/${source}`, description: `Webhook URL for ${source}` });
-    }
+    this.webhookBaseUrl = `${this.api.apiEndpoint}/webhooks`;
   }
 }
