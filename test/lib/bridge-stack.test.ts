@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { BridgeStack } from '../../lib/bridge-stack.js';
+import { PLACEHOLDER_PROJECT } from '../../lambda/mapping/placeholder-project.js';
+import { BRIDGE_OUTPUTS, BridgeStack } from '../../lib/bridge-stack.js';
 import { LAMBDA_ENVIRONMENT } from '../../lib/lambda-bundle.js';
 import { cdkApp, fastApp, policyStatements, PRESETS } from './support.js';
 
@@ -83,12 +84,54 @@ describe('BridgeStack', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  it('outputs the base URL and one webhook URL per configured source', () => {
-    const outputs = Object.keys(template.findOutputs('*'));
-    expect(outputs.some((o) => o.includes('WebhookBaseUrl'))).toBe(true);
-    for (const source of ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic']) {
-      expect(outputs.some((o) => o.toLowerCase().includes(`url${source}`))).toBe(true);
+  it('outputs under the names the README and runbook use, one Url<source> per configured source', () => {
+    const outputs = Object.keys(template.findOutputs('*')).sort();
+    const urls = ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic'].map((s) => `Url${s}`);
+    expect(outputs).toEqual([...BRIDGE_OUTPUTS, ...urls].sort());
+    expect(template.findOutputs('WebhookBaseUrl').WebhookBaseUrl?.Value).toEqual({ 'Fn::Join': ['', [expect.anything(), '/webhooks']] });
+    expect(template.findOutputs('DeadLetterQueueArn').DeadLetterQueueArn?.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RetryDeadLetterQueue/), 'Arn'] });
+    expect(template.findOutputs('LedgerTableName').LedgerTableName?.Value).toEqual({ Ref: expect.stringMatching(/^DedupLedgerTable/) });
+  });
+
+  it('lets each function write only its own log group (no AWSLambdaBasicExecutionRole, no logs:* on *)', () => {
+    const roles = template.findResources('AWS::IAM::Role');
+    for (const role of Object.values(roles)) expect(JSON.stringify(role.Properties.ManagedPolicyArns ?? [])).not.toContain('AWSLambdaBasicExecutionRole');
+    const policies = template.findResources('AWS::IAM::Policy');
+    for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+      const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+      const statements = policyStatements(Object.fromEntries(Object.entries(policies).filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))));
+      const logs = statements.filter((st) => asList(st.Action).some((a) => a.startsWith('logs:')));
+      expect(logs, id).toHaveLength(1);
+      expect(asList(logs[0]!.Action).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(logs[0]!.Resource).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
     }
+    for (const st of policyStatements(policies)) expect(JSON.stringify(st.Resource)).not.toBe('"*"');
+  });
+
+  it('warns at synth that the alarms notify no one without alarmEmail or alarmTopicArn, and not with one', () => {
+    const noOne = Annotations.fromStack(new BridgeStack(fastApp(), 'Silent', { rulesFile: PRESETS }));
+    noOne.hasWarning('/Silent', Match.stringLikeRegexp('alarms notify no one.*-c alarmEmail=.*-c alarmTopicArn='));
+    const told = Annotations.fromStack(new BridgeStack(fastApp(), 'Told', { rulesFile: PRESETS, alarmEmail: 'ops@example.com' }));
+    told.hasNoWarning('/Told', Match.stringLikeRegexp('alarms notify no one'));
+  });
+
+  it('warns at synth when the rules file cases under the placeholder project, and not with a real one', () => {
+    const preset = Annotations.fromStack(new BridgeStack(fastApp(), 'Preset', { rulesFile: PRESETS, alarmEmail: 'ops@example.com' }));
+    preset.hasWarning('/Preset', Match.stringLikeRegexp(`config/rules\\.yaml files cases under the placeholder project ${PLACEHOLDER_PROJECT} \\(defaults\\.project\\)`));
+    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const mine = join(dir, 'my-rules.yaml');
+    writeFileSync(mine, readFileSync(PRESETS, 'utf8').replace(`project: ${PLACEHOLDER_PROJECT}`, 'project: 3f1c9a2e-7d4b-4e8a-9c1d-2b5e6f7a8b9c'));
+    const real = Annotations.fromStack(new BridgeStack(fastApp(), 'Real', { rulesFile: mine, alarmEmail: 'ops@example.com' }));
+    real.hasNoWarning('/Real', Match.stringLikeRegexp('placeholder project'));
+  });
+
+  it('refuses a datadogSite that is not a Datadog site, naming the sites', () => {
+    expect(() => new BridgeStack(fastApp(), 'Site', { rulesFile: PRESETS, datadogSite: 'nonsense' })).toThrow(/datadogSite "nonsense" is not a Datadog site; use one of datadoghq\.com, .*datadoghq\.eu/);
+  });
+
+  it('names a missing rules file and how to make it', () => {
+    expect(() => new BridgeStack(fastApp(), 'NoRules', { rulesFile: 'my-rules.yaml' })).toThrow('the rules file my-rules.yaml does not exist. Start from the presets: cp config/rules.yaml my-rules.yaml');
   });
 
   it('imports an existing secret by name and grants it by its ARN pattern', () => {
@@ -102,6 +145,17 @@ describe('BridgeStack', () => {
         ]),
       },
     });
+  });
+
+  it('names an imported secret to the functions by its exact name or full ARN, never a partial ARN', () => {
+    const byName = Template.fromStack(new BridgeStack(fastApp(), 'ByName', { rulesFile: PRESETS, secretName: 'case-bridge' }));
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:case-bridge-AbCdEf';
+    const byArn = Template.fromStack(new BridgeStack(fastApp(), 'ByArn', { rulesFile: PRESETS, secretName: arn }));
+    for (const [template, id] of [[byName, 'case-bridge'], [byArn, arn]] as const) {
+      const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+      expect(functions).toHaveLength(2);
+      for (const fn of functions) expect(fn.Properties.Environment.Variables.CASE_BRIDGE_SECRET_ID).toBe(id);
+    }
   });
 
   it('passes throttling, concurrency and alarm settings through', () => {

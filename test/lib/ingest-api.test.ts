@@ -6,7 +6,7 @@ import { constructStack } from './support.js';
 
 function build(props: Partial<IngestApiProps> = {}) {
   const { stack, secret } = constructStack();
-  new IngestApi(stack, 'IngestApi', { secret, rulesJson: '{}', sources: ['github', 'standard-webhooks'], ...props });
+  new IngestApi(stack, 'IngestApi', { secret, rulesJson: '{}', ...props });
   return Template.fromStack(stack);
 }
 
@@ -37,13 +37,6 @@ describe('IngestApi', () => {
     });
     const accessLogs = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.includes('AccessLogs'));
     expect(accessLogs.map(([, r]) => r.Properties.RetentionInDays)).toEqual([30]);
-  });
-
-  it('outputs the base URL and one URL per source', () => {
-    const outputs = template.findOutputs('*');
-    expect(Object.keys(outputs).some((o) => o.includes('WebhookBaseUrl'))).toBe(true);
-    expect(Object.keys(outputs).some((o) => o.includes('Urlgithub'))).toBe(true);
-    expect(Object.keys(outputs).some((o) => o.includes('Urlstandardwebhooks'))).toBe(true);
   });
 
   it('rejects a non-positive rate and a fractional burst', () => {
