@@ -5,6 +5,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { DATADOG_SITES, DatadogSiteSchema } from '../lambda/datadog/sites.js';
 import { placeholderProjectWarning } from '../lambda/mapping/placeholder-project.js';
+import { secretIdOf } from './bridge-function.js';
 import { DedupLedger } from './dedup-ledger.js';
 import { IngestApi, ingestApiChecks, type IngestApiThrottle } from './ingest-api.js';
 import { Monitoring, monitoringChecks } from './monitoring.js';
@@ -39,7 +40,7 @@ export interface BridgeStackProps extends StackProps {
  * The stack's outputs, by these exact names (README, Deploying; docs/runbook.md). Besides them, one
  * `Url<source>` per source in the rules (`Urlgithub`, `Urlstandardwebhooks`).
  */
-export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'SecretArn', 'DashboardUrl'] as const;
+export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'SecretId', 'DashboardUrl'] as const;
 
 /** Wiring only: reads like the architecture diagram in README.md. */
 export class BridgeStack extends Stack {
@@ -112,7 +113,7 @@ export class BridgeStack extends Stack {
     output('DeadLetterQueueArn', this.retry.dlq.queueArn, 'Dead-letter queue ARN (npm run redrive -- --dlq-arn)');
     output('DeadLetterQueueUrl', this.retry.dlq.queueUrl, 'Dead-letter queue URL');
     output('LedgerTableName', this.ledger.table.tableName, 'Dedup ledger table (npm run cases -- --table)');
-    output('SecretArn', this.secret.secretFullArn ?? this.secret.secretArn, 'The secret the functions read (webhook secrets, DD_API_KEY, DD_APP_KEY)');
+    output('SecretId', secretIdOf(this.secret), 'The secret the functions read, by full ARN or name (webhook secrets, DD_API_KEY, DD_APP_KEY)');
     output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
   }
 }
@@ -124,7 +125,7 @@ function importSecret(scope: Construct, nameOrArn: string): ISecret {
 }
 
 /**
- * Without `secretName`: a new secret (output `SecretArn`) that an operator fills with put-secret-value
+ * Without `secretName`: a new secret (output `SecretId`) that an operator fills with put-secret-value
  * (README, Deploying). Until then it holds a generated password, not JSON, and every webhook is
  * answered 500 `not_configured`: it fails closed.
  */
