@@ -41,5 +41,7 @@ describe('npm start with the preset placeholder project', () => {
     expect(live).toContain(`WARNING: config/rules.yaml files cases under the placeholder project ${PLACEHOLDER_PROJECT} (defaults.project)`);
     expect(dry).not.toContain('placeholder project');
     expect(dry).toContain('dry run unless the secret has DD_API_KEY and DD_APP_KEY');
+    // The local redrive, ready to paste (test/retry/redrive-script.test.ts runs it).
+    expect(dry).toMatch(/redrive: npm run redrive -- --copy --dlq-url http:\/\/\S+ --destination-url http:\/\/\S+/);
   });
 });
