@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   });
   const [source, identity] = positionals;
   if (values.help || source === undefined || identity === undefined || positionals.length > 2) {
-    process.stderr.write('usage: npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]\n');
+    (values.help ? process.stdout : process.stderr).write('usage: npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]\n');
     return values.help ? 0 : 2;
   }
   const endpoint = values.endpoint ?? (process.env['AWS_ENDPOINT_URL_DYNAMODB'] || undefined);
