@@ -8,7 +8,8 @@ import { BridgeError } from '../shared/errors.js';
 import { parseSecretBag } from '../shared/secrets.js';
 
 // `npm start`: the ingest handler behind a local HTTP server on 127.0.0.1, routed like API Gateway.
-// Local Node 20 is supported; the AWS SDK's notice about Node 22 would bury the start-up lines.
+// npm start runs on the pinned Node 24, where the AWS SDK has no notice to print; started with an
+// older node directly, its notice about Node 22 would bury the start-up lines.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 try {
