@@ -8,7 +8,8 @@ import type { BridgeStackProps } from './bridge-stack.js';
  *   rulesFile                    rules YAML (default config/rules.yaml, the presets)
  *   secretName                   existing secret name or ARN (default: a new secret, filled after deploy)
  *   datadogSite                  Datadog site (default datadoghq.com)
- *   apiRateLimit, apiBurstLimit  API stage throttling (default 50 rps, burst 100)
+ *   apiRateLimit, apiBurstLimit  API stage throttling (default 500 rps, burst 1000)
+ *   ingestReservedConcurrency    concurrency reserved for the ingest function (default 200; 'none')
  *   maxConcurrency               concurrent retry functions (default 2, the SQS minimum)
  *   maxReceiveCount              receives before the DLQ (default 5)
  *   retryBacklogAgeSeconds       backlog age alarm threshold (default 900)
@@ -36,12 +37,14 @@ export function stackFromContext(get: (key: string) => unknown, presetRulesFile:
   const rateLimit = num('apiRateLimit');
   const burstLimit = num('apiBurstLimit');
   const backlogSeconds = num('retryBacklogAgeSeconds');
+  const reserved = get('ingestReservedConcurrency') === 'none' ? 'none' : num('ingestReservedConcurrency');
   const props: BridgeStackProps = {
     rulesFile: text('rulesFile') ?? presetRulesFile,
     ...only({
       secretName: text('secretName'),
       datadogSite: text('datadogSite'),
       throttle: rateLimit === undefined && burstLimit === undefined ? undefined : only({ rateLimit, burstLimit }),
+      ingestReservedConcurrency: reserved,
       maxConcurrency: num('maxConcurrency'),
       maxReceiveCount: num('maxReceiveCount'),
       retryBacklogAgeThreshold: backlogSeconds === undefined ? undefined : Duration.seconds(backlogSeconds),

@@ -7,6 +7,7 @@ import { RetentionDays, LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
+import { INGEST_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
 import { LAMBDA_ENTRY_NAME, LAMBDA_ENVIRONMENT, lambdaBuildOptions } from './lambda-bundle.js';
 
 export interface BridgeFunctionProps {
@@ -15,12 +16,14 @@ export interface BridgeFunctionProps {
   readonly environment?: Record<string, string>;
   /** Values inlined by esbuild. */
   readonly define?: Record<string, string>;
-  /** @default 10 seconds */
+  /** @default INGEST_FUNCTION_TIMEOUT_SECONDS (lambda/shared/budgets.ts) */
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
   /** @default one month */
   readonly logRetention?: RetentionDays;
+  /** Concurrent executions reserved for (and at most used by) this function. @default none: the account's unreserved pool */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -69,8 +72,9 @@ export class BridgeFunction extends LambdaFunction {
       handler: `${LAMBDA_ENTRY_NAME}.handler`,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? Duration.seconds(INGEST_FUNCTION_TIMEOUT_SECONDS),
       memorySize: props.memorySize ?? 256,
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       loggingFormat: LoggingFormat.JSON,
       logGroup,
       role,

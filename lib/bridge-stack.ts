@@ -20,8 +20,10 @@ export interface BridgeStackProps extends StackProps {
   readonly secretName?: string;
   /** Datadog site. @default datadoghq.com */
   readonly datadogSite?: string;
-  /** API stage throttling. @default 50 rps, burst 100 */
+  /** API stage throttling. @default 500 rps, burst 1,000 (EDGE_DEFAULTS in lib/ingest-api.ts) */
   readonly throttle?: IngestApiThrottle;
+  /** Concurrency reserved for the ingest function, or 'none'. @default 200 */
+  readonly ingestReservedConcurrency?: number | 'none';
   /** Most concurrent retry functions (paces Datadog). @default 2 */
   readonly maxConcurrency?: number;
   /** Receives of a retry message before it is dead-lettered. @default 5 */
@@ -53,10 +55,14 @@ export class BridgeStack extends Stack {
   constructor(scope: Construct, id: string, props: BridgeStackProps) {
     super(scope, id, props);
     const rules = readRulesForBundle(props.rulesFile);
+    const edge = {
+      ...(props.throttle ? { throttle: props.throttle } : {}),
+      ...(props.ingestReservedConcurrency === undefined ? {} : { reservedConcurrency: props.ingestReservedConcurrency }),
+    };
     // Every prop problem at once, before any function is bundled.
     assertProps('BridgeStack', [
       [props.datadogSite === undefined || DatadogSiteSchema.safeParse(props.datadogSite).success, `datadogSite "${props.datadogSite}" is not a Datadog site; use one of ${DATADOG_SITES.join(', ')}`],
-      ...ingestApiChecks(props),
+      ...ingestApiChecks(edge),
       ...retryQueueChecks(props),
       ...monitoringChecks({ ...props, sources: rules.sources, alarmTopic: props.alarmTopicArn }),
     ]);
@@ -67,7 +73,7 @@ export class BridgeStack extends Stack {
       rulesJson: rules.json,
       expressionsJson: rules.expressionsJson,
       ...(props.datadogSite ? { datadogSite: props.datadogSite } : {}),
-      ...(props.throttle ? { throttle: props.throttle } : {}),
+      ...edge,
     });
 
     this.retry = new RetryQueue(this, 'Retry', {

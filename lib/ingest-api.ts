@@ -2,17 +2,32 @@ import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { BridgeFunction, secretIdOf } from './bridge-function.js';
+import { BRIDGE_METRICS } from './monitoring.js';
 import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
 
+/**
+ * The edge's defaults, sized for the largest storm the README claims to take: 2,000 webhooks within
+ * 30 s, possibly most of them within the first 2 s (an Alertmanager flushing every group at once).
+ * - Stage: a bucket of 1,000 refilled at 500/s passes 2,000 requests in 2 s (16,000 in 30 s).
+ * - Ingest concurrency 200: a webhook takes about 0.1-0.5 s (a Datadog create, or its 429 handed to
+ *   SQS), so 200 functions keep up with 400-2,000 webhooks/s, the stage rate included; 2,000 spread
+ *   over 30 s fit even at 3 s each.
+ * Abuse is bounded by the reserved concurrency (a flood never takes more than 200 executions from the
+ * account, and never starves the retry function) and by the signature check (an unsigned request is
+ * refused in milliseconds, so at the stage rate it costs requests, not capacity), not by a low rate:
+ * API Gateway answers 429 past the stage limit, which Alertmanager, Grafana and Sentry do not retry.
+ */
+export const EDGE_DEFAULTS = { rateLimit: 500, burstLimit: 1_000, reservedConcurrency: 200 } as const;
+
 export interface IngestApiThrottle {
-  /** Steady-state requests per second for the whole stage. @default 50 */
+  /** Steady-state requests per second for the whole stage. @default 500 */
   readonly rateLimit?: number;
-  /** Burst bucket size. @default 100 */
+  /** Burst bucket size (API Gateway's account limit is 5,000). @default 1000 */
   readonly burstLimit?: number;
 }
 
@@ -25,8 +40,17 @@ export interface IngestApiProps {
   readonly expressionsJson?: string;
   /** Datadog site. @default datadoghq.com */
   readonly datadogSite?: string;
-  /** Stage throttling; requests above it are answered 429 by API Gateway (senders retry). @default 50 rps, burst 100 */
+  /**
+   * Stage throttling. Requests above it are answered 429 by API Gateway before the bridge sees them,
+   * and several senders never retry a 429 (README, "What each sender retries"). @default 500 rps, burst 1,000
+   */
   readonly throttle?: IngestApiThrottle;
+  /**
+   * Concurrent executions reserved for the ingest function, which is also the most it may use. Past
+   * it, Lambda throttles and API Gateway answers 500 (which Alertmanager and Sentry retry). The account
+   * must keep 100 unreserved: with a concurrency quota under 300, lower it or give 'none'. @default 200
+   */
+  readonly reservedConcurrency?: number | 'none';
   /** Retention of the API access logs. @default one month */
   readonly accessLogRetention?: RetentionDays;
 }
@@ -45,16 +69,20 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
     latency: '$context.responseLatency',
     integrationLatency: '$context.integrationLatency',
     integrationError: '$context.integrationErrorMessage',
+    apiId: '$context.apiId',
   }),
 );
 
 /** The checks on IngestApi's props (BridgeStack runs them too, before anything is built). */
-export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle'>): PropCheck[] {
-  const rateLimit = props.throttle?.rateLimit ?? 50;
-  const burstLimit = props.throttle?.burstLimit ?? 100;
+export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle' | 'reservedConcurrency'>): PropCheck[] {
+  const rateLimit = props.throttle?.rateLimit ?? EDGE_DEFAULTS.rateLimit;
+  const burstLimit = props.throttle?.burstLimit ?? EDGE_DEFAULTS.burstLimit;
+  const reserved = props.reservedConcurrency ?? EDGE_DEFAULTS.reservedConcurrency;
   return [
     [rateLimit > 0 && Number.isFinite(rateLimit), `throttle.rateLimit must be a positive number (got ${rateLimit})`],
     [isIntIn(burstLimit, 1, 5000), `throttle.burstLimit must be an integer from 1 to 5000 (got ${burstLimit})`],
+    // 0 would stop the function altogether.
+    [reserved === 'none' || isIntIn(reserved, 1, 1_000_000), `reservedConcurrency must be a positive integer or 'none' (got ${reserved})`],
   ];
 }
 
@@ -69,8 +97,9 @@ export class IngestApi extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
-    const rateLimit = props.throttle?.rateLimit ?? 50;
-    const burstLimit = props.throttle?.burstLimit ?? 100;
+    const rateLimit = props.throttle?.rateLimit ?? EDGE_DEFAULTS.rateLimit;
+    const burstLimit = props.throttle?.burstLimit ?? EDGE_DEFAULTS.burstLimit;
+    const reserved = props.reservedConcurrency ?? EDGE_DEFAULTS.reservedConcurrency;
     assertProps('IngestApi', ingestApiChecks(props));
 
     this.handler = new BridgeFunction(this, 'Ingest', {
@@ -80,6 +109,7 @@ export class IngestApi extends Construct {
         DD_SITE: props.datadogSite ?? 'datadoghq.com',
       },
       define: { __CASE_BRIDGE_RULES__: props.rulesJson, __CASE_BRIDGE_EXPRESSIONS__: props.expressionsJson ?? '{}' },
+      ...(reserved === 'none' ? {} : { reservedConcurrentExecutions: reserved }),
     });
     props.secret.grantRead(this.handler);
 
@@ -90,6 +120,15 @@ export class IngestApi extends Construct {
       autoDeploy: true,
       throttle: { rateLimit, burstLimit },
       accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogs), format: ACCESS_LOG_FORMAT },
+    });
+    // HTTP APIs publish no throttle metric (their 4xx also counts 401s): the access log line of every
+    // request API Gateway answered 429 (stage or account throttling) becomes one.
+    this.accessLogs.addMetricFilter('Throttled', {
+      metricNamespace: BRIDGE_METRICS.namespace,
+      metricName: BRIDGE_METRICS.apiThrottled.metricName,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricValue: '1',
+      dimensions: { [BRIDGE_METRICS.apiThrottled.dimension]: '$.apiId' },
     });
     const route = this.api.addRoutes({
       path: '/webhooks/{source}',

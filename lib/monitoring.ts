@@ -48,6 +48,8 @@ export const BRIDGE_METRICS = {
   bySourceAndReason: ['WebhooksRejected'],
   /** The `reason` of a WebhooksRejected whose signature did not verify. */
   invalidSignatureReason: 'invalid_signature',
+  /** Requests API Gateway answered 429, from the API access log (lib/ingest-api.ts); dimension: the API's id. */
+  apiThrottled: { metricName: 'ApiThrottled', dimension: 'ApiId' },
 } as const;
 
 export type BridgeMetricName = (typeof BRIDGE_METRICS.bySource)[number] | (typeof BRIDGE_METRICS.bySourceAndReason)[number];
@@ -66,6 +68,8 @@ export interface MonitoringProps {
   readonly signatureRejectionThreshold?: number;
   /** Alarm when the ingest function fails (unhandled errors, timeouts) at least this often in 5 minutes. @default 1 */
   readonly ingestErrorThreshold?: number;
+  /** Alarm when the API answers 5xx at least this often in 5 minutes. @default 1 */
+  readonly apiServerErrorThreshold?: number;
   /** Existing topic for alarm and OK notifications. Not with `alarmEmail`. @default - none */
   readonly alarmTopic?: ITopic;
   /** Creates a topic with this email subscribed. Not with `alarmTopic`. @default - none */
@@ -77,13 +81,14 @@ export interface MonitoringProps {
 const FIVE_MINUTES = Duration.minutes(5);
 const ONE_MINUTE = Duration.minutes(1);
 
-type MonitoringSettings = Pick<MonitoringProps, 'sources' | 'retryBacklogAgeThreshold' | 'signatureRejectionThreshold' | 'ingestErrorThreshold' | 'alarmEmail'> & { readonly alarmTopic?: unknown };
+type MonitoringSettings = Pick<MonitoringProps, 'sources' | 'retryBacklogAgeThreshold' | 'signatureRejectionThreshold' | 'ingestErrorThreshold' | 'apiServerErrorThreshold' | 'alarmEmail'> & { readonly alarmTopic?: unknown };
 
 /** The checks on Monitoring's props (BridgeStack runs them too, before anything is built). */
 export function monitoringChecks(props: MonitoringSettings): PropCheck[] {
   const backlogAge = props.retryBacklogAgeThreshold ?? Duration.minutes(15);
   const signatureThreshold = props.signatureRejectionThreshold ?? 20;
   const ingestErrorThreshold = props.ingestErrorThreshold ?? 1;
+  const apiServerErrorThreshold = props.apiServerErrorThreshold ?? 1;
   return [
     [props.alarmTopic === undefined || props.alarmEmail === undefined, 'give alarmTopic or alarmEmail, not both'],
     [props.alarmEmail === undefined || /^[^@\s]+@[^@\s]+$/.test(props.alarmEmail), `alarmEmail is not an email address (got ${props.alarmEmail})`],
@@ -91,6 +96,7 @@ export function monitoringChecks(props: MonitoringSettings): PropCheck[] {
     [backlogAge.toSeconds() >= 60, 'retryBacklogAgeThreshold must be at least 1 minute'],
     [isIntIn(signatureThreshold, 0, 1_000_000), `signatureRejectionThreshold must be a non-negative integer (got ${signatureThreshold})`],
     [isIntIn(ingestErrorThreshold, 1, 1_000_000), `ingestErrorThreshold must be a positive integer (got ${ingestErrorThreshold})`],
+    [isIntIn(apiServerErrorThreshold, 1, 1_000_000), `apiServerErrorThreshold must be a positive integer (got ${apiServerErrorThreshold})`],
   ];
 }
 
@@ -102,6 +108,8 @@ export class Monitoring extends Construct {
   readonly retryBacklogAge: Alarm;
   readonly ingestErrors: Alarm;
   readonly ingestThrottles: Alarm;
+  readonly apiThrottled: Alarm;
+  readonly apiServerErrors: Alarm;
   readonly signatureRejections: Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -109,6 +117,7 @@ export class Monitoring extends Construct {
     const backlogAge = props.retryBacklogAgeThreshold ?? Duration.minutes(15);
     const signatureThreshold = props.signatureRejectionThreshold ?? 20;
     const ingestErrorThreshold = props.ingestErrorThreshold ?? 1;
+    const apiServerErrorThreshold = props.apiServerErrorThreshold ?? 1;
     assertProps('Monitoring', monitoringChecks(props));
 
     this.alarmTopic = props.alarmTopic ?? (props.alarmEmail === undefined ? undefined : this.createTopic(props.alarmEmail));
@@ -161,7 +170,27 @@ export class Monitoring extends Construct {
       metric: props.ingestFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
       threshold: 0,
       evaluationPeriods: 1,
-      description: 'case-bridge: Lambda throttled the ingest function (account concurrency); senders got 5xx (docs/runbook.md#ingestthrottles).',
+      description: 'case-bridge: Lambda throttled the ingest function (its reserved or the account concurrency); senders got 500 (docs/runbook.md#ingestthrottles).',
+    });
+    const throttled = new Metric({
+      namespace: BRIDGE_METRICS.namespace,
+      metricName: BRIDGE_METRICS.apiThrottled.metricName,
+      dimensionsMap: { [BRIDGE_METRICS.apiThrottled.dimension]: props.api.apiId },
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+    });
+    this.apiThrottled = this.alarm('ApiThrottled', {
+      metric: throttled,
+      threshold: 0,
+      evaluationPeriods: 1,
+      description: 'case-bridge: API Gateway answered 429 (stage or account throttling); Alertmanager, Grafana and Sentry do not retry a 429 (docs/runbook.md#apithrottled).',
+    });
+    this.apiServerErrors = this.alarm('ApiServerErrors', {
+      metric: props.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: apiServerErrorThreshold,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      description: 'case-bridge: the API answered 5xx (503 a dependency down, 500 misconfigured or Lambda throttled or crashed); senders that retry will send again (docs/runbook.md#apiservererrors).',
     });
     this.signatureRejections = this.alarm('SignatureRejections', {
       metric: total('WebhooksRejected', 'invalid signatures', BRIDGE_METRICS.invalidSignatureReason),
@@ -170,7 +199,7 @@ export class Monitoring extends Construct {
       description: `case-bridge: over ${signatureThreshold} webhooks with an invalid signature in 5 minutes: a rotated secret or a probe (docs/runbook.md#signaturerejections).`,
     });
 
-    const alarms = [this.dlqNotEmpty, this.retryBacklogAge, this.ingestErrors, this.ingestThrottles, this.signatureRejections];
+    const alarms = [this.dlqNotEmpty, this.retryBacklogAge, this.ingestErrors, this.ingestThrottles, this.apiThrottled, this.apiServerErrors, this.signatureRejections];
     const queueMetric = (queue: IQueue, label: string, metric: 'visible' | 'delayed' | 'age'): IMetric => {
       const options = { period: ONE_MINUTE, statistic: 'Maximum', label };
       if (metric === 'visible') return queue.metricApproximateNumberOfMessagesVisible(options);
@@ -206,7 +235,7 @@ export class Monitoring extends Construct {
       new GraphWidget({
         title: 'API requests and errors',
         left: [props.api.metricCount({ period: FIVE_MINUTES, label: 'requests' })],
-        right: [props.api.metricClientError({ period: FIVE_MINUTES, label: '4xx (incl. stage throttling)' }), props.api.metricServerError({ period: FIVE_MINUTES, label: '5xx' })],
+        right: [props.api.metricClientError({ period: FIVE_MINUTES, label: '4xx (incl. 429)' }), throttled.with({ label: '429 (throttled)' }), props.api.metricServerError({ period: FIVE_MINUTES, label: '5xx' })],
         width: 8,
       }),
     );

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { BridgeFunction, secretIdOf } from './bridge-function.js';
 import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
+import { RETRY_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
 
 /** Environment variables every function that enqueues gets (read by lambda/shared/env.ts). */
 export const RETRY_QUEUE_ENV = {
@@ -38,7 +39,7 @@ export interface RetryQueueProps {
   /**
    * Retry function timeout; the queue's visibility timeout is six times this plus the batching
    * window (AWS guidance for SQS event sources).
-   * @default 60 seconds (a batch of 10 Datadog calls with a 5 s deadline each, with margin)
+   * @default RETRY_FUNCTION_TIMEOUT_SECONDS, 60 s (a batch of 10 Datadog calls with a 5 s deadline each, with margin)
    */
   readonly retryTimeout?: Duration;
 }
@@ -51,7 +52,7 @@ function withDefaults(props: Omit<RetryQueueProps, 'secret'>): RetrySettings {
     maxConcurrency: props.maxConcurrency ?? 2,
     batchSize: props.batchSize ?? 10,
     maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
-    retryTimeout: props.retryTimeout ?? Duration.seconds(60),
+    retryTimeout: props.retryTimeout ?? Duration.seconds(RETRY_FUNCTION_TIMEOUT_SECONDS),
   };
 }
 

@@ -139,12 +139,44 @@ export function caseHasMarker(resource: CaseResource, marker: string): boolean {
   return false;
 }
 
+/** Node's error code (`ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_SOCKET`, `ERR_SSL_…`) in a fetch error's cause chain. */
+function networkCode(error: unknown): { code: string; message: string } | undefined {
+  let cur: unknown = error;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string') return { code, message: cur.message };
+    // Happy eyeballs: one AggregateError with an error per address tried.
+    cur = cur instanceof AggregateError && cur.errors.length > 0 ? cur.errors[0] : cur.cause;
+  }
+  return undefined;
+}
+
+const TLS_CODE = /^(?:ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/;
+
+/**
+ * What a fetch that got no response ran into, for the retry reason and the logs:
+ * "connection refused by api.datadoghq.eu (ECONNREFUSED)". `host` is the base URL's host:port (no
+ * credentials: a URL's user info is left out).
+ */
+export function describeNetworkFailure(error: unknown, host: string): string {
+  const found = networkCode(error);
+  if (found === undefined) return `no response from ${host}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300);
+  const { code, message } = found;
+  if (code === 'ECONNREFUSED') return `connection refused by ${host} (ECONNREFUSED)`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `DNS lookup of ${host.replace(/:\d+$/, '')} failed (${code})`;
+  if (TLS_CODE.test(code) || /\bTLS\b|\bSSL\b|certificate/i.test(message)) return `TLS connection to ${host} failed (${code})`;
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return `connection to ${host} closed before a response (${code})`;
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `connecting to ${host} timed out (${code})`;
+  return `no response from ${host} (${code})`;
+}
+
 /** Page size of the marker search: only a handful of cases can carry one marker. */
 const MARKER_SEARCH_PAGE_SIZE = 20;
 
 export function createDatadogClient(options: DatadogClientOptions): DatadogClient & DatadogCaseUpdates {
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 5000;
+  const host = new URL(options.baseUrl).host;
 
   async function send<T>(method: string, path: string, body: unknown, keys: DatadogKeys, schema: z.ZodMiniType<T>): Promise<T> {
     let response: Response;
@@ -165,7 +197,7 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
       const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
       const refused = cause instanceof Error && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(String((cause as { cause?: unknown }).cause ?? ''));
       throw new DatadogError(
-        timedOut ? `Datadog ${method} ${path} timed out after ${timeoutMs} ms` : `Datadog ${method} ${path} failed before a response`,
+        timedOut ? `Datadog ${method} ${path} timed out after ${timeoutMs} ms without a response from ${host}` : `Datadog ${method} ${path} failed: ${describeNetworkFailure(cause, host)}`,
         // A timeout or reset may come after Datadog acted on the request: the outcome is unknown.
         { status: 0, retryable: true, ambiguous: !refused, cause },
       );
@@ -174,7 +206,9 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
     try {
       text = await response.text();
     } catch (cause) {
-      throw new DatadogError(`Datadog ${method} ${path}: response body lost`, { status: 0, retryable: true, ambiguous: true, cause });
+      const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
+      const why = timedOut ? `timed out after ${timeoutMs} ms` : describeNetworkFailure(cause, host);
+      throw new DatadogError(`Datadog ${method} ${path}: response body lost (${why})`, { status: 0, retryable: true, ambiguous: true, cause });
     }
     if (!response.ok) {
       const errors = parseErrorBody(text);

@@ -6,7 +6,7 @@ import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js'
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName } from '../sources/index.js';
 import type { SourceEvent } from '../sources/types.js';
-import { BridgeError, ConfigError, PayloadError, QueueError, SignatureError } from '../shared/errors.js';
+import { BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../shared/queue.js';
@@ -138,11 +138,18 @@ interface EventResult {
   readonly caseKey?: string | undefined;
 }
 
+/** The configured sources whose key is not in the secret (nor its `_PREVIOUS`): their webhooks would be answered 500. */
+export function missingSecretKeys(rules: CompiledRules, bag: SecretBag): { source: string; key: string }[] {
+  return [...rules.sources].filter(([, compiled]) => secretValues(bag, compiled.secretKey).length === 0).map(([source, compiled]) => ({ source, key: compiled.secretKey }));
+}
+
 /** verify -> parse -> map -> deliver (or enqueue). Each guard has its own status code. */
 export function createIngestHandler(deps: IngestDeps) {
   const now = deps.now ?? Date.now;
   const metrics = deps.metrics ?? noopMetrics;
   const ledger = deps.ledger ?? new MemoryLedger();
+  // Once, at the first secret load (a cold start's first webhook): sources whose key is missing.
+  let secretKeysChecked = false;
 
   async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
     const sourceName = event.pathParameters?.['source'] ?? '';
@@ -160,6 +167,12 @@ export function createIngestHandler(deps: IngestDeps) {
       throw new HttpProblem(415, 'unsupported_content_type', `content type must be application/json, got ${JSON.stringify(headers['content-type'] ?? null)}`);
     }
     const bag = await deps.secrets.get();
+    if (!secretKeysChecked) {
+      secretKeysChecked = true;
+      for (const { source, key } of missingSecretKeys(deps.rules, bag)) {
+        deps.logger.warn(`source ${source} has no secret: add ${key} to the bridge secret; until then its webhooks are answered 500 not_configured`, { source, key });
+      }
+    }
 
     // No await from here to the parse: `raw` of a text body is a view of utf8Bytes' shared buffer,
     // which the next request (the local bridge serves several at once) encodes into.
@@ -171,7 +184,11 @@ export function createIngestHandler(deps: IngestDeps) {
     const secrets = secretValues(bag, secretKey);
     if (secrets.length === 0) throw new ConfigError(`the bridge secret has no value for ${secretKey} (needed by source ${compiled.source.name})`);
     if (!compiled.source.verify(raw, headers, secrets, Math.floor(now() / 1000))) {
-      throw new SignatureError('signature or credentials missing or wrong');
+      // Names what the source expects; never what was received.
+      const { headers: expected, mismatch } = compiled.source.credential;
+      const missing = expected.filter((name) => !headers[name.toLowerCase()]);
+      const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} headers` : `${missing[0]} header`;
+      throw new SignatureError(missing.length > 0 ? `missing ${names}` : mismatch);
     }
 
     const body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
@@ -199,7 +216,10 @@ export function createIngestHandler(deps: IngestDeps) {
       return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     } catch (error) {
       // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
-      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch(() => undefined);
+      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch((forgetError: unknown) => {
+        // The sender's retry of this delivery id would be answered `duplicate` for a day: say so.
+        elog.error('delivery id not forgotten after a failure: a redelivery will be answered duplicate', { error: forgetError });
+      });
       throw error;
     }
   }
@@ -274,7 +294,7 @@ export function createIngestHandler(deps: IngestDeps) {
         log.info('webhook refused', { status: error.statusCode, reason: error.code });
         request.response = refuse(error.statusCode, { error: error.code, message: error.message });
       } else if (error instanceof SignatureError) {
-        log.warn('webhook rejected: bad signature');
+        log.warn('webhook rejected: not authenticated', { reason: error.message });
         request.response = refuse(401, { error: 'invalid_signature', message: error.message });
       } else if (error instanceof PayloadError) {
         log.warn('webhook rejected: malformed body', { reason: error.message });
@@ -282,6 +302,12 @@ export function createIngestHandler(deps: IngestDeps) {
       } else if (error instanceof QueueError) {
         log.error('webhook not accepted: the retry queue failed', { error });
         request.response = refuse(503, { error: 'queue_unavailable', message: 'the webhook could not be stored for retry; send it again' });
+      } else if (error instanceof SecretUnavailableError) {
+        log.error('webhook not accepted: the bridge secret could not be read', { error });
+        request.response = refuse(503, { error: 'secret_unavailable', message: 'the bridge secret could not be read; send it again' });
+      } else if (error instanceof LedgerError) {
+        log.error('webhook not accepted: the dedup ledger failed', { error });
+        request.response = refuse(503, { error: 'ledger_unavailable', message: 'the dedup ledger could not be reached; send it again' });
       } else if (error instanceof ConfigError) {
         log.error('webhook not accepted: configuration error', { error });
         request.response = refuse(500, { error: 'not_configured', message: error.message });

@@ -12,6 +12,7 @@ import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.j
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
 import { ledgerFromEnv } from '../ledger/from-env.js';
+import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 
 // The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`), with the
 // parsed form of its fast expressions (JSONata itself is then loaded only for the others).
@@ -29,7 +30,7 @@ const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', laz
 
 const queues = parseQueueEnv();
 // Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.
-const queue = new SqsActionQueue({ client: async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL });
+const queue = new SqsActionQueue({ client: async () => new (await import('@aws-sdk/client-sqs')).SQSClient({ ...AWS_CLIENT_BOUNDS }), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL });
 
 const ingest = createIngestHandler({
   rules,

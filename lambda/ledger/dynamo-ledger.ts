@@ -9,6 +9,7 @@ import type {
   UpdateItemCommandInput,
   UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
+import { LedgerError } from '../shared/errors.js';
 import { newIntent } from './memory-ledger.js';
 import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry, type LedgerState } from './types.js';
 
@@ -48,13 +49,26 @@ interface DynamoCalls {
   deleteItem(input: DeleteItemCommandInput): Promise<unknown>;
 }
 
+/**
+ * A failed call as a LedgerError (answered 503: the sender retries), except a failed condition, which
+ * is an answer the ledger reads (someone else holds the entry), not a failure.
+ */
+async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isConditionFailure(error)) throw error;
+    throw new LedgerError(`the dedup ledger failed (${what}): ${(error as Error).message}`, { cause: error });
+  }
+}
+
 async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
-  const [sdk, c] = await Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]);
+  const [sdk, c] = await guarded('loading the DynamoDB client', () => Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]));
   return {
-    getItem: (input) => c.send(new sdk.GetItemCommand(input)),
-    putItem: (input) => c.send(new sdk.PutItemCommand(input)),
-    updateItem: (input) => c.send(new sdk.UpdateItemCommand(input)),
-    deleteItem: (input) => c.send(new sdk.DeleteItemCommand(input)),
+    getItem: (input) => guarded('GetItem', () => c.send(new sdk.GetItemCommand(input))),
+    putItem: (input) => guarded('PutItem', () => c.send(new sdk.PutItemCommand(input))),
+    updateItem: (input) => guarded('UpdateItem', () => c.send(new sdk.UpdateItemCommand(input))),
+    deleteItem: (input) => guarded('DeleteItem', () => c.send(new sdk.DeleteItemCommand(input))),
   };
 }
 
@@ -181,7 +195,7 @@ export class DynamoLedger implements Ledger {
       const existing = await this.get(input.source, input.identity);
       if (existing !== undefined) return { won: false, entry: existing };
     }
-    throw new Error(`ledger entry for ${input.source} ${input.identity} keeps changing; try again`);
+    throw new LedgerError(`ledger entry for ${input.source} ${input.identity} keeps changing; try again`);
   }
 
   async takeOverCreate(key: AlertKey, staleIntentId: string, now: number): Promise<BeginCreateResult> {
@@ -194,7 +208,7 @@ export class DynamoLedger implements Ledger {
     });
     if (updated !== undefined) return { won: true, entry: updated };
     const existing = await this.get(key.source, key.identity);
-    if (existing === undefined) throw new Error(`no ledger entry for ${key.source} ${key.identity}`);
+    if (existing === undefined) throw new LedgerError(`no ledger entry for ${key.source} ${key.identity}: it changed while being taken over; try again`);
     return { won: false, entry: existing };
   }
 

@@ -7,18 +7,21 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createDatadogClient, type DatadogCaseUpdates, type DatadogClient } from '../datadog/client.js';
 import { MemoryLedger } from '../ledger/memory-ledger.js';
 import type { Ledger } from '../ledger/types.js';
-import { startLocalLedger } from './ledger.js';
+import { DynamoLedger } from '../ledger/dynamo-ledger.js';
+import { localDynamoClient, startLocalLedger } from './ledger.js';
+import type { LocalState } from './state.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
-import { createIngestHandler } from '../ingest/handler.js';
+import { createIngestHandler, missingSecretKeys } from '../ingest/handler.js';
 import type { CompiledRules } from '../mapping/compile-rules.js';
 import { loadRulesFile, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
 import type { Env } from '../shared/env.js';
+import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { BridgeMetrics } from '../shared/metrics.js';
 import { MemoryActionQueue, type ActionQueue } from '../shared/queue.js';
 import { SqsActionQueue } from '../shared/sqs-queue.js';
 import { createRetryHandler } from '../retry/handler.js';
-import { startLocalSqs } from './fauxqs.js';
+import { localSqsClient, startLocalSqs, type LocalSqs } from './fauxqs.js';
 import { startRetryConsumer } from './retry-consumer.js';
 import { createSecretsProvider, fileSecretLoader, type SecretsProvider } from '../shared/secrets.js';
 
@@ -33,12 +36,16 @@ export interface LocalBridge {
   readonly queue: ActionQueue;
   readonly rules: CompiledRules;
   readonly usingDevSecrets: boolean;
+  /** Configured sources whose key the secret lacks (read at start): `npm start` warns about each. */
+  readonly missingSecrets: readonly { readonly source: string; readonly key: string }[];
   /** The embedded SQS emulator, when `embeddedSqs` is on (for `npm run redrive -- --copy ...`). */
   readonly sqs: { readonly endpoint: string; readonly retryQueueUrl: string; readonly dlqUrl: string } | undefined;
   /** The dedup ledger (shared by the ingest handler and the retry consumer). */
   readonly ledger: Ledger;
   /** The embedded DynamoDB emulator, when `embeddedLedger` is on (for `npm run cases -- ... --endpoint`). */
   readonly dynamo: { readonly endpoint: string; readonly tableName: string } | undefined;
+  /** True when the ledger and queues live in `npm run state` (they outlive this process). */
+  readonly persistent: boolean;
   close(): Promise<void>;
 }
 
@@ -67,6 +74,11 @@ export interface LocalBridgeOptions {
    * @default false (in-memory queue)
    */
   readonly embeddedSqs?: boolean;
+  /**
+   * The ledger and queues of a running `npm run state` (CASE_BRIDGE_STATE): used instead of embedded
+   * emulators, so that they outlive this process. Ignored for whichever of `ledger`/`queue` is given.
+   */
+  readonly state?: LocalState;
 }
 
 /** Builds what API Gateway (HTTP API, payload v2) would hand the ingest function. */
@@ -113,6 +125,15 @@ export function apiGatewayBody(contentType: string | undefined, body: Buffer): {
 
 const ROUTE = /^\/webhooks\/([^/]+)\/?$/;
 
+/** A path segment with its %XX escapes decoded, or undefined when they are not valid UTF-8 percent-encoding. */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 function readBody(req: IncomingMessage, keep: number): Promise<{ body: Buffer; truncated: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -135,6 +156,12 @@ function readBody(req: IncomingMessage, keep: number): Promise<{ body: Buffer; t
   });
 }
 
+/** The queues of `npm run state` through a client of this process: closing it leaves them running. */
+function stateQueues(state: LocalState): Pick<LocalSqs, 'endpoint' | 'retryQueueUrl' | 'retryQueueArn' | 'dlqUrl' | 'client' | 'close'> {
+  const client = localSqsClient(state.sqsEndpoint);
+  return { endpoint: state.sqsEndpoint, retryQueueUrl: state.retryQueueUrl, retryQueueArn: state.retryQueueArn, dlqUrl: state.dlqUrl, client, close: async () => client.destroy() };
+}
+
 /** Starts the bridge behind a Node HTTP server on 127.0.0.1, routed like API Gateway. */
 export async function startLocalBridge(options: LocalBridgeOptions): Promise<LocalBridge> {
   const { env } = options;
@@ -143,13 +170,23 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   const usingDevSecrets = options.secrets === undefined && env.CASE_BRIDGE_SECRETS_FILE === undefined;
   const secretsFile = env.CASE_BRIDGE_SECRETS_FILE ?? DEV_SECRETS_FILE;
   const secrets = options.secrets ?? createSecretsProvider({ load: fileSecretLoader(secretsFile), origin: secretsFile, onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }) });
-  // Fail at start, not at the first webhook, when the secrets file is broken.
-  await secrets.get();
+  // Fail at start, not at the first webhook, when the secrets file is broken; name the missing keys.
+  const missingSecrets = missingSecretKeys(rules, await secrets.get());
   const datadog = options.datadog ?? createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS });
   let ledger: Ledger = options.ledger ?? new MemoryLedger();
   let dynamoInfo: LocalBridge['dynamo'];
   let stopLedger = async (): Promise<void> => undefined;
-  if (options.ledger === undefined && options.embeddedLedger === true) {
+  if (options.ledger === undefined && options.state !== undefined) {
+    const client = localDynamoClient(options.state.ledgerEndpoint);
+    ledger = new DynamoLedger({ client, tableName: options.state.tableName });
+    // Fail at start, not at the first webhook, when `npm run state` is not running.
+    await ledger.get('generic', 'start-up check').catch((cause: unknown) => {
+      client.destroy();
+      throw new ConfigError(`CASE_BRIDGE_STATE names a ledger at ${options.state?.ledgerEndpoint} that does not answer: is npm run state running?`, { cause });
+    });
+    dynamoInfo = { endpoint: options.state.ledgerEndpoint, tableName: options.state.tableName };
+    stopLedger = async () => client.destroy();
+  } else if (options.ledger === undefined && options.embeddedLedger === true) {
     const local = await startLocalLedger();
     ledger = local.ledger;
     dynamoInfo = { endpoint: local.endpoint, tableName: local.tableName };
@@ -158,8 +195,15 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   let queue: ActionQueue = options.queue ?? new MemoryActionQueue();
   let stopRetry = async (): Promise<void> => undefined;
   let sqsInfo: LocalBridge['sqs'];
-  if (options.queue === undefined && options.embeddedSqs === true) {
-    const sqs = await startLocalSqs();
+  const sqs =
+    options.queue !== undefined
+      ? undefined
+      : options.state !== undefined
+        ? stateQueues(options.state)
+        : options.embeddedSqs === true
+          ? await startLocalSqs()
+          : undefined;
+  if (sqs !== undefined) {
     const sqsQueue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
     const consumer = startRetryConsumer({
       client: sqs.client,
@@ -199,8 +243,14 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
         return;
       }
+      const source = decodePathSegment(match[1] ?? '');
+      if (source === undefined) {
+        // Like any other name that is no source: no source's name has a malformed escape.
+        req.resume();
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unknown_source', message: 'the source in the path is not valid percent-encoding' }));
+        return;
+      }
       const { body, truncated } = await readBody(req, env.CASE_BRIDGE_MAX_BODY_BYTES);
-      const source = decodeURIComponent(match[1] ?? '');
       const event = toApiGatewayEvent(req, truncated ? Buffer.alloc(env.CASE_BRIDGE_MAX_BODY_BYTES + 1) : body, source);
       const result = await handler(event, {} as Context);
       if (res.destroyed) return;
@@ -223,9 +273,11 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     queue,
     rules,
     usingDevSecrets,
+    missingSecrets,
     sqs: sqsInfo,
     ledger,
     dynamo: dynamoInfo,
+    persistent: options.state !== undefined && options.ledger === undefined && options.queue === undefined,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.closeAllConnections();

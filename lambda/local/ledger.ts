@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,16 +15,23 @@ export interface LocalLedger {
   close(): Promise<void>;
 }
 
-/** Creates a ledger-shaped table (string hash key `pk`, on demand) and waits until it is ACTIVE. */
-export async function createLedgerTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+/**
+ * Creates a ledger-shaped table (string hash key `pk`, on demand) and waits until it is ACTIVE.
+ * With `ifMissing`, a table that already exists (a persisted ledger) is kept as it is.
+ */
+export async function createLedgerTable(client: DynamoDBClient, tableName: string, options: { ifMissing?: boolean } = {}): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    if (!(options.ifMissing === true && error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+  }
   for (let i = 0; ; i += 1) {
     const res = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (res.Table?.TableStatus === 'ACTIVE') return;
@@ -32,33 +40,41 @@ export async function createLedgerTable(client: DynamoDBClient, tableName: strin
   }
 }
 
+/** A DynamoDB client for the local emulator: fixed region, dummy credentials, one attempt. */
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+}
+
 /**
- * The dedup ledger in an embedded DynamoDB-protocol emulator (dynalite, in memory, 127.0.0.1 on a free
- * port), as `npm start` runs it: the same DynamoLedger and conditional writes as deployed.
+ * The dedup ledger in an embedded DynamoDB-protocol emulator (dynalite, 127.0.0.1 on a free port), as
+ * `npm start` runs it: the same DynamoLedger and conditional writes as deployed. In memory, or with
+ * `path` in a LevelDB directory there (kept across restarts; `npm run state`).
  * dynalite is a development dependency, loaded only here.
  */
-export async function startLocalLedger(options: { port?: number; tableName?: string } = {}): Promise<LocalLedger> {
-  const { default: dynalite } = (await import('dynalite')) as { default: (o: Record<string, number>) => Server };
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+export async function startLocalLedger(options: { port?: number; tableName?: string; path?: string } = {}): Promise<LocalLedger> {
+  const { default: dynalite } = (await import('dynalite')) as { default: (o: Record<string, number | string>) => Server };
+  if (options.path !== undefined) mkdirSync(options.path, { recursive: true });
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path !== undefined ? { path: options.path } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const client = localDynamoClient(endpoint);
   const tableName = options.tableName ?? LOCAL_LEDGER_TABLE;
-  await createLedgerTable(client, tableName);
-  return {
-    ledger: new DynamoLedger({ client, tableName }),
-    endpoint,
-    tableName,
-    async close() {
-      client.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
-    },
+  const close = async (): Promise<void> => {
+    client.destroy();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   };
+  try {
+    await createLedgerTable(client, tableName, { ifMissing: options.path !== undefined });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { ledger: new DynamoLedger({ client, tableName }), endpoint, tableName, close };
 }

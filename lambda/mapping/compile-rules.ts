@@ -1,5 +1,5 @@
 import { CASE_PRIORITIES } from '../datadog/schema.js';
-import { SOURCES, type BoundSource } from '../sources/index.js';
+import { DEFAULT_SECRET_KEYS, SOURCES, type BoundSource } from '../sources/index.js';
 import type { SourceName } from '../sources/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { isZodError, type ZodError } from '../shared/zod.js';
@@ -44,6 +44,8 @@ export interface CompiledRule {
 
 export interface CompiledSource {
   readonly source: BoundSource;
+  /** Key of the source's secret in the bridge secret (`source.settings.secret`, read without binding the settings). */
+  readonly secretKey: string;
   readonly rules: readonly CompiledRule[];
   /** The source's lifecycle policy (for events no rule matches, e.g. a resolve). @default the defaults */
   readonly lifecycle?: LifecyclePolicy;
@@ -94,12 +96,14 @@ type SourceBlock = NonNullable<RulesFile['sources'][SourceName]>;
 
 /** Compiles the rules of one source; problems are pushed to `problems` with their path. */
 function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFile, problems: string[]): CompiledRule[] {
+  // The rule being compiled, named in expression problems (a field may come from the defaults).
+  let ruleName = '';
   const template = (path: string, text: string | undefined): CompiledTemplate | undefined => {
     if (text === undefined) return undefined;
     try {
       return compileTemplate(text);
     } catch (e) {
-      problems.push(`${path}: ${(e as Error).message}`);
+      problems.push(`${path}: ${(e as Error).message} (rule "${ruleName}")`);
       return undefined;
     }
   };
@@ -107,6 +111,7 @@ function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFil
   const rules: CompiledRule[] = [];
   block.rules.forEach((rule, index) => {
     const path = `sources.${name}.rules[${index}]`;
+    ruleName = rule.name;
     if (names.has(rule.name)) problems.push(`${path}.name: "${rule.name}" is used by an earlier rule of ${name}`);
     names.add(rule.name);
     const previous = rules.at(-1);
@@ -118,7 +123,7 @@ function compileSourceRules(name: SourceName, block: SourceBlock, file: RulesFil
       try {
         when = compileExpression(rule.when);
       } catch (e) {
-        problems.push(`${path}.when: ${(e as Error).message}`);
+        problems.push(`${path}.when: ${rule.when}: ${(e as Error).message} (rule "${rule.name}")`);
       }
     }
     let fields: CompiledCaseFields | undefined;
@@ -195,6 +200,11 @@ function lazySource(origin: string, name: SourceName, block: SourceBlock, file: 
   return {
     get source(): BoundSource {
       return (source ??= bindSource());
+    },
+    get secretKey(): string {
+      if (source !== undefined) return source.settings.secret;
+      const key = block.settings?.['secret'];
+      return typeof key === 'string' ? key : DEFAULT_SECRET_KEYS[name];
     },
     get lifecycle(): LifecyclePolicy {
       return (lifecycle ??= resolvePolicy(file.lifecycle, block.lifecycle));
@@ -274,7 +284,7 @@ export function compileRules(input: unknown, options: { origin?: string; lazy?: 
       continue;
     }
     const rules = compileSourceRules(name, block, file, problems);
-    if (bound) sources.set(name, { source: bound, rules, lifecycle: resolvePolicy(file.lifecycle, block.lifecycle) });
+    if (bound) sources.set(name, { source: bound, secretKey: bound.settings.secret, rules, lifecycle: resolvePolicy(file.lifecycle, block.lifecycle) });
   }
   if (Object.keys(file.sources).length === 0) problems.push('sources: no source is configured');
   if (problems.length > 0) throw new ConfigError(`${origin} is invalid:\n  ${problems.join('\n  ')}`);

@@ -196,6 +196,64 @@ function compileNode(node: Node): Fn | undefined {
   }
 }
 
+/**
+ * JSONata's own functions (jsonata 2.x, its static frame). The bridge registers none, and `$event`
+ * and `$alert` are values, so a call to any other name fails on every evaluation ("Attempted to
+ * invoke a non-function"). test/mapping/expression.test.ts checks this list against JSONata.
+ */
+export const JSONATA_FUNCTIONS: ReadonlySet<string> = new Set(
+  ('sum count max min average string substring substringBefore substringAfter lowercase uppercase length trim pad match contains replace ' +
+    'split join formatNumber formatBase formatInteger parseInteger number floor ceil round abs sqrt power random boolean not map zip filter ' +
+    'single reduce sift keys lookup append exists spread merge reverse each error assert type sort shuffle distinct encodeUrlComponent ' +
+    'encodeUrl decodeUrlComponent decodeUrl base64encode base64decode eval toMillis fromMillis clone now millis').split(' '),
+);
+
+/**
+ * The first call in `ast` to a function that is neither JSONata's nor bound in the expression
+ * (`$f := function($x) {...}`, a lambda's parameter, `@$v` / `#$i`): `$f(...)`, `$f(?, 1)` and
+ * `x ~> $f`. Names bound anywhere in the expression count everywhere (never a false refusal).
+ */
+function unknownFunctionCall(ast: Node): { name: string; position: number | undefined } | undefined {
+  const bound = new Set<string>();
+  const called: { name: string; position: number | undefined }[] = [];
+  const name = (n: unknown): string | undefined => {
+    const node = n as Node | undefined;
+    return node?.type === 'variable' && typeof node.value === 'string' ? node.value : undefined;
+  };
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v);
+      return;
+    }
+    if (value === null || typeof value !== 'object' || value instanceof RegExp) return;
+    const node = value as Node;
+    if (node.type === 'bind') {
+      const n = name(node.lhs);
+      if (n !== undefined) bound.add(n);
+    } else if (node.type === 'lambda') {
+      for (const arg of (node['arguments'] as unknown[] | undefined) ?? []) {
+        const n = name(arg);
+        if (n !== undefined) bound.add(n);
+      }
+    }
+    for (const key of ['focus', 'index'] as const) if (typeof node[key] === 'string') bound.add(node[key]);
+    const procedure = node.type === 'function' || node.type === 'partial' ? node['procedure'] : node.type === 'apply' ? node.rhs : undefined;
+    const n = name(procedure);
+    if (n !== undefined) called.push({ name: n, position: (procedure as Node).position as number | undefined });
+    for (const v of Object.values(node)) visit(v);
+  };
+  visit(ast);
+  return called.find((c) => !JSONATA_FUNCTIONS.has(c.name) && !bound.has(c.name));
+}
+
+function unknownFunctionError(call: { name: string; position: number | undefined }): ExpressionSyntaxError {
+  // JSONata's position is the token's last character; the message names its first (the `$`).
+  const start = call.position === undefined ? undefined : call.position - call.name.length;
+  const near = [...JSONATA_FUNCTIONS].find((f) => f.toLowerCase() === call.name.toLowerCase());
+  const hint = near !== undefined ? `did you mean $${near}?` : 'not a JSONata function (https://docs.jsonata.org/overview) nor defined in the expression';
+  return new ExpressionSyntaxError(`unknown function $${call.name}${start !== undefined ? ` at character ${start}` : ''}: ${hint}`, start);
+}
+
 function syntaxError(cause: unknown): ExpressionSyntaxError {
   const e = cause as { message?: string; position?: number; token?: string };
   return new ExpressionSyntaxError(`${e.message ?? 'invalid JSONata'}${e.position !== undefined ? ` (at character ${e.position})` : ''}`, e.position, { cause });
@@ -319,9 +377,12 @@ export function compileExpression(source: string): CompiledExpression {
         throw syntaxError(cause);
       }
       ast = compiled.ast() as Node;
+      const unknown = unknownFunctionCall(ast);
+      if (unknown !== undefined) throw unknownFunctionError(unknown);
     }
   }
-  // No access to the environment or the file system: JSONata has none, and we register no functions.
+  // No access to the environment or the file system: JSONata has none, and we register no functions
+  // (a call to a function JSONata does not have is refused above, where the expression is parsed).
   // Without a parse yet (a Lambda bundle), JSONata is loaded and parses on the first evaluation.
   const slow = async (input: unknown, bindings: Bindings): Promise<unknown> => {
     if (compiled === undefined) {

@@ -26,6 +26,23 @@ export type MapResult =
 /** A rule's expression failed at run time (wrong type, bad function call). Names the path. */
 export class RuleEvaluationError extends ConfigError {}
 
+/**
+ * The error for a field whose expression failed: the field's path, the rule's name, the template
+ * and JSONata's message with its code, token and position (JSONata's error object keeps the token
+ * under a key that the logs redact). JSONata throws plain objects, with a stack and the payload value
+ * it choked on: such a cause is replaced by an Error with the message alone, as the logs write errors.
+ */
+function evaluationError(path: string, rule: CompiledRule, template: string, cause: unknown): RuleEvaluationError {
+  const e = (cause ?? {}) as { message?: unknown; code?: unknown; token?: unknown; position?: unknown };
+  const details = [
+    typeof e.code === 'string' ? e.code : undefined,
+    typeof e.token === 'string' ? `at "${e.token}"` : undefined,
+    typeof e.position === 'number' ? `character ${e.position}` : undefined,
+  ].filter((d) => d !== undefined);
+  const message = `${String(e.message ?? cause)}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
+  return new RuleEvaluationError(`${path} (rule "${rule.name}"): ${template}: ${message}`, { cause: cause instanceof Error ? cause : new Error(message) });
+}
+
 function cut(text: string, max: number): string {
   // Cut in UTF-16 units (no per-character split of a 150 KB description), never inside a surrogate pair.
   if (text.length <= max) return text;
@@ -88,7 +105,7 @@ function entriesOf(fields: CompiledCaseFields, rule: CompiledRule): Entries {
  * field's path. The value of a field without a template is undefined (as is a template's that gives
  * nothing).
  */
-function evaluateAll(entries: Entries, event: SourceEvent, bindings: Bindings): unknown[] | Promise<unknown[]> {
+function evaluateAll(entries: Entries, rule: CompiledRule, event: SourceEvent, bindings: Bindings): unknown[] | Promise<unknown[]> {
   const { paths, templates } = entries;
   const values = new Array<unknown>(templates.length);
   let pending: Promise<void>[] | undefined;
@@ -99,14 +116,14 @@ function evaluateAll(entries: Entries, event: SourceEvent, bindings: Bindings): 
     try {
       value = template.evaluate(event.payload, bindings);
     } catch (cause) {
-      throw new RuleEvaluationError(`${paths[i]}: ${(cause as Error).message}`, { cause });
+      throw evaluationError(paths[i]!, rule, template.source, cause);
     }
     if (value instanceof Promise) {
       (pending ??= []).push(
         value.then(
           (v: unknown) => void (values[i] = v),
           (cause: unknown) => {
-            throw new RuleEvaluationError(`${paths[i]}: ${(cause as Error).message}`, { cause });
+            throw evaluationError(paths[i]!, rule, template.source, cause);
           },
         ),
       );
@@ -210,7 +227,7 @@ export async function mapEventToCase(compiled: CompiledSource, event: SourceEven
         ok = rule.when.evaluate(event.payload, bindings);
         if (ok instanceof Promise) ok = await ok;
       } catch (cause) {
-        throw new RuleEvaluationError(`${rule.path}.when: ${(cause as Error).message}`, { cause });
+        throw evaluationError(`${rule.path}.when`, rule, rule.when.source, cause);
       }
       if (!isTruthy(ok)) continue;
     }
@@ -218,7 +235,7 @@ export async function mapEventToCase(compiled: CompiledSource, event: SourceEven
       return { outcome: 'ignored', rule: rule.name, reason: `rule "${rule.name}" ignores ${event.type}` };
     }
     const warnings: string[] = [];
-    const evaluated = evaluateAll(entriesOf(rule.fields, rule), event, bindings);
+    const evaluated = evaluateAll(entriesOf(rule.fields, rule), rule, event, bindings);
     const values = evaluated instanceof Promise ? await evaluated : evaluated;
     const request = buildRequest(rule.fields, rule, event, values, warnings);
     let identity = event.identity;
@@ -228,7 +245,7 @@ export async function mapEventToCase(compiled: CompiledSource, event: SourceEven
         raw = rule.identity.evaluate(event.payload, bindings);
         if (raw instanceof Promise) raw = await raw;
       } catch (cause) {
-        throw new RuleEvaluationError(`${rule.path}.identity: ${(cause as Error).message}`, { cause });
+        throw evaluationError(`${rule.path}.identity`, rule, rule.identity.source, cause);
       }
       const text = toText(raw).trim();
       if (text !== '') identity = text;

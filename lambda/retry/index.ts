@@ -11,6 +11,7 @@ import { SqsActionQueue } from '../shared/sqs-queue.js';
 import { parseQueueEnv } from './env.js';
 import { createRetryHandler } from './handler.js';
 import { ledgerFromEnv } from '../ledger/from-env.js';
+import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 
 // The Lambda entry of the retry queue's consumer (SqsEventSource with reportBatchItemFailures).
 // Everything below runs once per container.
@@ -29,7 +30,7 @@ const retry = createRetryHandler({
     origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
     onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
   }),
-  queue: new SqsActionQueue({ client: new SQSClient({}), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL }),
+  queue: new SqsActionQueue({ client: new SQSClient({ ...AWS_CLIENT_BOUNDS }), retryQueueUrl: queues.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: queues.CASE_BRIDGE_DLQ_URL }),
   logger,
   ledger: ledgerFromEnv(),
   metrics,

@@ -1,4 +1,5 @@
 import * as z from './zod.js';
+import { DATADOG_TIMEOUT_MS } from './budgets.js';
 import { ConfigError } from './errors.js';
 
 const Int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
@@ -10,6 +11,10 @@ export const EnvSchema = z.object({
   CASE_BRIDGE_SECRET_ID: z.optional(z.string().check(z.minLength(1))),
   /** Local: JSON file with the same key/value object as the secret. */
   CASE_BRIDGE_SECRETS_FILE: z.optional(z.string().check(z.minLength(1))),
+  /** Local: the JSON line `npm run state` prints; `npm start` then keeps its ledger and queues there. */
+  CASE_BRIDGE_STATE: z.optional(z.string().check(z.minLength(1))),
+  /** Local: where `npm run state` keeps them. @default .case-bridge/ */
+  CASE_BRIDGE_STATE_DIR: z.optional(z.string().check(z.minLength(1))),
   /** Local: rules file. @default config/rules.yaml */
   CASE_BRIDGE_RULES: z.optional(z.string().check(z.minLength(1))),
   /** Largest accepted body in bytes. @default 1048576 */
@@ -21,7 +26,7 @@ export const EnvSchema = z.object({
   /** Overrides the API base URL (tests, proxies). */
   DD_API_URL: z.optional(z.string().check(z.minLength(1))),
   /** Deadline of each Datadog call in ms. @default 5000 */
-  DD_TIMEOUT_MS: z._default(Int(100, 60_000), 5000),
+  DD_TIMEOUT_MS: z._default(Int(100, 60_000), DATADOG_TIMEOUT_MS),
   /** Local server port. @default 3000 */
   PORT: z._default(Int(0, 65535), 3000),
   /** debug, info, warn, error. @default info */

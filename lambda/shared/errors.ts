@@ -67,3 +67,13 @@ export class DatadogError extends BridgeError {
 
 /** Handing an action to the retry queue or dead-letter store failed. Answered 503. */
 export class QueueError extends BridgeError {}
+
+/**
+ * The bridge secret could not be read (Secrets Manager unreachable, throttled or failing) and no
+ * value is cached yet. Transient: answered 503 so that senders retry. A secret that was read but is
+ * wrong (not JSON, missing, access denied) is a ConfigError instead.
+ */
+export class SecretUnavailableError extends BridgeError {}
+
+/** A call to the dedup ledger (DynamoDB) failed: unreachable, throttled, or erroring. Answered 503. */
+export class LedgerError extends BridgeError {}

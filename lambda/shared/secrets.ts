@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { parse as parseJsonWithLocations } from '@humanwhocodes/momoa';
+import { AWS_CLIENT_BOUNDS } from './budgets.js';
 import * as z from './zod.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, SecretUnavailableError } from './errors.js';
 
 /** The bridge secret: one flat JSON key/value object (the Secrets Manager console's key/value form). */
 export const SecretBagSchema = z.record(z.string(), z.string());
@@ -18,17 +20,49 @@ export type SecretLoader = () => Promise<string>;
 /** A rotated value is picked up within this time. */
 export const SECRET_TTL_MS = 5 * 60 * 1000;
 
+/** Where a JSON text stops being JSON: 1-based line and column, 0-based offset, and the kind of fault. */
+export interface JsonFault {
+  readonly line: number;
+  readonly column: number;
+  readonly offset: number;
+  /** e.g. `UnexpectedChar`, `UnexpectedToken`, `UnexpectedEOF` (never any of the text). */
+  readonly kind: string;
+}
+
+const JsonFaultSchema = z.object({ line: z.number(), column: z.number(), offset: z.number(), name: z.string() });
+
+/**
+ * The position of the first syntax error in `text`, from a JSON parser that reports locations
+ * (momoa). V8's own SyntaxError quotes the text around the fault (`Unexpected token 's', "{"A": supersecre"...`),
+ * so it is never shown or kept as a cause. Undefined when the locating parser finds no fault.
+ */
+export function locateJsonFault(text: string): JsonFault | undefined {
+  try {
+    parseJsonWithLocations(text, { mode: 'json', ranges: false, tokens: false });
+    return undefined;
+  } catch (error) {
+    const at = JsonFaultSchema.safeParse(error);
+    return at.success ? { line: at.data.line, column: at.data.column, offset: at.data.offset, kind: at.data.name } : undefined;
+  }
+}
+
+/**
+ * Parses the bridge secret. Every error names a position or key, never a value: the text is a secret,
+ * so neither the SyntaxError nor the zod error (which may quote input) is kept as the cause.
+ */
 export function parseSecretBag(text: string, origin: string): SecretBag {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(`${origin} is not JSON (expected a flat key/value object)`, { cause });
+  } catch {
+    const fault = locateJsonFault(text);
+    const where = fault ? ` at line ${fault.line}, column ${fault.column} (offset ${fault.offset}, ${fault.kind})` : '';
+    throw new ConfigError(`${origin} is not JSON${where} (expected a flat key/value object)`);
   }
   const parsed = SecretBagSchema.safeParse(json);
   if (!parsed.success) {
     const keys = parsed.error.issues.map((i) => i.path.join('.')).filter((k) => k !== '');
-    throw new ConfigError(`${origin} must be a flat JSON object of string values${keys.length ? ` (bad keys: ${keys.join(', ')})` : ''}`, { cause: parsed.error });
+    throw new ConfigError(`${origin} must be a flat JSON object of string values${keys.length ? ` (bad keys: ${keys.join(', ')})` : ''}`);
   }
   return Object.freeze({ ...parsed.data });
 }
@@ -60,7 +94,9 @@ export function createSecretsProvider(options: {
           options.onError?.(error);
           return cached.bag;
         }
-        throw error instanceof ConfigError ? error : new ConfigError(`cannot read the bridge secret (${options.origin})`, { cause: error });
+        // Nothing cached yet: a failed read (network, throttling, a 5xx) is transient (answered 503);
+        // the loaders turn what retrying will not fix into a ConfigError.
+        throw error instanceof ConfigError ? error : new SecretUnavailableError(`cannot read the bridge secret (${options.origin}): ${(error as Error).message}`, { cause: error });
       } finally {
         inflight = undefined;
       }
@@ -74,18 +110,41 @@ export function createSecretsProvider(options: {
   };
 }
 
-/** Locally: the same JSON from a file (`CASE_BRIDGE_SECRETS_FILE`). */
+/** Locally: the same JSON from a file (`CASE_BRIDGE_SECRETS_FILE`); a missing or unreadable file is a ConfigError. */
 export function fileSecretLoader(path: string): SecretLoader {
-  return () => readFile(path, 'utf8');
+  return async () => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (cause) {
+      throw new ConfigError(`cannot read the secrets file ${path}: ${(cause as Error).message}`, { cause });
+    }
+  };
 }
 
-/** In AWS: `GetSecretValue` on the bridge secret (name or ARN). The SDK comes from the Lambda runtime. */
-export function secretsManagerLoader(secretId: string): SecretLoader {
+/**
+ * Secrets Manager errors that retrying will not fix: the secret is missing, scheduled for deletion,
+ * not readable by the function's role, or its KMS key cannot decrypt it. Anything else (network,
+ * throttling, InternalServiceError) is transient.
+ */
+const PERMANENT_SECRET_ERRORS = new Set(['ResourceNotFoundException', 'AccessDeniedException', 'DecryptionFailure', 'InvalidRequestException', 'InvalidParameterException']);
+
+/**
+ * In AWS: `GetSecretValue` on the bridge secret (name or ARN). The SDK comes from the Lambda runtime.
+ * `clientConfig` is for tests (an endpoint, one attempt).
+ */
+export function secretsManagerLoader(secretId: string, clientConfig: import('@aws-sdk/client-secrets-manager').SecretsManagerClientConfig = {}): SecretLoader {
   let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
   return async () => {
     const sdk = await import('@aws-sdk/client-secrets-manager');
-    client ??= new sdk.SecretsManagerClient({});
-    const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
+    client ??= new sdk.SecretsManagerClient({ ...AWS_CLIENT_BOUNDS, ...clientConfig });
+    let out: import('@aws-sdk/client-secrets-manager').GetSecretValueCommandOutput;
+    try {
+      out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
+    } catch (cause) {
+      const name = (cause as Error).name;
+      if (PERMANENT_SECRET_ERRORS.has(name)) throw new ConfigError(`secret ${secretId}: ${name}: ${(cause as Error).message}`, { cause });
+      throw cause;
+    }
     if (out.SecretString === undefined) throw new ConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
     return out.SecretString;
   };

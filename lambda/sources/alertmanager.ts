@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header } from './crypto.js';
-import { credentialMatches, isObject, nonEmpty } from './fields.js';
-import type { JsonObject, Signal, SourceEvent, SourceName, WebhookSource } from './types.js';
+import { credentialMatches, isObject, nonEmpty, payloadProblems } from './fields.js';
+import { schemeMismatch, type JsonObject, type Signal, type SourceEvent, type SourceName, type WebhookSource } from './types.js';
 
 /** How an alert group becomes events: one per group (`group`) or one per alert in it (`alert`). */
 export const groupBySchema = z.lazily(() => z.enum(['group', 'alert']));
@@ -49,7 +49,8 @@ export const alertGroupSchema = z.lazily(() => {
     groupKey: z.string(),
     truncatedAlerts: z.optional(z.int().check(z.nonnegative())),
     externalURL: z.optional(z.string()),
-    alerts: z.array(AlertSchema),
+    // A notification is about its alerts: one without any makes no case (400).
+    alerts: z.array(AlertSchema).check(z.minLength(1, 'no alert in the group')),
   });
 });
 export type AlertGroup = z.infer<ReturnType<typeof alertGroupSchema>>;
@@ -123,7 +124,7 @@ export function alertGroupEvents(
  */
 export function parseAlertmanagerBody(source: SourceName, body: JsonObject, groupBy: GroupBy): SourceEvent[] {
   const parsed = z.safeParse(alertmanagerBodySchema(), body);
-  if (!parsed.success) throw new PayloadError('not an Alertmanager webhook body (version "4")', { cause: parsed.error });
+  if (!parsed.success) throw new PayloadError(`not an Alertmanager webhook body (version "4"): ${payloadProblems(parsed.error)}`, { cause: parsed.error });
   const group = parsed.data;
   return alertGroupEvents(source, body, group, { identity: `${group.receiver}/${group.groupKey}`, groupBy });
 }
@@ -136,6 +137,8 @@ export const alertmanager = {
   verify(_rawBody, headers, { secrets, settings }) {
     return credentialMatches(header(headers, 'authorization'), settings.scheme, secrets);
   },
+
+  credential: (settings) => ({ headers: ['Authorization'], mismatch: schemeMismatch(settings.scheme) }),
 
   parse(body, _headers, { settings }) {
     return parseAlertmanagerBody('alertmanager', body, settings.group_by);

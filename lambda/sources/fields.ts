@@ -1,3 +1,4 @@
+import type { ZodError } from '../shared/zod.js';
 import { safeEqualString } from './crypto.js';
 import type { Json, JsonObject } from './types.js';
 
@@ -64,4 +65,52 @@ export function credentialMatches(value: string | undefined, scheme: 'bearer' | 
 /** Builds the `Authorization` value a sender configured with `scheme` and `secret` would send. */
 export function credentialHeader(scheme: 'bearer' | 'basic', secret: string): string {
   return scheme === 'bearer' ? `Bearer ${secret}` : `Basic ${Buffer.from(secret, 'utf8').toString('base64')}`;
+}
+
+/** `event.data`, `alerts[0].labels` from a zod issue path. */
+function pathText(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out === '' ? 'the body' : out;
+}
+
+interface IssueLike {
+  readonly code: string;
+  readonly message: string;
+  readonly errors?: readonly (readonly IssueLike[])[];
+}
+
+/** The value was absent (a union, `string | number`, reports one such issue per member). */
+function isMissing(issue: IssueLike): boolean {
+  if (issue.code === 'invalid_type') return / received undefined$/.test(issue.message);
+  return issue.code === 'invalid_union' && issue.errors !== undefined && issue.errors.length > 0 && issue.errors.every((list) => list.some(isMissing));
+}
+
+/**
+ * What a body that failed its schema lacks, by path, for the 400 answer (never a value of the body):
+ * `event.data is missing`, `alerts[0].status: expected one of "firing"|"resolved"` (three at most).
+ */
+export function payloadProblems(error: ZodError): string {
+  const problems = error.issues.slice(0, 3).map((issue) => {
+    const path = pathText(issue.path);
+    if (isMissing(issue)) return `${path} is missing`;
+    return `${path}: ${issue.message.replace(/^Invalid input: /, '')}`;
+  });
+  return `${problems.join('; ')}${error.issues.length > 3 ? '; …' : ''}`;
+}
+
+/**
+ * The first of `paths` (dot paths) that does not lead to a string or number, or to an object when it
+ * names one (`issue`, then `issue.number`): the path a 400 names. Undefined when all are there.
+ */
+export function missingPath(body: JsonObject, paths: readonly string[]): string | undefined {
+  for (const path of paths) {
+    const segments = path.split('.');
+    for (let i = 1; i <= segments.length; i++) {
+      const prefix = segments.slice(0, i).join('.');
+      const value = getPath(body, prefix);
+      if (i < segments.length ? !isObject(value) : str(value) === undefined && !isObject(value)) return prefix;
+    }
+  }
+  return undefined;
 }

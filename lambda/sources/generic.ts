@@ -2,7 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256, safeEqualString } from './crypto.js';
 import { credentialMatches, getPath, nonEmpty, str } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { schemeMismatch, SIGNATURE_MISMATCH, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const headerNameSchema = () => z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
 /** A dot path into the body: `id`, `alert.id`, `alerts.0.fingerprint` (numbers index arrays). */
@@ -88,6 +88,8 @@ export const generic = {
     }
     return ok;
   },
+
+  credential: (settings) => ({ headers: [genericHeaderName(settings)], mismatch: settings.scheme === 'hmac-sha256' ? SIGNATURE_MISMATCH : schemeMismatch(settings.scheme) }),
 
   parse(body, headers, { settings }) {
     // The paths are settings, so the fields are picked first and then validated together.

@@ -2,8 +2,8 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
-import { isObject, objectOf, str } from './fields.js';
-import type { Json, JsonObject, Signal, SourceEvent, WebhookSource } from './types.js';
+import { isObject, missingPath, objectOf, payloadProblems, str } from './fields.js';
+import { SIGNATURE_MISMATCH, type Json, type JsonObject, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -50,6 +50,23 @@ const OBJECTS = [
   ['security_advisory', 'ghsa_id'],
 ] as const;
 
+// What each event is about (its identity): a delivery of that event without it makes no case (400).
+const ABOUT: Readonly<Record<string, readonly string[]>> = {
+  issues: ['issue.number'],
+  issue_comment: ['issue.number'],
+  code_scanning_alert: ['alert.number'],
+  dependabot_alert: ['alert.number'],
+  secret_scanning_alert: ['alert.number'],
+  repository_vulnerability_alert: ['alert'],
+  workflow_run: ['workflow_run.id'],
+  workflow_job: ['workflow_job.id'],
+  check_run: ['check_run.id'],
+  check_suite: ['check_suite.id'],
+  deployment: ['deployment.id'],
+  deployment_status: ['deployment_status', 'deployment.id'],
+  security_advisory: ['security_advisory.ghsa_id'],
+};
+
 const RESOLVE_ACTIONS = new Set(['closed', 'fixed', 'closed_by_user', 'dismissed', 'auto_dismissed', 'resolved', 'withdrawn']);
 const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out', 'startup_failure']);
 
@@ -86,10 +103,12 @@ export const github = {
     return ok;
   },
 
+  credential: () => ({ headers: ['X-Hub-Signature-256'], mismatch: SIGNATURE_MISMATCH }),
+
   parse(body, headers) {
     if (!isGithubBody(body)) {
       const parsed = bodySchema().safeParse(body);
-      if (!parsed.success) throw new PayloadError('not a GitHub webhook body', { cause: parsed.error });
+      if (!parsed.success) throw new PayloadError(`not a GitHub webhook body: ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     }
     // The body has the shape of bodySchema() (checked just above); its fields are read in place.
     const data = body as z.infer<ReturnType<typeof bodySchema>>;
@@ -97,6 +116,8 @@ export const github = {
     if (event === undefined) throw new PayloadError('missing X-GitHub-Event header');
     const action = data.action;
     const type = action === undefined ? event : `${event}.${action}`;
+    const about = Object.hasOwn(ABOUT, event) ? missingPath(body, ABOUT[event]!) : undefined;
+    if (about !== undefined) throw new PayloadError(`GitHub ${type} webhook has no ${about}`);
     const owner = data.repository ? `repo/${data.repository.id}` : data.organization ? `org/${data.organization.id}` : 'hook';
     let identity = `${owner}:${event}`;
     let link: string | undefined;

@@ -2,7 +2,8 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { alertGroupSchema, groupBySchema, alertGroupEvents, parseAlertmanagerBody } from './alertmanager.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
-import type { WebhookSource } from './types.js';
+import { payloadProblems } from './fields.js';
+import { SIGNATURE_MISMATCH, type WebhookSource } from './types.js';
 
 const headerNameSchema = () => z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name'));
 
@@ -62,11 +63,16 @@ export const grafana = {
     return ok;
   },
 
+  credential: (settings) =>
+    settings.timestamp_header === undefined
+      ? { headers: [settings.signature_header], mismatch: SIGNATURE_MISMATCH }
+      : { headers: [settings.signature_header, settings.timestamp_header], mismatch: `${SIGNATURE_MISMATCH}, or ${settings.timestamp_header} is not within ${settings.tolerance_seconds} s of now` },
+
   parse(body, _headers, { settings }) {
     // Mimir-style receiver (grafana/alerting receivers/webhook/v0mimir1): an Alertmanager body.
     if (body['version'] === '4' && body['orgId'] === undefined) return parseAlertmanagerBody('grafana', body, settings.group_by);
     const parsed = z.safeParse(grafanaBodySchema(), body);
-    if (!parsed.success) throw new PayloadError('not a Grafana Alerting webhook body (version "1")', { cause: parsed.error });
+    if (!parsed.success) throw new PayloadError(`not a Grafana Alerting webhook body (version "1"): ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const group = parsed.data;
     return alertGroupEvents('grafana', body, group, {
       identity: `${group.orgId}/${group.receiver}/${group.groupKey}`,

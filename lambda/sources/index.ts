@@ -7,13 +7,15 @@ import { opsgenie } from './opsgenie.js';
 import { pagerduty } from './pagerduty.js';
 import { sentry } from './sentry.js';
 import { standardWebhooks } from './standard-webhooks.js';
-import type { Headers, JsonObject, SourceEvent, SourceName, SourceSettings, WebhookSource } from './types.js';
+import type { Credential, Headers, JsonObject, SourceEvent, SourceName, SourceSettings, WebhookSource } from './types.js';
 
 /** A source with its settings resolved from the rules file: what the ingest handler calls. */
 export interface BoundSource {
   readonly name: SourceName;
   readonly settings: SourceSettings;
   verify(rawBody: Buffer, headers: Headers, secrets: readonly string[], now: number): boolean;
+  /** The headers `verify` reads and what a refused credential is called (the 401's message). */
+  readonly credential: Credential;
   parse(body: JsonObject, headers: Headers): SourceEvent[];
 }
 
@@ -24,6 +26,7 @@ function bind<S extends SourceSettings>(source: WebhookSource<S>) {
     return {
       name: source.name,
       settings,
+      credential: source.credential(settings),
       verify: (rawBody, headers, secrets, now) => source.verify(rawBody, headers, { secrets, now, settings }),
       parse: (body, headers) => source.parse(body, headers, { settings }),
     };
@@ -40,6 +43,21 @@ export const SOURCES: { readonly [K in SourceName]: { bind: (rawSettings: unknow
   opsgenie: { bind: bind(opsgenie), settingsSchema: opsgenie.settingsSchema },
   'standard-webhooks': { bind: bind(standardWebhooks), settingsSchema: standardWebhooks.settingsSchema },
   generic: { bind: bind(generic), settingsSchema: generic.settingsSchema },
+};
+
+/**
+ * Each source's secret key when its settings name none (the defaults of the settings schemas; a test
+ * checks that they agree). Read without binding the settings, so no settings schema is built for it.
+ */
+export const DEFAULT_SECRET_KEYS: { readonly [K in SourceName]: string } = {
+  github: 'GITHUB_WEBHOOK_SECRET',
+  pagerduty: 'PAGERDUTY_WEBHOOK_SECRET',
+  alertmanager: 'ALERTMANAGER_BEARER_TOKEN',
+  grafana: 'GRAFANA_WEBHOOK_SECRET',
+  sentry: 'SENTRY_CLIENT_SECRET',
+  opsgenie: 'OPSGENIE_BEARER_TOKEN',
+  'standard-webhooks': 'STANDARD_WEBHOOKS_SECRET',
+  generic: 'GENERIC_WEBHOOK_SECRET',
 };
 
 export function isSourceName(name: string): name is SourceName {

@@ -1,6 +1,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, safeEqualString } from './crypto.js';
+import { payloadProblems } from './fields.js';
 import type { Signal, SourceEvent, WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
@@ -48,9 +49,11 @@ export const opsgenie = {
     return ok;
   },
 
+  credential: (settings) => ({ headers: [settings.header], mismatch: 'credential does not match' }),
+
   parse(body) {
     const parsed = z.safeParse(bodySchema(), body);
-    if (!parsed.success) throw new PayloadError('not an Opsgenie webhook body', { cause: parsed.error });
+    if (!parsed.success) throw new PayloadError(`not an Opsgenie webhook body: ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const { action, alert } = parsed.data;
     return [
       {

@@ -1,8 +1,8 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
-import { nonEmpty } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { nonEmpty, payloadProblems } from './fields.js';
+import { SIGNATURE_MISMATCH, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -62,11 +62,18 @@ export const pagerduty = {
     return ok;
   },
 
+  credential: () => ({ headers: ['X-PagerDuty-Signature'], mismatch: SIGNATURE_MISMATCH }),
+
   parse(body, headers) {
     const parsed = z.safeParse(bodySchema(), body);
-    if (!parsed.success) throw new PayloadError('not a PagerDuty V3 webhook body', { cause: parsed.error });
+    if (!parsed.success) throw new PayloadError(`not a PagerDuty V3 webhook body: ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const { event } = parsed.data;
     const { data } = event;
+    // An incident event is about its incident: `data` is the incident, or carries it as `data.incident`.
+    if (event.resource_type === 'incident' || event.event_type.startsWith('incident.')) {
+      const about = data.type === 'incident' || data.type === undefined ? (nonEmpty(data.id) === undefined ? 'event.data.id' : undefined) : data.incident?.id === undefined ? 'event.data.incident.id' : undefined;
+      if (about !== undefined) throw new PayloadError(`PagerDuty ${event.event_type} webhook has no ${about}`);
+    }
     const ping = event.event_type === 'pagey.ping';
     // Incident identity per ../shared/fixtures/README.md; other resources (service.*, pagey.ping)
     // fall back to `<resource_type>/<data.id>` and, without data.id, to the event id.

@@ -1,8 +1,8 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256 } from './crypto.js';
-import { nonEmpty, objectOf, str } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { nonEmpty, objectOf, payloadProblems, str } from './fields.js';
+import { SIGNATURE_MISMATCH, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -61,18 +61,20 @@ export const sentry = {
     return ok;
   },
 
+  credential: () => ({ headers: ['Sentry-Hook-Signature'], mismatch: SIGNATURE_MISMATCH }),
+
   parse(body, headers) {
     const resource = header(headers, 'sentry-hook-resource');
     if (resource === undefined) throw new PayloadError('missing Sentry-Hook-Resource header');
     const parsed = z.safeParse(bodySchema(), body);
-    if (!parsed.success) throw new PayloadError('not a Sentry integration webhook body', { cause: parsed.error });
+    if (!parsed.success) throw new PayloadError(`not a Sentry integration webhook body: ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const { action } = parsed.data;
     const requestId = header(headers, 'request-id');
     let identity: string;
     try {
       identity = identityOf(resource, body, requestId);
     } catch (error) {
-      throw new PayloadError(`Sentry ${resource} webhook without its id`, { cause: error });
+      throw new PayloadError(`Sentry ${resource} webhook without its id${z.isZodError(error) ? `: ${payloadProblems(error)}` : ''}`, { cause: error });
     }
     const data = objectOf(body, 'data');
     // Issue payloads carry no web_url (permalink is usually null); alerts carry data.event.web_url

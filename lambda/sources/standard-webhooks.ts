@@ -1,8 +1,8 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hmacSha256, safeEqualString } from './crypto.js';
-import { str } from './fields.js';
-import type { Signal, SourceEvent, WebhookSource } from './types.js';
+import { payloadProblems, str } from './fields.js';
+import { SIGNATURE_MISMATCH, type Signal, type SourceEvent, type WebhookSource } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -65,9 +65,11 @@ export const standardWebhooks = {
     return ok;
   },
 
+  credential: (settings) => ({ headers: ['webhook-id', 'webhook-timestamp', 'webhook-signature'], mismatch: `${SIGNATURE_MISMATCH}, or webhook-timestamp is not within ${settings.tolerance_seconds} s of now` }),
+
   parse(body, headers, { settings }) {
     const parsed = z.safeParse(bodySchema(), body);
-    if (!parsed.success) throw new PayloadError('not a Standard Webhooks body (needs a string "type")', { cause: parsed.error });
+    if (!parsed.success) throw new PayloadError(`not a Standard Webhooks body (needs a string "type"): ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const { type, data } = parsed.data;
     const webhookId = header(headers, 'webhook-id');
     const dataId = str(data?.id);

@@ -69,8 +69,26 @@ export interface WebhookSource<S extends SourceSettings> {
    */
   readonly settingsSchema: () => z.core.$ZodType<S>;
   verify(rawBody: Buffer, headers: Headers, context: VerifyContext<S>): boolean;
+  /** What `verify` reads, for the 401 answer when it says false. */
+  credential(settings: S): Credential;
   parse(body: JsonObject, headers: Headers, context: ParseContext<S>): SourceEvent[];
 }
+
+/**
+ * The headers a sender must send for `verify` (as the sender's documentation spells them: the 401
+ * names each one that is absent) and what a present but refused credential is called (`mismatch`).
+ */
+export interface Credential {
+  readonly headers: readonly string[];
+  readonly mismatch: string;
+}
+
+/** The mismatch of a bearer or basic `Authorization` credential (worded so that the logs' redaction of `Bearer x` leaves it alone). */
+export function schemeMismatch(scheme: 'bearer' | 'basic'): string {
+  return scheme === 'bearer' ? 'credential does not match' : 'username or password does not match';
+}
+
+export const SIGNATURE_MISMATCH = 'signature does not match';
 
 /** Every source's settings name the key of its secret in the bridge's secret. */
 export interface SourceSettings {

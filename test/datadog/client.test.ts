@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDatadogClient, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
+import { createDatadogClient, describeNetworkFailure, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
@@ -150,7 +150,7 @@ describe('createDatadogClient', () => {
     const error = await createCaseError(impatient);
 
     expect(error).toMatchObject({ status: 0, retryable: true, ambiguous: true });
-    expect(error.message).toMatch(/timed out after 200 ms/);
+    expect(error.message).toBe(`Datadog POST /api/v2/cases timed out after 200 ms without a response from ${new URL(server.url).host}`);
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
@@ -172,6 +172,29 @@ describe('createDatadogClient', () => {
     const error = await createCaseError(refused);
 
     expect(error).toMatchObject({ status: 0, retryable: true, ambiguous: false });
+    expect(error.message).toBe(`Datadog POST /api/v2/cases failed: connection refused by ${new URL(gone.url).host} (ECONNREFUSED)`);
+  });
+
+  it('names a failed TLS handshake (https:// to a server that speaks plain HTTP)', async () => {
+    const tls = createDatadogClient({ baseUrl: server.url.replace(/^http:/, 'https:'), timeoutMs: 2000 });
+
+    const error = await createCaseError(tls);
+
+    expect(error).toMatchObject({ status: 0, retryable: true });
+    expect(error.message).toMatch(new RegExp(`^Datadog POST /api/v2/cases failed: TLS connection to ${new URL(server.url).host} failed \\((?:ERR_SSL_|ECONNRESET)`));
+  });
+
+  it('names a failed DNS lookup, without the credentials of the URL', async () => {
+    // What undici throws when getaddrinfo fails (no DNS lookup leaves this machine).
+    const dnsFailure = async (): Promise<Response> => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND api.datadoghq.example'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' }) });
+    };
+    const client = createDatadogClient({ baseUrl: 'https://user:pass@api.datadoghq.example', timeoutMs: 2000, fetch: dnsFailure });
+
+    const error = await createCaseError(client);
+
+    expect(error).toMatchObject({ status: 0, retryable: true, ambiguous: false });
+    expect(error.message).toBe('Datadog POST /api/v2/cases failed: DNS lookup of api.datadoghq.example failed (ENOTFOUND)');
   });
 
   it.each([
@@ -184,5 +207,23 @@ describe('createDatadogClient', () => {
     const error = await createCaseError(client);
 
     expect(error).toMatchObject({ status: 201, retryable: false, ambiguous: true });
+  });
+});
+
+describe('describeNetworkFailure', () => {
+  const failed = (cause: Error) => new TypeError('fetch failed', { cause });
+  const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+  it.each([
+    ['a reset before TLS was up', failed(coded('Client network socket disconnected before secure TLS connection was established', 'ECONNRESET')), 'TLS connection to dd.test:443 failed (ECONNRESET)'],
+    ['an untrusted certificate', failed(coded('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT')), 'TLS connection to dd.test:443 failed (DEPTH_ZERO_SELF_SIGNED_CERT)'],
+    ['a connection closed by the server', failed(coded('other side closed', 'UND_ERR_SOCKET')), 'connection to dd.test:443 closed before a response (UND_ERR_SOCKET)'],
+    ['a connect timeout', failed(coded('Connect Timeout Error', 'UND_ERR_CONNECT_TIMEOUT')), 'connecting to dd.test:443 timed out (UND_ERR_CONNECT_TIMEOUT)'],
+    ['every address refused (happy eyeballs)', failed(new AggregateError([coded('connect ECONNREFUSED ::1:443', 'ECONNREFUSED')])), 'connection refused by dd.test:443 (ECONNREFUSED)'],
+    ['a DNS server that does not answer', failed(coded('getaddrinfo EAI_AGAIN dd.test', 'EAI_AGAIN')), 'DNS lookup of dd.test failed (EAI_AGAIN)'],
+    ['an unknown code', failed(coded('odd', 'EHOSTUNREACH')), 'no response from dd.test:443 (EHOSTUNREACH)'],
+    ['no code at all', new TypeError('fetch failed'), 'no response from dd.test:443: fetch failed'],
+  ])('names %s', (_what, error, expected) => {
+    expect(describeNetworkFailure(error, 'dd.test:443')).toBe(expected);
   });
 });

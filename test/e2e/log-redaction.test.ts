@@ -80,8 +80,11 @@ describe('log lines of a running bridge', () => {
 
   it('wrote lines for every path', () => {
     const messages = lines.map((l) => l.message);
-    expect(messages).toEqual(expect.arrayContaining(['case created', 'webhook rejected: bad signature', 'case dead-lettered', 'case deferred to the retry queue']));
-    expect(lines.filter((l) => l.message === 'webhook rejected: bad signature')).toHaveLength(2);
+    expect(messages).toEqual(expect.arrayContaining(['case created', 'webhook rejected: not authenticated', 'case dead-lettered', 'case deferred to the retry queue']));
+    expect(lines.filter((l) => l.message === 'webhook rejected: not authenticated').map((l) => [l.source, l['reason']])).toEqual([
+      ['github', 'signature does not match'],
+      ['alertmanager', 'credential does not match'],
+    ]);
   });
 
   it('contains no secret, Datadog key, bearer token or Authorization value', () => {

@@ -79,9 +79,16 @@ describe('BridgeStack', () => {
     );
   });
 
-  it('has the five alarms and the dashboard', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+  it('has the seven alarms and the dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it("alarms on the 429s the access log's metric filter counts for this stack's API", () => {
+    const apiId = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'));
+    expect(apiId).toHaveLength(1);
+    template.hasResourceProperties('AWS::Logs::MetricFilter', { MetricTransformations: [Match.objectLike({ MetricNamespace: 'CaseBridge', MetricName: 'ApiThrottled' })] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'CaseBridge', MetricName: 'ApiThrottled', Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId[0] } }] });
   });
 
   it('outputs under the names the README and runbook use, one Url<source> per configured source', () => {
@@ -160,11 +167,12 @@ describe('BridgeStack', () => {
 
   it('passes throttling, concurrency and alarm settings through', () => {
     const tuned = Template.fromStack(
-      new BridgeStack(fastApp(), 'Tuned', { rulesFile: PRESETS, throttle: { rateLimit: 10, burstLimit: 20 }, maxConcurrency: 3, maxReceiveCount: 7, alarmEmail: 'ops@example.com', signatureRejectionThreshold: 50 }),
+      new BridgeStack(fastApp(), 'Tuned', { rulesFile: PRESETS, throttle: { rateLimit: 10, burstLimit: 20 }, ingestReservedConcurrency: 30, maxConcurrency: 3, maxReceiveCount: 7, alarmEmail: 'ops@example.com', signatureRejectionThreshold: 50 }),
     );
 
     tuned.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 } });
     tuned.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 3 } });
+    tuned.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 30 });
     tuned.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 7 }) });
     tuned.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 50 });
     tuned.resourceCountIs('AWS::SNS::Subscription', 1);

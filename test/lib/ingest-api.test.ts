@@ -1,6 +1,6 @@
 import { Template, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { IngestApi, type IngestApiProps } from '../../lib/ingest-api.js';
+import { EDGE_DEFAULTS, IngestApi, type IngestApiProps } from '../../lib/ingest-api.js';
 import { ConfigError } from '../../lambda/shared/errors.js';
 import { constructStack } from './support.js';
 
@@ -17,11 +17,42 @@ describe('IngestApi', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/{source}' });
   });
 
-  it('throttles the default stage at 50 rps with a burst of 100 by default', () => {
+  it('throttles the default stage at 500 rps with a burst of 1,000 by default', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+    });
+  });
+
+  it('passes the storm the README claims (2,000 webhooks in 30 s, most in the first 2 s) through the stage', () => {
+    // Token bucket: `burst` at once, refilled at `rate` per second.
+    const passed = (seconds: number) => EDGE_DEFAULTS.burstLimit + EDGE_DEFAULTS.rateLimit * seconds;
+    expect(passed(2)).toBeGreaterThanOrEqual(2_000);
+    expect(passed(30)).toBeGreaterThanOrEqual(2_000);
+    // 200 functions at 0.4 s a webhook keep up with the stage rate, so a legitimate storm meets Lambda's
+    // limit (a 500, which senders retry) no earlier than API Gateway's (a 429, which several do not).
+    expect(EDGE_DEFAULTS.reservedConcurrency / 0.4).toBeGreaterThanOrEqual(EDGE_DEFAULTS.rateLimit);
+  });
+
+  it('reserves 200 concurrent executions for the ingest function by default, or what props say, or none', () => {
+    const reservedOf = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions);
+    expect(reservedOf(template)).toEqual([200]);
+    expect(reservedOf(build({ reservedConcurrency: 50 }))).toEqual([50]);
+    expect(reservedOf(build({ reservedConcurrency: 'none' }))).toEqual([undefined]);
+  });
+
+  it('rejects a reserved concurrency of 0 (it would stop the function) or a fraction', () => {
+    expect(() => build({ reservedConcurrency: 0 })).toThrow(ConfigError);
+    expect(() => build({ reservedConcurrency: 2.5 })).toThrow(ConfigError);
+  });
+
+  it('counts the requests API Gateway answered 429 from the access log, per API', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: { Format: Match.stringLikeRegexp('"apiId":"\\$context\\.apiId"') } });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: Match.stringLikeRegexp('AccessLogs') },
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [{ MetricNamespace: 'CaseBridge', MetricName: 'ApiThrottled', MetricValue: '1', Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }] }],
     });
   });
 

@@ -4,6 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BRIDGE_METRICS, Monitoring, type MonitoringProps } from '../../lib/monitoring.js';
 import { ConfigError } from '../../lambda/shared/errors.js';
@@ -58,6 +59,46 @@ describe('Monitoring', () => {
     });
   });
 
+  it('alarms on the first 429 API Gateway answers (throttling), from the access-log metric of this API', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: BRIDGE_METRICS.namespace,
+      MetricName: 'ApiThrottled',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: Match.stringLikeRegexp('Api') } }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmDescription: Match.stringLikeRegexp('runbook.md#apithrottled'),
+    });
+  });
+
+  it('alarms on the first API 5xx by default, or at apiServerErrorThreshold', () => {
+    const apiServerErrors = (t: Template) =>
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5xx',
+        Dimensions: [{ Name: 'ApiId', Value: { Ref: Match.stringLikeRegexp('Api') } }],
+        Statistic: 'Sum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmDescription: Match.stringLikeRegexp('runbook.md#apiservererrors'),
+      });
+    apiServerErrors(template);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5xx', Threshold: 1 });
+    build({ apiServerErrorThreshold: 10 }).template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5xx', Threshold: 10 });
+    expect(() => build({ apiServerErrorThreshold: 0 })).toThrow(ConfigError);
+  });
+
+  it('links every alarm to its own runbook section', () => {
+    const runbook = readFileSync('docs/runbook.md', 'utf8');
+    const anchors = new Set([...runbook.matchAll(/^## (\w+)$/gm)].map((m) => `#${m[1]!.toLowerCase()}`));
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(7);
+    for (const alarm of alarms) {
+      const link = /runbook\.md(#\w+)/.exec(String(alarm.Properties.AlarmDescription))?.[1];
+      expect(link !== undefined && anchors.has(link), `${String(alarm.Properties.AlarmDescription)}`).toBe(true);
+    }
+  });
+
   it('alarms on a spike of invalid signatures summed over every source', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 20,
@@ -86,7 +127,7 @@ describe('Monitoring', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
     expect(Object.keys(dashboards)).toHaveLength(1);
     const body = JSON.stringify(Object.values(dashboards)[0]?.Properties.DashboardBody);
-    for (const name of [...BRIDGE_METRICS.bySource, ...BRIDGE_METRICS.bySourceAndReason, 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Throttles', 'Duration', '4xx', '5xx']) {
+    for (const name of [...BRIDGE_METRICS.bySource, ...BRIDGE_METRICS.bySourceAndReason, 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Throttles', 'Duration', '4xx', '5xx', 'ApiThrottled']) {
       expect(body).toContain(name);
     }
   });
@@ -103,7 +144,7 @@ describe('Monitoring', () => {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
     const alarms = Object.values(withEmail.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlarmTopic/) }]);
       expect(alarm.Properties.OKActions).toEqual(alarm.Properties.AlarmActions);

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
-import { collectExpressions, compileExpression, ExpressionSyntaxError, precompileExpressions, usePrecompiledExpressions } from '../../lambda/mapping/expression.js';
+import { collectExpressions, compileExpression, ExpressionSyntaxError, JSONATA_FUNCTIONS, precompileExpressions, usePrecompiledExpressions } from '../../lambda/mapping/expression.js';
 
 const input = {
   issue: { title: 'Disk full', number: 12, ratio: 1.5, labels: [{ name: 'bug' }, { name: 'p1' }], empty: [], body: null },
@@ -82,5 +84,42 @@ describe('compileExpression', () => {
     const compiled = compileExpression('$env ? $env : "none"');
 
     expect(await compiled.evaluate(input, bindings)).toBe('none');
+  });
+
+  it.each([
+    ['$nosuchfn(issue.title)', 'unknown function $nosuchfn at character 1: not a JSONata function'],
+    ['"x: " & $Uppercase(issue.title)', 'unknown function $Uppercase at character 9: did you mean $uppercase?'],
+    ['$substring(?, 1) ~> $nosuch', 'unknown function $nosuch at character 21'],
+    ['issue.labels.$trimm(name)', 'unknown function $trimm at character 14'],
+    ['$map(issue.labels, function($l) { $f($l) })', 'unknown function $f'],
+    ['$event()', 'unknown function $event'],
+    ['$nosuchfn(?, 1)', 'unknown function $nosuchfn'],
+  ])('refuses %s, a call to a function that does not exist', (expression, message) => {
+    expect(() => compileExpression(expression)).toThrow(ExpressionSyntaxError);
+    expect(() => compileExpression(expression)).toThrow(message);
+  });
+
+  it.each([
+    ['( $short := function($s) { $substring($s, 0, 3) }; $short(issue.title) )', 'Dis'],
+    ['$join($map(issue.labels, function($l, $i) { $string($i) & $l.name }), ",")', '0bug,1p1'],
+    ['issue.labels.name ~> $join(", ")', 'bug, p1'],
+    ['issue.title ~> $uppercase', 'DISK FULL'],
+    ['( $up := $uppercase; $up(issue.title) )', 'DISK FULL'],
+    ['$reduce([1, 2, 3], function($acc, $v) { $acc + $v })', 6],
+    ['( $f := $substring(?, 0, 4); $f(issue.title) )', 'Disk'],
+    ['$type($now()) & " " & $type($millis())', 'string number'],
+    ['$join(issue.labels@$l.$l.name, ",")', 'bug,p1'],
+  ])('accepts %s: functions JSONata has or the expression defines', async (expression, expected) => {
+    expect(await compileExpression(expression).evaluate(input, bindings)).toEqual(expected);
+  });
+
+  it("knows exactly JSONata's functions", async () => {
+    // Every name is a function in JSONata ...
+    for (const name of JSONATA_FUNCTIONS) expect(await jsonata(`$type($${name})`).evaluate({}), name).toBe('function');
+    // ... and none of the functions JSONata's source binds is missing (a JSONata upgrade that adds one fails here).
+    const source = readFileSync(createRequire(import.meta.url).resolve('jsonata'), 'utf8');
+    const bound = [...source.matchAll(/(?:staticFrame|environment)\.bind\('(\w+)', defineFunction\(/g)].map((m) => m[1]);
+    expect(bound.length).toBeGreaterThan(60);
+    expect(new Set(bound)).toEqual(JSONATA_FUNCTIONS);
   });
 });

@@ -1,5 +1,6 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
 import { MAX_ATTEMPTS } from '../../lambda/datadog/retry-policy.js';
@@ -60,6 +61,11 @@ async function run(handler: (e: SQSEvent) => Promise<SQSBatchResponse>, event: S
   const result = await handler(event);
   await settleBatch({ client: sqs!.client, queueUrl: sqs!.retryQueueUrl }, event.Records.map((r) => ({ MessageId: r.messageId, ReceiptHandle: r.receiptHandle })), result);
   return result;
+}
+
+/** An SQS record as the event source mapping hands it over, with `body`. */
+function sqsRecord(messageId: string, body: string): SQSRecord {
+  return { messageId, receiptHandle: 'r', body, attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry', awsRegion: 'us-east-1' };
 }
 
 function readAll(bodies: (string | undefined)[]) {
@@ -270,7 +276,7 @@ describe('retry handler: a deferred alert event (#4)', () => {
   function deferredRecord(attempt: number): SQSRecord {
     const work = { source: 'alertmanager' as const, identity: IDENTITY, rule: undefined, signal: 'resolved' as const, deliveryId: undefined, request: undefined, summary: 'alert.resolved', policy: DEFAULT_LIFECYCLE_POLICY };
     const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: pendingEventOf(work, attempt, T0), reason: DEFER_REASON, enqueuedAt: new Date(T0).toISOString() });
-    return { messageId: `deferred-${attempt}`, receiptHandle: 'r', body, attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry', awsRegion: 'us-east-1' };
+    return sqsRecord(`deferred-${attempt}`, body);
   }
 
   async function setupDeferred() {
@@ -414,3 +420,58 @@ describe('retry handler: a queued create whose next retry cannot be queued (#4)'
 
 // Keep the ActionQueue import used for type documentation of the wrapper above.
 export type { ActionQueue };
+
+describe('retry handler: Datadog unreachable names the network cause (#14)', () => {
+  function queued(action: PendingCase): SQSRecord {
+    return sqsRecord(`unreachable-${action.attempt}`, encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: 'first try', enqueuedAt: action.firstSeen }));
+  }
+
+  function handlerFor(baseUrl: string, timeoutMs: number) {
+    const queue = new MemoryActionQueue();
+    const logs: string[] = [];
+    const handler = createRetryHandler({
+      datadog: createDatadogClient({ baseUrl, timeoutMs }),
+      secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
+      queue,
+      logger: createLogger({ write: (l) => logs.push(l) }),
+      random: () => 0,
+    });
+    const logged = (message: string) => logs.map((l) => JSON.parse(l) as { message: string; reason?: string }).filter((l) => l.message === message).map((l) => l.reason);
+    return { queue, handler, logged };
+  }
+
+  /** A port on 127.0.0.1 that nothing listens on. */
+  async function closedPort(): Promise<number> {
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  it('a refused connection: ECONNREFUSED in the retry reason, its log line and, at the last attempt, the dead-letter reason', async () => {
+    const port = await closedPort();
+    const { queue, handler, logged } = handlerFor(`http://127.0.0.1:${port}`, 2000);
+    const reason = `Datadog POST /api/v2/cases failed: connection refused by 127.0.0.1:${port} (ECONNREFUSED)`;
+
+    expect(await handler({ Records: [queued(pendingCase(1, { attempt: 1 }))] })).toEqual({ batchItemFailures: [] });
+    expect(await handler({ Records: [queued(pendingCase(2, { attempt: MAX_ATTEMPTS - 1 }))] })).toEqual({ batchItemFailures: [] });
+
+    expect(queue.retries.map((r) => r.reason)).toEqual([reason]);
+    expect(logged('case deferred to the retry queue')).toEqual([reason]);
+    expect(queue.deadLetters.map((d) => d.reason)).toEqual([`gave up after ${MAX_ATTEMPTS} attempts: ${reason}`]);
+    expect(logged('case dead-lettered')).toEqual([`gave up after ${MAX_ATTEMPTS} attempts: ${reason}`]);
+  });
+
+  it('a server that never answers: the deadline and the host in the retry reason', async () => {
+    dd = await startDatadogServer();
+    dd.hangNext(1);
+    const { queue, handler, logged } = handlerFor(dd.url, 300);
+    const reason = `Datadog POST /api/v2/cases timed out after 300 ms without a response from ${new URL(dd.url).host}`;
+
+    expect(await handler({ Records: [queued(pendingCase(3, { attempt: 1 }))] })).toEqual({ batchItemFailures: [] });
+
+    expect(queue.retries.map((r) => r.reason)).toEqual([reason]);
+    expect(logged('case deferred to the retry queue')).toEqual([reason]);
+  });
+});

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { createLedgerTable } from '../../lambda/local/ledger.js';
+import { createLedgerTable, localDynamoClient } from '../../lambda/local/ledger.js';
 
 // A real DynamoDB protocol endpoint for tests: dynalite 4.0.0 (in memory), bound to 127.0.0.1 on a free port.
 // It does conditional put/update/delete, ADD/SET/REMOVE and ReturnValues ALL_NEW; it has no UpdateTimeToLive
@@ -17,17 +17,8 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-}
-
-// One table creation for npm start and the tests.
-export { createLedgerTable };
+// One client and one table creation for npm start and the tests.
+export { createLedgerTable, localDynamoClient };
 
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

@@ -1,0 +1,111 @@
+/**
+ * What the bench times, side by side: the ingest handler (Datadog and the ledger calls stubbed in
+ * process) and the floor, the least work any bridge does for the same webhook.
+ */
+import { createHmac } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { CreatedCase, DatadogClient } from '../lambda/datadog/client.js';
+import type { CaseCreateRequest } from '../lambda/datadog/schema.js';
+import { createIngestHandler } from '../lambda/ingest/handler.js';
+import type { CompiledRules } from '../lambda/mapping/compile-rules.js';
+import { loadRulesFile } from '../lambda/mapping/load-rules-file.js';
+import { silentLogger } from '../lambda/shared/log.js';
+import { MemoryActionQueue } from '../lambda/shared/queue.js';
+import type { SecretsProvider } from '../lambda/shared/secrets.js';
+import { RULES_FILE } from './options.js';
+import { bodyText, OWNER, REPO, SECRET, SECRETS } from './payloads.js';
+import { FirstFiringLedger } from './stub-ledger.js';
+
+// ---------------------------------------------------------------------------------------------
+// The handler, Datadog stubbed in process
+
+export type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export let created = 0;
+/** The last request the handler sent: its case body is what the floor stringifies. */
+let lastRequest: CaseCreateRequest | undefined;
+/** Returns the last request the handler sent and forgets it. */
+export function takeLastRequest(): CaseCreateRequest | undefined {
+  const request = lastRequest;
+  lastRequest = undefined;
+  return request;
+}
+export const fakeDatadog: DatadogClient = {
+  // What the real client does before the network: serialize the request. Then a created case.
+  async createCase(request: CaseCreateRequest): Promise<CreatedCase> {
+    sink ^= JSON.stringify(request).length;
+    created += 1;
+    lastRequest = request;
+    return { id: '4f7d3c1e-2b9a-4c55-8d1e-0a1b2c3d4e5f', key: `DDFC-${created}`, statusName: 'Open' };
+  },
+};
+
+let loadedRules: CompiledRules | undefined;
+export const rules = (): CompiledRules => (loadedRules ??= loadRulesFile(RULES_FILE));
+
+export const benchLedger = new FirstFiringLedger();
+
+export function benchHandler(): Handler {
+  const secrets: SecretsProvider = { get: async () => SECRETS, refresh: async () => SECRETS };
+  const datadog = fakeDatadog;
+  const handler = createIngestHandler({
+    rules: rules(),
+    secrets,
+    datadog,
+    queue: new MemoryActionQueue(),
+    // The ledger in the path (issue 4), its calls stubbed: every webhook is a first firing.
+    ledger: benchLedger,
+    logger: silentLogger,
+    maxBodyBytes: 1024 * 1024,
+  });
+  return handler as unknown as Handler;
+}
+
+/** Keeps results alive so the measured work cannot be optimized away. */
+export let sink = 0;
+
+export const CONTEXT = {
+  functionName: 'case-bridge-ingest',
+  awsRequestId: 'bench',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
+
+// ---------------------------------------------------------------------------------------------
+// The floor (issue 2, TOOLCHAIN.md): JSON.parse of the body + HMAC-SHA256 of its bytes (hex) +
+// JSON.stringify of the case body: the least work any bridge does for the webhook (read it, check
+// it, write the case it makes). The case body is the one the handler sends for this payload (the
+// preset copies the issue body into the description: 0.8 KB for the 2 KB payload, 7 KB for 20 KB,
+// 20 KB for 200 KB). TOOLCHAIN.md's table stringifies a fixed 1 KB case, its mapping's size; that
+// floor is measured too and its ratio printed beside, for comparison.
+
+/** TOOLCHAIN.md's 1 KB case. */
+export const TOOLCHAIN_CASE: CaseCreateRequest = {
+  data: {
+    type: 'case',
+    attributes: {
+      title: `[GitHub] ${OWNER}/${REPO}#1874: Checkout returns 500 when a gift card covers part of the order`,
+      type_id: '00000000-0000-0000-0000-000000000001',
+      description: `${bodyText(640)}\n\nSource: https://github.com/${OWNER}/${REPO}/issues/1874`,
+      priority: 'P4',
+    },
+    relationships: { project: { data: { id: '00000000-0000-0000-0000-000000000000', type: 'project' } } },
+  },
+};
+
+export const floorParts = {
+  parse: (text: string) => {
+    sink ^= Object.keys(JSON.parse(text) as object).length;
+  },
+  hmac: (raw: Buffer) => {
+    sink ^= createHmac('sha256', SECRET).update(raw).digest('hex').length;
+  },
+  stringify: (caseBody: CaseCreateRequest) => {
+    sink ^= JSON.stringify(caseBody).length;
+  },
+};
+
+export function floor(text: string, raw: Buffer, caseBody: CaseCreateRequest): void {
+  floorParts.parse(text);
+  floorParts.hmac(raw);
+  floorParts.stringify(caseBody);
+}
