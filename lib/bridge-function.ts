@@ -25,7 +25,7 @@ export interface BridgeFunctionProps {
 }
 
 /**
- * A Lambda function with the house defaults: Node 22 on arm64, a minified ESM bundle (source maps
+ * A Lambda function with the house defaults: Node 24 on arm64, a minified ESM bundle (source maps
  * beside it, not enabled) and code splitting, built at synth by the local esbuild with lib/lambda-bundle.ts (the options the
  * bench measures). Not NodejsFunction: it cannot split code (it passes esbuild a single outfile).
  */
