@@ -48,7 +48,8 @@ export interface IngestApiProps {
   /**
    * Concurrent executions reserved for the ingest function, which is also the most it may use. Past
    * it, Lambda throttles and API Gateway answers 500 (which Alertmanager and Sentry retry). The account
-   * must keep 100 unreserved: with a concurrency quota under 300, lower it or give 'none'. @default 200
+   * must keep 100 unreserved: with a concurrency quota under 300, at most the quota minus 100, and
+   * under 101 (new accounts often have 10 or 50) only 'none' deploys. @default 200
    */
   readonly reservedConcurrency?: number | 'none';
   /** Retention of the API access logs. @default one month */
