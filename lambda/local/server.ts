@@ -19,7 +19,7 @@ try {
   const bridge = await startLocalBridge({ env, embeddedSqs: true, embeddedLedger: true, ...(state !== undefined ? { state } : {}) });
   // With real keys, cases under the preset placeholder project would be refused by Datadog: say so now.
   const secretsFile = env.CASE_BRIDGE_SECRETS_FILE ?? DEV_SECRETS_FILE;
-  const bag = parseSecretBag(readFileSync(secretsFile, 'utf8'), secretsFile);
+  const bag = await parseSecretBag(readFileSync(secretsFile, 'utf8'), secretsFile);
   const rulesFile = env.CASE_BRIDGE_RULES ?? PRESET_RULES_FILE;
   const placeholder = !env.CASE_BRIDGE_DRY_RUN && bag['DD_API_KEY'] && bag['DD_APP_KEY'] ? placeholderProjectWarning(validateRulesFile(parseRulesText(readFileSync(rulesFile, 'utf8'), rulesFile), rulesFile), env.CASE_BRIDGE_RULES ?? 'config/rules.yaml') : undefined;
   const keys = process.env['CASE_BRIDGE_SECRETS_FILE'] ? `secrets from ${process.env['CASE_BRIDGE_SECRETS_FILE']}` : 'DEVELOPMENT secrets from config/dev-secrets.json (set CASE_BRIDGE_SECRETS_FILE for your own)';
