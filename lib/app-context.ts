@@ -9,7 +9,7 @@ import type { BridgeStackProps } from './bridge-stack.js';
  *   secretName                   existing secret name or ARN (default: a new secret, filled after deploy)
  *   datadogSite                  Datadog site (default datadoghq.com)
  *   apiRateLimit, apiBurstLimit  API stage throttling (default 500 rps, burst 1000)
- *   ingestReservedConcurrency    concurrency reserved for the ingest function (default 200; 'none')
+ *   ingestReservedConcurrency    concurrency reserved for the ingest function (default 'none'; 200 recommended with a quota of 300 or more)
  *   maxConcurrency               concurrent retry functions (default 2, the SQS minimum)
  *   maxReceiveCount              receives before the DLQ (default 5)
  *   retryBacklogAgeSeconds       backlog age alarm threshold (default 900)

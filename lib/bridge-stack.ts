@@ -22,7 +22,7 @@ export interface BridgeStackProps extends StackProps {
   readonly datadogSite?: string;
   /** API stage throttling. @default 500 rps, burst 1,000 (EDGE_DEFAULTS in lib/ingest-api.ts) */
   readonly throttle?: IngestApiThrottle;
-  /** Concurrency reserved for the ingest function, or 'none'. @default 200 */
+  /** Concurrency reserved for the ingest function, or 'none'. @default 'none' (200 recommended with a quota of 300 or more) */
   readonly ingestReservedConcurrency?: number | 'none';
   /** Most concurrent retry functions (paces Datadog). @default 2 */
   readonly maxConcurrency?: number;

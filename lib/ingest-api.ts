@@ -14,15 +14,20 @@ import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
  * The edge's defaults, sized for the largest storm the README claims to take: 2,000 webhooks within
  * 30 s, possibly most of them within the first 2 s (an Alertmanager flushing every group at once).
  * - Stage: a bucket of 1,000 refilled at 500/s passes 2,000 requests in 2 s (16,000 in 30 s).
- * - Ingest concurrency 200: a webhook takes about 0.1-0.5 s (a Datadog create, or its 429 handed to
- *   SQS), so 200 functions keep up with 400-2,000 webhooks/s, the stage rate included; 2,000 spread
- *   over 30 s fit even at 3 s each.
- * Abuse is bounded by the reserved concurrency (a flood never takes more than 200 executions from the
+ * - Ingest concurrency: a webhook takes about 0.1-0.5 s (a Datadog create, or its 429 handed to SQS),
+ *   so 200 functions keep up with 400-2,000 webhooks/s, the stage rate included; 2,000 spread over
+ *   30 s fit even at 3 s each. Reserving them (RECOMMENDED_RESERVED_CONCURRENCY) needs an account
+ *   quota of 300 or more, and new accounts start at 10 or 50, where a reservation fails the deploy:
+ *   so the default reserves nothing and the README says when to reserve 200.
+ * Abuse is bounded by the reserved concurrency when set (a flood never takes more executions from the
  * account, and never starves the retry function) and by the signature check (an unsigned request is
  * refused in milliseconds, so at the stage rate it costs requests, not capacity), not by a low rate:
  * API Gateway answers 429 past the stage limit, which Alertmanager, Grafana and Sentry do not retry.
  */
-export const EDGE_DEFAULTS = { rateLimit: 500, burstLimit: 1_000, reservedConcurrency: 200 } as const;
+export const EDGE_DEFAULTS = { rateLimit: 500, burstLimit: 1_000, reservedConcurrency: 'none' } as const;
+
+/** What the README recommends reserving once the account's concurrency quota is 300 or more. */
+export const RECOMMENDED_RESERVED_CONCURRENCY = 200;
 
 export interface IngestApiThrottle {
   /** Steady-state requests per second for the whole stage. @default 500 */
@@ -49,7 +54,8 @@ export interface IngestApiProps {
    * Concurrent executions reserved for the ingest function, which is also the most it may use. Past
    * it, Lambda throttles and API Gateway answers 500 (which Alertmanager and Sentry retry). The account
    * must keep 100 unreserved: with a concurrency quota under 300, at most the quota minus 100, and
-   * under 101 (new accounts often have 10 or 50) only 'none' deploys. @default 200
+   * under 101 (new accounts often have 10 or 50) only 'none' deploys. @default 'none' (recommended:
+   * RECOMMENDED_RESERVED_CONCURRENCY once the quota allows)
    */
   readonly reservedConcurrency?: number | 'none';
   /** Retention of the API access logs. @default one month */
