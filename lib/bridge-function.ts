@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
-import { AssetHashType, DockerImage, Duration, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, Function as LambdaFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays, LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import { INGEST_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
@@ -25,13 +27,27 @@ export interface BridgeFunctionProps {
 }
 
 /**
- * A Lambda function with the house defaults: Node 22 on arm64, a minified ESM bundle (source maps
+ * What the functions' `CASE_BRIDGE_SECRET_ID` names: the secret's full ARN, or, for a secret imported
+ * by name, the name itself (exact in Secrets Manager). Never the partial ARN CDK gives an imported
+ * name (`arn:…:secret:case-bridge`, without the random suffix), which Secrets Manager resolves only
+ * while it matches a single secret.
+ */
+export function secretIdOf(secret: ISecret): string {
+  return secret.secretFullArn === undefined ? secret.secretName : secret.secretFullArn;
+}
+
+/**
+ * A Lambda function with the house defaults: Node 24 on arm64, a minified ESM bundle (source maps
  * beside it, not enabled) and code splitting, built at synth by the local esbuild with lib/lambda-bundle.ts (the options the
  * bench measures). Not NodejsFunction: it cannot split code (it passes esbuild a single outfile).
  */
 export class BridgeFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+    // Its own role instead of AWSLambdaBasicExecutionRole (logs:CreateLogGroup, CreateLogStream and
+    // PutLogEvents on every log group): it writes only its own log group, which the stack creates.
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `case-bridge ${id} function` });
+    logGroup.grantWrite(role);
     const define = props.define ?? {};
     const code = Code.fromAsset(dirname(props.entry), {
       // The hash of what is deployed, so a change anywhere in the bundle's inputs is a new version.
@@ -61,16 +77,11 @@ export class BridgeFunction extends LambdaFunction {
       ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       loggingFormat: LoggingFormat.JSON,
       logGroup,
+      role,
       // No NODE_OPTIONS=--enable-source-maps: Node would read and parse the bundle's source map at every
       // cold start (about 10 ms measured here), and our logs carry no stack traces (see redact in
       // lambda/shared/log.ts). The maps ship beside the bundle for anyone who turns it on (README).
       environment: { ...LAMBDA_ENVIRONMENT, ...props.environment },
     });
-    if (this.role !== undefined) {
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'The AWS basic execution role only lets the function write its own logs.',
-      });
-    }
   }
 }

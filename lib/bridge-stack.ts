@@ -1,12 +1,17 @@
-import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { relative } from 'node:path';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { DATADOG_SITES, DatadogSiteSchema } from '../lambda/datadog/sites.js';
+import { placeholderProjectWarning } from '../lambda/mapping/placeholder-project.js';
+import { secretIdOf } from './bridge-function.js';
 import { DedupLedger } from './dedup-ledger.js';
-import { IngestApi, type IngestApiThrottle } from './ingest-api.js';
-import { Monitoring } from './monitoring.js';
-import { RetryQueue } from './retry-queue.js';
+import { IngestApi, ingestApiChecks, type IngestApiThrottle } from './ingest-api.js';
+import { Monitoring, monitoringChecks } from './monitoring.js';
+import { RetryQueue, retryQueueChecks } from './retry-queue.js';
 import { readRulesForBundle } from './rules-asset.js';
+import { assertProps } from './validate-props.js';
 
 export interface BridgeStackProps extends StackProps {
   /** Rules file (YAML), validated at synth. */
@@ -17,7 +22,7 @@ export interface BridgeStackProps extends StackProps {
   readonly datadogSite?: string;
   /** API stage throttling. @default 500 rps, burst 1,000 (EDGE_DEFAULTS in lib/ingest-api.ts) */
   readonly throttle?: IngestApiThrottle;
-  /** Concurrency reserved for the ingest function, or 'none'. @default 200 */
+  /** Concurrency reserved for the ingest function, or 'none'. @default 'none' (200 recommended with a quota of 300 or more) */
   readonly ingestReservedConcurrency?: number | 'none';
   /** Most concurrent retry functions (paces Datadog). @default 2 */
   readonly maxConcurrency?: number;
@@ -33,6 +38,12 @@ export interface BridgeStackProps extends StackProps {
   readonly alarmEmail?: string;
 }
 
+/**
+ * The stack's outputs, by these exact names (README, Deploying; docs/runbook.md). Besides them, one
+ * `Url<source>` per source in the rules (`Urlgithub`, `Urlstandardwebhooks`).
+ */
+export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'SecretId', 'DashboardUrl'] as const;
+
 /** Wiring only: reads like the architecture diagram in README.md. */
 export class BridgeStack extends Stack {
   readonly secret: ISecret;
@@ -44,16 +55,25 @@ export class BridgeStack extends Stack {
   constructor(scope: Construct, id: string, props: BridgeStackProps) {
     super(scope, id, props);
     const rules = readRulesForBundle(props.rulesFile);
+    const edge = {
+      ...(props.throttle ? { throttle: props.throttle } : {}),
+      ...(props.ingestReservedConcurrency === undefined ? {} : { reservedConcurrency: props.ingestReservedConcurrency }),
+    };
+    // Every prop problem at once, before any function is bundled.
+    assertProps('BridgeStack', [
+      [props.datadogSite === undefined || DatadogSiteSchema.safeParse(props.datadogSite).success, `datadogSite "${props.datadogSite}" is not a Datadog site; use one of ${DATADOG_SITES.join(', ')}`],
+      ...ingestApiChecks(edge),
+      ...retryQueueChecks(props),
+      ...monitoringChecks({ ...props, sources: rules.sources, alarmTopic: props.alarmTopicArn }),
+    ]);
     this.secret = props.secretName ? importSecret(this, props.secretName) : createSecret(this);
 
     this.ingest = new IngestApi(this, 'IngestApi', {
       secret: this.secret,
       rulesJson: rules.json,
       expressionsJson: rules.expressionsJson,
-      sources: rules.sources,
       ...(props.datadogSite ? { datadogSite: props.datadogSite } : {}),
-      ...(props.throttle ? { throttle: props.throttle } : {}),
-      ...(props.ingestReservedConcurrency === undefined ? {} : { reservedConcurrency: props.ingestReservedConcurrency }),
+      ...edge,
     });
 
     this.retry = new RetryQueue(this, 'Retry', {
@@ -80,6 +100,27 @@ export class BridgeStack extends Stack {
       ...(props.alarmTopicArn ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) } : {}),
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });
+
+    const placeholder = placeholderProjectWarning(rules.file, relative(process.cwd(), props.rulesFile) || props.rulesFile);
+    if (placeholder !== undefined) Annotations.of(this).addWarningV2('case-bridge:placeholder-project', placeholder);
+    if (this.monitoring.alarmTopic === undefined) {
+      Annotations.of(this).addWarningV2(
+        'case-bridge:alarms-notify-no-one',
+        'the alarms notify no one (a dead-lettered case, a retry backlog, failing functions): give -c alarmEmail=<address> or -c alarmTopicArn=<SNS topic ARN>',
+      );
+    }
+
+    // Top-level outputs keep their names as logical ids (no hash), so the names in the docs are the deployed ones.
+    const output = (name: (typeof BRIDGE_OUTPUTS)[number] | `Url${string}`, value: string, description: string) => new CfnOutput(this, name, { value, description });
+    output('WebhookBaseUrl', this.ingest.webhookBaseUrl, 'POST <WebhookBaseUrl>/<source>');
+    for (const source of rules.sources) output(`Url${source.replace(/[^A-Za-z0-9]/g, '')}`, `${this.ingest.webhookBaseUrl}/${source}`, `Webhook URL for ${source}`);
+    output('RetryQueueArn', this.retry.queue.queueArn, 'Retry queue ARN (npm run redrive -- --destination-arn)');
+    output('RetryQueueUrl', this.retry.queue.queueUrl, 'Retry queue URL');
+    output('DeadLetterQueueArn', this.retry.dlq.queueArn, 'Dead-letter queue ARN (npm run redrive -- --dlq-arn)');
+    output('DeadLetterQueueUrl', this.retry.dlq.queueUrl, 'Dead-letter queue URL');
+    output('LedgerTableName', this.ledger.table.tableName, 'Dedup ledger table (npm run cases -- --table)');
+    output('SecretId', secretIdOf(this.secret), 'The secret the functions read, by full ARN or name (webhook secrets, DD_API_KEY, DD_APP_KEY)');
+    output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
   }
 }
 
@@ -89,6 +130,11 @@ function importSecret(scope: Construct, nameOrArn: string): ISecret {
     : Secret.fromSecretNameV2(scope, 'BridgeSecret', nameOrArn);
 }
 
+/**
+ * Without `secretName`: a new secret (output `SecretId`) that an operator fills with put-secret-value
+ * (README, Deploying). Until then it holds a generated password, not JSON, and every webhook is
+ * answered 500 `not_configured`: it fails closed.
+ */
 function createSecret(scope: Construct): Secret {
   const secret = new Secret(scope, 'BridgeSecret', {
     description: 'case-bridge: webhook secrets and DD_API_KEY / DD_APP_KEY (flat JSON key/value)',

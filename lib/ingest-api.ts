@@ -1,4 +1,4 @@
-import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -6,24 +6,28 @@ import { FilterPattern, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { ENV } from '../lambda/shared/contract.js';
-import { BridgeFunction } from './bridge-function.js';
-import { METRICS } from '../lambda/shared/contract.js';
-import { assertProps, isIntIn } from './validate-props.js';
+import { ENV, METRICS } from '../lambda/shared/contract.js';
+import { BridgeFunction, secretIdOf } from './bridge-function.js';
+import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
 
 /**
  * The edge's defaults, sized for the largest storm the README claims to take: 2,000 webhooks within
  * 30 s, possibly most of them within the first 2 s (an Alertmanager flushing every group at once).
  * - Stage: a bucket of 1,000 refilled at 500/s passes 2,000 requests in 2 s (16,000 in 30 s).
- * - Ingest concurrency 200: a webhook takes about 0.1-0.5 s (a Datadog create, or its 429 handed to
- *   SQS), so 200 functions keep up with 400-2,000 webhooks/s, the stage rate included; 2,000 spread
- *   over 30 s fit even at 3 s each.
- * Abuse is bounded by the reserved concurrency (a flood never takes more than 200 executions from the
+ * - Ingest concurrency: a webhook takes about 0.1-0.5 s (a Datadog create, or its 429 handed to SQS),
+ *   so 200 functions keep up with 400-2,000 webhooks/s, the stage rate included; 2,000 spread over
+ *   30 s fit even at 3 s each. Reserving them (RECOMMENDED_RESERVED_CONCURRENCY) needs an account
+ *   quota of 300 or more, and new accounts start at 10 or 50, where a reservation fails the deploy:
+ *   so the default reserves nothing and the README says when to reserve 200.
+ * Abuse is bounded by the reserved concurrency when set (a flood never takes more executions from the
  * account, and never starves the retry function) and by the signature check (an unsigned request is
  * refused in milliseconds, so at the stage rate it costs requests, not capacity), not by a low rate:
  * API Gateway answers 429 past the stage limit, which Alertmanager, Grafana and Sentry do not retry.
  */
-export const EDGE_DEFAULTS = { rateLimit: 500, burstLimit: 1_000, reservedConcurrency: 200 } as const;
+export const EDGE_DEFAULTS = { rateLimit: 500, burstLimit: 1_000, reservedConcurrency: 'none' } as const;
+
+/** What the README recommends reserving once the account's concurrency quota is 300 or more. */
+export const RECOMMENDED_RESERVED_CONCURRENCY = 200;
 
 export interface IngestApiThrottle {
   /** Steady-state requests per second for the whole stage. @default 500 */
@@ -39,8 +43,6 @@ export interface IngestApiProps {
   readonly rulesJson: string;
   /** readRulesForBundle's `expressionsJson`: the parsed fast expressions. @default none: every expression parses in the Lambda, loading JSONata */
   readonly expressionsJson?: string;
-  /** Sources configured in the rules; one URL output each. */
-  readonly sources: readonly string[];
   /** Datadog site. @default datadoghq.com */
   readonly datadogSite?: string;
   /**
@@ -51,7 +53,9 @@ export interface IngestApiProps {
   /**
    * Concurrent executions reserved for the ingest function, which is also the most it may use. Past
    * it, Lambda throttles and API Gateway answers 500 (which Alertmanager and Sentry retry). The account
-   * must keep 100 unreserved: with a concurrency quota under 300, lower it or give 'none'. @default 200
+   * must keep 100 unreserved: with a concurrency quota under 300, at most the quota minus 100, and
+   * under 101 (new accounts often have 10 or 50) only 'none' deploys. @default 'none' (recommended:
+   * RECOMMENDED_RESERVED_CONCURRENCY once the quota allows)
    */
   readonly reservedConcurrency?: number | 'none';
   /** Retention of the API access logs. @default one month */
@@ -76,29 +80,39 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
+/** The checks on IngestApi's props (BridgeStack runs them too, before anything is built). */
+export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle' | 'reservedConcurrency'>): PropCheck[] {
+  const rateLimit = props.throttle?.rateLimit ?? EDGE_DEFAULTS.rateLimit;
+  const burstLimit = props.throttle?.burstLimit ?? EDGE_DEFAULTS.burstLimit;
+  const reserved = props.reservedConcurrency ?? EDGE_DEFAULTS.reservedConcurrency;
+  return [
+    [rateLimit > 0 && Number.isFinite(rateLimit), `throttle.rateLimit must be a positive number (got ${rateLimit})`],
+    [isIntIn(burstLimit, 1, 5000), `throttle.burstLimit must be an integer from 1 to 5000 (got ${burstLimit})`],
+    // 0 would stop the function altogether.
+    [reserved === 'none' || isIntIn(reserved, 1, 1_000_000), `reservedConcurrency must be a positive integer or 'none' (got ${reserved})`],
+  ];
+}
+
 /** HTTP API `POST /webhooks/{source}` in front of the ingest function. */
 export class IngestApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly handler: BridgeFunction;
   readonly accessLogs: LogGroup;
+  /** `https://<api>/webhooks`: each source's URL is this plus `/<source>`. */
+  readonly webhookBaseUrl: string;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
     const rateLimit = props.throttle?.rateLimit ?? EDGE_DEFAULTS.rateLimit;
     const burstLimit = props.throttle?.burstLimit ?? EDGE_DEFAULTS.burstLimit;
     const reserved = props.reservedConcurrency ?? EDGE_DEFAULTS.reservedConcurrency;
-    assertProps('IngestApi', [
-      [rateLimit > 0 && Number.isFinite(rateLimit), `throttle.rateLimit must be a positive number (got ${rateLimit})`],
-      [isIntIn(burstLimit, 1, 5000), `throttle.burstLimit must be an integer from 1 to 5000 (got ${burstLimit})`],
-      // 0 would stop the function altogether.
-      [reserved === 'none' || isIntIn(reserved, 1, 1_000_000), `reservedConcurrency must be a positive integer or 'none' (got ${reserved})`],
-    ]);
+    assertProps('IngestApi', ingestApiChecks(props));
 
     this.handler = new BridgeFunction(this, 'Ingest', {
       entry: fileURLToPath(new URL('../lambda/ingest/index.ts', import.meta.url)),
       environment: {
-        [ENV.secretId]: props.secret.secretArn,
+        [ENV.secretId]: secretIdOf(props.secret),
         [ENV.datadogSite]: props.datadogSite ?? 'datadoghq.com',
       },
       define: { __CASE_BRIDGE_RULES__: props.rulesJson, __CASE_BRIDGE_EXPRESSIONS__: props.expressionsJson ?? '{}' },
@@ -132,10 +146,6 @@ export class IngestApi extends Construct {
       Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Webhooks authenticate by their signature (HMAC or token), verified in the ingest function per source.' });
     }
 
-    const base = `${this.api.apiEndpoint}/webhooks`;
-    new CfnOutput(this, 'WebhookBaseUrl', { value: base, description: 'POST /webhooks/{source}' });
-    for (const source of props.sources) {
-      new CfnOutput(this, `Url${source.replace(/[^A-Za-z0-9]/g, '')}`, { value: `${base}/${source}`, description: `Webhook URL for ${source}` });
-    }
+    this.webhookBaseUrl = `${this.api.apiEndpoint}/webhooks`;
   }
 }

@@ -13,7 +13,7 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
 /**
  * esbuild options of every Lambda bundle, shared by the stack (lib/bridge-function.ts) and
  * `npm run bench`, so the bench measures what is deployed:
- * - minified ESM for Node 22; the AWS SDK v3 is external (the runtime ships it);
+ * - minified ESM for Node 24; the AWS SDK v3 is external (the runtime ships it);
  * - source maps beside each file (file and line positions, no copy of the sources): not read at
  *   run time unless NODE_OPTIONS=--enable-source-maps is set on the function;
  * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.

@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -19,7 +19,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS, type MetricName } from '../lambda/shared/contract.js';
-import { assertProps, isIntIn } from './validate-props.js';
+import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
 
 export interface MonitoringProps {
   readonly api: IHttpApi;
@@ -48,6 +48,25 @@ export interface MonitoringProps {
 const FIVE_MINUTES = Duration.minutes(5);
 const ONE_MINUTE = Duration.minutes(1);
 
+type MonitoringSettings = Pick<MonitoringProps, 'sources' | 'retryBacklogAgeThreshold' | 'signatureRejectionThreshold' | 'ingestErrorThreshold' | 'apiServerErrorThreshold' | 'alarmEmail'> & { readonly alarmTopic?: unknown };
+
+/** The checks on Monitoring's props (BridgeStack runs them too, before anything is built). */
+export function monitoringChecks(props: MonitoringSettings): PropCheck[] {
+  const backlogAge = props.retryBacklogAgeThreshold ?? Duration.minutes(15);
+  const signatureThreshold = props.signatureRejectionThreshold ?? 20;
+  const ingestErrorThreshold = props.ingestErrorThreshold ?? 1;
+  const apiServerErrorThreshold = props.apiServerErrorThreshold ?? 1;
+  return [
+    [props.alarmTopic === undefined || props.alarmEmail === undefined, 'give alarmTopic or alarmEmail, not both'],
+    [props.alarmEmail === undefined || /^[^@\s]+@[^@\s]+$/.test(props.alarmEmail), `alarmEmail is not an email address (got ${props.alarmEmail})`],
+    [props.sources.length >= 1 && props.sources.length <= 10, `sources must number 1 to 10 (got ${props.sources.length})`],
+    [backlogAge.toSeconds() >= 60, 'retryBacklogAgeThreshold must be at least 1 minute'],
+    [isIntIn(signatureThreshold, 0, 1_000_000), `signatureRejectionThreshold must be a non-negative integer (got ${signatureThreshold})`],
+    [isIntIn(ingestErrorThreshold, 1, 1_000_000), `ingestErrorThreshold must be a positive integer (got ${ingestErrorThreshold})`],
+    [isIntIn(apiServerErrorThreshold, 1, 1_000_000), `apiServerErrorThreshold must be a positive integer (got ${apiServerErrorThreshold})`],
+  ];
+}
+
 /** The bridge's CloudWatch dashboard and alarms; every alarm notifies the topic when there is one. */
 export class Monitoring extends Construct {
   readonly dashboard: Dashboard;
@@ -66,15 +85,7 @@ export class Monitoring extends Construct {
     const signatureThreshold = props.signatureRejectionThreshold ?? 20;
     const ingestErrorThreshold = props.ingestErrorThreshold ?? 1;
     const apiServerErrorThreshold = props.apiServerErrorThreshold ?? 1;
-    assertProps('Monitoring', [
-      [props.alarmTopic === undefined || props.alarmEmail === undefined, 'give alarmTopic or alarmEmail, not both'],
-      [props.alarmEmail === undefined || /^[^@\s]+@[^@\s]+$/.test(props.alarmEmail), `alarmEmail is not an email address (got ${props.alarmEmail})`],
-      [props.sources.length >= 1 && props.sources.length <= 10, `sources must number 1 to 10 (got ${props.sources.length})`],
-      [backlogAge.toSeconds() >= 60, 'retryBacklogAgeThreshold must be at least 1 minute'],
-      [isIntIn(signatureThreshold, 0, 1_000_000), `signatureRejectionThreshold must be a non-negative integer (got ${signatureThreshold})`],
-      [isIntIn(ingestErrorThreshold, 1, 1_000_000), `ingestErrorThreshold must be a positive integer (got ${ingestErrorThreshold})`],
-      [isIntIn(apiServerErrorThreshold, 1, 1_000_000), `apiServerErrorThreshold must be a positive integer (got ${apiServerErrorThreshold})`],
-    ]);
+    assertProps('Monitoring', monitoringChecks(props));
 
     this.alarmTopic = props.alarmTopic ?? (props.alarmEmail === undefined ? undefined : this.createTopic(props.alarmEmail));
 
@@ -240,11 +251,11 @@ export class Monitoring extends Construct {
       }),
       new AlarmStatusWidget({ title: 'Alarms', alarms, width: 12, height: 6 }),
     );
+  }
 
-    new CfnOutput(this, 'DashboardUrl', {
-      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`,
-      description: 'CloudWatch dashboard',
-    });
+  /** The dashboard in the CloudWatch console. */
+  get dashboardUrl(): string {
+    return `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;
   }
 
   private createTopic(email: string): Topic {

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -6,8 +6,8 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { ENV } from '../lambda/shared/contract.js';
-import { BridgeFunction } from './bridge-function.js';
-import { assertProps, isIntIn } from './validate-props.js';
+import { BridgeFunction, secretIdOf } from './bridge-function.js';
+import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
 import { RETRY_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
 
 
@@ -40,6 +40,30 @@ export interface RetryQueueProps {
   readonly retryTimeout?: Duration;
 }
 
+type RetrySettings = Required<Pick<RetryQueueProps, 'maxReceiveCount' | 'maxConcurrency' | 'batchSize' | 'maxBatchingWindow' | 'retryTimeout'>>;
+
+function withDefaults(props: Omit<RetryQueueProps, 'secret'>): RetrySettings {
+  return {
+    maxReceiveCount: props.maxReceiveCount ?? 5,
+    maxConcurrency: props.maxConcurrency ?? 2,
+    batchSize: props.batchSize ?? 10,
+    maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
+    retryTimeout: props.retryTimeout ?? Duration.seconds(RETRY_FUNCTION_TIMEOUT_SECONDS),
+  };
+}
+
+/** The checks on RetryQueue's props (BridgeStack runs them too, before anything is built). */
+export function retryQueueChecks(props: Omit<RetryQueueProps, 'secret'>): PropCheck[] {
+  const { maxReceiveCount, maxConcurrency, batchSize, maxBatchingWindow, retryTimeout } = withDefaults(props);
+  return [
+    [isIntIn(maxReceiveCount, 1, 1000), `maxReceiveCount must be an integer from 1 to 1000 (got ${maxReceiveCount})`],
+    [isIntIn(maxConcurrency, 2, 1000), `maxConcurrency must be an integer from 2 to 1000 (got ${maxConcurrency})`],
+    [isIntIn(batchSize, 1, 10), `batchSize must be an integer from 1 to 10 (got ${batchSize})`],
+    [retryTimeout.toSeconds() >= 1 && retryTimeout.toSeconds() <= 900, 'retryTimeout must be from 1 s to 15 min (the Lambda limit)'],
+    [retryTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds() <= 43_200, 'retryTimeout is too long: six times it must fit the 12 h SQS visibility timeout'],
+  ];
+}
+
 /**
  * Where work goes that could not finish now: the retry queue, its DLQ and the retry function that
  * drains the queue at a pace Datadog accepts (lambda/retry/index.ts).
@@ -51,18 +75,8 @@ export class RetryQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: RetryQueueProps) {
     super(scope, id);
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
-    const maxConcurrency = props.maxConcurrency ?? 2;
-    const batchSize = props.batchSize ?? 10;
-    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
-    const retryTimeout = props.retryTimeout ?? Duration.seconds(RETRY_FUNCTION_TIMEOUT_SECONDS);
-    assertProps('RetryQueue', [
-      [isIntIn(maxReceiveCount, 1, 1000), `maxReceiveCount must be an integer from 1 to 1000 (got ${maxReceiveCount})`],
-      [isIntIn(maxConcurrency, 2, 1000), `maxConcurrency must be an integer from 2 to 1000 (got ${maxConcurrency})`],
-      [isIntIn(batchSize, 1, 10), `batchSize must be an integer from 1 to 10 (got ${batchSize})`],
-      [retryTimeout.toSeconds() >= 1 && retryTimeout.toSeconds() <= 900, 'retryTimeout must be from 1 s to 15 min (the Lambda limit)'],
-      [retryTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds() <= 43_200, 'retryTimeout is too long: six times it must fit the 12 h SQS visibility timeout'],
-    ]);
+    const { maxReceiveCount, maxConcurrency, batchSize, maxBatchingWindow, retryTimeout } = withDefaults(props);
+    assertProps('RetryQueue', retryQueueChecks(props));
 
     this.dlq = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -84,7 +98,7 @@ export class RetryQueue extends Construct {
       entry: fileURLToPath(new URL('../lambda/retry/index.ts', import.meta.url)),
       timeout: retryTimeout,
       environment: {
-        [ENV.secretId]: props.secret.secretArn,
+        [ENV.secretId]: secretIdOf(props.secret),
         [ENV.datadogSite]: props.datadogSite ?? 'datadoghq.com',
       },
     });
@@ -93,12 +107,6 @@ export class RetryQueue extends Construct {
     this.retryFunction.addEventSource(new SqsEventSource(this.queue, { batchSize, maxBatchingWindow, maxConcurrency, reportBatchItemFailures: true }));
     // A second 429 re-enqueues with a fresh delay; a permanent failure goes to the DLQ with its reason.
     this.addProducer(this.retryFunction);
-
-    // What `npm run redrive` asks for (--dlq-arn, --destination-arn) and what an operator inspects.
-    new CfnOutput(this, 'RetryQueueArn', { value: this.queue.queueArn, description: 'Retry queue ARN (npm run redrive --destination-arn)' });
-    new CfnOutput(this, 'RetryQueueUrl', { value: this.queue.queueUrl, description: 'Retry queue URL' });
-    new CfnOutput(this, 'DeadLetterQueueArn', { value: this.dlq.queueArn, description: 'Dead-letter queue ARN (npm run redrive --dlq-arn)' });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.dlq.queueUrl, description: 'Dead-letter queue URL' });
   }
 
   /**

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoLedger } from '../lambda/ledger/dynamo-ledger.js';
+import { awsClientConfig } from './aws-local.js';
 import { dedupMarker } from '../lambda/ledger/marker.js';
 import type { LedgerEntry } from '../lambda/ledger/types.js';
 
@@ -28,17 +29,11 @@ async function main(): Promise<number> {
   });
   const [source, identity] = positionals;
   if (values.help || source === undefined || identity === undefined || positionals.length > 2) {
-    process.stderr.write('usage: npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]\n');
+    (values.help ? process.stdout : process.stderr).write('usage: npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]\n');
     return values.help ? 0 : 2;
   }
   const endpoint = values.endpoint ?? (process.env['AWS_ENDPOINT_URL_DYNAMODB'] || undefined);
-  const local = endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(endpoint);
-  const client = new DynamoDBClient({
-    ...(endpoint !== undefined ? { endpoint } : {}),
-    region: values.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
-    // An emulator takes any credentials; do not go looking for real ones.
-    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
+  const client = new DynamoDBClient(awsClientConfig({ endpoint, region: values.region }));
   const tableName = values.table ?? process.env['CASE_BRIDGE_LEDGER_TABLE'] ?? 'case-bridge-ledger';
   try {
     const entry = await new DynamoLedger({ client, tableName }).get(source, identity);

@@ -1,12 +1,14 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { copyRedrive, listRedrives, startRedrive } from '../lambda/retry/redrive.js';
+import { awsClientConfig, endpointFor } from './aws-local.js';
 
 const HELP = `Moves dead-lettered cases back to the retry queue (after the cause is fixed).
 
   npm run redrive -- [--dlq-arn ARN] [--destination-arn ARN] [--max-per-second N] [--endpoint URL] [--region R]
   npm run redrive -- --status [--dlq-arn ARN]
   npm run redrive -- --copy --dlq-url URL --destination-url URL [--endpoint URL]
+  npm start prints the last form with its emulator's queues filled in.
 
   --dlq-arn          ARN of the dead-letter queue (or env CASE_BRIDGE_DLQ_ARN)
   --destination-arn  ARN of the retry queue (or env CASE_BRIDGE_RETRY_QUEUE_ARN). Required: most messages
@@ -15,8 +17,10 @@ const HELP = `Moves dead-lettered cases back to the retry queue (after the cause
                      without a destination) cannot return them. Always name the retry queue.
   --max-per-second   pace of the move (SQS MaxNumberOfMessagesPerSecond, 1-500); the retry function paces
                      Datadog anyway, so this only spreads the load
-  --endpoint         SQS endpoint (a local emulator); otherwise the SDK's default for the region
-  --region           AWS region (otherwise AWS_REGION / the profile's)
+  --endpoint         SQS endpoint (a local emulator); otherwise the SDK's default for the region. With
+                     --copy and queue URLs of the local emulator, 127.0.0.1 on their port
+  --region           AWS region (otherwise AWS_REGION / the profile's; us-east-1 for a local endpoint,
+                     which also needs no credentials)
   --status           list the DLQ's recent move tasks (ListMessageMoveTasks) and exit
   --copy             receive/send/delete by hand instead of StartMessageMoveTask (for emulators such as
                      fauxqs, which do not implement move tasks); needs --dlq-url and --destination-url
@@ -44,10 +48,10 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const region = values.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+  const endpoint = endpointFor(values.endpoint, values.copy ? values['dlq-url'] : undefined);
   const client = new SQSClient({
-    ...(region ? { region } : {}),
-    ...(values.endpoint ? { endpoint: values.endpoint, useQueueUrlAsEndpoint: false } : {}),
+    ...awsClientConfig({ endpoint, region: values.region }),
+    ...(endpoint !== undefined ? { useQueueUrlAsEndpoint: false } : {}),
   });
   try {
     if (values.copy) {

@@ -11,10 +11,15 @@ export interface Sample {
   readonly headers: Record<string, string>;
 }
 
+/** Where a payload's headers file is looked for: `<payload>.headers.json` beside it. */
+export function headersPathBeside(payloadPath: string): string {
+  return payloadPath.endsWith('.json') ? payloadPath.replace(/\.json$/, '.headers.json') : `${payloadPath}.headers.json`;
+}
+
 /** `<payload>.headers.json` beside the payload, if any. */
 export function readHeadersBeside(payloadPath: string): Record<string, string> {
-  const headersPath = payloadPath.replace(/\.json$/, '.headers.json');
-  if (headersPath === payloadPath || !existsSync(headersPath)) return {};
+  const headersPath = headersPathBeside(payloadPath);
+  if (!existsSync(headersPath)) return {};
   return JSON.parse(readFileSync(headersPath, 'utf8')) as Record<string, string>;
 }
 

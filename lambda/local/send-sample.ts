@@ -18,7 +18,7 @@ export async function sendSample(options: {
   if (!isSourceName(source)) throw new Error(`unknown source "${source}"`);
   const compiled = loadRulesFile(options.rulesFile).sources.get(source);
   if (!compiled) throw new Error(`source "${source}" is not in ${options.rulesFile}`);
-  const bag = parseSecretBag(readFileSync(options.secretsFile, 'utf8'), options.secretsFile);
+  const bag = await parseSecretBag(readFileSync(options.secretsFile, 'utf8'), options.secretsFile);
   const [secret] = secretValues(bag, compiled.source.settings.secret);
   if (secret === undefined) throw new Error(`${options.secretsFile} has no ${compiled.source.settings.secret}`);
   const sample = readSample(source, options.event);

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
 import { parseEnv } from '../shared/env.js';
 import { DEV_SECRETS_FILE } from './bridge.js';
@@ -5,12 +6,25 @@ import { sendSample } from './send-sample.js';
 
 // `npm run send -- <source> <event|payload.json> [--url http://127.0.0.1:3000]`
 // Signs a sample exactly as the real sender would and posts it to the local bridge.
-const args = process.argv.slice(2);
-const urlFlag = args.indexOf('--url');
-const baseUrl = urlFlag >= 0 ? args.splice(urlFlag, 2)[1] : undefined;
-const [source, event] = args;
+const USAGE = `usage: npm run send -- <source> <event|payload.json> [--url http://127.0.0.1:3000]
+
+Signs a sample webhook with the secret, exactly as the sender would, and posts it to the bridge.
+
+  <event>   a file stem in test/fixtures/<source>/ (e.g. github issues.opened), or a payload file
+            (its headers from <payload>.headers.json beside it)
+  --url     the bridge (default http://127.0.0.1:$PORT, 3000); a deployed one: WebhookBaseUrl
+            without /webhooks
+  secret    $CASE_BRIDGE_SECRETS_FILE, else config/dev-secrets.json; rules: $CASE_BRIDGE_RULES`;
+
 try {
-  if (!source || !event) throw new Error('usage: npm run send -- <source> <event|payload.json> [--url http://127.0.0.1:3000]');
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const [source, event] = positionals;
+  const baseUrl = values.url;
+  if (!source || !event || positionals.length > 2) throw new Error(USAGE);
   const env = parseEnv();
   const result = await sendSample({
     source,

@@ -1,6 +1,11 @@
-import { startLocalBridge } from './bridge.js';
+import { readFileSync } from 'node:fs';
+import { DEV_SECRETS_FILE, startLocalBridge } from './bridge.js';
+import { validateRulesFile } from '../mapping/compile-rules.js';
+import { parseRulesText, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
+import { placeholderProjectWarning } from '../mapping/placeholder-project.js';
 import { parseEnv } from '../shared/env.js';
 import { BridgeError } from '../shared/errors.js';
+import { parseSecretBag } from '../shared/secrets.js';
 import { parseLocalState } from './state.js';
 
 // `npm start`: the ingest handler behind a local HTTP server on 127.0.0.1, routed like API Gateway.
@@ -12,6 +17,11 @@ try {
   const env = parseEnv();
   const state = env.CASE_BRIDGE_STATE !== undefined ? parseLocalState(env.CASE_BRIDGE_STATE) : undefined;
   const bridge = await startLocalBridge({ env, embeddedSqs: true, embeddedLedger: true, ...(state !== undefined ? { state } : {}) });
+  // With real keys, cases under the preset placeholder project would be refused by Datadog: say so now.
+  const secretsFile = env.CASE_BRIDGE_SECRETS_FILE ?? DEV_SECRETS_FILE;
+  const bag = await parseSecretBag(readFileSync(secretsFile, 'utf8'), secretsFile);
+  const rulesFile = env.CASE_BRIDGE_RULES ?? PRESET_RULES_FILE;
+  const placeholder = !env.CASE_BRIDGE_DRY_RUN && bag['DD_API_KEY'] && bag['DD_APP_KEY'] ? placeholderProjectWarning(validateRulesFile(parseRulesText(readFileSync(rulesFile, 'utf8'), rulesFile), rulesFile), env.CASE_BRIDGE_RULES ?? 'config/rules.yaml') : undefined;
   const keys = process.env['CASE_BRIDGE_SECRETS_FILE'] ? `secrets from ${process.env['CASE_BRIDGE_SECRETS_FILE']}` : 'DEVELOPMENT secrets from config/dev-secrets.json (set CASE_BRIDGE_SECRETS_FILE for your own)';
   process.stderr.write(
     [
@@ -21,12 +31,14 @@ try {
       `  rules:   ${env.CASE_BRIDGE_RULES ?? 'config/rules.yaml (presets)'}`,
       `  secrets: ${keys}`,
       bridge.usingDevSecrets ? '  WARNING: using development secrets; never expose this server.' : '',
+      placeholder ? `  WARNING: ${placeholder}` : '',
       ...bridge.missingSecrets.map(({ source, key }) => `  WARNING: source ${source} has no secret: add "${key}" to ${process.env['CASE_BRIDGE_SECRETS_FILE'] ?? 'config/dev-secrets.json'}; until then its webhooks are answered 500 not_configured.`),
       `  Datadog: ${env.DD_API_URL ?? `https://api.${env.DD_SITE ?? 'datadoghq.com'}`} (dry run unless the secret has DD_API_KEY and DD_APP_KEY${env.CASE_BRIDGE_DRY_RUN ? '; CASE_BRIDGE_DRY_RUN is set' : ''})`,
       bridge.persistent
         ? `  state:   ledger and queues in npm run state (${state?.dir ?? state?.ledgerEndpoint}): they survive a restart of npm start`
         : '  state:   ledger and queues IN MEMORY: lost when npm start stops; keep them on disk with npm run state (README, Running locally)',
       bridge.sqs ? `  retries: SQS emulator ${bridge.sqs.endpoint} (retry queue ${bridge.sqs.retryQueueUrl}, DLQ ${bridge.sqs.dlqUrl})` : '',
+      bridge.sqs ? `  redrive: npm run redrive -- --copy --dlq-url ${bridge.sqs.dlqUrl} --destination-url ${bridge.sqs.retryQueueUrl}` : '',
       bridge.dynamo ? `  ledger:  DynamoDB emulator ${bridge.dynamo.endpoint} (table ${bridge.dynamo.tableName}; npm run cases -- <source> <identity> --endpoint ${bridge.dynamo.endpoint})` : '',
       '  try:     npm run send -- github issues.opened',
       '',

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseJsonWithLocations } from '@humanwhocodes/momoa';
 import { AWS_CLIENT_BOUNDS } from './budgets.js';
 import * as z from './zod.js';
 import { ConfigError, SecretUnavailableError } from './errors.js';
@@ -20,29 +19,32 @@ export type SecretLoader = () => Promise<string>;
 /** A rotated value is picked up within this time. */
 export const SECRET_TTL_MS = 5 * 60 * 1000;
 
-/** Where a JSON text stops being JSON: 1-based line and column, 0-based offset, and the kind of fault. */
+/** Where a JSON text stops being JSON: 1-based line and column, 0-based offset (never any of the text). */
 export interface JsonFault {
   readonly line: number;
   readonly column: number;
   readonly offset: number;
-  /** e.g. `UnexpectedChar`, `UnexpectedToken`, `UnexpectedEOF` (never any of the text). */
-  readonly kind: string;
 }
 
-const JsonFaultSchema = z.object({ line: z.number(), column: z.number(), offset: z.number(), name: z.string() });
+const JsonFaultSchema = z.object({ line: z.number(), column: z.number(), offset: z.number() });
 
 /**
  * The position of the first syntax error in `text`, from a JSON parser that reports locations
  * (momoa). V8's own SyntaxError quotes the text around the fault (`Unexpected token 's', "{"A": supersecre"...`),
- * so it is never shown or kept as a cause. Undefined when the locating parser finds no fault.
+ * and so do momoa's messages (`Unexpected identifier 'supersecret' found.`): neither is shown or kept
+ * as a cause. Undefined when the locating parser finds no fault. momoa is loaded here only (a chunk
+ * of its own in the Lambda bundle): a secret that parses never loads it.
  */
-export function locateJsonFault(text: string): JsonFault | undefined {
+export async function locateJsonFault(text: string): Promise<JsonFault | undefined> {
+  // A locator that cannot load only costs the position: the secret is still reported as not JSON.
+  const momoa = await import('@humanwhocodes/momoa').catch(() => undefined);
+  if (momoa === undefined) return undefined;
   try {
-    parseJsonWithLocations(text, { mode: 'json', ranges: false, tokens: false });
+    momoa.parse(text, { mode: 'json', ranges: false, tokens: false });
     return undefined;
   } catch (error) {
     const at = JsonFaultSchema.safeParse(error);
-    return at.success ? { line: at.data.line, column: at.data.column, offset: at.data.offset, kind: at.data.name } : undefined;
+    return at.success ? at.data : undefined;
   }
 }
 
@@ -50,13 +52,13 @@ export function locateJsonFault(text: string): JsonFault | undefined {
  * Parses the bridge secret. Every error names a position or key, never a value: the text is a secret,
  * so neither the SyntaxError nor the zod error (which may quote input) is kept as the cause.
  */
-export function parseSecretBag(text: string, origin: string): SecretBag {
+export async function parseSecretBag(text: string, origin: string): Promise<SecretBag> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    const fault = locateJsonFault(text);
-    const where = fault ? ` at line ${fault.line}, column ${fault.column} (offset ${fault.offset}, ${fault.kind})` : '';
+    const fault = await locateJsonFault(text);
+    const where = fault ? ` at line ${fault.line}, column ${fault.column} (offset ${fault.offset})` : '';
     throw new ConfigError(`${origin} is not JSON${where} (expected a flat key/value object)`);
   }
   const parsed = SecretBagSchema.safeParse(json);
@@ -86,7 +88,7 @@ export function createSecretsProvider(options: {
   const reload = (): Promise<SecretBag> => {
     inflight ??= (async () => {
       try {
-        const bag = parseSecretBag(await options.load(), options.origin);
+        const bag = await parseSecretBag(await options.load(), options.origin);
         cached = { bag, at: now() };
         return bag;
       } catch (error) {

@@ -1,22 +1,18 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
+import { resolveSharedDir } from '../support/conformance-gate.js';
 
 // The one door through which tests read the vendor data in ../shared (vendor payloads, signature vectors,
 // Datadog's OpenAPI and recorded exchanges). That data is read in place and never copied into this repository.
 //
-// On a fresh clone without ../shared, the conformance suites fail with one plain test each, saying what is
-// missing. To run the rest of the tests there:  CASE_BRIDGE_SKIP_CONFORMANCE=1 npm test
-// To keep the data elsewhere:                   CASE_BRIDGE_SHARED_DIR=/path/to/shared npm test
+// On a clone without ../shared, `npm test` leaves these suites out (vitest.config.ts); under CI they run and
+// fail with one plain test each, saying what is missing. To keep the data elsewhere:
+// CASE_BRIDGE_SHARED_DIR=/path/to/shared npm test
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-export const sharedDir: string = process.env.CASE_BRIDGE_SHARED_DIR
-  ? path.resolve(process.env.CASE_BRIDGE_SHARED_DIR)
-  : path.resolve(repoRoot, '..', 'shared');
+export const sharedDir: string = resolveSharedDir();
 
 export const hasShared: boolean = existsSync(sharedDir);
 
@@ -30,7 +26,7 @@ export function requireShared(): string {
 
 /**
  * `describe` for suites that read ../shared. Without the folder it registers one failing test with the
- * plain message. (CASE_BRIDGE_SKIP_CONFORMANCE=1 leaves these files out in vitest.config.ts.)
+ * plain message (only under CI: elsewhere vitest.config.ts leaves these files out).
  */
 export function describeShared(name: string, fn: () => void): void {
   if (hasShared) {

@@ -35,6 +35,8 @@ let dynamo: LocalDynamo;
 let secretsStub: Server;
 let secretsEndpoint: string;
 let secretReads = 0;
+/** The modules esbuild put in index.mjs, the chunk a cold start loads. */
+let entryInputs: string[] = [];
 
 beforeAll(async () => {
   dd = await startDatadogServer();
@@ -61,7 +63,8 @@ beforeAll(async () => {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   const rules = readRulesForBundle(join(ROOT, 'config/rules.yaml'));
-  await build({ ...lambdaBuildOptions(join(ROOT, 'lambda/ingest/index.ts'), OUT, { __CASE_BRIDGE_RULES__: rules.json, __CASE_BRIDGE_EXPRESSIONS__: rules.expressionsJson }), logLevel: 'silent' });
+  const built = await build({ ...lambdaBuildOptions(join(ROOT, 'lambda/ingest/index.ts'), OUT, { __CASE_BRIDGE_RULES__: rules.json, __CASE_BRIDGE_EXPRESSIONS__: rules.expressionsJson }), logLevel: 'silent', metafile: true });
+  entryInputs = Object.entries(built.metafile.outputs).flatMap(([file, output]) => (file.endsWith('/index.mjs') ? Object.keys(output.inputs) : []));
 }, 60_000);
 
 afterAll(async () => {
@@ -134,6 +137,11 @@ async function invoke(events: readonly APIGatewayProxyEventV2[]): Promise<Answer
 }
 
 describe('the built ingest bundle, cold, against real protocols', () => {
+  it('leaves JSONata and the JSON fault locator of a broken secret (momoa) out of the chunk a cold start loads', () => {
+    expect(entryInputs.some((i) => i.endsWith('lambda/ingest/index.ts'))).toBe(true);
+    expect(entryInputs.filter((i) => /node_modules\/(?:jsonata|@humanwhocodes\/momoa)\//.test(i))).toEqual([]);
+  });
+
   it('creates cases (GitHub on fast expressions, Alertmanager through the JSONata chunk), dedups a redelivery in DynamoDB, refuses a bad signature', { timeout: 60_000 }, async () => {
     const delivery = randomUUID();
     const answers = await invoke([

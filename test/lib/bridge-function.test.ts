@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import type { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { BridgeStack } from '../../lib/bridge-stack.js';
-import { PRESETS } from './support.js';
+import { cdkApp, PRESETS } from './support.js';
 
 // With bundling on (the other stack tests skip it): what `cdk synth` puts in the ingest asset.
 
@@ -28,7 +28,7 @@ describe('BridgeFunction bundles (cdk synth with bundling)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'case-bridge-synth-'));
     const otherRules = join(dir, 'rules.yaml');
     writeFileSync(otherRules, readFileSync(PRESETS, 'utf8').replace('"[GitHub] {{ repository.full_name }}', '"[GH-B] {{ repository.full_name }}'));
-    const app = new App({ outdir: join(dir, 'cdk.out'), builtinCloudFormationValidation: false });
+    const app = cdkApp({ outdir: join(dir, 'cdk.out'), builtinCloudFormationValidation: false });
     new BridgeStack(app, 'StackA', { rulesFile: PRESETS });
     new BridgeStack(app, 'StackB', { rulesFile: otherRules });
 

@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { BridgeStack } from '../../lib/bridge-stack.js';
+import { PLACEHOLDER_PROJECT } from '../../lambda/mapping/placeholder-project.js';
+import { BRIDGE_OUTPUTS, BridgeStack } from '../../lib/bridge-stack.js';
 import { LAMBDA_ENVIRONMENT } from '../../lib/lambda-bundle.js';
-import { fastApp, policyStatements, PRESETS } from './support.js';
+import { cdkApp, fastApp, policyStatements, PRESETS } from './support.js';
 
 const asList = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
 
@@ -17,7 +17,7 @@ describe('BridgeStack', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/{source}' });
   });
 
-  it('runs both functions on Node.js 22 on arm64', () => {
+  it('runs both functions on Node.js 24 on arm64', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(2);
     for (const fn of functions) {
@@ -50,7 +50,7 @@ describe('BridgeStack', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: { Ref: Match.stringLikeRegexp('BridgeSecret') } }),
+          Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: Match.stringLikeRegexp('BridgeSecret') } }),
         ]),
       },
     });
@@ -60,7 +60,7 @@ describe('BridgeStack', () => {
     const statements = policyStatements(template.findResources('AWS::IAM::Policy'));
     const data = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:') || a.startsWith('secretsmanager:')));
 
-    expect(data.length).toBeGreaterThanOrEqual(6);
+    expect(data.length).toBeGreaterThan(0);
     for (const statement of data) {
       expect(asList(statement.Action).some((a) => a.includes('*'))).toBe(false);
       expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
@@ -72,10 +72,11 @@ describe('BridgeStack', () => {
     const ingestPolicy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('IngestApi'))?.[1];
     const sqs = policyStatements({ p: ingestPolicy ?? {} }).filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:')));
 
-    expect(sqs.map((s) => asList(s.Action))).toEqual([
-      ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-      ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-    ]);
+    // Each action on each queue, however the statements are merged (cdk.json's minimizePolicies).
+    const grants = sqs.flatMap((s) => asList(s.Action).flatMap((a) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => `${a} ${JSON.stringify(r).match(/Retry(DeadLetterQueue|Queue)/)?.[0]}`)));
+    expect(grants.sort()).toEqual(
+      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].flatMap((a) => [`${a} RetryDeadLetterQueue`, `${a} RetryQueue`]).sort(),
+    );
   });
 
   it('has the seven alarms and the dashboard', () => {
@@ -90,12 +91,54 @@ describe('BridgeStack', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'CaseBridge', MetricName: 'ApiThrottled', Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId[0] } }] });
   });
 
-  it('outputs the base URL and one webhook URL per configured source', () => {
-    const outputs = Object.keys(template.findOutputs('*'));
-    expect(outputs.some((o) => o.includes('WebhookBaseUrl'))).toBe(true);
-    for (const source of ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic']) {
-      expect(outputs.some((o) => o.toLowerCase().includes(`url${source}`))).toBe(true);
+  it('outputs under the names the README and runbook use, one Url<source> per configured source', () => {
+    const outputs = Object.keys(template.findOutputs('*')).sort();
+    const urls = ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic'].map((s) => `Url${s}`);
+    expect(outputs).toEqual([...BRIDGE_OUTPUTS, ...urls].sort());
+    expect(template.findOutputs('WebhookBaseUrl').WebhookBaseUrl?.Value).toEqual({ 'Fn::Join': ['', [expect.anything(), '/webhooks']] });
+    expect(template.findOutputs('DeadLetterQueueArn').DeadLetterQueueArn?.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RetryDeadLetterQueue/), 'Arn'] });
+    expect(template.findOutputs('LedgerTableName').LedgerTableName?.Value).toEqual({ Ref: expect.stringMatching(/^DedupLedgerTable/) });
+  });
+
+  it('lets each function write only its own log group (no AWSLambdaBasicExecutionRole, no logs:* on *)', () => {
+    const roles = template.findResources('AWS::IAM::Role');
+    for (const role of Object.values(roles)) expect(JSON.stringify(role.Properties.ManagedPolicyArns ?? [])).not.toContain('AWSLambdaBasicExecutionRole');
+    const policies = template.findResources('AWS::IAM::Policy');
+    for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+      const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+      const statements = policyStatements(Object.fromEntries(Object.entries(policies).filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))));
+      const logs = statements.filter((st) => asList(st.Action).some((a) => a.startsWith('logs:')));
+      expect(logs, id).toHaveLength(1);
+      expect(asList(logs[0]!.Action).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(logs[0]!.Resource).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
     }
+    for (const st of policyStatements(policies)) expect(JSON.stringify(st.Resource)).not.toBe('"*"');
+  });
+
+  it('warns at synth that the alarms notify no one without alarmEmail or alarmTopicArn, and not with one', () => {
+    const noOne = Annotations.fromStack(new BridgeStack(fastApp(), 'Silent', { rulesFile: PRESETS }));
+    noOne.hasWarning('/Silent', Match.stringLikeRegexp('alarms notify no one.*-c alarmEmail=.*-c alarmTopicArn='));
+    const told = Annotations.fromStack(new BridgeStack(fastApp(), 'Told', { rulesFile: PRESETS, alarmEmail: 'ops@example.com' }));
+    told.hasNoWarning('/Told', Match.stringLikeRegexp('alarms notify no one'));
+  });
+
+  it('warns at synth when the rules file cases under the placeholder project, and not with a real one', () => {
+    const preset = Annotations.fromStack(new BridgeStack(fastApp(), 'Preset', { rulesFile: PRESETS, alarmEmail: 'ops@example.com' }));
+    preset.hasWarning('/Preset', Match.stringLikeRegexp(`config/rules\\.yaml files cases under the placeholder project ${PLACEHOLDER_PROJECT} \\(defaults\\.project\\)`));
+    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const mine = join(dir, 'my-rules.yaml');
+    writeFileSync(mine, readFileSync(PRESETS, 'utf8').replace(`project: ${PLACEHOLDER_PROJECT}`, 'project: 3f1c9a2e-7d4b-4e8a-9c1d-2b5e6f7a8b9c'));
+    const real = Annotations.fromStack(new BridgeStack(fastApp(), 'Real', { rulesFile: mine, alarmEmail: 'ops@example.com' }));
+    real.hasNoWarning('/Real', Match.stringLikeRegexp('placeholder project'));
+  });
+
+  it('refuses a datadogSite that is not a Datadog site, naming the sites', () => {
+    expect(() => new BridgeStack(fastApp(), 'Site', { rulesFile: PRESETS, datadogSite: 'nonsense' })).toThrow(/datadogSite "nonsense" is not a Datadog site; use one of datadoghq\.com, .*datadoghq\.eu/);
+  });
+
+  it('names a missing rules file and how to make it', () => {
+    expect(() => new BridgeStack(fastApp(), 'NoRules', { rulesFile: 'my-rules.yaml' })).toThrow('the rules file my-rules.yaml does not exist. Start from the presets: cp config/rules.yaml my-rules.yaml');
   });
 
   it('imports an existing secret by name and grants it by its ARN pattern', () => {
@@ -105,10 +148,21 @@ describe('BridgeStack', () => {
     imported.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: { 'Fn::Join': ['', Match.arrayWith([':secret:case-bridge/prod-??????'])] } }),
+          Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { 'Fn::Join': ['', Match.arrayWith([':secret:case-bridge/prod-??????'])] } }),
         ]),
       },
     });
+  });
+
+  it('names an imported secret to the functions by its exact name or full ARN, never a partial ARN', () => {
+    const byName = Template.fromStack(new BridgeStack(fastApp(), 'ByName', { rulesFile: PRESETS, secretName: 'case-bridge' }));
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:case-bridge-AbCdEf';
+    const byArn = Template.fromStack(new BridgeStack(fastApp(), 'ByArn', { rulesFile: PRESETS, secretName: arn }));
+    for (const [template, id] of [[byName, 'case-bridge'], [byArn, arn]] as const) {
+      const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+      expect(functions).toHaveLength(2);
+      for (const fn of functions) expect(fn.Properties.Environment.Variables.CASE_BRIDGE_SECRET_ID).toBe(id);
+    }
   });
 
   it('passes throttling, concurrency and alarm settings through', () => {
@@ -134,7 +188,7 @@ describe('BridgeStack', () => {
 
   it('synthesizes offline with bundling and CloudFormation validation on', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdk-out-'));
-    const app = new App({ outdir });
+    const app = cdkApp({ outdir });
     new BridgeStack(app, 'CaseBridge', { rulesFile: PRESETS });
 
     const assembly = app.synth();

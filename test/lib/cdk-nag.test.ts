@@ -1,16 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations, type App } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { BridgeStack } from '../../lib/bridge-stack.js';
-import { PRESETS } from './support.js';
+import { cdkApp, PRESETS } from './support.js';
 
 /** The app as bin/app.ts builds it: AwsSolutions checks and CloudFormation validation on; bundling skipped for speed. */
 function nagApp(): App {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-nag-')), context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = cdkApp({ outdir: mkdtempSync(join(tmpdir(), 'cdk-nag-')), context: { 'aws:cdk:bundling-stacks': [] } });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
 }

@@ -68,11 +68,6 @@ describe('RetryQueue', () => {
     });
   });
 
-  it('outputs both queues for npm run redrive', () => {
-    const outputs = Object.keys(template.findOutputs('*'));
-    for (const name of ['RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl']) expect(outputs.some((o) => o.includes(name))).toBe(true);
-  });
-
   it('takes maxReceiveCount, maxConcurrency and batchSize from props', () => {
     const { template: custom } = build({ maxReceiveCount: 8, maxConcurrency: 4, batchSize: 5, retryTimeout: Duration.seconds(30), maxBatchingWindow: Duration.seconds(0) });
 
