@@ -1,6 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, LogGroupLogDestination, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { FilterPattern, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -93,7 +93,11 @@ export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle' | 'reserv
   ];
 }
 
-/** HTTP API `POST /webhooks/{source}` in front of the ingest function. */
+/**
+ * HTTP API in front of the ingest function: `POST /webhooks/{source}`, `GET /health` (version and
+ * sources; no secret read, no Datadog call) and `$default`, so that any other request is answered by
+ * the function in the documented `{error, message}` shape (404 not_found) rather than by API Gateway.
+ */
 export class IngestApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
@@ -137,13 +141,17 @@ export class IngestApi extends Construct {
       metricValue: '1',
       dimensions: { [METRICS.apiThrottled.dimension]: '$.apiId' },
     });
-    const route = this.api.addRoutes({
-      path: '/webhooks/{source}',
-      methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration('IngestIntegration', this.handler),
-    });
-    for (const r of route) {
+    const integration = new HttpLambdaIntegration('IngestIntegration', this.handler);
+    const webhooks = this.api.addRoutes({ path: '/webhooks/{source}', methods: [HttpMethod.POST], integration });
+    for (const r of webhooks) {
       Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Webhooks authenticate by their signature (HMAC or token), verified in the ingest function per source.' });
+    }
+    const open = [
+      ...this.api.addRoutes({ path: '/health', methods: [HttpMethod.GET], integration }),
+      new HttpRoute(this, 'DefaultRoute', { httpApi: this.api, routeKey: HttpRouteKey.DEFAULT, integration }),
+    ];
+    for (const r of open) {
+      Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'GET /health tells only the version and the source names, and every other path is answered 404 by the function: nothing to authorize.' });
     }
 
     this.webhookBaseUrl = `${this.api.apiEndpoint}/webhooks`;

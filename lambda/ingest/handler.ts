@@ -15,6 +15,7 @@ import type { UpdateDeps } from '../delivery/updates.js';
 import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
+import { healthAnswer, notFoundAnswer, ROUTES } from './routes.js';
 
 export interface IngestDeps {
   readonly rules: CompiledRules;
@@ -130,7 +131,10 @@ export function createIngestHandler(deps: IngestDeps) {
   let secretKeysChecked = false;
 
   async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
-    const sourceName = event.pathParameters?.['source'] ?? '';
+    // The API's other routes: no secret read, no Datadog call.
+    if (event.routeKey === ROUTES.health) return healthAnswer(deps.rules);
+    if (event.pathParameters?.['source'] === undefined) return notFoundAnswer(event);
+    const sourceName = event.pathParameters['source'];
     const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
     if (compiled === undefined) {
       throw new HttpProblem(404, 'unknown_source', `no source "${sourceName.slice(0, 64)}" is configured; configured: ${[...deps.rules.sources.keys()].join(', ')}`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseErrorBody } from '../../lambda/datadog/client.js';
 import { caseSchemas, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { createCaseRequestValidator } from './openapi.js';
 import { describeShared, loadOpenApi, readRecordedExchanges, type RecordedExchange } from './shared.js';
 

@@ -3,7 +3,7 @@ import { createDatadogClient, type DatadogClient, type DatadogKeys } from '../..
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { dedupMarker, withMarker } from '../../lambda/ledger/marker.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 
 const KEYS: DatadogKeys = { apiKey: 'test-api-key', appKey: 'test-app-key' };
 const MARKER = dedupMarker('alertmanager', 'webhook/{}:{alertname="DiskFull"}');

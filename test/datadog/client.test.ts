@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatadogClient, describeNetworkFailure, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 
 const KEYS: DatadogKeys = { apiKey: 'test-api-key', appKey: 'test-app-key' };
 

@@ -8,7 +8,7 @@ import { dedupMarker, withMarker } from '../../lambda/ledger/marker.js';
 import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider, fileSecretLoader } from '../../lambda/shared/secrets.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
 // The whole path through real sockets: a signed webhook -> the local bridge (node:http, API Gateway

@@ -14,7 +14,7 @@ import { signRequest } from '../../lambda/local/sign.js';
 import type { SourceName } from '../../lambda/sources/index.js';
 import { lambdaBuildOptions } from '../../lib/lambda-bundle.js';
 import { readRulesForBundle } from '../../lib/rules-asset.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';

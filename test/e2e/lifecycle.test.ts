@@ -13,7 +13,7 @@ import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 import { MemoryActionQueue, type ActionQueue } from '../../lambda/delivery/queue.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, SEARCH_SETTLE_REASON } from '../../lambda/delivery/updates.js';
 import type { SourceName } from '../../lambda/sources/index.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { waitFor } from '../support/fauxqs.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';

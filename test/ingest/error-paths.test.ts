@@ -16,7 +16,7 @@ import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider, secretsManagerLoader } from '../../lambda/shared/secrets.js';
 import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { localDynamoClient, startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { fakeDatadog } from '../support/fakes.js';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
 import { readQueuedMessage } from '../../lambda/delivery/queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, queueDepth, receive } from '../support/fauxqs.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 

@@ -7,7 +7,7 @@ import { createLogger } from '../../lambda/shared/log.js';
 import type { ActionQueue, PendingAction } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { SqsActionQueue, type UnreadableMessageSink } from '../../lambda/delivery/sqs-queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, queueDepth, receive } from '../support/fauxqs.js';
 import { postGithubIssue, startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 

@@ -12,7 +12,7 @@ import { parseLocalState, type LocalState } from '../../lambda/local/state.js';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
 import { ConfigError } from '../../lambda/shared/errors.js';
 import { readQueuedMessage } from '../../lambda/delivery/queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, queueDepth, receive, waitFor } from '../support/fauxqs.js';
 import { postGithubIssue, startTestBridge, TEST_SECRETS } from '../support/local-bridge.js';
 

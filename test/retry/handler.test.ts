@@ -19,7 +19,7 @@ import { createLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue, type ActionQueue, type PendingCase, encodeQueuedMessage, QUEUED_MESSAGE_VERSION, readQueuedMessage } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, pendingCase, queueDepth, receive, receiveEvent, waitFor } from '../support/fauxqs.js';
 
 // The retry handler against fauxqs (the SQS protocol) and the local Datadog test server: real

@@ -13,7 +13,7 @@ import {
 import { parseEnv } from '../../lambda/shared/env.js';
 import { LedgerError, QueueError } from '../../lambda/shared/errors.js';
 import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
-import { startDatadogServer } from '../support/datadog-server.js';
+import { startDatadogServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, pendingCase } from '../support/fauxqs.js';
 import { postGithubIssue, startTestBridge, TEST_SECRETS } from '../support/local-bridge.js';
 

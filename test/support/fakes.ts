@@ -40,7 +40,7 @@ function summaryOf(c: FakeCase): CaseSummary {
  * DatadogClient (creates kept in order, comments and status changes applied, search by marker in
  * the description, 404 for an unknown case). `overrides` replaces any call, to script failures or
  * answers; the calls not overridden keep working on the same cases. (End-to-end tests use the local
- * Datadog-compatible server in ./datadog-server.ts instead.)
+ * Datadog-compatible server in lambda/local/datadog-server.ts instead.)
  */
 export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog {
   const cases: FakeCase[] = [];

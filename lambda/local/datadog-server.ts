@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { caseSchemas, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { caseSchemas, type CaseCreateRequest } from '../datadog/schema.js';
+import { ConfigError } from '../shared/errors.js';
+import * as z from '../shared/zod.js';
 
-// A local stand-in for the part of Datadog's /api/v2/cases that the bridge talks to. Its answers follow the
-// recorded live exchanges in ../shared/datadog/recorded (JSON:API error objects, application/vnd.api+json, the
-// CREATED body shape), not the OpenAPI text where the two differ.
+// A local stand-in for the part of Datadog's Case Management API (/api/v2/cases) that the bridge talks to:
+// create, get, search by text, comment, status. `npm start` runs it when the secret has no Datadog keys;
+// the tests run it with fault injection (failNext, hangNext, rate limits). Request bodies are checked with
+// the bridge's own schemas of the API (lambda/datadog/schema.ts; test/conformance checks them and these
+// answers against Datadog's OpenAPI document). Its answers follow the recorded live exchanges
+// (JSON:API error objects, application/vnd.api+json, the CREATED body shape), not the OpenAPI text where
+// the two differ.
 
 export interface DatadogTestServerOptions {
   /** Expected `DD-API-KEY`. @default 'test-api-key' */
@@ -18,6 +25,15 @@ export interface DatadogTestServerOptions {
   readonly now?: () => number;
   /** Search (GET /api/v2/cases) does not see cases younger than this (Datadog's index lags writes). @default 0 */
   readonly searchLagMs?: number;
+  /** Port on 127.0.0.1. @default 0 (any free port) */
+  readonly port?: number;
+  /** Fixed-window rate limit from the start (see rateLimit()). @default none (no X-RateLimit-* headers) */
+  readonly rateLimit?: RateLimitOptions;
+  /**
+   * A JSON file that keeps the cases: read at start when it exists, rewritten (whole, then renamed over
+   * the old one) after every change, before the answer. @default none: the cases live in memory
+   */
+  readonly file?: string;
 }
 
 export interface RecordedRequest {
@@ -99,6 +115,40 @@ const STATUSES: Readonly<Record<string, { name: string; group: string }>> = {
 const EXTRA_STATUS_NAMES: Readonly<Record<string, string>> = { "won't fix": 'CLOSED', 'cancelled': 'CLOSED', 'resolved': 'CLOSED' };
 const CREATOR = { id: '3ad549bf-eba0-11e9-a77a-0705486660d0', type: 'user' } as const;
 
+/** The cases file (`file` option): what StoredCase holds, checked when read back. */
+const StoredCasesFileSchema = z.object({
+  cases: z.array(
+    z.object({
+      id: z.string(),
+      key: z.string(),
+      request: z.unknown(),
+      response: z.object({
+        data: z.object({ id: z.string(), type: z.literal('case'), attributes: z.record(z.string(), z.unknown()), relationships: z.record(z.string(), z.unknown()) }),
+        included: z.array(z.unknown()),
+      }),
+      comments: z.array(z.string()),
+      statusChanges: z.array(z.string()),
+    }),
+  ),
+});
+
+/** The cases kept in `file`, or none when it does not exist yet. */
+function readStoredCases(file: string): StoredCase[] {
+  if (!existsSync(file)) return [];
+  try {
+    const parsed = StoredCasesFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    return parsed.cases.map((c) => ({ ...c, request: caseSchemas().CaseCreateRequest.parse(c.request) }));
+  } catch (cause) {
+    throw new ConfigError(`${file} does not hold the local Case Management's cases (delete it to start afresh)`, { cause });
+  }
+}
+
+function writeStoredCases(file: string, cases: readonly StoredCase[]): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify({ cases })}\n`);
+  renameSync(temporary, file);
+}
+
 function jsonApiError(status: number, detail?: string): { errors: Record<string, string>[] } {
   const item: Record<string, string> = { status: String(status), title: STATUS_CODES[status] ?? 'Error' };
   if (detail !== undefined) item.detail = detail;
@@ -119,14 +169,18 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   const appKey = options.appKey ?? 'test-app-key';
   const now = options.now ?? Date.now;
 
-  const cases: StoredCase[] = [];
+  const cases: StoredCase[] = options.file !== undefined ? readStoredCases(options.file) : [];
+  /** Keeps the cases in `file` (when set): called after every change, before the answer. */
+  const save = (): void => {
+    if (options.file !== undefined) writeStoredCases(options.file, cases);
+  };
   const requests: RecordedRequest[] = [];
   const injected: InjectedReply[] = [];
   const injectedUpdates: InjectedReply[] = [];
   let hang = 0;
   let drop = 0;
   const delays: number[] = [];
-  let limit: RateLimitOptions | undefined;
+  let limit: RateLimitOptions | undefined = options.rateLimit;
   let window = { start: 0, count: 0 };
 
   function send(res: ServerResponse, entry: RecordedRequest, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -189,6 +243,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     };
     const stored: StoredCase = { id, key: `DDFC-${n}`, request, response, comments: [], statusChanges: [] };
     cases.push(stored);
+    save();
     return stored;
   }
 
@@ -297,6 +352,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
       const message = parsed.data.data.attributes.comment;
       found.comments.push(message);
       attributes.comment_count = found.comments.length;
+      save();
       const cell = { id: randomUUID(), type: 'timeline_cell', attributes: { author: { type: 'USER', content: { ID: CREATOR.id, name: 'bridge' } }, cell_content: { message }, content: JSON.stringify({ message }), created_at: at, type: 'COMMENT' } };
       return send(res, entry, 200, { data: [cell] }, rate.headers);
     }
@@ -317,6 +373,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     attributes.modified_at = at;
     if (status === 'CLOSED') attributes.closed_at = at;
     else delete attributes.closed_at;
+    save();
     return send(res, entry, 200, found.response, rate.headers);
   }
 
@@ -327,7 +384,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 
