@@ -6,13 +6,12 @@ import * as z from './zod.js';
 // (`npm start`, the tests).
 declare const __CASE_BRIDGE_VERSION__: string | undefined;
 
-const PackageJsonSchema = z.looseObject({ version: z.string().check(z.minLength(1)) });
-
 let cached: string | undefined;
 
 /** The package.json version of this bridge, e.g. `0.1.0`. */
 export function bridgeVersion(): string {
   if (typeof __CASE_BRIDGE_VERSION__ === 'string') return __CASE_BRIDGE_VERSION__;
-  cached ??= PackageJsonSchema.parse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))).version;
+  // Built here, not at load: a bundle never gets this far.
+  cached ??= z.looseObject({ version: z.string().check(z.minLength(1)) }).parse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))).version;
   return cached;
 }

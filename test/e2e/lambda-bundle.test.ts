@@ -137,6 +137,28 @@ async function invoke(events: readonly APIGatewayProxyEventV2[]): Promise<Answer
 }
 
 describe('the built ingest bundle, cold, against real protocols', () => {
+  it('answers GET /health with the version inlined at build and the bundled sources, and $default with 404 not_found, reading no secret and calling no Datadog', { timeout: 60_000 }, async () => {
+    const route = (routeKey: string, method: string, rawPath: string): APIGatewayProxyEventV2 => ({
+      version: '2.0',
+      routeKey,
+      rawPath,
+      rawQueryString: '',
+      headers: {},
+      requestContext: { requestId: randomUUID(), http: { method, path: rawPath } } as APIGatewayProxyEventV2['requestContext'],
+      isBase64Encoded: false,
+    });
+    const reads = secretReads;
+    const calls = dd.requests.length;
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+    const [health, missing] = await invoke([route('GET /health', 'GET', '/health'), route('$default', 'GET', '/admin')]);
+
+    expect(health).toEqual({ statusCode: 200, body: { status: 'ok', version, sources: ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standard-webhooks', 'generic'] } });
+    expect(missing).toEqual({ statusCode: 404, body: { error: 'not_found', message: 'no route GET /admin: the bridge serves POST /webhooks/{source} and GET /health' } });
+    expect(secretReads).toBe(reads);
+    expect(dd.requests.length).toBe(calls);
+  });
+
   it('leaves JSONata and the JSON fault locator of a broken secret (momoa) out of the chunk a cold start loads', () => {
     expect(entryInputs.some((i) => i.endsWith('lambda/ingest/index.ts'))).toBe(true);
     expect(entryInputs.filter((i) => /node_modules\/(?:jsonata|@humanwhocodes\/momoa)\//.test(i))).toEqual([]);
