@@ -46,6 +46,8 @@ export interface RecordedRequest {
   readonly body: string;
   /** Status answered; undefined when the server never answered (hangNext, dropAfterCreateNext). */
   status: number | undefined;
+  /** The answer's body text, when answered. */
+  answer?: string;
 }
 
 export interface StoredCase {
@@ -186,6 +188,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   function send(res: ServerResponse, entry: RecordedRequest, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     entry.status = status;
+    entry.answer = text;
     res.writeHead(status, { 'Content-Type': 'application/vnd.api+json', ...headers });
     res.end(text);
   }
@@ -232,6 +235,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
           priority: a.priority ?? 'NOT_DEFINED',
           public_id: String(n),
           status: 'OPEN',
+          status_group: 'SG_OPEN',
           status_name: a.status_name ?? 'Open',
           title: a.title,
           type: 'STANDARD',

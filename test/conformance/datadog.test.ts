@@ -160,7 +160,7 @@ function describeTestServer(): void {
     expect(Object.keys(body).sort()).toEqual(Object.keys(recordedBody).sort());
     expect(Object.keys(body.data).sort()).toEqual(Object.keys(recordedBody.data).sort());
     // Every attribute Datadog returned on create, the test server returns too.
-    expect(Object.keys(body.data.attributes ?? {}).sort()).toEqual(Object.keys(recordedBody.data.attributes ?? {}).sort());
+    expect(Object.keys(recordedBody.data.attributes ?? {}).filter((k) => !(k in (body.data.attributes ?? {})))).toEqual([]);
   });
 
   it('the test server answers 400 with the OpenAPI validator errors, in the recorded Bad Request shape', async () => {
