@@ -25,7 +25,7 @@ import { createRetryHandler } from '../retry/handler.js';
 import { localSqsClient, startLocalSqs, type LocalSqs } from './fauxqs.js';
 import { startRetryConsumer } from './retry-consumer.js';
 import { createSecretsProvider, fileSecretLoader, type SecretsProvider } from '../shared/secrets.js';
-import { describeLocalCase, startLocalCaseManagement, withLocalDatadogKeys, type DatadogTarget } from './case-management.js';
+import { describeLocalCase, LOCAL_CASES_ROUTE, startLocalCaseManagement, withLocalDatadogKeys, type DatadogTarget } from './case-management.js';
 import type { DatadogTestServer } from './datadog-server.js';
 
 export const DEV_SECRETS_FILE = fileURLToPath(new URL('../../config/dev-secrets.json', import.meta.url));
@@ -141,9 +141,6 @@ export function apiGatewayBody(contentType: string | undefined, body: Buffer): {
 }
 
 const ROUTE = /^\/webhooks\/([^/]+)\/?$/;
-
-/** Local only (never deployed): the cases of the local Case Management as JSON (`npm run cases`). */
-export const LOCAL_CASES_ROUTE = '/local/cases';
 
 /** A path segment with its %XX escapes decoded, or undefined when they are not valid UTF-8 percent-encoding. */
 function decodePathSegment(segment: string): string | undefined {

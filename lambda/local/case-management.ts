@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { SecretBag, SecretsProvider } from '../shared/secrets.js';
+import * as z from '../shared/zod.js';
 import { startDatadogServer, type DatadogTestServer, type RateLimitOptions, type StoredCase } from './datadog-server.js';
 
 // The local Case Management: with no Datadog keys in the secret, `npm start` sends its cases to the
@@ -11,6 +12,9 @@ export const LOCAL_DATADOG_KEYS = { DD_API_KEY: 'local-case-management-api-key',
 
 /** Creates, comments and status changes share one window, so every answer carries X-RateLimit-* headers. */
 export const LOCAL_RATE_LIMIT: RateLimitOptions = { limit: 100, periodSeconds: 10, name: 'cases_write', includeUpdates: true };
+
+/** Local only (never deployed): the bridge lists the stand-in's cases here as JSON (`npm run cases`). */
+export const LOCAL_CASES_ROUTE = '/local/cases';
 
 /** Beside the ledger and the queues in the directory of `npm run state`. */
 export const LOCAL_CASES_FILE = 'datadog-cases.json';
@@ -42,18 +46,41 @@ export function withLocalDatadogKeys(secrets: SecretsProvider): SecretsProvider 
   };
 }
 
+const Text = z.optional(z.string());
+
+/** The answer of `GET /local/cases` (the local bridge only): the stand-in's URL and its cases, oldest first. */
+export const LocalCasesListingSchema = z.object({
+  datadog: z.string(),
+  cases: z.array(
+    z.object({
+      id: z.string(),
+      key: z.string(),
+      title: Text,
+      status: Text,
+      statusName: Text,
+      priority: Text,
+      createdAt: Text,
+      closedAt: Text,
+      comments: z.array(z.string()),
+      statusChanges: z.array(z.string()),
+    }),
+  ),
+});
+export type LocalCasesListing = z.infer<typeof LocalCasesListingSchema>;
+
 /** One case of the stand-in as `GET /local/cases` lists it. */
-export function describeLocalCase(stored: StoredCase): Record<string, unknown> {
+export function describeLocalCase(stored: StoredCase): LocalCasesListing['cases'][number] {
   const a = stored.response.data.attributes;
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
   return {
     id: stored.id,
     key: stored.key,
-    title: a['title'],
-    status: a['status'],
-    statusName: a['status_name'],
-    priority: a['priority'],
-    createdAt: a['created_at'],
-    closedAt: a['closed_at'],
+    title: text(a['title']),
+    status: text(a['status']),
+    statusName: text(a['status_name']),
+    priority: text(a['priority']),
+    createdAt: text(a['created_at']),
+    closedAt: text(a['closed_at']),
     comments: stored.comments,
     statusChanges: stored.statusChanges,
   };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { DEV_SECRETS_FILE, LOCAL_CASES_ROUTE, startLocalBridge } from './bridge.js';
-import type { DatadogTarget } from './case-management.js';
+import { DEV_SECRETS_FILE, startLocalBridge } from './bridge.js';
+import { LOCAL_CASES_ROUTE, type DatadogTarget } from './case-management.js';
 import { validateRulesFile } from '../mapping/compile-rules.js';
 import { parseRulesText, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
 import { placeholderProjectWarning } from '../mapping/placeholder-project.js';

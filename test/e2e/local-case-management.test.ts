@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_SECRETS_FILE, startLocalBridge, type LocalBridge } from '../../lambda/local/bridge.js';
 import { LOCAL_DATADOG_KEYS } from '../../lambda/local/case-management.js';
@@ -102,6 +104,12 @@ describe('npm start without Datadog keys: the local Case Management', () => {
     expect(body.datadog).toBe(bridge.caseManagement?.url);
     expect(body.cases.map((c) => ({ key: c.key, status: c.status, comments: c.comments.length, statusChanges: c.statusChanges }))).toEqual([{ key: 'DDFC-1', status: 'OPEN', comments: 3, statusChanges: ['CLOSED', 'OPEN'] }]);
     expect(body.cases[0]?.title).toBe('[Alertmanager] DiskFillingUp (1 alert)');
+  });
+
+  it('npm run cases prints them, one line each', { timeout: 60_000 }, async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/cases.ts', '--url', bridge.url]);
+
+    expect(stdout.split('\n')).toEqual([`1 case in the local Case Management ${bridge.caseManagement?.url}`, 'DDFC-1  Open  3 comments  [Alertmanager] DiskFillingUp (1 alert)', '']);
   });
 
   it('answers GET /health with the version and the configured sources, reading no secret and calling no Datadog', async () => {
