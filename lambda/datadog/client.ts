@@ -147,6 +147,9 @@ function networkCode(error: unknown): { code: string; message: string } | undefi
   return undefined;
 }
 
+/** Codes of a request that never left: no connection (refused, or no address for the host). Its outcome is known. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
 const TLS_CODE = /^(?:ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/;
 
 /**
@@ -191,7 +194,8 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
       });
     } catch (cause) {
       const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-      const refused = cause instanceof Error && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(String((cause as { cause?: unknown }).cause ?? ''));
+      const code = networkCode(cause)?.code;
+      const refused = code !== undefined && NOT_SENT_CODES.has(code);
       throw new DatadogError(
         timedOut ? `Datadog ${method} ${path} timed out after ${timeoutMs} ms without a response from ${host}` : `Datadog ${method} ${path} failed: ${describeNetworkFailure(cause, host)}`,
         // A timeout or reset may come after Datadog acted on the request: the outcome is unknown.
