@@ -1,7 +1,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, safeEqualString, verifyWithFallback } from './crypto.js';
-import type { Signal, SourceEventOf, WebhookSource } from './types.js';
+import { type Signal, type SourceEventOf, type WebhookSource, schemeMismatch } from './types.js';
 import { payloadProblems } from './fields.js';
 
 const settingsSchema = z.lazily(() =>
@@ -52,7 +52,7 @@ export const opsgenie = {
     headers.set(settings.header, `${settings.prefix}${secret}`);
   },
 
-  credential: (settings) => ({ headers: [settings.header], mismatch: 'credential does not match' }),
+  credential: (settings) => ({ headers: [settings.header], mismatch: schemeMismatch('bearer') }),
 
   parse(body) {
     const parsed = z.safeParse(bodySchema(), body);
