@@ -1,0 +1,71 @@
+import { createServer, type Server } from 'node:http';
+import { createSign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { canonicalString, snsMessageSchema } from '../../lambda/sources/sns.js';
+import type { OutboundFetch } from '../../lambda/sources/types.js';
+
+// Amazon SNS as the tests need it: messages signed with a test key (sns/README.md says how it was
+// made), and a local server on 127.0.0.1 standing in for https://sns.<region>.amazonaws.com: it
+// serves the test certificate at any `.pem` path and records every request (SubscribeURL visits).
+
+const dir = new URL('./sns/', import.meta.url);
+export const TEST_CERT_PEM = readFileSync(new URL('test-signing.cert.pem', dir), 'utf8');
+export const TEST_KEY_PEM = readFileSync(new URL('test-signing.key.pem', dir), 'utf8');
+
+export const TEST_TOPIC = 'arn:aws:sns:eu-west-1:111122223333:ops-alarms';
+export const CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem';
+
+/** The message with `Signature` (and `SignatureVersion`, `SigningCertURL`) set, signed with `key`. */
+export function signSnsMessage(message: Record<string, unknown>, options: { readonly version?: '1' | '2'; readonly key?: string; readonly certUrl?: string } = {}): Record<string, unknown> {
+  const version = options.version ?? '1';
+  const unsigned = { ...message, SignatureVersion: version, SigningCertURL: options.certUrl ?? CERT_URL, Signature: 'x' };
+  const signer = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
+  signer.update(canonicalString(snsMessageSchema().parse(unsigned)), 'utf8');
+  return { ...unsigned, Signature: signer.sign(options.key ?? TEST_KEY_PEM, 'base64') };
+}
+
+export function subscriptionConfirmation(topic: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const token = '2336412f37fb687f5d51e6e2425dacbba9ee2e9b0b2a6b1b7b0e6ed1a9b1e5f8';
+  return {
+    Type: 'SubscriptionConfirmation',
+    MessageId: '165545c9-2a5c-472c-8df2-7ff2be2b3b1b',
+    Token: token,
+    TopicArn: topic,
+    Message: `You have chosen to subscribe to the topic ${topic}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
+    SubscribeURL: `https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topic)}&Token=${token}`,
+    Timestamp: '2026-12-04T09:59:58.184Z',
+    ...overrides,
+  };
+}
+
+export interface FakeSns {
+  /** Fetches from the local server whatever URL it is given (host kept in `requests`). */
+  readonly fetch: OutboundFetch;
+  /** Every URL fetched, as asked for. */
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+export async function startFakeSns(options: { readonly cert?: string } = {}): Promise<FakeSns> {
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    if ((req.url ?? '').split('?')[0]!.endsWith('.pem')) {
+      res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(options.cert ?? TEST_CERT_PEM);
+    } else if ((req.url ?? '').includes('Action=ConfirmSubscription')) {
+      res.writeHead(200, { 'content-type': 'text/xml' }).end('<ConfirmSubscriptionResponse/>');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    requests,
+    fetch: async (url, init) => {
+      requests.push(url.href);
+      return fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, { method: init.method, signal: init.signal });
+    },
+    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+  };
+}
