@@ -6,7 +6,7 @@ import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName, type SourceEvent } from '../sources/index.js';
 import { defaultFetch } from '../sources/sns.js';
 import type { JsonObject, OutboundFetch } from '../sources/types.js';
-import { BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
+import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { METRICS } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
@@ -288,6 +288,9 @@ export function createIngestHandler(deps: IngestDeps) {
       } else if (error instanceof SecretUnavailableError) {
         log.error('webhook not accepted: the bridge secret could not be read', { error });
         request.response = refuse(503, { error: 'secret_unavailable', message: 'the bridge secret could not be read; send it again' });
+      } else if (error instanceof AuthenticationUnavailableError) {
+        log.error('webhook not accepted: authenticating it needs a service that did not answer', { error });
+        request.response = refuse(503, { error: 'authentication_unavailable', message: 'the request could not be authenticated now (its signing certificate or subscription service did not answer); send it again' });
       } else if (error instanceof LedgerError) {
         log.error('webhook not accepted: the dedup ledger failed', { error });
         request.response = refuse(503, { error: 'ledger_unavailable', message: 'the dedup ledger could not be reached; send it again' });

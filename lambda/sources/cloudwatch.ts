@@ -1,5 +1,5 @@
 import * as z from '../shared/zod.js';
-import { PayloadError } from '../shared/errors.js';
+import { AuthenticationUnavailableError, PayloadError } from '../shared/errors.js';
 import { header } from './crypto.js';
 import { payloadProblems, isObject } from './fields.js';
 import { certificates, snsMessageSchema, snsSignatureProblem, snsUrl, type SnsMessage } from './sns.js';
@@ -214,9 +214,11 @@ async function authenticate(body: JsonObject, headers: Headers, { settings, nowM
   if (message.Type === 'SubscriptionConfirmation') {
     const subscribe = snsUrl(message.SubscribeURL);
     if (subscribe === undefined) return { ok: false, reason: 'SubscribeURL is not an Amazon SNS URL' };
-    const answer = await fetch(subscribe, { method: 'GET', signal: AbortSignal.timeout(5000) });
-    // Not confirmed (SNS answered an error): a 5xx, so that SNS sends the confirmation again.
-    if (!answer.ok) throw new Error(`confirming the subscription to ${message.TopicArn} failed: SNS answered ${answer.status}`);
+    // Not confirmed (SNS unreachable or answering an error): 503, so that SNS sends the confirmation again.
+    const answer = await fetch(subscribe, { method: 'GET', signal: AbortSignal.timeout(5000) }).catch((error: unknown) => {
+      throw new AuthenticationUnavailableError(`confirming the subscription to ${message.TopicArn} failed: SNS did not answer`, { cause: error });
+    });
+    if (!answer.ok) throw new AuthenticationUnavailableError(`confirming the subscription to ${message.TopicArn} failed: SNS answered ${answer.status}`);
     return { ok: true, handled: { status: 'subscription_confirmed', message: 'SNS subscription confirmed', detail: { topic: message.TopicArn } } };
   }
   if (message.Type === 'UnsubscribeConfirmation') {

@@ -1,4 +1,5 @@
 import { X509Certificate, createVerify, type KeyObject } from 'node:crypto';
+import { AuthenticationUnavailableError } from '../shared/errors.js';
 import * as z from '../shared/zod.js';
 import type { OutboundFetch } from './types.js';
 
@@ -107,15 +108,18 @@ async function fetchCertificate(url: URL, fetcher: OutboundFetch): Promise<Cache
 /** The process-wide certificate cache (a Lambda container keeps it across invocations). */
 export const certificates = new CertificateCache();
 
-/** Why a message is refused, or undefined when its signature verifies. Never throws. */
+/**
+ * Why a message is refused, or undefined when its signature verifies. Throws
+ * AuthenticationUnavailableError when the certificate cannot be fetched (answered 503: SNS retries).
+ */
 export async function snsSignatureProblem(message: SnsMessage, options: { readonly fetch: OutboundFetch; readonly nowMs: number; readonly cache?: CertificateCache }): Promise<string | undefined> {
   const certUrl = snsUrl(message.SigningCertURL);
   if (certUrl === undefined || !certUrl.pathname.endsWith('.pem')) return 'SigningCertURL is not an Amazon SNS certificate URL';
   let cert: CachedCertificate;
   try {
     cert = await (options.cache ?? certificates).get(certUrl, options.fetch);
-  } catch {
-    return 'the signing certificate could not be fetched';
+  } catch (error) {
+    throw new AuthenticationUnavailableError(`the SNS signing certificate ${certUrl.href} could not be fetched`, { cause: error });
   }
   if (options.nowMs < cert.notBefore || options.nowMs > cert.notAfter) return 'the signing certificate is not valid now';
   const verifier = createVerify(message.SignatureVersion === '1' ? 'RSA-SHA1' : 'RSA-SHA256');

@@ -261,3 +261,36 @@ describe('SNS URLs and the certificate cache', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('cloudwatch when SNS does not answer', () => {
+  it('answers 503 (SNS retries) when the certificate cannot be fetched, and when the confirmation fails', async () => {
+    // SNS serves the test certificate, but neither this one certificate URL nor any SubscribeURL.
+    const unreachable: FakeSns['fetch'] = async (url, init) => {
+      if (url.pathname.endsWith('-unreachable.pem') || url.search.includes('ConfirmSubscription')) throw new TypeError('fetch failed');
+      return sns.fetch(url, init);
+    };
+    const handler = createIngestHandler({
+      rules: presetsWithTopic(),
+      secrets: { get: async () => ({}), refresh: async () => ({}) },
+      datadog: fakeDatadog(),
+      queue: new MemoryActionQueue(),
+      ledger: new MemoryLedger(),
+      logger: silentLogger,
+      maxBodyBytes: 1024 * 1024,
+      fetch: unreachable,
+    });
+    const post = async (message: Record<string, unknown>) =>
+      (await handler(
+        { version: '2.0', headers: { 'content-type': 'text/plain; charset=UTF-8' }, pathParameters: { source: 'cloudwatch' }, requestContext: {}, body: JSON.stringify(message), isBase64Encoded: false } as unknown as APIGatewayProxyEventV2,
+        context,
+      )) as APIGatewayProxyStructuredResultV2;
+    // A certificate URL no other test fetched: not in the process-wide cache.
+    const uncached = signSnsMessage(fixture('alarm.sns'), { certUrl: 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-unreachable.pem' });
+    const answer = await post(uncached);
+    expect(answer.statusCode).toBe(503);
+    expect(JSON.parse(String(answer.body))).toMatchObject({ error: 'authentication_unavailable' });
+
+    const confirmation = await post(signSnsMessage(subscriptionConfirmation(TEST_TOPIC)));
+    expect(confirmation.statusCode).toBe(503);
+  });
+});
