@@ -105,6 +105,13 @@ async function fetchCertificate(url: URL, fetcher: OutboundFetch): Promise<Cache
   return { key: cert.publicKey, notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
 }
 
+/**
+ * A signed message older than this is refused (a replay: a captured message sent again after the
+ * ledger forgot its MessageId). SNS retries an HTTP/S delivery for at most an hour; the rest is margin
+ * for clocks.
+ */
+export const MAX_MESSAGE_AGE_MS = 2 * 60 * 60 * 1000;
+
 /** The process-wide certificate cache (a Lambda container keeps it across invocations). */
 export const certificates = new CertificateCache();
 
@@ -115,6 +122,10 @@ export const certificates = new CertificateCache();
 export async function snsSignatureProblem(message: SnsMessage, options: { readonly fetch: OutboundFetch; readonly nowMs: number; readonly cache?: CertificateCache }): Promise<string | undefined> {
   const certUrl = snsUrl(message.SigningCertURL);
   if (certUrl === undefined || !certUrl.pathname.endsWith('.pem')) return 'SigningCertURL is not an Amazon SNS certificate URL';
+  // Before the certificate is fetched: a replay costs no fetch.
+  const sent = Date.parse(message.Timestamp);
+  if (!Number.isFinite(sent) || Math.abs(options.nowMs - sent) > MAX_MESSAGE_AGE_MS) return 'Timestamp is not within 2 hours of now';
+
   let cert: CachedCertificate;
   try {
     cert = await (options.cache ?? certificates).get(certUrl, options.fetch);

@@ -123,6 +123,14 @@ describe('cloudwatch over SNS (HTTPS subscription)', () => {
     expect(metrics.get('WebhooksVerified', { source: 'cloudwatch' })).toBe(0);
   });
 
+  it('refuses 401 a validly signed message sent again hours later (a replay), whatever its MessageId', async () => {
+    const { post, datadog } = setup();
+    const old = new Date(Date.now() - 3 * 60 * 60 * 1000).toISOString();
+    const answer = await post(signSnsMessage({ ...fixture('alarm.sns'), MessageId: randomUUID() }, { timestamp: old }));
+    expect(answer).toMatchObject({ status: 401, body: { message: 'Timestamp is not within 2 hours of now' } });
+    expect(datadog.cases).toHaveLength(0);
+  });
+
   it.each([
     ['another host', 'https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem'],
     ['a look-alike host', 'https://sns-eu-west-1.amazonaws.com/cert.pem'],

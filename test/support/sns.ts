@@ -16,10 +16,13 @@ export const TEST_KEY_PEM = readFileSync(new URL('test-signing.key.pem', dir), '
 export const TEST_TOPIC = 'arn:aws:sns:eu-west-1:111122223333:ops-alarms';
 export const CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem';
 
-/** The message with `Signature` (and `SignatureVersion`, `SigningCertURL`) set, signed with `key`. */
-export function signSnsMessage(message: Record<string, unknown>, options: { readonly version?: '1' | '2'; readonly key?: string; readonly certUrl?: string } = {}): Record<string, unknown> {
+/**
+ * The message with `Signature` (and `SignatureVersion`, `SigningCertURL`) set, signed with `key`;
+ * `Timestamp` is now (SNS's publish time, which the bridge checks) unless `timestamp` is given.
+ */
+export function signSnsMessage(message: Record<string, unknown>, options: { readonly version?: '1' | '2'; readonly key?: string; readonly certUrl?: string; readonly timestamp?: string } = {}): Record<string, unknown> {
   const version = options.version ?? '1';
-  const unsigned = { ...message, SignatureVersion: version, SigningCertURL: options.certUrl ?? CERT_URL, Signature: 'x' };
+  const unsigned = { ...message, Timestamp: options.timestamp ?? new Date().toISOString(), SignatureVersion: version, SigningCertURL: options.certUrl ?? CERT_URL, Signature: 'x' };
   const signer = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
   signer.update(canonicalString(snsMessageSchema().parse(unsigned)), 'utf8');
   return { ...unsigned, Signature: signer.sign(options.key ?? TEST_KEY_PEM, 'base64') };
