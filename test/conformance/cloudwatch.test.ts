@@ -1,15 +1,10 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { expect, it } from 'vitest';
-import { createIngestHandler } from '../../lambda/ingest/handler.js';
 import { parseJsonObjectText } from '../../lambda/ingest/parse-body.js';
-import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
-import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 import { loadRulesFile } from '../../lambda/mapping/load-rules-file.js';
 import { mapEventToCase } from '../../lambda/mapping/map-event.js';
-import { silentLogger } from '../../lambda/shared/log.js';
 import { normalizeHeaders } from '../../lambda/sources/crypto.js';
 import type { JsonObject } from '../../lambda/sources/types.js';
-import { fakeDatadog } from '../support/fakes.js';
+import { snsIngest } from '../support/sns.js';
 import { createCaseRequestValidator } from './openapi.js';
 import { describeShared, listFixtures } from './shared.js';
 
@@ -60,32 +55,12 @@ describeShared('CloudWatch alarms by SNS (../shared/fixtures/aws-cloudwatch-sns)
 
   it('as received (placeholder signature and certificate URL) it is refused 401, and nothing is fetched', async () => {
     const fetched: string[] = [];
-    const handler = createIngestHandler({
-      rules,
-      secrets: { get: async () => ({}), refresh: async () => ({}) },
-      datadog: fakeDatadog(),
-      queue: new MemoryActionQueue(),
-      ledger: new MemoryLedger(),
-      logger: silentLogger,
-      maxBodyBytes: 1024 * 1024,
-      fetch: async (url) => {
-        fetched.push(url.href);
-        return { ok: false, status: 599, text: async () => '' };
-      },
+    const { post } = snsIngest(rules, async (url) => {
+      fetched.push(url.href);
+      return { ok: false, status: 599, text: async () => '' };
     });
-    const event = {
-      version: '2.0',
-      routeKey: 'POST /webhooks/{source}',
-      rawPath: '/webhooks/cloudwatch',
-      rawQueryString: '',
-      headers: normalizeHeaders(http.headers),
-      pathParameters: { source: 'cloudwatch' },
-      requestContext: { requestId: 'conformance' },
-      body: http.bodyText,
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEventV2;
-    const answer = (await handler(event, {} as Context)) as APIGatewayProxyStructuredResultV2;
-    expect(answer.statusCode).toBe(401);
+    const answer = await post(JSON.parse(http.bodyText) as Record<string, unknown>, normalizeHeaders(http.headers));
+    expect(answer.status).toBe(401);
     expect(fetched).toEqual([]);
   });
 });

@@ -1,18 +1,13 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIngestHandler } from '../../lambda/ingest/handler.js';
-import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
-import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 import { compileRules, validateRulesFile } from '../../lambda/mapping/compile-rules.js';
 import { parseRulesText, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
-import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 import { isAlarmStateChangeEvent } from '../../lambda/sources/cloudwatch.js';
 import { CertificateCache, snsUrl } from '../../lambda/sources/sns.js';
 import { fakeDatadog } from '../support/fakes.js';
-import { CERT_URL, signSnsMessage, startFakeSns, subscriptionConfirmation, TEST_TOPIC, type FakeSns } from '../support/sns.js';
+import { CERT_URL, signSnsMessage, snsIngest, startFakeSns, subscriptionConfirmation, TEST_TOPIC, type FakeSns } from '../support/sns.js';
 
 // CloudWatch alarms through the ingest handler: SNS messages signed with the test key, their
 // certificate and SubscribeURL served by a local stand-in for sns.<region>.amazonaws.com, and
@@ -23,7 +18,6 @@ const fixture = (stem: string): Record<string, unknown> => JSON.parse(readFileSy
 const fixtureHeaders = (stem: string): Record<string, string> => JSON.parse(readFileSync(new URL(`${stem}.headers.json`, FIXTURES), 'utf8')) as Record<string, string>;
 const IDENTITY = '111122223333/eu-west-1/arn:aws:cloudwatch:eu-west-1:111122223333:alarm:checkout-api-5xx';
 const OTHER_TOPIC = 'arn:aws:sns:eu-west-1:444455556666:someone-elses-topic';
-const context = { getRemainingTimeInMillis: () => 10_000, awsRequestId: 'req-1' } as unknown as Context;
 
 function presetsWithTopic() {
   const file = validateRulesFile(parseRulesText(readFileSync(PRESET_RULES_FILE, 'utf8'), PRESET_RULES_FILE));
@@ -42,33 +36,7 @@ afterAll(async () => {
 function setup() {
   const datadog = fakeDatadog();
   const metrics = new MemoryMetrics();
-  const handler = createIngestHandler({
-    rules: presetsWithTopic(),
-    secrets: { get: async () => ({ DD_API_KEY: 'a'.repeat(32), DD_APP_KEY: 'b'.repeat(40) }), refresh: async () => ({}) },
-    datadog,
-    queue: new MemoryActionQueue(),
-    ledger: new MemoryLedger(),
-    logger: silentLogger,
-    maxBodyBytes: 1024 * 1024,
-    metrics,
-    fetch: sns.fetch,
-  });
-  const post = async (message: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const event: APIGatewayProxyEventV2 = {
-      version: '2.0',
-      routeKey: 'POST /webhooks/{source}',
-      rawPath: '/webhooks/cloudwatch',
-      rawQueryString: '',
-      headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': String(message['Type']), ...headers },
-      pathParameters: { source: 'cloudwatch' },
-      requestContext: { requestId: randomUUID() } as APIGatewayProxyEventV2['requestContext'],
-      body: JSON.stringify(message),
-      isBase64Encoded: false,
-    };
-    const answer = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
-    return { status: answer.statusCode ?? 0, body: JSON.parse(String(answer.body)) as Record<string, unknown> };
-  };
-  return { handler, datadog, metrics, post };
+  return { ...snsIngest(presetsWithTopic(), sns.fetch, { datadog, metrics }), datadog, metrics };
 }
 
 const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -277,28 +245,11 @@ describe('cloudwatch when SNS does not answer', () => {
       if (url.pathname.endsWith('-unreachable.pem') || url.search.includes('ConfirmSubscription')) throw new TypeError('fetch failed');
       return sns.fetch(url, init);
     };
-    const handler = createIngestHandler({
-      rules: presetsWithTopic(),
-      secrets: { get: async () => ({}), refresh: async () => ({}) },
-      datadog: fakeDatadog(),
-      queue: new MemoryActionQueue(),
-      ledger: new MemoryLedger(),
-      logger: silentLogger,
-      maxBodyBytes: 1024 * 1024,
-      fetch: unreachable,
-    });
-    const post = async (message: Record<string, unknown>) =>
-      (await handler(
-        { version: '2.0', headers: { 'content-type': 'text/plain; charset=UTF-8' }, pathParameters: { source: 'cloudwatch' }, requestContext: {}, body: JSON.stringify(message), isBase64Encoded: false } as unknown as APIGatewayProxyEventV2,
-        context,
-      )) as APIGatewayProxyStructuredResultV2;
+    const { post } = snsIngest(presetsWithTopic(), unreachable);
     // A certificate URL no other test fetched: not in the process-wide cache.
     const uncached = signSnsMessage(fixture('alarm.sns'), { certUrl: 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-unreachable.pem' });
-    const answer = await post(uncached);
-    expect(answer.statusCode).toBe(503);
-    expect(JSON.parse(String(answer.body))).toMatchObject({ error: 'authentication_unavailable' });
+    expect(await post(uncached)).toMatchObject({ status: 503, body: { error: 'authentication_unavailable' } });
 
-    const confirmation = await post(signSnsMessage(subscriptionConfirmation(TEST_TOPIC)));
-    expect(confirmation.statusCode).toBe(503);
+    expect((await post(signSnsMessage(subscriptionConfirmation(TEST_TOPIC)))).status).toBe(503);
   });
 });

@@ -2,8 +2,15 @@ import { createServer, type Server } from 'node:http';
 import { createSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
+import { createIngestHandler, type IngestDeps } from '../../lambda/ingest/handler.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import type { CompiledRules } from '../../lambda/mapping/compile-rules.js';
+import { silentLogger } from '../../lambda/shared/log.js';
 import { canonicalString, snsMessageSchema } from '../../lambda/sources/sns.js';
 import type { OutboundFetch } from '../../lambda/sources/types.js';
+import { fakeDatadog } from './fakes.js';
 
 // Amazon SNS as the tests need it: messages signed with a test key (sns/README.md says how it was
 // made), and a local server on 127.0.0.1 standing in for https://sns.<region>.amazonaws.com: it
@@ -71,4 +78,36 @@ export async function startFakeSns(options: { readonly cert?: string } = {}): Pr
     },
     close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
   };
+}
+
+/** An ingest handler for `cloudwatch` tests: memory ledger and queue, a fake Datadog unless given, no secret but the Datadog keys. */
+export function snsIngest(rules: CompiledRules, fetch: OutboundFetch, deps: Partial<IngestDeps> = {}) {
+  const handler = createIngestHandler({
+    rules,
+    secrets: { get: async () => ({ DD_API_KEY: 'a'.repeat(32), DD_APP_KEY: 'b'.repeat(40) }), refresh: async () => ({}) },
+    datadog: fakeDatadog(),
+    queue: new MemoryActionQueue(),
+    ledger: new MemoryLedger(),
+    logger: silentLogger,
+    maxBodyBytes: 1024 * 1024,
+    fetch,
+    ...deps,
+  });
+  /** Posts the message as SNS does (text/plain, its type header) to /webhooks/cloudwatch. */
+  const post = async (message: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const event = {
+      version: '2.0',
+      routeKey: 'POST /webhooks/{source}',
+      rawPath: '/webhooks/cloudwatch',
+      rawQueryString: '',
+      headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': String(message['Type']), ...headers },
+      pathParameters: { source: 'cloudwatch' },
+      requestContext: { requestId: 'test' },
+      body: JSON.stringify(message),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
+    const answer = (await handler(event, { awsRequestId: 'test' } as Context)) as APIGatewayProxyStructuredResultV2;
+    return { status: answer.statusCode ?? 0, body: JSON.parse(String(answer.body)) as Record<string, unknown> };
+  };
+  return { handler, post };
 }
