@@ -6,7 +6,7 @@ import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName, type SourceEvent } from '../sources/index.js';
 import { defaultFetch } from '../sources/sns.js';
 import type { JsonObject, OutboundFetch } from '../sources/types.js';
-import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
+import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretConfigError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { METRICS } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
@@ -43,6 +43,9 @@ export interface IngestDeps {
 }
 
 type Result = Answer;
+
+/** The answer's message when the bridge secret cannot be used; what and why are in the log. */
+export const SECRET_NOT_CONFIGURED = 'the bridge is not configured: its secret cannot be used; see the bridge logs';
 
 /** Problems answered with their own status; `code` is stable for clients and tests. */
 class HttpProblem extends BridgeError {
@@ -294,6 +297,10 @@ export function createIngestHandler(deps: IngestDeps) {
       } else if (error instanceof LedgerError) {
         log.error('webhook not accepted: the dedup ledger failed', { error });
         request.response = refuse(503, { error: 'ledger_unavailable', message: 'the dedup ledger could not be reached; send it again' });
+      } else if (error instanceof SecretConfigError) {
+        // Read before the signature is checked: anyone may see the answer, and AWS's reason names the role and account.
+        log.error('webhook not accepted: the bridge secret cannot be used', { error });
+        request.response = refuse(500, { error: 'not_configured', message: SECRET_NOT_CONFIGURED });
       } else if (error instanceof ConfigError) {
         log.error('webhook not accepted: configuration error', { error });
         request.response = refuse(500, { error: 'not_configured', message: error.message });

@@ -21,6 +21,14 @@ export class PayloadError extends BridgeError {}
  */
 export class ConfigError extends BridgeError {}
 
+/**
+ * The bridge secret cannot be used: missing, not readable by the function's role, not decryptable,
+ * binary, or not the flat JSON object expected. The message names the secret and AWS's reason (which
+ * for AccessDenied holds the role ARN and the account id): it is for the logs and `npm start` only.
+ * A webhook is answered with a generic message, since the secret is read before the signature is checked.
+ */
+export class SecretConfigError extends ConfigError {}
+
 export interface RateLimit {
   /** Requests allowed per period (`X-RateLimit-Limit`). */
   readonly limit?: number;

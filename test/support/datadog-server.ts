@@ -80,6 +80,8 @@ export interface DatadogTestServer {
   delayNext(n: number, ms: number): void;
   /** Answer the next `n` comment/status updates (after the key check) with this reply. */
   failNextUpdates(n: number, reply: InjectedReply): void;
+  /** Answer the next `n` timeline reads (GET /api/v2/cases/{id}/timelines, after the key check) with this reply. */
+  failNextTimelines(n: number, reply: InjectedReply): void;
   /** Stops listening and destroys every open socket, hung ones included. */
   close(): Promise<void>;
 }
@@ -89,6 +91,7 @@ type CaseBody = { data: { id: string; type: 'case'; attributes: Record<string, u
 const CASES_PATH = '/api/v2/cases';
 const CASE_PATH = /^\/api\/v2\/cases\/([^/]+)$/;
 const CASE_ACTION_PATH = /^\/api\/v2\/cases\/([^/]+)\/(comment|status)$/;
+const CASE_TIMELINE_PATH = /^\/api\/v2\/cases\/([^/]+)\/timelines$/;
 /** Statuses Datadog accepts (recorded 400 of UpdateStatus), with the name and group the test server shows. */
 const STATUSES: Readonly<Record<string, { name: string; group: string }>> = {
   OPEN: { name: 'Open', group: 'SG_OPEN' },
@@ -123,6 +126,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   const requests: RecordedRequest[] = [];
   const injected: InjectedReply[] = [];
   const injectedUpdates: InjectedReply[] = [];
+  const injectedTimelines: InjectedReply[] = [];
+  /** The timeline cell of each posted comment (by case, in `comments` order). */
+  const commentCells = new Map<string, { id: string; createdAt: string }[]>();
   let hang = 0;
   let drop = 0;
   const delays: number[] = [];
@@ -203,8 +209,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     const isGet = req.method === 'GET' && caseMatch !== null;
     const actionMatch = req.method === 'POST' ? CASE_ACTION_PATH.exec(pathname) : null;
     const isSearch = req.method === 'GET' && pathname === CASES_PATH;
+    const timelineMatch = req.method === 'GET' ? CASE_TIMELINE_PATH.exec(pathname) : null;
 
-    if (!isCreate && !isGet && actionMatch === null && !isSearch) return send(res, entry, 404, jsonApiError(404, `no route for ${req.method} ${pathname}`));
+    if (!isCreate && !isGet && actionMatch === null && !isSearch && timelineMatch === null) return send(res, entry, 404, jsonApiError(404, `no route for ${req.method} ${pathname}`));
     if (req.headers['dd-api-key'] !== apiKey || req.headers['dd-application-key'] !== appKey) {
       return send(res, entry, 403, { errors: ['Forbidden'] }, { 'Content-Type': 'application/json' });
     }
@@ -213,6 +220,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
       // Recorded live 404: {"errors":[{"code":"resource_not_found","title":"case not found"}]}
       return found ? send(res, entry, 200, found.response) : send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] });
     }
+    if (timelineMatch !== null) return timeline(res, entry, decodeURIComponent(timelineMatch[1] ?? ''), new URL(path, 'http://localhost').searchParams);
     if (isSearch) return search(res, entry, new URL(path, 'http://localhost').searchParams);
     if (actionMatch !== null) return update(req, res, entry, body, decodeURIComponent(actionMatch[1] ?? ''), actionMatch[2] as 'comment' | 'status');
 
@@ -273,6 +281,28 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     send(res, entry, 200, { data: page, meta: { total_cases: matching.length, page: { current: number, size: page.length, total: Math.ceil(matching.length / size) } }, included: [] });
   }
 
+  /**
+   * GET /api/v2/cases/{id}/timelines (ListCaseTimeline, reconstructed in the spec): the case's comments as
+   * COMMENT cells, newest first unless `sort[ascending]=true`, `page[number]` zero-based, `page[size]` default 10.
+   */
+  function timeline(res: ServerResponse, entry: RecordedRequest, id: string, params: URLSearchParams): void {
+    const reply = injectedTimelines.shift();
+    if (reply !== undefined) return send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
+    const found = cases.find((c) => c.id === id);
+    if (found === undefined) return send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] });
+    const size = Math.max(1, Number(params.get('page[size]') ?? 10) || 10);
+    const number = Math.max(0, Number(params.get('page[number]') ?? 0) || 0);
+    const meta = commentCells.get(found.id) ?? [];
+    const created = String(found.response.data.attributes.created_at);
+    const cells = found.comments.map((message, i) => ({
+      id: meta[i]?.id ?? `${found.id}-comment-${i}`,
+      type: 'timeline_cell',
+      attributes: { author: { type: 'USER', content: { id: CREATOR.id, name: 'bridge' } }, cell_content: { message }, created_at: meta[i]?.createdAt ?? created, type: 'COMMENT' },
+    }));
+    if (params.get('sort[ascending]') !== 'true') cells.reverse();
+    send(res, entry, 200, { data: cells.slice(number * size, (number + 1) * size) });
+  }
+
   /** POST /api/v2/cases/{id}/comment and /status, answered as recorded (404 resource_not_found, 400 with the valid statuses). */
   function update(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string, id: string, action: 'comment' | 'status'): void {
     const reply = injectedUpdates.shift();
@@ -295,9 +325,13 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
       // Recorded: an empty comment is answered {"errors":[{"status":"400","title":"Bad Request"}]}.
       if (!parsed.success) return send(res, entry, 400, jsonApiError(400), rate.headers);
       const message = parsed.data.data.attributes.comment;
+      const cellId = randomUUID();
+      const cells = commentCells.get(found.id) ?? [];
+      cells[found.comments.length] = { id: cellId, createdAt: at };
+      commentCells.set(found.id, cells);
       found.comments.push(message);
       attributes.comment_count = found.comments.length;
-      const cell = { id: randomUUID(), type: 'timeline_cell', attributes: { author: { type: 'USER', content: { ID: CREATOR.id, name: 'bridge' } }, cell_content: { message }, content: JSON.stringify({ message }), created_at: at, type: 'COMMENT' } };
+      const cell = { id: cellId, type: 'timeline_cell', attributes: { author: { type: 'USER', content: { ID: CREATOR.id, name: 'bridge' } }, cell_content: { message }, content: JSON.stringify({ message }), created_at: at, type: 'COMMENT' } };
       return send(res, entry, 200, { data: [cell] }, rate.headers);
     }
     const parsed = caseSchemas().CaseStatusRequest.safeParse(json);
@@ -353,6 +387,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     },
     failNextUpdates(n, reply) {
       for (let i = 0; i < n; i += 1) injectedUpdates.push(reply);
+    },
+    failNextTimelines(n, reply) {
+      for (let i = 0; i < n; i += 1) injectedTimelines.push(reply);
     },
     close() {
       return new Promise<void>((resolve, reject) => {

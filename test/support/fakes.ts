@@ -1,4 +1,4 @@
-import type { CaseStatusUpdate, CaseSummary, CreatedCase, DatadogClient, DatadogKeys } from '../../lambda/datadog/client.js';
+import { COMMENTS_PAGE_SIZE, type CaseStatusUpdate, type CaseSummary, type CreatedCase, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 
@@ -78,6 +78,12 @@ export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog
       const c = cases.find((x) => x.request.data.attributes.description?.includes(marker) === true);
       return c === undefined ? undefined : summaryOf(c);
     },
+    async listComments(caseId, { pages }) {
+      const c = cases.find((x) => x.id === caseId);
+      if (c === undefined) return { checked: false, status: 404, reason: `no case ${caseId}` };
+      const newestFirst = c.comments.map((message, i) => ({ id: `${c.id}-comment-${i}`, message, createdAt: undefined })).reverse();
+      return { checked: true, comments: newestFirst.slice(0, pages * COMMENTS_PAGE_SIZE) };
+    },
   };
   const impl = { ...own, ...overrides };
   const record =
@@ -94,5 +100,6 @@ export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog
     setStatus: record('setStatus'),
     getCase: record('getCase'),
     findCaseByMarker: record('findCaseByMarker'),
+    listComments: record('listComments'),
   };
 }
