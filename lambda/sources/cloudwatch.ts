@@ -1,7 +1,7 @@
 import * as z from '../shared/zod.js';
 import { AuthenticationUnavailableError, PayloadError } from '../shared/errors.js';
 import { header } from './crypto.js';
-import { payloadProblems, isObject } from './fields.js';
+import { payloadProblems, isObject, rfc3339Ms } from './fields.js';
 import { certificates, snsMessageSchema, snsSignatureProblem, snsUrl, type SnsMessage } from './sns.js';
 import type { Authentication, AuthenticateContext, Headers, Json, JsonObject, Signal, SourceEventOf, WebhookSource } from './types.js';
 
@@ -194,6 +194,8 @@ function eventOf(alarm: AlarmView, deliveryId: string, payload: JsonObject): Sou
     ping: false,
     link: alarm.console_url,
     payload: { ...payload, alarm: alarm as unknown as JsonObject },
+    // CloudWatch writes the offset without a colon (`…T10:03:12.480+0000`).
+    occurredAt: typeof alarm.time === 'string' ? rfc3339Ms(alarm.time.replace(/([+-]\d\d)(\d\d)$/, '$1:$2')) : undefined,
   };
 }
 

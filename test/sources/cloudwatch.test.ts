@@ -168,6 +168,14 @@ describe('cloudwatch over SNS (HTTPS subscription)', () => {
 });
 
 describe('cloudwatch by EventBridge (the trusted entry)', () => {
+  it('carries the alarm state change time as the event time (CloudWatch writes +0000)', () => {
+    const bound = presetsWithTopic().sources.get('cloudwatch')!.source;
+    const [byEvent] = bound.parse(fixture('alarm.eventbridge') as never, {});
+    const [bySns] = bound.parse(fixture('alarm.sns') as never, {});
+    expect(byEvent?.occurredAt).toBe(Date.parse('2026-12-04T10:03:12.480Z'));
+    expect(bySns?.occurredAt).toBe(Date.parse('2026-12-04T10:03:12.480Z'));
+  });
+
   it('recognises only CloudWatch alarm state changes', () => {
     expect(isAlarmStateChangeEvent(fixture('alarm.eventbridge'))).toBe(true);
     expect(isAlarmStateChangeEvent({ 'detail-type': 'CloudWatch Alarm State Change', source: 'not.aws' })).toBe(false);
