@@ -4,7 +4,9 @@ import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
 import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName, type SourceEvent } from '../sources/index.js';
-import { BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretConfigError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
+import { defaultFetch } from '../sources/sns.js';
+import type { JsonObject, OutboundFetch } from '../sources/types.js';
+import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretConfigError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { METRICS } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
@@ -35,6 +37,8 @@ export interface IngestDeps {
   readonly random?: () => number;
   /** WebhooksReceived, WebhooksRejected (by reason) and, through deliverCase, the Datadog outcomes. @default no-op */
   readonly metrics?: BridgeMetrics;
+  /** Outbound HTTP of sources that need it (cloudwatch: SNS certificates and subscription confirmations). @default fetch */
+  readonly fetch?: OutboundFetch;
   /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
   readonly markerSearchSettleSeconds?: number;
 }
@@ -77,11 +81,11 @@ const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 're
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
-function isJsonContentType(value: string | undefined): boolean {
+function isJsonContentType(value: string | undefined, textToo: boolean): boolean {
   if (value === undefined) return false;
   if (value === 'application/json') return true; // what nearly every sender sends: no parsing
   const [type, ...params] = value.split(';').map((s) => s.trim());
-  if (type === undefined || !JSON_TYPE.test(type)) return false;
+  if (type === undefined || !(JSON_TYPE.test(type) || (textToo && type.toLowerCase() === 'text/plain'))) return false;
   const charset = params.find((p) => p.toLowerCase().startsWith('charset='));
   return charset === undefined || /^charset="?utf-8"?$/i.test(charset);
 }
@@ -122,7 +126,9 @@ class RequestKeys {
 
 /** The configured sources whose key is not in the secret (nor its `_PREVIOUS`): their webhooks would be answered 500. */
 export function missingSecretKeys(rules: CompiledRules, bag: SecretBag): { source: string; key: string }[] {
-  return [...rules.sources].filter(([, compiled]) => secretValues(bag, compiled.secretKey).length === 0).map(([source, compiled]) => ({ source, key: compiled.secretKey }));
+  const missing: { source: string; key: string }[] = [];
+  for (const [source, { secretKey }] of rules.sources) if (secretKey !== undefined && secretValues(bag, secretKey).length === 0) missing.push({ source, key: secretKey });
+  return missing;
 }
 
 /** verify -> parse -> map -> deliver (or enqueue). Each guard has its own status code. */
@@ -148,7 +154,7 @@ export function createIngestHandler(deps: IngestDeps) {
     // A text body is at least as many bytes as UTF-16 units: a huge one is refused before encoding.
     if (text !== undefined && text.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is at least ${text.length} bytes; the limit is ${deps.maxBodyBytes}`);
     const headers = lowerCaseHeaders(event.headers);
-    if (!isJsonContentType(headers['content-type'])) {
+    if (!isJsonContentType(headers['content-type'], compiled.source.textBody)) {
       throw new HttpProblem(415, 'unsupported_content_type', `content type must be application/json, got ${JSON.stringify(headers['content-type'] ?? null)}`);
     }
     const bag = await deps.secrets.get();
@@ -165,21 +171,47 @@ export function createIngestHandler(deps: IngestDeps) {
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
 
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
-    const secretKey = compiled.source.settings.secret;
-    const secrets = secretValues(bag, secretKey);
-    if (secrets.length === 0) throw new ConfigError(`the bridge secret has no value for ${secretKey} (needed by source ${compiled.source.name})`);
-    if (!compiled.source.verify(raw, headers, secrets, Math.floor(now() / 1000))) {
-      // Names what the source expects; never what was received.
-      const { headers: expected, mismatch } = compiled.source.credential;
-      const missing = expected.filter((name) => !headers[name.toLowerCase()]);
-      const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} headers` : `${missing[0]} header`;
-      throw new SignatureError(missing.length > 0 ? `missing ${names}` : mismatch);
+    const { authenticate } = compiled.source;
+    let body: JsonObject;
+    if (authenticate === undefined) {
+      const secretKey = compiled.source.settings.secret ?? '';
+      const secrets = secretValues(bag, secretKey);
+      if (secrets.length === 0) throw new ConfigError(`the bridge secret has no value for ${secretKey} (needed by source ${compiled.source.name})`);
+      if (!compiled.source.verify(raw, headers, secrets, Math.floor(now() / 1000))) {
+        // Names what the source expects; never what was received.
+        const { headers: expected, mismatch } = compiled.source.credential;
+        const missing = expected.filter((name) => !headers[name.toLowerCase()]);
+        const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} headers` : `${missing[0]} header`;
+        throw new SignatureError(missing.length > 0 ? `missing ${names}` : mismatch);
+      }
+      body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
+    } else {
+      // The signature is over fields of the body (Amazon SNS): read it, then check it before anything uses it.
+      // A body that is not even JSON is not a signed message: 401, as any other unauthenticated request.
+      try {
+        body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
+      } catch (error) {
+        if (error instanceof PayloadError) throw new SignatureError('not a signed message', { cause: error });
+        throw error;
+      }
+      const auth = await authenticate(body, headers, { nowMs: now(), fetch: deps.fetch ?? defaultFetch });
+      if (!auth.ok) throw new SignatureError(auth.reason);
+      metrics.count('WebhooksVerified', compiled.source.name);
+      if (auth.handled !== undefined) {
+        deps.logger.info(auth.handled.message, { source: compiled.source.name, requestId: event.requestContext?.requestId, ...auth.handled.detail });
+        return reply(200, { status: auth.handled.status, ...auth.handled.detail });
+      }
+      return processBody(compiled, body, headers, event.requestContext?.requestId, bag);
     }
+    metrics.count('WebhooksVerified', compiled.source.name);
+    return processBody(compiled, body, headers, event.requestContext?.requestId, bag);
+  }
 
-    const body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
+  /** A verified body: parse -> rules -> ledger and lifecycle. Also the entry of trusted events (EventBridge). */
+  async function processBody(compiled: CompiledSource, body: JsonObject, headers: Record<string, string>, requestId: string | undefined, bag: SecretBag): Promise<Result> {
     const events: SourceEvent[] = compiled.source.parse(body, headers);
     const deliveryId = events[0]?.deliveryId;
-    const elog = deps.logger.child({ source: compiled.source.name, requestId: event.requestContext?.requestId, deliveryId });
+    const elog = deps.logger.child({ source: compiled.source.name, requestId, deliveryId });
     if (events.length === 0 || events.every((e) => e.ping)) {
       elog.info('ping answered');
       return reply(202, { status: 'ping', deliveryId });
@@ -263,6 +295,9 @@ export function createIngestHandler(deps: IngestDeps) {
       } else if (error instanceof SecretUnavailableError) {
         log.error('webhook not accepted: the bridge secret could not be read', { error });
         request.response = refuse(503, { error: 'secret_unavailable', message: 'the bridge secret could not be read; send it again' });
+      } else if (error instanceof AuthenticationUnavailableError) {
+        log.error('webhook not accepted: authenticating it needs a service that did not answer', { error });
+        request.response = refuse(503, { error: 'authentication_unavailable', message: 'the request could not be authenticated now (its signing certificate or subscription service did not answer); send it again' });
       } else if (error instanceof LedgerError) {
         log.error('webhook not accepted: the dedup ledger failed', { error });
         request.response = refuse(503, { error: 'ledger_unavailable', message: 'the dedup ledger could not be reached; send it again' });
@@ -280,6 +315,22 @@ export function createIngestHandler(deps: IngestDeps) {
     },
   };
 
+  /**
+   * An event that needs no signature because AWS delivered it with IAM (an EventBridge rule invoking
+   * the function): the same parse, rules, ledger and lifecycle as a verified webhook of `sourceName`.
+   * Answered as a webhook; a problem throws (the invocation fails and EventBridge's retry policy
+   * sends the event again), as does a 5xx answer.
+   */
+  async function handleTrusted(sourceName: string, body: JsonObject, requestId: string | undefined): Promise<Result> {
+    const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
+    if (compiled === undefined) throw new ConfigError(`an event for source ${sourceName} arrived, but the rules configure no ${sourceName} source`);
+    metrics.count('WebhooksReceived', compiled.source.name);
+    metrics.count('WebhooksVerified', compiled.source.name);
+    const answer = await processBody(compiled, body, {}, requestId, await deps.secrets.get());
+    if ((answer.statusCode ?? 500) >= 500) throw new BridgeError(`the ${sourceName} event was not handled (${answer.statusCode}): ${String(answer.body)}`);
+    return answer;
+  }
+
   // No early-timeout timer: every Datadog call has its own deadline, well inside the function's timeout.
-  return middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers);
+  return Object.assign(middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers), { handleTrusted });
 }

@@ -85,3 +85,9 @@ export class SecretUnavailableError extends BridgeError {}
 
 /** A call to the dedup ledger (DynamoDB) failed: unreachable, throttled, or erroring. Answered 503. */
 export class LedgerError extends BridgeError {}
+
+/**
+ * A service a source must reach to authenticate a request did not answer (Amazon SNS: the signing
+ * certificate, the subscription confirmation). Transient: answered 503 so that the sender retries.
+ */
+export class AuthenticationUnavailableError extends BridgeError {}

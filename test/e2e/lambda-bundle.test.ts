@@ -101,7 +101,7 @@ interface Answer {
  * Loads the bundle in a fresh process (a cold container) and invokes it once per event, in order.
  * Asynchronous: the stubs it talks to run in this process.
  */
-async function invoke(events: readonly APIGatewayProxyEventV2[]): Promise<Answer[]> {
+async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, unknown>)[]): Promise<Answer[]> {
   const input = join(OUT, `events-${randomUUID()}.json`);
   const output = `${input}.out`;
   writeFileSync(input, JSON.stringify(events));
@@ -184,5 +184,18 @@ describe('the built ingest bundle, cold, against real protocols', () => {
     ]);
     // The secret is read once per container, however many webhooks it serves.
     expect(secretReads).toBe(1);
+  });
+
+  it('takes a CloudWatch alarm state change from EventBridge (no HTTP) as source cloudwatch, and a webhook after it in the same container', { timeout: 60_000 }, async () => {
+    const alarm = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/cloudwatch/alarm.eventbridge.json'), 'utf8')) as Record<string, unknown>;
+    const before = dd.cases.length;
+    const answers = await invoke([alarm, alarm, event('github', 'issues.opened', { delivery: randomUUID() })]);
+
+    // The GitHub issue may already have its case from the test above: created or deduplicated, both accepted.
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 200, expect.any(Number)]);
+    expect(answers[2]!.statusCode).toBeLessThan(300);
+    expect((answers[0]?.body as { identity?: string }).identity).toBe('111122223333/eu-west-1/arn:aws:cloudwatch:eu-west-1:111122223333:alarm:checkout-api-5xx');
+    expect(answers[1]?.body.status).toBe('duplicate');
+    expect((dd.cases[before]?.request as { data: { attributes: { title: string } } }).data.attributes.title).toBe('[CloudWatch] checkout-api-5xx (111122223333, eu-west-1)');
   });
 });

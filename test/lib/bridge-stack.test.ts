@@ -93,7 +93,7 @@ describe('BridgeStack', () => {
 
   it('outputs under the names the README and runbook use, one Url<source> per configured source', () => {
     const outputs = Object.keys(template.findOutputs('*')).sort();
-    const urls = ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic'].map((s) => `Url${s}`);
+    const urls = ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic', 'cloudwatch'].map((s) => `Url${s}`);
     expect(outputs).toEqual([...BRIDGE_OUTPUTS, ...urls].sort());
     expect(template.findOutputs('WebhookBaseUrl').WebhookBaseUrl?.Value).toEqual({ 'Fn::Join': ['', [expect.anything(), '/webhooks']] });
     expect(template.findOutputs('DeadLetterQueueArn').DeadLetterQueueArn?.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RetryDeadLetterQueue/), 'Arn'] });
