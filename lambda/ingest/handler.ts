@@ -11,7 +11,10 @@ import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metri
 import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import type { Ledger } from '../ledger/types.js';
-import type { UpdateDeps } from '../delivery/updates.js';
+import type { Gate, OutboxDeps } from '../delivery/outbox.js';
+import type { StepHook } from '../delivery/steps.js';
+import { CLAIM_MS } from '../shared/budgets.js';
+import { hash } from 'node:crypto';
 import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
@@ -36,6 +39,12 @@ export interface IngestDeps {
   readonly metrics?: BridgeMetrics;
   /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
   readonly markerSearchSettleSeconds?: number;
+  /** Test-only crash-point hook (lambda/delivery/steps.ts). */
+  readonly steps?: StepHook;
+  /** A rate budget (issue 15). @default always go */
+  readonly gate?: Gate;
+  /** Time left in the invocation (ms). @default unbounded */
+  readonly remainingMs?: () => number;
 }
 
 type Result = Answer;
@@ -182,27 +191,42 @@ export function createIngestHandler(deps: IngestDeps) {
     const appKey = bag['DD_APP_KEY'];
     const dryRun = deps.dryRun === true || !apiKey || !appKey;
     const keys = new RequestKeys(bag, deps.secrets);
-    // A redelivery (same delivery id within a day) is answered without doing anything again.
-    if (!dryRun && deliveryId !== undefined && !(await ledger.rememberDelivery(compiled.source.name, deliveryId, now()))) {
-      elog.info('duplicate delivery: already handled');
-      metrics.count('CasesDeduplicated', compiled.source.name);
-      return reply(200, { status: 'duplicate', deliveryId });
+    // The delivery's key (issue 13): its id, or for GitHub (which signs no timestamp and not the
+    // delivery id) a hash of the signed body, so a captured body sent again with a new id is a duplicate.
+    // It is claimed before the work and marked done only once the work is stored (the ledger entry's
+    // transition and outbox): a worker that died in between leaves it claimed, and the sender's retry
+    // after CLAIM_MS takes it over. A redelivery of finished work is `200 duplicate`.
+    const deliveryKey = deliveryId === undefined ? undefined : compiled.source.name === 'github' ? `b:${hash('sha256', raw, 'hex')}` : deliveryId;
+    if (!dryRun && deliveryKey !== undefined) {
+      const claim = await ledger.claimDelivery(compiled.source.name, deliveryKey, now(), CLAIM_MS);
+      if (claim === 'done') {
+        elog.info('duplicate delivery: already handled');
+        metrics.count('CasesDeduplicated', compiled.source.name);
+        return reply(200, { status: 'duplicate', deliveryId });
+      }
+      if (claim === 'in_progress') {
+        elog.info('delivery still being handled by another request: send it again later');
+        return reply(409, { error: 'in_progress', message: 'this delivery is being handled; send it again if it is not acknowledged', deliveryId });
+      }
     }
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds };
-    if (dryRun || deliveryId === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs };
+    if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    let answer: Result;
     try {
-      return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+      answer = await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     } catch (error) {
       // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
-      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch((forgetError: unknown) => {
-        // The sender's retry of this delivery id would be answered `duplicate` for a day: say so.
-        elog.error('delivery id not forgotten after a failure: a redelivery will be answered duplicate', { error: forgetError });
+      await ledger.forgetDelivery(compiled.source.name, deliveryKey).catch((forgetError: unknown) => {
+        // The claim lapses after CLAIM_MS: the sender's retry is handled then.
+        elog.error('delivery id not forgotten after a failure: a redelivery is handled once its claim lapses', { error: forgetError });
       });
       throw error;
     }
+    await ledger.finishDelivery(compiled.source.name, deliveryKey, now());
+    return answer;
   }
 
-  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: UpdateDeps): Promise<Result> {
+  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: OutboxDeps): Promise<Result> {
     const results: EventResult[] = [];
     for (const ev of events) {
       const mapped = await mapEventToCase(compiled, ev);

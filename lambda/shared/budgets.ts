@@ -51,3 +51,16 @@ export const AWS_CLIENT_BOUNDS = Object.freeze({
     throwOnRequestTimeout: true,
   }),
 });
+
+/** Room kept at the end of an invocation for the answer, the log and the metrics flush. */
+export const ANSWER_MARGIN_MS = 1_000;
+/** Clock skew between hosts and scheduling, added to a claim. */
+export const CLAIM_MARGIN_MS = 2_000;
+/**
+ * How long a worker holds an alert's outbox (issue 13): the claim write, a guard read and the effect
+ * (two Datadog calls), and the completion write, plus the margin. After it anyone may take over, so a
+ * crashed worker's work waits 20 s, not an hour.
+ */
+export const CLAIM_MS = 2 * DATADOG_TIMEOUT_MS + 2 * AWS_CALL_WORST_CASE_MS + CLAIM_MARGIN_MS;
+/** The watchdog's delay: it comes once the claim of the worker that armed it is void. */
+export const WATCHDOG_DELAY_SECONDS = Math.ceil(CLAIM_MS / 1000) + 1;

@@ -326,6 +326,7 @@ describe('ingest -> Datadog through the local servers', () => {
         calls.push('deadLetter');
         return Promise.reject(new Error('down'));
       },
+      arm: () => Promise.resolve(),
     };
     const { dd, bridge } = await start({ overrides: { queue } });
     dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '7' } });
@@ -339,7 +340,7 @@ describe('ingest -> Datadog through the local servers', () => {
   });
 
   it('answers 503 queue_unavailable when the dead-letter store fails too', async () => {
-    const queue: ActionQueue = { retry: () => Promise.reject(new Error('down')), deadLetter: () => Promise.reject(new Error('down')) };
+    const queue: ActionQueue = { retry: () => Promise.reject(new Error('down')), deadLetter: () => Promise.reject(new Error('down')), arm: () => Promise.resolve() };
     const { dd, bridge } = await start({ overrides: { queue } });
     dd.failNext(1, { status: 400 });
 

@@ -254,6 +254,7 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     const downQueue: ActionQueue = {
       retry: async () => Promise.reject(new QueueError('SQS is unavailable')),
       deadLetter: async () => Promise.reject(new QueueError('SQS is unavailable')),
+      arm: async () => Promise.reject(new QueueError('SQS is unavailable')),
     };
     const lookups = (server: DatadogTestServer) => server.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v2/cases?'));
 
@@ -285,6 +286,7 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
       const queue: ActionQueue = {
         retry: async (action, options) => (queueUp ? parked.retry(action, options) : Promise.reject(new QueueError('SQS is unavailable'))),
         deadLetter: async (action, options) => (queueUp ? parked.deadLetter(action, options) : Promise.reject(new QueueError('SQS is unavailable'))),
+        arm: async (trigger, options) => (queueUp ? parked.arm(trigger, options) : Promise.reject(new QueueError('SQS is unavailable'))),
       };
       const { dd, bridge, ledger } = await start({ overrides: { queue } });
       dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '1' } });

@@ -55,6 +55,7 @@ describe('ingest with the SQS retry queue', () => {
         queue: {
           retry: (a, o) => (broken ? bad : good).retry(a, o),
           deadLetter: (a, o) => (broken ? bad : good).deadLetter(a, o),
+          arm: (t, o) => (broken ? bad : good).arm(t, o),
         },
       },
     });
