@@ -131,6 +131,12 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     let held = entry;
     if (entry.claimId !== me) {
       if (entry.claimUntil !== undefined && entry.claimUntil > now) return result('busy', entry.claimUntil);
+      const first = outbox[0]!;
+      if (first.notBefore !== undefined && first.notBefore > now) {
+        // Not due (rate limited, search settling): come back then; nothing is written.
+        await rearm(first.notBefore, 'not due yet');
+        return result('waiting', first.notBefore);
+      }
       held = claimed(entry, me, now);
       if (!(await ledger.swap(entry, held))) continue;
       await step('claim.written');
@@ -164,7 +170,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         await storing(`queue the case for ${key.identity}`, () => deps.queue.retry(outboxTrigger(key.source as SourceName, key.identity, now), { delaySeconds, reason: error.message }));
         deps.metrics?.count('RetriesEnqueued', key.source);
         await step('retry.enqueued', head.id);
-        const failed = { ...head, tries, notBefore: deps.now() + delaySeconds * 1000 };
+        // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
+        const failed = { ...head, tries, notBefore: deps.now() + delaySeconds * 1000, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
         if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))))) await step('failure.recorded', head.id);
         logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
         reason = error.message;
