@@ -184,19 +184,10 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(retry?.delaySeconds).toBe(answer.retryInSeconds);
     expect(retry?.delaySeconds).toBeGreaterThanOrEqual(7);
     expect(retry?.delaySeconds).toBeLessThanOrEqual(9);
-    expect(retry?.action).toEqual({
-      kind: 'create_case',
-      source: 'github',
-      deliveryId: 'delivery-429',
-      identity: IDENTITY,
-      rule: 'issue opened',
-      request: SENT_REQUEST,
-      attempt: 0,
-      intentId: expect.any(String),
-      marker: MARKER,
-      ambiguous: false,
-      firstSeen: expect.any(Number),
-    });
+    // The message is a trigger (#13): the work, with the marked request, is on the alert's ledger entry.
+    expect(retry?.action).toEqual({ kind: 'outbox', source: 'github', identity: IDENTITY, rule: undefined, attempt: 0, firstSeen: expect.any(Number) });
+    const entry = await bridge.ledger.get('github', IDENTITY);
+    expect(entry).toMatchObject({ state: 'creating', marker: MARKER, outbox: [{ kind: 'create', request: SENT_REQUEST, rule: 'issue opened', deliveryId: 'delivery-429', tries: 0 }] });
     expect(creates(dd)).toHaveLength(1);
     expect(dd.cases).toHaveLength(0);
   });
@@ -224,8 +215,8 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(answer.retryInSeconds).toBe(5);
     const queue = memoryQueue(bridge);
     expect(queue.retries).toHaveLength(1);
-    expect(queue.retries[0]?.action.attempt).toBe(1);
-    expect((queue.retries[0]?.action as PendingCase | undefined)?.request).toEqual(SENT_REQUEST);
+    expect(queue.retries[0]?.action.kind).toBe('outbox');
+    expect(await bridge.ledger.get('github', IDENTITY)).toMatchObject({ outbox: [{ kind: 'create', tries: 1, request: SENT_REQUEST }] });
     expect(queue.deadLetters).toHaveLength(0);
     expect(creates(dd)).toHaveLength(1);
   });
@@ -245,7 +236,7 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(elapsed).toBeLessThan(5000);
     const queue = memoryQueue(bridge);
     expect(queue.retries).toHaveLength(1);
-    expect(queue.retries[0]?.action.attempt).toBe(1);
+    expect(await bridge.ledger.get('github', IDENTITY)).toMatchObject({ outbox: [{ kind: 'create', tries: 1 }] });
     expect(queue.retries[0]?.delaySeconds).toBeGreaterThanOrEqual(1);
     expect(queue.retries[0]?.delaySeconds).toBeLessThanOrEqual(10);
     expect(dd.cases).toHaveLength(0);
