@@ -6,7 +6,6 @@ import { newIntentId } from '../ledger/intent-id.js';
 import { ABANDONED_STATUS, DELETED_STATUS, type AlertKey, type LedgerEntry, type OutboxAction } from '../ledger/types.js';
 import { ANSWER_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS } from '../shared/budgets.js';
 import { DatadogError } from '../shared/errors.js';
-import type { CountMetric } from '../shared/metrics.js';
 import { callDatadog, storing } from './call.js';
 import { outboxTrigger, WATCHDOG_REASON, type PendingAction } from './queue.js';
 import { STEP_HOOKS, type StepHook } from './steps.js';
@@ -92,7 +91,6 @@ function released(entry: LedgerEntry, outbox: readonly OutboxAction[]): LedgerEn
   return { ...entry, outbox, claimId: undefined, claimUntil: undefined };
 }
 
-const PURPOSE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen: 'CasesReopened' } as const satisfies Record<'comment' | 'close' | 'reopen', CountMetric>;
 
 /**
  * Works an alert's outbox (issue 13): claims it when the claim is void (or is `me`'s), then runs the
@@ -223,7 +221,6 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       current = await ledger.get(key.source, key.identity);
     }
     if (head.kind === 'create') deps.metrics?.count('CasesCreated', key.source);
-    else deps.metrics?.count(PURPOSE_METRIC[head.purpose ?? 'comment'], key.source);
     done.push(head);
   }
   return result('left');

@@ -149,6 +149,8 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
     return { kind: 'again', recorded };
   }
   await stepAt(deps, key, 'transition.written');
+  // Counted once, by the delivery whose transition owes them (the runner that sends them does not count again).
+  for (const a of actions) deps.metrics?.count(UPDATE_METRIC[a.purpose ?? 'comment'], work.source);
   const run = await runOutbox(key, deps, me);
   const queued: string[] = [...run.retrying, ...run.deadLettered].map((a) => a.purpose ?? a.kind);
   if (run.status === 'left' || run.status === 'busy') queued.push('pending');
