@@ -142,8 +142,8 @@ export type OutboxTrigger = Extract<PendingAction, { readonly kind: 'outbox' }>;
 export const WATCHDOG_REASON = "watchdog: finish the alert's pending Datadog work";
 
 /** The trigger message of an alert's outbox. */
-export function outboxTrigger(source: OutboxTrigger['source'], identity: string, now: number): OutboxTrigger {
-  return { kind: 'outbox', source, identity, rule: undefined, attempt: 0, firstSeen: now };
+export function outboxTrigger(source: OutboxTrigger['source'], identity: string, now: number, deliveryId?: string): OutboxTrigger {
+  return deliveryId === undefined ? { kind: 'outbox', source, identity, rule: undefined, attempt: 0, firstSeen: now } : { kind: 'outbox', source, identity, deliveryId, rule: undefined, attempt: 0, firstSeen: now };
 }
 
 export type ReadResult = { readonly ok: true; readonly message: QueuedMessage } | { readonly ok: false; readonly reason: string };
