@@ -194,7 +194,7 @@ describe('npm start with CASE_BRIDGE_STATE', () => {
     await bridge.child.kill();
     const sqs = localSqsClient(state.sqsEndpoint);
     try {
-      expect((await queueDepth(sqs, state.retryQueueUrl)).total).toBe(1);
+      expect((await queueDepth(sqs, state.retryQueueUrl)).total).toBe(2); // the watchdog and the retry trigger (#13)
     } finally {
       sqs.destroy();
     }
