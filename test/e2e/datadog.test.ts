@@ -166,6 +166,16 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(dd.cases).toHaveLength(0);
   });
 
+  it('a GitHub body captured and sent again with a new X-GitHub-Delivery changes nothing: keyed by a hash of the signed body (#13)', async () => {
+    const { dd, bridge } = await start();
+    expect((await sendIssue(bridge, { delivery: 'original' })).status).toBe(201);
+    const replay = await sendIssue(bridge, { delivery: 'forged-new-id' });
+    expect(replay.status).toBe(200);
+    expect(replay.answer.status).toBe('duplicate');
+    expect(creates(dd)).toHaveLength(1);
+    expect(dd.cases).toHaveLength(1);
+  });
+
   it('queues a rate-limited case for X-RateLimit-Reset seconds plus jitter, without counting an attempt', async () => {
     const { dd, bridge } = await start();
     dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '7', 'X-RateLimit-Limit': '30', 'X-RateLimit-Remaining': '0' } });
@@ -185,7 +195,7 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(retry?.delaySeconds).toBeGreaterThanOrEqual(7);
     expect(retry?.delaySeconds).toBeLessThanOrEqual(9);
     // The message is a trigger (#13): the work, with the marked request, is on the alert's ledger entry.
-    expect(retry?.action).toEqual({ kind: 'outbox', source: 'github', identity: IDENTITY, rule: undefined, attempt: 0, firstSeen: expect.any(Number) });
+    expect(retry?.action).toEqual({ kind: 'outbox', source: 'github', deliveryId: 'delivery-429', identity: IDENTITY, rule: undefined, attempt: 0, firstSeen: expect.any(Number) });
     const entry = await bridge.ledger.get('github', IDENTITY);
     expect(entry).toMatchObject({ state: 'creating', marker: MARKER, outbox: [{ kind: 'create', request: SENT_REQUEST, rule: 'issue opened', deliveryId: 'delivery-429', tries: 0 }] });
     expect(creates(dd)).toHaveLength(1);
