@@ -18,7 +18,9 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
  *   run time unless NODE_OPTIONS=--enable-source-maps is set on the function;
  * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.
  *   JSONata is one (`__CASE_BRIDGE_LAZY_JSONATA__`, see lambda/mapping/expression.ts), so a
- *   container whose rules only use fast expressions never loads it.
+ *   container whose rules only use fast expressions never loads it;
+ * - no test hooks: `__CASE_BRIDGE_STEP_HOOKS__` is false, so every crash-point hook call (guarded by
+ *   STEP_HOOKS, lambda/delivery/steps.ts) and its step name are left out of the bundle.
  */
 export function lambdaBuildOptions(entry: string, outdir: string, define: Readonly<Record<string, string>> = {}): BuildOptions {
   return {
@@ -35,7 +37,7 @@ export function lambdaBuildOptions(entry: string, outdir: string, define: Readon
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     external: ['@aws-sdk/*'],
-    define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true' },
+    define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true', __CASE_BRIDGE_STEP_HOOKS__: 'false' },
     // Some CommonJS dependencies call require() for Node built-ins; ESM has none of its own.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'warning',

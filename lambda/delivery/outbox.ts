@@ -118,7 +118,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
   const rearm = async (dueAt: number, reason: string): Promise<void> => {
     const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - deps.now()) / 1000)));
     await storing(`arm the outbox of ${key.identity}`, () => deps.queue.arm(outboxTrigger(key.source as SourceName, key.identity, deps.now()), { delaySeconds, reason }));
-    await step('rearm.enqueued');
+    if (STEP_HOOKS) await step('rearm.enqueued');
   };
 
   for (let round = 0; round < 32; round += 1) {
@@ -137,7 +137,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       }
       held = claimed(entry, me, now);
       if (!(await ledger.swap(entry, held))) continue;
-      await step('claim.written');
+      if (STEP_HOOKS) await step('claim.written');
       held = (await ledger.get(key.source, key.identity)) ?? held;
     }
     const head = held.outbox?.[0];
@@ -147,14 +147,14 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     if (notBefore > now) {
       // Not due: rate limited, or a create that may exist waits for the marker search to settle.
       await rearm(notBefore, head.kind === 'create' && head.guard === true ? "waiting for Datadog's search to settle" : 'not due yet');
-      if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? { ...a, notBefore } : a))))) await step('failure.recorded', head.id);
+      if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? { ...a, notBefore } : a))))) if (STEP_HOOKS) await step('failure.recorded', head.id);
       return result('waiting', notBefore);
     }
     if (deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) return result('left', held.claimUntil);
 
     if (head.kind === 'create' && entry.state !== 'creating') {
       // The case exists already (a legacy retry message completed it): the create is done.
-      if (await ledger.swap(held, released(held, (held.outbox ?? []).filter((a) => a.id !== head.id)))) await step('action.completed', head.id);
+      if (await ledger.swap(held, released(held, (held.outbox ?? []).filter((a) => a.id !== head.id)))) if (STEP_HOOKS) await step('action.completed', head.id);
       continue;
     }
     let effect: { readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing';
@@ -167,10 +167,10 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         const delaySeconds = retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
         await storing(`queue the case for ${key.identity}`, () => deps.queue.retry(outboxTrigger(key.source as SourceName, key.identity, now, head.deliveryId), { delaySeconds, reason: error.message }));
         deps.metrics?.count('RetriesEnqueued', key.source);
-        await step('retry.enqueued', head.id);
+        if (STEP_HOOKS) await step('retry.enqueued', head.id);
         // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
         const failed = { ...head, tries, notBefore: deps.now() + delaySeconds * 1000, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
-        if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))))) await step('failure.recorded', head.id);
+        if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))))) if (STEP_HOOKS) await step('failure.recorded', head.id);
         logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
         reason = error.message;
         retryInSeconds = delaySeconds;
@@ -180,18 +180,18 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       const why = error.retryable ? `gave up after ${tries} attempts: ${error.message}` : error.message;
       await storing(`queue the case for ${key.identity}`, () => deps.queue.deadLetter(deadLetterOf(head, held, key, error.ambiguous), { reason: why }));
       deps.metrics?.count('DeadLettered', key.source);
-      await step('deadletter.sent', head.id);
+      if (STEP_HOOKS) await step('deadletter.sent', head.id);
       logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors, kind: head.kind });
       reason = why;
       deadLettered.push(head);
       if (!(await ledger.swap(held, givenUp(held, head, error.ambiguous)))) continue;
-      await step('action.completed', head.id);
+      if (STEP_HOOKS) await step('action.completed', head.id);
       continue;
     }
 
     if (effect === 'missing') {
       // The case was deleted in Datadog: what is left of the outbox is for that case.
-      if (await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS })) await step('action.completed', head.id);
+      if (await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS })) if (STEP_HOOKS) await step('action.completed', head.id);
       logger.warn('case no longer exists in Datadog; its pending updates dropped', { caseId: held.caseId });
       return result('dropped');
     }
@@ -200,10 +200,10 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       await rearm(settleUntil, "waiting for Datadog's search to show a case the lost create may have made");
       // Nothing was sent: the action keeps the time a previous worker may have sent it.
       const waiting = { ...head, notBefore: settleUntil, sentAt: head.suspectAt ?? head.sentAt };
-      if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? waiting : a))))) await step('failure.recorded', head.id);
+      if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? waiting : a))))) if (STEP_HOOKS) await step('failure.recorded', head.id);
       return result('waiting', settleUntil);
     }
-    await step('datadog.acted', head.id);
+    if (STEP_HOOKS) await step('datadog.acted', head.id);
     if (effect.created !== undefined) created = effect.created;
     // Record the result; a write that lost its condition is tried again while the claim is still ours.
     let current: LedgerEntry | undefined = held;
@@ -214,7 +214,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         ...(effect.created !== undefined && current.state === 'creating' ? { state: 'open' as const, caseId: effect.created.id, caseKey: effect.created.key, openedAt: deps.now(), ambiguousIntentId: undefined } : {}),
       };
       if (await ledger.swap(current, after)) {
-        await step('action.completed', head.id);
+        if (STEP_HOOKS) await step('action.completed', head.id);
         break;
       }
       if (tries >= 5) break;

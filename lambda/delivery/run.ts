@@ -148,7 +148,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
     if (last) return nothing(d.reason);
     return { kind: 'again', recorded };
   }
-  await stepAt(deps, key, 'transition.written');
+  if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');
   // Counted once, by the delivery whose transition owes them (the runner that sends them does not count again).
   for (const a of actions) deps.metrics?.count(UPDATE_METRIC[a.purpose ?? 'comment'], work.source);
   const run = await runOutbox(key, deps, me);
@@ -249,7 +249,7 @@ async function create(
     const held = await deps.ledger.get(work.source, work.identity);
     return { kind: 'done', outcome: { status: 'deduplicated', reason: 'create_pending', caseId: held?.caseId, caseKey: held?.caseKey } };
   }
-  await stepAt(deps, key, 'transition.written');
+  if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');
   const run = await runOutbox(key, deps, me);
   if (run.created !== undefined) return { kind: 'done', outcome: { status: 'created', case: run.created, reason } };
   if (run.deadLettered.length > 0) return { kind: 'done', outcome: { status: 'dead_lettered', reason: run.reason ?? 'the case could not be created' } };

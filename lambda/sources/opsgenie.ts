@@ -23,14 +23,20 @@ const settingsSchema = z.lazily(() =>
 type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // `alert.updatedAt` / `insertedAt` are nanosecond integers above 2^53 that JSON.parse has already
-// rounded: they are deliberately not read (identity is `alertId`).
+// rounded (by less than a microsecond): never an identity (that is `alertId`), but `updatedAt` is
+// exact enough for the event's time in milliseconds.
 // Built on first use: only the sources a container receives webhooks from build theirs.
 const bodySchema = z.lazily(() =>
   z.looseObject({
     action: z.string(),
-    alert: z.looseObject({ alertId: z.string().check(z.minLength(1)) }),
+    alert: z.looseObject({ alertId: z.string().check(z.minLength(1)), updatedAt: z.optional(z.unknown()) }),
   }),
 );
+
+/** Nanoseconds since the epoch as ms; a smaller number (not nanoseconds after 1970-01-12) is not trusted. */
+function nanosecondsMs(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 1e15 ? Math.floor(v / 1e6) : undefined;
+}
 
 function signalOf(action: string): Signal {
   if (action === 'Close' || action === 'Delete') return 'resolved';
@@ -67,6 +73,7 @@ export const opsgenie = {
         signal: signalOf(action),
         ping: false,
         link: undefined,
+        occurredAt: nanosecondsMs(alert.updatedAt),
         payload: body,
       } satisfies SourceEventOf<'opsgenie'>,
     ];

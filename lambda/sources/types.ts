@@ -32,6 +32,12 @@ export interface SourceEventOf<N extends string> {
   readonly link: string | undefined;
   /** The parsed body. */
   readonly payload: JsonObject;
+  /**
+   * The sender's own time of the event (ms since the epoch) where the payload or a header gives one;
+   * undefined means "use the receive time". Orders events of one alert; not trusted beyond a small
+   * lead over our clock (lambda/lifecycle eventTime).
+   */
+  readonly occurredAt?: number;
   /** The single alert this event stands for when a group is split per alert. */
   readonly alert?: JsonObject;
 }

@@ -22,6 +22,8 @@ interface Expected {
   signal: string;
   ping: boolean;
   deliveryId: string | null;
+  /** The sender's time in ms (SourceEvent.occurredAt), null when the event gives none. */
+  occurredAt: number | null;
 }
 
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -119,6 +121,7 @@ for (const dir of dirs) {
         signal: first?.signal,
         ping: first?.ping,
         deliveryId: first?.deliveryId ?? null,
+        occurredAt: first?.occurredAt ?? null,
       }).toEqual(expected[stem]);
       expect(first?.source).toBe(source);
     });
