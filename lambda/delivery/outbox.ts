@@ -147,14 +147,16 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     if (notBefore > now) {
       // Not due: rate limited, or a create that may exist waits for the marker search to settle.
       await rearm(notBefore, head.kind === 'create' && head.guard === true ? "waiting for Datadog's search to settle" : 'not due yet');
-      if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? { ...a, notBefore } : a))))) if (STEP_HOOKS) await step('failure.recorded', head.id);
+      const written1 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? { ...a, notBefore } : a))));
+      if (STEP_HOOKS && written1) await step('failure.recorded', head.id);
       return result('waiting', notBefore);
     }
     if (deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) return result('left', held.claimUntil);
 
     if (head.kind === 'create' && entry.state !== 'creating') {
       // The case exists already (a legacy retry message completed it): the create is done.
-      if (await ledger.swap(held, released(held, (held.outbox ?? []).filter((a) => a.id !== head.id)))) if (STEP_HOOKS) await step('action.completed', head.id);
+      const written2 = await ledger.swap(held, released(held, (held.outbox ?? []).filter((a) => a.id !== head.id)));
+      if (STEP_HOOKS && written2) await step('action.completed', head.id);
       continue;
     }
     let effect: { readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing';
@@ -170,7 +172,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         if (STEP_HOOKS) await step('retry.enqueued', head.id);
         // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
         const failed = { ...head, tries, notBefore: deps.now() + delaySeconds * 1000, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
-        if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))))) if (STEP_HOOKS) await step('failure.recorded', head.id);
+        const written3 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))));
+        if (STEP_HOOKS && written3) await step('failure.recorded', head.id);
         logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
         reason = error.message;
         retryInSeconds = delaySeconds;
@@ -191,7 +194,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
 
     if (effect === 'missing') {
       // The case was deleted in Datadog: what is left of the outbox is for that case.
-      if (await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS })) if (STEP_HOOKS) await step('action.completed', head.id);
+      const written4 = await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS });
+      if (STEP_HOOKS && written4) await step('action.completed', head.id);
       logger.warn('case no longer exists in Datadog; its pending updates dropped', { caseId: held.caseId });
       return result('dropped');
     }
@@ -200,7 +204,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       await rearm(settleUntil, "waiting for Datadog's search to show a case the lost create may have made");
       // Nothing was sent: the action keeps the time a previous worker may have sent it.
       const waiting = { ...head, notBefore: settleUntil, sentAt: head.suspectAt ?? head.sentAt };
-      if (await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? waiting : a))))) if (STEP_HOOKS) await step('failure.recorded', head.id);
+      const written5 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? waiting : a))));
+      if (STEP_HOOKS && written5) await step('failure.recorded', head.id);
       return result('waiting', settleUntil);
     }
     if (STEP_HOOKS) await step('datadog.acted', head.id);
