@@ -125,6 +125,11 @@ class RequestKeys {
   }
 }
 
+/** The invocation's time left (Lambda), so that a Datadog call that would not fit is left to the watchdog. */
+function remainingOf(context: Context | undefined): (() => number) | undefined {
+  return typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+}
+
 /** The configured sources whose key is not in the secret (nor its `_PREVIOUS`): their webhooks would be answered 500. */
 export function missingSecretKeys(rules: CompiledRules, bag: SecretBag): { source: string; key: string }[] {
   return [...rules.sources].filter(([, compiled]) => secretValues(bag, compiled.secretKey).length === 0).map(([source, compiled]) => ({ source, key: compiled.secretKey }));
@@ -138,7 +143,7 @@ export function createIngestHandler(deps: IngestDeps) {
   // Once, at the first secret load (a cold start's first webhook): sources whose key is missing.
   let secretKeysChecked = false;
 
-  async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
+  async function handle(event: APIGatewayProxyEventV2, context?: Context): Promise<Result> {
     const sourceName = event.pathParameters?.['source'] ?? '';
     const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
     if (compiled === undefined) {
@@ -209,7 +214,7 @@ export function createIngestHandler(deps: IngestDeps) {
         return reply(409, { error: 'in_progress', message: 'this delivery is being handled; send it again if it is not acknowledged', deliveryId });
       }
     }
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs };
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context) };
     if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     let answer: Result;
     try {
