@@ -210,8 +210,9 @@ export function createIngestHandler(deps: IngestDeps) {
         return reply(200, { status: 'duplicate', deliveryId });
       }
       if (claim === 'in_progress') {
-        elog.info('delivery still being handled by another request: send it again later');
-        return reply(409, { error: 'in_progress', message: 'this delivery is being handled; send it again if it is not acknowledged', deliveryId });
+        elog.info('delivery still being handled by another request: answered 503 in_progress');
+        // Not a 4xx: senders give up on those. Its work may not be stored yet, so the sender must send it again.
+        return reply(503, { error: 'in_progress', message: 'this delivery is being handled by another request; send it again', deliveryId });
       }
     }
     const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context) };
