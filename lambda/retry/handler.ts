@@ -60,7 +60,9 @@ function keysOf(bag: Readonly<Record<string, string>>): DatadogKeys | undefined 
  * secret failure): SQS then delivers it again, and after maxReceiveCount its redrive policy moves
  * it to the DLQ. Nothing is lost and nothing loops forever.
  */
-export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remainingMs?: () => number) => Promise<SQSBatchResponse> {
+  /** The invocation's time left (Lambda), else the deps' (tests), else unbounded. */
+  let invocationRemaining: (() => number) | undefined;
   const metrics = deps.metrics ?? noopMetrics;
 
   /** One record, read once by the batch loop; `merged`: the comments of several records merged into one. */
@@ -118,7 +120,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
     }
     if (action.kind === 'outbox') {
       // A trigger (watchdog, retry delay, re-arm): the work is on the alert's ledger entry.
-      const run = await runOutbox({ source: action.source, identity: action.identity }, { ...updateDeps, steps: deps.steps, remainingMs: deps.remainingMs });
+      const run = await runOutbox({ source: action.source, identity: action.identity }, { ...updateDeps, steps: deps.steps, remainingMs: deps.remainingMs ?? invocationRemaining });
       if ((run.status === 'busy' || run.status === 'left') && run.dueAt !== undefined) {
         const delaySeconds = Math.max(1, Math.ceil((run.dueAt - updateDeps.now()) / 1000) + 1);
         await deps.queue.arm(outboxTrigger(action.source, action.identity, updateDeps.now()), { delaySeconds, reason: WATCHDOG_REASON });
@@ -141,7 +143,8 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
     return outcome.status;
   }
 
-  return async (event) => {
+  return async (event, remainingMs) => {
+    invocationRemaining = remainingMs;
     const batchItemFailures: SQSBatchItemFailure[] = [];
     // Each record is read once. Creates first, then updates; comments queued for the same case merged
     // (unreadable and redriven ones first, one by one).
