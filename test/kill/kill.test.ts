@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
 import { DD_KEYS, waitFor } from '../support/fauxqs.js';
 import { postGithubIssue, TEST_SECRETS } from '../support/local-bridge.js';
-import { children, npmRun, startState, untilLine } from '../support/npm-run.js';
+import { children, stateAndStarter } from '../support/npm-run.js';
 
 // Issue 13, `npm run test:kill` (about a minute, wall-clock: not in `npm test`): kill -9 of `npm start`
 // (on `npm run state`) in the middle of a burst of 200 distinct alerts, Datadog answering in 0.3 s.
@@ -41,16 +41,7 @@ afterAll(async () => {
 describe('kill -9 of npm start during a burst (#13)', () => {
   it(`${ALERTS} distinct alerts, Datadog at ${DATADOG_MS} ms: after a restart and the senders' retries, one case per alert`, { timeout: 300_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'case-bridge-kill-'));
-    const { line } = await startState(dir);
-    const secretsFile = join(dir, 'secrets.json');
-    writeFileSync(secretsFile, JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }));
-    const env = { CASE_BRIDGE_STATE: line, CASE_BRIDGE_SECRETS_FILE: secretsFile, DD_API_URL: dd.url, PORT: '0' };
-    const startBridge = async () => {
-      const child = npmRun('start', env);
-      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(await untilLine(child, 'stderr', (l) => l.includes('case-bridge listening on')))?.[1] ?? '';
-      await untilLine(child, 'stderr', (l) => l.includes('try:'));
-      return { child, url };
-    };
+    const { start: startBridge } = await stateAndStarter(dir, { ...TEST_SECRETS, ...DD_KEYS }, dd.url);
 
     const acked = new Set<number>();
     const post = async (url: string, n: number): Promise<void> => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localSqsClient } from '../../lambda/local/fauxqs.js';
 import { LOCAL_LEDGER_TABLE, localDynamoClient } from '../../lambda/local/ledger.js';
 import { parseLocalState, type LocalState } from '../../lambda/local/state.js';
-import { children, npmRun, startState, untilLine } from '../support/npm-run.js';
+import { children, npmRun, startState, stateAndStarter, untilLine } from '../support/npm-run.js';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
 import { ConfigError } from '../../lambda/shared/errors.js';
 import { readQueuedMessage } from '../../lambda/delivery/queue.js';
@@ -93,17 +93,7 @@ describe('npm run state', () => {
 describe('npm start with CASE_BRIDGE_STATE', () => {
   it('uses the given ledger and queues: after kill -9 of npm start the queued case is still there, and a new npm start delivers it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'case-bridge-state-'));
-    const { line, state } = await startState(dir);
-    const secretsFile = join(dir, 'secrets.json');
-    writeFileSync(secretsFile, JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }));
-    const env = { CASE_BRIDGE_STATE: line, CASE_BRIDGE_SECRETS_FILE: secretsFile, DD_API_URL: dd.url, PORT: '0' };
-
-    const startBridge = async () => {
-      const child = npmRun('start', env);
-      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(await untilLine(child, 'stderr', (l) => l.includes('case-bridge listening on')))?.[1] ?? '';
-      await untilLine(child, 'stderr', (l) => l.includes('try:'));
-      return { child, url };
-    };
+    const { state, start: startBridge } = await stateAndStarter(dir, { ...TEST_SECRETS, ...DD_KEYS }, dd.url);
 
     const bridge = await startBridge();
     expect(bridge.child.stderr.join('\n')).toContain('state:   ledger and queues in npm run state');

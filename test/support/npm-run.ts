@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { parseLocalState, type LocalState } from '../../lambda/local/state.js';
@@ -82,3 +83,21 @@ export async function startState(dir: string): Promise<{ child: Child; line: str
   return { child, line, state: parseLocalState(line) };
 }
 
+
+/**
+ * `npm run state` on `dir` and a secrets file with the test keys: `start()`
+ * runs `npm start` on that state (a new process each call) and gives its URL once it listens.
+ */
+export async function stateAndStarter(dir: string, secrets: Record<string, string>, datadogUrl: string): Promise<{ line: string; state: LocalState; start: () => Promise<{ child: Child; url: string }> }> {
+  const { line, state } = await startState(dir);
+  const secretsFile = `${dir}/secrets.json`;
+  writeFileSync(secretsFile, JSON.stringify(secrets));
+  const env = { CASE_BRIDGE_STATE: line, CASE_BRIDGE_SECRETS_FILE: secretsFile, DD_API_URL: datadogUrl, PORT: '0' };
+  const start = async () => {
+    const child = npmRun('start', env);
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(await untilLine(child, 'stderr', (l) => l.includes('case-bridge listening on')))?.[1] ?? '';
+    await untilLine(child, 'stderr', (l) => l.includes('try:'));
+    return { child, url };
+  };
+  return { line, state, start };
+}
