@@ -93,6 +93,9 @@ export class BridgeStack extends Stack {
       ...(props.maxReceiveCount === undefined ? {} : { maxReceiveCount: props.maxReceiveCount }),
     });
     this.retry.addProducer(this.ingest.handler);
+    // The ingest writes `outbox` triggers, a message kind older retry functions refuse (#13):
+    // CloudFormation updates the retry function first.
+    this.ingest.handler.node.addDependency(this.retry.retryFunction);
 
     this.ledger = new DedupLedger(this, 'DedupLedger');
     this.ledger.grantTo(this.ingest.handler);

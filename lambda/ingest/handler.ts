@@ -13,7 +13,10 @@ import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metri
 import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import type { Ledger } from '../ledger/types.js';
-import type { UpdateDeps } from '../delivery/updates.js';
+import type { Gate, OutboxDeps } from '../delivery/outbox.js';
+import type { StepHook } from '../delivery/steps.js';
+import { CLAIM_MS } from '../shared/budgets.js';
+import { hash } from 'node:crypto';
 import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
@@ -41,6 +44,12 @@ export interface IngestDeps {
   readonly fetch?: OutboundFetch;
   /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
   readonly markerSearchSettleSeconds?: number;
+  /** Test-only crash-point hook (lambda/delivery/steps.ts). */
+  readonly steps?: StepHook;
+  /** A rate budget (issue 15). @default always go */
+  readonly gate?: Gate;
+  /** Time left in the invocation (ms). @default unbounded */
+  readonly remainingMs?: () => number;
 }
 
 type Result = Answer;
@@ -124,6 +133,11 @@ class RequestKeys {
   }
 }
 
+/** The invocation's time left (Lambda), so that a Datadog call that would not fit is left to the watchdog. */
+function remainingOf(context: Context | undefined): (() => number) | undefined {
+  return typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+}
+
 /** The configured sources whose key is not in the secret (nor its `_PREVIOUS`): their webhooks would be answered 500. */
 export function missingSecretKeys(rules: CompiledRules, bag: SecretBag): { source: string; key: string }[] {
   const missing: { source: string; key: string }[] = [];
@@ -139,7 +153,7 @@ export function createIngestHandler(deps: IngestDeps) {
   // Once, at the first secret load (a cold start's first webhook): sources whose key is missing.
   let secretKeysChecked = false;
 
-  async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
+  async function handle(event: APIGatewayProxyEventV2, context?: Context): Promise<Result> {
     // The API's other routes: no secret read, no Datadog call.
     if (event.routeKey === ROUTES.health) return healthAnswer(deps.rules);
     if (event.pathParameters?.['source'] === undefined) return notFoundAnswer(event);
@@ -173,6 +187,7 @@ export function createIngestHandler(deps: IngestDeps) {
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
     const { authenticate } = compiled.source;
     let body: JsonObject;
+    let bodyKey: string | undefined;
     if (authenticate === undefined) {
       const secretKey = compiled.source.settings.secret ?? '';
       const secrets = secretValues(bag, secretKey);
@@ -185,6 +200,9 @@ export function createIngestHandler(deps: IngestDeps) {
         throw new SignatureError(missing.length > 0 ? `missing ${names}` : mismatch);
       }
       body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
+      // GitHub signs no timestamp and not its delivery id: its delivery key is a hash of the signed body
+      // (issue 13), taken here, before any await, while `raw` still holds this request's bytes.
+      if (compiled.source.name === 'github') bodyKey = `b:${hash('sha256', raw, 'hex')}`;
     } else {
       // The signature is over fields of the body (Amazon SNS): read it, then check it before anything uses it.
       // A body that is not even JSON is not a signed message: 401, as any other unauthenticated request.
@@ -201,14 +219,22 @@ export function createIngestHandler(deps: IngestDeps) {
         deps.logger.info(auth.handled.message, { source: compiled.source.name, requestId: event.requestContext?.requestId, ...auth.handled.detail });
         return reply(200, { status: auth.handled.status, ...auth.handled.detail });
       }
-      return processBody(compiled, body, headers, event.requestContext?.requestId, bag);
+      return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { context });
     }
     metrics.count('WebhooksVerified', compiled.source.name);
-    return processBody(compiled, body, headers, event.requestContext?.requestId, bag);
+    return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { bodyKey, context });
   }
 
   /** A verified body: parse -> rules -> ledger and lifecycle. Also the entry of trusted events (EventBridge). */
-  async function processBody(compiled: CompiledSource, body: JsonObject, headers: Record<string, string>, requestId: string | undefined, bag: SecretBag): Promise<Result> {
+  async function processBody(
+    compiled: CompiledSource,
+    body: JsonObject,
+    headers: Record<string, string>,
+    requestId: string | undefined,
+    bag: SecretBag,
+    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined } = {},
+  ): Promise<Result> {
+    const { bodyKey, context } = request;
     const events: SourceEvent[] = compiled.source.parse(body, headers);
     const deliveryId = events[0]?.deliveryId;
     const elog = deps.logger.child({ source: compiled.source.name, requestId, deliveryId });
@@ -221,27 +247,43 @@ export function createIngestHandler(deps: IngestDeps) {
     const appKey = bag['DD_APP_KEY'];
     const dryRun = deps.dryRun === true || !apiKey || !appKey;
     const keys = new RequestKeys(bag, deps.secrets);
-    // A redelivery (same delivery id within a day) is answered without doing anything again.
-    if (!dryRun && deliveryId !== undefined && !(await ledger.rememberDelivery(compiled.source.name, deliveryId, now()))) {
-      elog.info('duplicate delivery: already handled');
-      metrics.count('CasesDeduplicated', compiled.source.name);
-      return reply(200, { status: 'duplicate', deliveryId });
+    // The delivery's key (issue 13): its id, or for GitHub (which signs no timestamp and not the
+    // delivery id) a hash of the signed body, so a captured body sent again with a new id is a duplicate.
+    // It is claimed before the work and marked done only once the work is stored (the ledger entry's
+    // transition and outbox): a worker that died in between leaves it claimed, and the sender's retry
+    // after CLAIM_MS takes it over. A redelivery of finished work is `200 duplicate`.
+    const deliveryKey = deliveryId === undefined ? undefined : (bodyKey ?? deliveryId);
+    if (!dryRun && deliveryKey !== undefined) {
+      const claim = await ledger.claimDelivery(compiled.source.name, deliveryKey, now(), CLAIM_MS);
+      if (claim === 'done') {
+        elog.info('duplicate delivery: already handled');
+        metrics.count('CasesDeduplicated', compiled.source.name);
+        return reply(200, { status: 'duplicate', deliveryId });
+      }
+      if (claim === 'in_progress') {
+        elog.info('delivery still being handled by another request: answered 503 in_progress');
+        // Not a 4xx: senders give up on those. Its work may not be stored yet, so the sender must send it again.
+        return reply(503, { error: 'in_progress', message: 'this delivery is being handled by another request; send it again', deliveryId });
+      }
     }
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds };
-    if (dryRun || deliveryId === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context) };
+    if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    let answer: Result;
     try {
-      return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+      answer = await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     } catch (error) {
       // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
-      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch((forgetError: unknown) => {
-        // The sender's retry of this delivery id would be answered `duplicate` for a day: say so.
-        elog.error('delivery id not forgotten after a failure: a redelivery will be answered duplicate', { error: forgetError });
+      await ledger.forgetDelivery(compiled.source.name, deliveryKey).catch((forgetError: unknown) => {
+        // The claim lapses after CLAIM_MS: the sender's retry is handled then.
+        elog.error('delivery id not forgotten after a failure: a redelivery is handled once its claim lapses', { error: forgetError });
       });
       throw error;
     }
+    await ledger.finishDelivery(compiled.source.name, deliveryKey, now());
+    return answer;
   }
 
-  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: UpdateDeps): Promise<Result> {
+  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: OutboxDeps): Promise<Result> {
     const results: EventResult[] = [];
     for (const ev of events) {
       const mapped = await mapEventToCase(compiled, ev);

@@ -16,6 +16,7 @@ import { lambdaBuildOptions } from '../../lib/lambda-bundle.js';
 import { readRulesForBundle } from '../../lib/rules-asset.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
 
@@ -34,6 +35,7 @@ let dd: DatadogTestServer;
 let dynamo: LocalDynamo;
 let secretsStub: Server;
 let secretsEndpoint: string;
+let sqs: LocalSqs | undefined;
 let secretReads = 0;
 /** The modules esbuild put in index.mjs, the chunk a cold start loads. */
 let entryInputs: string[] = [];
@@ -42,6 +44,8 @@ beforeAll(async () => {
   dd = await startDatadogServer();
   dynamo = await startDynalite();
   await dynamo.createLedgerTable(TABLE);
+  // The watchdog (#13) puts the retry queue on the first create's path.
+  sqs = await startLocalSqs();
   // Secrets Manager has no emulator: GetSecretValue (awsJson1_1) is all the ingest function calls.
   secretsStub = createServer((req, res) => {
     let body = '';
@@ -71,6 +75,7 @@ afterAll(async () => {
   rmSync(OUT, { recursive: true, force: true });
   await dd?.close();
   await dynamo?.close();
+  await sqs?.close();
   await new Promise<void>((resolve) => (secretsStub ? secretsStub.close(() => resolve()) : resolve()));
 });
 
@@ -126,8 +131,10 @@ async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, 
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       CASE_BRIDGE_SECRET_ID: SECRET_ID,
       CASE_BRIDGE_LEDGER_TABLE: TABLE,
-      CASE_BRIDGE_RETRY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/unused-retry',
-      CASE_BRIDGE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/unused-dlq',
+      AWS_ENDPOINT_URL_SQS: sqs?.endpoint ?? '',
+      // The Lambda's SQS client sends to the queue URL's host: name the emulator's address in it.
+      CASE_BRIDGE_RETRY_QUEUE_URL: (sqs?.retryQueueUrl ?? '').replace(/^http:\/\/[^/]+/, sqs?.endpoint ?? ''),
+      CASE_BRIDGE_DLQ_URL: (sqs?.dlqUrl ?? '').replace(/^http:\/\/[^/]+/, sqs?.endpoint ?? ''),
       DD_API_URL: dd.url,
     },
     timeout: 30_000,

@@ -175,12 +175,12 @@ const PATHS: readonly ErrorPath[] = [
     run: () => handlerWith({ ledger: new DynamoLedger({ client: localDynamoClient(dynamo.endpoint), tableName: 'no-such-table' }) })(githubEvent(), context),
   },
   {
-    cause: 'retry queue (SQS) unreachable while Datadog answers 429',
+    // The watchdog is armed before anything is written or sent (#13): no queue, no work, 503.
+    cause: 'retry queue (SQS) unreachable: the watchdog cannot be armed',
     kind: 'transient',
     status: 503,
     code: 'queue_unavailable',
     run: () => {
-      dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '3' } });
       const queue = new SqsActionQueue({ client: new SQSClient(awsClient(closedPort)), retryQueueUrl: `${closedPort}/000000000000/retry`, dlqUrl: `${closedPort}/000000000000/dlq` });
       return handlerWith({ queue })(githubEvent(), context);
     },

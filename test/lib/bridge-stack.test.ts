@@ -13,6 +13,13 @@ const asList = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
 describe('BridgeStack', () => {
   const template = Template.fromStack(new BridgeStack(fastApp(), 'Test', { rulesFile: PRESETS }));
 
+  it('deploys the retry function before the ingest function, which writes the newer `outbox` message kind (#13)', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const ingest = Object.entries(functions).find(([id]) => id.startsWith('IngestApiIngest'));
+    const retry = Object.keys(functions).find((id) => id.startsWith('Retry'));
+    expect(ingest?.[1].DependsOn).toEqual(expect.arrayContaining([retry]));
+  });
+
   it('routes POST /webhooks/{source} to the ingest function', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/{source}' });
   });

@@ -204,6 +204,7 @@ describe('retry handler', () => {
           await q.retry(action, options);
         },
         deadLetter: (action, options) => q.deadLetter(action, options),
+        arm: (trigger, options) => q.arm(trigger, options),
         deadLetterUnreadable: (body, options) => q.deadLetterUnreadable(body, options),
       }),
     });
@@ -399,7 +400,11 @@ describe('retry handler: a queued create whose next retry cannot be queued (#4)'
     const handler = createRetryHandler({
       datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
       secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
-      queue: { retry: async (a, o) => (queueDown ? Promise.reject(new QueueError('SQS is unavailable')) : memory.retry(a, o)), deadLetter: (a, o) => memory.deadLetter(a, o) },
+      queue: {
+        retry: async (a, o) => (queueDown ? Promise.reject(new QueueError('SQS is unavailable')) : memory.retry(a, o)),
+        deadLetter: (a, o) => memory.deadLetter(a, o),
+        arm: async (t, o) => (queueDown ? Promise.reject(new QueueError('SQS is unavailable')) : memory.arm(t, o)),
+      },
       ledger,
       logger: createLogger({ write: () => undefined }),
       random: () => 0,
