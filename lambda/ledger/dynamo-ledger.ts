@@ -279,6 +279,7 @@ export class DynamoLedger implements Ledger {
         set: { lastSeen: n(at), lastFiringAt: n(firingAt) },
         add: { occurrences: n(1) },
         condition: 'attribute_exists(#pk) AND (attribute_not_exists(#lastFiringAt) OR #lastFiringAt < :firingAt)',
+        keepRev: true,
         conditionNames: { '#pk': LEDGER_PARTITION_KEY, '#lastFiringAt': 'lastFiringAt' },
         conditionValues: { ':firingAt': n(firingAt) },
       });
@@ -288,6 +289,7 @@ export class DynamoLedger implements Ledger {
       set: { lastSeen: n(at) },
       add: { occurrences: n(1) },
       condition: 'attribute_exists(#pk)',
+      keepRev: true,
       conditionNames: { '#pk': LEDGER_PARTITION_KEY },
       conditionValues: {},
     });
@@ -397,6 +399,8 @@ export class DynamoLedger implements Ledger {
         set,
         ...(added !== 0 ? { add: { occurrences: n(added) } } : {}),
         remove,
+        // swap sets rev itself (before's + 1).
+        keepRev: true,
         condition: before.rev !== undefined ? '#rev = :b_rev' : legacy,
         conditionNames: before.rev !== undefined ? { '#rev': 'rev' } : { '#rev': 'rev', '#state': 'state', '#intentId': 'intentId', '#generation': 'generation', '#caseId': 'caseId', '#lastCommentAt': 'lastCommentAt' },
         conditionValues:
@@ -448,6 +452,8 @@ export class DynamoLedger implements Ledger {
       set: Record<string, AttributeValue | undefined>;
       add?: Record<string, AttributeValue>;
       remove?: readonly string[];
+      /** An occurrence count does not change the entry's version; every other write does (swap's condition). */
+      keepRev?: boolean;
       condition: string;
       conditionNames: Record<string, string>;
       conditionValues: Item;
@@ -457,7 +463,7 @@ export class DynamoLedger implements Ledger {
     const values: Item = { ...u.conditionValues };
     const sets = setClause(u.set, names, values);
     const adds: string[] = [];
-    for (const [k, v] of Object.entries(u.add ?? {})) {
+    for (const [k, v] of Object.entries({ ...u.add, ...(u.keepRev === true ? {} : { rev: n(1) }) })) {
       names[`#${k}`] = k;
       values[`:add_${k}`] = v;
       adds.push(`#${k} :add_${k}`);

@@ -23,6 +23,11 @@ export class MemoryLedger implements Ledger {
     return entry;
   }
 
+  /** A write other than an occurrence count: the entry's version moves on, so a swap read before it fails (as DynamoLedger's ADD rev). */
+  private write(entry: LedgerEntry): LedgerEntry {
+    return this.put({ ...entry, rev: (entry.rev ?? 0) + 1 });
+  }
+
   async get(source: string, identity: string): Promise<LedgerEntry | undefined> {
     return this.entries.get(MemoryLedger.id(source, identity));
   }
@@ -39,13 +44,13 @@ export class MemoryLedger implements Ledger {
     const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
     if (existing === undefined) throw new Error(`no ledger entry for ${key.source} ${key.identity}`);
     if (existing.state !== 'creating' || existing.intentId !== staleIntentId) return { won: false, entry: existing };
-    return { won: true, entry: this.put({ ...existing, intentId: newIntentId(), createStartedAt: now }) };
+    return { won: true, entry: this.write({ ...existing, intentId: newIntentId(), createStartedAt: now }) };
   }
 
   async completeCreate(key: AlertKey, intentId: string, created: { caseId: string; caseKey: string | undefined }, now: number): Promise<LedgerEntry | undefined> {
     const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
     if (existing?.state !== 'creating' || existing.intentId !== intentId) return undefined;
-    return this.put({ ...existing, state: 'open', caseId: created.caseId, caseKey: created.caseKey, openedAt: now });
+    return this.write({ ...existing, state: 'open', caseId: created.caseId, caseKey: created.caseKey, openedAt: now });
   }
 
   async abandonCreate(key: AlertKey, intentId: string): Promise<boolean> {
@@ -53,7 +58,7 @@ export class MemoryLedger implements Ledger {
     const existing = this.entries.get(id);
     if (existing?.state !== 'creating' || existing.intentId !== intentId) return false;
     if (existing.generation === 0) return this.entries.delete(id);
-    this.put({ ...existing, state: 'closed', closedBy: 'bridge', closedStatus: ABANDONED_STATUS, ambiguousIntentId: undefined });
+    this.write({ ...existing, state: 'closed', closedBy: 'bridge', closedStatus: ABANDONED_STATUS, ambiguousIntentId: undefined });
     return true;
   }
 
@@ -67,14 +72,14 @@ export class MemoryLedger implements Ledger {
   async markCommented(key: AlertKey, mark: CommentMark & { caseId: string; previousCommentAt: number | undefined }): Promise<boolean> {
     const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
     if (existing === undefined || existing.caseId !== mark.caseId || existing.lastCommentAt !== mark.previousCommentAt) return false;
-    this.put({ ...existing, ...commentFields(mark) });
+    this.write({ ...existing, ...commentFields(mark) });
     return true;
   }
 
   async markResolved(key: AlertKey, change: { caseId: string; at: number; comment?: CommentMark }): Promise<boolean> {
     const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
     if (existing?.state !== 'open' || existing.caseId !== change.caseId) return false;
-    this.put({ ...existing, state: 'resolved', resolvedAt: change.at, ...commentFields(change.comment) });
+    this.write({ ...existing, state: 'resolved', resolvedAt: change.at, ...commentFields(change.comment) });
     return true;
   }
 
@@ -83,7 +88,7 @@ export class MemoryLedger implements Ledger {
     if (existing === undefined || existing.caseId !== change.caseId) return false;
     const allowed = change.by === 'bridge' ? existing.state === 'open' || existing.state === 'resolved' : existing.state !== 'creating';
     if (!allowed) return false;
-    this.put({ ...existing, state: 'closed', closedAt: change.at, closedBy: change.by, closedStatus: change.status, ...commentFields(change.comment) });
+    this.write({ ...existing, state: 'closed', closedAt: change.at, closedBy: change.by, closedStatus: change.status, ...commentFields(change.comment) });
     return true;
   }
 
@@ -91,7 +96,7 @@ export class MemoryLedger implements Ledger {
     const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
     if (existing?.state !== change.from || existing.caseId !== change.caseId) return false;
     const { closedAt: _c, closedBy: _b, closedStatus: _s, resolvedAt: _r, ...rest } = existing;
-    this.put({ ...rest, state: 'open', openedAt: change.at, reopenCount: existing.reopenCount + (change.from === 'closed' ? 1 : 0), ...commentFields(change.comment) });
+    this.write({ ...rest, state: 'open', openedAt: change.at, reopenCount: existing.reopenCount + (change.from === 'closed' ? 1 : 0), ...commentFields(change.comment) });
     return true;
   }
 
@@ -111,7 +116,7 @@ export class MemoryLedger implements Ledger {
   async markCreateAmbiguous(key: AlertKey, intentId: string): Promise<boolean> {
     const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
     if (existing?.state !== 'creating' || existing.intentId !== intentId) return false;
-    this.put({ ...existing, ambiguousIntentId: intentId });
+    this.write({ ...existing, ambiguousIntentId: intentId });
     return true;
   }
 

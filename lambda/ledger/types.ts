@@ -194,8 +194,10 @@ export interface Ledger {
    * Issue 13: the one conditional write of the outbox. Stores `after` (its `rev` becomes before's + 1)
    * only if the stored entry is still `before` (same `rev`; for an entry written before `rev` existed,
    * the same state, intent, case, generation and last comment) or, for `before` undefined, absent.
-   * Occurrences are added (after - before), so a concurrent recordOccurrence is kept. False when the
-   * condition failed: read again and decide again.
+   * Occurrences are added (after - before), so a concurrent recordOccurrence is kept. Every other
+   * write (markClosed / markReopened of the verify path, the create-intent and comment writes) adds 1
+   * to `rev` too, so a swap decided on a read from before it fails. False when the condition failed:
+   * read again and decide again.
    */
   swap(before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean>;
   /**

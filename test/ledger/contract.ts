@@ -77,7 +77,7 @@ export function ledgerContract(name: string, ledger: () => Ledger): void {
       const { entry } = await l.beginCreate({ ...k, now: T0 });
       expect(await l.markCreateAmbiguous(k, 'other')).toBe(false);
       expect(await l.markCreateAmbiguous(k, entry.intentId)).toBe(true);
-      expect(await l.get(k.source, k.identity)).toEqual({ ...entry, ambiguousIntentId: entry.intentId });
+      expect(await l.get(k.source, k.identity)).toEqual({ ...entry, ambiguousIntentId: entry.intentId, rev: 1 });
       // A take-over gives a new intent id, which the flag does not name.
       const taken = await l.takeOverCreate(k, entry.intentId, T0 + 5);
       expect(taken.won).toBe(true);
@@ -236,6 +236,23 @@ export function ledgerContract(name: string, ledger: () => Ledger): void {
       expect(await l.swap(entry, { ...entry, state: 'open', caseId: 'c' })).toBe(true);
       expect(await l.get(k.source, k.identity)).toMatchObject({ occurrences: 2, state: 'open', lastFiringAt: T0 + 1 });
       expect(await l.swap(undefined, { ...entry })).toBe(false);
+    });
+
+    it("a swap read before a human close or reopen (the verify path's writes) loses its condition", async () => {
+      // A resolve decided on a read taken before the case was seen closed "Won't fix" must decide again,
+      // not close it with the bridge's status; a new case decided before a human reopen must not replace it.
+      const l = ledger();
+      const k = key();
+      const { entry } = await l.beginCreate({ ...k, now: T0 });
+      expect(await l.swap(entry, { ...entry, state: 'open', caseId: 'c9' })).toBe(true);
+      const open = (await l.get(k.source, k.identity))!;
+      expect(await l.markClosed(k, { caseId: 'c9', at: T0 + 5, by: 'human', status: "Won't fix" })).toBe(true);
+      expect(await l.swap(open, { ...open, state: 'closed', closedBy: 'bridge', closedStatus: 'CLOSED', outbox: [{ id: 'cbu1', kind: 'status', createdAt: T0, status: 'CLOSED' }] })).toBe(false);
+      expect(await l.get(k.source, k.identity)).toMatchObject({ state: 'closed', closedBy: 'human', closedStatus: "Won't fix" });
+      const closed = (await l.get(k.source, k.identity))!;
+      expect(await l.markReopened(k, { caseId: 'c9', at: T0 + 6, from: 'closed' })).toBe(true);
+      expect(await l.swap(closed, { ...closed, state: 'creating', generation: 1, caseId: undefined })).toBe(false);
+      expect(await l.get(k.source, k.identity)).toMatchObject({ state: 'open', caseId: 'c9', generation: 0 });
     });
 
     it('recordOccurrence only moves lastFiringAt forward', async () => {
