@@ -212,6 +212,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     if (effect.created !== undefined) created = effect.created;
     // Record the result; a write that lost its condition is tried again while the claim is still ours.
     let current: LedgerEntry | undefined = held;
+    let recorded = false;
     for (let tries = 0; current !== undefined && current.claimId === me; tries += 1) {
       const rest = (current.outbox ?? []).filter((a) => a.id !== head.id);
       const after: LedgerEntry = {
@@ -220,6 +221,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       };
       if (await ledger.swap(current, after)) {
         if (STEP_HOOKS) await step('action.completed', head.id);
+        recorded = true;
         break;
       }
       if (tries >= 5) break;
@@ -227,6 +229,9 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     }
     if (head.kind === 'create') deps.metrics?.count('CasesCreated', key.source);
     done.push(head);
+    // Sent but not recorded (the writes kept losing): this worker must not send it again. The next
+    // worker, once the claim lapses, finds it held by this one and checks it first (guard).
+    if (!recorded) return result('left', current?.claimUntil ?? held.claimUntil);
   }
   return result('left');
 }

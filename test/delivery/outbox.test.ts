@@ -57,6 +57,35 @@ describe('the outbox (#13)', () => {
     expect(w.dd.cases[0]?.comments[0]).toMatch(/^Resolved at .*\n\ncase-bridge update: cbu[0-9a-f]{20}$/);
   });
 
+  it('a completion write that keeps losing to other transitions does not send its action again', async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    const entry = (await w.ledger.get(KEY.source, KEY.identity))!;
+    const action = { id: 'cbu00000000000000000002', kind: 'comment' as const, createdAt: T0, text: 'Fired again.', purpose: 'comment' as const, caseId: entry.caseId };
+    await w.ledger.swap(entry, { ...entry, outbox: [action] });
+    // After the comment is posted, each of the worker's completion writes loses to another delivery's transition
+    // that lands between its read and its write (six of them: a burst of repeats).
+    let competing = 0;
+    let burst = true;
+    const ledger = w.ledger;
+    const racing = Object.assign(Object.create(ledger) as MemoryLedger, {
+      swap: async (before: Parameters<MemoryLedger['swap']>[0], after: Parameters<MemoryLedger['swap']>[1]) => {
+        if (competing > 0) {
+          competing -= 1;
+          const current = (await ledger.get(KEY.source, KEY.identity))!;
+          await ledger.swap(current, { ...current, lastSeen: current.lastSeen + 1 });
+        }
+        return ledger.swap(before, after);
+      },
+    });
+    const run = await runOutbox(KEY, { ...w.deps, ledger: racing, steps: (step) => void (step === 'datadog.acted' && burst && ((competing = 6), (burst = false))) });
+    expect(run.status).not.toBe('dropped');
+    w.advance(CLAIM_MS + 1);
+    await runOutbox(KEY, w.deps);
+    expect(w.dd.cases[0]?.comments.filter((c) => c.includes(updateMarkerLine(action.id)))).toHaveLength(1);
+    expect((await w.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+  });
+
   it('a resolve older than the latest firing does not close; one at or after it does', async () => {
     const w = world();
     await runLifecycle({ ...firing(), occurredAt: T0 + 10_000 }, w.deps);
