@@ -159,7 +159,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       if (STEP_HOOKS && written2) await step('action.completed', head.id);
       continue;
     }
-    let effect: { readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing';
+    let effect: { readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing' | 'left';
     try {
       effect = await act(head, held, deps, settleMs);
     } catch (error) {
@@ -192,6 +192,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       continue;
     }
 
+    // The guard's read took the time the effect needed: nothing sent; the next worker checks again.
+    if (effect === 'left') return result('left', held.claimUntil);
     if (effect === 'missing') {
       // The case was deleted in Datadog: what is left of the outbox is for that case.
       const written4 = await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS });
@@ -237,8 +239,10 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
 }
 
 /** The effect of one action; guarded when a previous worker may have made it. */
-async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, settleMs: number): Promise<{ readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing'> {
+async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, settleMs: number): Promise<{ readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing' | 'left'> {
   const datadog = deps.datadog;
+  // After a guard's read, the effect is a second Datadog call: it starts only if it fits the time left too.
+  const noTimeLeft = (): boolean => deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS;
   const timed = entry.source;
   if (head.kind === 'create') {
     if (head.guard === true || entry.ambiguousIntentId !== undefined) {
@@ -251,6 +255,7 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
       // Datadog's search lags its writes: nothing found is trusted only a settle time after the lost create.
       const settled = (head.suspectAt ?? head.sentAt ?? deps.now()) + settleMs;
       if (deps.now() < settled) return { settleUntil: settled };
+      if (noTimeLeft()) return 'left';
     }
     const request = head.request as CaseCreateRequest;
     return { created: await callDatadog(deps, timed, (keys) => datadog.createCase(request, keys)) };
@@ -264,6 +269,7 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
         const read = await callDatadog(deps, undefined, (keys) => datadog.listComments(caseId, { pages: 2 }, keys));
         if (read.checked && read.comments.some((c) => c.message.includes(line))) return {};
         if (!read.checked) deps.logger.warn('comment may be duplicated: the case timeline cannot be read', { caseId, status: read.status });
+        if (noTimeLeft()) return 'left';
       }
       await callDatadog(deps, timed, (keys) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys));
       return {};

@@ -110,4 +110,27 @@ describe('the outbox (#13)', () => {
     expect(w.dd.cases[0]?.comments).toHaveLength(1);
     expect((await w.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
   });
+
+  it('a guarded comment with time left for one Datadog call reads the timeline and stops before posting (the watchdog posts it)', async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    const entry = (await w.ledger.get(KEY.source, KEY.identity))!;
+    // A worker that died before recording it may have posted it: the next one reads the timeline first.
+    const action = { id: 'cbu00000000000000000003', kind: 'comment' as const, createdAt: T0, text: 'Resolved.', purpose: 'comment' as const, caseId: entry.caseId, claimedBy: 'dead', sentAt: T0 };
+    await w.ledger.swap(entry, { ...entry, outbox: [action] });
+    let elapsed = 0;
+    const slow = new Proxy(w.dd, {
+      get: (t, p, r) => {
+        const v = Reflect.get(t, p, r) as unknown;
+        return typeof v === 'function' ? (...a: unknown[]) => ((elapsed += 4_500), (v as (...x: unknown[]) => unknown).apply(t, a)) : v;
+      },
+    });
+    // 7 s left: one 5 s Datadog call and the answer fit, two do not.
+    const run = await runOutbox(KEY, { ...w.deps, datadog: slow, remainingMs: () => 7_000 - elapsed });
+    expect(elapsed).toBeLessThanOrEqual(7_000);
+    expect(run.status).toBe('left');
+    w.advance(CLAIM_MS + 1);
+    expect((await runOutbox(KEY, w.deps)).status).toBe('done');
+    expect(w.dd.cases[0]?.comments).toHaveLength(1);
+  });
 });
