@@ -119,10 +119,10 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
       next = { ...entry, ...mark, state: 'open', openedAt: now, resolvedAt: undefined };
       break;
     case 'resolved_closed':
-      next = { ...entry, ...mark, state: 'closed', closedAt: now, closedBy: 'bridge', closedStatus: work.policy.close_status };
+      next = { ...entry, ...mark, state: 'closed', closedAt: now, closedBy: 'bridge', closedStatus: work.policy.close_status, lastResolveAt: event.occurredAt };
       break;
     case 'resolved_commented':
-      next = { ...entry, ...mark, state: 'resolved', resolvedAt: now };
+      next = { ...entry, ...mark, state: 'resolved', resolvedAt: now, lastResolveAt: event.occurredAt };
       break;
     case 'reopened':
       next = { ...entry, ...mark, state: 'open', openedAt: now, reopenCount: entry.reopenCount + 1, closedAt: undefined, closedBy: undefined, closedStatus: undefined, resolvedAt: undefined };

@@ -93,6 +93,7 @@ const NUMBER_FIELDS = [
   'nextSeq',
   'claimUntil',
   'lastFiringAt',
+  'lastResolveAt',
 ] as const;
 
 function toItem(entry: LedgerEntry): Item {

@@ -75,6 +75,8 @@ export interface LedgerEntry {
   readonly claimUntil?: number | undefined;
   /** Latest firing's time (ms, the sender's when it gives one): a resolve older than it does not close. */
   readonly lastFiringAt?: number | undefined;
+  /** The applied resolve's time (ms, the sender's when it gives one): a firing at or before it does not reopen the case the bridge closed. */
+  readonly lastResolveAt?: number | undefined;
 }
 
 /**

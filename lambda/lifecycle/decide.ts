@@ -145,8 +145,11 @@ export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, po
         return { actions: [{ kind: 'create', generation: entry.generation + 1, replacing: true, takeOver: false, lookupFirst: false }], reason, record: false, verify: false };
       }
       const closedAt = entry.closedAt ?? 0;
-      // Sent before the close (out-of-order delivery, a retry of an old firing): it must not reopen.
-      if (event.occurredAt <= closedAt) return none('stale_event');
+      // Sent before the close (out-of-order delivery, a retry of an old firing): it must not reopen. A close
+      // of the bridge's is compared on the resolve's own time, the clock the firing's time is on, not on when
+      // that resolve reached the bridge (late: a sender's retry, a deferral).
+      const closedBySender = entry.closedBy === 'bridge' && entry.lastResolveAt !== undefined ? entry.lastResolveAt : closedAt;
+      if (event.occurredAt <= closedBySender) return none('stale_event');
       const withinWindow = now - closedAt <= policy.reopen_window_seconds * 1000 && policy.reopen_window_seconds > 0;
       if (withinWindow) {
         if (isNeverReopenStatus(policy, entry.closedStatus)) return none('wont_fix');

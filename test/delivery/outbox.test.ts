@@ -133,4 +133,16 @@ describe('the outbox (#13)', () => {
     expect((await runOutbox(KEY, w.deps)).status).toBe('done');
     expect(w.dd.cases[0]?.comments).toHaveLength(1);
   });
+
+  it('a firing sent after the latest resolve reopens, even when that resolve reached the bridge late', async () => {
+    const w = world();
+    await runLifecycle({ ...firing(), occurredAt: T0 }, w.deps);
+    // The resolve, sent at T0 + 10 s, reaches the bridge at T0 + 40 s (the sender's retry, a deferral).
+    w.advance(40_000);
+    expect(await runLifecycle({ ...resolved(), occurredAt: T0 + 10_000 }, w.deps)).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    // The alert fired again at T0 + 20 s, after it resolved; that delivery arrives at T0 + 50 s.
+    w.advance(10_000);
+    expect(await runLifecycle({ ...firing(), occurredAt: T0 + 20_000 }, w.deps)).toMatchObject({ reason: 'reopened' });
+    expect(w.dd.cases[0]?.status).toBe('OPEN');
+  });
 });
