@@ -12,6 +12,7 @@ import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import type { Ledger } from '../ledger/types.js';
 import type { UpdateDeps } from '../delivery/updates.js';
+import type { Pacer } from '../delivery/rate-budget.js';
 import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
@@ -36,7 +37,14 @@ export interface IngestDeps {
   readonly metrics?: BridgeMetrics;
   /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
   readonly markerSearchSettleSeconds?: number;
+  /** The shared rate budget (issue 15): a webhook whose slot is further than INGEST_PACE_WAIT_MS away is queued (202). @default none */
+  readonly pace?: Pacer;
+  /** Waits for a slot (injected with a fake clock in tests). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** How long a webhook waits for its rate-budget slot before it is queued instead (the sender waits too). */
+export const INGEST_PACE_WAIT_MS = 250;
 
 type Result = Answer;
 
@@ -188,7 +196,7 @@ export function createIngestHandler(deps: IngestDeps) {
       metrics.count('CasesDeduplicated', compiled.source.name);
       return reply(200, { status: 'duplicate', deliveryId });
     }
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds };
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep };
     if (dryRun || deliveryId === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     try {
       return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);

@@ -10,6 +10,7 @@ import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.j
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
 import { lambdaLedger } from '../ledger/lambda-ledger.js';
+import { lambdaRateBudget } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 
 // The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`), with the
@@ -38,6 +39,7 @@ const ingest = createIngestHandler({
   datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
   queue,
   ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
+  pace: lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE),
   logger,
   maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
   dryRun: env.CASE_BRIDGE_DRY_RUN,

@@ -42,7 +42,7 @@ export interface DynamoLedgerOptions {
 }
 
 /** The four calls the ledger makes, over the SDK loaded on first use. */
-interface DynamoCalls {
+export interface DynamoCalls {
   getItem(input: GetItemCommandInput): Promise<GetItemCommandOutput>;
   putItem(input: PutItemCommandInput): Promise<unknown>;
   updateItem(input: UpdateItemCommandInput): Promise<UpdateItemCommandOutput>;
@@ -62,7 +62,7 @@ async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
+export async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
   const [sdk, c] = await guarded('loading the DynamoDB client', () => Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]));
   return {
     getItem: (input) => guarded('GetItem', () => c.send(new sdk.GetItemCommand(input))),
@@ -122,7 +122,7 @@ function fromItem(item: Item): LedgerEntry {
   };
 }
 
-function isConditionFailure(error: unknown): boolean {
+export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 

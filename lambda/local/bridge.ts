@@ -8,6 +8,9 @@ import { createDatadogClient, type DatadogClient } from '../datadog/client.js';
 import { MemoryLedger } from '../ledger/memory-ledger.js';
 import type { Ledger } from '../ledger/types.js';
 import { DynamoLedger } from '../ledger/dynamo-ledger.js';
+import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
+import { MemoryRateBudgetStore } from '../ledger/rate-budget-store.js';
+import { RateBudget, type Pacer } from '../delivery/rate-budget.js';
 import { localDynamoClient, startLocalLedger } from './ledger.js';
 import type { LocalState } from './state.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
@@ -79,6 +82,13 @@ export interface LocalBridgeOptions {
    * emulators, so that they outlive this process. Ignored for whichever of `ledger`/`queue` is given.
    */
   readonly state?: LocalState;
+  /**
+   * The shared rate budget of the ingest handler and the retry consumer (issue 15); `false` turns
+   * pacing off. @default a RateBudget in the ledger's DynamoDB table when it has one, else in memory
+   */
+  readonly pace?: Pacer | false;
+  /** Waits for a rate-budget slot (tests pass one driven by their fake clock). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Builds what API Gateway (HTTP API, payload v2) would hand the ingest function. */
@@ -192,6 +202,21 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     dynamoInfo = { endpoint: local.endpoint, tableName: local.tableName };
     stopLedger = () => local.close();
   }
+  let pace: Pacer | undefined;
+  if (options.pace !== undefined) {
+    pace = options.pace === false ? undefined : options.pace;
+  } else if (dynamoInfo !== undefined) {
+    const budgetClient = localDynamoClient(dynamoInfo.endpoint);
+    pace = new RateBudget({ store: new DynamoRateBudgetStore({ client: budgetClient, tableName: dynamoInfo.tableName }) });
+    const stop = stopLedger;
+    stopLedger = async () => {
+      budgetClient.destroy();
+      await stop();
+    };
+  } else {
+    pace = new RateBudget({ store: new MemoryRateBudgetStore() });
+  }
+  const paced = { ...(pace ? { pace } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) };
   let queue: ActionQueue = options.queue ?? new MemoryActionQueue();
   let stopRetry = async (): Promise<void> => undefined;
   let sqsInfo: LocalBridge['sqs'];
@@ -209,7 +234,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       client: sqs.client,
       queueUrl: sqs.retryQueueUrl,
       queueArn: sqs.retryQueueArn,
-      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}) }),
+      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}), ...paced }),
       logger,
     });
     queue = sqsQueue;
@@ -232,6 +257,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ...(options.random ? { random: options.random } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}),
+    ...paced,
   });
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {

@@ -10,6 +10,7 @@ import type { SecretsProvider } from '../shared/secrets.js';
 import { isoTime } from '../shared/time.js';
 import { readQueuedMessage, type ActionQueue, type PendingAction, type ReadResult } from '../delivery/queue.js';
 import type { UnreadableMessageSink } from '../delivery/sqs-queue.js';
+import type { Pacer } from '../delivery/rate-budget.js';
 
 export interface RetryDeps {
   readonly datadog: DatadogClient;
@@ -32,7 +33,17 @@ export interface RetryDeps {
   readonly metrics?: BridgeMetrics;
   /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
   readonly markerSearchSettleSeconds?: number;
+  /** The shared rate budget (issue 15): a record waits up to RETRY_PACE_WAIT_MS for its slot, else goes back to the queue. @default none */
+  readonly pace?: Pacer;
+  /** Waits for a slot (injected with a fake clock in tests). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/**
+ * How long a record waits for its rate-budget slot. SQS delays are whole seconds, so a record comes
+ * back up to a second before its slot and waits the rest here.
+ */
+export const RETRY_PACE_WAIT_MS = 3000;
 
 /** What happened to one record; `failed` records are reported to SQS for redelivery. */
 export type RecordOutcome = Outcome['status'] | 'unreadable' | 'failed';
@@ -100,6 +111,9 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       ledger: deps.ledger,
       now: deps.now ?? Date.now,
       markerSearchSettleSeconds: deps.markerSearchSettleSeconds,
+      pace: deps.pace,
+      paceWaitMs: RETRY_PACE_WAIT_MS,
+      sleep: deps.sleep,
     };
     if (action.kind === 'lifecycle_event') {
       // A deferred event (a resolve that arrived while its case was being created): decided afresh.

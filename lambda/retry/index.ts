@@ -9,6 +9,7 @@ import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.j
 import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createRetryHandler } from './handler.js';
 import { lambdaLedger } from '../ledger/lambda-ledger.js';
+import { lambdaRateBudget } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 
 // The Lambda entry of the retry queue's consumer (SqsEventSource with reportBatchItemFailures).
@@ -29,6 +30,7 @@ const retry = createRetryHandler({
   queue: new SqsActionQueue({ client: new SQSClient({ ...AWS_CLIENT_BOUNDS }), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL }),
   logger,
   ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
+  pace: lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE),
   metrics,
 });
 
