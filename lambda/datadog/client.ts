@@ -36,6 +36,11 @@ export interface CaseSummary {
   readonly closedAt: string | undefined;
 }
 
+/** Per call: a shorter deadline than the client's (e.g. what is left of the sender's). */
+export interface CallOptions {
+  readonly timeoutMs?: number;
+}
+
 /** The deprecated `status` enum (accepted by every case type) or a status name of the case's type. */
 export type CaseStatusUpdate = CaseStatus | { readonly statusName: string };
 
@@ -45,18 +50,18 @@ export type CaseStatusUpdate = CaseStatus | { readonly statusName: string };
  */
 export interface DatadogClient {
   /** POST /api/v2/cases. */
-  createCase(request: CaseCreateRequest, keys: DatadogKeys): Promise<CreatedCase>;
+  createCase(request: CaseCreateRequest, keys: DatadogKeys, options?: CallOptions): Promise<CreatedCase>;
   /** POST /api/v2/cases/{id}/comment. Returns the new timeline cell id when Datadog sends it. */
-  addComment(caseId: string, text: string, keys: DatadogKeys): Promise<{ readonly commentId: string | undefined }>;
+  addComment(caseId: string, text: string, keys: DatadogKeys, options?: CallOptions): Promise<{ readonly commentId: string | undefined }>;
   /** POST /api/v2/cases/{id}/status. */
-  setStatus(caseId: string, status: CaseStatusUpdate, keys: DatadogKeys): Promise<CaseSummary>;
+  setStatus(caseId: string, status: CaseStatusUpdate, keys: DatadogKeys, options?: CallOptions): Promise<CaseSummary>;
   /** GET /api/v2/cases/{id}; a missing case throws DatadogError with status 404. */
-  getCase(caseId: string, keys: DatadogKeys): Promise<CaseSummary>;
+  getCase(caseId: string, keys: DatadogKeys, options?: CallOptions): Promise<CaseSummary>;
   /**
    * GET /api/v2/cases?filter=<marker>: the oldest case whose description (or a custom attribute)
    * contains the marker, or undefined. Search lags writes: a case created seconds ago may be missing.
    */
-  findCaseByMarker(marker: string, keys: DatadogKeys): Promise<CaseSummary | undefined>;
+  findCaseByMarker(marker: string, keys: DatadogKeys, options?: CallOptions): Promise<CaseSummary | undefined>;
 }
 
 export interface DatadogClientOptions {
@@ -171,10 +176,11 @@ const MARKER_SEARCH_PAGE_SIZE = 20;
 
 export function createDatadogClient(options: DatadogClientOptions): DatadogClient {
   const doFetch = options.fetch ?? globalThis.fetch;
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const defaultTimeoutMs = options.timeoutMs ?? 5000;
   const host = new URL(options.baseUrl).host;
 
-  async function send<T>(method: string, path: string, body: unknown, keys: DatadogKeys, schema: z.ZodMiniType<T>): Promise<T> {
+  async function send<T>(method: string, path: string, body: unknown, keys: DatadogKeys, schema: z.ZodMiniType<T>, call?: CallOptions): Promise<T> {
+    const timeoutMs = Math.max(1, Math.floor(Math.min(defaultTimeoutMs, call?.timeoutMs ?? defaultTimeoutMs)));
     let response: Response;
     const started = Date.now();
     try {
@@ -236,33 +242,33 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
   }
 
   return {
-    async createCase(request, keys) {
-      const res = await send('POST', '/api/v2/cases', request, keys, caseSchemas().CaseResponse);
+    async createCase(request, keys, call) {
+      const res = await send('POST', '/api/v2/cases', request, keys, caseSchemas().CaseResponse, call);
       return { id: res.data.id, key: res.data.attributes.key, statusName: res.data.attributes.status_name };
     },
 
-    async addComment(caseId, text, keys) {
+    async addComment(caseId, text, keys, call) {
       const body: CaseCommentRequest = { data: { type: 'case', attributes: { comment: text } } };
-      const res = await send('POST', `${casePath(caseId)}/comment`, body, keys, caseSchemas().TimelineResponse);
+      const res = await send('POST', `${casePath(caseId)}/comment`, body, keys, caseSchemas().TimelineResponse, call);
       return { commentId: res.data?.[0]?.id };
     },
 
-    async setStatus(caseId, status, keys) {
+    async setStatus(caseId, status, keys, call) {
       const attributes = typeof status === 'string' ? { status } : { status_name: status.statusName };
       const body: CaseStatusRequest = { data: { type: 'case', attributes } };
-      const res = await send('POST', `${casePath(caseId)}/status`, body, keys, caseSchemas().CaseReadResponse);
+      const res = await send('POST', `${casePath(caseId)}/status`, body, keys, caseSchemas().CaseReadResponse, call);
       return summaryOf(res.data);
     },
 
-    async getCase(caseId, keys) {
-      const res = await send('GET', casePath(caseId), undefined, keys, caseSchemas().CaseReadResponse);
+    async getCase(caseId, keys, call) {
+      const res = await send('GET', casePath(caseId), undefined, keys, caseSchemas().CaseReadResponse, call);
       return summaryOf(res.data);
     },
 
-    async findCaseByMarker(marker, keys) {
+    async findCaseByMarker(marker, keys, call) {
       // The marker is one alphanumeric token (see lambda/ledger/marker.ts), so it needs no quoting.
       const query = new URLSearchParams({ filter: marker, 'page[size]': String(MARKER_SEARCH_PAGE_SIZE), 'page[number]': '1' });
-      const res = await send('GET', `/api/v2/cases?${query.toString()}`, undefined, keys, caseSchemas().CasesSearchResponse);
+      const res = await send('GET', `/api/v2/cases?${query.toString()}`, undefined, keys, caseSchemas().CasesSearchResponse, call);
       const matches = res.data.filter((c) => caseHasMarker(c, marker)).map(summaryOf);
       // Should two exist after all, the first created is the one the ledger keeps.
       matches.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));

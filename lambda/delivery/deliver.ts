@@ -4,7 +4,7 @@ import { MAX_ATTEMPTS, MAX_DELAY_SECONDS, retryDelaySeconds } from '../datadog/r
 import { DatadogError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { BridgeMetrics } from '../shared/metrics.js';
-import { callDatadog, storing, type KeySource } from './call.js';
+import { callDatadog, MIN_CALL_MS, storing, type KeySource } from './call.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
 import { delayUntil, type PaceKind, type Pacer } from './rate-budget.js';
 
@@ -28,6 +28,12 @@ export interface DeliveryDeps {
   readonly paceWaitMs?: number | undefined;
   /** Waits `ms` (injected with a fake clock in tests). @default setTimeout */
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  /**
+   * When the sender's answer is due, less a margin (ms; the ingest, issue 15): a Datadog call gets
+   * only the time left, a slot further than that is queued, and with no time left nothing is sent.
+   * @default none (the retry function: the client's own deadline)
+   */
+  readonly deadlineAt?: number | undefined;
 }
 
 /** Why an action waits in the retry queue for its rate-budget slot (its message's `reason`). */
@@ -40,20 +46,27 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
  * at most `paceWaitMs`), else the slot's time: the caller queues the action for it (see deferToSlot).
  * A budget that cannot be read does not stop the call: Datadog's 429 still paces it.
  */
-export async function awaitSlot(kind: PaceKind, action: PendingAction, deps: Pick<DeliveryDeps, 'pace' | 'paceWaitMs' | 'sleep' | 'now' | 'logger'>): Promise<number | undefined> {
+export async function awaitSlot(kind: PaceKind, action: PendingAction, deps: Pick<DeliveryDeps, 'pace' | 'paceWaitMs' | 'sleep' | 'now' | 'logger' | 'deadlineAt'>): Promise<number | undefined> {
   if (deps.pace === undefined) return undefined;
-  const now = (deps.now ?? Date.now)();
-  let decision;
-  try {
-    decision = await deps.pace.reserve(kind, now, action.slotAt);
-  } catch (error) {
-    deps.logger.warn('rate budget unavailable; calling Datadog unpaced', { error });
-    return undefined;
+  const clock = deps.now ?? Date.now;
+  let ticket = action.slotAt;
+  // A wait that ends late (a busy event loop) is checked again: a slot missed is booked anew.
+  for (let tries = 0; tries < 3; tries += 1) {
+    const now = clock();
+    let decision;
+    try {
+      decision = await deps.pace.reserve(kind, now, ticket);
+    } catch (error) {
+      deps.logger.warn('rate budget unavailable; calling Datadog unpaced', { error });
+      return undefined;
+    }
+    if (decision.go) return undefined;
+    const waitMs = decision.notBeforeMs - now;
+    const maxWaitMs = Math.min(deps.paceWaitMs ?? 0, deps.deadlineAt === undefined ? Infinity : deps.deadlineAt - MIN_CALL_MS - now);
+    if (waitMs > maxWaitMs) return decision.notBeforeMs;
+    await (deps.sleep ?? realSleep)(waitMs);
+    ticket = decision.notBeforeMs;
   }
-  if (decision.go) return undefined;
-  const waitMs = decision.notBeforeMs - now;
-  if (waitMs > (deps.paceWaitMs ?? 0)) return decision.notBeforeMs;
-  await (deps.sleep ?? realSleep)(waitMs);
   return undefined;
 }
 
@@ -74,7 +87,7 @@ export async function deliverCase(action: PendingCase, deps: DeliveryDeps): Prom
   const slotAt = await awaitSlot('create', action, deps);
   if (slotAt !== undefined) return deferToSlot(action, slotAt, deps);
   try {
-    const created = await callDatadog(deps, action.source, (keys) => deps.datadog.createCase(action.request, keys));
+    const created = await callDatadog(deps, action.source, (keys, options) => deps.datadog.createCase(action.request, keys, options));
     deps.metrics?.count('CasesCreated', action.source);
     return { status: 'created', case: created };
   } catch (error) {

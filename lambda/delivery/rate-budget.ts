@@ -37,7 +37,7 @@ export interface RateBudgetOptions {
   readonly store: RateBudgetStore;
   /** The limit's name in the store (`ratelimit#datadog#<endpointClass>`). @default 'cases_write' */
   readonly endpointClass?: string;
-  /** Each window is this much longer than the period, so a slightly late call stays within the limit. @default 0.03 */
+  /** Each window is this much longer than the period, so a slightly late call stays within the limit. @default 0.02 */
   readonly slack?: number;
   /** Windows searched for a free slot before giving up (the call then goes to Datadog's judgement). @default 5000 */
   readonly maxWindows?: number;
@@ -57,7 +57,7 @@ export class RateBudget implements Pacer {
   constructor(options: RateBudgetOptions) {
     this.store = options.store;
     this.key = options.endpointClass ?? 'cases_write';
-    this.slack = options.slack ?? 0.03;
+    this.slack = options.slack ?? 0.02;
     this.maxWindows = options.maxWindows ?? 5000;
   }
 

@@ -48,7 +48,7 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
     const caseId = entry.caseId;
     let summary: CaseSummary | 'missing' | undefined;
     try {
-      summary = await callDatadog(deps, undefined, (keys) => datadog.getCase(caseId, keys));
+      summary = await callDatadog(deps, undefined, (keys, options) => datadog.getCase(caseId, keys, options));
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
       if (error.status === 404) summary = 'missing';

@@ -44,8 +44,8 @@ export async function sendUpdate(action: PendingComment | PendingStatus, deps: U
   const slotAt = await awaitSlot('update', action, deps);
   if (slotAt !== undefined) return deferToSlot(action, slotAt, deps);
   try {
-    if (action.kind === 'comment') await callDatadog(deps, action.source, (keys) => datadog.addComment(action.caseId, action.text, keys));
-    else await callDatadog(deps, action.source, (keys) => datadog.setStatus(action.caseId, action.status === 'CLOSED' || action.status === 'OPEN' || action.status === 'IN_PROGRESS' ? action.status : { statusName: action.status }, keys));
+    if (action.kind === 'comment') await callDatadog(deps, action.source, (keys, options) => datadog.addComment(action.caseId, action.text, keys, options));
+    else await callDatadog(deps, action.source, (keys, options) => datadog.setStatus(action.caseId, action.status === 'CLOSED' || action.status === 'OPEN' || action.status === 'IN_PROGRESS' ? action.status : { statusName: action.status }, keys, options));
     return { status: 'sent' };
   } catch (error) {
     if (!(error instanceof DatadogError)) throw error;
@@ -90,7 +90,7 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
   if (lookup !== undefined) {
     let found: CreatedCase | undefined;
     try {
-      const summary = await callDatadog(deps, undefined, (keys) => datadog.findCaseByMarker(action.marker, keys));
+      const summary = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(action.marker, keys, options));
       if (summary !== undefined) found = { id: summary.id, key: summary.key, statusName: summary.statusName };
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;

@@ -46,6 +46,12 @@ export interface IngestDeps {
 /** How long a webhook waits for its rate-budget slot before it is queued instead (the sender waits too). */
 export const INGEST_PACE_WAIT_MS = 250;
 
+/**
+ * Kept free before the sender's deadline (`ack_deadline_ms`) for what follows the last Datadog call:
+ * queueing what is left, the ledger write, the answer and the network back to the sender.
+ */
+export const ACK_MARGIN_MS = 300;
+
 type Result = Answer;
 
 /** Problems answered with their own status; `code` is stable for clients and tests. */
@@ -138,6 +144,8 @@ export function createIngestHandler(deps: IngestDeps) {
   let secretKeysChecked = false;
 
   async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
+    // The sender's clock starts before ours (network, API Gateway, a cold start): the margin covers it.
+    const receivedAt = now();
     const sourceName = event.pathParameters?.['source'] ?? '';
     const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
     if (compiled === undefined) {
@@ -196,7 +204,7 @@ export function createIngestHandler(deps: IngestDeps) {
       metrics.count('CasesDeduplicated', compiled.source.name);
       return reply(200, { status: 'duplicate', deliveryId });
     }
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep };
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: receivedAt + compiled.ackDeadlineMs - ACK_MARGIN_MS };
     if (dryRun || deliveryId === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     try {
       return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);

@@ -236,6 +236,9 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       queueArn: sqs.retryQueueArn,
       handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}), ...paced }),
       logger,
+      // Two pollers, as the deployed event source mapping's MaximumConcurrency (lib/retry-queue.ts):
+      // a record waiting for its rate-budget slot does not hold back the records that come after it.
+      concurrency: 2,
     });
     queue = sqsQueue;
     sqsInfo = { endpoint: sqs.endpoint, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl };

@@ -49,6 +49,22 @@ export const DEFAULT_SECRET_KEYS: { readonly [K in SourceName]: string } = {
   generic: 'GENERIC_WEBHOOK_SECRET',
 };
 
+/**
+ * How long each sender waits for the bridge's answer before it records a failed delivery (issue 15;
+ * docs/senders.md): Sentry 1 s, PagerDuty 5 s, GitHub 10 s; the others 10 s. The rules file's
+ * `sources.<name>.ack_deadline_ms` overrides it.
+ */
+export const DEFAULT_ACK_DEADLINE_MS: { readonly [K in SourceName]: number } = {
+  github: 10_000,
+  pagerduty: 5_000,
+  alertmanager: 10_000,
+  grafana: 10_000,
+  sentry: 1_000,
+  opsgenie: 10_000,
+  'standard-webhooks': 10_000,
+  generic: 10_000,
+};
+
 /** A source with its settings resolved from the rules file: what the ingest handler calls. */
 export interface BoundSource {
   readonly name: SourceName;
