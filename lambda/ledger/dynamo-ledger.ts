@@ -62,7 +62,22 @@ async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
+/**
+ * The calls over `client`, loaded on first use. A failed load (no SDK, a client factory that threw)
+ * is not cached: the next call tries again.
+ */
+export function lazyCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): () => Promise<DynamoCalls> {
+  let loaded: Promise<DynamoCalls> | undefined;
+  return () => {
+    loaded ??= loadCalls(client).catch((error: unknown) => {
+      loaded = undefined;
+      throw error;
+    });
+    return loaded;
+  };
+}
+
+async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
   const [sdk, c] = await guarded('loading the DynamoDB client', () => Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]));
   return {
     getItem: (input) => guarded('GetItem', () => c.send(new sdk.GetItemCommand(input))),
@@ -147,22 +162,12 @@ function commentValues(comment: CommentMark | undefined): Record<string, Attribu
 
 /** The ledger in DynamoDB (deployed) or a DynamoDB-protocol emulator (local, tests). */
 export class DynamoLedger implements Ledger {
-  private readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>);
   private readonly table: string;
-  private loaded: Promise<DynamoCalls> | undefined;
+  private readonly calls: () => Promise<DynamoCalls>;
 
   constructor(options: DynamoLedgerOptions) {
-    this.client = options.client;
+    this.calls = lazyCalls(options.client);
     this.table = options.tableName;
-  }
-
-  private calls(): Promise<DynamoCalls> {
-    // A failed load (no SDK, a client factory that threw) is not cached: the next call tries again.
-    this.loaded ??= loadCalls(this.client).catch((error: unknown) => {
-      this.loaded = undefined;
-      throw error;
-    });
-    return this.loaded;
   }
 
   async get(source: string, identity: string): Promise<LedgerEntry | undefined> {

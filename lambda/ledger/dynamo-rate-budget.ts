@@ -1,6 +1,6 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LEDGER_TABLE } from '../shared/contract.js';
-import { isConditionFailure, loadCalls, type DynamoCalls } from './dynamo-ledger.js';
+import { isConditionFailure, lazyCalls, type DynamoCalls } from './dynamo-ledger.js';
 import type { RateBudgetState, RateBudgetStore, RateShape } from './rate-budget-store.js';
 
 // One item per limit in the ledger table, `ratelimit#datadog#<endpoint class>`:
@@ -18,21 +18,12 @@ const n = (v: number): AttributeValue => ({ N: String(v) });
 const WINDOW_PREFIX = 'w';
 
 export class DynamoRateBudgetStore implements RateBudgetStore {
-  private readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>);
   private readonly table: string;
-  private loaded: Promise<DynamoCalls> | undefined;
+  private readonly calls: () => Promise<DynamoCalls>;
 
   constructor(options: { readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>); readonly tableName: string }) {
-    this.client = options.client;
+    this.calls = lazyCalls(options.client);
     this.table = options.tableName;
-  }
-
-  private calls(): Promise<DynamoCalls> {
-    this.loaded ??= loadCalls(this.client).catch((error: unknown) => {
-      this.loaded = undefined;
-      throw error;
-    });
-    return this.loaded;
   }
 
   private key(key: string): Record<string, AttributeValue> {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatadogClient, type CallOptions, type DatadogClient } from '../../lambda/datadog/client.js';
-import { encodeQueuedMessage, MemoryActionQueue, QUEUED_MESSAGE_VERSION } from '../../lambda/delivery/queue.js';
+import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { ACK_MARGIN_MS } from '../../lambda/ingest/handler.js';
 import { signRequest } from '../../lambda/local/sign.js';
 import { createRetryHandler } from '../../lambda/retry/handler.js';
@@ -10,6 +9,7 @@ import { silentLogger } from '../../lambda/shared/log.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { DEFAULT_ACK_DEADLINE_MS } from '../../lambda/sources/index.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { queuedRecord } from '../support/fakes.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
@@ -75,19 +75,7 @@ describe('a Sentry webhook while Datadog takes 3 s per call', () => {
       logger: silentLogger,
       markerSearchSettleSeconds: 0,
     });
-    const at = Date.now();
-    const record: SQSRecord = {
-      messageId: 'm-1',
-      receiptHandle: 'r-1',
-      body: encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: queued, reason: queue.retries[0]!.reason, enqueuedAt: at }),
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(at), SenderId: 'test', ApproximateFirstReceiveTimestamp: String(at) },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry',
-      awsRegion: 'us-east-1',
-    };
-    expect(await retry({ Records: [record] })).toEqual({ batchItemFailures: [] });
+    expect(await retry({ Records: [queuedRecord('1', queued, queue.retries[0]!.reason, Date.now())] })).toEqual({ batchItemFailures: [] });
     expect(dd.cases).toHaveLength(1);
     expect(dd.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/cases')).toHaveLength(1);
     const entry = await bridge.ledger.get('sentry', queued.identity);

@@ -1,14 +1,13 @@
-import type { SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
-import { PACED_REASON } from '../../lambda/delivery/deliver.js';
-import { encodeQueuedMessage, MemoryActionQueue, QUEUED_MESSAGE_VERSION, type PendingAction } from '../../lambda/delivery/queue.js';
+import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { RateBudget } from '../../lambda/delivery/rate-budget.js';
 import { MemoryRateBudgetStore } from '../../lambda/ledger/rate-budget-store.js';
 import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { queuedRecord } from '../support/fakes.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { postGithubIssue, startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
@@ -37,10 +36,6 @@ function issueBody(n: number): string {
   });
 }
 
-function record(id: number, action: PendingAction, at: number): SQSRecord {
-  const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: PACED_REASON, enqueuedAt: at });
-  return { messageId: `m-${id}`, receiptHandle: `r-${id}`, body, attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(at), SenderId: 'test', ApproximateFirstReceiveTimestamp: String(at) }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry', awsRegion: 'us-east-1' };
-}
 
 describe(`paced storm: ${ALERTS} distinct alerts against ${LIMIT} creates per ${PERIOD_MS / 1000} s, budget unknown at first`, () => {
   it('meets one 429 (it states the budget), then queues every create for a slot and makes each case once, at the limit rate', async () => {
@@ -82,7 +77,7 @@ describe(`paced storm: ${ALERTS} distinct alerts against ${LIMIT} creates per ${
       pending.sort((a, b) => a.at - b.at);
       const next = pending.shift()!;
       clock = Math.max(clock, next.at);
-      const result = await retry({ Records: [record(handed++, next.action, clock)] });
+      const result = await retry({ Records: [queuedRecord(String(handed++), next.action, next.reason, clock)] });
       expect(result.batchItemFailures).toEqual([]);
       pending.push(...queue.retries.splice(0).map((r) => ({ ...r, at: clock + r.delaySeconds * 1000 })));
     }
