@@ -71,6 +71,11 @@ export interface DatadogClientOptions {
   readonly timeoutMs?: number;
   /** Injected for tests; @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Told the `X-RateLimit-*` headers of every successful answer that carries them (a failed one
+   * carries them on its DatadogError). The rate budget learns the limit from them. @default none
+   */
+  readonly onRateLimit?: (rateLimit: RateLimit, status: number) => void;
 }
 
 const NUMBER_HEADERS = { limit: 'x-ratelimit-limit', period: 'x-ratelimit-period', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset' } as const;
@@ -222,6 +227,10 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
         ...(rateLimit ? { rateLimit } : {}),
         ambiguous: response.status >= 500,
       });
+    }
+    if (options.onRateLimit !== undefined) {
+      const rateLimit = parseRateLimit(response.headers);
+      if (rateLimit !== undefined) options.onRateLimit(rateLimit, response.status);
     }
     let json: unknown;
     try {

@@ -98,15 +98,29 @@ export class RateBudget implements Pacer {
 
   async observe(rateLimit: RateLimit | undefined, status: number, now: number): Promise<void> {
     if (rateLimit === undefined) return;
+    // Unknown budget: the first 429 states it, with the reset of a window known to be spent. A
+    // successful answer before it says nothing of the calls made unbooked in its window.
+    if (status !== 429 && this.knownShape === undefined) return;
     const { limit, period, reset } = rateLimit;
     const shape = limit !== undefined && limit > 0 && period !== undefined && period > 0 ? { limit, periodMs: period * 1000 } : undefined;
     const changed = shape !== undefined && (this.knownShape?.limit !== shape.limit || this.knownShape.periodMs !== shape.periodMs);
-    // Reset is whole seconds, rounded up: the window may end up to a second sooner; never later.
+    // A 429 sets the floor (Reset is whole seconds, rounded up: the window may end up to a second
+    // sooner, never later). A successful answer only updates the limit (e.g. one Datadog has raised).
     const floorMs = status === 429 ? now + (reset ?? period ?? 1) * 1000 : undefined;
     if (!changed && floorMs === undefined) return;
     await this.store.learn(this.key, { ...(changed ? { shape } : {}), ...(floorMs !== undefined ? { floorMs } : {}) });
     if (changed) this.knownShape = shape;
   }
+}
+
+/**
+ * Feeds the `X-RateLimit-*` headers of Datadog's successful answers to the budget (the client's
+ * `onRateLimit`), so that a limit Datadog changes is followed (a raised one never shows as a 429). Never throws.
+ */
+export function rateLimitObserver(pace: Pacer, now: () => number = Date.now): (rateLimit: RateLimit, status: number) => void {
+  return (rateLimit, status) => {
+    pace.observe(rateLimit, status, now()).catch(() => undefined);
+  };
 }
 
 /** SQS's whole-second delay that brings an action back at (or just before) its slot. */

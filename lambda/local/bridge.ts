@@ -10,7 +10,7 @@ import type { Ledger } from '../ledger/types.js';
 import { DynamoLedger } from '../ledger/dynamo-ledger.js';
 import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
 import { MemoryRateBudgetStore } from '../ledger/rate-budget-store.js';
-import { RateBudget, type Pacer } from '../delivery/rate-budget.js';
+import { RateBudget, rateLimitObserver, type Pacer } from '../delivery/rate-budget.js';
 import { localDynamoClient, startLocalLedger } from './ledger.js';
 import type { LocalState } from './state.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
@@ -182,7 +182,6 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   const secrets = options.secrets ?? createSecretsProvider({ load: fileSecretLoader(secretsFile), origin: secretsFile, onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }) });
   // Fail at start, not at the first webhook, when the secrets file is broken; name the missing keys.
   const missingSecrets = missingSecretKeys(rules, await secrets.get());
-  const datadog = options.datadog ?? createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS });
   let ledger: Ledger = options.ledger ?? new MemoryLedger();
   let dynamoInfo: LocalBridge['dynamo'];
   let stopLedger = async (): Promise<void> => undefined;
@@ -217,6 +216,9 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     pace = new RateBudget({ store: new MemoryRateBudgetStore() });
   }
   const paced = { ...(pace ? { pace } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) };
+  const datadog =
+    options.datadog ??
+    createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS, ...(pace ? { onRateLimit: rateLimitObserver(pace, options.now) } : {}) });
   let queue: ActionQueue = options.queue ?? new MemoryActionQueue();
   let stopRetry = async (): Promise<void> => undefined;
   let sqsInfo: LocalBridge['sqs'];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
-import { RateBudget, type PaceDecision } from '../../lambda/delivery/rate-budget.js';
+import { RateBudget, rateLimitObserver, type PaceDecision } from '../../lambda/delivery/rate-budget.js';
 import { DynamoRateBudgetStore, rateBudgetPk } from '../../lambda/ledger/dynamo-rate-budget.js';
 import { MemoryRateBudgetStore, type RateBudgetStore } from '../../lambda/ledger/rate-budget-store.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
@@ -98,6 +98,24 @@ describe('RateBudget', () => {
     expect(await sendAt(slots)).toEqual(slots.map(() => 201));
   });
 
+  it("is told a changed limit by the client's successful answers (onRateLimit); an unknown one is left to the first 429", async () => {
+    dd.rateLimit({ limit: LIMIT, periodSeconds: PERIOD_MS / 1000 });
+    clock = T0 + 120_000;
+    const unknown = new MemoryRateBudgetStore();
+    const fresh = new RateBudget({ store: unknown });
+    await createDatadogClient({ baseUrl: dd.url, onRateLimit: rateLimitObserver(fresh, () => clock) }).createCase(request(0), KEYS);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await unknown.read('cases_write')).toBeUndefined();
+
+    const store = new MemoryRateBudgetStore();
+    await store.learn('cases_write', { shape: { limit: 5, periodMs: PERIOD_MS } });
+    const budget = new RateBudget({ store });
+    await budget.reserve('create', clock); // this instance now knows the stored limit
+    await createDatadogClient({ baseUrl: dd.url, onRateLimit: rateLimitObserver(budget, () => clock) }).createCase(request(1), KEYS);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await store.read('cases_write'))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+  });
+
   it('schedules creates before comments and status changes', async () => {
     const budget = await knownBudget();
     const creates: number[] = [];
@@ -122,6 +140,18 @@ describe('RateBudget', () => {
     expect(await budget.reserve('create', slot + 10, slot)).toEqual({ go: true });
     const rebooked = await budget.reserve('create', slot + 5000, slot);
     expect(slotOf(rebooked, slot + 5000)).toBeGreaterThanOrEqual(slot + 5000);
+  });
+
+  it('follows a limit Datadog raises, stated by a successful answer, without holding anything back', async () => {
+    const budget = await knownBudget();
+    const slots: number[] = [];
+    for (let i = 0; i < 2 * LIMIT; i += 1) slots.push(slotOf(await budget.reserve('create', T0), T0));
+    expect(Math.min(...slots) - T0).toBeLessThan(PERIOD_MS / LIMIT);
+    expect(busiestPeriod(slots)).toBeLessThanOrEqual(LIMIT);
+    await budget.observe({ limit: 2 * LIMIT, period: PERIOD_MS / 1000, remaining: 19, reset: 2 }, 201, T0);
+    const later = await budget.reserve('create', T0 + 60_000);
+    const next = await budget.reserve('create', T0 + 60_000);
+    expect(slotOf(next, T0 + 60_000) - slotOf(later, T0 + 60_000)).toBeLessThan(PERIOD_MS / LIMIT);
   });
 
   it('a 429 moves the floor: a slot held before it is booked again after it', async () => {

@@ -47,8 +47,9 @@ describe(`paced storm: ${ALERTS} distinct alerts against ${LIMIT} creates per ${
     dd = await startDatadogServer({ now });
     dd.rateLimit({ limit: LIMIT, periodSeconds: PERIOD_MS / 1000 });
     const queue = new MemoryActionQueue();
+    // The client tells the budget nothing of its successful answers here: only the 429 states the limit.
     const pace = new RateBudget({ store: new MemoryRateBudgetStore() });
-    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { queue, now, sleep, pace } });
+    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { queue, now, sleep, pace, datadog: createDatadogClient({ baseUrl: dd.url }) } });
     const retry = createRetryHandler({
       datadog: createDatadogClient({ baseUrl: dd.url }),
       secrets: createSecretsProvider({ load: async () => JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }), origin: 'test secret' }),
