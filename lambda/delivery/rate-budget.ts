@@ -43,7 +43,7 @@ export interface RateBudgetOptions {
   readonly maxWindows?: number;
 }
 
-/** A window with fewer bookings than this many left stale in the store is cleaned up. */
+/** Once this many windows that are over still hold counts in the store, they are removed. */
 const PRUNE_AFTER = 32;
 
 export class RateBudget implements Pacer {
