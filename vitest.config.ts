@@ -9,7 +9,7 @@ if (conformance.note !== undefined) console.warn(conformance.note);
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', ...(conformance.include ? [] : ['test/conformance/**'])],
+    exclude: ['**/node_modules/**', 'test/kill/**', ...(conformance.include ? [] : ['test/conformance/**'])],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,

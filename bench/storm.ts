@@ -19,7 +19,7 @@ import { startLocalBridge } from '../lambda/local/bridge.js';
 import { parseEnv } from '../lambda/shared/env.js';
 import { silentLogger } from '../lambda/shared/log.js';
 import { createSecretsProvider } from '../lambda/shared/secrets.js';
-import { startDatadogServer } from '../test/support/datadog-server.js';
+import { startDatadogServer } from '../lambda/local/datadog-server.js';
 
 // npm run runs this on the pinned Node 24 (no SDK notice); started with an older node directly, the
 // SDK's notice about Node 22 would only clutter the figures.

@@ -1,5 +1,5 @@
 import { newIntent } from '../lambda/ledger/intent-id.js';
-import type { AlertKey, BeginCreateInput, BeginCreateResult, Ledger, LedgerEntry } from '../lambda/ledger/types.js';
+import type { AlertKey, BeginCreateInput, BeginCreateResult, DeliveryClaim, Ledger, LedgerEntry } from '../lambda/ledger/types.js';
 
 /**
  * The ledger calls stubbed in process (issue 4: "with the ledger in the path, ledger calls stubbed
@@ -21,9 +21,28 @@ export class FirstFiringLedger implements Ledger {
     return true;
   }
 
+  async claimDelivery(): Promise<DeliveryClaim> {
+    this.calls.rememberDelivery += 1;
+    return 'claimed';
+  }
+
+  async finishDelivery(): Promise<void> {}
+
+  /** The first firing's two writes (intent with its outbox, then the case recorded). */
+  async swap(_before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean> {
+    if (this.intent === undefined) {
+      this.calls.beginCreate += 1;
+      this.intent = after;
+    } else {
+      this.calls.completeCreate += 1;
+      this.intent = undefined;
+    }
+    return true;
+  }
+
   async get(): Promise<LedgerEntry | undefined> {
     this.calls.get += 1;
-    return undefined;
+    return this.intent;
   }
 
   async beginCreate(input: BeginCreateInput): Promise<BeginCreateResult> {

@@ -43,6 +43,7 @@ export const fakeDatadog: DatadogClient = {
   setStatus: () => offPath('setStatus'),
   getCase: () => offPath('getCase'),
   findCaseByMarker: () => offPath('findCaseByMarker'),
+  listComments: () => offPath('listComments'),
 };
 
 function offPath(call: string): never {

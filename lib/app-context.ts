@@ -16,6 +16,8 @@ import type { BridgeStackProps } from './bridge-stack.js';
  *   signatureRejectionThreshold  invalid signatures per 5 minutes before alarming (default 20)
  *   alarmEmail                   creates an alarm topic with this address subscribed
  *   alarmTopicArn                existing SNS topic for alarms (not with alarmEmail)
+ *   alarmEvents                  true: CloudWatch alarms of this account and Region become cases (EventBridge; default false)
+ *   alarmEventsPrefix            with alarmEvents: only alarms whose name starts with this
  */
 export function stackFromContext(get: (key: string) => unknown, presetRulesFile: string): { stackName: string; props: BridgeStackProps } {
   const problems: string[] = [];
@@ -31,6 +33,14 @@ export function stackFromContext(get: (key: string) => unknown, presetRulesFile:
     const n = typeof v === 'number' ? v : Number(v);
     if (!Number.isFinite(n)) problems.push(`context ${key} must be a number (got ${JSON.stringify(v)}): -c ${key}=<number>`);
     return Number.isFinite(n) ? n : undefined;
+  };
+  const flag = (key: string): boolean | undefined => {
+    const v = get(key);
+    if (v === undefined || v === '') return undefined;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    problems.push(`context ${key} must be true or false (got ${JSON.stringify(v)})`);
+    return undefined;
   };
   const only = <T extends object>(values: T): Partial<T> => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 
@@ -51,6 +61,8 @@ export function stackFromContext(get: (key: string) => unknown, presetRulesFile:
       signatureRejectionThreshold: num('signatureRejectionThreshold'),
       alarmEmail: text('alarmEmail'),
       alarmTopicArn: text('alarmTopicArn'),
+      alarmEvents: flag('alarmEvents'),
+      alarmEventsPrefix: text('alarmEventsPrefix'),
     }),
     description: 'case-bridge: alert webhooks to Datadog Case Management',
   };

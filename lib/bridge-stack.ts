@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { DATADOG_SITES, DatadogSiteSchema } from '../lambda/datadog/sites.js';
 import { placeholderProjectWarning } from '../lambda/mapping/placeholder-project.js';
 import { secretIdOf } from './bridge-function.js';
+import { AlarmEvents } from './alarm-events.js';
 import { DedupLedger } from './dedup-ledger.js';
 import { IngestApi, ingestApiChecks, type IngestApiThrottle } from './ingest-api.js';
 import { Monitoring, monitoringChecks } from './monitoring.js';
@@ -36,6 +37,13 @@ export interface BridgeStackProps extends StackProps {
   readonly alarmTopicArn?: string;
   /** Creates an alarm topic with this email subscribed. Not with `alarmTopic`. */
   readonly alarmEmail?: string;
+  /**
+   * CloudWatch alarms of this account and Region as cases (source `cloudwatch`, which the rules must
+   * configure): an EventBridge rule invoking the ingest function. @default false
+   */
+  readonly alarmEvents?: boolean;
+  /** With `alarmEvents`: only alarms whose name starts with this. @default - every alarm */
+  readonly alarmEventsPrefix?: string;
 }
 
 /**
@@ -64,7 +72,9 @@ export class BridgeStack extends Stack {
       [props.datadogSite === undefined || DatadogSiteSchema.safeParse(props.datadogSite).success, `datadogSite "${props.datadogSite}" is not a Datadog site; use one of ${DATADOG_SITES.join(', ')}`],
       ...ingestApiChecks(edge),
       ...retryQueueChecks(props),
-      ...monitoringChecks({ ...props, sources: rules.sources, alarmTopic: props.alarmTopicArn }),
+      ...monitoringChecks({ ...props, sources: rules.sources, silence: rules.silence, alarmTopic: props.alarmTopicArn }),
+      [props.alarmEvents !== true || rules.sources.includes('cloudwatch'), `alarmEvents is on, but ${props.rulesFile} configures no cloudwatch source: add its block (config/rules.yaml has the preset)`],
+      [props.alarmEventsPrefix === undefined || props.alarmEvents === true, 'alarmEventsPrefix needs alarmEvents=true'],
     ]);
     this.secret = props.secretName ? importSecret(this, props.secretName) : createSecret(this);
 
@@ -83,6 +93,9 @@ export class BridgeStack extends Stack {
       ...(props.maxReceiveCount === undefined ? {} : { maxReceiveCount: props.maxReceiveCount }),
     });
     this.retry.addProducer(this.ingest.handler);
+    // The ingest writes `outbox` triggers, a message kind older retry functions refuse (#13):
+    // CloudFormation updates the retry function first.
+    this.ingest.handler.node.addDependency(this.retry.retryFunction);
 
     this.ledger = new DedupLedger(this, 'DedupLedger');
     this.ledger.grantTo(this.ingest.handler);
@@ -95,11 +108,16 @@ export class BridgeStack extends Stack {
       retryQueue: this.retry.queue,
       deadLetterQueue: this.retry.dlq,
       sources: rules.sources,
+      silence: rules.silence,
       ...(props.retryBacklogAgeThreshold ? { retryBacklogAgeThreshold: props.retryBacklogAgeThreshold } : {}),
       ...(props.signatureRejectionThreshold === undefined ? {} : { signatureRejectionThreshold: props.signatureRejectionThreshold }),
       ...(props.alarmTopicArn ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) } : {}),
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });
+
+    if (props.alarmEvents === true) {
+      new AlarmEvents(this, 'AlarmEvents', { ingestFunction: this.ingest.handler, ...(props.alarmEventsPrefix === undefined ? {} : { alarmNamePrefix: props.alarmEventsPrefix }) });
+    }
 
     const placeholder = placeholderProjectWarning(rules.file, relative(process.cwd(), props.rulesFile) || props.rulesFile);
     if (placeholder !== undefined) Annotations.of(this).addWarningV2('case-bridge:placeholder-project', placeholder);

@@ -1,6 +1,6 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, LogGroupLogDestination, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, LogGroupLogDestination, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { FilterPattern, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { ENV, METRICS } from '../lambda/shared/contract.js';
 import { BridgeFunction, secretIdOf } from './bridge-function.js';
 import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
+import { budgetsOf, ingestBudgetChecks } from './budgets.js';
+import { INGEST_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
 
 /**
  * The edge's defaults, sized for the largest storm the README claims to take: 2,000 webhooks within
@@ -58,6 +60,12 @@ export interface IngestApiProps {
    * RECOMMENDED_RESERVED_CONCURRENCY once the quota allows)
    */
   readonly reservedConcurrency?: number | 'none';
+  /**
+   * The ingest function's timeout. It must fit the ledger and queue calls, one whole Datadog call and
+   * the answer (checked at synth); GitHub gives up on a webhook after 10 s.
+   * @default INGEST_FUNCTION_TIMEOUT_SECONDS (10 s)
+   */
+  readonly timeout?: Duration;
   /** Retention of the API access logs. @default one month */
   readonly accessLogRetention?: RetentionDays;
 }
@@ -81,7 +89,7 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 );
 
 /** The checks on IngestApi's props (BridgeStack runs them too, before anything is built). */
-export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle' | 'reservedConcurrency'>): PropCheck[] {
+export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle' | 'reservedConcurrency' | 'timeout'>): PropCheck[] {
   const rateLimit = props.throttle?.rateLimit ?? EDGE_DEFAULTS.rateLimit;
   const burstLimit = props.throttle?.burstLimit ?? EDGE_DEFAULTS.burstLimit;
   const reserved = props.reservedConcurrency ?? EDGE_DEFAULTS.reservedConcurrency;
@@ -90,10 +98,15 @@ export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle' | 'reserv
     [isIntIn(burstLimit, 1, 5000), `throttle.burstLimit must be an integer from 1 to 5000 (got ${burstLimit})`],
     // 0 would stop the function altogether.
     [reserved === 'none' || isIntIn(reserved, 1, 1_000_000), `reservedConcurrency must be a positive integer or 'none' (got ${reserved})`],
+    ...ingestBudgetChecks(budgetsOf({ ingestTimeout: props.timeout ?? Duration.seconds(INGEST_FUNCTION_TIMEOUT_SECONDS) })),
   ];
 }
 
-/** HTTP API `POST /webhooks/{source}` in front of the ingest function. */
+/**
+ * HTTP API in front of the ingest function: `POST /webhooks/{source}`, `GET /health` (version and
+ * sources; no secret read, no Datadog call) and `$default`, so that any other request is answered by
+ * the function in the documented `{error, message}` shape (404 not_found) rather than by API Gateway.
+ */
 export class IngestApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
@@ -115,6 +128,7 @@ export class IngestApi extends Construct {
         [ENV.secretId]: secretIdOf(props.secret),
         [ENV.datadogSite]: props.datadogSite ?? 'datadoghq.com',
       },
+      timeout: props.timeout ?? Duration.seconds(INGEST_FUNCTION_TIMEOUT_SECONDS),
       define: { __CASE_BRIDGE_RULES__: props.rulesJson, __CASE_BRIDGE_EXPRESSIONS__: props.expressionsJson ?? '{}' },
       ...(reserved === 'none' ? {} : { reservedConcurrentExecutions: reserved }),
     });
@@ -137,13 +151,17 @@ export class IngestApi extends Construct {
       metricValue: '1',
       dimensions: { [METRICS.apiThrottled.dimension]: '$.apiId' },
     });
-    const route = this.api.addRoutes({
-      path: '/webhooks/{source}',
-      methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration('IngestIntegration', this.handler),
-    });
-    for (const r of route) {
+    const integration = new HttpLambdaIntegration('IngestIntegration', this.handler);
+    const webhooks = this.api.addRoutes({ path: '/webhooks/{source}', methods: [HttpMethod.POST], integration });
+    for (const r of webhooks) {
       Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Webhooks authenticate by their signature (HMAC or token), verified in the ingest function per source.' });
+    }
+    const open = [
+      ...this.api.addRoutes({ path: '/health', methods: [HttpMethod.GET], integration }),
+      new HttpRoute(this, 'DefaultRoute', { httpApi: this.api, routeKey: HttpRouteKey.DEFAULT, integration }),
+    ];
+    for (const r of open) {
+      Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'GET /health tells only the version and the source names, and every other path is answered 404 by the function: nothing to authorize.' });
     }
 
     this.webhookBaseUrl = `${this.api.apiEndpoint}/webhooks`;

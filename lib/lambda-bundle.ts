@@ -1,4 +1,5 @@
 import type { BuildOptions } from 'esbuild';
+import { bridgeVersion } from '../lambda/shared/version.js';
 
 /** The Lambda entry chunk's name (`index.mjs`: the handler is `index.handler`). */
 export const LAMBDA_ENTRY_NAME = 'index';
@@ -18,7 +19,10 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
  *   run time unless NODE_OPTIONS=--enable-source-maps is set on the function;
  * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.
  *   JSONata is one (`__CASE_BRIDGE_LAZY_JSONATA__`, see lambda/mapping/expression.ts), so a
- *   container whose rules only use fast expressions never loads it.
+ *   container whose rules only use fast expressions never loads it;
+ * - no test hooks: `__CASE_BRIDGE_STEP_HOOKS__` is false, so every crash-point hook call (guarded by
+ *   STEP_HOOKS, lambda/delivery/steps.ts) and its step name are left out of the bundle;
+ * - package.json's version inlined (`GET /health` answers it).
  */
 export function lambdaBuildOptions(entry: string, outdir: string, define: Readonly<Record<string, string>> = {}): BuildOptions {
   return {
@@ -35,7 +39,7 @@ export function lambdaBuildOptions(entry: string, outdir: string, define: Readon
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     external: ['@aws-sdk/*'],
-    define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true' },
+    define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true', __CASE_BRIDGE_STEP_HOOKS__: 'false', __CASE_BRIDGE_VERSION__: JSON.stringify(bridgeVersion()) },
     // Some CommonJS dependencies call require() for Node built-ins; ESM has none of its own.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'warning',

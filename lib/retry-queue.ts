@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { ENV } from '../lambda/shared/contract.js';
 import { BridgeFunction, secretIdOf } from './bridge-function.js';
 import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
-import { RETRY_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
+import { RETRY_BATCHING_WINDOW_SECONDS, RETRY_FUNCTION_TIMEOUT_SECONDS, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
+import { budgetsOf, retryBudgetChecks } from './budgets.js';
 
 
 export interface RetryQueueProps {
@@ -38,29 +39,40 @@ export interface RetryQueueProps {
    * @default RETRY_FUNCTION_TIMEOUT_SECONDS, 60 s (a batch of 10 Datadog calls with a 5 s deadline each, with margin)
    */
   readonly retryTimeout?: Duration;
+  /**
+   * The queue's visibility timeout: how long a received message stays hidden. At least six times
+   * `retryTimeout` plus `maxBatchingWindow`, and at least a claim's length (checked at synth).
+   * @default six times retryTimeout plus maxBatchingWindow (361 s)
+   */
+  readonly visibilityTimeout?: Duration;
 }
 
-type RetrySettings = Required<Pick<RetryQueueProps, 'maxReceiveCount' | 'maxConcurrency' | 'batchSize' | 'maxBatchingWindow' | 'retryTimeout'>>;
+type RetrySettings = Required<Pick<RetryQueueProps, 'maxReceiveCount' | 'maxConcurrency' | 'batchSize' | 'maxBatchingWindow' | 'retryTimeout' | 'visibilityTimeout'>>;
 
 function withDefaults(props: Omit<RetryQueueProps, 'secret'>): RetrySettings {
+  const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(RETRY_BATCHING_WINDOW_SECONDS);
+  const retryTimeout = props.retryTimeout ?? Duration.seconds(RETRY_FUNCTION_TIMEOUT_SECONDS);
   return {
     maxReceiveCount: props.maxReceiveCount ?? 5,
     maxConcurrency: props.maxConcurrency ?? 2,
     batchSize: props.batchSize ?? 10,
-    maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
-    retryTimeout: props.retryTimeout ?? Duration.seconds(RETRY_FUNCTION_TIMEOUT_SECONDS),
+    maxBatchingWindow,
+    retryTimeout,
+    visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(retryTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds()),
   };
 }
 
 /** The checks on RetryQueue's props (BridgeStack runs them too, before anything is built). */
 export function retryQueueChecks(props: Omit<RetryQueueProps, 'secret'>): PropCheck[] {
-  const { maxReceiveCount, maxConcurrency, batchSize, maxBatchingWindow, retryTimeout } = withDefaults(props);
+  const { maxReceiveCount, maxConcurrency, batchSize, maxBatchingWindow, retryTimeout, visibilityTimeout } = withDefaults(props);
   return [
     [isIntIn(maxReceiveCount, 1, 1000), `maxReceiveCount must be an integer from 1 to 1000 (got ${maxReceiveCount})`],
     [isIntIn(maxConcurrency, 2, 1000), `maxConcurrency must be an integer from 2 to 1000 (got ${maxConcurrency})`],
     [isIntIn(batchSize, 1, 10), `batchSize must be an integer from 1 to 10 (got ${batchSize})`],
     [retryTimeout.toSeconds() >= 1 && retryTimeout.toSeconds() <= 900, 'retryTimeout must be from 1 s to 15 min (the Lambda limit)'],
-    [retryTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds() <= 43_200, 'retryTimeout is too long: six times it must fit the 12 h SQS visibility timeout'],
+    [retryTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds() <= SQS_MAX_VISIBILITY_TIMEOUT_SECONDS, 'retryTimeout is too long: six times it must fit the 12 h SQS visibility timeout'],
+    [visibilityTimeout.toSeconds() <= SQS_MAX_VISIBILITY_TIMEOUT_SECONDS, 'visibilityTimeout must be at most 12 h (the SQS limit)'],
+    ...retryBudgetChecks(budgetsOf({ retryTimeout, maxBatchingWindow, visibilityTimeout })),
   ];
 }
 
@@ -75,7 +87,7 @@ export class RetryQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: RetryQueueProps) {
     super(scope, id);
-    const { maxReceiveCount, maxConcurrency, batchSize, maxBatchingWindow, retryTimeout } = withDefaults(props);
+    const { maxReceiveCount, maxConcurrency, batchSize, maxBatchingWindow, retryTimeout, visibilityTimeout } = withDefaults(props);
     assertProps('RetryQueue', retryQueueChecks(props));
 
     this.dlq = new Queue(this, 'DeadLetterQueue', {
@@ -90,7 +102,7 @@ export class RetryQueue extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(4),
-      visibilityTimeout: Duration.seconds(retryTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds()),
+      visibilityTimeout,
       deadLetterQueue: { queue: this.dlq, maxReceiveCount },
     });
 

@@ -12,11 +12,12 @@ import { ConfigError } from '../lambda/shared/errors.js';
  * `expressionsJson`: the parsed form of every expression the fast path runs, so the Lambda needs
  * JSONata (a lazy chunk) only for the others (lambda/mapping/expression.ts).
  */
-export function readRulesForBundle(path: string): { file: RulesFile; json: string; expressionsJson: string; sources: string[] } {
+export function readRulesForBundle(path: string): { file: RulesFile; json: string; expressionsJson: string; sources: string[]; silence: { source: string; minutes: number }[] } {
   const file = validateRulesFile(parseRulesText(readRulesText(path), path), path);
   const { result: compiled, sources: expressions } = collectExpressions(() => compileRules(file, { origin: path, validated: true }));
   // The schema's output (defaults filled in): the Lambda compiles it with `validated: true`.
-  return { file, json: JSON.stringify(file), expressionsJson: JSON.stringify(precompileExpressions(expressions)), sources: [...compiled.sources.keys()] };
+  const silence = [...compiled.sources].flatMap(([source, { source: bound }]) => (bound.silenceAlarmMinutes === undefined ? [] : [{ source, minutes: bound.silenceAlarmMinutes }]));
+  return { file, json: JSON.stringify(file), expressionsJson: JSON.stringify(precompileExpressions(expressions)), sources: [...compiled.sources.keys()], silence };
 }
 
 function readRulesText(path: string): string {

@@ -1,3 +1,5 @@
+// The cases of the local Case Management (`npm start` without Datadog keys), from the local bridge:
+//   npm run cases [-- --url http://127.0.0.1:3000]
 // What the dedup ledger knows about one alert and its case:
 //   npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]
 // The table defaults to $CASE_BRIDGE_LEDGER_TABLE (else case-bridge-ledger); the endpoint to
@@ -8,6 +10,9 @@ import { DynamoLedger } from '../lambda/ledger/dynamo-ledger.js';
 import { awsClientConfig } from './aws-local.js';
 import { dedupMarker } from '../lambda/ledger/marker.js';
 import type { LedgerEntry } from '../lambda/ledger/types.js';
+import { LOCAL_CASES_ROUTE, LocalCasesListingSchema, type LocalCasesListing } from '../lambda/local/case-management.js';
+
+const USAGE = 'usage: npm run cases [-- --url http://127.0.0.1:3000]          the local Case Management\'s cases (npm start without Datadog keys)\n       npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]   the ledger entry of one alert\n';
 
 const TIME_FIELDS = ['createStartedAt', 'firstSeen', 'lastSeen', 'openedAt', 'lastCommentAt', 'resolvedAt', 'closedAt'] as const;
 
@@ -25,11 +30,12 @@ export function describeEntry(entry: LedgerEntry): Record<string, unknown> {
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { endpoint: { type: 'string' }, table: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { url: { type: 'string' }, endpoint: { type: 'string' }, table: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const [source, identity] = positionals;
+  if (!values.help && positionals.length === 0) return listLocalCases(values.url ?? `http://127.0.0.1:${process.env['PORT'] || '3000'}`);
   if (values.help || source === undefined || identity === undefined || positionals.length > 2) {
-    (values.help ? process.stdout : process.stderr).write('usage: npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]\n');
+    (values.help ? process.stdout : process.stderr).write(USAGE);
     return values.help ? 0 : 2;
   }
   const endpoint = values.endpoint ?? (process.env['AWS_ENDPOINT_URL_DYNAMODB'] || undefined);
@@ -45,6 +51,26 @@ async function main(): Promise<number> {
   } finally {
     client.destroy();
   }
+}
+
+/** One line per case: key, status, comments, title. */
+export function formatLocalCases(listing: LocalCasesListing): string {
+  const rows = listing.cases.map((c) => [c.key, c.statusName ?? c.status ?? '', `${c.comments.length} comment${c.comments.length === 1 ? '' : 's'}`, c.title ?? '']);
+  const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => r[i]?.length ?? 0)));
+  const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  '));
+  return [`${listing.cases.length} case${listing.cases.length === 1 ? '' : 's'} in the local Case Management ${listing.datadog}`, ...lines].join('\n') + '\n';
+}
+
+async function listLocalCases(bridgeUrl: string): Promise<number> {
+  const res = await fetch(`${bridgeUrl}${LOCAL_CASES_ROUTE}`).catch((cause: unknown) => {
+    throw new Error(`no local bridge answers at ${bridgeUrl} (is npm start running? --url names another)`, { cause });
+  });
+  if (res.status === 404) {
+    process.stderr.write(`cases: the bridge at ${bridgeUrl} runs no local Case Management (it has Datadog keys, or CASE_BRIDGE_DRY_RUN is set)\n`);
+    return 1;
+  }
+  process.stdout.write(formatLocalCases(LocalCasesListingSchema.parse(await res.json())));
+  return 0;
 }
 
 main().then(

@@ -7,6 +7,7 @@ import {
   type CaseResource,
   type CaseStatus,
   type CaseStatusRequest,
+  type TimelineResponse,
 } from './schema.js';
 
 export interface DatadogKeys {
@@ -41,6 +42,27 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
+/** One comment read back from a case's timeline. */
+export interface CaseComment {
+  readonly id: string;
+  readonly message: string;
+  readonly createdAt: string | undefined;
+}
+
+/**
+ * What `listComments` found: the comments (newest first), or that the timeline cannot be read here
+ * (ListCaseTimeline answered 400, 404 or 405). The endpoint is reconstructed in the OpenAPI file and was
+ * never recorded live, so a caller that cannot check must act as if the comment were absent.
+ */
+export type CaseComments =
+  | { readonly checked: true; readonly comments: readonly CaseComment[] }
+  | { readonly checked: false; readonly status: number; readonly reason: string };
+
+export interface ListCommentsOptions {
+  /** Pages of COMMENTS_PAGE_SIZE cells to read at most, newest first. */
+  readonly pages: number;
+}
+
 /** The deprecated `status` enum (accepted by every case type) or a status name of the case's type. */
 export type CaseStatusUpdate = CaseStatus | { readonly statusName: string };
 
@@ -62,6 +84,12 @@ export interface DatadogClient {
    * contains the marker, or undefined. Search lags writes: a case created seconds ago may be missing.
    */
   findCaseByMarker(marker: string, keys: DatadogKeys, options?: CallOptions): Promise<CaseSummary | undefined>;
+  /**
+   * GET /api/v2/cases/{id}/timelines (ListCaseTimeline), newest first, zero-based pages: the case's
+   * comments on the first `pages` pages. A 400/404/405 is `{ checked: false }`, not an error; other
+   * failures throw DatadogError as every call does.
+   */
+  listComments(caseId: string, options: ListCommentsOptions, keys: DatadogKeys, call?: CallOptions): Promise<CaseComments>;
 }
 
 export interface DatadogClientOptions {
@@ -157,6 +185,9 @@ function networkCode(error: unknown): { code: string; message: string } | undefi
   return undefined;
 }
 
+/** Codes of a request that never left: no connection (refused, or no address for the host). Its outcome is known. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
 const TLS_CODE = /^(?:ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/;
 
 /**
@@ -175,6 +206,12 @@ export function describeNetworkFailure(error: unknown, host: string): string {
   if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `connecting to ${host} timed out (${code})`;
   return `no response from ${host} (${code})`;
 }
+
+/** Cells per page of ListCaseTimeline. */
+export const COMMENTS_PAGE_SIZE = 50;
+
+/** ListCaseTimeline answers that mean "this API cannot tell", not "try again". */
+const TIMELINE_UNCHECKABLE = new Set([400, 404, 405]);
 
 /** Page size of the marker search: only a handful of cases can carry one marker. */
 const MARKER_SEARCH_PAGE_SIZE = 20;
@@ -202,7 +239,8 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
       });
     } catch (cause) {
       const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-      const refused = cause instanceof Error && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(String((cause as { cause?: unknown }).cause ?? ''));
+      const code = networkCode(cause)?.code;
+      const refused = code !== undefined && NOT_SENT_CODES.has(code);
       throw new DatadogError(
         timedOut ? `Datadog ${method} ${path} timed out after ${timeoutMs} ms without a response from ${host}` : `Datadog ${method} ${path} failed: ${describeNetworkFailure(cause, host)}`,
         // A timeout or reset may come after Datadog acted on the request: the outcome is unknown.
@@ -282,6 +320,29 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
       // Should two exist after all, the first created is the one the ledger keeps.
       matches.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
       return matches[0];
+    },
+
+    async listComments(caseId, { pages }, keys, call) {
+      const comments: CaseComment[] = [];
+      for (let page = 0; page < pages; page++) {
+        const query = new URLSearchParams({ 'page[size]': String(COMMENTS_PAGE_SIZE), 'page[number]': String(page), 'sort[ascending]': 'false' });
+        let res: TimelineResponse;
+        try {
+          res = await send('GET', `${casePath(caseId)}/timelines?${query.toString()}`, undefined, keys, caseSchemas().TimelineResponse, call);
+        } catch (error) {
+          if (error instanceof DatadogError && TIMELINE_UNCHECKABLE.has(error.status)) return { checked: false, status: error.status, reason: error.message };
+          throw error;
+        }
+        const cells = res.data ?? [];
+        for (const cell of cells) {
+          const a = cell.attributes;
+          const message = a?.cell_content?.message;
+          if (a?.type !== 'COMMENT' || message === undefined || (a.deleted_at ?? null) !== null) continue;
+          comments.push({ id: cell.id, message, createdAt: a.created_at });
+        }
+        if (cells.length < COMMENTS_PAGE_SIZE) break;
+      }
+      return { checked: true, comments };
     },
   };
 }

@@ -118,9 +118,23 @@ function build() {
     ),
   });
 
-  /** The comment answer: the new timeline cell(s). */
+  /** One timeline cell (TimelineCellResource): a comment carries its text in `cell_content.message`. */
+  const TimelineCellResource = z.looseObject({
+    id: z.string(),
+    type: z.optional(z.string()),
+    attributes: z.optional(
+      z.looseObject({
+        type: z.optional(z.string()),
+        cell_content: z.optional(z.looseObject({ message: z.optional(z.string()) })),
+        created_at: z.optional(z.string()),
+        deleted_at: z.optional(z.nullable(z.string())),
+      }),
+    ),
+  });
+
+  /** The comment answer (the new cell) and ListCaseTimeline's answer (a page of cells). */
   const TimelineResponse = z.looseObject({
-    data: z.optional(z.array(z.looseObject({ id: z.string(), type: z.optional(z.string()) }))),
+    data: z.optional(z.array(TimelineCellResource)),
   });
 
   return {
@@ -152,3 +166,4 @@ export type CaseStatus = (typeof CASE_STATUSES)[number];
 export type CaseCommentRequest = z.infer<Schemas['CaseCommentRequest']>;
 export type CaseStatusRequest = z.infer<Schemas['CaseStatusRequest']>;
 export type CaseResource = z.infer<Schemas['CaseResource']>;
+export type TimelineResponse = z.infer<Schemas['TimelineResponse']>;

@@ -106,7 +106,17 @@ const schemas = z.lazily(() => {
     policy: lifecycleSchemas().policy,
   });
 
-  const action = z.discriminatedUnion('kind', [createCase, comment, setStatus, lifecycleEvent]);
+  /**
+   * Issue 13: a trigger, not work. "Look at this alert's outbox": the watchdog armed before every
+   * transition that owes Datadog effects, and the re-arm of work that waits (rate limit, search
+   * settle, a live claim). The work itself is on the ledger entry.
+   */
+  const outbox = z.strictObject({
+    kind: z.literal('outbox'),
+    ...base,
+  });
+
+  const action = z.discriminatedUnion('kind', [createCase, comment, setStatus, lifecycleEvent, outbox]);
 
   const message = z.strictObject({
     v: z.literal(QUEUED_MESSAGE_VERSION),
@@ -128,6 +138,15 @@ export type PendingCase = Extract<PendingAction, { readonly kind: 'create_case' 
 export type PendingComment = Extract<PendingAction, { readonly kind: 'comment' }>;
 export type PendingStatus = Extract<PendingAction, { readonly kind: 'set_status' }>;
 export type PendingEvent = Extract<PendingAction, { readonly kind: 'lifecycle_event' }>;
+export type OutboxTrigger = Extract<PendingAction, { readonly kind: 'outbox' }>;
+
+/** The reason an `outbox` trigger carries. */
+export const WATCHDOG_REASON = "watchdog: finish the alert's pending Datadog work";
+
+/** The trigger message of an alert's outbox. */
+export function outboxTrigger(source: OutboxTrigger['source'], identity: string, now: number, deliveryId?: string): OutboxTrigger {
+  return deliveryId === undefined ? { kind: 'outbox', source, identity, rule: undefined, attempt: 0, firstSeen: now } : { kind: 'outbox', source, identity, deliveryId, rule: undefined, attempt: 0, firstSeen: now };
+}
 
 export type ReadResult = { readonly ok: true; readonly message: QueuedMessage } | { readonly ok: false; readonly reason: string };
 
@@ -166,6 +185,11 @@ export interface ActionQueue {
   retry(action: PendingAction, options: { delaySeconds: number; reason: string }): Promise<void>;
   /** Give up until an operator fixes the cause and redrives. Throws when it could not be stored. */
   deadLetter(action: PendingAction, options: { reason: string }): Promise<void>;
+  /**
+   * Arms a watchdog (issue 13): an `outbox` trigger on the retry queue after `delaySeconds`, sent
+   * before a transition that owes Datadog effects. Throws when it could not be stored.
+   */
+  arm(trigger: OutboxTrigger, options: { delaySeconds: number; reason: string }): Promise<void>;
 }
 
 export class MemoryActionQueue implements ActionQueue {
@@ -178,5 +202,12 @@ export class MemoryActionQueue implements ActionQueue {
 
   async deadLetter(action: PendingAction, options: { reason: string }): Promise<void> {
     this.deadLetters.push({ action, ...options });
+  }
+
+  /** Watchdogs and re-arms: kept apart from `retries`, which hold work. */
+  readonly armed: { trigger: OutboxTrigger; delaySeconds: number; reason: string }[] = [];
+
+  async arm(trigger: OutboxTrigger, options: { delaySeconds: number; reason: string }): Promise<void> {
+    this.armed.push({ trigger, ...options });
   }
 }

@@ -9,7 +9,11 @@ import { DatadogError } from '../shared/errors.js';
 import type { CountMetric } from '../shared/metrics.js';
 import type { PendingEvent } from './queue.js';
 import { callDatadog, storing } from './call.js';
-import { createWithIntent, sendUpdate, type UpdateDeps, type UpdateOutcome } from './updates.js';
+import { newIntent, newIntentId } from '../ledger/intent-id.js';
+import type { OutboxAction } from '../ledger/types.js';
+import { WATCHDOG_DELAY_SECONDS } from '../shared/budgets.js';
+import { appendActions, armWatchdog, claimed, runOutbox, type OutboxDeps } from './outbox.js';
+import { STEP_HOOKS, type DurableStep } from './steps.js';
 
 /** What one event run through the lifecycle can come to. */
 export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated'>;
@@ -28,13 +32,25 @@ const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen:
  * and CasesReopened count each comment / status change once, by the run that won its ledger claim,
  * when it is sent or handed to the retry queue (the retry handler does not count it again).
  */
-export async function runLifecycle(work: AlertWork, deps: UpdateDeps): Promise<LifecycleOutcome> {
+export async function runLifecycle(work: AlertWork, deps: OutboxDeps): Promise<LifecycleOutcome> {
   const outcome = await decideAndAct(work, deps);
   if (work.signal === 'firing' && (outcome.status === 'deduplicated' || outcome.status === 'updated')) deps.metrics?.count('CasesDeduplicated', work.source);
   return outcome;
 }
 
-async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<LifecycleOutcome> {
+async function decideAndAct(work: AlertWork, deps: OutboxDeps): Promise<LifecycleOutcome> {
+  let recorded = false;
+  // A transition write that lost its condition (another delivery changed the entry) is decided again.
+  for (let round = 0; ; round += 1) {
+    const step = await decideOnce(work, deps, recorded, round >= 2);
+    if (step.kind === 'done') return step.outcome;
+    recorded ||= step.recorded;
+  }
+}
+
+type Step = { readonly kind: 'done'; readonly outcome: LifecycleOutcome } | { readonly kind: 'again'; readonly recorded: boolean };
+
+async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: boolean, last: boolean): Promise<Step> {
   const { ledger, logger } = deps;
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
@@ -69,58 +85,81 @@ async function decideAndAct(work: AlertWork, deps: UpdateDeps): Promise<Lifecycl
     d = decide(entry, { ...event, verified: true }, work.policy, now);
   }
 
-  if (d.record) await ledger.recordOccurrence(key, now);
+  let recorded = alreadyRecorded;
+  if (d.record && !recorded) {
+    entry = (await ledger.recordOccurrence(key, now, work.signal === 'firing' ? event.occurredAt : undefined)) ?? entry;
+    recorded = true;
+  }
   const caseId = entry?.caseId;
   const caseKey = entry?.caseKey;
-  const nothing = (reason: DecisionReason): LifecycleOutcome => ({ status: 'deduplicated', reason, caseId, caseKey });
+  const nothing = async (reason: DecisionReason): Promise<Step> => {
+    // Whoever comes next completes unfinished work: this delivery works the alert's outbox when its claim is void.
+    if (entry?.outbox !== undefined && entry.outbox.length > 0 && !(entry.claimUntil !== undefined && entry.claimUntil > now)) {
+      await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
+      await runOutbox(key, deps);
+    }
+    return { kind: 'done', outcome: { status: 'deduplicated', reason, caseId, caseKey } };
+  };
   if (d.actions.length === 0) return nothing(d.reason);
 
   const first = d.actions[0]!;
-  if (first.kind === 'create') return create(first, entry, work, deps, d.reason);
-  if (first.kind === 'defer') return deferEvent(work, deps, now);
+  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded);
+  if (first.kind === 'defer') return { kind: 'done', outcome: await deferEvent(work, deps, now) };
   if (entry === undefined || caseId === undefined) return nothing('no_case');
 
   const comment = d.actions.find((a): a is Extract<LifecycleAction, { kind: 'comment' }> => a.kind === 'comment');
-  const mark = { at: now, occurrences: d.commentThrough ?? entry.occurrences };
-  let claimed: boolean;
+  const mark = { lastCommentAt: now, commentedOccurrences: d.commentThrough ?? entry.occurrences };
+  let next: LedgerEntry;
   switch (d.reason) {
     case 'repeat_commented':
     case 'informational_commented':
-      claimed = await ledger.markCommented(key, { ...mark, caseId, previousCommentAt: entry.lastCommentAt });
+      next = { ...entry, ...mark };
       break;
     case 'firing_again':
-      claimed = await ledger.markReopened(key, { caseId, at: now, from: 'resolved', comment: mark });
+      next = { ...entry, ...mark, state: 'open', openedAt: now, resolvedAt: undefined };
       break;
     case 'resolved_closed':
-      claimed = await ledger.markClosed(key, { caseId, at: now, by: 'bridge', status: work.policy.close_status, comment: mark });
+      next = { ...entry, ...mark, state: 'closed', closedAt: now, closedBy: 'bridge', closedStatus: work.policy.close_status };
       break;
     case 'resolved_commented':
-      claimed = await ledger.markResolved(key, { caseId, at: now, comment: mark });
+      next = { ...entry, ...mark, state: 'resolved', resolvedAt: now };
       break;
     case 'reopened':
-      claimed = await ledger.markReopened(key, { caseId, at: now, from: 'closed', comment: mark });
+      next = { ...entry, ...mark, state: 'open', openedAt: now, reopenCount: entry.reopenCount + 1, closedAt: undefined, closedBy: undefined, closedStatus: undefined, resolvedAt: undefined };
       break;
     default:
-      claimed = false;
+      return nothing(d.reason);
   }
-  if (!claimed) return nothing(d.reason);
-
-  const base = { source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule ?? entry.rule, attempt: 0, firstSeen: now, caseId };
-  const queued: string[] = [];
+  const actions: Omit<OutboxAction, 'id'>[] = [];
   for (const action of d.actions) {
-    if (action.kind !== 'comment' && action.kind !== 'close' && action.kind !== 'reopen') continue;
-    let outcome: UpdateOutcome;
-    if (action.kind === 'comment') {
-      outcome = await sendUpdate({ kind: 'comment', ...base, text: commentText(action.reason, comment?.occurrences ?? 1, work, work.occurredAt ?? now), occurrences: action.occurrences }, deps);
-    } else {
-      outcome = await sendUpdate({ kind: 'set_status', ...base, status: action.kind === 'close' ? work.policy.close_status : work.policy.reopen_status }, deps);
-    }
-    if (outcome.status === 'dropped') break; // the case is gone
-    if (outcome.status === 'sent' || outcome.status === 'queued') deps.metrics?.count(UPDATE_METRIC[action.kind], work.source);
-    if (outcome.status === 'queued' || outcome.status === 'dead_lettered') queued.push(action.kind);
+    const base = { createdAt: now, caseId, rule: work.rule ?? entry.rule, deliveryId: work.deliveryId };
+    if (action.kind === 'comment') actions.push({ ...base, kind: 'comment', purpose: 'comment', text: commentText(action.reason, comment?.occurrences ?? 1, work, work.occurredAt ?? now) });
+    else if (action.kind === 'close') actions.push({ ...base, kind: 'status', purpose: 'close', status: work.policy.close_status });
+    else if (action.kind === 'reopen') actions.push({ ...base, kind: 'status', purpose: 'reopen', status: work.policy.reopen_status });
   }
+  const me = newIntentId();
+  next = { ...next, ...appendActions(entry, actions) };
+  // The claim is taken with the transition only when no other worker holds the outbox; else that worker picks these up.
+  const claimVoid = !(entry.claimUntil !== undefined && entry.claimUntil > now && entry.claimId !== undefined);
+  if (claimVoid) next = claimed(next, me, now);
+  // Write-ahead: the watchdog first, then the transition with its effects; then the effects.
+  await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
+  if (!(await ledger.swap(entry, next))) {
+    if (last) return nothing(d.reason);
+    return { kind: 'again', recorded };
+  }
+  if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');
+  // Counted once, by the delivery whose transition owes them (the runner that sends them does not count again).
+  for (const a of actions) deps.metrics?.count(UPDATE_METRIC[a.purpose ?? 'comment'], work.source);
+  const run = await runOutbox(key, deps, me);
+  const queued: string[] = [...run.retrying, ...run.deadLettered].map((a) => a.purpose ?? a.kind);
+  if (run.status === 'left' || run.status === 'busy') queued.push('pending');
   logger.info('case updated', { reason: d.reason, caseId, caseKey, queued });
-  return { status: 'updated', reason: d.reason, caseId, caseKey, queued };
+  return { kind: 'done', outcome: { status: 'updated', reason: d.reason, caseId, caseKey, queued } };
+}
+
+async function stepAt(deps: OutboxDeps, key: AlertKey, name: DurableStep): Promise<void> {
+  if (STEP_HOOKS && deps.steps !== undefined) await deps.steps(name, { source: key.source, identity: key.identity });
 }
 
 /** The queued form of an event the lifecycle defers (see PendingEvent). */
@@ -163,7 +202,7 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
  * retry queue, to run through the lifecycle again after a delay; after MAX_ATTEMPTS deferrals, to
  * the DLQ. Throws QueueError when the queue fails (the webhook is answered 503 and sent again).
  */
-async function deferEvent(work: AlertWork, deps: UpdateDeps, now: number): Promise<LifecycleOutcome> {
+async function deferEvent(work: AlertWork, deps: OutboxDeps, now: number): Promise<LifecycleOutcome> {
   const attempt = (work.attempt ?? 0) + 1;
   const pending = pendingEventOf(work, attempt, now);
   return storing(`defer the ${work.signal} event of ${work.identity}`, async (): Promise<LifecycleOutcome> => {
@@ -182,31 +221,38 @@ async function deferEvent(work: AlertWork, deps: UpdateDeps, now: number): Promi
   });
 }
 
-async function create(action: Extract<LifecycleAction, { kind: 'create' }>, entry: LedgerEntry | undefined, work: AlertWork, deps: UpdateDeps, reason: DecisionReason): Promise<LifecycleOutcome> {
+async function create(
+  action: Extract<LifecycleAction, { kind: 'create' }>,
+  entry: LedgerEntry | undefined,
+  work: AlertWork,
+  deps: OutboxDeps,
+  reason: DecisionReason,
+  recorded: boolean,
+): Promise<Step> {
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
-  if (work.request === undefined) return { status: 'deduplicated', reason: 'no_case', caseId: undefined, caseKey: undefined };
-  const claim =
+  if (work.request === undefined) return { kind: 'done', outcome: { status: 'deduplicated', reason: 'no_case', caseId: undefined, caseKey: undefined } };
+  const before = action.takeOver || action.replacing ? entry : undefined;
+  const intent: LedgerEntry =
     action.takeOver && entry !== undefined
-      ? await deps.ledger.takeOverCreate(key, entry.intentId, now)
-      : await deps.ledger.beginCreate({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined });
-  if (!claim.won) {
-    // Another delivery of the same alert holds the entry: this one is a repeat.
-    await deps.ledger.recordOccurrence(key, now);
-    return { status: 'deduplicated', reason: 'create_pending', caseId: claim.entry.caseId, caseKey: claim.entry.caseKey };
-  }
-  const intent = claim.entry;
+      ? { ...entry, intentId: newIntentId(), createStartedAt: now, outbox: undefined }
+      : newIntent({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined });
   const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
-  // Taking over a create whose outcome is unknown: look its case up first. The ledger does not know
-  // when the last create was sent (a queued retry may have sent one long after the intent was
-  // claimed), so a lookup that finds nothing is trusted only a full settle time from now.
-  const lookup = action.lookupFirst ? { since: now } : undefined;
-  const outcome = await createWithIntent(
-    { kind: 'create_case', source: work.source, deliveryId: work.deliveryId, identity: work.identity, rule: work.rule, request, attempt: 0, firstSeen: now, intentId: intent.intentId, marker: intent.marker, ambiguous: false },
-    deps,
-    lookup,
-  );
-  if (outcome.status === 'created') return { status: 'created', case: outcome.case, reason };
-  if (outcome.status === 'dropped') return { status: 'deduplicated', reason: 'create_pending', caseId: undefined, caseKey: undefined };
-  return outcome;
+  // Taking over a create whose outcome is unknown: guarded (looked up by marker once the search has settled).
+  const createAction: Omit<OutboxAction, 'id'> = { kind: 'create', createdAt: now, request, rule: work.rule, deliveryId: work.deliveryId, guard: action.lookupFirst, suspectAt: action.lookupFirst ? now : undefined };
+  const me = newIntentId();
+  const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction]) }, me, now);
+  await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
+  if (!(await deps.ledger.swap(before, next))) {
+    // Another delivery of the same alert holds the entry: this one is a repeat.
+    if (!recorded) await deps.ledger.recordOccurrence(key, now, work.occurredAt ?? now);
+    const held = await deps.ledger.get(work.source, work.identity);
+    return { kind: 'done', outcome: { status: 'deduplicated', reason: 'create_pending', caseId: held?.caseId, caseKey: held?.caseKey } };
+  }
+  if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');
+  const run = await runOutbox(key, deps, me);
+  if (run.created !== undefined) return { kind: 'done', outcome: { status: 'created', case: run.created, reason } };
+  if (run.deadLettered.length > 0) return { kind: 'done', outcome: { status: 'dead_lettered', reason: run.reason ?? 'the case could not be created' } };
+  const retryInSeconds = run.retryInSeconds ?? Math.max(0, Math.ceil(((run.dueAt ?? now + WATCHDOG_DELAY_SECONDS * 1000) - now) / 1000));
+  return { kind: 'done', outcome: { status: 'queued', retryInSeconds, reason: run.reason ?? 'outbox_pending' } };
 }

@@ -1,6 +1,6 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { QueueError } from '../shared/errors.js';
-import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type ActionQueue, type PendingAction } from './queue.js';
+import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type ActionQueue, type OutboxTrigger, type PendingAction } from './queue.js';
 
 /** SQS's largest DelaySeconds (15 minutes). */
 export const SQS_MAX_DELAY_SECONDS = 900;
@@ -59,6 +59,10 @@ export class SqsActionQueue implements ActionQueue {
       DelaySeconds: sqsDelaySeconds(options.delaySeconds),
       MessageAttributes: { source: text(action.source), attempt: { DataType: 'Number', StringValue: String(action.attempt) } },
     });
+  }
+
+  async arm(trigger: OutboxTrigger, options: { delaySeconds: number; reason: string }): Promise<void> {
+    await this.retry(trigger, options);
   }
 
   async deadLetter(action: PendingAction, options: { reason: string }): Promise<void> {

@@ -5,6 +5,7 @@ import type { OutcomeOf } from './outcome.js';
 import { markRequest, remarkRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
+import { MARKER_SEARCH_SETTLE_MS } from '../shared/budgets.js';
 import type { PendingAction, PendingCase, PendingComment, PendingStatus } from './queue.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
 
@@ -21,7 +22,7 @@ export interface UpdateDeps extends Omit<DeliveryDeps, 'datadog'> {
  * Datadog's search lags its writes (issue 4); before this, the create waits in the retry queue and
  * looks again rather than risk a second case.
  */
-export const MARKER_SEARCH_SETTLE_SECONDS = 60;
+export const MARKER_SEARCH_SETTLE_SECONDS = MARKER_SEARCH_SETTLE_MS / 1000;
 
 /** Why a create waits in the retry queue (its message's `reason`). */
 export const SEARCH_SETTLE_REASON = "waiting for Datadog's search to show a case the lost create may have made";

@@ -3,7 +3,7 @@ import type { MapResult } from '../mapping/map-event.js';
 import { runLifecycle, type LifecycleOutcome } from '../delivery/run.js';
 import type { AlertWork } from '../lifecycle/work.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
-import type { UpdateDeps } from '../delivery/updates.js';
+import type { OutboxDeps } from '../delivery/outbox.js';
 import type { SourceEvent } from '../sources/index.js';
 
 /** One event through the ledger and the lifecycle: its dedup identity, rule and outcome. */
@@ -26,7 +26,7 @@ function policyOfRule(compiled: CompiledSource, rule: string | undefined): Lifec
  *   ledger has one under the source's identity, with the policy of the rule that created it.
  * Undefined: the ledger has nothing to do with it (answered as before: ignored / no rule matched).
  */
-export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: UpdateDeps): Promise<AlertEventOutcome | undefined> {
+export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps): Promise<AlertEventOutcome | undefined> {
   let work: AlertWork;
   if (mapped.outcome === 'case') {
     work = {

@@ -4,18 +4,24 @@ import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
 import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName, type SourceEvent } from '../sources/index.js';
-import { BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
+import { defaultFetch } from '../sources/sns.js';
+import type { JsonObject, OutboundFetch } from '../sources/types.js';
+import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretConfigError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { METRICS } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import type { Ledger } from '../ledger/types.js';
-import type { UpdateDeps } from '../delivery/updates.js';
 import type { Pacer } from '../delivery/rate-budget.js';
+import type { Gate, OutboxDeps } from '../delivery/outbox.js';
+import type { StepHook } from '../delivery/steps.js';
+import { CLAIM_MS } from '../shared/budgets.js';
+import { hash } from 'node:crypto';
 import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
+import { healthAnswer, notFoundAnswer, ROUTES } from './routes.js';
 
 export interface IngestDeps {
   readonly rules: CompiledRules;
@@ -35,11 +41,19 @@ export interface IngestDeps {
   readonly random?: () => number;
   /** WebhooksReceived, WebhooksRejected (by reason) and, through deliverCase, the Datadog outcomes. @default no-op */
   readonly metrics?: BridgeMetrics;
+  /** Outbound HTTP of sources that need it (cloudwatch: SNS certificates and subscription confirmations). @default fetch */
+  readonly fetch?: OutboundFetch;
   /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
   readonly markerSearchSettleSeconds?: number;
-  /** The shared rate budget (issue 15): a webhook whose slot is further than INGEST_PACE_WAIT_MS away is queued (202). @default none */
+  /** Test-only crash-point hook (lambda/delivery/steps.ts). */
+  readonly steps?: StepHook;
+  /** A rate budget (issue 15). @default always go */
+  readonly gate?: Gate;
+  /** Time left in the invocation (ms). @default unbounded */
+  readonly remainingMs?: () => number;
+  /** The shared rate budget (issue 15), the outbox's gate: a webhook whose slot is further than INGEST_PACE_WAIT_MS away is queued (202). @default none */
   readonly pace?: Pacer;
-  /** Waits for a slot (injected with a fake clock in tests). @default setTimeout */
+  /** Waits for a rate-budget slot (injected with a fake clock in tests). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -53,6 +67,9 @@ export const INGEST_PACE_WAIT_MS = 250;
 export const ACK_MARGIN_MS = 300;
 
 type Result = Answer;
+
+/** The answer's message when the bridge secret cannot be used; what and why are in the log. */
+export const SECRET_NOT_CONFIGURED = 'the bridge is not configured: its secret cannot be used; see the bridge logs';
 
 /** Problems answered with their own status; `code` is stable for clients and tests. */
 class HttpProblem extends BridgeError {
@@ -87,11 +104,11 @@ const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 're
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
-function isJsonContentType(value: string | undefined): boolean {
+function isJsonContentType(value: string | undefined, textToo: boolean): boolean {
   if (value === undefined) return false;
   if (value === 'application/json') return true; // what nearly every sender sends: no parsing
   const [type, ...params] = value.split(';').map((s) => s.trim());
-  if (type === undefined || !JSON_TYPE.test(type)) return false;
+  if (type === undefined || !(JSON_TYPE.test(type) || (textToo && type.toLowerCase() === 'text/plain'))) return false;
   const charset = params.find((p) => p.toLowerCase().startsWith('charset='));
   return charset === undefined || /^charset="?utf-8"?$/i.test(charset);
 }
@@ -130,9 +147,16 @@ class RequestKeys {
   }
 }
 
+/** The invocation's time left (Lambda), so that a Datadog call that would not fit is left to the watchdog. */
+function remainingOf(context: Context | undefined): (() => number) | undefined {
+  return typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+}
+
 /** The configured sources whose key is not in the secret (nor its `_PREVIOUS`): their webhooks would be answered 500. */
 export function missingSecretKeys(rules: CompiledRules, bag: SecretBag): { source: string; key: string }[] {
-  return [...rules.sources].filter(([, compiled]) => secretValues(bag, compiled.secretKey).length === 0).map(([source, compiled]) => ({ source, key: compiled.secretKey }));
+  const missing: { source: string; key: string }[] = [];
+  for (const [source, { secretKey }] of rules.sources) if (secretKey !== undefined && secretValues(bag, secretKey).length === 0) missing.push({ source, key: secretKey });
+  return missing;
 }
 
 /** verify -> parse -> map -> deliver (or enqueue). Each guard has its own status code. */
@@ -143,10 +167,13 @@ export function createIngestHandler(deps: IngestDeps) {
   // Once, at the first secret load (a cold start's first webhook): sources whose key is missing.
   let secretKeysChecked = false;
 
-  async function handle(event: APIGatewayProxyEventV2): Promise<Result> {
+  async function handle(event: APIGatewayProxyEventV2, context?: Context): Promise<Result> {
     // The sender's clock starts before ours (network, API Gateway, a cold start): the margin covers it.
     const receivedAt = now();
-    const sourceName = event.pathParameters?.['source'] ?? '';
+    // The API's other routes: no secret read, no Datadog call.
+    if (event.routeKey === ROUTES.health) return healthAnswer(deps.rules);
+    if (event.pathParameters?.['source'] === undefined) return notFoundAnswer(event);
+    const sourceName = event.pathParameters['source'];
     const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
     if (compiled === undefined) {
       throw new HttpProblem(404, 'unknown_source', `no source "${sourceName.slice(0, 64)}" is configured; configured: ${[...deps.rules.sources.keys()].join(', ')}`);
@@ -157,7 +184,7 @@ export function createIngestHandler(deps: IngestDeps) {
     // A text body is at least as many bytes as UTF-16 units: a huge one is refused before encoding.
     if (text !== undefined && text.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is at least ${text.length} bytes; the limit is ${deps.maxBodyBytes}`);
     const headers = lowerCaseHeaders(event.headers);
-    if (!isJsonContentType(headers['content-type'])) {
+    if (!isJsonContentType(headers['content-type'], compiled.source.textBody)) {
       throw new HttpProblem(415, 'unsupported_content_type', `content type must be application/json, got ${JSON.stringify(headers['content-type'] ?? null)}`);
     }
     const bag = await deps.secrets.get();
@@ -174,21 +201,61 @@ export function createIngestHandler(deps: IngestDeps) {
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
 
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
-    const secretKey = compiled.source.settings.secret;
-    const secrets = secretValues(bag, secretKey);
-    if (secrets.length === 0) throw new ConfigError(`the bridge secret has no value for ${secretKey} (needed by source ${compiled.source.name})`);
-    if (!compiled.source.verify(raw, headers, secrets, Math.floor(now() / 1000))) {
-      // Names what the source expects; never what was received.
-      const { headers: expected, mismatch } = compiled.source.credential;
-      const missing = expected.filter((name) => !headers[name.toLowerCase()]);
-      const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} headers` : `${missing[0]} header`;
-      throw new SignatureError(missing.length > 0 ? `missing ${names}` : mismatch);
+    const { authenticate } = compiled.source;
+    let body: JsonObject;
+    let bodyKey: string | undefined;
+    if (authenticate === undefined) {
+      const secretKey = compiled.source.settings.secret ?? '';
+      const secrets = secretValues(bag, secretKey);
+      if (secrets.length === 0) throw new ConfigError(`the bridge secret has no value for ${secretKey} (needed by source ${compiled.source.name})`);
+      if (!compiled.source.verify(raw, headers, secrets, Math.floor(now() / 1000))) {
+        // Names what the source expects; never what was received.
+        const { headers: expected, mismatch } = compiled.source.credential;
+        const missing = expected.filter((name) => !headers[name.toLowerCase()]);
+        const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} headers` : `${missing[0]} header`;
+        throw new SignatureError(missing.length > 0 ? `missing ${names}` : mismatch);
+      }
+      body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
+      // GitHub signs no timestamp and not its delivery id: its delivery key is a hash of the signed body
+      // (issue 13), taken here, before any await, while `raw` still holds this request's bytes.
+      if (compiled.source.name === 'github') bodyKey = `b:${hash('sha256', raw, 'hex')}`;
+    } else {
+      // The signature is over fields of the body (Amazon SNS): read it, then check it before anything uses it.
+      // A body that is not even JSON is not a signed message: 401, as any other unauthenticated request.
+      try {
+        body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
+      } catch (error) {
+        if (error instanceof PayloadError) throw new SignatureError('not a signed message', { cause: error });
+        throw error;
+      }
+      const auth = await authenticate(body, headers, { nowMs: now(), fetch: deps.fetch ?? defaultFetch });
+      if (!auth.ok) throw new SignatureError(auth.reason);
+      metrics.count('WebhooksVerified', compiled.source.name);
+      if (auth.handled !== undefined) {
+        deps.logger.info(auth.handled.message, { source: compiled.source.name, requestId: event.requestContext?.requestId, ...auth.handled.detail });
+        return reply(200, { status: auth.handled.status, ...auth.handled.detail });
+      }
+      return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { context, receivedAt });
     }
+    metrics.count('WebhooksVerified', compiled.source.name);
+    return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { bodyKey, context, receivedAt });
+  }
 
-    const body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
+  /** A verified body: parse -> rules -> ledger and lifecycle. Also the entry of trusted events (EventBridge). */
+  async function processBody(
+    compiled: CompiledSource,
+    body: JsonObject,
+    headers: Record<string, string>,
+    requestId: string | undefined,
+    bag: SecretBag,
+    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined } = {},
+  ): Promise<Result> {
+    const { bodyKey, context } = request;
+    // The sender's deadline runs from when the request came in (a trusted event's: now).
+    const receivedAt = request.receivedAt ?? now();
     const events: SourceEvent[] = compiled.source.parse(body, headers);
     const deliveryId = events[0]?.deliveryId;
-    const elog = deps.logger.child({ source: compiled.source.name, requestId: event.requestContext?.requestId, deliveryId });
+    const elog = deps.logger.child({ source: compiled.source.name, requestId, deliveryId });
     if (events.length === 0 || events.every((e) => e.ping)) {
       elog.info('ping answered');
       return reply(202, { status: 'ping', deliveryId });
@@ -198,27 +265,44 @@ export function createIngestHandler(deps: IngestDeps) {
     const appKey = bag['DD_APP_KEY'];
     const dryRun = deps.dryRun === true || !apiKey || !appKey;
     const keys = new RequestKeys(bag, deps.secrets);
-    // A redelivery (same delivery id within a day) is answered without doing anything again.
-    if (!dryRun && deliveryId !== undefined && !(await ledger.rememberDelivery(compiled.source.name, deliveryId, now()))) {
-      elog.info('duplicate delivery: already handled');
-      metrics.count('CasesDeduplicated', compiled.source.name);
-      return reply(200, { status: 'duplicate', deliveryId });
+    // The delivery's key (issue 13): its id, or for GitHub (which signs no timestamp and not the
+    // delivery id) a hash of the signed body, so a captured body sent again with a new id is a duplicate.
+    // It is claimed before the work and marked done only once the work is stored (the ledger entry's
+    // transition and outbox): a worker that died in between leaves it claimed, and the sender's retry
+    // after CLAIM_MS takes it over. A redelivery of finished work is `200 duplicate`.
+    const deliveryKey = deliveryId === undefined ? undefined : (bodyKey ?? deliveryId);
+    if (!dryRun && deliveryKey !== undefined) {
+      const claim = await ledger.claimDelivery(compiled.source.name, deliveryKey, now(), CLAIM_MS);
+      if (claim === 'done') {
+        elog.info('duplicate delivery: already handled');
+        metrics.count('CasesDeduplicated', compiled.source.name);
+        return reply(200, { status: 'duplicate', deliveryId });
+      }
+      if (claim === 'in_progress') {
+        elog.info('delivery still being handled by another request: answered 503 in_progress');
+        // Not a 4xx: senders give up on those. Its work may not be stored yet, so the sender must send it again.
+        return reply(503, { error: 'in_progress', message: 'this delivery is being handled by another request; send it again', deliveryId });
+      }
     }
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: receivedAt + compiled.ackDeadlineMs - ACK_MARGIN_MS };
-    if (dryRun || deliveryId === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    // Deadlines (issue 15): the invocation's time left (remainingMs) and the sender's, ack_deadline_ms less ACK_MARGIN_MS (deadlineAt): no Datadog call runs past it.
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context), pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: receivedAt + compiled.ackDeadlineMs - ACK_MARGIN_MS };
+    if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    let answer: Result;
     try {
-      return await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+      answer = await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     } catch (error) {
       // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
-      await ledger.forgetDelivery(compiled.source.name, deliveryId).catch((forgetError: unknown) => {
-        // The sender's retry of this delivery id would be answered `duplicate` for a day: say so.
-        elog.error('delivery id not forgotten after a failure: a redelivery will be answered duplicate', { error: forgetError });
+      await ledger.forgetDelivery(compiled.source.name, deliveryKey).catch((forgetError: unknown) => {
+        // The claim lapses after CLAIM_MS: the sender's retry is handled then.
+        elog.error('delivery id not forgotten after a failure: a redelivery is handled once its claim lapses', { error: forgetError });
       });
       throw error;
     }
+    await ledger.finishDelivery(compiled.source.name, deliveryKey, now());
+    return answer;
   }
 
-  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: UpdateDeps): Promise<Result> {
+  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: OutboxDeps): Promise<Result> {
     const results: EventResult[] = [];
     for (const ev of events) {
       const mapped = await mapEventToCase(compiled, ev);
@@ -272,9 +356,16 @@ export function createIngestHandler(deps: IngestDeps) {
       } else if (error instanceof SecretUnavailableError) {
         log.error('webhook not accepted: the bridge secret could not be read', { error });
         request.response = refuse(503, { error: 'secret_unavailable', message: 'the bridge secret could not be read; send it again' });
+      } else if (error instanceof AuthenticationUnavailableError) {
+        log.error('webhook not accepted: authenticating it needs a service that did not answer', { error });
+        request.response = refuse(503, { error: 'authentication_unavailable', message: 'the request could not be authenticated now (its signing certificate or subscription service did not answer); send it again' });
       } else if (error instanceof LedgerError) {
         log.error('webhook not accepted: the dedup ledger failed', { error });
         request.response = refuse(503, { error: 'ledger_unavailable', message: 'the dedup ledger could not be reached; send it again' });
+      } else if (error instanceof SecretConfigError) {
+        // Read before the signature is checked: anyone may see the answer, and AWS's reason names the role and account.
+        log.error('webhook not accepted: the bridge secret cannot be used', { error });
+        request.response = refuse(500, { error: 'not_configured', message: SECRET_NOT_CONFIGURED });
       } else if (error instanceof ConfigError) {
         log.error('webhook not accepted: configuration error', { error });
         request.response = refuse(500, { error: 'not_configured', message: error.message });
@@ -285,6 +376,22 @@ export function createIngestHandler(deps: IngestDeps) {
     },
   };
 
+  /**
+   * An event that needs no signature because AWS delivered it with IAM (an EventBridge rule invoking
+   * the function): the same parse, rules, ledger and lifecycle as a verified webhook of `sourceName`.
+   * Answered as a webhook; a problem throws (the invocation fails and EventBridge's retry policy
+   * sends the event again), as does a 5xx answer.
+   */
+  async function handleTrusted(sourceName: string, body: JsonObject, requestId: string | undefined): Promise<Result> {
+    const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
+    if (compiled === undefined) throw new ConfigError(`an event for source ${sourceName} arrived, but the rules configure no ${sourceName} source`);
+    metrics.count('WebhooksReceived', compiled.source.name);
+    metrics.count('WebhooksVerified', compiled.source.name);
+    const answer = await processBody(compiled, body, {}, requestId, await deps.secrets.get());
+    if ((answer.statusCode ?? 500) >= 500) throw new BridgeError(`the ${sourceName} event was not handled (${answer.statusCode}): ${String(answer.body)}`);
+    return answer;
+  }
+
   // No early-timeout timer: every Datadog call has its own deadline, well inside the function's timeout.
-  return middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers);
+  return Object.assign(middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers), { handleTrusted });
 }

@@ -9,6 +9,8 @@ import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
+import { isAlarmStateChangeEvent } from '../sources/cloudwatch.js';
+import type { JsonObject } from '../sources/types.js';
 import { lambdaLedger } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
@@ -48,10 +50,15 @@ const ingest = createIngestHandler({
   metrics,
 });
 
-export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+/**
+ * Two entries: API Gateway's webhooks, and the CloudWatch alarm state changes an EventBridge rule
+ * delivers in the stack's own account (lib/alarm-events.ts; IAM, no signature): source `cloudwatch`.
+ */
+export async function handler(event: APIGatewayProxyEventV2 | JsonObject, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   powertools.addContext(context);
   try {
-    return await ingest(event, context);
+    if (isAlarmStateChangeEvent(event)) return await ingest.handleTrusted('cloudwatch', event as JsonObject, context.awsRequestId);
+    return await ingest(event as APIGatewayProxyEventV2, context);
   } finally {
     metrics.flush();
   }

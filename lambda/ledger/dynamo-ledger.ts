@@ -1,5 +1,6 @@
 import { LEDGER_TABLE } from '../shared/contract.js';
 import { newIntent, newIntentId } from './intent-id.js';
+import { swapped } from './swap.js';
 import type {
   AttributeValue,
   DeleteItemCommandInput,
@@ -11,7 +12,8 @@ import type {
   UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { LedgerError } from '../shared/errors.js';
-import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry, type LedgerState } from './types.js';
+import { outboxSchema } from './outbox-schema.js';
+import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type DeliveryClaim, type Ledger, type LedgerEntry, type LedgerState, type OutboxAction } from './types.js';
 
 // Single-table layout (partition key `pk`, string; no sort key):
 //   alert#<source>#<identity>     one item per alert: the LedgerEntry fields, numbers as N (ms)
@@ -89,7 +91,7 @@ async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>
 
 type Item = Record<string, AttributeValue>;
 
-const STRING_FIELDS = ['source', 'identity', 'state', 'marker', 'intentId', 'ambiguousIntentId', 'caseId', 'caseKey', 'rule', 'closedBy', 'closedStatus'] as const;
+const STRING_FIELDS = ['source', 'identity', 'state', 'marker', 'intentId', 'ambiguousIntentId', 'caseId', 'caseKey', 'rule', 'closedBy', 'closedStatus', 'claimId'] as const;
 const NUMBER_FIELDS = [
   'generation',
   'createStartedAt',
@@ -102,6 +104,10 @@ const NUMBER_FIELDS = [
   'resolvedAt',
   'closedAt',
   'reopenCount',
+  'rev',
+  'nextSeq',
+  'claimUntil',
+  'lastFiringAt',
 ] as const;
 
 function toItem(entry: LedgerEntry): Item {
@@ -114,6 +120,8 @@ function toItem(entry: LedgerEntry): Item {
     const v = entry[f];
     if (v !== undefined) item[f] = { N: String(v) };
   }
+  // The outbox as one JSON string: written only as a whole, under the rev condition (swap).
+  if (entry.outbox !== undefined) item['outbox'] = { S: JSON.stringify(entry.outbox) };
   return item;
 }
 
@@ -127,14 +135,22 @@ function fromItem(item: Item): LedgerEntry {
     const v = item[f]?.N;
     if (v !== undefined) out[f] = Number(v);
   }
+  const outbox = item['outbox']?.S;
   return {
     ...(out as unknown as LedgerEntry),
+    ...(outbox !== undefined ? { outbox: parseOutbox(outbox) } : {}),
     state: (out['state'] ?? 'creating') as LedgerState,
     generation: (out['generation'] as number | undefined) ?? 0,
     occurrences: (out['occurrences'] as number | undefined) ?? 0,
     commentedOccurrences: (out['commentedOccurrences'] as number | undefined) ?? 0,
     reopenCount: (out['reopenCount'] as number | undefined) ?? 0,
   };
+}
+
+function parseOutbox(text: string): OutboxAction[] {
+  const parsed = outboxSchema().safeParse(JSON.parse(text));
+  if (!parsed.success) throw new LedgerError(`the ledger entry's outbox is not readable: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data as OutboxAction[];
 }
 
 export function isConditionFailure(error: unknown): boolean {
@@ -261,7 +277,18 @@ export class DynamoLedger implements Ledger {
     return updated !== undefined;
   }
 
-  async recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined> {
+  async recordOccurrence(key: AlertKey, at: number, firingAt?: number): Promise<LedgerEntry | undefined> {
+    if (firingAt !== undefined) {
+      // lastFiringAt only moves forward; when it is already later, count the occurrence without it.
+      const later = await this.update(key, {
+        set: { lastSeen: n(at), lastFiringAt: n(firingAt) },
+        add: { occurrences: n(1) },
+        condition: 'attribute_exists(#pk) AND (attribute_not_exists(#lastFiringAt) OR #lastFiringAt < :firingAt)',
+        conditionNames: { '#pk': LEDGER_PARTITION_KEY, '#lastFiringAt': 'lastFiringAt' },
+        conditionValues: { ':firingAt': n(firingAt) },
+      });
+      if (later !== undefined) return later;
+    }
     return this.update(key, {
       set: { lastSeen: n(at) },
       add: { occurrences: n(1) },
@@ -339,6 +366,84 @@ export class DynamoLedger implements Ledger {
 
   async forgetDelivery(source: string, deliveryId: string): Promise<void> {
     await (await this.calls()).deleteItem({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)) } });
+  }
+
+  async swap(before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean> {
+    const next = swapped(before, after, undefined);
+    if (before === undefined) {
+      try {
+        await (await this.calls()).putItem({
+          TableName: this.table,
+          Item: toItem({ ...next, occurrences: after.occurrences, lastSeen: after.lastSeen }),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY },
+        });
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    }
+    // Only what changed is written; occurrences are added, so a concurrent recordOccurrence is kept.
+    const old = toItem(before);
+    const neu = toItem({ ...next, occurrences: before.occurrences, lastSeen: before.lastSeen, lastFiringAt: after.lastFiringAt ?? before.lastFiringAt });
+    const set: Record<string, AttributeValue> = {};
+    for (const [k, v] of Object.entries(neu)) if (k !== LEDGER_PARTITION_KEY && JSON.stringify(old[k]) !== JSON.stringify(v)) set[k] = v;
+    const remove = Object.keys(old).filter((k) => neu[k] === undefined);
+    const added = after.occurrences - before.occurrences;
+    const legacy =
+      'attribute_not_exists(#rev) AND #state = :b_state AND #intentId = :b_intent AND #generation = :b_generation AND ' +
+      (before.caseId !== undefined ? '#caseId = :b_case' : 'attribute_not_exists(#caseId)') +
+      ' AND ' +
+      (before.lastCommentAt !== undefined ? '#lastCommentAt = :b_comment' : 'attribute_not_exists(#lastCommentAt)');
+    const updated = await this.update(
+      { source: after.source, identity: after.identity },
+      {
+        set,
+        ...(added !== 0 ? { add: { occurrences: n(added) } } : {}),
+        remove,
+        condition: before.rev !== undefined ? '#rev = :b_rev' : legacy,
+        conditionNames: before.rev !== undefined ? { '#rev': 'rev' } : { '#rev': 'rev', '#state': 'state', '#intentId': 'intentId', '#generation': 'generation', '#caseId': 'caseId', '#lastCommentAt': 'lastCommentAt' },
+        conditionValues:
+          before.rev !== undefined
+            ? { ':b_rev': n(before.rev) }
+            : {
+                ':b_state': s(before.state),
+                ':b_intent': s(before.intentId),
+                ':b_generation': n(before.generation),
+                ...(before.caseId !== undefined ? { ':b_case': s(before.caseId) } : {}),
+                ...(before.lastCommentAt !== undefined ? { ':b_comment': n(before.lastCommentAt) } : {}),
+              },
+      },
+    );
+    return updated !== undefined;
+  }
+
+  async claimDelivery(source: string, deliveryId: string, now: number, staleMs: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<DeliveryClaim> {
+    const nowSeconds = Math.floor(now / 1000);
+    const key = { [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)) };
+    try {
+      await (await this.calls()).putItem({
+        TableName: this.table,
+        Item: { ...key, [LEDGER_TTL_ATTRIBUTE]: n(nowSeconds + ttlSeconds), seenAt: n(now), pending: { BOOL: true } },
+        // Absent, expired, or claimed by a worker that never stored its outcome (older than staleMs).
+        ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now OR (#pending = :true AND #seenAt <= :stale)',
+        ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#expiresAt': LEDGER_TTL_ATTRIBUTE, '#pending': 'pending', '#seenAt': 'seenAt' },
+        ExpressionAttributeValues: { ':now': n(nowSeconds), ':true': { BOOL: true }, ':stale': n(now - staleMs) },
+      });
+      return 'claimed';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const res = await (await this.calls()).getItem({ TableName: this.table, Key: key, ConsistentRead: true });
+    return res.Item?.['pending']?.BOOL === true ? 'in_progress' : 'done';
+  }
+
+  async finishDelivery(source: string, deliveryId: string, now: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<void> {
+    await (await this.calls()).putItem({
+      TableName: this.table,
+      Item: { [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)), [LEDGER_TTL_ATTRIBUTE]: n(Math.floor(now / 1000) + ttlSeconds), seenAt: n(now) },
+    });
   }
 
   /** One conditional UpdateItem returning ALL_NEW; undefined when the condition failed. */

@@ -1,5 +1,6 @@
 import { newIntent, newIntentId } from './intent-id.js';
-import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry } from './types.js';
+import { sameVersion, swapped } from './swap.js';
+import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type DeliveryClaim, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry } from './types.js';
 
 function commentFields(comment: CommentMark | undefined): Partial<LedgerEntry> {
   return comment ? { lastCommentAt: comment.at, commentedOccurrences: comment.occurrences } : {};
@@ -10,6 +11,8 @@ export class MemoryLedger implements Ledger {
   readonly entries = new Map<string, LedgerEntry>();
   /** `<source>#<deliveryId>` -> expiry (ms). */
   readonly deliveries = new Map<string, number>();
+  /** `<source>#<deliveryId>` -> when its claim was taken (ms): claimed, outcome not stored yet. */
+  readonly pendingDeliveries = new Map<string, number>();
 
   private static id(source: string, identity: string): string {
     return `${source}#${identity}`;
@@ -54,10 +57,11 @@ export class MemoryLedger implements Ledger {
     return true;
   }
 
-  async recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined> {
+  async recordOccurrence(key: AlertKey, at: number, firingAt?: number): Promise<LedgerEntry | undefined> {
     const existing = this.entries.get(MemoryLedger.id(key.source, key.identity));
     if (existing === undefined) return undefined;
-    return this.put({ ...existing, occurrences: existing.occurrences + 1, lastSeen: at });
+    const lastFiringAt = firingAt !== undefined && (existing.lastFiringAt === undefined || existing.lastFiringAt < firingAt) ? firingAt : existing.lastFiringAt;
+    return this.put({ ...existing, occurrences: existing.occurrences + 1, lastSeen: at, lastFiringAt });
   }
 
   async markCommented(key: AlertKey, mark: CommentMark & { caseId: string; previousCommentAt: number | undefined }): Promise<boolean> {
@@ -101,6 +105,7 @@ export class MemoryLedger implements Ledger {
 
   async forgetDelivery(source: string, deliveryId: string): Promise<void> {
     this.deliveries.delete(`${source}#${deliveryId}`);
+    this.pendingDeliveries.delete(`${source}#${deliveryId}`);
   }
 
   async markCreateAmbiguous(key: AlertKey, intentId: string): Promise<boolean> {
@@ -108,5 +113,28 @@ export class MemoryLedger implements Ledger {
     if (existing?.state !== 'creating' || existing.intentId !== intentId) return false;
     this.put({ ...existing, ambiguousIntentId: intentId });
     return true;
+  }
+
+  async swap(before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean> {
+    const current = this.entries.get(MemoryLedger.id(after.source, after.identity));
+    if (before === undefined ? current !== undefined : current === undefined || !sameVersion(current, before)) return false;
+    this.put(swapped(before, after, current));
+    return true;
+  }
+
+  async claimDelivery(source: string, deliveryId: string, now: number, staleMs: number): Promise<DeliveryClaim> {
+    const id = `${source}#${deliveryId}`;
+    const expires = this.deliveries.get(id);
+    if (expires !== undefined && expires > now) return 'done';
+    const started = this.pendingDeliveries.get(id);
+    if (started !== undefined && now - started < staleMs) return 'in_progress';
+    this.pendingDeliveries.set(id, now);
+    return 'claimed';
+  }
+
+  async finishDelivery(source: string, deliveryId: string, now: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<void> {
+    const id = `${source}#${deliveryId}`;
+    this.pendingDeliveries.delete(id);
+    this.deliveries.set(id, now + ttlSeconds * 1000);
   }
 }

@@ -1,3 +1,5 @@
+import type { CaseCreateRequest } from '../datadog/schema.js';
+
 /**
  * What the bridge remembers about one alert (source + dedup identity) and its current case.
  *
@@ -61,7 +63,63 @@ export interface LedgerEntry {
   /** Datadog status name (or status) the case was closed with, e.g. `Closed`, `Won't fix`, DELETED. */
   readonly closedStatus?: string | undefined;
   readonly reopenCount: number;
+  // Issue 13 (write-ahead): absent on entries written before it; the first swap() adds them.
+  /** Version: + 1 on every swap(). Absent: written by a version before the outbox. */
+  readonly rev?: number | undefined;
+  /** Datadog effects this entry's transitions still owe, in order (the outbox). Absent or [] = none. */
+  readonly outbox?: readonly OutboxAction[] | undefined;
+  /** Next outbox action's sequence number (action ids derive from it). */
+  readonly nextSeq?: number | undefined;
+  /** The worker working the outbox, and until when (ms): after claimUntil anyone may take over. */
+  readonly claimId?: string | undefined;
+  readonly claimUntil?: number | undefined;
+  /** Latest firing's time (ms, the sender's when it gives one): a resolve older than it does not close. */
+  readonly lastFiringAt?: number | undefined;
 }
+
+/**
+ * One Datadog effect owed by the alert (issue 13). Written in the same conditional write as the
+ * transition that implies it and removed by the write that records its result, so that whoever finds
+ * it (the alert's next delivery, the retry function's watchdog) completes it. `claimedBy`/`sentAt`
+ * are written before the effect: an action whose `claimedBy` is not the current worker's may have
+ * reached Datadog already, so it is guarded (`guard`): a create is looked up by marker, a comment by
+ * its marker line in the case's timeline.
+ */
+export interface OutboxAction {
+  /** `cbu` + 20 hex: also the marker line of a comment. */
+  readonly id: string;
+  readonly kind: 'create' | 'comment' | 'status';
+  /** ms */
+  readonly createdAt: number;
+  /** The worker (claimId) that last held this action, and when (ms). */
+  readonly claimedBy?: string | undefined;
+  readonly sentAt?: number | undefined;
+  /** The latest time (ms) a previous worker may have sent it (a guarded create waits for the search to settle from then). */
+  readonly suspectAt?: number | undefined;
+  /** A previous worker may have sent it: check before sending. */
+  readonly guard?: boolean | undefined;
+  /** Failures other than a rate limit. */
+  readonly tries?: number | undefined;
+  /** Not before (ms): rate limited or waiting for the marker search to settle. */
+  readonly notBefore?: number | undefined;
+  /** The rate-budget slot this action booked (ms; issue 15): handed back to the budget as its ticket. */
+  readonly slotAt?: number | undefined;
+  /** create: the request, already marked. */
+  readonly request?: CaseCreateRequest | undefined;
+  /** comment: the text (without the marker line); status: the status or status name. */
+  readonly text?: string | undefined;
+  readonly status?: string | undefined;
+  /** What the action is for (metrics): comment, close or reopen. */
+  readonly purpose?: 'comment' | 'close' | 'reopen' | undefined;
+  /** The case; absent for actions queued behind a create (taken from the entry when they run). */
+  readonly caseId?: string | undefined;
+  /** The source's rule (a create's) and delivery id, for the queue messages. */
+  readonly rule?: string | undefined;
+  readonly deliveryId?: string | undefined;
+}
+
+/** What a redelivered delivery id finds: new to the bridge, still being handled, or handled. */
+export type DeliveryClaim = 'claimed' | 'in_progress' | 'done';
 
 export interface AlertKey {
   readonly source: string;
@@ -114,8 +172,11 @@ export interface Ledger {
    * (ambiguousIntentId): its outcome may be unknown, so the next delivery looks the case up first.
    */
   markCreateAmbiguous(key: AlertKey, intentId: string): Promise<boolean>;
-  /** ADD 1 to occurrences, SET lastSeen. Undefined when there is no entry (nothing is created). */
-  recordOccurrence(key: AlertKey, at: number): Promise<LedgerEntry | undefined>;
+  /**
+   * ADD 1 to occurrences, SET lastSeen, and lastFiringAt to `firingAt` when that is later (issue 13:
+   * event order). Undefined when there is no entry (nothing is created).
+   */
+  recordOccurrence(key: AlertKey, at: number, firingAt?: number): Promise<LedgerEntry | undefined>;
   /** Claims a repeat comment: true only if lastCommentAt is still `previousCommentAt` (coalescing under concurrency). */
   markCommented(key: AlertKey, mark: CommentMark & { readonly caseId: string; readonly previousCommentAt: number | undefined }): Promise<boolean>;
   /** open -> resolved (on_resolve: comment). */
@@ -131,6 +192,22 @@ export interface Ledger {
   rememberDelivery(source: string, deliveryId: string, now: number, ttlSeconds?: number): Promise<boolean>;
   /** Forgets a delivery id whose handling failed (answered 5xx), so that the sender's retry is handled. */
   forgetDelivery(source: string, deliveryId: string): Promise<void>;
+  /**
+   * Issue 13: the one conditional write of the outbox. Stores `after` (its `rev` becomes before's + 1)
+   * only if the stored entry is still `before` (same `rev`; for an entry written before `rev` existed,
+   * the same state, intent, case, generation and last comment) or, for `before` undefined, absent.
+   * Occurrences are added (after - before), so a concurrent recordOccurrence is kept. False when the
+   * condition failed: read again and decide again.
+   */
+  swap(before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean>;
+  /**
+   * Claims a delivery id before its work: `claimed` when it is new (or its last claim is older than
+   * `staleMs`: the worker died before storing its outcome), `in_progress` while another worker holds
+   * it, `done` once finishDelivery stored it (or when it was remembered by a version without claims).
+   */
+  claimDelivery(source: string, deliveryId: string, now: number, staleMs: number, ttlSeconds?: number): Promise<DeliveryClaim>;
+  /** Marks a claimed delivery id done: its outcome is stored (the entry's transition and outbox). */
+  finishDelivery(source: string, deliveryId: string, now: number, ttlSeconds?: number): Promise<void>;
 }
 
 export const DELIVERY_TTL_SECONDS = 86_400;

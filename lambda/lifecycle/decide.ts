@@ -53,7 +53,9 @@ export type DecisionReason =
   | 'already_resolved'
   | 'already_closed'
   | 'wont_fix'
-  | 'stale_event';
+  | 'stale_event'
+  /** A resolve older (sender time) than the alert's latest firing: it does not close (issue 13). */
+  | 'stale_resolve';
 
 export interface Decision {
   /** Datadog calls in order; empty means none. */
@@ -106,7 +108,10 @@ export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, po
         if (stale) return { actions: [takeOver], reason: 'create_stale_intent', record: true, verify: false };
         return none('create_pending', true);
       }
-      if (event.signal === 'resolved') return { actions: [{ kind: 'defer' }], reason: 'resolve_deferred', record: false, verify: false };
+      if (event.signal === 'resolved') {
+        if (entry.lastFiringAt !== undefined && event.occurredAt < entry.lastFiringAt) return none('stale_resolve');
+        return { actions: [{ kind: 'defer' }], reason: 'resolve_deferred', record: false, verify: false };
+      }
       return none('informational');
     }
 
@@ -119,6 +124,8 @@ export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, po
       }
       if (event.signal === 'resolved') {
         if (entry.state === 'resolved') return none('already_resolved');
+        // Sent before the alert's latest firing (out of order, or deferred while it fired again): it must not close.
+        if (entry.lastFiringAt !== undefined && event.occurredAt < entry.lastFiringAt) return none('stale_resolve');
         if (policy.on_resolve === 'ignore') return none('resolved_ignored');
         const comment: LifecycleAction = { kind: 'comment', reason: 'resolved', occurrences: pending };
         if (policy.on_resolve === 'comment') return withCase([comment], 'resolved_commented', false, through);

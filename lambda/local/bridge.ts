@@ -15,6 +15,7 @@ import { localDynamoClient, startLocalLedger } from './ledger.js';
 import type { LocalState } from './state.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { createIngestHandler, missingSecretKeys } from '../ingest/handler.js';
+import { ROUTES } from '../ingest/routes.js';
 import type { CompiledRules } from '../mapping/compile-rules.js';
 import { loadRulesFile, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
 import type { Env } from '../shared/env.js';
@@ -27,6 +28,8 @@ import { createRetryHandler } from '../retry/handler.js';
 import { localSqsClient, startLocalSqs, type LocalSqs } from './fauxqs.js';
 import { startRetryConsumer } from './retry-consumer.js';
 import { createSecretsProvider, fileSecretLoader, type SecretsProvider } from '../shared/secrets.js';
+import { describeLocalCase, LOCAL_CASES_ROUTE, startLocalCaseManagement, withLocalDatadogKeys, type DatadogTarget } from './case-management.js';
+import type { DatadogTestServer } from './datadog-server.js';
 
 export const DEV_SECRETS_FILE = fileURLToPath(new URL('../../config/dev-secrets.json', import.meta.url));
 
@@ -49,6 +52,10 @@ export interface LocalBridge {
   readonly dynamo: { readonly endpoint: string; readonly tableName: string } | undefined;
   /** True when the ledger and queues live in `npm run state` (they outlive this process). */
   readonly persistent: boolean;
+  /** Which Datadog the bridge sends to: the real one, the local Case Management, or none (dry run). */
+  readonly datadogTarget: DatadogTarget;
+  /** The local Case Management, when the bridge sends to it (`embeddedDatadog` without keys). */
+  readonly caseManagement: DatadogTestServer | undefined;
   close(): Promise<void>;
 }
 
@@ -89,21 +96,31 @@ export interface LocalBridgeOptions {
   readonly pace?: Pacer | false;
   /** Waits for a rate-budget slot (tests pass one driven by their fake clock). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Without Datadog keys in the secret (and CASE_BRIDGE_DRY_RUN not set), send the cases to a local
+   * Case Management on 127.0.0.1 (lambda/local/datadog-server.ts), as `npm start` does, kept in the
+   * state directory with `state`. Ignored when `datadog` is given. @default false (a dry run without keys)
+   */
+  readonly embeddedDatadog?: boolean;
 }
 
-/** Builds what API Gateway (HTTP API, payload v2) would hand the ingest function. */
-export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, source: string): APIGatewayProxyEventV2 {
+/**
+ * Builds what API Gateway (HTTP API, payload v2) would hand the ingest function: the webhook route with
+ * its `source`, else `GET /health` or the `$default` route (lib/ingest-api.ts).
+ */
+export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, source: string | undefined): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const now = new Date();
+  const routeKey = source !== undefined ? ROUTES.webhook : `${req.method ?? 'GET'} ${url.pathname}` === ROUTES.health ? ROUTES.health : '$default';
   return {
     version: '2.0',
-    routeKey: 'POST /webhooks/{source}',
+    routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
     headers,
-    pathParameters: { source },
+    ...(source !== undefined ? { pathParameters: { source } } : {}),
     requestContext: {
       accountId: 'local',
       apiId: 'local',
@@ -111,7 +128,7 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, source: st
       domainPrefix: 'local',
       http: { method: req.method ?? 'POST', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
       requestId: randomUUID(),
-      routeKey: 'POST /webhooks/{source}',
+      routeKey,
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
@@ -179,9 +196,20 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   const rules = loadRulesFile(env.CASE_BRIDGE_RULES ?? PRESET_RULES_FILE);
   const usingDevSecrets = options.secrets === undefined && env.CASE_BRIDGE_SECRETS_FILE === undefined;
   const secretsFile = env.CASE_BRIDGE_SECRETS_FILE ?? DEV_SECRETS_FILE;
-  const secrets = options.secrets ?? createSecretsProvider({ load: fileSecretLoader(secretsFile), origin: secretsFile, onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }) });
+  const fileSecrets = options.secrets ?? createSecretsProvider({ load: fileSecretLoader(secretsFile), origin: secretsFile, onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }) });
   // Fail at start, not at the first webhook, when the secrets file is broken; name the missing keys.
-  const missingSecrets = missingSecretKeys(rules, await secrets.get());
+  const bag = await fileSecrets.get();
+  const missingSecrets = missingSecretKeys(rules, bag);
+  const apiUrl = resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL });
+  let caseManagement: Awaited<ReturnType<typeof startLocalCaseManagement>> | undefined;
+  let datadogTarget: DatadogTarget;
+  if (env.CASE_BRIDGE_DRY_RUN) datadogTarget = { kind: 'dry_run', reason: 'CASE_BRIDGE_DRY_RUN is set' };
+  else if (options.datadog !== undefined || (bag['DD_API_KEY'] && bag['DD_APP_KEY'])) datadogTarget = { kind: 'datadog', url: apiUrl };
+  else if (options.embeddedDatadog === true) {
+    caseManagement = await startLocalCaseManagement(options.state?.dir);
+    datadogTarget = { kind: 'local', url: caseManagement.url, file: caseManagement.file };
+  } else datadogTarget = { kind: 'dry_run', reason: 'the secret has no DD_API_KEY and DD_APP_KEY' };
+  const secrets = caseManagement !== undefined ? withLocalDatadogKeys(fileSecrets) : fileSecrets;
   let ledger: Ledger = options.ledger ?? new MemoryLedger();
   let dynamoInfo: LocalBridge['dynamo'];
   let stopLedger = async (): Promise<void> => undefined;
@@ -218,7 +246,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   const paced = { ...(pace ? { pace } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) };
   const datadog =
     options.datadog ??
-    createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS, ...(pace ? { onRateLimit: rateLimitObserver(pace, options.now) } : {}) });
+    createDatadogClient({ baseUrl: caseManagement?.url ?? apiUrl, timeoutMs: env.DD_TIMEOUT_MS, ...(pace ? { onRateLimit: rateLimitObserver(pace, options.now) } : {}) });
   let queue: ActionQueue = options.queue ?? new MemoryActionQueue();
   let stopRetry = async (): Promise<void> => undefined;
   let sqsInfo: LocalBridge['sqs'];
@@ -271,7 +299,13 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       const match = ROUTE.exec(path);
       if (!match || req.method !== 'POST') {
         req.resume();
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
+        if (caseManagement !== undefined && req.method === 'GET' && path === LOCAL_CASES_ROUTE) {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ datadog: caseManagement.url, cases: caseManagement.cases.map(describeLocalCase) }));
+          return;
+        }
+        // GET /health, or the 404 of any other route: answered by the handler, as in AWS.
+        const result = await handler(toApiGatewayEvent(req, Buffer.alloc(0), undefined), {} as Context);
+        res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>).end(result.body ?? '');
         return;
       }
       const source = decodePathSegment(match[1] ?? '');
@@ -309,6 +343,8 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ledger,
     dynamo: dynamoInfo,
     persistent: options.state !== undefined && options.ledger === undefined && options.queue === undefined,
+    datadogTarget,
+    caseManagement,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -316,6 +352,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       });
       await stopRetry();
       await stopLedger();
+      await caseManagement?.close();
     },
   };
 }

@@ -19,8 +19,10 @@ export async function sendSample(options: {
   const compiled = loadRulesFile(options.rulesFile).sources.get(source);
   if (!compiled) throw new Error(`source "${source}" is not in ${options.rulesFile}`);
   const bag = await parseSecretBag(readFileSync(options.secretsFile, 'utf8'), options.secretsFile);
-  const [secret] = secretValues(bag, compiled.source.settings.secret);
-  if (secret === undefined) throw new Error(`${options.secretsFile} has no ${compiled.source.settings.secret}`);
+  const key = compiled.source.settings.secret;
+  if (key === undefined) throw new Error(`${source} messages are signed by AWS (SNS), not with a secret of ours: npm run send cannot sign them; try npm run preview -- ${source} <payload.json>`);
+  const [secret] = secretValues(bag, key);
+  if (secret === undefined) throw new Error(`${options.secretsFile} has no ${key}`);
   const sample = readSample(source, options.event);
   const headers = signRequest({ source, settings: compiled.source.settings, secret, body: sample.body, headers: sample.headers });
   const url = `${options.baseUrl}/webhooks/${source}`;

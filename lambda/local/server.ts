@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEV_SECRETS_FILE, startLocalBridge } from './bridge.js';
+import { LOCAL_CASES_ROUTE, type DatadogTarget } from './case-management.js';
 import { validateRulesFile } from '../mapping/compile-rules.js';
 import { parseRulesText, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
 import { placeholderProjectWarning } from '../mapping/placeholder-project.js';
@@ -13,10 +14,25 @@ import { parseLocalState } from './state.js';
 // fauxqs 2 needs Node 22.5 or newer for node:sqlite).
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
+/** The banner's lines on which Datadog the bridge sends to. */
+function datadogLines(target: DatadogTarget, bridgeUrl: string): string[] {
+  switch (target.kind) {
+    case 'local':
+      return [
+        `  Datadog: LOCAL Case Management ${target.url} (the secret has no DD_API_KEY and DD_APP_KEY; CASE_BRIDGE_DRY_RUN=true for a dry run)`,
+        target.file !== undefined ? `  cases:   kept in ${target.file}; list them: npm run cases (or GET ${bridgeUrl}${LOCAL_CASES_ROUTE})` : `  cases:   IN MEMORY (kept with npm run state); list them: npm run cases (or GET ${bridgeUrl}${LOCAL_CASES_ROUTE})`,
+      ];
+    case 'datadog':
+      return [`  Datadog: ${target.url} (keys from the secret)`];
+    case 'dry_run':
+      return [`  Datadog: none, DRY RUN (${target.reason}): each answer carries the request it would send`];
+  }
+}
+
 try {
   const env = parseEnv();
   const state = env.CASE_BRIDGE_STATE !== undefined ? parseLocalState(env.CASE_BRIDGE_STATE) : undefined;
-  const bridge = await startLocalBridge({ env, embeddedSqs: true, embeddedLedger: true, ...(state !== undefined ? { state } : {}) });
+  const bridge = await startLocalBridge({ env, embeddedSqs: true, embeddedLedger: true, embeddedDatadog: true, ...(state !== undefined ? { state } : {}) });
   // With real keys, cases under the preset placeholder project would be refused by Datadog: say so now.
   const secretsFile = env.CASE_BRIDGE_SECRETS_FILE ?? DEV_SECRETS_FILE;
   const bag = await parseSecretBag(readFileSync(secretsFile, 'utf8'), secretsFile);
@@ -33,14 +49,15 @@ try {
       bridge.usingDevSecrets ? '  WARNING: using development secrets; never expose this server.' : '',
       placeholder ? `  WARNING: ${placeholder}` : '',
       ...bridge.missingSecrets.map(({ source, key }) => `  WARNING: source ${source} has no secret: add "${key}" to ${process.env['CASE_BRIDGE_SECRETS_FILE'] ?? 'config/dev-secrets.json'}; until then its webhooks are answered 500 not_configured.`),
-      `  Datadog: ${env.DD_API_URL ?? `https://api.${env.DD_SITE ?? 'datadoghq.com'}`} (dry run unless the secret has DD_API_KEY and DD_APP_KEY${env.CASE_BRIDGE_DRY_RUN ? '; CASE_BRIDGE_DRY_RUN is set' : ''})`,
+      ...datadogLines(bridge.datadogTarget, bridge.url),
       bridge.persistent
         ? `  state:   ledger and queues in npm run state (${state?.dir ?? state?.ledgerEndpoint}): they survive a restart of npm start`
         : '  state:   ledger and queues IN MEMORY: lost when npm start stops; keep them on disk with npm run state (README, Running locally)',
       bridge.sqs ? `  retries: SQS emulator ${bridge.sqs.endpoint} (retry queue ${bridge.sqs.retryQueueUrl}, DLQ ${bridge.sqs.dlqUrl})` : '',
       bridge.sqs ? `  redrive: npm run redrive -- --copy --dlq-url ${bridge.sqs.dlqUrl} --destination-url ${bridge.sqs.retryQueueUrl}` : '',
       bridge.dynamo ? `  ledger:  DynamoDB emulator ${bridge.dynamo.endpoint} (table ${bridge.dynamo.tableName}; npm run cases -- <source> <identity> --endpoint ${bridge.dynamo.endpoint})` : '',
-      '  try:     npm run send -- github issues.opened',
+      `  health:  GET ${bridge.url}/health`,
+      bridge.datadogTarget.kind === 'local' ? '  try:     npm run send -- alertmanager firing   (again: deduplicated; alertmanager resolved: closed; firing again: reopened)' : '  try:     npm run send -- github issues.opened',
       '',
     ]
       .filter((l) => l !== '')

@@ -43,8 +43,8 @@ export interface CompiledRule {
 
 export interface CompiledSource {
   readonly source: BoundSource;
-  /** Key of the source's secret in the bridge secret (`source.settings.secret`, read without binding the settings). */
-  readonly secretKey: string;
+  /** Key of the source's secret in the bridge secret (`source.settings.secret`, read without binding the settings); undefined for a source without one (cloudwatch). */
+  readonly secretKey: string | undefined;
   readonly rules: readonly CompiledRule[];
   /** The source's lifecycle policy (for events no rule matches, e.g. a resolve). @default the defaults */
   readonly lifecycle?: LifecyclePolicy;
@@ -202,7 +202,7 @@ function lazySource(origin: string, name: SourceName, block: SourceBlock, file: 
     get source(): BoundSource {
       return (source ??= bindSource());
     },
-    get secretKey(): string {
+    get secretKey(): string | undefined {
       if (source !== undefined) return source.settings.secret;
       const key = block.settings?.['secret'];
       return typeof key === 'string' ? key : DEFAULT_SECRET_KEYS[name];

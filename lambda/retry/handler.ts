@@ -11,6 +11,9 @@ import { isoTime } from '../shared/time.js';
 import { readQueuedMessage, type ActionQueue, type PendingAction, type ReadResult } from '../delivery/queue.js';
 import type { UnreadableMessageSink } from '../delivery/sqs-queue.js';
 import type { Pacer } from '../delivery/rate-budget.js';
+import { runOutbox } from '../delivery/outbox.js';
+import { outboxTrigger, WATCHDOG_REASON } from '../delivery/queue.js';
+import { STEP_HOOKS, type StepHook } from '../delivery/steps.js';
 
 export interface RetryDeps {
   readonly datadog: DatadogClient;
@@ -37,6 +40,10 @@ export interface RetryDeps {
   readonly pace?: Pacer;
   /** Waits for a slot (injected with a fake clock in tests). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Test-only crash-point hook (lambda/delivery/steps.ts). */
+  readonly steps?: StepHook;
+  /** Time left in the invocation (ms): an outbox stops before a Datadog call that would not fit. @default unbounded */
+  readonly remainingMs?: () => number;
 }
 
 /**
@@ -64,7 +71,9 @@ function keysOf(bag: Readonly<Record<string, string>>): DatadogKeys | undefined 
  * secret failure): SQS then delivers it again, and after maxReceiveCount its redrive policy moves
  * it to the DLQ. Nothing is lost and nothing loops forever.
  */
-export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remainingMs?: () => number) => Promise<SQSBatchResponse> {
+  /** The invocation's time left (Lambda), else the deps' (tests), else unbounded. */
+  let invocationRemaining: (() => number) | undefined;
   const metrics = deps.metrics ?? noopMetrics;
 
   /** One record, read once by the batch loop; `merged`: the comments of several records merged into one. */
@@ -123,6 +132,18 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
       if (outcome.status === 'deduplicated') return 'dropped';
       return outcome.status;
     }
+    if (action.kind === 'outbox') {
+      // A trigger (watchdog, retry delay, re-arm): the work is on the alert's ledger entry.
+      const run = await runOutbox({ source: action.source, identity: action.identity }, { ...updateDeps, steps: deps.steps, remainingMs: deps.remainingMs ?? invocationRemaining });
+      if ((run.status === 'busy' || run.status === 'left') && run.dueAt !== undefined) {
+        const delaySeconds = Math.max(1, Math.ceil((run.dueAt - updateDeps.now()) / 1000) + 1);
+        await deps.queue.arm(outboxTrigger(action.source, action.identity, updateDeps.now()), { delaySeconds, reason: WATCHDOG_REASON });
+        if (STEP_HOOKS && deps.steps !== undefined) await deps.steps('rearm.enqueued', { source: action.source, identity: action.identity });
+      }
+      elog.info('alert outbox worked', { status: run.status, done: run.done.length, deadLettered: run.deadLettered.length, retrying: run.retrying.length });
+      if (run.created !== undefined) metrics.count('RetriesSucceeded', action.source);
+      return run.deadLettered.length > 0 ? 'dead_lettered' : run.retrying.length > 0 ? 'queued' : run.done.length > 0 ? 'sent' : 'dropped';
+    }
     if (action.kind !== 'create_case') {
       const updated = await sendUpdate(action, updateDeps);
       if (updated.status === 'sent') elog.info('case updated from the retry queue', { kind: action.kind, caseId: action.caseId, attempt: action.attempt });
@@ -136,7 +157,8 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent) => Promis
     return outcome.status;
   }
 
-  return async (event) => {
+  return async (event, remainingMs) => {
+    invocationRemaining = remainingMs;
     const batchItemFailures: SQSBatchItemFailure[] = [];
     // Each record is read once. Creates first, then updates; comments queued for the same case merged
     // (unreadable and redriven ones first, one by one).

@@ -39,7 +39,7 @@ const retry = createRetryHandler({
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   powertools.addContext(context);
   try {
-    return await retry(event);
+    return await retry(event, () => context.getRemainingTimeInMillis());
   } finally {
     metrics.flush();
   }

@@ -51,3 +51,126 @@ export const AWS_CLIENT_BOUNDS = Object.freeze({
     throwOnRequestTimeout: true,
   }),
 });
+
+// ---- The delivery budgets (issue 13): claims, the watchdog, the retry function's records ----------------
+//
+// One set of numbers; every other budget is derived from them by deriveBudgets, and the stack checks the
+// inequalities between them at synth (lib/budgets.ts):
+//
+//   C   claim length          = 2D + 2A + Mc              = 2·5 000 + 2·4 000 + 2 000 = 20 000 ms
+//   Wd  watchdog delay        = ceil(C / 1 s) + 1 s       = 21 s (SQS delays at most 900 s)
+//   Rrec one record, worst    = 3A + 2D                   = 22 000 ms (get + claim + guard/effect + completion)
+//   V   visibility timeout    = 6R + W                    = 361 s (AWS guidance for SQS event sources)
+//
+// with D the Datadog deadline, A one AWS call's worst case, Mc the claim margin, R the retry function's
+// timeout and W its batching window.
+
+/** Mi: what the ingest keeps back for logs, the metrics flush and the answer. */
+export const ANSWER_MARGIN_MS = 1_000;
+/** Mc: clock skew between hosts and scheduling delays, added to every claim. */
+export const CLAIM_MARGIN_MS = 2_000;
+/** W: how long the retry function's poller waits to fill a batch. */
+export const RETRY_BATCHING_WINDOW_SECONDS = 1;
+/** S: how long after a create Datadog's search may still miss the case (the marker lookup waits this long). */
+export const MARKER_SEARCH_SETTLE_MS = 60_000;
+/** What the retry function keeps after one record's worst case and one more AWS call before it starts a record. */
+export const RETRY_START_MARGIN_MS = 2_000;
+/** SQS limits: the longest message delay and the longest visibility timeout. */
+export const SQS_MAX_DELAY_SECONDS = 900;
+export const SQS_MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
+
+/** The numbers every budget is derived from (ms). */
+export interface BudgetInputs {
+  /** I. */
+  readonly ingestTimeoutMs: number;
+  /** R. */
+  readonly retryTimeoutMs: number;
+  /** W. */
+  readonly batchingWindowMs: number;
+  /** V. @default 6R + W */
+  readonly visibilityTimeoutMs?: number;
+  /** D. */
+  readonly datadogTimeoutMs: number;
+  /** A. */
+  readonly awsCallWorstCaseMs: number;
+  /** One AWS request's timeout (T_req). */
+  readonly awsRequestTimeoutMs: number;
+  /** Mi. */
+  readonly answerMarginMs: number;
+  /** Mc. */
+  readonly claimMarginMs: number;
+  /** S. */
+  readonly searchSettleMs: number;
+}
+
+export interface Budgets extends Required<BudgetInputs> {
+  /** C = 2D + 2A + Mc: how long a claim on an alert's pending work holds before anyone may take over. */
+  readonly claimMs: number;
+  /** Wd = ceil(C / 1 s) + 1: the delay of the watchdog message armed before a transition (seconds). */
+  readonly watchdogDelaySeconds: number;
+  /** Rrec = 3A + 2D: the worst case of one retry record. */
+  readonly recordWorstCaseMs: number;
+  /** Rrec + A + margin: the time left the retry function needs to start one more record. */
+  readonly recordStartMs: number;
+  /** 3·T_req + D + Mi: the ingest's read, watchdog send and transition write, then a whole Datadog call and the answer. */
+  readonly ingestFirstCallMs: number;
+}
+
+export const BUDGET_INPUTS: Required<BudgetInputs> = Object.freeze({
+  ingestTimeoutMs: INGEST_FUNCTION_TIMEOUT_SECONDS * 1000,
+  retryTimeoutMs: RETRY_FUNCTION_TIMEOUT_SECONDS * 1000,
+  batchingWindowMs: RETRY_BATCHING_WINDOW_SECONDS * 1000,
+  visibilityTimeoutMs: (6 * RETRY_FUNCTION_TIMEOUT_SECONDS + RETRY_BATCHING_WINDOW_SECONDS) * 1000,
+  datadogTimeoutMs: DATADOG_TIMEOUT_MS,
+  awsCallWorstCaseMs: AWS_CALL_WORST_CASE_MS,
+  awsRequestTimeoutMs: AWS_REQUEST_TIMEOUT_MS,
+  answerMarginMs: ANSWER_MARGIN_MS,
+  claimMarginMs: CLAIM_MARGIN_MS,
+  searchSettleMs: MARKER_SEARCH_SETTLE_MS,
+});
+
+/** C for a Datadog deadline D: claim write, lookup or guard read, the effect, the completion write, and the margin. */
+export function claimMs(datadogTimeoutMs: number = DATADOG_TIMEOUT_MS, awsCallWorstCaseMs: number = AWS_CALL_WORST_CASE_MS): number {
+  return 2 * datadogTimeoutMs + 2 * awsCallWorstCaseMs + CLAIM_MARGIN_MS;
+}
+
+/** Every budget from the inputs (the defaults, with any of them overridden). */
+export function deriveBudgets(overrides: Partial<BudgetInputs> = {}): Budgets {
+  const base = { ...BUDGET_INPUTS, ...overrides };
+  const inputs: Required<BudgetInputs> = { ...base, visibilityTimeoutMs: overrides.visibilityTimeoutMs ?? 6 * base.retryTimeoutMs + base.batchingWindowMs };
+  const claim = 2 * inputs.datadogTimeoutMs + 2 * inputs.awsCallWorstCaseMs + inputs.claimMarginMs;
+  const recordWorstCaseMs = 3 * inputs.awsCallWorstCaseMs + 2 * inputs.datadogTimeoutMs;
+  return Object.freeze({
+    ...inputs,
+    claimMs: claim,
+    watchdogDelaySeconds: Math.ceil(claim / 1000) + 1,
+    recordWorstCaseMs,
+    recordStartMs: recordWorstCaseMs + inputs.awsCallWorstCaseMs + RETRY_START_MARGIN_MS,
+    ingestFirstCallMs: 3 * inputs.awsRequestTimeoutMs + inputs.datadogTimeoutMs + inputs.answerMarginMs,
+  });
+}
+
+/** The budgets of the default configuration. */
+export const BUDGETS: Budgets = deriveBudgets();
+/** C of the default configuration (20 s). */
+export const CLAIM_MS = BUDGETS.claimMs;
+/** Wd of the default configuration (21 s). */
+export const WATCHDOG_DELAY_SECONDS = BUDGETS.watchdogDelaySeconds;
+/** Rrec of the default configuration (22 s). */
+export const RECORD_WORST_CASE_MS = BUDGETS.recordWorstCaseMs;
+
+/** The time left to an invocation: `remaining()` ms, from Lambda's context or a fixed end. */
+export interface Deadline {
+  /** ms left now (may be negative once past). */
+  remaining(): number;
+}
+
+/** A Deadline from Lambda's `context.getRemainingTimeInMillis`. */
+export function lambdaDeadline(context: { getRemainingTimeInMillis(): number }): Deadline {
+  return { remaining: () => context.getRemainingTimeInMillis() };
+}
+
+/** A Deadline that ends at `endsAt` (ms) on the clock `now` (local runs, tests). */
+export function deadlineAt(endsAt: number, now: () => number = Date.now): Deadline {
+  return { remaining: () => endsAt - now() };
+}

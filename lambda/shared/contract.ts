@@ -16,6 +16,8 @@ export const METRICS = {
   /** Dimensions {service, source}. */
   bySource: [
     'WebhooksReceived',
+    // Webhooks whose signature or credential verified (and trusted events): the silence alarms read it.
+    'WebhooksVerified',
     'CasesCreated',
     'RateLimited',
     'RetriesEnqueued',

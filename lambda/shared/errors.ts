@@ -21,6 +21,14 @@ export class PayloadError extends BridgeError {}
  */
 export class ConfigError extends BridgeError {}
 
+/**
+ * The bridge secret cannot be used: missing, not readable by the function's role, not decryptable,
+ * binary, or not the flat JSON object expected. The message names the secret and AWS's reason (which
+ * for AccessDenied holds the role ARN and the account id): it is for the logs and `npm start` only.
+ * A webhook is answered with a generic message, since the secret is read before the signature is checked.
+ */
+export class SecretConfigError extends ConfigError {}
+
 export interface RateLimit {
   /** Requests allowed per period (`X-RateLimit-Limit`). */
   readonly limit?: number;
@@ -77,3 +85,9 @@ export class SecretUnavailableError extends BridgeError {}
 
 /** A call to the dedup ledger (DynamoDB) failed: unreachable, throttled, or erroring. Answered 503. */
 export class LedgerError extends BridgeError {}
+
+/**
+ * A service a source must reach to authenticate a request did not answer (Amazon SNS: the signing
+ * certificate, the subscription confirmation). Transient: answered 503 so that the sender retries.
+ */
+export class AuthenticationUnavailableError extends BridgeError {}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AWS_CLIENT_BOUNDS } from './budgets.js';
 import * as z from './zod.js';
-import { ConfigError, SecretUnavailableError } from './errors.js';
+import { ConfigError, SecretConfigError, SecretUnavailableError } from './errors.js';
 
 /** The bridge secret: one flat JSON key/value object (the Secrets Manager console's key/value form). */
 export const SecretBagSchema = z.record(z.string(), z.string());
@@ -59,12 +59,12 @@ export async function parseSecretBag(text: string, origin: string): Promise<Secr
   } catch {
     const fault = await locateJsonFault(text);
     const where = fault ? ` at line ${fault.line}, column ${fault.column} (offset ${fault.offset})` : '';
-    throw new ConfigError(`${origin} is not JSON${where} (expected a flat key/value object)`);
+    throw new SecretConfigError(`${origin} is not JSON${where} (expected a flat key/value object)`);
   }
   const parsed = SecretBagSchema.safeParse(json);
   if (!parsed.success) {
     const keys = parsed.error.issues.map((i) => i.path.join('.')).filter((k) => k !== '');
-    throw new ConfigError(`${origin} must be a flat JSON object of string values${keys.length ? ` (bad keys: ${keys.join(', ')})` : ''}`);
+    throw new SecretConfigError(`${origin} must be a flat JSON object of string values${keys.length ? ` (bad keys: ${keys.join(', ')})` : ''}`);
   }
   return Object.freeze({ ...parsed.data });
 }
@@ -97,8 +97,10 @@ export function createSecretsProvider(options: {
           return cached.bag;
         }
         // Nothing cached yet: a failed read (network, throttling, a 5xx) is transient (answered 503);
-        // the loaders turn what retrying will not fix into a ConfigError.
-        throw error instanceof ConfigError ? error : new SecretUnavailableError(`cannot read the bridge secret (${options.origin}): ${(error as Error).message}`, { cause: error });
+        // the loaders turn what retrying will not fix into a SecretConfigError.
+        if (error instanceof SecretConfigError) throw error;
+        if (error instanceof ConfigError) throw new SecretConfigError(error.message, { cause: error });
+        throw new SecretUnavailableError(`cannot read the bridge secret (${options.origin}): ${(error as Error).message}`, { cause: error });
       } finally {
         inflight = undefined;
       }
@@ -112,13 +114,13 @@ export function createSecretsProvider(options: {
   };
 }
 
-/** Locally: the same JSON from a file (`CASE_BRIDGE_SECRETS_FILE`); a missing or unreadable file is a ConfigError. */
+/** Locally: the same JSON from a file (`CASE_BRIDGE_SECRETS_FILE`); a missing or unreadable file is a SecretConfigError. */
 export function fileSecretLoader(path: string): SecretLoader {
   return async () => {
     try {
       return await readFile(path, 'utf8');
     } catch (cause) {
-      throw new ConfigError(`cannot read the secrets file ${path}: ${(cause as Error).message}`, { cause });
+      throw new SecretConfigError(`cannot read the secrets file ${path}: ${(cause as Error).message}`, { cause });
     }
   };
 }
@@ -144,10 +146,10 @@ export function secretsManagerLoader(secretId: string, clientConfig: import('@aw
       out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
     } catch (cause) {
       const name = (cause as Error).name;
-      if (PERMANENT_SECRET_ERRORS.has(name)) throw new ConfigError(`secret ${secretId}: ${name}: ${(cause as Error).message}`, { cause });
+      if (PERMANENT_SECRET_ERRORS.has(name)) throw new SecretConfigError(`secret ${secretId}: ${name}: ${(cause as Error).message}`, { cause });
       throw cause;
     }
-    if (out.SecretString === undefined) throw new ConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
+    if (out.SecretString === undefined) throw new SecretConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
     return out.SecretString;
   };
 }

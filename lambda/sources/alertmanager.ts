@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header } from './crypto.js';
-import { credentialHeader, credentialMatches, isObject, nonEmpty, payloadProblems } from './fields.js';
+import { credentialHeader, credentialMatches, isObject, latestMs, nonEmpty, payloadProblems, rfc3339Ms } from './fields.js';
 import { type JsonObject, type Signal, type SourceEventOf, type WebhookSource, schemeMismatch } from './types.js';
 
 /** How an alert group becomes events: one per group (`group`) or one per alert in it (`alert`). */
@@ -42,6 +42,8 @@ export const alertGroupSchema = z.lazily(() => {
     labels: z.record(z.string(), z.string()),
     fingerprint: z.optional(z.string()),
     generatorURL: z.optional(z.string()),
+    startsAt: z.optional(z.string()),
+    endsAt: z.optional(z.string()),
   });
   return z.looseObject({
     receiver: z.string(),
@@ -54,6 +56,16 @@ export const alertGroupSchema = z.lazily(() => {
   });
 });
 export type AlertGroup = z.infer<ReturnType<typeof alertGroupSchema>>;
+type GroupAlert = AlertGroup['alerts'][number];
+
+/**
+ * The sender's time of an alert's news: `startsAt` while it fires, `endsAt` once resolved (none when
+ * `endsAt` is Go's zero time). A repeat of a firing keeps its `startsAt`, so an old firing sent late
+ * stays older than the resolve that followed it.
+ */
+function alertTime(alert: GroupAlert, resolved: boolean): number | undefined {
+  return rfc3339Ms(resolved ? alert.endsAt : alert.startsAt);
+}
 
 const alertmanagerBodySchema = z.lazily(() => z.extend(alertGroupSchema(), { version: z.literal('4') }));
 
@@ -87,6 +99,9 @@ export function alertGroupEvents<N extends string>(
   const groupLink = nonEmpty(group.externalURL) ?? nonEmpty(group.alerts[0]?.generatorURL);
   const signalOf = (resolved: boolean): Signal => (resolved ? 'resolved' : 'firing');
   const rawAlerts = Array.isArray(body['alerts']) ? body['alerts'] : [];
+  // A group's time: the newest start among its firing alerts, or the latest end of a resolved group.
+  const firing = group.alerts.filter((a) => a.status === 'firing');
+  const groupTime = latestMs((groupResolved || firing.length === 0 ? group.alerts : firing).map((a) => alertTime(a, groupResolved)));
   if (options.groupBy === 'alert' && group.alerts.length > 0) {
     return group.alerts.map((alert, index) => {
       const raw = rawAlerts[index];
@@ -99,6 +114,7 @@ export function alertGroupEvents<N extends string>(
         ping: false,
         // The alert's own source link is more specific than the Alertmanager UI.
         link: nonEmpty(alert.generatorURL) ?? groupLink,
+        occurredAt: alertTime(alert, alert.status === 'resolved'),
         payload: body,
         ...(isObject(raw) ? { alert: raw } : {}),
       } satisfies SourceEventOf<N>;
@@ -113,6 +129,7 @@ export function alertGroupEvents<N extends string>(
       signal: signalOf(groupResolved),
       ping: false,
       link: groupLink,
+      occurredAt: groupTime,
       payload: body,
     } satisfies SourceEventOf<N>,
   ];

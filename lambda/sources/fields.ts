@@ -22,6 +22,32 @@ export function nonEmpty(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An RFC 3339 time (`2020-02-06T00:17:58.432911368Z`, any fraction, `Z` or an offset) as ms since the
+ * epoch, cut to the millisecond. Undefined when absent, malformed or not after 1970: Go's zero time
+ * `0001-01-01T00:00:00Z` (Alertmanager's `endsAt` of an alert still firing) means "none".
+ */
+export function rfc3339Ms(v: unknown): number | undefined {
+  if (typeof v !== 'string' || !RFC3339.test(v)) return undefined;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+/** Unix seconds, as a number or a decimal string (a header), as ms; undefined when not a positive number. */
+export function unixSecondsMs(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+(?:\.\d+)?$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+  return Number.isFinite(n) && n > 0 ? Math.floor(n * 1000) : undefined;
+}
+
+/** The latest of some times, undefined when none is defined. */
+export function latestMs(times: readonly (number | undefined)[]): number | undefined {
+  let out: number | undefined;
+  for (const t of times) if (t !== undefined && (out === undefined || t > out)) out = t;
+  return out;
+}
+
 /**
  * Reads a dot path (`alert.labels.severity`, `items.0.id`) from a JSON value.
  * Numeric segments index arrays. Returns undefined when any step is missing.

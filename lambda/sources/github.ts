@@ -2,7 +2,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
-import { isObject, objectOf, str, missingPath, payloadProblems } from './fields.js';
+import { isObject, objectOf, str, missingPath, payloadProblems, rfc3339Ms } from './fields.js';
 import { type Json, type JsonObject, type Signal, type SourceEventOf, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
 
 const settingsSchema = z.lazily(() =>
@@ -49,6 +49,20 @@ const OBJECTS = [
   ['deployment', 'id'],
   ['security_advisory', 'ghsa_id'],
 ] as const;
+
+/**
+ * Objects whose `updated_at` is the event's time, most specific first (a deployment_status event also
+ * carries its deployment). GitHub signs no timestamp; the body's own time is signed with the body.
+ */
+const TIMED_OBJECTS = ['deployment_status', 'issue', 'alert', 'workflow_run', 'workflow_job', 'check_run', 'check_suite', 'security_advisory'] as const;
+
+function updatedAt(body: JsonObject): number | undefined {
+  for (const key of TIMED_OBJECTS) {
+    const t = rfc3339Ms(objectOf(body, key)?.['updated_at']);
+    if (t !== undefined) return t;
+  }
+  return undefined;
+}
 
 // What each event is about (its identity): a delivery of that event without it makes no case (400).
 const ABOUT: Readonly<Record<string, readonly string[]>> = {
@@ -144,6 +158,7 @@ export const github = {
         signal: event === 'ping' ? 'informational' : signalOf(event, action, body),
         ping: event === 'ping',
         link: link ?? repoUrl,
+        occurredAt: updatedAt(body),
         payload: body,
       } satisfies SourceEventOf<'github'>,
     ];

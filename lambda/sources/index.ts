@@ -1,5 +1,6 @@
 import * as z from '../shared/zod.js';
 import { alertmanager } from './alertmanager.js';
+import { cloudwatch } from './cloudwatch.js';
 import { generic } from './generic.js';
 import { github } from './github.js';
 import { grafana } from './grafana.js';
@@ -7,7 +8,7 @@ import { opsgenie } from './opsgenie.js';
 import { pagerduty } from './pagerduty.js';
 import { sentry } from './sentry.js';
 import { standardWebhooks } from './standard-webhooks.js';
-import type { Credential, Headers, JsonObject, SourceEventOf, SourceSettings, WebhookSource } from './types.js';
+import type { Authentication, Credential, Headers, JsonObject, OutboundFetch, SourceEventOf, SourceSettings, WebhookSource } from './types.js';
 
 /**
  * The registry: one line per source (its file holds verify, parse and sign). The source names, the
@@ -22,6 +23,7 @@ const DEFINITIONS = {
   opsgenie,
   'standard-webhooks': standardWebhooks,
   generic,
+  cloudwatch,
 };
 
 export type SourceName = keyof typeof DEFINITIONS;
@@ -37,8 +39,9 @@ void namesMatch;
 /**
  * Each source's secret key when its settings name none (the defaults of the settings schemas; a test
  * checks that they agree). Read without binding the settings, so no settings schema is built for it.
+ * Undefined: the source has no shared secret (`authenticate`: cloudwatch's SNS signature).
  */
-export const DEFAULT_SECRET_KEYS: { readonly [K in SourceName]: string } = {
+export const DEFAULT_SECRET_KEYS: { readonly [K in SourceName]: string | undefined } = {
   github: 'GITHUB_WEBHOOK_SECRET',
   pagerduty: 'PAGERDUTY_WEBHOOK_SECRET',
   alertmanager: 'ALERTMANAGER_BEARER_TOKEN',
@@ -47,11 +50,12 @@ export const DEFAULT_SECRET_KEYS: { readonly [K in SourceName]: string } = {
   opsgenie: 'OPSGENIE_BEARER_TOKEN',
   'standard-webhooks': 'STANDARD_WEBHOOKS_SECRET',
   generic: 'GENERIC_WEBHOOK_SECRET',
+  cloudwatch: undefined,
 };
 
 /**
  * How long each sender waits for the bridge's answer before it records a failed delivery (issue 15;
- * docs/senders.md): Sentry 1 s, PagerDuty 5 s, GitHub 10 s; the others 10 s. The rules file's
+ * docs/senders.md): Sentry 1 s, PagerDuty 5 s, GitHub 10 s; the others (CloudWatch's SNS included) 10 s. The rules file's
  * `sources.<name>.ack_deadline_ms` overrides it.
  */
 export const DEFAULT_ACK_DEADLINE_MS: { readonly [K in SourceName]: number } = {
@@ -63,7 +67,16 @@ export const DEFAULT_ACK_DEADLINE_MS: { readonly [K in SourceName]: number } = {
   opsgenie: 10_000,
   'standard-webhooks': 10_000,
   generic: 10_000,
+  cloudwatch: 10_000,
 };
+
+/**
+ * `silence_alarm_minutes`, in every source's settings: the stack's CloudWatch alarm when no verified
+ * webhook of the source arrived for that long (lib/monitoring.ts). Read here, beside the source's own
+ * strict settings; 1 to 1440 (one day, the longest alarm period).
+ */
+export const SILENCE_SETTING = 'silence_alarm_minutes';
+const silenceSchema = z.lazily(() => z.optional(z.int().check(z.minimum(1), z.maximum(1440))));
 
 /** A source with its settings resolved from the rules file: what the ingest handler calls. */
 export interface BoundSource {
@@ -73,6 +86,12 @@ export interface BoundSource {
   /** The headers `verify` reads and what a refused credential is called (the 401's message). */
   readonly credential: Credential;
   parse(body: JsonObject, headers: Headers): SourceEvent[];
+  /** See WebhookSource.authenticate: set for the sources without a shared secret. */
+  readonly authenticate: ((body: JsonObject, headers: Headers, context: { readonly nowMs: number; readonly fetch: OutboundFetch }) => Promise<Authentication>) | undefined;
+  /** Accepts text/plain bodies too (SNS). */
+  readonly textBody: boolean;
+  /** `silence_alarm_minutes` of its settings, if set. */
+  readonly silenceAlarmMinutes: number | undefined;
 }
 
 /** What the rest of the bridge knows of a registered source. */
@@ -83,7 +102,7 @@ export interface RegisteredSource {
   /** See WebhookSource.bodySigned. */
   readonly bodySigned: boolean;
   /** Key of the source's secret in the bridge secret when the settings name none. */
-  readonly defaultSecretKey: string;
+  readonly defaultSecretKey: string | undefined;
   /** A valid secret value made from `seed` (test and development secrets). */
   exampleSecret(seed: string): string;
   /** Adds the signature or credential headers to `headers` (settings raw: `{}` gets the defaults). */
@@ -93,7 +112,8 @@ export interface RegisteredSource {
 type SignHeaders = Parameters<WebhookSource<SourceSettings, string>['sign']>[1]['headers'];
 
 function register<S extends SourceSettings, N extends SourceName>(source: WebhookSource<S, N>): RegisteredSource {
-  const settingsOf = (raw: unknown): S => z.parse(source.settingsSchema(), raw ?? {});
+  const settingsOf = (raw: unknown): S => z.parse(source.settingsSchema(), withoutSilence(raw));
+  const { authenticate } = source;
   return {
     bind(rawSettings) {
       const settings = settingsOf(rawSettings);
@@ -103,6 +123,9 @@ function register<S extends SourceSettings, N extends SourceName>(source: Webhoo
         credential: source.credential(settings),
         verify: (rawBody, headers, secrets, now) => source.verify(rawBody, headers, { secrets, now, settings }),
         parse: (body, headers) => source.parse(body, headers, { settings }),
+        authenticate: authenticate === undefined ? undefined : (body, headers, { nowMs, fetch }) => authenticate(body, headers, { settings, nowMs, fetch }),
+        textBody: source.textBody === true,
+        silenceAlarmMinutes: silenceOf(rawSettings),
       };
     },
     settingsSchema: source.settingsSchema,
@@ -113,6 +136,21 @@ function register<S extends SourceSettings, N extends SourceName>(source: Webhoo
       source.sign(body, { secret, settings: settingsOf(rawSettings), now, headers });
     },
   };
+}
+
+function silenceOf(raw: unknown): number | undefined {
+  const value = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[SILENCE_SETTING] : undefined;
+  // The zod error names the path under settings (compile-rules prefixes sources.<name>.settings).
+  const parsed = z.safeParse(silenceSchema(), value);
+  if (!parsed.success) throw new z.core.$ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: [SILENCE_SETTING, ...issue.path] })));
+  return parsed.data;
+}
+
+/** The settings without `silence_alarm_minutes`, for the source's own strict schema. */
+function withoutSilence(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || !Object.hasOwn(raw, SILENCE_SETTING)) return raw ?? {};
+  const { [SILENCE_SETTING]: _silence, ...rest } = raw as Record<string, unknown>;
+  return rest;
 }
 
 export const SOURCES: { readonly [K in SourceName]: RegisteredSource } = Object.fromEntries(

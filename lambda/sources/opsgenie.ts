@@ -1,7 +1,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, safeEqualString, verifyWithFallback } from './crypto.js';
-import type { Signal, SourceEventOf, WebhookSource } from './types.js';
+import { type Signal, type SourceEventOf, type WebhookSource, schemeMismatch } from './types.js';
 import { payloadProblems } from './fields.js';
 
 const settingsSchema = z.lazily(() =>
@@ -23,14 +23,20 @@ const settingsSchema = z.lazily(() =>
 type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 
 // `alert.updatedAt` / `insertedAt` are nanosecond integers above 2^53 that JSON.parse has already
-// rounded: they are deliberately not read (identity is `alertId`).
+// rounded (by less than a microsecond): never an identity (that is `alertId`), but `updatedAt` is
+// exact enough for the event's time in milliseconds.
 // Built on first use: only the sources a container receives webhooks from build theirs.
 const bodySchema = z.lazily(() =>
   z.looseObject({
     action: z.string(),
-    alert: z.looseObject({ alertId: z.string().check(z.minLength(1)) }),
+    alert: z.looseObject({ alertId: z.string().check(z.minLength(1)), updatedAt: z.optional(z.unknown()) }),
   }),
 );
+
+/** Nanoseconds since the epoch as ms; a smaller number (not nanoseconds after 1970-01-12) is not trusted. */
+function nanosecondsMs(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 1e15 ? Math.floor(v / 1e6) : undefined;
+}
 
 function signalOf(action: string): Signal {
   if (action === 'Close' || action === 'Delete') return 'resolved';
@@ -52,7 +58,7 @@ export const opsgenie = {
     headers.set(settings.header, `${settings.prefix}${secret}`);
   },
 
-  credential: (settings) => ({ headers: [settings.header], mismatch: 'credential does not match' }),
+  credential: (settings) => ({ headers: [settings.header], mismatch: schemeMismatch('bearer') }),
 
   parse(body) {
     const parsed = z.safeParse(bodySchema(), body);
@@ -67,6 +73,7 @@ export const opsgenie = {
         signal: signalOf(action),
         ping: false,
         link: undefined,
+        occurredAt: nanosecondsMs(alert.updatedAt),
         payload: body,
       } satisfies SourceEventOf<'opsgenie'>,
     ];

@@ -1,7 +1,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
-import { nonEmpty, payloadProblems } from './fields.js';
+import { nonEmpty, payloadProblems, rfc3339Ms } from './fields.js';
 import { type Signal, type SourceEventOf, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
 
 const settingsSchema = z.lazily(() =>
@@ -96,6 +96,7 @@ export const pagerduty = {
         ping,
         // The incident's page when the event is about an incident, else the resource's own page.
         link: nonEmpty(data.incident?.html_url) ?? nonEmpty(data.html_url),
+        occurredAt: rfc3339Ms(event.occurred_at),
         payload: body,
       } satisfies SourceEventOf<'pagerduty'>,
     ];

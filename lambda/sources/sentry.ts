@@ -1,7 +1,7 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
-import { nonEmpty, objectOf, str, payloadProblems } from './fields.js';
+import { nonEmpty, objectOf, str, payloadProblems, unixSecondsMs } from './fields.js';
 import { type Signal, type SourceEventOf, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
 
 const settingsSchema = z.lazily(() =>
@@ -96,6 +96,8 @@ export const sentry = {
         signal: signalOf(resource, action),
         ping: false,
         link,
+        // Not signed: a forged future time is capped by eventTime (lambda/lifecycle).
+        occurredAt: unixSecondsMs(header(headers, 'sentry-hook-timestamp')),
         payload: body,
       } satisfies SourceEventOf<'sentry'>,
     ];

@@ -32,6 +32,12 @@ export interface SourceEventOf<N extends string> {
   readonly link: string | undefined;
   /** The parsed body. */
   readonly payload: JsonObject;
+  /**
+   * The sender's own time of the event (ms since the epoch) where the payload or a header gives one;
+   * undefined means "use the receive time". Orders events of one alert; not trusted beyond a small
+   * lead over our clock (lambda/lifecycle eventTime).
+   */
+  readonly occurredAt?: number;
   /** The single alert this event stands for when a group is split per alert. */
   readonly alert?: JsonObject;
 }
@@ -79,6 +85,14 @@ export interface WebhookSource<S extends SourceSettings, N extends string> {
   credential(settings: S): Credential;
   parse(body: JsonObject, headers: Headers, context: ParseContext<S>): SourceEventOf<N>[];
   sign(body: string | Buffer, context: SignContext<S>): void;
+  /**
+   * A source authenticated by a signature inside its body (Amazon SNS) instead of a shared secret:
+   * called on the parsed body in place of `verify` (which then sees no secret), before `parse`.
+   * Such a source's settings name no secret.
+   */
+  readonly authenticate?: (body: JsonObject, headers: Headers, context: AuthenticateContext<S>) => Promise<Authentication>;
+  /** Accepts `text/plain` bodies too (SNS posts JSON as text/plain). @default false */
+  readonly textBody?: boolean;
   /** A valid secret value made from `seed` (test and development secrets). @default the seed itself */
   readonly exampleSecret?: (seed: string) => string;
 }
@@ -99,8 +113,27 @@ export function schemeMismatch(scheme: 'bearer' | 'basic'): string {
 
 export const SIGNATURE_MISMATCH = 'signature does not match';
 
-/** Every source's settings name the key of its secret in the bridge's secret. */
+/** Every source's settings name the key of its secret in the bridge's secret (but those with `authenticate`). */
 export interface SourceSettings {
   /** Key of the webhook secret/token in the bridge secret; `<key>_PREVIOUS` is also accepted. */
-  readonly secret: string;
+  readonly secret?: string;
 }
+
+/** The outbound HTTP an `authenticate` may need (a certificate, a confirmation URL); injected in tests. */
+export type OutboundFetch = (url: URL, init: { readonly method: 'GET'; readonly signal: AbortSignal }) => Promise<{ readonly ok: boolean; readonly status: number; text(): Promise<string> }>;
+
+export interface AuthenticateContext<S> {
+  readonly settings: S;
+  /** Current time, ms since epoch. */
+  readonly nowMs: number;
+  readonly fetch: OutboundFetch;
+}
+
+/**
+ * What `authenticate` found: refused (answered 401 with `reason`), or authentic; an authentic
+ * message that is a protocol handshake (a subscription confirmed, an unsubscribe notice) is
+ * `handled` there and answered 200 with that status, never a case.
+ */
+export type Authentication =
+  | { readonly ok: false; readonly reason: string }
+  | { readonly ok: true; readonly handled?: { readonly status: string; readonly message: string; readonly detail: Readonly<Record<string, string>> } };

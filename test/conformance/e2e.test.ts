@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signRequest } from '../../lambda/local/sign.js';
 import type { SourceName } from '../../lambda/sources/index.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startTestBridge, testSecret, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 import { createCaseRequestValidator } from './openapi.js';
 import { describeShared, listFixtures } from './shared.js';

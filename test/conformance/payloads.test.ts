@@ -17,8 +17,8 @@ const SUPPORTED = ['alertmanager', 'github', 'grafana', 'opsgenie', 'pagerduty',
 type Supported = (typeof SUPPORTED)[number];
 
 // Folders we do not read here:
-// - aws-cloudwatch-sns: not a source of the bridge (SNS needs RSA certificate checks and subscription
-//   confirmation; the README marks it optional).
+// - aws-cloudwatch-sns: the cloudwatch source, read by ./cloudwatch.test.ts (AWS signs SNS messages in
+//   the body with its own key: there is no secret of ours to sign them with here).
 // - datadog: a payload *template* with $VARIABLES, not a delivery (and Datadog -> Datadog cases needs no bridge).
 const SKIPPED = ['aws-cloudwatch-sns', 'datadog'];
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatadogClient, describeNetworkFailure, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 
 const KEYS: DatadogKeys = { apiKey: 'test-api-key', appKey: 'test-app-key' };
 
@@ -173,6 +173,29 @@ describe('createDatadogClient', () => {
 
     expect(error).toMatchObject({ status: 0, retryable: true, ambiguous: false });
     expect(error.message).toBe(`Datadog POST /api/v2/cases failed: connection refused by ${new URL(gone.url).host} (ECONNREFUSED)`);
+  });
+
+  it('throws a status 0 that is not ambiguous when every address of the host refused (happy eyeballs)', async () => {
+    // What undici throws when each address tried (IPv6 and IPv4) refused: the codes are on the AggregateError's errors.
+    const refusedEverywhere = async (): Promise<Response> => {
+      const each = (address: string) => Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
+      throw new TypeError('fetch failed', { cause: new AggregateError([each('::1:443'), each('127.0.0.1:443')]) });
+    };
+    const client = createDatadogClient({ baseUrl: 'https://dd.test', timeoutMs: 2000, fetch: refusedEverywhere });
+
+    const error = await createCaseError(client);
+
+    expect(error).toMatchObject({ status: 0, retryable: true, ambiguous: false });
+    expect(error.message).toBe('Datadog POST /api/v2/cases failed: connection refused by dd.test (ECONNREFUSED)');
+  });
+
+  it('throws a status 0 that is ambiguous when the server closed the connection, whatever the message says', async () => {
+    const closed = async (): Promise<Response> => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed (after ECONNREFUSED from a proxy)'), { code: 'UND_ERR_SOCKET' }) });
+    };
+    const client = createDatadogClient({ baseUrl: 'https://dd.test', timeoutMs: 2000, fetch: closed });
+
+    expect(await createCaseError(client)).toMatchObject({ status: 0, retryable: true, ambiguous: true });
   });
 
   it('names a failed TLS handshake (https:// to a server that speaks plain HTTP)', async () => {

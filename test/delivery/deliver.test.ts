@@ -241,6 +241,7 @@ describe('deliverCase', () => {
       const queue: ActionQueue = {
         retry: () => (method === 'retry' ? Promise.reject(down) : Promise.resolve()),
         deadLetter: () => (method === 'deadLetter' ? Promise.reject(down) : Promise.resolve()),
+        arm: () => Promise.resolve(),
       };
       const { deps } = setup([error], { queue });
 
@@ -256,7 +257,7 @@ describe('deliverCase', () => {
 
     it('passes a QueueError through unchanged', async () => {
       const original = new QueueError('DLQ full');
-      const { deps } = setup([ddError(400)], { queue: { retry: () => Promise.resolve(), deadLetter: () => Promise.reject(original) } });
+      const { deps } = setup([ddError(400)], { queue: { retry: () => Promise.resolve(), deadLetter: () => Promise.reject(original), arm: () => Promise.resolve() } });
 
       await expect(deliverCase(action(), deps)).rejects.toBe(original);
     });

@@ -5,7 +5,7 @@ import { RateBudget, rateLimitObserver, type PaceDecision } from '../../lambda/d
 import { DynamoRateBudgetStore, rateBudgetPk } from '../../lambda/ledger/dynamo-rate-budget.js';
 import { MemoryRateBudgetStore, type RateBudgetStore } from '../../lambda/ledger/rate-budget-store.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 
 // The shared rate budget on a fake clock: no assertion depends on wall time. The Datadog test server

@@ -8,7 +8,7 @@ import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { DEFAULT_ACK_DEADLINE_MS } from '../../lambda/sources/index.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { queuedRecord } from '../support/fakes.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';

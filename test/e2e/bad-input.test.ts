@@ -149,12 +149,12 @@ describe('bad input through the local server', () => {
     await expectStillUp();
   });
 
-  it('answers 404 to GET /webhooks/github', async () => {
+  it('answers 404 not_found, in the documented {error, message} shape, to GET /webhooks/github', async () => {
     const res = await fetch(`${bridge.url}/webhooks/github`);
 
     expect(res.status).toBe(404);
     const body: unknown = await res.json();
-    expect(body).toEqual({ message: 'Not Found' });
+    expect(body).toEqual({ error: 'not_found', message: 'no route GET /webhooks/github: the bridge serves POST /webhooks/{source} and GET /health' });
     expectNoLeak(body);
     await expectStillUp();
   });

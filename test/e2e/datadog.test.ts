@@ -8,7 +8,7 @@ import { dedupMarker, withMarker } from '../../lambda/ledger/marker.js';
 import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider, fileSecretLoader } from '../../lambda/shared/secrets.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
 // The whole path through real sockets: a signed webhook -> the local bridge (node:http, API Gateway
@@ -166,6 +166,16 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(dd.cases).toHaveLength(0);
   });
 
+  it('a GitHub body captured and sent again with a new X-GitHub-Delivery changes nothing: keyed by a hash of the signed body (#13)', async () => {
+    const { dd, bridge } = await start();
+    expect((await sendIssue(bridge, { delivery: 'original' })).status).toBe(201);
+    const replay = await sendIssue(bridge, { delivery: 'forged-new-id' });
+    expect(replay.status).toBe(200);
+    expect(replay.answer.status).toBe('duplicate');
+    expect(creates(dd)).toHaveLength(1);
+    expect(dd.cases).toHaveLength(1);
+  });
+
   it('queues a rate-limited case for X-RateLimit-Reset seconds plus jitter, without counting an attempt', async () => {
     const { dd, bridge } = await start();
     dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '7', 'X-RateLimit-Limit': '30', 'X-RateLimit-Remaining': '0' } });
@@ -184,19 +194,10 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(retry?.delaySeconds).toBe(answer.retryInSeconds);
     expect(retry?.delaySeconds).toBeGreaterThanOrEqual(7);
     expect(retry?.delaySeconds).toBeLessThanOrEqual(9);
-    expect(retry?.action).toEqual({
-      kind: 'create_case',
-      source: 'github',
-      deliveryId: 'delivery-429',
-      identity: IDENTITY,
-      rule: 'issue opened',
-      request: SENT_REQUEST,
-      attempt: 0,
-      intentId: expect.any(String),
-      marker: MARKER,
-      ambiguous: false,
-      firstSeen: expect.any(Number),
-    });
+    // The message is a trigger (#13): the work, with the marked request, is on the alert's ledger entry.
+    expect(retry?.action).toEqual({ kind: 'outbox', source: 'github', deliveryId: 'delivery-429', identity: IDENTITY, rule: undefined, attempt: 0, firstSeen: expect.any(Number) });
+    const entry = await bridge.ledger.get('github', IDENTITY);
+    expect(entry).toMatchObject({ state: 'creating', marker: MARKER, outbox: [{ kind: 'create', request: SENT_REQUEST, rule: 'issue opened', deliveryId: 'delivery-429', tries: 0 }] });
     expect(creates(dd)).toHaveLength(1);
     expect(dd.cases).toHaveLength(0);
   });
@@ -224,8 +225,8 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(answer.retryInSeconds).toBe(5);
     const queue = memoryQueue(bridge);
     expect(queue.retries).toHaveLength(1);
-    expect(queue.retries[0]?.action.attempt).toBe(1);
-    expect((queue.retries[0]?.action as PendingCase | undefined)?.request).toEqual(SENT_REQUEST);
+    expect(queue.retries[0]?.action.kind).toBe('outbox');
+    expect(await bridge.ledger.get('github', IDENTITY)).toMatchObject({ outbox: [{ kind: 'create', tries: 1, request: SENT_REQUEST }] });
     expect(queue.deadLetters).toHaveLength(0);
     expect(creates(dd)).toHaveLength(1);
   });
@@ -245,7 +246,7 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(elapsed).toBeLessThan(5000);
     const queue = memoryQueue(bridge);
     expect(queue.retries).toHaveLength(1);
-    expect(queue.retries[0]?.action.attempt).toBe(1);
+    expect(await bridge.ledger.get('github', IDENTITY)).toMatchObject({ outbox: [{ kind: 'create', tries: 1 }] });
     expect(queue.retries[0]?.delaySeconds).toBeGreaterThanOrEqual(1);
     expect(queue.retries[0]?.delaySeconds).toBeLessThanOrEqual(10);
     expect(dd.cases).toHaveLength(0);
@@ -326,6 +327,7 @@ describe('ingest -> Datadog through the local servers', () => {
         calls.push('deadLetter');
         return Promise.reject(new Error('down'));
       },
+      arm: () => Promise.resolve(),
     };
     const { dd, bridge } = await start({ overrides: { queue } });
     dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '7' } });
@@ -339,7 +341,7 @@ describe('ingest -> Datadog through the local servers', () => {
   });
 
   it('answers 503 queue_unavailable when the dead-letter store fails too', async () => {
-    const queue: ActionQueue = { retry: () => Promise.reject(new Error('down')), deadLetter: () => Promise.reject(new Error('down')) };
+    const queue: ActionQueue = { retry: () => Promise.reject(new Error('down')), deadLetter: () => Promise.reject(new Error('down')), arm: () => Promise.resolve() };
     const { dd, bridge } = await start({ overrides: { queue } });
     dd.failNext(1, { status: 400 });
 

@@ -11,11 +11,12 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSample } from '../../lambda/local/samples.js';
 import { signRequest } from '../../lambda/local/sign.js';
-import type { SourceName } from '../../lambda/sources/index.js';
+import { SOURCE_NAMES, type SourceName } from '../../lambda/sources/index.js';
 import { lambdaBuildOptions } from '../../lib/lambda-bundle.js';
 import { readRulesForBundle } from '../../lib/rules-asset.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
 
@@ -34,6 +35,7 @@ let dd: DatadogTestServer;
 let dynamo: LocalDynamo;
 let secretsStub: Server;
 let secretsEndpoint: string;
+let sqs: LocalSqs | undefined;
 let secretReads = 0;
 /** The modules esbuild put in index.mjs, the chunk a cold start loads. */
 let entryInputs: string[] = [];
@@ -42,6 +44,8 @@ beforeAll(async () => {
   dd = await startDatadogServer();
   dynamo = await startDynalite();
   await dynamo.createLedgerTable(TABLE);
+  // The watchdog (#13) puts the retry queue on the first create's path.
+  sqs = await startLocalSqs();
   // Secrets Manager has no emulator: GetSecretValue (awsJson1_1) is all the ingest function calls.
   secretsStub = createServer((req, res) => {
     let body = '';
@@ -71,6 +75,7 @@ afterAll(async () => {
   rmSync(OUT, { recursive: true, force: true });
   await dd?.close();
   await dynamo?.close();
+  await sqs?.close();
   await new Promise<void>((resolve) => (secretsStub ? secretsStub.close(() => resolve()) : resolve()));
 });
 
@@ -101,7 +106,7 @@ interface Answer {
  * Loads the bundle in a fresh process (a cold container) and invokes it once per event, in order.
  * Asynchronous: the stubs it talks to run in this process.
  */
-async function invoke(events: readonly APIGatewayProxyEventV2[]): Promise<Answer[]> {
+async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, unknown>)[]): Promise<Answer[]> {
   const input = join(OUT, `events-${randomUUID()}.json`);
   const output = `${input}.out`;
   writeFileSync(input, JSON.stringify(events));
@@ -126,8 +131,10 @@ async function invoke(events: readonly APIGatewayProxyEventV2[]): Promise<Answer
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       CASE_BRIDGE_SECRET_ID: SECRET_ID,
       CASE_BRIDGE_LEDGER_TABLE: TABLE,
-      CASE_BRIDGE_RETRY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/unused-retry',
-      CASE_BRIDGE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/unused-dlq',
+      AWS_ENDPOINT_URL_SQS: sqs?.endpoint ?? '',
+      // The Lambda's SQS client sends to the queue URL's host: name the emulator's address in it.
+      CASE_BRIDGE_RETRY_QUEUE_URL: (sqs?.retryQueueUrl ?? '').replace(/^http:\/\/[^/]+/, sqs?.endpoint ?? ''),
+      CASE_BRIDGE_DLQ_URL: (sqs?.dlqUrl ?? '').replace(/^http:\/\/[^/]+/, sqs?.endpoint ?? ''),
       DD_API_URL: dd.url,
     },
     timeout: 30_000,
@@ -137,6 +144,28 @@ async function invoke(events: readonly APIGatewayProxyEventV2[]): Promise<Answer
 }
 
 describe('the built ingest bundle, cold, against real protocols', () => {
+  it('answers GET /health with the version inlined at build and the bundled sources, and $default with 404 not_found, reading no secret and calling no Datadog', { timeout: 60_000 }, async () => {
+    const route = (routeKey: string, method: string, rawPath: string): APIGatewayProxyEventV2 => ({
+      version: '2.0',
+      routeKey,
+      rawPath,
+      rawQueryString: '',
+      headers: {},
+      requestContext: { requestId: randomUUID(), http: { method, path: rawPath } } as APIGatewayProxyEventV2['requestContext'],
+      isBase64Encoded: false,
+    });
+    const reads = secretReads;
+    const calls = dd.requests.length;
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+    const [health, missing] = await invoke([route('GET /health', 'GET', '/health'), route('$default', 'GET', '/admin')]);
+
+    expect(health).toEqual({ statusCode: 200, body: { status: 'ok', version, sources: [...SOURCE_NAMES] } });
+    expect(missing).toEqual({ statusCode: 404, body: { error: 'not_found', message: 'no route GET /admin: the bridge serves POST /webhooks/{source} and GET /health' } });
+    expect(secretReads).toBe(reads);
+    expect(dd.requests.length).toBe(calls);
+  });
+
   it('leaves JSONata and the JSON fault locator of a broken secret (momoa) out of the chunk a cold start loads', () => {
     expect(entryInputs.some((i) => i.endsWith('lambda/ingest/index.ts'))).toBe(true);
     expect(entryInputs.filter((i) => /node_modules\/(?:jsonata|@humanwhocodes\/momoa)\//.test(i))).toEqual([]);
@@ -162,5 +191,18 @@ describe('the built ingest bundle, cold, against real protocols', () => {
     ]);
     // The secret is read once per container, however many webhooks it serves.
     expect(secretReads).toBe(1);
+  });
+
+  it('takes a CloudWatch alarm state change from EventBridge (no HTTP) as source cloudwatch, and a webhook after it in the same container', { timeout: 60_000 }, async () => {
+    const alarm = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/cloudwatch/alarm.eventbridge.json'), 'utf8')) as Record<string, unknown>;
+    const before = dd.cases.length;
+    const answers = await invoke([alarm, alarm, event('github', 'issues.opened', { delivery: randomUUID() })]);
+
+    // The GitHub issue may already have its case from the test above: created or deduplicated, both accepted.
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 200, expect.any(Number)]);
+    expect(answers[2]!.statusCode).toBeLessThan(300);
+    expect((answers[0]?.body as { identity?: string }).identity).toBe('111122223333/eu-west-1/arn:aws:cloudwatch:eu-west-1:111122223333:alarm:checkout-api-5xx');
+    expect(answers[1]?.body.status).toBe('duplicate');
+    expect((dd.cases[before]?.request as { data: { attributes: { title: string } } }).data.attributes.title).toBe('[CloudWatch] checkout-api-5xx (111122223333, eu-west-1)');
   });
 });

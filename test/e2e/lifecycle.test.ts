@@ -13,7 +13,7 @@ import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 import { MemoryActionQueue, type ActionQueue } from '../../lambda/delivery/queue.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, SEARCH_SETTLE_REASON } from '../../lambda/delivery/updates.js';
 import type { SourceName } from '../../lambda/sources/index.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { waitFor } from '../support/fauxqs.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
@@ -150,7 +150,7 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
 
     expect(dd.cases).toHaveLength(1);
     expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED', 'OPEN']);
-    expect(dd.cases[0]?.comments).toEqual([expect.stringMatching(/^Resolved at .* by pagerduty\./), 'Fired again after being closed: reopening.']);
+    expect(dd.cases[0]?.comments).toEqual([expect.stringMatching(/^Resolved at .* by pagerduty\./), expect.stringMatching(/^Fired again after being closed: reopening\.\n\ncase-bridge update: cbu[0-9a-f]{20}$/)]);
   });
 
   it('PagerDuty with lifecycle { on_resolve: comment, on_informational: comment } comments and never closes', async () => {
@@ -254,55 +254,42 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     const downQueue: ActionQueue = {
       retry: async () => Promise.reject(new QueueError('SQS is unavailable')),
       deadLetter: async () => Promise.reject(new QueueError('SQS is unavailable')),
+      arm: async () => Promise.reject(new QueueError('SQS is unavailable')),
     };
     const lookups = (server: DatadogTestServer) => server.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v2/cases?'));
 
-    it("response lost: answered 503, and the sender's retry finds the case by its marker: one case", async () => {
+    it('queue down: answered 503 before anything is written or sent (the watchdog cannot be armed); the sender\'s retry makes the one case', async () => {
       const { dd, bridge, ledger } = await start({ overrides: { queue: downQueue } });
-      dd.dropAfterCreateNext(1);
 
       const first = await send(bridge, 'alertmanager', AM_FIRING);
       expect(first.status).toBe(503);
       expect(first.answer.error).toBe('queue_unavailable');
-      expect(dd.cases).toHaveLength(1); // created, but the bridge never heard
-      const intent = await ledger.get('alertmanager', AM_IDENTITY);
-      expect(intent).toMatchObject({ state: 'creating', ambiguousIntentId: intent?.intentId });
-
-      // Alertmanager sends the notification again.
-      const retry = await send(bridge, 'alertmanager', AM_FIRING);
-      expect(retry.status).toBe(201);
-      expect(retry.answer.case?.id).toBe(dd.cases[0]?.id);
-      expect(dd.cases).toHaveLength(1);
-      expect(creates(dd)).toHaveLength(1);
-      expect(lookups(dd)).toHaveLength(1);
-      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id, occurrences: 1 });
+      expect(dd.cases).toHaveLength(0);
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toBeUndefined();
+      expect(lookups(dd)).toHaveLength(0);
     });
 
-    it("429: answered 503; the sender's retry looks first, and with nothing found parks the create to look again: no case twice", async () => {
-      // The queue is down for the first delivery and back for the sender's retry.
+    it("response lost and the retry cannot be queued: answered 503; the work stays on the entry and the sender's retry, once the claim lapses, finds the case by its marker: one case", async () => {
       const parked = new MemoryActionQueue();
-      let queueUp = false;
       const queue: ActionQueue = {
-        retry: async (action, options) => (queueUp ? parked.retry(action, options) : Promise.reject(new QueueError('SQS is unavailable'))),
-        deadLetter: async (action, options) => (queueUp ? parked.deadLetter(action, options) : Promise.reject(new QueueError('SQS is unavailable'))),
+        retry: async () => Promise.reject(new QueueError('SQS is unavailable')),
+        deadLetter: async () => Promise.reject(new QueueError('SQS is unavailable')),
+        arm: (trigger, options) => parked.arm(trigger, options),
       };
       const { dd, bridge, ledger } = await start({ overrides: { queue } });
-      dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '1' } });
+      dd.dropAfterCreateNext(1);
 
       expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(503);
-      expect(dd.cases).toHaveLength(0);
+      expect(dd.cases).toHaveLength(1); // created, but the bridge never heard
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'creating', outbox: [{ kind: 'create' }] });
+      expect(parked.armed).toHaveLength(1); // the watchdog
 
-      // The ledger cannot tell when the last create was sent, so a lookup that finds nothing is not
-      // trusted yet: the create waits in the retry queue to look again a minute later.
-      queueUp = true;
-      clock += 30_000;
-      const retry = await send(bridge, 'alertmanager', AM_FIRING);
-      expect(retry.status).toBe(202);
-      expect(retry.answer).toMatchObject({ status: 'queued', reason: SEARCH_SETTLE_REASON, retryInSeconds: MARKER_SEARCH_SETTLE_SECONDS });
-      expect(dd.cases).toHaveLength(0);
+      // Alertmanager sends the notification again after the claim (20 s) lapsed.
+      clock += 21_000;
+      await send(bridge, 'alertmanager', AM_FIRING);
+      expect(creates(dd)).toHaveLength(1);
       expect(lookups(dd)).toHaveLength(1);
-      expect(parked.retries).toEqual([expect.objectContaining({ action: expect.objectContaining({ kind: 'create_case', ambiguous: true, attempt: 1 }) })]);
-      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'creating' });
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id, outbox: [] });
     });
   });
 
@@ -355,7 +342,12 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
       expect(repeat.answer).toMatchObject({ status: 'updated', reason: 'repeat_commented' });
       expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
 
-      expect(await waitFor(() => dd.cases[0]?.comments.length === 1, 15_000)).toBe(true);
+      expect(
+        await waitFor(() => {
+          clock += 1_000;
+          return dd.cases[0]?.comments.length === 1;
+        }, 15_000),
+      ).toBe(true);
       expect(metrics.get('RetriesEnqueued', { source: 'alertmanager' })).toBe(1);
       expect(metrics.get('CasesCommented', { source: 'alertmanager' })).toBe(1);
     }, 30_000);
@@ -373,7 +365,11 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
 
     // The retry consumer looks the case up by marker (1 s delay with random 0) and records it.
     const deadline = Date.now() + 15_000;
-    while ((await ledger.get('alertmanager', AM_IDENTITY))?.state !== 'open' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // The bridge's clock moves as the retries wait (#13: a retried action is not due before its delay on the alert's clock).
+    while ((await ledger.get('alertmanager', AM_IDENTITY))?.state !== 'open' && Date.now() < deadline) {
+      clock += 1_000;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const entry = await ledger.get('alertmanager', AM_IDENTITY);
     expect(entry).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
     expect(dd.requests.some((r) => r.method === 'GET' && r.path.startsWith('/api/v2/cases?'))).toBe(true);
@@ -394,7 +390,14 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(dd.cases).toHaveLength(1); // created, but the bridge never heard
 
     // The retry consumer looks after about 1 s: nothing yet; it waits and looks again.
-    expect(await waitFor(async () => (await ledger.get('alertmanager', AM_IDENTITY))?.state === 'open', 15_000)).toBe(true);
+    // The bridge's clock follows real time here: the search lag is real time.
+    const [clock0, real0] = [clock, Date.now()];
+    expect(
+      await waitFor(async () => {
+        clock = clock0 + (Date.now() - real0);
+        return (await ledger.get('alertmanager', AM_IDENTITY))?.state === 'open';
+      }, 15_000),
+    ).toBe(true);
     expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id });
     expect(dd.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v2/cases?')).length).toBeGreaterThanOrEqual(2);
     expect(creates(dd)).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { createLogger, REDACTED } from '../../lambda/shared/log.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startTestBridge, testSecret, TEST_SECRETS, type TestBridge, postGithubIssue } from '../support/local-bridge.js';
 
 const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;

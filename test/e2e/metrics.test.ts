@@ -9,7 +9,7 @@ import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue, encodeQueuedMessage, QUEUED_MESSAGE_VERSION } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { pendingCase } from '../support/fauxqs.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge, postGithubIssue } from '../support/local-bridge.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 

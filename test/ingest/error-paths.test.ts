@@ -5,18 +5,18 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
-import { createIngestHandler, type IngestDeps } from '../../lambda/ingest/handler.js';
+import { createIngestHandler, SECRET_NOT_CONFIGURED, type IngestDeps } from '../../lambda/ingest/handler.js';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
 import { readSample } from '../../lambda/local/samples.js';
 import { signRequest } from '../../lambda/local/sign.js';
 import { compileRules } from '../../lambda/mapping/compile-rules.js';
 import { loadRulesFile, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { LedgerError } from '../../lambda/shared/errors.js';
-import { silentLogger } from '../../lambda/shared/log.js';
+import { createLogger, silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider, secretsManagerLoader } from '../../lambda/shared/secrets.js';
 import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { localDynamoClient, startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { fakeDatadog } from '../support/fakes.js';
@@ -175,12 +175,12 @@ const PATHS: readonly ErrorPath[] = [
     run: () => handlerWith({ ledger: new DynamoLedger({ client: localDynamoClient(dynamo.endpoint), tableName: 'no-such-table' }) })(githubEvent(), context),
   },
   {
-    cause: 'retry queue (SQS) unreachable while Datadog answers 429',
+    // The watchdog is armed before anything is written or sent (#13): no queue, no work, 503.
+    cause: 'retry queue (SQS) unreachable: the watchdog cannot be armed',
     kind: 'transient',
     status: 503,
     code: 'queue_unavailable',
     run: () => {
-      dd.failNext(1, { status: 429, headers: { 'X-RateLimit-Reset': '3' } });
       const queue = new SqsActionQueue({ client: new SQSClient(awsClient(closedPort)), retryQueueUrl: `${closedPort}/000000000000/retry`, dlqUrl: `${closedPort}/000000000000/dlq` });
       return handlerWith({ queue })(githubEvent(), context);
     },
@@ -271,6 +271,48 @@ describe('a ledger failure after the delivery id was remembered', () => {
 
     expect([first.statusCode, JSON.parse(first.body ?? '{}').error]).toEqual([503, 'ledger_unavailable']);
     expect([retry.statusCode, JSON.parse(retry.body ?? '{}').status]).toEqual([201, 'created']);
+  });
+});
+
+describe('a secret the function cannot use', () => {
+  // What Secrets Manager says when the role may not read the secret: the role ARN and the account id.
+  const ACCOUNT = '123456789012';
+  const ARN = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:case-bridge-AbCdEf`;
+  const DENIED = `User: arn:aws:sts::${ACCOUNT}:assumed-role/case-bridge-IngestRole-1A2B3C/case-bridge-Ingest is not authorized to perform: secretsmanager:GetSecretValue on resource: ${ARN} because no identity-based policy allows the secretsmanager:GetSecretValue action`;
+  const replies: Record<string, () => SecretsReply> = {
+    AccessDeniedException: () => ({ status: 400, body: { __type: 'AccessDeniedException', message: DENIED } }),
+    ResourceNotFoundException: () => ({ status: 400, body: { __type: 'ResourceNotFoundException', message: `Secrets Manager can't find the specified secret ${ARN}.` } }),
+    DecryptionFailure: () => ({ status: 400, body: { __type: 'DecryptionFailure', message: `Access to KMS is not allowed (key arn:aws:kms:eu-west-1:${ACCOUNT}:key/0000)` } }),
+    'binary secret': () => ({ status: 200, body: { ARN, Name: 'case-bridge', SecretBinary: 'AAEC' } }),
+    'placeholder (not JSON)': () => secretString('p4ssw0rd-generated-by-cloudformation'),
+  };
+
+  it.each(Object.keys(replies))('%s: the unauthenticated answer is generic, the log has the details', async (name) => {
+    const logs: string[] = [];
+    const logger = createLogger({ level: 'debug', write: (line) => logs.push(line) });
+    secretsReply = replies[name]!;
+    try {
+      const secrets = createSecretsProvider({ load: secretsManagerLoader(ARN, awsClient(secretsEndpoint)), origin: `secret ${ARN}` });
+      // Signed with a wrong secret: the answer is sent before the signature is checked.
+      const answer = await handlerWith({ secrets, logger })(githubEvent({ secret: 'anyone' }), context);
+
+      expect(answer.statusCode).toBe(500);
+      expect(JSON.parse(answer.body ?? '{}')).toEqual({ error: 'not_configured', message: SECRET_NOT_CONFIGURED });
+      expect(answer.body).not.toContain(ACCOUNT);
+      expect(logs.join('\n')).toContain(ARN);
+    } finally {
+      secretsReply = normalSecret;
+    }
+  });
+
+  it('names the missing key of a source (no account detail in it)', async () => {
+    secretsReply = () => secretString(JSON.stringify(DD_KEYS));
+    try {
+      const answer = await handlerWith()(githubEvent(), context);
+      expect(JSON.parse(answer.body ?? '{}')).toEqual({ error: 'not_configured', message: 'the bridge secret has no value for GITHUB_WEBHOOK_SECRET (needed by source github)' });
+    } finally {
+      secretsReply = normalSecret;
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
 import { readQueuedMessage } from '../../lambda/delivery/queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, queueDepth, receive } from '../support/fauxqs.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
@@ -55,6 +55,7 @@ describe('ingest with the SQS retry queue', () => {
         queue: {
           retry: (a, o) => (broken ? bad : good).retry(a, o),
           deadLetter: (a, o) => (broken ? bad : good).deadLetter(a, o),
+          arm: (t, o) => (broken ? bad : good).arm(t, o),
         },
       },
     });
@@ -71,11 +72,11 @@ describe('ingest with the SQS retry queue', () => {
     expect(second.status).toBe(202);
     expect(second.answer.status).toBe('queued');
     expect(dd.cases).toHaveLength(0);
-    // Stored, delayed by X-RateLimit-Reset + jitter.
-    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ delayed: 1, total: 1 });
+    // Stored (#13): the watchdog, and the retry trigger delayed by X-RateLimit-Reset + jitter.
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ delayed: 2, total: 2 });
   });
 
-  it('a queued message carries everything needed to finish the work', async () => {
+  it('a queued message names the alert whose ledger entry carries everything needed to finish the work (#13)', async () => {
     dd = await startDatadogServer();
     sqs = await startLocalSqs();
     bridge = await startTestBridge({
@@ -89,16 +90,12 @@ describe('ingest with the SQS retry queue', () => {
 
     const [m] = await receive(sqs.client, sqs.retryQueueUrl, { waitTimeSeconds: 3 });
     const read = readQueuedMessage(m?.Body ?? '');
-    expect(read.ok && read.message.action).toMatchObject({
-      kind: 'create_case',
-      source: 'github',
-      deliveryId: 'delivery-77',
-      identity: 'repo/4242:issue/77',
-      rule: 'issue opened',
-      attempt: 0,
-      request: { data: { attributes: { title: '[GitHub] acme/shop#77: Queue outage' } } },
-    });
+    expect(read.ok && read.message.action).toMatchObject({ kind: 'outbox', source: 'github', deliveryId: 'delivery-77', identity: 'repo/4242:issue/77', attempt: 0 });
     expect(read.ok && Number.isFinite(read.message.action.firstSeen)).toBe(true);
     expect((JSON.parse(m?.Body ?? '') as { action: { firstSeen: string } }).action.firstSeen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(await bridge.ledger.get('github', 'repo/4242:issue/77')).toMatchObject({
+      state: 'creating',
+      outbox: [{ kind: 'create', rule: 'issue opened', deliveryId: 'delivery-77', tries: 0, request: { data: { attributes: { title: '[GitHub] acme/shop#77: Queue outage' } } } }],
+    });
   });
 });

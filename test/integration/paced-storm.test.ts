@@ -6,7 +6,7 @@ import { MemoryRateBudgetStore } from '../../lambda/ledger/rate-budget-store.js'
 import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { queuedRecord } from '../support/fakes.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { postGithubIssue, startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';

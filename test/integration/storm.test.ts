@@ -4,10 +4,10 @@ import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { settleBatch, toSqsEvent } from '../../lambda/local/retry-consumer.js';
 import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { createLogger } from '../../lambda/shared/log.js';
-import type { ActionQueue, PendingAction } from '../../lambda/delivery/queue.js';
+import type { ActionQueue, OutboxTrigger, PendingAction } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { SqsActionQueue, type UnreadableMessageSink } from '../../lambda/delivery/sqs-queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, queueDepth, receive } from '../support/fauxqs.js';
 import { postGithubIssue, startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
@@ -35,6 +35,11 @@ class UndelayedQueue implements ActionQueue, UnreadableMessageSink {
   retry(action: PendingAction, options: { delaySeconds: number; reason: string }): Promise<void> {
     this.delays.push(options.delaySeconds);
     return this.sqs.retry(action, { ...options, delaySeconds: 0 });
+  }
+
+  arm(trigger: OutboxTrigger, options: { delaySeconds: number; reason: string }): Promise<void> {
+    this.delays.push(options.delaySeconds);
+    return this.sqs.arm(trigger, { ...options, delaySeconds: 0 });
   }
 
   deadLetter(action: PendingAction, options: { reason: string }): Promise<void> {

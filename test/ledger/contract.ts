@@ -209,4 +209,53 @@ export function ledgerContract(name: string, ledger: () => Ledger): void {
       expect(await l.rememberDelivery('github', `${id}-short`, T0 + 61_000, 60)).toBe(true);
     });
   });
+
+  describe(`${name}: the outbox's conditional write (#13)`, () => {
+    it('swap writes the outbox with the transition; of 5 concurrent swaps from one read exactly one wins; rev counts', async () => {
+      const l = ledger();
+      const k = key();
+      const { entry } = await l.beginCreate({ ...k, now: T0 });
+      const action = { id: 'cbu0', kind: 'comment' as const, createdAt: T0, text: 'hi', purpose: 'comment' as const, claimedBy: 'w1', sentAt: T0 };
+      const wins = await Promise.all([1, 2, 3, 4, 5].map((i) => l.swap(entry, { ...entry, state: 'open', caseId: `c${i}`, outbox: [action], claimId: 'w1', claimUntil: T0 + 20_000 })));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      const stored = await l.get(k.source, k.identity);
+      expect(stored).toMatchObject({ state: 'open', rev: 1, outbox: [action], claimId: 'w1', claimUntil: T0 + 20_000 });
+      // The next swap needs rev 1; a stale read loses.
+      expect(await l.swap(entry, { ...entry, state: 'closed' })).toBe(false);
+      expect(await l.swap(stored!, { ...stored!, outbox: [], claimId: undefined, claimUntil: undefined })).toBe(true);
+      const done = await l.get(k.source, k.identity);
+      expect(done).toMatchObject({ rev: 2, outbox: [] });
+      expect(done?.claimId).toBeUndefined();
+    });
+
+    it('swap keeps an occurrence counted meanwhile, and a put from nothing fails when the entry exists', async () => {
+      const l = ledger();
+      const k = key();
+      const { entry } = await l.beginCreate({ ...k, now: T0 });
+      await l.recordOccurrence(k, T0 + 1, T0 + 1);
+      expect(await l.swap(entry, { ...entry, state: 'open', caseId: 'c' })).toBe(true);
+      expect(await l.get(k.source, k.identity)).toMatchObject({ occurrences: 2, state: 'open', lastFiringAt: T0 + 1 });
+      expect(await l.swap(undefined, { ...entry })).toBe(false);
+    });
+
+    it('recordOccurrence only moves lastFiringAt forward', async () => {
+      const l = ledger();
+      const k = key();
+      await l.beginCreate({ ...k, now: T0 });
+      await l.recordOccurrence(k, T0 + 10, T0 + 10);
+      await l.recordOccurrence(k, T0 + 20, T0 + 5);
+      expect(await l.get(k.source, k.identity)).toMatchObject({ occurrences: 3, lastFiringAt: T0 + 10, lastSeen: T0 + 20 });
+    });
+
+    it('claimDelivery: claimed, then in progress until finished or stale; done after finishDelivery', async () => {
+      const l = ledger();
+      const id = `d-${key().identity}`;
+      expect(await l.claimDelivery('pagerduty', id, T0, 20_000)).toBe('claimed');
+      expect(await l.claimDelivery('pagerduty', id, T0 + 1_000, 20_000)).toBe('in_progress');
+      // The worker died before storing its outcome: the sender's retry takes it over after the claim.
+      expect(await l.claimDelivery('pagerduty', id, T0 + 21_000, 20_000)).toBe('claimed');
+      await l.finishDelivery('pagerduty', id, T0 + 22_000);
+      expect(await l.claimDelivery('pagerduty', id, T0 + 60_000, 20_000)).toBe('done');
+    });
+  });
 }

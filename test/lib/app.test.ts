@@ -26,11 +26,18 @@ describe('bin/app.ts: configuration mistakes at synth', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-'));
     const badRules = join(dir, 'bad.yaml');
     writeFileSync(badRules, 'version: 1\nsources:\n  github:\n    rules:\n      - name: x\n        case: { title: t, priority: P7 }\n');
-    const [missing, site, rules, number] = await Promise.all([
+    // Schema-valid, refused when its expressions compile: a function JSONata does not have, and a syntax error.
+    const badExpressions = join(dir, 'bad-expressions.yaml');
+    writeFileSync(
+      badExpressions,
+      'version: 1\ndefaults: { project: 11111111-1111-1111-1111-111111111111, type_id: 00000000-0000-0000-0000-000000000001 }\nsources:\n  github:\n    rules:\n      - name: issue opened\n        case: { title: "{{ $nosuchfn(issue.title) }}", description: "{{ issue.body( }}" }\n',
+    );
+    const [missing, site, rules, number, expressions] = await Promise.all([
       synth({ rulesFile: 'my-rules.yaml' }),
       synth({ datadogSite: 'nonsense' }),
       synth({ rulesFile: badRules }),
       synth({ maxConcurrency: 'two' }),
+      synth({ rulesFile: badExpressions }),
     ]);
 
     expect(missing.stderr).toContain('case-bridge: the rules file my-rules.yaml does not exist. Start from the presets: cp config/rules.yaml my-rules.yaml');
@@ -38,10 +45,16 @@ describe('bin/app.ts: configuration mistakes at synth', () => {
     expect(rules.stderr).toContain(`${badRules} is invalid:`);
     expect(rules.stderr).toContain('sources.github.rules[0].case.priority');
     expect(number.stderr).toContain('context maxConcurrency must be a number (got "two"): -c maxConcurrency=<number>');
-    for (const result of [missing, site, rules, number]) {
+    expect(expressions.stderr).toContain(`case-bridge: ${badExpressions} is invalid:`);
+    expect(expressions.stderr).toContain('sources.github.rules[0].case.title: {{ $nosuchfn(issue.title) }}: unknown function $nosuchfn at character 1');
+    expect(expressions.stderr).toContain('sources.github.rules[0].case.description: {{ issue.body( }}: ');
+    for (const result of [missing, site, rules, number, expressions]) {
       expect(result.code).toBe(1);
+      // One message: the only lines are ours (what and where, indented problems, how to fix), no stack.
+      expect(result.stderr.match(/^case-bridge: /gm)).toHaveLength(1);
       expect(result.stderr).not.toMatch(/^\s+at /m);
-      expect(result.stderr).toContain('Nothing was synthesized.');
+      expect(result.stderr).not.toMatch(/Error\b.*\n|node:internal|\.ts:\d+:\d+/);
+      expect(result.stderr).toMatch(/Nothing was synthesized\. The context keys .*\n$/);
     }
   });
 });

@@ -13,6 +13,13 @@ const asList = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
 describe('BridgeStack', () => {
   const template = Template.fromStack(new BridgeStack(fastApp(), 'Test', { rulesFile: PRESETS }));
 
+  it('deploys the retry function before the ingest function, which writes the newer `outbox` message kind (#13)', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const ingest = Object.entries(functions).find(([id]) => id.startsWith('IngestApiIngest'));
+    const retry = Object.keys(functions).find((id) => id.startsWith('Retry'));
+    expect(ingest?.[1].DependsOn).toEqual(expect.arrayContaining([retry]));
+  });
+
   it('routes POST /webhooks/{source} to the ingest function', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/{source}' });
   });
@@ -93,7 +100,7 @@ describe('BridgeStack', () => {
 
   it('outputs under the names the README and runbook use, one Url<source> per configured source', () => {
     const outputs = Object.keys(template.findOutputs('*')).sort();
-    const urls = ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic'].map((s) => `Url${s}`);
+    const urls = ['github', 'pagerduty', 'alertmanager', 'grafana', 'sentry', 'opsgenie', 'standardwebhooks', 'generic', 'cloudwatch'].map((s) => `Url${s}`);
     expect(outputs).toEqual([...BRIDGE_OUTPUTS, ...urls].sort());
     expect(template.findOutputs('WebhookBaseUrl').WebhookBaseUrl?.Value).toEqual({ 'Fn::Join': ['', [expect.anything(), '/webhooks']] });
     expect(template.findOutputs('DeadLetterQueueArn').DeadLetterQueueArn?.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RetryDeadLetterQueue/), 'Arn'] });

@@ -20,6 +20,7 @@ describe('cdk-nag AwsSolutions', () => {
     ['a created secret and no alarm topic', {}],
     ['an imported secret and an alarm email', { secretName: 'case-bridge/prod', alarmEmail: 'ops@example.com' }],
     ['a secret ARN and an existing topic', { secretName: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cb-AbCdEf', alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops' }],
+    ['the CloudWatch alarm events rule', { alarmEvents: true, alarmEventsPrefix: 'prod-' }],
   ])('has no unacknowledged finding with %s', (_, props) => {
     const app = nagApp();
     new BridgeStack(app, 'CaseBridge', { rulesFile: PRESETS, ...props });

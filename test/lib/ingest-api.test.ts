@@ -17,6 +17,19 @@ describe('IngestApi', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/{source}' });
   });
 
+  it('routes GET /health and every other request ($default) to the same function, without an authorizer', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties as { RouteKey: string; Target: unknown; AuthorizationType?: string });
+    const integrations = Object.keys(template.findResources('AWS::ApiGatewayV2::Integration'));
+
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['$default', 'GET /health', 'POST /webhooks/{source}']);
+    // One integration: the ingest function answers all three (health and 404 without reading the secret).
+    expect(integrations).toHaveLength(1);
+    expect(new Set(routes.map((r) => JSON.stringify(r.Target))).size).toBe(1);
+    expect(routes.map((r) => r.AuthorizationType ?? 'NONE')).toEqual(['NONE', 'NONE', 'NONE']);
+    // API Gateway may invoke the function for each route.
+    expect(Object.keys(template.findResources('AWS::Lambda::Permission')).length).toBeGreaterThanOrEqual(1);
+  });
+
   it('throttles the default stage at 500 rps with a burst of 1,000 by default', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',

@@ -37,7 +37,7 @@ describe('the npm scripts --help', () => {
     expect(send.stdout).toMatch(/^usage: npm run send -- <source> <event\|payload\.json> \[--url /);
     expect(rulesSchema.stdout).toMatch(/^usage: npm run rules:schema/);
     expect(redrive.stdout).toContain('npm run redrive -- --copy --dlq-url URL --destination-url URL');
-    expect(cases.stdout).toMatch(/^usage: npm run cases -- <source> <identity>/);
+    expect(cases.stdout).toMatch(/^usage: npm run cases \[-- --url http:\/\/127\.0\.0\.1:3000\] .*\n {7}npm run cases -- <source> <identity>/);
     for (const r of [preview, send, rulesSchema, redrive, cases, previewShort]) {
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');

@@ -35,13 +35,19 @@ describe('npm start with the preset placeholder project', () => {
   const withKeys = join(dir, 'secrets.json');
   writeFileSync(withKeys, JSON.stringify({ ...(JSON.parse(readFileSync('config/dev-secrets.json', 'utf8')) as Record<string, string>), DD_API_KEY: 'k', DD_APP_KEY: 'a' }));
 
-  it('warns when real keys would file cases under it, and not in a dry run', { timeout: 120_000 }, async () => {
-    const [live, dry] = await Promise.all([startupLines({ CASE_BRIDGE_SECRETS_FILE: withKeys }), startupLines({})]);
+  it('warns when real keys would file cases under it, and not against the local Case Management or in a dry run; says which Datadog is in use', { timeout: 120_000 }, async () => {
+    const [live, local, dry] = await Promise.all([startupLines({ CASE_BRIDGE_SECRETS_FILE: withKeys }), startupLines({}), startupLines({ CASE_BRIDGE_DRY_RUN: 'true' })]);
 
     expect(live).toContain(`WARNING: config/rules.yaml files cases under the placeholder project ${PLACEHOLDER_PROJECT} (defaults.project)`);
+    expect(live).toContain('  Datadog: http://127.0.0.1:9 (keys from the secret)');
+    expect(local).not.toContain('placeholder project');
+    expect(local).toMatch(/ {2}Datadog: LOCAL Case Management http:\/\/127\.0\.0\.1:\d+ \(the secret has no DD_API_KEY and DD_APP_KEY/);
+    expect(local).toMatch(/ {2}cases: {3}IN MEMORY .*GET http:\/\/127\.0\.0\.1:\d+\/local\/cases/);
     expect(dry).not.toContain('placeholder project');
-    expect(dry).toContain('dry run unless the secret has DD_API_KEY and DD_APP_KEY');
+    expect(dry).toContain('  Datadog: none, DRY RUN (CASE_BRIDGE_DRY_RUN is set)');
+    expect(dry).not.toContain('Case Management');
     // The local redrive, ready to paste (test/retry/redrive-script.test.ts runs it).
-    expect(dry).toMatch(/redrive: npm run redrive -- --copy --dlq-url http:\/\/\S+ --destination-url http:\/\/\S+/);
+    expect(local).toMatch(/redrive: npm run redrive -- --copy --dlq-url http:\/\/\S+ --destination-url http:\/\/\S+/);
+    expect(local).toMatch(/ {2}health: {2}GET http:\/\/127\.0\.0\.1:\d+\/health/);
   });
 });

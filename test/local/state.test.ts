@@ -1,101 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localSqsClient } from '../../lambda/local/fauxqs.js';
 import { LOCAL_LEDGER_TABLE, localDynamoClient } from '../../lambda/local/ledger.js';
 import { parseLocalState, type LocalState } from '../../lambda/local/state.js';
+import { children, npmRun, startState, stateAndStarter, untilLine } from '../support/npm-run.js';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
 import { ConfigError } from '../../lambda/shared/errors.js';
 import { readQueuedMessage } from '../../lambda/delivery/queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, queueDepth, receive, waitFor } from '../support/fauxqs.js';
 import { postGithubIssue, startTestBridge, TEST_SECRETS } from '../support/local-bridge.js';
 
 // `npm run state` keeps the ledger and the queues on disk in their own process; `npm start` on it
 // models a Lambda crash when killed: the state survives, as DynamoDB and SQS do in AWS.
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** A 429 whose limit resets in this many seconds: the case waits on the retry queue at least that long. */
 const RESET_SECONDS = 6;
 const RATE_LIMITED = { status: 429, body: { errors: ['Too many requests'] }, headers: { 'X-RateLimit-Reset': String(RESET_SECONDS), 'X-RateLimit-Limit': '10', 'X-RateLimit-Period': '10' } } as const;
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly stdout: string[];
-  readonly stderr: string[];
-  /** kill -9 of the whole process group (npm, its shell, tsx and node). */
-  kill(): Promise<void>;
-}
-
-const children = new Set<Child>();
-
-/** Starts an npm script in its own process group and collects its output lines. */
-function npmRun(script: string, env: Record<string, string>): Child {
-  const base = { ...process.env };
-  delete base['CASE_BRIDGE_STATE'];
-  delete base['CASE_BRIDGE_STATE_DIR'];
-  const proc = spawn('npm', ['run', '--silent', script], { cwd: ROOT, env: { ...base, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const lines = (into: string[]) => {
-    let rest = '';
-    return (chunk: Buffer) => {
-      const parts = (rest + chunk.toString('utf8')).split('\n');
-      rest = parts.pop() ?? '';
-      into.push(...parts);
-    };
-  };
-  proc.stdout?.on('data', lines(stdout));
-  proc.stderr?.on('data', lines(stderr));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const child: Child = {
-    process: proc,
-    stdout,
-    stderr,
-    async kill() {
-      children.delete(child);
-      if (proc.exitCode === null && proc.signalCode === null && proc.pid !== undefined) {
-        try {
-          process.kill(-proc.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-        await exited;
-      }
-      // The group's last process may outlive the npm process by a moment.
-      await waitFor(() => {
-        try {
-          process.kill(-(proc.pid ?? 0), 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 5_000);
-    },
-  };
-  children.add(child);
-  return child;
-}
-
-async function untilLine(child: Child, where: 'stdout' | 'stderr', match: (line: string) => boolean, timeoutMs = 60_000): Promise<string> {
-  let found: string | undefined;
-  const ok = await waitFor(() => (found = child[where].find(match)) !== undefined || child.process.exitCode !== null, timeoutMs, 50);
-  if (!ok || found === undefined) throw new Error(`no such line on ${where}; stdout:\n${child.stdout.join('\n')}\nstderr:\n${child.stderr.join('\n')}`);
-  return found;
-}
-
-/** `npm run state` on `dir`: the one JSON line it prints, parsed. */
-async function startState(dir: string): Promise<{ child: Child; line: string; state: LocalState }> {
-  const child = npmRun('state', { CASE_BRIDGE_STATE_DIR: dir });
-  const line = await untilLine(child, 'stdout', (l) => l.startsWith('{'));
-  expect(child.stdout.filter((l) => l.trim() !== '')).toEqual([line]);
-  return { child, line, state: parseLocalState(line) };
-}
 
 function issueBody(n: number): string {
   return JSON.stringify({
@@ -168,17 +93,7 @@ describe('npm run state', () => {
 describe('npm start with CASE_BRIDGE_STATE', () => {
   it('uses the given ledger and queues: after kill -9 of npm start the queued case is still there, and a new npm start delivers it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'case-bridge-state-'));
-    const { line, state } = await startState(dir);
-    const secretsFile = join(dir, 'secrets.json');
-    writeFileSync(secretsFile, JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }));
-    const env = { CASE_BRIDGE_STATE: line, CASE_BRIDGE_SECRETS_FILE: secretsFile, DD_API_URL: dd.url, PORT: '0' };
-
-    const startBridge = async () => {
-      const child = npmRun('start', env);
-      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(await untilLine(child, 'stderr', (l) => l.includes('case-bridge listening on')))?.[1] ?? '';
-      await untilLine(child, 'stderr', (l) => l.includes('try:'));
-      return { child, url };
-    };
+    const { state, start: startBridge } = await stateAndStarter(dir, { ...TEST_SECRETS, ...DD_KEYS }, dd.url);
 
     const bridge = await startBridge();
     expect(bridge.child.stderr.join('\n')).toContain('state:   ledger and queues in npm run state');
@@ -194,7 +109,7 @@ describe('npm start with CASE_BRIDGE_STATE', () => {
     await bridge.child.kill();
     const sqs = localSqsClient(state.sqsEndpoint);
     try {
-      expect((await queueDepth(sqs, state.retryQueueUrl)).total).toBe(1);
+      expect((await queueDepth(sqs, state.retryQueueUrl)).total).toBe(2); // the watchdog and the retry trigger (#13)
     } finally {
       sqs.destroy();
     }

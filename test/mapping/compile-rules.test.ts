@@ -32,7 +32,7 @@ describe('compileRules', () => {
   it('compiles the shipped presets for every source', () => {
     const rules = loadRulesFile();
 
-    expect([...rules.sources.keys()].sort()).toEqual(['alertmanager', 'generic', 'github', 'grafana', 'opsgenie', 'pagerduty', 'sentry', 'standard-webhooks']);
+    expect([...rules.sources.keys()].sort()).toEqual(['alertmanager', 'cloudwatch', 'generic', 'github', 'grafana', 'opsgenie', 'pagerduty', 'sentry', 'standard-webhooks']);
   });
 
   it.each([

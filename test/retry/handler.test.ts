@@ -19,7 +19,7 @@ import { createLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue, type ActionQueue, type PendingCase, encodeQueuedMessage, QUEUED_MESSAGE_VERSION, readQueuedMessage } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
-import { startDatadogServer, type DatadogTestServer } from '../support/datadog-server.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, pendingCase, queueDepth, receive, receiveEvent, waitFor } from '../support/fauxqs.js';
 
 // The retry handler against fauxqs (the SQS protocol) and the local Datadog test server: real
@@ -204,6 +204,7 @@ describe('retry handler', () => {
           await q.retry(action, options);
         },
         deadLetter: (action, options) => q.deadLetter(action, options),
+        arm: (trigger, options) => q.arm(trigger, options),
         deadLetterUnreadable: (body, options) => q.deadLetterUnreadable(body, options),
       }),
     });
@@ -399,7 +400,11 @@ describe('retry handler: a queued create whose next retry cannot be queued (#4)'
     const handler = createRetryHandler({
       datadog: createDatadogClient({ baseUrl: dd.url, timeoutMs: 2000 }),
       secrets: createSecretsProvider({ load: async () => JSON.stringify(DD_KEYS), origin: 'test secret' }),
-      queue: { retry: async (a, o) => (queueDown ? Promise.reject(new QueueError('SQS is unavailable')) : memory.retry(a, o)), deadLetter: (a, o) => memory.deadLetter(a, o) },
+      queue: {
+        retry: async (a, o) => (queueDown ? Promise.reject(new QueueError('SQS is unavailable')) : memory.retry(a, o)),
+        deadLetter: (a, o) => memory.deadLetter(a, o),
+        arm: async (t, o) => (queueDown ? Promise.reject(new QueueError('SQS is unavailable')) : memory.arm(t, o)),
+      },
       ledger,
       logger: createLogger({ write: () => undefined }),
       random: () => 0,

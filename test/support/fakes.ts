@@ -1,4 +1,4 @@
-import type { CaseStatusUpdate, CaseSummary, CreatedCase, DatadogClient, DatadogKeys } from '../../lambda/datadog/client.js';
+import { COMMENTS_PAGE_SIZE, type CaseStatusUpdate, type CaseSummary, type CreatedCase, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import type { SQSRecord } from 'aws-lambda';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type PendingAction } from '../../lambda/delivery/queue.js';
@@ -57,7 +57,7 @@ function summaryOf(c: FakeCase): CaseSummary {
  * DatadogClient (creates kept in order, comments and status changes applied, search by marker in
  * the description, 404 for an unknown case). `overrides` replaces any call, to script failures or
  * answers; the calls not overridden keep working on the same cases. (End-to-end tests use the local
- * Datadog-compatible server in ./datadog-server.ts instead.)
+ * Datadog-compatible server in lambda/local/datadog-server.ts instead.)
  */
 export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog {
   const cases: FakeCase[] = [];
@@ -95,6 +95,12 @@ export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog
       const c = cases.find((x) => x.request.data.attributes.description?.includes(marker) === true);
       return c === undefined ? undefined : summaryOf(c);
     },
+    async listComments(caseId, { pages }) {
+      const c = cases.find((x) => x.id === caseId);
+      if (c === undefined) return { checked: false, status: 404, reason: `no case ${caseId}` };
+      const newestFirst = c.comments.map((message, i) => ({ id: `${c.id}-comment-${i}`, message, createdAt: undefined })).reverse();
+      return { checked: true, comments: newestFirst.slice(0, pages * COMMENTS_PAGE_SIZE) };
+    },
   };
   const impl = { ...own, ...overrides };
   const record =
@@ -111,5 +117,6 @@ export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog
     setStatus: record('setStatus'),
     getCase: record('getCase'),
     findCaseByMarker: record('findCaseByMarker'),
+    listComments: record('listComments'),
   };
 }

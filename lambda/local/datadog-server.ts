@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { caseSchemas, type CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { caseSchemas, type CaseCreateRequest } from '../datadog/schema.js';
+import { ConfigError } from '../shared/errors.js';
+import * as z from '../shared/zod.js';
 
-// A local stand-in for the part of Datadog's /api/v2/cases that the bridge talks to. Its answers follow the
-// recorded live exchanges in ../shared/datadog/recorded (JSON:API error objects, application/vnd.api+json, the
-// CREATED body shape), not the OpenAPI text where the two differ.
+// A local stand-in for the part of Datadog's Case Management API (/api/v2/cases) that the bridge talks to:
+// create, get, search by text, comment, status. `npm start` runs it when the secret has no Datadog keys;
+// the tests run it with fault injection (failNext, hangNext, rate limits). Request bodies are checked with
+// the bridge's own schemas of the API (lambda/datadog/schema.ts; test/conformance checks them and these
+// answers against Datadog's OpenAPI document). Its answers follow the recorded live exchanges
+// (JSON:API error objects, application/vnd.api+json, the CREATED body shape), not the OpenAPI text where
+// the two differ.
 
 export interface DatadogTestServerOptions {
   /** Expected `DD-API-KEY`. @default 'test-api-key' */
@@ -18,6 +25,15 @@ export interface DatadogTestServerOptions {
   readonly now?: () => number;
   /** Search (GET /api/v2/cases) does not see cases younger than this (Datadog's index lags writes). @default 0 */
   readonly searchLagMs?: number;
+  /** Port on 127.0.0.1. @default 0 (any free port) */
+  readonly port?: number;
+  /** Fixed-window rate limit from the start (see rateLimit()). @default none (no X-RateLimit-* headers) */
+  readonly rateLimit?: RateLimitOptions;
+  /**
+   * A JSON file that keeps the cases: read at start when it exists, rewritten (whole, then renamed over
+   * the old one) after every change, before the answer. @default none: the cases live in memory
+   */
+  readonly file?: string;
 }
 
 export interface RecordedRequest {
@@ -30,6 +46,8 @@ export interface RecordedRequest {
   readonly body: string;
   /** Status answered; undefined when the server never answered (hangNext, dropAfterCreateNext). */
   status: number | undefined;
+  /** The answer's body text, when answered. */
+  answer?: string;
 }
 
 export interface StoredCase {
@@ -80,6 +98,8 @@ export interface DatadogTestServer {
   delayNext(n: number, ms: number): void;
   /** Answer the next `n` comment/status updates (after the key check) with this reply. */
   failNextUpdates(n: number, reply: InjectedReply): void;
+  /** Answer the next `n` timeline reads (GET /api/v2/cases/{id}/timelines, after the key check) with this reply. */
+  failNextTimelines(n: number, reply: InjectedReply): void;
   /** Stops listening and destroys every open socket, hung ones included. */
   close(): Promise<void>;
 }
@@ -89,6 +109,7 @@ type CaseBody = { data: { id: string; type: 'case'; attributes: Record<string, u
 const CASES_PATH = '/api/v2/cases';
 const CASE_PATH = /^\/api\/v2\/cases\/([^/]+)$/;
 const CASE_ACTION_PATH = /^\/api\/v2\/cases\/([^/]+)\/(comment|status)$/;
+const CASE_TIMELINE_PATH = /^\/api\/v2\/cases\/([^/]+)\/timelines$/;
 /** Statuses Datadog accepts (recorded 400 of UpdateStatus), with the name and group the test server shows. */
 const STATUSES: Readonly<Record<string, { name: string; group: string }>> = {
   OPEN: { name: 'Open', group: 'SG_OPEN' },
@@ -98,6 +119,40 @@ const STATUSES: Readonly<Record<string, { name: string; group: string }>> = {
 /** Status names the test server knows beyond the three above (a custom "won't fix" closes too). */
 const EXTRA_STATUS_NAMES: Readonly<Record<string, string>> = { "won't fix": 'CLOSED', 'cancelled': 'CLOSED', 'resolved': 'CLOSED' };
 const CREATOR = { id: '3ad549bf-eba0-11e9-a77a-0705486660d0', type: 'user' } as const;
+
+/** The cases file (`file` option): what StoredCase holds, checked when read back. */
+const StoredCasesFileSchema = z.object({
+  cases: z.array(
+    z.object({
+      id: z.string(),
+      key: z.string(),
+      request: z.unknown(),
+      response: z.object({
+        data: z.object({ id: z.string(), type: z.literal('case'), attributes: z.record(z.string(), z.unknown()), relationships: z.record(z.string(), z.unknown()) }),
+        included: z.array(z.unknown()),
+      }),
+      comments: z.array(z.string()),
+      statusChanges: z.array(z.string()),
+    }),
+  ),
+});
+
+/** The cases kept in `file`, or none when it does not exist yet. */
+function readStoredCases(file: string): StoredCase[] {
+  if (!existsSync(file)) return [];
+  try {
+    const parsed = StoredCasesFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    return parsed.cases.map((c) => ({ ...c, request: caseSchemas().CaseCreateRequest.parse(c.request) }));
+  } catch (cause) {
+    throw new ConfigError(`${file} does not hold the local Case Management's cases (delete it to start afresh)`, { cause });
+  }
+}
+
+function writeStoredCases(file: string, cases: readonly StoredCase[]): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify({ cases })}\n`);
+  renameSync(temporary, file);
+}
 
 function jsonApiError(status: number, detail?: string): { errors: Record<string, string>[] } {
   const item: Record<string, string> = { status: String(status), title: STATUS_CODES[status] ?? 'Error' };
@@ -119,19 +174,27 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   const appKey = options.appKey ?? 'test-app-key';
   const now = options.now ?? Date.now;
 
-  const cases: StoredCase[] = [];
+  const cases: StoredCase[] = options.file !== undefined ? readStoredCases(options.file) : [];
+  /** Keeps the cases in `file` (when set): called after every change, before the answer. */
+  const save = (): void => {
+    if (options.file !== undefined) writeStoredCases(options.file, cases);
+  };
   const requests: RecordedRequest[] = [];
   const injected: InjectedReply[] = [];
   const injectedUpdates: InjectedReply[] = [];
+  const injectedTimelines: InjectedReply[] = [];
+  /** The timeline cell of each posted comment (by case, in `comments` order). */
+  const commentCells = new Map<string, { id: string; createdAt: string }[]>();
   let hang = 0;
   let drop = 0;
   const delays: number[] = [];
-  let limit: RateLimitOptions | undefined;
+  let limit: RateLimitOptions | undefined = options.rateLimit;
   let window = { start: 0, count: 0 };
 
   function send(res: ServerResponse, entry: RecordedRequest, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     entry.status = status;
+    entry.answer = text;
     res.writeHead(status, { 'Content-Type': 'application/vnd.api+json', ...headers });
     res.end(text);
   }
@@ -178,6 +241,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
           priority: a.priority ?? 'NOT_DEFINED',
           public_id: String(n),
           status: 'OPEN',
+          status_group: 'SG_OPEN',
           status_name: a.status_name ?? 'Open',
           title: a.title,
           type: 'STANDARD',
@@ -189,6 +253,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     };
     const stored: StoredCase = { id, key: `DDFC-${n}`, request, response, comments: [], statusChanges: [] };
     cases.push(stored);
+    save();
     return stored;
   }
 
@@ -203,8 +268,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     const isGet = req.method === 'GET' && caseMatch !== null;
     const actionMatch = req.method === 'POST' ? CASE_ACTION_PATH.exec(pathname) : null;
     const isSearch = req.method === 'GET' && pathname === CASES_PATH;
+    const timelineMatch = req.method === 'GET' ? CASE_TIMELINE_PATH.exec(pathname) : null;
 
-    if (!isCreate && !isGet && actionMatch === null && !isSearch) return send(res, entry, 404, jsonApiError(404, `no route for ${req.method} ${pathname}`));
+    if (!isCreate && !isGet && actionMatch === null && !isSearch && timelineMatch === null) return send(res, entry, 404, jsonApiError(404, `no route for ${req.method} ${pathname}`));
     if (req.headers['dd-api-key'] !== apiKey || req.headers['dd-application-key'] !== appKey) {
       return send(res, entry, 403, { errors: ['Forbidden'] }, { 'Content-Type': 'application/json' });
     }
@@ -213,6 +279,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
       // Recorded live 404: {"errors":[{"code":"resource_not_found","title":"case not found"}]}
       return found ? send(res, entry, 200, found.response) : send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] });
     }
+    if (timelineMatch !== null) return timeline(res, entry, decodeURIComponent(timelineMatch[1] ?? ''), new URL(path, 'http://localhost').searchParams);
     if (isSearch) return search(res, entry, new URL(path, 'http://localhost').searchParams);
     if (actionMatch !== null) return update(req, res, entry, body, decodeURIComponent(actionMatch[1] ?? ''), actionMatch[2] as 'comment' | 'status');
 
@@ -273,6 +340,28 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     send(res, entry, 200, { data: page, meta: { total_cases: matching.length, page: { current: number, size: page.length, total: Math.ceil(matching.length / size) } }, included: [] });
   }
 
+  /**
+   * GET /api/v2/cases/{id}/timelines (ListCaseTimeline, reconstructed in the spec): the case's comments as
+   * COMMENT cells, newest first unless `sort[ascending]=true`, `page[number]` zero-based, `page[size]` default 10.
+   */
+  function timeline(res: ServerResponse, entry: RecordedRequest, id: string, params: URLSearchParams): void {
+    const reply = injectedTimelines.shift();
+    if (reply !== undefined) return send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
+    const found = cases.find((c) => c.id === id);
+    if (found === undefined) return send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] });
+    const size = Math.max(1, Number(params.get('page[size]') ?? 10) || 10);
+    const number = Math.max(0, Number(params.get('page[number]') ?? 0) || 0);
+    const meta = commentCells.get(found.id) ?? [];
+    const created = String(found.response.data.attributes.created_at);
+    const cells = found.comments.map((message, i) => ({
+      id: meta[i]?.id ?? `${found.id}-comment-${i}`,
+      type: 'timeline_cell',
+      attributes: { author: { type: 'USER', content: { id: CREATOR.id, name: 'bridge' } }, cell_content: { message }, created_at: meta[i]?.createdAt ?? created, type: 'COMMENT' },
+    }));
+    if (params.get('sort[ascending]') !== 'true') cells.reverse();
+    send(res, entry, 200, { data: cells.slice(number * size, (number + 1) * size) });
+  }
+
   /** POST /api/v2/cases/{id}/comment and /status, answered as recorded (404 resource_not_found, 400 with the valid statuses). */
   function update(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string, id: string, action: 'comment' | 'status'): void {
     const reply = injectedUpdates.shift();
@@ -295,9 +384,14 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
       // Recorded: an empty comment is answered {"errors":[{"status":"400","title":"Bad Request"}]}.
       if (!parsed.success) return send(res, entry, 400, jsonApiError(400), rate.headers);
       const message = parsed.data.data.attributes.comment;
+      const cellId = randomUUID();
+      const cells = commentCells.get(found.id) ?? [];
+      cells[found.comments.length] = { id: cellId, createdAt: at };
+      commentCells.set(found.id, cells);
       found.comments.push(message);
       attributes.comment_count = found.comments.length;
-      const cell = { id: randomUUID(), type: 'timeline_cell', attributes: { author: { type: 'USER', content: { ID: CREATOR.id, name: 'bridge' } }, cell_content: { message }, content: JSON.stringify({ message }), created_at: at, type: 'COMMENT' } };
+      save();
+      const cell = { id: cellId, type: 'timeline_cell', attributes: { author: { type: 'USER', content: { ID: CREATOR.id, name: 'bridge' } }, cell_content: { message }, content: JSON.stringify({ message }), created_at: at, type: 'COMMENT' } };
       return send(res, entry, 200, { data: [cell] }, rate.headers);
     }
     const parsed = caseSchemas().CaseStatusRequest.safeParse(json);
@@ -317,6 +411,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     attributes.modified_at = at;
     if (status === 'CLOSED') attributes.closed_at = at;
     else delete attributes.closed_at;
+    save();
     return send(res, entry, 200, found.response, rate.headers);
   }
 
@@ -327,7 +422,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 
@@ -353,6 +448,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     },
     failNextUpdates(n, reply) {
       for (let i = 0; i < n; i += 1) injectedUpdates.push(reply);
+    },
+    failNextTimelines(n, reply) {
+      for (let i = 0; i < n; i += 1) injectedTimelines.push(reply);
     },
     close() {
       return new Promise<void>((resolve, reject) => {

@@ -1,0 +1,357 @@
+import { hash } from 'node:crypto';
+import type { CaseSummary, CreatedCase } from '../datadog/client.js';
+import { MAX_ATTEMPTS, MAX_DELAY_SECONDS, retryDelaySeconds } from '../datadog/retry-policy.js';
+import type { CaseCreateRequest } from '../datadog/schema.js';
+import { newIntentId } from '../ledger/intent-id.js';
+import { ABANDONED_STATUS, DELETED_STATUS, type AlertKey, type LedgerEntry, type OutboxAction } from '../ledger/types.js';
+import { ANSWER_MARGIN_MS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS } from '../shared/budgets.js';
+import { DatadogError } from '../shared/errors.js';
+import { callDatadog, MIN_CALL_MS, storing } from './call.js';
+import type { Pacer } from './rate-budget.js';
+import { outboxTrigger, WATCHDOG_REASON, type PendingAction } from './queue.js';
+import { STEP_HOOKS, type StepHook } from './steps.js';
+import { MARKER_SEARCH_SETTLE_SECONDS, type UpdateDeps } from './updates.js';
+import type { SourceName } from '../sources/index.js';
+
+/** A rate budget's say on the next action (issue 15): go now, or not before a time (ms). */
+export type GateAnswer = { readonly go: true } | { readonly notBefore: number };
+export type Gate = (action: OutboxAction, now: number) => GateAnswer | Promise<GateAnswer>;
+const ALWAYS_GO: Gate = () => ({ go: true });
+
+/**
+ * The shared rate budget as a gate: creates are booked before comments and status changes (the
+ * budget's order), and an action that booked a slot earlier (`slotAt`) hands it back as its ticket.
+ */
+export function paceGate(pace: Pacer): Gate {
+  return async (action, now) => {
+    const decision = await pace.reserve(action.kind === 'create' ? 'create' : 'update', now, action.slotAt);
+    return decision.go ? { go: true } : { notBefore: decision.notBeforeMs };
+  };
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An action this worker claimed but did not send: no guard is owed for it (as after a 429). */
+function unsent(action: OutboxAction, me: string): OutboxAction {
+  return action.claimedBy === me ? { ...action, claimedBy: undefined, sentAt: action.suspectAt } : action;
+}
+
+export interface OutboxDeps extends UpdateDeps {
+  /** Test-only crash-point hook (lambda/delivery/steps.ts); never passed by the Lambda entries. */
+  readonly steps?: StepHook | undefined;
+  /** @default paceGate(pace) with a rate budget, else always go */
+  readonly gate?: Gate | undefined;
+  /** Time left in this invocation (ms); a Datadog call starts only with DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS left. @default unbounded */
+  readonly remainingMs?: (() => number) | undefined;
+}
+
+/** What one run of an alert's outbox came to. */
+export interface OutboxRun {
+  /**
+   * `done`: nothing left. `busy`: another worker's claim is live. `waiting`: the head is not due
+   * (rate limited, search settling); a trigger is armed. `left`: no time left in this invocation; the
+   * watchdog comes. `dropped`: the case is gone or the work was taken over.
+   */
+  readonly status: 'done' | 'busy' | 'waiting' | 'left' | 'dropped';
+  /** The case made (or found by marker) by this run. */
+  readonly created?: CreatedCase | undefined;
+  /** Actions this run finished, handed over to the DLQ, and the one waiting to be retried. */
+  readonly done: readonly OutboxAction[];
+  readonly deadLettered: readonly OutboxAction[];
+  readonly retrying: readonly OutboxAction[];
+  /** When the work left can be taken up (ms). */
+  readonly dueAt?: number | undefined;
+  /** Why the last action failed (Datadog's answer), and the retry delay asked for. */
+  readonly reason?: string | undefined;
+  readonly retryInSeconds?: number | undefined;
+}
+
+/** The marker line ending every outbox comment: how a takeover finds a comment already posted. */
+export function updateMarkerLine(actionId: string): string {
+  return `case-bridge update: ${actionId}`;
+}
+
+/** Action id: deterministic in the alert, its case generation and the action's sequence number. */
+export function outboxActionId(key: AlertKey, generation: number, seq: number): string {
+  return `cbu${hash('sha256', `${key.source}\n${key.identity}\n${generation}\n${seq}`).slice(0, 20)}`;
+}
+
+/** New actions appended to an entry's outbox (`seq` from nextSeq). */
+export function appendActions(entry: LedgerEntry, actions: readonly Omit<OutboxAction, 'id'>[]): Pick<LedgerEntry, 'outbox' | 'nextSeq'> {
+  let seq = entry.nextSeq ?? 0;
+  const added = actions.map((a) => ({ ...a, id: outboxActionId(entry, entry.generation, seq++) }));
+  return { outbox: [...(entry.outbox ?? []), ...added], nextSeq: seq };
+}
+
+/**
+ * The outbox as `me` holds it: every action gets `claimedBy: me` and `sentAt: now` (written before
+ * any effect); one another worker held is guarded, since that worker may have sent it.
+ */
+export function heldBy(outbox: readonly OutboxAction[], me: string, now: number): OutboxAction[] {
+  return outbox.map((a) =>
+    a.claimedBy === me
+      ? a
+      : {
+          ...a,
+          guard: a.guard === true || a.claimedBy !== undefined,
+          // The latest time a previous worker may have sent it: the marker search settles from then.
+          suspectAt: a.claimedBy !== undefined && a.sentAt !== undefined ? Math.max(a.sentAt, a.suspectAt ?? 0) : a.suspectAt,
+          claimedBy: me,
+          sentAt: now,
+        },
+  );
+}
+
+/** The entry with the claim taken by `me` for CLAIM_MS. */
+export function claimed(entry: LedgerEntry, me: string, now: number): LedgerEntry {
+  return { ...entry, claimId: me, claimUntil: now + CLAIM_MS, outbox: heldBy(entry.outbox ?? [], me, now) };
+}
+
+/** The longest wait for a slot under a claim: half the claim's margin (CLAIM_MS holds CLAIM_MARGIN_MS beyond the work). */
+const CLAIM_WAIT_MS = CLAIM_MARGIN_MS / 2;
+
+function released(entry: LedgerEntry, outbox: readonly OutboxAction[]): LedgerEntry {
+  return { ...entry, outbox, claimId: undefined, claimUntil: undefined };
+}
+
+
+/**
+ * Works an alert's outbox (issue 13): claims it when the claim is void (or is `me`'s), then runs the
+ * actions in order, each guarded when a previous worker may have sent it, and records each result in
+ * the write that removes it. A 429/5xx arms a trigger for the retry delay and records the failure;
+ * a permanent failure goes to the DLQ (today's message kinds, so `npm run redrive` is unchanged).
+ */
+export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = newIntentId()): Promise<OutboxRun> {
+  const { ledger, logger } = deps;
+  const gate = deps.gate ?? (deps.pace !== undefined ? paceGate(deps.pace) : ALWAYS_GO);
+  const sleep = deps.sleep ?? realSleep;
+  /** How long this run may wait in process for a time not far off, rather than re-arm (paceWaitMs, within the deadlines). */
+  const waitable = (dueAt: number, now: number): boolean => {
+    const wait = dueAt - now;
+    if (wait <= 0) return true;
+    const deadlineLeft = deps.deadlineAt === undefined ? Infinity : deps.deadlineAt - MIN_CALL_MS - dueAt;
+    const invocationLeft = deps.remainingMs === undefined ? Infinity : deps.remainingMs() - wait - (DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS);
+    return wait <= (deps.paceWaitMs ?? 0) && deadlineLeft >= 0 && invocationLeft >= 0;
+  };
+  const settleMs = (deps.markerSearchSettleSeconds ?? MARKER_SEARCH_SETTLE_SECONDS) * 1000;
+  const at = (actionId?: string) => ({ source: key.source, identity: key.identity, ...(actionId !== undefined ? { actionId } : {}) });
+  const step = async (name: Parameters<StepHook>[0], actionId?: string): Promise<void> => {
+    if (STEP_HOOKS && deps.steps !== undefined) await deps.steps(name, at(actionId));
+  };
+  let created: CreatedCase | undefined;
+  const done: OutboxAction[] = [];
+  const deadLettered: OutboxAction[] = [];
+  const retrying: OutboxAction[] = [];
+  let reason: string | undefined;
+  let retryInSeconds: number | undefined;
+  const result = (status: OutboxRun['status'], dueAt?: number): OutboxRun => ({ status, created, done, deadLettered, retrying, dueAt, reason, retryInSeconds });
+
+  /** Arms a trigger for `dueAt` (the retry function comes back then). */
+  const rearm = async (dueAt: number, reason: string, early = false): Promise<void> => {
+    // `early`: a booked slot; the trigger comes back up to a second before it and the run waits the rest.
+    const seconds = (dueAt - deps.now()) / 1000;
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, early ? Math.floor(seconds) : Math.ceil(seconds)));
+    await storing(`arm the outbox of ${key.identity}`, () => deps.queue.arm(outboxTrigger(key.source as SourceName, key.identity, deps.now()), { delaySeconds, reason }));
+    if (STEP_HOOKS) await step('rearm.enqueued');
+  };
+
+  for (let round = 0; round < 32; round += 1) {
+    const entry = await ledger.get(key.source, key.identity);
+    const outbox = entry?.outbox ?? [];
+    if (entry === undefined || outbox.length === 0) return result('done');
+    const now = deps.now();
+    let held = entry;
+    if (entry.claimId !== me) {
+      if (entry.claimUntil !== undefined && entry.claimUntil > now) return result('busy', entry.claimUntil);
+      const first = outbox[0]!;
+      if (first.notBefore !== undefined && first.notBefore > now) {
+        if (first.slotAt !== undefined && waitable(first.notBefore, now)) {
+          // Its booked slot is close (a trigger comes back early): wait for it, then look again.
+          await sleep(first.notBefore - now);
+          continue;
+        }
+        // Not due (rate limited, search settling): come back then; nothing is written.
+        await rearm(first.notBefore, 'not due yet', first.slotAt !== undefined);
+        return result('waiting', first.notBefore);
+      }
+      held = claimed(entry, me, now);
+      if (!(await ledger.swap(entry, held))) continue;
+      if (STEP_HOOKS) await step('claim.written');
+      held = (await ledger.get(key.source, key.identity)) ?? held;
+    }
+    const head = held.outbox?.[0];
+    if (head === undefined) return result('done');
+    let gated = await gate(head, now);
+    if ('notBefore' in gated && gated.notBefore - now <= Math.min(deps.paceWaitMs ?? 0, CLAIM_WAIT_MS) && waitable(gated.notBefore, now)) {
+      // The slot is close: wait for it under this claim (its margin holds CLAIM_WAIT_MS), then go.
+      await sleep(gated.notBefore - now);
+      gated = { go: true };
+    }
+    const slotAt = 'notBefore' in gated ? gated.notBefore : undefined;
+    const notBefore = Math.max(head.notBefore ?? 0, slotAt ?? 0);
+    if (notBefore > deps.now()) {
+      // Not due: rate limited (a slot booked in the budget), or a create that may exist waits for the marker search to settle.
+      await rearm(notBefore, head.kind === 'create' && head.guard === true ? "waiting for Datadog's search to settle" : slotAt !== undefined ? "waiting for a slot in Datadog's rate limit" : 'not due yet', slotAt !== undefined);
+      // A slot refused sent nothing: the actions this worker claimed owe no guard.
+      const waiting = (a: OutboxAction): OutboxAction => (slotAt === undefined ? a : unsent(a, me));
+      const written1 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? { ...waiting(a), notBefore, slotAt } : waiting(a)))));
+      if (STEP_HOOKS && written1) await step('failure.recorded', head.id);
+      return result('waiting', notBefore);
+    }
+    if (deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) return result('left', held.claimUntil);
+    if (deps.deadlineAt !== undefined && deps.deadlineAt - deps.now() < MIN_CALL_MS) {
+      // The sender's deadline (ack_deadline_ms) leaves no time for a call: the retry function goes on now.
+      await rearm(deps.now(), "the sender's deadline leaves no time for the Datadog call");
+      const written6 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => unsent(a, me))));
+      if (STEP_HOOKS && written6) await step('failure.recorded', head.id);
+      return result('waiting', deps.now());
+    }
+
+    if (head.kind === 'create' && entry.state !== 'creating') {
+      // The case exists already (a legacy retry message completed it): the create is done.
+      const written2 = await ledger.swap(held, released(held, (held.outbox ?? []).filter((a) => a.id !== head.id)));
+      if (STEP_HOOKS && written2) await step('action.completed', head.id);
+      continue;
+    }
+    let effect: { readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing';
+    try {
+      effect = await act(head, held, deps, settleMs);
+    } catch (error) {
+      if (!(error instanceof DatadogError)) throw error;
+      const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
+      if (error.retryable && tries < MAX_ATTEMPTS) {
+        const delaySeconds = retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
+        await storing(`queue the case for ${key.identity}`, () => deps.queue.retry(outboxTrigger(key.source as SourceName, key.identity, now, head.deliveryId), { delaySeconds, reason: error.message }));
+        deps.metrics?.count('RetriesEnqueued', key.source);
+        if (STEP_HOOKS) await step('retry.enqueued', head.id);
+        // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
+        const failed = { ...head, tries, notBefore: deps.now() + delaySeconds * 1000, slotAt: undefined, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
+        const written3 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))));
+        if (STEP_HOOKS && written3) await step('failure.recorded', head.id);
+        logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
+        reason = error.message;
+        retryInSeconds = delaySeconds;
+        retrying.push(failed);
+        return result('waiting', failed.notBefore);
+      }
+      const why = error.retryable ? `gave up after ${tries} attempts: ${error.message}` : error.message;
+      await storing(`queue the case for ${key.identity}`, () => deps.queue.deadLetter(deadLetterOf(head, held, key, error.ambiguous), { reason: why }));
+      deps.metrics?.count('DeadLettered', key.source);
+      if (STEP_HOOKS) await step('deadletter.sent', head.id);
+      logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors, kind: head.kind });
+      reason = why;
+      deadLettered.push(head);
+      if (!(await ledger.swap(held, givenUp(held, head, error.ambiguous)))) continue;
+      if (STEP_HOOKS) await step('action.completed', head.id);
+      continue;
+    }
+
+    if (effect === 'missing') {
+      // The case was deleted in Datadog: what is left of the outbox is for that case.
+      const written4 = await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS });
+      if (STEP_HOOKS && written4) await step('action.completed', head.id);
+      logger.warn('case no longer exists in Datadog; its pending updates dropped', { caseId: held.caseId });
+      return result('dropped');
+    }
+    if (effect.settleUntil !== undefined) {
+      const settleUntil = effect.settleUntil;
+      await rearm(settleUntil, "waiting for Datadog's search to show a case the lost create may have made");
+      // Nothing was sent: the action keeps the time a previous worker may have sent it.
+      const waiting = { ...head, notBefore: settleUntil, sentAt: head.suspectAt ?? head.sentAt };
+      const written5 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? waiting : a))));
+      if (STEP_HOOKS && written5) await step('failure.recorded', head.id);
+      return result('waiting', settleUntil);
+    }
+    if (STEP_HOOKS) await step('datadog.acted', head.id);
+    if (effect.created !== undefined) created = effect.created;
+    // Record the result; a write that lost its condition is tried again while the claim is still ours.
+    let current: LedgerEntry | undefined = held;
+    for (let tries = 0; current !== undefined && current.claimId === me; tries += 1) {
+      const rest = (current.outbox ?? []).filter((a) => a.id !== head.id);
+      const after: LedgerEntry = {
+        ...(rest.length === 0 ? released(current, []) : { ...current, outbox: heldBy(rest, me, deps.now()), claimUntil: deps.now() + CLAIM_MS }),
+        ...(effect.created !== undefined && current.state === 'creating' ? { state: 'open' as const, caseId: effect.created.id, caseKey: effect.created.key, openedAt: deps.now(), ambiguousIntentId: undefined } : {}),
+      };
+      if (await ledger.swap(current, after)) {
+        if (STEP_HOOKS) await step('action.completed', head.id);
+        break;
+      }
+      if (tries >= 5) break;
+      current = await ledger.get(key.source, key.identity);
+    }
+    if (head.kind === 'create') deps.metrics?.count('CasesCreated', key.source);
+    done.push(head);
+  }
+  return result('left');
+}
+
+/** The effect of one action; guarded when a previous worker may have made it. */
+async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, settleMs: number): Promise<{ readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing'> {
+  const datadog = deps.datadog;
+  const timed = entry.source;
+  if (head.kind === 'create') {
+    if (head.guard === true || entry.ambiguousIntentId !== undefined) {
+      // Not before sentAt + settle (the caller checked): a lookup that finds nothing is trusted.
+      const found: CaseSummary | undefined = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(entry.marker, keys, options));
+      if (found !== undefined) {
+        deps.logger.info('case found by its dedup marker: not created again', { caseId: found.id, marker: entry.marker });
+        return { created: { id: found.id, key: found.key, statusName: found.statusName } };
+      }
+      // Datadog's search lags its writes: nothing found is trusted only a settle time after the lost create.
+      const settled = (head.suspectAt ?? head.sentAt ?? deps.now()) + settleMs;
+      if (deps.now() < settled) return { settleUntil: settled };
+    }
+    const request = head.request as CaseCreateRequest;
+    return { created: await callDatadog(deps, timed, (keys, options) => datadog.createCase(request, keys, options)) };
+  }
+  const caseId = head.caseId ?? entry.caseId;
+  if (caseId === undefined) return 'missing';
+  try {
+    if (head.kind === 'comment') {
+      const line = updateMarkerLine(head.id);
+      if (head.guard === true) {
+        const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: 2 }, keys, options));
+        if (read.checked && read.comments.some((c) => c.message.includes(line))) return {};
+        if (!read.checked) deps.logger.warn('comment may be duplicated: the case timeline cannot be read', { caseId, status: read.status });
+      }
+      await callDatadog(deps, timed, (keys, options) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys, options));
+      return {};
+    }
+    const status = head.status ?? 'CLOSED';
+    await callDatadog(deps, timed, (keys, options) => datadog.setStatus(caseId, status === 'CLOSED' || status === 'OPEN' || status === 'IN_PROGRESS' ? status : { statusName: status }, keys, options));
+    return {};
+  } catch (error) {
+    if (error instanceof DatadogError && error.status === 404) return 'missing';
+    throw error;
+  }
+}
+
+/** The DLQ message of an action given up: today's message kinds, so a redrive works as before. */
+function deadLetterOf(head: OutboxAction, entry: LedgerEntry, key: AlertKey, ambiguous: boolean): PendingAction {
+  const base = { source: key.source as SourceName, identity: key.identity, deliveryId: head.deliveryId, rule: head.rule ?? entry.rule, attempt: head.tries ?? 0, firstSeen: head.createdAt };
+  if (head.kind === 'create') {
+    return { kind: 'create_case', ...base, request: head.request as CaseCreateRequest, intentId: entry.intentId, marker: entry.marker, ambiguous: ambiguous || head.guard === true };
+  }
+  const caseId = head.caseId ?? entry.caseId ?? '';
+  if (head.kind === 'comment') return { kind: 'comment', ...base, caseId, text: `${head.text ?? ''}\n\n${updateMarkerLine(head.id)}` };
+  return { kind: 'set_status', ...base, caseId, status: head.status ?? 'CLOSED' };
+}
+
+/**
+ * The entry after an action was dead-lettered: the action dropped. A create given up with a known
+ * outcome gives the intent up (generation 0: the create is dropped with the rest of the outbox and
+ * the entry is left `closed` ABANDONED, so the next firing makes a new case); one that may have
+ * reached Datadog keeps it, flagged, so the next firing looks the case up first.
+ */
+function givenUp(entry: LedgerEntry, head: OutboxAction, ambiguous: boolean): LedgerEntry {
+  const rest = (entry.outbox ?? []).filter((a) => a.id !== head.id);
+  if (head.kind !== 'create') return rest.length === 0 ? released(entry, []) : { ...entry, outbox: rest };
+  if (ambiguous || head.guard === true) return { ...released(entry, []), ambiguousIntentId: entry.intentId };
+  return { ...released(entry, []), state: 'closed', closedBy: 'bridge', closedStatus: ABANDONED_STATUS, caseId: undefined, ambiguousIntentId: undefined };
+}
+
+/** Arms the watchdog of an alert before a transition that owes Datadog effects. */
+export async function armWatchdog(key: AlertKey, deps: OutboxDeps, delaySeconds: number): Promise<void> {
+  await storing(`arm the watchdog of ${key.identity}`, () => deps.queue.arm(outboxTrigger(key.source as SourceName, key.identity, deps.now()), { delaySeconds, reason: WATCHDOG_REASON }));
+  if (STEP_HOOKS && deps.steps !== undefined) await deps.steps('watchdog.armed', { source: key.source, identity: key.identity });
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { DatadogClient } from '../../lambda/datadog/client.js';
+import { runOutbox, updateMarkerLine, type OutboxDeps } from '../../lambda/delivery/outbox.js';
+import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
+import { runLifecycle } from '../../lambda/delivery/run.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import { CLAIM_MS, INGEST_FUNCTION_TIMEOUT_SECONDS, WATCHDOG_DELAY_SECONDS } from '../../lambda/shared/budgets.js';
+import { silentLogger } from '../../lambda/shared/log.js';
+import { fakeDatadog } from '../support/fakes.js';
+import { firing, resolved, T0 } from '../support/crash.js';
+
+const KEY = { source: 'alertmanager', identity: 'group/disk' };
+
+function world(overrides: Partial<DatadogClient> = {}) {
+  const ledger = new MemoryLedger();
+  const queue = new MemoryActionQueue();
+  const dd = fakeDatadog(overrides);
+  let clock = T0;
+  const deps: OutboxDeps = {
+    datadog: dd,
+    keys: { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) },
+    queue,
+    ledger,
+    logger: silentLogger,
+    now: () => clock,
+    random: () => 0,
+  };
+  return { ledger, queue, dd, deps, advance: (ms: number) => (clock += ms), now: () => clock };
+}
+
+describe('the outbox (#13)', () => {
+  it('a resolve with Datadog taking 4.5 s per call stops before a call that would not fit the ingest timeout, and the watchdog closes the case', async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    w.advance(60_000);
+    // Each Datadog call takes 4.5 s of the ingest function's 10 s.
+    let elapsed = 0;
+    const slow = new Proxy(w.dd, {
+      get: (t, p, r) => {
+        const v = Reflect.get(t, p, r) as unknown;
+        return typeof v === 'function' ? (...a: unknown[]) => ((elapsed += 4_500), (v as (...x: unknown[]) => unknown).apply(t, a)) : v;
+      },
+    });
+    const outcome = await runLifecycle(resolved(), { ...w.deps, datadog: slow, remainingMs: () => INGEST_FUNCTION_TIMEOUT_SECONDS * 1000 - elapsed });
+    expect(outcome).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    expect(elapsed).toBeLessThan(INGEST_FUNCTION_TIMEOUT_SECONDS * 1000);
+    expect(w.dd.cases[0]?.status).toBe('OPEN'); // not everything fitted
+    expect(w.queue.armed.at(-1)?.delaySeconds).toBe(WATCHDOG_DELAY_SECONDS);
+
+    // The watchdog comes after the claim lapsed: the retry function finishes the close.
+    w.advance(WATCHDOG_DELAY_SECONDS * 1000);
+    expect(WATCHDOG_DELAY_SECONDS * 1000).toBeGreaterThan(CLAIM_MS);
+    const run = await runOutbox(KEY, w.deps);
+    expect(run.status).toBe('done');
+    expect(w.dd.cases[0]?.status).toBe('CLOSED');
+    expect(w.dd.cases[0]?.comments).toHaveLength(1);
+    expect(w.dd.cases[0]?.comments[0]).toMatch(/^Resolved at .*\n\ncase-bridge update: cbu[0-9a-f]{20}$/);
+  });
+
+  it('a resolve older than the latest firing does not close; one at or after it does', async () => {
+    const w = world();
+    await runLifecycle({ ...firing(), occurredAt: T0 + 10_000 }, w.deps);
+    w.advance(20_000);
+    expect(await runLifecycle({ ...resolved(), occurredAt: T0 + 5_000 }, w.deps)).toMatchObject({ status: 'deduplicated', reason: 'stale_resolve' });
+    expect(w.dd.cases[0]?.status).toBe('OPEN');
+    expect(await runLifecycle({ ...resolved(), occurredAt: T0 + 10_000 }, w.deps)).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    expect(w.dd.cases[0]?.status).toBe('CLOSED');
+  });
+
+  it('a comment a crashed worker may have posted is found by its marker line in the timeline and not posted again', async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    const entry = await w.ledger.get(KEY.source, KEY.identity);
+    // A worker wrote the transition and posted the comment, then died before recording it.
+    const action = { id: 'cbu00000000000000000001', kind: 'comment' as const, createdAt: T0, text: 'Resolved.', purpose: 'comment' as const, caseId: entry?.caseId, claimedBy: 'dead', sentAt: T0 };
+    await w.ledger.swap(entry, { ...entry!, outbox: [action], claimId: 'dead', claimUntil: T0 + CLAIM_MS });
+    await w.dd.addComment(entry!.caseId!, `Resolved.\n\n${updateMarkerLine(action.id)}`, { apiKey: 'a', appKey: 'b' });
+    expect((await runOutbox(KEY, w.deps)).status).toBe('busy'); // its claim is still live
+    w.advance(CLAIM_MS);
+    expect((await runOutbox(KEY, w.deps)).status).toBe('done');
+    expect(w.dd.cases[0]?.comments).toHaveLength(1);
+    expect((await w.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { DURABLE_STEPS, type DurableStep } from '../../lambda/delivery/steps.js';
+import type { AlertWork } from '../../lambda/lifecycle/work.js';
+import { Crasher, drain, firing, ingest, lostAnswer, newWorld, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
+
+/**
+ * Issue 13: the work is stopped at every durable step of every path (the code's own DURABLE_STEPS
+ * hook), with and without the sender's retry, then the retry function drains the queue. Every run
+ * must end with exactly the cases, comments and statuses of the uninterrupted run: 0 lost, 0 twice.
+ */
+interface Path {
+  readonly name: string;
+  /** Run uninterrupted before the event under test. */
+  readonly setup: (w: World) => Promise<void>;
+  /** The events under test (the crash may hit any of them, or the drain after them). */
+  readonly events: (w: World) => AlertWork[];
+  /** Datadog faults armed just before the events. */
+  readonly faults?: (w: World) => void;
+  /** The final status of the alert's last case in the uninterrupted run. */
+  readonly ends: 'OPEN' | 'CLOSED' | 'no case';
+}
+
+const MIN = 60_000;
+
+async function fire(w: World, work: AlertWork): Promise<void> {
+  await ingest(w, work);
+  await drain(w);
+}
+
+const PATHS: readonly Path[] = [
+  { name: 'first create', ends: 'OPEN', setup: async () => undefined, events: () => [firing()] },
+  {
+    name: 'repeat -> comment', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, firing());
+      w.clock += 16 * MIN;
+    },
+    events: () => [firing()],
+  },
+  { name: 'resolve -> close', ends: 'CLOSED', setup: (w) => fire(w, firing()), events: () => [resolved()] },
+  {
+    name: 'firing after close -> reopen', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, firing());
+      await fire(w, resolved());
+      w.clock += MIN;
+    },
+    events: () => [firing()],
+  },
+  {
+    name: 'firing after the reopen window -> new case', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, firing());
+      await fire(w, resolved());
+      w.clock += 2 * 24 * 60 * MIN;
+    },
+    events: () => [firing()],
+  },
+  { name: 'create 429 -> retry function', ends: 'OPEN', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = [rateLimited]) },
+  {
+    name: 'deferred resolve: create 429, resolve while creating', ends: 'CLOSED',
+    setup: async () => undefined,
+    events: (w) => {
+      w.faults.createCase = [rateLimited];
+      return [firing(), resolved()];
+    },
+  },
+  {
+    name: 'firing -> resolved -> firing while the create is queued: ends open', ends: 'OPEN',
+    setup: async () => undefined,
+    events: (w) => {
+      w.faults.createCase = [rateLimited];
+      return [firing(), resolved(), firing()];
+    },
+  },
+  {
+    name: 'comment 429 -> retry function', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, firing());
+      w.clock += 16 * MIN;
+    },
+    events: () => [firing()],
+    faults: (w) => void (w.faults.addComment = [rateLimited]),
+  },
+  { name: 'close: comment 429 -> retry function', ends: 'CLOSED', setup: (w) => fire(w, firing()), events: () => [resolved()], faults: (w) => void (w.faults.addComment = [rateLimited]) },
+  { name: 'create answer lost -> looked up by marker', ends: 'OPEN', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = [lostAnswer]) },
+  { name: 'comment answer lost -> found in the timeline', ends: 'CLOSED', setup: (w) => fire(w, firing()), events: () => [resolved()], faults: (w) => void (w.faults.addComment = [lostAnswer]) },
+  { name: 'create refused (400) -> dead letter', ends: 'no case', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = Array.from({ length: 9 }, () => refused)) },
+];
+
+/** One run of a path: crash at hit `crashAt` (0: none); `retry`: the sender sends each event again after a crash. */
+async function run(path: Path, crashAt: number, retry: boolean): Promise<{ world: World; crasher: Crasher; stuck: string; transitions: number }> {
+  const w = newWorld();
+  await path.setup(w);
+  path.faults?.(w);
+  const crasher = new Crasher(crashAt);
+  const events = path.events(w);
+  for (const work of events) {
+    const stamped = { ...work, occurredAt: w.clock };
+    const answered = await ingest(w, stamped, crasher);
+    if (!answered && retry) await ingest(w, stamped, crasher);
+    w.clock += 1000;
+  }
+  let stuck = '';
+  try {
+    await drain(w, crasher);
+  } catch (error) {
+    stuck = `${(error as Error).message}: ${JSON.stringify(w.sqs.messages.map((m) => m.action.kind))}`;
+  }
+  return { world: w, crasher, stuck, transitions: crasher.trace.filter((s) => s === 'transition.written').length };
+}
+
+describe('crash points (#13)', () => {
+  it('every durable step of every path, with and without the sender retry: the cases, comments and statuses of an uninterrupted run', { timeout: 120_000 }, async () => {
+    let covered = 0;
+    let points = 0;
+    const hit = new Set<DurableStep>();
+    const failures: string[] = [];
+    for (const path of PATHS) {
+      const ref = await run(path, 0, false);
+      if (ref.stuck !== '') failures.push(`${path.name}: uninterrupted run: ${ref.stuck}`);
+      const expected = snapshot(ref.world);
+      expect(expected.cases.at(-1)?.status ?? 'no case', path.name).toBe(path.ends);
+      // No comment is posted twice in any case (the marker line names its outbox action).
+      for (const c of expected.cases) expect(new Set(c.comments).size, path.name).toBe(c.comments.length);
+      for (const step of ref.crasher.trace) {
+        expect(DURABLE_STEPS).toContain(step);
+        hit.add(step);
+      }
+      points += ref.crasher.trace.length;
+      for (let i = 1; i <= ref.crasher.trace.length; i += 1) {
+        for (const retry of [true, false]) {
+          const got = await run(path, i, retry);
+          // Without the sender's retry, an event stopped before its transition was never accepted (no 2xx): as if not sent.
+          const stoppedBefore = !retry && got.crasher.trace.slice(0, i).filter((s) => s === 'transition.written').length < ref.transitions && got.crasher.trace[i - 1] !== 'transition.written';
+          const actual = snapshot(got.world);
+          if (got.stuck !== '') failures.push(`${path.name}: crash at #${i}, retry ${retry}: ${got.stuck}`);
+          for (const c of actual.cases) if (new Set(c.comments).size !== c.comments.length) failures.push(`${path.name}: crash at #${i}: a comment posted twice`);
+          const ok = JSON.stringify(actual) === JSON.stringify(expected) || (stoppedBefore && actual.cases.length <= expected.cases.length);
+          if (!ok) failures.push(`${path.name}: crash at #${i} (${ref.crasher.trace[i - 1]}), retry ${retry}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`);
+          covered += 1;
+        }
+      }
+    }
+    console.log(`crash points covered: ${covered} runs (${points} crash points x with/without the sender's retry) over ${PATHS.length} paths`);
+    expect(failures).toEqual([]);
+    expect(points).toBeGreaterThanOrEqual(60);
+    expect([...hit].sort()).toEqual(expect.arrayContaining(['watchdog.armed', 'transition.written', 'claim.written', 'datadog.acted', 'action.completed', 'retry.enqueued', 'failure.recorded']));
+  });
+});
