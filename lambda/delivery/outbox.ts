@@ -220,12 +220,14 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       if (!(error instanceof DatadogError)) throw error;
       const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
       if (error.retryable && tries < MAX_ATTEMPTS) {
-        const delaySeconds = retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
+        // A 429 states the budget (its reset is the floor): the action books its next slot and comes back for it.
+        const slotAt = error.status === 429 ? await rebook(head, error, deps) : undefined;
+        const delaySeconds = slotAt !== undefined ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.floor((slotAt - deps.now()) / 1000))) : retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
         await storing(`queue the case for ${key.identity}`, () => deps.queue.retry(outboxTrigger(key.source as SourceName, key.identity, now, head.deliveryId), { delaySeconds, reason: error.message }));
         deps.metrics?.count('RetriesEnqueued', key.source);
         if (STEP_HOOKS) await step('retry.enqueued', head.id);
         // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
-        const failed = { ...head, tries, notBefore: deps.now() + delaySeconds * 1000, slotAt: undefined, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
+        const failed = { ...head, tries, notBefore: slotAt ?? deps.now() + delaySeconds * 1000, slotAt, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
         const written3 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))));
         if (STEP_HOOKS && written3) await step('failure.recorded', head.id);
         logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
@@ -283,6 +285,20 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     done.push(head);
   }
   return result('left');
+}
+
+/** After a 429: tells the rate budget (its reset is the floor) and books the action's next slot; undefined: retry at the reset. */
+async function rebook(head: OutboxAction, error: DatadogError, deps: OutboxDeps): Promise<number | undefined> {
+  if (deps.pace === undefined) return undefined;
+  const now = deps.now();
+  try {
+    await deps.pace.observe(error.rateLimit, error.status, now);
+    const decision = await deps.pace.reserve(head.kind === 'create' ? 'create' : 'update', now);
+    return decision.go ? undefined : decision.notBeforeMs;
+  } catch (cause) {
+    deps.logger.warn('rate budget unavailable; retrying at the reset', { error: cause });
+    return undefined;
+  }
 }
 
 /** The effect of one action; guarded when a previous worker may have made it. */

@@ -59,10 +59,15 @@ describe('a Sentry webhook while Datadog takes 3 s per call', () => {
     expect(given).toHaveLength(1);
     expect(given[0]).toBeGreaterThan(0);
     expect(given[0]).toBeLessThanOrEqual(DEFAULT_ACK_DEADLINE_MS.sentry - ACK_MARGIN_MS);
-    // Queued as a create whose outcome is unknown: looked up by its marker before any new create.
+    // Queued (a trigger of the alert's outbox) as a create whose outcome is unknown: it stays claimed
+    // by the worker that sent it, so the next worker looks it up by its marker before any new create.
     expect(queue.retries).toHaveLength(1);
     const queued = queue.retries[0]!.action;
-    expect(queued).toMatchObject({ kind: 'create_case', ambiguous: true });
+    expect(queued).toMatchObject({ kind: 'outbox', source: 'sentry' });
+    const pending = await bridge.ledger.get('sentry', queued.identity);
+    expect(pending).toMatchObject({ state: 'creating' });
+    expect(pending?.outbox).toHaveLength(1);
+    expect(pending?.outbox?.[0]).toMatchObject({ kind: 'create', claimedBy: expect.any(String), sentAt: expect.any(Number) });
 
     // Datadog finishes the create it was given; then the retry finds it by its marker.
     for (let i = 0; i < 100 && dd.cases.length === 0; i += 1) await new Promise((r) => setTimeout(r, 50));
@@ -74,6 +79,8 @@ describe('a Sentry webhook while Datadog takes 3 s per call', () => {
       ledger: bridge.ledger,
       logger: silentLogger,
       markerSearchSettleSeconds: 0,
+      // The trigger comes back when its delay ends (the action's notBefore on the ledger entry).
+      now: () => Date.now() + queue.retries[0]!.delaySeconds * 1000,
     });
     expect(await retry({ Records: [queuedRecord('1', queued, queue.retries[0]!.reason, Date.now())] })).toEqual({ batchItemFailures: [] });
     expect(dd.cases).toHaveLength(1);

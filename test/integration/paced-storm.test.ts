@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
-import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
+import { MemoryActionQueue, WATCHDOG_REASON, type PendingAction } from '../../lambda/delivery/queue.js';
+import { WATCHDOG_DELAY_SECONDS } from '../../lambda/shared/budgets.js';
 import { RateBudget } from '../../lambda/delivery/rate-budget.js';
 import { MemoryRateBudgetStore } from '../../lambda/ledger/rate-budget-store.js';
 import { createRetryHandler } from '../../lambda/retry/handler.js';
@@ -71,17 +72,26 @@ describe(`paced storm: ${ALERTS} distinct alerts against ${LIMIT} creates per ${
     expect(answers.filter((a) => a === '202 queued')).toHaveLength(ALERTS - LIMIT);
     expect(dd.requests.filter((r) => r.status === 429)).toHaveLength(1);
 
-    // SQS: each queued action comes back when its delay ends (whole seconds, so up to a second before its slot).
+    // SQS: each queued action (a trigger of its alert's outbox: a retry after the 429, or a re-arm for
+    // a refused slot) comes back when its delay ends (whole seconds, so up to a second before its slot).
+    // The watchdogs (one per alert, armed before each create) come back after the storm, below.
     let handed = 0;
-    const pending = queue.retries.splice(0).map((r) => ({ ...r, at: clock + r.delaySeconds * 1000 }));
+    const watchdogs: { action: PendingAction; reason: string }[] = [];
+    const taken = (): { action: PendingAction; delaySeconds: number; reason: string; at: number }[] => {
+      const armed = queue.armed.splice(0).map((a) => ({ action: a.trigger as PendingAction, delaySeconds: a.delaySeconds, reason: a.reason }));
+      watchdogs.push(...armed.filter((a) => a.reason === WATCHDOG_REASON));
+      return [...queue.retries.splice(0), ...armed.filter((a) => a.reason !== WATCHDOG_REASON)].map((r) => ({ ...r, at: clock + r.delaySeconds * 1000 }));
+    };
+    const pending = taken();
     while (pending.length > 0 && handed < 10 * ALERTS) {
       pending.sort((a, b) => a.at - b.at);
       const next = pending.shift()!;
       clock = Math.max(clock, next.at);
       const result = await retry({ Records: [queuedRecord(String(handed++), next.action, next.reason, clock)] });
       expect(result.batchItemFailures).toEqual([]);
-      pending.push(...queue.retries.splice(0).map((r) => ({ ...r, at: clock + r.delaySeconds * 1000 })));
+      pending.push(...taken());
     }
+    const stormEnd = clock;
 
     const titles = dd.cases.map((c) => c.request.data.attributes.title);
     expect(new Set(titles).size).toBe(ALERTS);
@@ -91,6 +101,16 @@ describe(`paced storm: ${ALERTS} distinct alerts against ${LIMIT} creates per ${
     expect(queue.deadLetters).toEqual([]);
     // Each queued create came back once, at its slot: within 5% of the limit's minimum time.
     expect(handed).toBe(ALERTS - LIMIT);
-    expect(clock - T0).toBeLessThanOrEqual(1.05 * ((ALERTS / LIMIT) * PERIOD_MS));
+    expect(stormEnd - T0).toBeLessThanOrEqual(1.05 * ((ALERTS / LIMIT) * PERIOD_MS));
+
+    // The watchdogs find every outbox empty: no call to Datadog, nothing queued.
+    expect(watchdogs).toHaveLength(ALERTS);
+    const calls = dd.requests.length;
+    for (const [i, w] of watchdogs.entries()) {
+      clock = Math.max(clock, T0 + WATCHDOG_DELAY_SECONDS * 1000);
+      expect((await retry({ Records: [queuedRecord(`w${i}`, w.action, w.reason, clock)] })).batchItemFailures).toEqual([]);
+    }
+    expect(dd.requests).toHaveLength(calls);
+    expect([...queue.retries, ...queue.armed]).toEqual([]);
   });
 });
