@@ -8,6 +8,7 @@ import { ANSWER_MARGIN_MS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS } from 
 import { DatadogError } from '../shared/errors.js';
 import { callDatadog, MIN_CALL_MS, storing } from './call.js';
 import type { Pacer } from './rate-budget.js';
+import type { Logger } from '../shared/log.js';
 import { outboxTrigger, WATCHDOG_REASON, type PendingAction } from './queue.js';
 import { STEP_HOOKS, type StepHook } from './steps.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, type UpdateDeps } from './updates.js';
@@ -22,10 +23,16 @@ const ALWAYS_GO: Gate = () => ({ go: true });
  * The shared rate budget as a gate: creates are booked before comments and status changes (the
  * budget's order), and an action that booked a slot earlier (`slotAt`) hands it back as its ticket.
  */
-export function paceGate(pace: Pacer): Gate {
+export function paceGate(pace: Pacer, logger?: Logger): Gate {
   return async (action, now) => {
-    const decision = await pace.reserve(action.kind === 'create' ? 'create' : 'update', now, action.slotAt);
-    return decision.go ? { go: true } : { notBefore: decision.notBeforeMs };
+    try {
+      const decision = await pace.reserve(action.kind === 'create' ? 'create' : 'update', now, action.slotAt);
+      return decision.go ? { go: true } : { notBefore: decision.notBeforeMs };
+    } catch (error) {
+      // The budget's item cannot be read or written: the call goes unpaced, and Datadog's 429s pace it.
+      logger?.warn('rate budget unavailable; calling unpaced', { error });
+      return { go: true };
+    }
   };
 }
 
@@ -123,7 +130,7 @@ function released(entry: LedgerEntry, outbox: readonly OutboxAction[]): LedgerEn
  */
 export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = newIntentId()): Promise<OutboxRun> {
   const { ledger, logger } = deps;
-  const gate = deps.gate ?? (deps.pace !== undefined ? paceGate(deps.pace) : ALWAYS_GO);
+  const gate = deps.gate ?? (deps.pace !== undefined ? paceGate(deps.pace, logger) : ALWAYS_GO);
   const sleep = deps.sleep ?? realSleep;
   /** How long this run may wait in process for a time not far off, rather than re-arm (paceWaitMs, within the deadlines). */
   const waitable = (dueAt: number, now: number): boolean => {
