@@ -142,7 +142,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
       }
       elog.info('alert outbox worked', { status: run.status, done: run.done.length, deadLettered: run.deadLettered.length, retrying: run.retrying.length });
       if (run.created !== undefined) metrics.count('RetriesSucceeded', action.source);
-      return run.deadLettered.length > 0 ? 'dead_lettered' : run.retrying.length > 0 ? 'queued' : run.done.length > 0 ? 'sent' : 'dropped';
+      return run.deadLettered.length > 0 ? 'dead_lettered' : run.retrying.length > 0 || run.status === 'waiting' ? 'queued' : run.done.length > 0 ? 'sent' : 'dropped';
     }
     if (action.kind !== 'create_case') {
       const updated = await sendUpdate(action, updateDeps);
