@@ -133,12 +133,17 @@ export async function handOver(action: PendingAction, error: DatadogError, deps:
 }
 
 /** After a 429: tells the rate budget (its reset is the floor) and books the action's next slot. */
-async function rebook(action: PendingAction, error: DatadogError, deps: Omit<DeliveryDeps, 'datadog' | 'keys'>): Promise<number | undefined> {
+function rebook(action: PendingAction, error: DatadogError, deps: Omit<DeliveryDeps, 'datadog' | 'keys'>): Promise<number | undefined> {
+  return rebookAfter429(action.kind === 'create_case' ? 'create' : 'update', error, deps);
+}
+
+/** After a 429 (here and in the outbox): the budget told, the next slot of a `kind` call; undefined: retry at the reset. */
+export async function rebookAfter429(kind: PaceKind, error: DatadogError, deps: Pick<DeliveryDeps, 'pace' | 'now' | 'logger'>): Promise<number | undefined> {
   if (deps.pace === undefined) return undefined;
   const now = (deps.now ?? Date.now)();
   try {
     await deps.pace.observe(error.rateLimit, error.status, now);
-    const decision = await deps.pace.reserve(action.kind === 'create_case' ? 'create' : 'update', now);
+    const decision = await deps.pace.reserve(kind, now);
     return decision.go ? undefined : decision.notBeforeMs;
   } catch (cause) {
     deps.logger.warn('rate budget unavailable; retrying at the reset', { error: cause });

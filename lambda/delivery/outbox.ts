@@ -7,6 +7,7 @@ import { ABANDONED_STATUS, DELETED_STATUS, type AlertKey, type LedgerEntry, type
 import { ANSWER_MARGIN_MS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS } from '../shared/budgets.js';
 import { DatadogError } from '../shared/errors.js';
 import { callDatadog, MIN_CALL_MS, storing } from './call.js';
+import { rebookAfter429 } from './deliver.js';
 import type { Pacer } from './rate-budget.js';
 import type { Logger } from '../shared/log.js';
 import { outboxTrigger, WATCHDOG_REASON, type PendingAction } from './queue.js';
@@ -228,7 +229,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
       if (error.retryable && tries < MAX_ATTEMPTS) {
         // A 429 states the budget (its reset is the floor): the action books its next slot and comes back for it.
-        const slotAt = error.status === 429 ? await rebook(head, error, deps) : undefined;
+        const slotAt = error.status === 429 ? await rebookAfter429(head.kind === 'create' ? 'create' : 'update', error, deps) : undefined;
         const delaySeconds = slotAt !== undefined ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.floor((slotAt - deps.now()) / 1000))) : retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
         await storing(`queue the case for ${key.identity}`, () => deps.queue.retry(outboxTrigger(key.source as SourceName, key.identity, now, head.deliveryId), { delaySeconds, reason: error.message }));
         deps.metrics?.count('RetriesEnqueued', key.source);
@@ -292,20 +293,6 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     done.push(head);
   }
   return result('left');
-}
-
-/** After a 429: tells the rate budget (its reset is the floor) and books the action's next slot; undefined: retry at the reset. */
-async function rebook(head: OutboxAction, error: DatadogError, deps: OutboxDeps): Promise<number | undefined> {
-  if (deps.pace === undefined) return undefined;
-  const now = deps.now();
-  try {
-    await deps.pace.observe(error.rateLimit, error.status, now);
-    const decision = await deps.pace.reserve(head.kind === 'create' ? 'create' : 'update', now);
-    return decision.go ? undefined : decision.notBeforeMs;
-  } catch (cause) {
-    deps.logger.warn('rate budget unavailable; retrying at the reset', { error: cause });
-    return undefined;
-  }
 }
 
 /** The effect of one action; guarded when a previous worker may have made it. */
