@@ -22,5 +22,5 @@ await build({
 const run = (cmd, cmdArgs) => spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' }).status ?? 1;
 let status = run(process.execPath, [`${root}bench/out/bench.mjs`, ...args.filter((a) => a !== '--no-storm')]);
 const skipStorm = args.some((a) => ['--quick', '--json', '--profile', '--no-storm'].includes(a) || a.startsWith('--size'));
-if (!skipStorm) status = run(process.execPath, ['--import', 'tsx', `${root}bench/storm.ts`, ...args.filter((a) => a === '--strict')]) || status;
+if (!skipStorm) status = run(process.execPath, ['--import', 'tsx', `${root}bench/storm.ts`, ...args.filter((a) => a === '--strict' || a === '--storm-large')]) || status;
 process.exit(status);

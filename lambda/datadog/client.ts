@@ -37,6 +37,11 @@ export interface CaseSummary {
   readonly closedAt: string | undefined;
 }
 
+/** Per call: a shorter deadline than the client's (e.g. what is left of the sender's). */
+export interface CallOptions {
+  readonly timeoutMs?: number;
+}
+
 /** One comment read back from a case's timeline. */
 export interface CaseComment {
   readonly id: string;
@@ -67,24 +72,24 @@ export type CaseStatusUpdate = CaseStatus | { readonly statusName: string };
  */
 export interface DatadogClient {
   /** POST /api/v2/cases. */
-  createCase(request: CaseCreateRequest, keys: DatadogKeys): Promise<CreatedCase>;
+  createCase(request: CaseCreateRequest, keys: DatadogKeys, options?: CallOptions): Promise<CreatedCase>;
   /** POST /api/v2/cases/{id}/comment. Returns the new timeline cell id when Datadog sends it. */
-  addComment(caseId: string, text: string, keys: DatadogKeys): Promise<{ readonly commentId: string | undefined }>;
+  addComment(caseId: string, text: string, keys: DatadogKeys, options?: CallOptions): Promise<{ readonly commentId: string | undefined }>;
   /** POST /api/v2/cases/{id}/status. */
-  setStatus(caseId: string, status: CaseStatusUpdate, keys: DatadogKeys): Promise<CaseSummary>;
+  setStatus(caseId: string, status: CaseStatusUpdate, keys: DatadogKeys, options?: CallOptions): Promise<CaseSummary>;
   /** GET /api/v2/cases/{id}; a missing case throws DatadogError with status 404. */
-  getCase(caseId: string, keys: DatadogKeys): Promise<CaseSummary>;
+  getCase(caseId: string, keys: DatadogKeys, options?: CallOptions): Promise<CaseSummary>;
   /**
    * GET /api/v2/cases?filter=<marker>: the oldest case whose description (or a custom attribute)
    * contains the marker, or undefined. Search lags writes: a case created seconds ago may be missing.
    */
-  findCaseByMarker(marker: string, keys: DatadogKeys): Promise<CaseSummary | undefined>;
+  findCaseByMarker(marker: string, keys: DatadogKeys, options?: CallOptions): Promise<CaseSummary | undefined>;
   /**
    * GET /api/v2/cases/{id}/timelines (ListCaseTimeline), newest first, zero-based pages: the case's
    * comments on the first `pages` pages. A 400/404/405 is `{ checked: false }`, not an error; other
    * failures throw DatadogError as every call does.
    */
-  listComments(caseId: string, options: ListCommentsOptions, keys: DatadogKeys): Promise<CaseComments>;
+  listComments(caseId: string, options: ListCommentsOptions, keys: DatadogKeys, call?: CallOptions): Promise<CaseComments>;
 }
 
 export interface DatadogClientOptions {
@@ -94,6 +99,11 @@ export interface DatadogClientOptions {
   readonly timeoutMs?: number;
   /** Injected for tests; @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Told the `X-RateLimit-*` headers of every successful answer that carries them (a failed one
+   * carries them on its DatadogError). The rate budget learns the limit from them. @default none
+   */
+  readonly onRateLimit?: (rateLimit: RateLimit, status: number) => void;
 }
 
 const NUMBER_HEADERS = { limit: 'x-ratelimit-limit', period: 'x-ratelimit-period', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset' } as const;
@@ -208,10 +218,11 @@ const MARKER_SEARCH_PAGE_SIZE = 20;
 
 export function createDatadogClient(options: DatadogClientOptions): DatadogClient {
   const doFetch = options.fetch ?? globalThis.fetch;
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const defaultTimeoutMs = options.timeoutMs ?? 5000;
   const host = new URL(options.baseUrl).host;
 
-  async function send<T>(method: string, path: string, body: unknown, keys: DatadogKeys, schema: z.ZodMiniType<T>): Promise<T> {
+  async function send<T>(method: string, path: string, body: unknown, keys: DatadogKeys, schema: z.ZodMiniType<T>, call?: CallOptions): Promise<T> {
+    const timeoutMs = Math.max(1, Math.floor(Math.min(defaultTimeoutMs, call?.timeoutMs ?? defaultTimeoutMs)));
     let response: Response;
     const started = Date.now();
     try {
@@ -255,6 +266,10 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
         ambiguous: response.status >= 500,
       });
     }
+    if (options.onRateLimit !== undefined) {
+      const rateLimit = parseRateLimit(response.headers);
+      if (rateLimit !== undefined) options.onRateLimit(rateLimit, response.status);
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -274,46 +289,46 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
   }
 
   return {
-    async createCase(request, keys) {
-      const res = await send('POST', '/api/v2/cases', request, keys, caseSchemas().CaseResponse);
+    async createCase(request, keys, call) {
+      const res = await send('POST', '/api/v2/cases', request, keys, caseSchemas().CaseResponse, call);
       return { id: res.data.id, key: res.data.attributes.key, statusName: res.data.attributes.status_name };
     },
 
-    async addComment(caseId, text, keys) {
+    async addComment(caseId, text, keys, call) {
       const body: CaseCommentRequest = { data: { type: 'case', attributes: { comment: text } } };
-      const res = await send('POST', `${casePath(caseId)}/comment`, body, keys, caseSchemas().TimelineResponse);
+      const res = await send('POST', `${casePath(caseId)}/comment`, body, keys, caseSchemas().TimelineResponse, call);
       return { commentId: res.data?.[0]?.id };
     },
 
-    async setStatus(caseId, status, keys) {
+    async setStatus(caseId, status, keys, call) {
       const attributes = typeof status === 'string' ? { status } : { status_name: status.statusName };
       const body: CaseStatusRequest = { data: { type: 'case', attributes } };
-      const res = await send('POST', `${casePath(caseId)}/status`, body, keys, caseSchemas().CaseReadResponse);
+      const res = await send('POST', `${casePath(caseId)}/status`, body, keys, caseSchemas().CaseReadResponse, call);
       return summaryOf(res.data);
     },
 
-    async getCase(caseId, keys) {
-      const res = await send('GET', casePath(caseId), undefined, keys, caseSchemas().CaseReadResponse);
+    async getCase(caseId, keys, call) {
+      const res = await send('GET', casePath(caseId), undefined, keys, caseSchemas().CaseReadResponse, call);
       return summaryOf(res.data);
     },
 
-    async findCaseByMarker(marker, keys) {
+    async findCaseByMarker(marker, keys, call) {
       // The marker is one alphanumeric token (see lambda/ledger/marker.ts), so it needs no quoting.
       const query = new URLSearchParams({ filter: marker, 'page[size]': String(MARKER_SEARCH_PAGE_SIZE), 'page[number]': '1' });
-      const res = await send('GET', `/api/v2/cases?${query.toString()}`, undefined, keys, caseSchemas().CasesSearchResponse);
+      const res = await send('GET', `/api/v2/cases?${query.toString()}`, undefined, keys, caseSchemas().CasesSearchResponse, call);
       const matches = res.data.filter((c) => caseHasMarker(c, marker)).map(summaryOf);
       // Should two exist after all, the first created is the one the ledger keeps.
       matches.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
       return matches[0];
     },
 
-    async listComments(caseId, { pages }, keys) {
+    async listComments(caseId, { pages }, keys, call) {
       const comments: CaseComment[] = [];
       for (let page = 0; page < pages; page++) {
         const query = new URLSearchParams({ 'page[size]': String(COMMENTS_PAGE_SIZE), 'page[number]': String(page), 'sort[ascending]': 'false' });
         let res: TimelineResponse;
         try {
-          res = await send('GET', `${casePath(caseId)}/timelines?${query.toString()}`, undefined, keys, caseSchemas().TimelineResponse);
+          res = await send('GET', `${casePath(caseId)}/timelines?${query.toString()}`, undefined, keys, caseSchemas().TimelineResponse, call);
         } catch (error) {
           if (error instanceof DatadogError && TIMELINE_UNCHECKABLE.has(error.status)) return { checked: false, status: error.status, reason: error.message };
           throw error;

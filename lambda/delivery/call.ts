@@ -1,4 +1,4 @@
-import type { DatadogKeys } from '../datadog/client.js';
+import type { CallOptions, DatadogKeys } from '../datadog/client.js';
 import { DatadogError, QueueError } from '../shared/errors.js';
 import type { BridgeMetrics } from '../shared/metrics.js';
 
@@ -8,6 +8,28 @@ export interface KeySource {
   refresh(): Promise<DatadogKeys>;
 }
 
+/** The smallest time worth giving a Datadog call; with less left before the sender's deadline, none is made. */
+export const MIN_CALL_MS = 100;
+
+export interface CallDeps {
+  readonly keys: KeySource;
+  readonly metrics?: BridgeMetrics | undefined;
+  /** When the sender's answer is due, less its margin (ms; issue 15): no call runs past it. @default none */
+  readonly deadlineAt?: number | undefined;
+  readonly now?: (() => number) | undefined;
+}
+
+/**
+ * The call's deadline: what is left before `deadlineAt`. With less than MIN_CALL_MS left, no call is
+ * made: a retryable DatadogError that is not ambiguous (nothing was sent), so the action is queued.
+ */
+function callOptions(deps: CallDeps): CallOptions {
+  if (deps.deadlineAt === undefined) return {};
+  const left = deps.deadlineAt - (deps.now ?? Date.now)();
+  if (left < MIN_CALL_MS) throw new DatadogError(`not sent: the sender's deadline leaves ${Math.max(0, Math.round(left))} ms for the Datadog call`, { status: 0, retryable: true, ambiguous: false });
+  return { timeoutMs: left };
+}
+
 /**
  * One Datadog call of the bridge, with the status handling every call shares: after a 401/403 the
  * keys are read once more (they may have been rotated since this container cached them) and the call
@@ -15,12 +37,13 @@ export interface KeySource {
  * (DatadogLatency) and a 429 counted (RateLimited). Any other failure is thrown as it came (a
  * DatadogError carries the status: the caller classifies 404 and hands the rest over, see handOver).
  */
-export async function callDatadog<T>(deps: { readonly keys: KeySource; readonly metrics?: BridgeMetrics | undefined }, timed: string | undefined, call: (keys: DatadogKeys) => Promise<T>): Promise<T> {
+export async function callDatadog<T>(deps: CallDeps, timed: string | undefined, call: (keys: DatadogKeys, options: CallOptions) => Promise<T>): Promise<T> {
   let keys = await deps.keys.get();
   for (let refreshed = false; ; refreshed = true) {
+    const options = callOptions(deps);
     const started = performance.now();
     try {
-      const result = await call(keys);
+      const result = await call(keys, options);
       if (timed !== undefined) deps.metrics?.latency(timed, performance.now() - started);
       return result;
     } catch (error) {

@@ -4,22 +4,50 @@ import { MAX_ATTEMPTS, MAX_DELAY_SECONDS, retryDelaySeconds } from '../datadog/r
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import { newIntentId } from '../ledger/intent-id.js';
 import { ABANDONED_STATUS, DELETED_STATUS, type AlertKey, type LedgerEntry, type OutboxAction } from '../ledger/types.js';
-import { ANSWER_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS } from '../shared/budgets.js';
+import { ANSWER_MARGIN_MS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS } from '../shared/budgets.js';
 import { DatadogError } from '../shared/errors.js';
-import { callDatadog, storing } from './call.js';
+import { callDatadog, MIN_CALL_MS, storing } from './call.js';
+import { rebookAfter429 } from './deliver.js';
+import type { Pacer } from './rate-budget.js';
+import type { Logger } from '../shared/log.js';
 import { outboxTrigger, WATCHDOG_REASON, type PendingAction } from './queue.js';
 import { STEP_HOOKS, type StepHook } from './steps.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, type UpdateDeps } from './updates.js';
 import type { SourceName } from '../sources/index.js';
 
 /** A rate budget's say on the next action (issue 15): go now, or not before a time (ms). */
-export type Gate = (action: OutboxAction, now: number) => { readonly go: true } | { readonly notBefore: number };
+export type GateAnswer = { readonly go: true } | { readonly notBefore: number };
+export type Gate = (action: OutboxAction, now: number) => GateAnswer | Promise<GateAnswer>;
 const ALWAYS_GO: Gate = () => ({ go: true });
+
+/**
+ * The shared rate budget as a gate: creates are booked before comments and status changes (the
+ * budget's order), and an action that booked a slot earlier (`slotAt`) hands it back as its ticket.
+ */
+export function paceGate(pace: Pacer, logger?: Logger): Gate {
+  return async (action, now) => {
+    try {
+      const decision = await pace.reserve(action.kind === 'create' ? 'create' : 'update', now, action.slotAt);
+      return decision.go ? { go: true } : { notBefore: decision.notBeforeMs };
+    } catch (error) {
+      // The budget's item cannot be read or written: the call goes unpaced, and Datadog's 429s pace it.
+      logger?.warn('rate budget unavailable; calling unpaced', { error });
+      return { go: true };
+    }
+  };
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An action this worker claimed but did not send: no guard is owed for it (as after a 429). */
+function unsent(action: OutboxAction, me: string): OutboxAction {
+  return action.claimedBy === me ? { ...action, claimedBy: undefined, sentAt: action.suspectAt } : action;
+}
 
 export interface OutboxDeps extends UpdateDeps {
   /** Test-only crash-point hook (lambda/delivery/steps.ts); never passed by the Lambda entries. */
   readonly steps?: StepHook | undefined;
-  /** @default always go */
+  /** @default paceGate(pace) with a rate budget, else always go */
   readonly gate?: Gate | undefined;
   /** Time left in this invocation (ms); a Datadog call starts only with DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS left. @default unbounded */
   readonly remainingMs?: (() => number) | undefined;
@@ -87,6 +115,9 @@ export function claimed(entry: LedgerEntry, me: string, now: number): LedgerEntr
   return { ...entry, claimId: me, claimUntil: now + CLAIM_MS, outbox: heldBy(entry.outbox ?? [], me, now) };
 }
 
+/** The longest wait for a slot under a claim: half the claim's margin (CLAIM_MS holds CLAIM_MARGIN_MS beyond the work). */
+const CLAIM_WAIT_MS = CLAIM_MARGIN_MS / 2;
+
 function released(entry: LedgerEntry, outbox: readonly OutboxAction[]): LedgerEntry {
   return { ...entry, outbox, claimId: undefined, claimUntil: undefined };
 }
@@ -100,7 +131,16 @@ function released(entry: LedgerEntry, outbox: readonly OutboxAction[]): LedgerEn
  */
 export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = newIntentId()): Promise<OutboxRun> {
   const { ledger, logger } = deps;
-  const gate = deps.gate ?? ALWAYS_GO;
+  const gate = deps.gate ?? (deps.pace !== undefined ? paceGate(deps.pace, logger) : ALWAYS_GO);
+  const sleep = deps.sleep ?? realSleep;
+  /** How long this run may wait in process for a time not far off, rather than re-arm (paceWaitMs, within the deadlines). */
+  const waitable = (dueAt: number, now: number): boolean => {
+    const wait = dueAt - now;
+    if (wait <= 0) return true;
+    const deadlineLeft = deps.deadlineAt === undefined ? Infinity : deps.deadlineAt - MIN_CALL_MS - dueAt;
+    const invocationLeft = deps.remainingMs === undefined ? Infinity : deps.remainingMs() - wait - (DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS);
+    return wait <= (deps.paceWaitMs ?? 0) && deadlineLeft >= 0 && invocationLeft >= 0;
+  };
   const settleMs = (deps.markerSearchSettleSeconds ?? MARKER_SEARCH_SETTLE_SECONDS) * 1000;
   const at = (actionId?: string) => ({ source: key.source, identity: key.identity, ...(actionId !== undefined ? { actionId } : {}) });
   const step = async (name: Parameters<StepHook>[0], actionId?: string): Promise<void> => {
@@ -115,8 +155,10 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
   const result = (status: OutboxRun['status'], dueAt?: number): OutboxRun => ({ status, created, done, deadLettered, retrying, dueAt, reason, retryInSeconds });
 
   /** Arms a trigger for `dueAt` (the retry function comes back then). */
-  const rearm = async (dueAt: number, reason: string): Promise<void> => {
-    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - deps.now()) / 1000)));
+  const rearm = async (dueAt: number, reason: string, early = false): Promise<void> => {
+    // `early`: a booked slot; the trigger comes back up to a second before it and the run waits the rest.
+    const seconds = (dueAt - deps.now()) / 1000;
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, early ? Math.floor(seconds) : Math.ceil(seconds)));
     await storing(`arm the outbox of ${key.identity}`, () => deps.queue.arm(outboxTrigger(key.source as SourceName, key.identity, deps.now()), { delaySeconds, reason }));
     if (STEP_HOOKS) await step('rearm.enqueued');
   };
@@ -131,8 +173,13 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       if (entry.claimUntil !== undefined && entry.claimUntil > now) return result('busy', entry.claimUntil);
       const first = outbox[0]!;
       if (first.notBefore !== undefined && first.notBefore > now) {
+        if (first.slotAt !== undefined && waitable(first.notBefore, now)) {
+          // Its booked slot is close (a trigger comes back early): wait for it, then look again.
+          await sleep(first.notBefore - now);
+          continue;
+        }
         // Not due (rate limited, search settling): come back then; nothing is written.
-        await rearm(first.notBefore, 'not due yet');
+        await rearm(first.notBefore, 'not due yet', first.slotAt !== undefined);
         return result('waiting', first.notBefore);
       }
       held = claimed(entry, me, now);
@@ -142,16 +189,31 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     }
     const head = held.outbox?.[0];
     if (head === undefined) return result('done');
-    const gated = gate(head, now);
-    const notBefore = Math.max(head.notBefore ?? 0, 'notBefore' in gated ? gated.notBefore : 0);
-    if (notBefore > now) {
-      // Not due: rate limited, or a create that may exist waits for the marker search to settle.
-      await rearm(notBefore, head.kind === 'create' && head.guard === true ? "waiting for Datadog's search to settle" : 'not due yet');
-      const written1 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? { ...a, notBefore } : a))));
+    let gated = await gate(head, now);
+    if ('notBefore' in gated && gated.notBefore - now <= Math.min(deps.paceWaitMs ?? 0, CLAIM_WAIT_MS) && waitable(gated.notBefore, now)) {
+      // The slot is close: wait for it under this claim (its margin holds CLAIM_WAIT_MS), then go.
+      await sleep(gated.notBefore - now);
+      gated = { go: true };
+    }
+    const slotAt = 'notBefore' in gated ? gated.notBefore : undefined;
+    const notBefore = Math.max(head.notBefore ?? 0, slotAt ?? 0);
+    if (notBefore > deps.now()) {
+      // Not due: rate limited (a slot booked in the budget), or a create that may exist waits for the marker search to settle.
+      await rearm(notBefore, head.kind === 'create' && head.guard === true ? "waiting for Datadog's search to settle" : slotAt !== undefined ? "waiting for a slot in Datadog's rate limit" : 'not due yet', slotAt !== undefined);
+      // A slot refused sent nothing: the actions this worker claimed owe no guard.
+      const waiting = (a: OutboxAction): OutboxAction => (slotAt === undefined ? a : unsent(a, me));
+      const written1 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? { ...waiting(a), notBefore, slotAt } : waiting(a)))));
       if (STEP_HOOKS && written1) await step('failure.recorded', head.id);
       return result('waiting', notBefore);
     }
     if (deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) return result('left', held.claimUntil);
+    if (deps.deadlineAt !== undefined && deps.deadlineAt - deps.now() < MIN_CALL_MS) {
+      // The sender's deadline (ack_deadline_ms) leaves no time for a call: the retry function goes on now.
+      await rearm(deps.now(), "the sender's deadline leaves no time for the Datadog call");
+      const written6 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => unsent(a, me))));
+      if (STEP_HOOKS && written6) await step('failure.recorded', head.id);
+      return result('waiting', deps.now());
+    }
 
     if (head.kind === 'create' && entry.state !== 'creating') {
       // The case exists already (a legacy retry message completed it): the create is done.
@@ -166,12 +228,14 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       if (!(error instanceof DatadogError)) throw error;
       const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
       if (error.retryable && tries < MAX_ATTEMPTS) {
-        const delaySeconds = retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
+        // A 429 states the budget (its reset is the floor): the action books its next slot and comes back for it.
+        const slotAt = error.status === 429 ? await rebookAfter429(head.kind === 'create' ? 'create' : 'update', error, deps) : undefined;
+        const delaySeconds = slotAt !== undefined ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.floor((slotAt - deps.now()) / 1000))) : retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
         await storing(`queue the case for ${key.identity}`, () => deps.queue.retry(outboxTrigger(key.source as SourceName, key.identity, now, head.deliveryId), { delaySeconds, reason: error.message }));
         deps.metrics?.count('RetriesEnqueued', key.source);
         if (STEP_HOOKS) await step('retry.enqueued', head.id);
         // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
-        const failed = { ...head, tries, notBefore: deps.now() + delaySeconds * 1000, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
+        const failed = { ...head, tries, notBefore: slotAt ?? deps.now() + delaySeconds * 1000, slotAt, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
         const written3 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))));
         if (STEP_HOOKS && written3) await step('failure.recorded', head.id);
         logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
@@ -247,7 +311,7 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
   if (head.kind === 'create') {
     if (head.guard === true || entry.ambiguousIntentId !== undefined) {
       // Not before sentAt + settle (the caller checked): a lookup that finds nothing is trusted.
-      const found: CaseSummary | undefined = await callDatadog(deps, undefined, (keys) => datadog.findCaseByMarker(entry.marker, keys));
+      const found: CaseSummary | undefined = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(entry.marker, keys, options));
       if (found !== undefined) {
         deps.logger.info('case found by its dedup marker: not created again', { caseId: found.id, marker: entry.marker });
         return { created: { id: found.id, key: found.key, statusName: found.statusName } };
@@ -258,7 +322,7 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
       if (noTimeLeft()) return 'left';
     }
     const request = head.request as CaseCreateRequest;
-    return { created: await callDatadog(deps, timed, (keys) => datadog.createCase(request, keys)) };
+    return { created: await callDatadog(deps, timed, (keys, options) => datadog.createCase(request, keys, options)) };
   }
   const caseId = head.caseId ?? entry.caseId;
   if (caseId === undefined) return 'missing';
@@ -266,16 +330,16 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
     if (head.kind === 'comment') {
       const line = updateMarkerLine(head.id);
       if (head.guard === true) {
-        const read = await callDatadog(deps, undefined, (keys) => datadog.listComments(caseId, { pages: 2 }, keys));
+        const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: 2 }, keys, options));
         if (read.checked && read.comments.some((c) => c.message.includes(line))) return {};
         if (!read.checked) deps.logger.warn('comment may be duplicated: the case timeline cannot be read', { caseId, status: read.status });
         if (noTimeLeft()) return 'left';
       }
-      await callDatadog(deps, timed, (keys) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys));
+      await callDatadog(deps, timed, (keys, options) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys, options));
       return {};
     }
     const status = head.status ?? 'CLOSED';
-    await callDatadog(deps, timed, (keys) => datadog.setStatus(caseId, status === 'CLOSED' || status === 'OPEN' || status === 'IN_PROGRESS' ? status : { statusName: status }, keys));
+    await callDatadog(deps, timed, (keys, options) => datadog.setStatus(caseId, status === 'CLOSED' || status === 'OPEN' || status === 'IN_PROGRESS' ? status : { statusName: status }, keys, options));
     return {};
   } catch (error) {
     if (error instanceof DatadogError && error.status === 404) return 'missing';

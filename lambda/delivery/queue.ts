@@ -44,6 +44,8 @@ const schemas = z.lazily(() => {
     attempt: Attempt,
     /** When the webhook was first accepted. */
     firstSeen: Time,
+    /** The rate-budget slot this action holds (issue 15): it is sent at this time, not before. */
+    slotAt: z.optional(Time),
   };
 
   /** Everything needed to create the case later, without the original webhook being sent again. */
@@ -169,6 +171,7 @@ export function encodeQueuedMessage(message: QueuedMessage): string {
   const a = message.action;
   const action: Record<string, unknown> = { ...a, rule: a.rule ?? '', firstSeen: isoTime(a.firstSeen) };
   if (a.kind === 'create_case' && a.ambiguousAt !== undefined) action['ambiguousAt'] = isoTime(a.ambiguousAt);
+  if (a.slotAt !== undefined) action['slotAt'] = isoTime(a.slotAt);
   if (a.kind === 'lifecycle_event') action['occurredAt'] = isoTime(a.occurredAt);
   return JSON.stringify({ ...message, action, enqueuedAt: isoTime(message.enqueuedAt) });
 }

@@ -64,7 +64,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
     const caseId = entry.caseId;
     let summary: CaseSummary | 'missing' | undefined;
     try {
-      summary = await callDatadog(deps, undefined, (keys) => datadog.getCase(caseId, keys));
+      summary = await callDatadog(deps, undefined, (keys, options) => datadog.getCase(caseId, keys, options));
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
       if (error.status === 404) summary = 'missing';
@@ -153,7 +153,8 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   for (const a of actions) deps.metrics?.count(UPDATE_METRIC[a.purpose ?? 'comment'], work.source);
   const run = await runOutbox(key, deps, me);
   const queued: string[] = [...run.retrying, ...run.deadLettered].map((a) => a.purpose ?? a.kind);
-  if (run.status === 'left' || run.status === 'busy') queued.push('pending');
+  // Not done yet: another worker's, the watchdog's, or waiting for a rate-limit slot (nothing failed).
+  if (run.status === 'left' || run.status === 'busy' || (run.status === 'waiting' && run.retrying.length === 0)) queued.push('pending');
   logger.info('case updated', { reason: d.reason, caseId, caseKey, queued });
   return { kind: 'done', outcome: { status: 'updated', reason: d.reason, caseId, caseKey, queued } };
 }

@@ -1,6 +1,6 @@
 import type { CreatedCase, DatadogClient } from '../datadog/client.js';
 import { callDatadog, storing } from './call.js';
-import { deliverCase, handOver, type DeliveryDeps } from './deliver.js';
+import { awaitSlot, deferToSlot, deliverCase, handOver, type DeliveryDeps } from './deliver.js';
 import type { OutcomeOf } from './outcome.js';
 import { markRequest, remarkRequest } from '../ledger/marker.js';
 import { DELETED_STATUS, isAbandoned, type Ledger } from '../ledger/types.js';
@@ -42,9 +42,11 @@ export type UpdateOutcome = OutcomeOf<'sent' | 'dropped' | 'queued' | 'dead_lett
  */
 export async function sendUpdate(action: PendingComment | PendingStatus, deps: UpdateDeps): Promise<UpdateOutcome> {
   const datadog = deps.datadog;
+  const slotAt = await awaitSlot('update', action, deps);
+  if (slotAt !== undefined) return deferToSlot(action, slotAt, deps);
   try {
-    if (action.kind === 'comment') await callDatadog(deps, action.source, (keys) => datadog.addComment(action.caseId, action.text, keys));
-    else await callDatadog(deps, action.source, (keys) => datadog.setStatus(action.caseId, action.status === 'CLOSED' || action.status === 'OPEN' || action.status === 'IN_PROGRESS' ? action.status : { statusName: action.status }, keys));
+    if (action.kind === 'comment') await callDatadog(deps, action.source, (keys, options) => datadog.addComment(action.caseId, action.text, keys, options));
+    else await callDatadog(deps, action.source, (keys, options) => datadog.setStatus(action.caseId, action.status === 'CLOSED' || action.status === 'OPEN' || action.status === 'IN_PROGRESS' ? action.status : { statusName: action.status }, keys, options));
     return { status: 'sent' };
   } catch (error) {
     if (!(error instanceof DatadogError)) throw error;
@@ -89,7 +91,7 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
   if (lookup !== undefined) {
     let found: CreatedCase | undefined;
     try {
-      const summary = await callDatadog(deps, undefined, (keys) => datadog.findCaseByMarker(action.marker, keys));
+      const summary = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(action.marker, keys, options));
       if (summary !== undefined) found = { id: summary.id, key: summary.key, statusName: summary.statusName };
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
@@ -204,7 +206,9 @@ export function planBatch<T extends { readonly action: PendingAction }>(items: r
       updates.push({ action, items: [item] });
     }
   }
-  return [...creates, ...updates];
+  // Each in the order of its rate-budget slot (records are handled one after another).
+  const bySlot = (a: { action: PendingAction }, b: { action: PendingAction }): number => (a.action.slotAt ?? 0) - (b.action.slotAt ?? 0);
+  return [...creates.sort(bySlot), ...updates.sort(bySlot)];
 }
 
 export function combineComments(a: PendingComment, b: PendingComment): PendingComment {

@@ -13,6 +13,7 @@ import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metri
 import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
 import type { Ledger } from '../ledger/types.js';
+import type { Pacer } from '../delivery/rate-budget.js';
 import type { Gate, OutboxDeps } from '../delivery/outbox.js';
 import type { StepHook } from '../delivery/steps.js';
 import { CLAIM_MS } from '../shared/budgets.js';
@@ -50,7 +51,20 @@ export interface IngestDeps {
   readonly gate?: Gate;
   /** Time left in the invocation (ms). @default unbounded */
   readonly remainingMs?: () => number;
+  /** The shared rate budget (issue 15), the outbox's gate: a webhook whose slot is further than INGEST_PACE_WAIT_MS away is queued (202). @default none */
+  readonly pace?: Pacer;
+  /** Waits for a rate-budget slot (injected with a fake clock in tests). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** How long a webhook waits for its rate-budget slot before it is queued instead (the sender waits too). */
+export const INGEST_PACE_WAIT_MS = 250;
+
+/**
+ * Kept free before the sender's deadline (`ack_deadline_ms`) for what follows the last Datadog call:
+ * queueing what is left, the ledger write, the answer and the network back to the sender.
+ */
+export const ACK_MARGIN_MS = 300;
 
 type Result = Answer;
 
@@ -154,6 +168,8 @@ export function createIngestHandler(deps: IngestDeps) {
   let secretKeysChecked = false;
 
   async function handle(event: APIGatewayProxyEventV2, context?: Context): Promise<Result> {
+    // The sender's clock starts before ours (network, API Gateway, a cold start): the margin covers it.
+    const receivedAt = now();
     // The API's other routes: no secret read, no Datadog call.
     if (event.routeKey === ROUTES.health) return healthAnswer(deps.rules);
     if (event.pathParameters?.['source'] === undefined) return notFoundAnswer(event);
@@ -219,10 +235,10 @@ export function createIngestHandler(deps: IngestDeps) {
         deps.logger.info(auth.handled.message, { source: compiled.source.name, requestId: event.requestContext?.requestId, ...auth.handled.detail });
         return reply(200, { status: auth.handled.status, ...auth.handled.detail });
       }
-      return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { context });
+      return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { context, receivedAt });
     }
     metrics.count('WebhooksVerified', compiled.source.name);
-    return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { bodyKey, context });
+    return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { bodyKey, context, receivedAt });
   }
 
   /** A verified body: parse -> rules -> ledger and lifecycle. Also the entry of trusted events (EventBridge). */
@@ -232,9 +248,11 @@ export function createIngestHandler(deps: IngestDeps) {
     headers: Record<string, string>,
     requestId: string | undefined,
     bag: SecretBag,
-    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined } = {},
+    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined } = {},
   ): Promise<Result> {
     const { bodyKey, context } = request;
+    // The sender's deadline runs from when the request came in (a trusted event's: now).
+    const receivedAt = request.receivedAt ?? now();
     const events: SourceEvent[] = compiled.source.parse(body, headers);
     const deliveryId = events[0]?.deliveryId;
     const elog = deps.logger.child({ source: compiled.source.name, requestId, deliveryId });
@@ -266,7 +284,8 @@ export function createIngestHandler(deps: IngestDeps) {
         return reply(503, { error: 'in_progress', message: 'this delivery is being handled by another request; send it again', deliveryId });
       }
     }
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context) };
+    // Deadlines (issue 15): the invocation's time left (remainingMs) and the sender's, ack_deadline_ms less ACK_MARGIN_MS (deadlineAt): no Datadog call runs past it.
+    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context), pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: receivedAt + compiled.ackDeadlineMs - ACK_MARGIN_MS };
     if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
     let answer: Result;
     try {

@@ -12,6 +12,7 @@ import { createIngestHandler } from './handler.js';
 import { isAlarmStateChangeEvent } from '../sources/cloudwatch.js';
 import type { JsonObject } from '../sources/types.js';
 import { lambdaLedger } from '../ledger/lambda-ledger.js';
+import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 
 // The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`), with the
@@ -23,6 +24,8 @@ const env = parseLambdaEnv();
 // Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every invocation.
 const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL });
 const metrics = new PowertoolsMetrics();
+// The shared rate budget (issue 15): one item in the ledger table, its client made on first use.
+const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE);
 // Validated at synth (lib/rules-asset.ts); each source's settings, policy and rules are built on its first webhook.
 usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
 const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });
@@ -37,9 +40,10 @@ const ingest = createIngestHandler({
     origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
     onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
   }),
-  datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
+  datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS, onRateLimit: rateLimitObserver(pace) }),
   queue,
   ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
+  pace,
   logger,
   maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
   dryRun: env.CASE_BRIDGE_DRY_RUN,

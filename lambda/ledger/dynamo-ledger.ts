@@ -44,7 +44,7 @@ export interface DynamoLedgerOptions {
 }
 
 /** The four calls the ledger makes, over the SDK loaded on first use. */
-interface DynamoCalls {
+export interface DynamoCalls {
   getItem(input: GetItemCommandInput): Promise<GetItemCommandOutput>;
   putItem(input: PutItemCommandInput): Promise<unknown>;
   updateItem(input: UpdateItemCommandInput): Promise<UpdateItemCommandOutput>;
@@ -62,6 +62,21 @@ async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
     if (isConditionFailure(error)) throw error;
     throw new LedgerError(`the dedup ledger failed (${what}): ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * The calls over `client`, loaded on first use. A failed load (no SDK, a client factory that threw)
+ * is not cached: the next call tries again.
+ */
+export function lazyCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): () => Promise<DynamoCalls> {
+  let loaded: Promise<DynamoCalls> | undefined;
+  return () => {
+    loaded ??= loadCalls(client).catch((error: unknown) => {
+      loaded = undefined;
+      throw error;
+    });
+    return loaded;
+  };
 }
 
 async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
@@ -139,7 +154,7 @@ function parseOutbox(text: string): OutboxAction[] {
   return parsed.data as OutboxAction[];
 }
 
-function isConditionFailure(error: unknown): boolean {
+export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
@@ -164,22 +179,12 @@ function commentValues(comment: CommentMark | undefined): Record<string, Attribu
 
 /** The ledger in DynamoDB (deployed) or a DynamoDB-protocol emulator (local, tests). */
 export class DynamoLedger implements Ledger {
-  private readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>);
   private readonly table: string;
-  private loaded: Promise<DynamoCalls> | undefined;
+  private readonly calls: () => Promise<DynamoCalls>;
 
   constructor(options: DynamoLedgerOptions) {
-    this.client = options.client;
+    this.calls = lazyCalls(options.client);
     this.table = options.tableName;
-  }
-
-  private calls(): Promise<DynamoCalls> {
-    // A failed load (no SDK, a client factory that threw) is not cached: the next call tries again.
-    this.loaded ??= loadCalls(this.client).catch((error: unknown) => {
-      this.loaded = undefined;
-      throw error;
-    });
-    return this.loaded;
   }
 
   async get(source: string, identity: string): Promise<LedgerEntry | undefined> {

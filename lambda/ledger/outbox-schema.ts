@@ -17,6 +17,7 @@ export const outboxSchema = z.lazily(() => {
     suspectAt: z.optional(Ms),
     tries: z.optional(Ms),
     notBefore: z.optional(Ms),
+    slotAt: z.optional(Ms),
     request: z.optional(z.record(z.string(), z.unknown())),
     text: z.optional(z.string()),
     status: z.optional(z.string()),

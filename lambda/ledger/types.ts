@@ -104,6 +104,8 @@ export interface OutboxAction {
   readonly tries?: number | undefined;
   /** Not before (ms): rate limited or waiting for the marker search to settle. */
   readonly notBefore?: number | undefined;
+  /** The rate-budget slot this action booked (ms; issue 15): handed back to the budget as its ticket. */
+  readonly slotAt?: number | undefined;
   /** create: the request, already marked. */
   readonly request?: CaseCreateRequest | undefined;
   /** comment: the text (without the marker line); status: the status or status name. */

@@ -8,6 +8,9 @@ import { createDatadogClient, type DatadogClient } from '../datadog/client.js';
 import { MemoryLedger } from '../ledger/memory-ledger.js';
 import type { Ledger } from '../ledger/types.js';
 import { DynamoLedger } from '../ledger/dynamo-ledger.js';
+import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
+import { MemoryRateBudgetStore } from '../ledger/rate-budget-store.js';
+import { RateBudget, rateLimitObserver, type Pacer } from '../delivery/rate-budget.js';
 import { localDynamoClient, startLocalLedger } from './ledger.js';
 import type { LocalState } from './state.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
@@ -86,6 +89,13 @@ export interface LocalBridgeOptions {
    * emulators, so that they outlive this process. Ignored for whichever of `ledger`/`queue` is given.
    */
   readonly state?: LocalState;
+  /**
+   * The shared rate budget of the ingest handler and the retry consumer (issue 15); `false` turns
+   * pacing off. @default a RateBudget in the ledger's DynamoDB table when it has one, else in memory
+   */
+  readonly pace?: Pacer | false;
+  /** Waits for a rate-budget slot (tests pass one driven by their fake clock). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
   /**
    * Without Datadog keys in the secret (and CASE_BRIDGE_DRY_RUN not set), send the cases to a local
    * Case Management on 127.0.0.1 (lambda/local/datadog-server.ts), as `npm start` does, kept in the
@@ -200,7 +210,6 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     datadogTarget = { kind: 'local', url: caseManagement.url, file: caseManagement.file };
   } else datadogTarget = { kind: 'dry_run', reason: 'the secret has no DD_API_KEY and DD_APP_KEY' };
   const secrets = caseManagement !== undefined ? withLocalDatadogKeys(fileSecrets) : fileSecrets;
-  const datadog = options.datadog ?? createDatadogClient({ baseUrl: caseManagement?.url ?? apiUrl, timeoutMs: env.DD_TIMEOUT_MS });
   let ledger: Ledger = options.ledger ?? new MemoryLedger();
   let dynamoInfo: LocalBridge['dynamo'];
   let stopLedger = async (): Promise<void> => undefined;
@@ -220,6 +229,24 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     dynamoInfo = { endpoint: local.endpoint, tableName: local.tableName };
     stopLedger = () => local.close();
   }
+  let pace: Pacer | undefined;
+  if (options.pace !== undefined) {
+    pace = options.pace === false ? undefined : options.pace;
+  } else if (dynamoInfo !== undefined) {
+    const budgetClient = localDynamoClient(dynamoInfo.endpoint);
+    pace = new RateBudget({ store: new DynamoRateBudgetStore({ client: budgetClient, tableName: dynamoInfo.tableName }) });
+    const stop = stopLedger;
+    stopLedger = async () => {
+      budgetClient.destroy();
+      await stop();
+    };
+  } else {
+    pace = new RateBudget({ store: new MemoryRateBudgetStore() });
+  }
+  const paced = { ...(pace ? { pace } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) };
+  const datadog =
+    options.datadog ??
+    createDatadogClient({ baseUrl: caseManagement?.url ?? apiUrl, timeoutMs: env.DD_TIMEOUT_MS, ...(pace ? { onRateLimit: rateLimitObserver(pace, options.now) } : {}) });
   let queue: ActionQueue = options.queue ?? new MemoryActionQueue();
   let stopRetry = async (): Promise<void> => undefined;
   let sqsInfo: LocalBridge['sqs'];
@@ -237,8 +264,11 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       client: sqs.client,
       queueUrl: sqs.retryQueueUrl,
       queueArn: sqs.retryQueueArn,
-      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}) }),
+      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}), ...paced }),
       logger,
+      // Two pollers, as the deployed event source mapping's MaximumConcurrency (lib/retry-queue.ts):
+      // a record waiting for its rate-budget slot does not hold back the records that come after it.
+      concurrency: 2,
     });
     queue = sqsQueue;
     sqsInfo = { endpoint: sqs.endpoint, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl };
@@ -260,6 +290,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ...(options.random ? { random: options.random } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}),
+    ...paced,
   });
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {

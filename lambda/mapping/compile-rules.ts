@@ -1,5 +1,5 @@
 import { CASE_PRIORITIES } from '../datadog/schema.js';
-import { DEFAULT_SECRET_KEYS, SOURCES, type BoundSource, type SourceName } from '../sources/index.js';
+import { DEFAULT_ACK_DEADLINE_MS, DEFAULT_SECRET_KEYS, SOURCES, type BoundSource, type SourceName } from '../sources/index.js';
 import { ConfigError } from '../shared/errors.js';
 import { isZodError, type ZodError } from '../shared/zod.js';
 import { resolvePolicy, type LifecyclePolicy } from '../lifecycle/policy.js';
@@ -48,6 +48,8 @@ export interface CompiledSource {
   readonly rules: readonly CompiledRule[];
   /** The source's lifecycle policy (for events no rule matches, e.g. a resolve). @default the defaults */
   readonly lifecycle?: LifecyclePolicy;
+  /** How long the sender waits for the answer (`ack_deadline_ms`, else DEFAULT_ACK_DEADLINE_MS). */
+  readonly ackDeadlineMs: number;
 }
 
 export interface CompiledRules {
@@ -208,6 +210,7 @@ function lazySource(origin: string, name: SourceName, block: SourceBlock, file: 
     get lifecycle(): LifecyclePolicy {
       return (lifecycle ??= resolvePolicy(file.lifecycle, block.lifecycle));
     },
+    ackDeadlineMs: block.ack_deadline_ms ?? DEFAULT_ACK_DEADLINE_MS[name],
     get rules(): readonly CompiledRule[] {
       if (rules === undefined) {
         const problems: string[] = [];
@@ -283,7 +286,7 @@ export function compileRules(input: unknown, options: { origin?: string; lazy?: 
       continue;
     }
     const rules = compileSourceRules(name, block, file, problems);
-    if (bound) sources.set(name, { source: bound, secretKey: bound.settings.secret, rules, lifecycle: resolvePolicy(file.lifecycle, block.lifecycle) });
+    if (bound) sources.set(name, { source: bound, secretKey: bound.settings.secret, rules, lifecycle: resolvePolicy(file.lifecycle, block.lifecycle), ackDeadlineMs: block.ack_deadline_ms ?? DEFAULT_ACK_DEADLINE_MS[name] });
   }
   if (Object.keys(file.sources).length === 0) problems.push('sources: no source is configured');
   if (problems.length > 0) throw new ConfigError(`${origin} is invalid:\n  ${problems.join('\n  ')}`);

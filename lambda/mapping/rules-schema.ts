@@ -53,6 +53,12 @@ export const rulesSchemas = z.lazily(() => {
     settings: z.optional(doc(z.record(z.string(), z.unknown()), "Source settings: the secret's key name and auth options (README, Sources).")),
     defaults: z.optional(CaseFieldsSchema),
     lifecycle: doc(z.optional(lifecycleSchemas().overrides), "Lifecycle options for this source's cases (override the file's `lifecycle`)."),
+    ack_deadline_ms: z.optional(
+      doc(
+        z.number().check(z.int(), z.minimum(500), z.maximum(30_000)),
+        'How long the sender waits for an answer (ms); the bridge answers `202 queued` before it and leaves the rest to the retry queue. Defaults: sentry 1000, pagerduty 5000, others 10000.',
+      ),
+    ),
     rules: doc(z.array(RuleSchema).check(z.minLength(1)), 'First match wins; an event no rule matches is answered 202 "no rule matched".'),
   });
 

@@ -10,6 +10,7 @@ import type { SecretsProvider } from '../shared/secrets.js';
 import { isoTime } from '../shared/time.js';
 import { readQueuedMessage, type ActionQueue, type PendingAction, type ReadResult } from '../delivery/queue.js';
 import type { UnreadableMessageSink } from '../delivery/sqs-queue.js';
+import type { Pacer } from '../delivery/rate-budget.js';
 import { runOutbox } from '../delivery/outbox.js';
 import { outboxTrigger, WATCHDOG_REASON } from '../delivery/queue.js';
 import { STEP_HOOKS, type StepHook } from '../delivery/steps.js';
@@ -35,11 +36,21 @@ export interface RetryDeps {
   readonly metrics?: BridgeMetrics;
   /** See MARKER_SEARCH_SETTLE_SECONDS. @default 60 */
   readonly markerSearchSettleSeconds?: number;
+  /** The shared rate budget (issue 15): a record waits up to RETRY_PACE_WAIT_MS for its slot, else goes back to the queue. @default none */
+  readonly pace?: Pacer;
+  /** Waits for a slot (injected with a fake clock in tests). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** Test-only crash-point hook (lambda/delivery/steps.ts). */
   readonly steps?: StepHook;
   /** Time left in the invocation (ms): an outbox stops before a Datadog call that would not fit. @default unbounded */
   readonly remainingMs?: () => number;
 }
+
+/**
+ * How long a record waits for its rate-budget slot. SQS delays are whole seconds, so a record comes
+ * back up to a second before its slot and waits the rest here.
+ */
+export const RETRY_PACE_WAIT_MS = 3000;
 
 /** What happened to one record; `failed` records are reported to SQS for redelivery. */
 export type RecordOutcome = Outcome['status'] | 'unreadable' | 'failed';
@@ -109,6 +120,9 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
       ledger: deps.ledger,
       now: deps.now ?? Date.now,
       markerSearchSettleSeconds: deps.markerSearchSettleSeconds,
+      pace: deps.pace,
+      paceWaitMs: RETRY_PACE_WAIT_MS,
+      sleep: deps.sleep,
     };
     if (action.kind === 'lifecycle_event') {
       // A deferred event (a resolve that arrived while its case was being created): decided afresh.
@@ -128,7 +142,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
       }
       elog.info('alert outbox worked', { status: run.status, done: run.done.length, deadLettered: run.deadLettered.length, retrying: run.retrying.length });
       if (run.created !== undefined) metrics.count('RetriesSucceeded', action.source);
-      return run.deadLettered.length > 0 ? 'dead_lettered' : run.retrying.length > 0 ? 'queued' : run.done.length > 0 ? 'sent' : 'dropped';
+      return run.deadLettered.length > 0 ? 'dead_lettered' : run.retrying.length > 0 || run.status === 'waiting' ? 'queued' : run.done.length > 0 ? 'sent' : 'dropped';
     }
     if (action.kind !== 'create_case') {
       const updated = await sendUpdate(action, updateDeps);

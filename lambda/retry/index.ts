@@ -9,6 +9,7 @@ import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.j
 import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createRetryHandler } from './handler.js';
 import { lambdaLedger } from '../ledger/lambda-ledger.js';
+import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 
 // The Lambda entry of the retry queue's consumer (SqsEventSource with reportBatchItemFailures).
@@ -18,9 +19,11 @@ const env = parseLambdaEnv();
 // Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every batch.
 const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL, fields: { function: 'retry' } });
 const metrics = new PowertoolsMetrics();
+// The shared rate budget (issue 15): one item in the ledger table, its client made on first use.
+const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE);
 
 const retry = createRetryHandler({
-  datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS }),
+  datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS, onRateLimit: rateLimitObserver(pace) }),
   secrets: createSecretsProvider({
     load: secretsManagerLoader(env.CASE_BRIDGE_SECRET_ID),
     origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
@@ -29,6 +32,7 @@ const retry = createRetryHandler({
   queue: new SqsActionQueue({ client: new SQSClient({ ...AWS_CLIENT_BOUNDS }), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL }),
   logger,
   ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
+  pace,
   metrics,
 });
 

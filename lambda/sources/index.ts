@@ -54,6 +54,23 @@ export const DEFAULT_SECRET_KEYS: { readonly [K in SourceName]: string | undefin
 };
 
 /**
+ * How long each sender waits for the bridge's answer before it records a failed delivery (issue 15;
+ * docs/senders.md): Sentry 1 s, PagerDuty 5 s, GitHub 10 s; the others (CloudWatch's SNS included) 10 s. The rules file's
+ * `sources.<name>.ack_deadline_ms` overrides it.
+ */
+export const DEFAULT_ACK_DEADLINE_MS: { readonly [K in SourceName]: number } = {
+  github: 10_000,
+  pagerduty: 5_000,
+  alertmanager: 10_000,
+  grafana: 10_000,
+  sentry: 1_000,
+  opsgenie: 10_000,
+  'standard-webhooks': 10_000,
+  generic: 10_000,
+  cloudwatch: 10_000,
+};
+
+/**
  * `silence_alarm_minutes`, in every source's settings: the stack's CloudWatch alarm when no verified
  * webhook of the source arrived for that long (lib/monitoring.ts). Read here, beside the source's own
  * strict settings; 1 to 1440 (one day, the longest alarm period).

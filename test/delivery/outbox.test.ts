@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DatadogClient } from '../../lambda/datadog/client.js';
-import { runOutbox, updateMarkerLine, type OutboxDeps } from '../../lambda/delivery/outbox.js';
+import { runOutbox, updateMarkerLine, type Gate, type OutboxDeps } from '../../lambda/delivery/outbox.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { runLifecycle } from '../../lambda/delivery/run.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
@@ -84,6 +84,43 @@ describe('the outbox (#13)', () => {
     await runOutbox(KEY, w.deps);
     expect(w.dd.cases[0]?.comments.filter((c) => c.includes(updateMarkerLine(action.id)))).toHaveLength(1);
     expect((await w.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+  });
+
+  it('a slot the rate budget refuses (#15): nothing sent, the slot kept on the action, a trigger re-armed just before it; back early, the run waits for its slot and sends once', async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    w.advance(60_000);
+    const slot = w.now() + 4_500;
+    const tickets: (number | undefined)[] = [];
+    const gate: Gate = async (action, now) => {
+      tickets.push(action.slotAt);
+      return now >= slot ? { go: true } : { notBefore: slot };
+    };
+    const slept: number[] = [];
+    const deps: OutboxDeps = { ...w.deps, gate, paceWaitMs: 3_000, sleep: async (ms) => {
+        slept.push(ms);
+        w.advance(ms);
+      },
+    };
+    const outcome = await runLifecycle(resolved(), deps);
+    expect(outcome).toMatchObject({ status: 'updated', reason: 'resolved_closed', queued: ['pending'] });
+    expect(w.dd.cases[0]).toMatchObject({ status: 'OPEN', comments: [] });
+    const waiting = await w.ledger.get(KEY.source, KEY.identity);
+    expect(waiting?.claimId).toBeUndefined();
+    // Nothing was sent: no guard is owed (no timeline read when it comes back).
+    expect(waiting?.outbox?.[0]).toMatchObject({ kind: 'comment', notBefore: slot, slotAt: slot, claimedBy: undefined, sentAt: undefined });
+    expect(waiting?.outbox?.[0]?.guard).not.toBe(true);
+    expect(w.queue.armed.at(-1)?.delaySeconds).toBe(4);
+
+    w.advance(4_000);
+    const run = await runOutbox(KEY, deps);
+    expect(run.status).toBe('done');
+    expect(slept).toEqual([500]);
+    // The comment handed its slot back as its ticket; the status change after it asked for its own.
+    expect(tickets).toEqual([undefined, slot, undefined]);
+    expect(w.dd.cases[0]?.status).toBe('CLOSED');
+    expect(w.dd.cases[0]?.comments).toHaveLength(1);
+    expect(w.queue.retries).toEqual([]);
   });
 
   it('a resolve older than the latest firing does not close; one at or after it does', async () => {

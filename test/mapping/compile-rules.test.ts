@@ -21,6 +21,14 @@ function problemsOf(input: unknown): string {
 }
 
 describe('compileRules', () => {
+  it("gives each source its sender's answer deadline: the default, or ack_deadline_ms from the file (eager and lazy)", () => {
+    const rules = { version: 1, defaults: { project: PROJECT, type_id: TYPE }, sources: { github: { ack_deadline_ms: 4000, rules: [{ name: 'a', case: { title: 'x' } }] }, sentry: { rules: [{ name: 's', case: { title: 'x' } }] } } };
+    for (const compiled of [compileRules(rules), compileRules(validateRulesFile(rules), { lazy: true, validated: true })]) {
+      expect({ github: compiled.sources.get('github')?.ackDeadlineMs, sentry: compiled.sources.get('sentry')?.ackDeadlineMs }).toEqual({ github: 4000, sentry: 1000 });
+    }
+    expect(problemsOf({ ...rules, sources: { github: { ack_deadline_ms: 50, rules: [{ name: 'a', case: { title: 'x' } }] } } })).toContain('sources.github.ack_deadline_ms');
+  });
+
   it('compiles the shipped presets for every source', () => {
     const rules = loadRulesFile();
 

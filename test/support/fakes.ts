@@ -1,6 +1,23 @@
 import { COMMENTS_PAGE_SIZE, type CaseStatusUpdate, type CaseSummary, type CreatedCase, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import type { SQSRecord } from 'aws-lambda';
+import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type PendingAction } from '../../lambda/delivery/queue.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
+
+/** The SQS record the retry function receives for `action`, queued at `at` (ms) for `reason`. */
+export function queuedRecord(id: string, action: PendingAction, reason: string, at: number): SQSRecord {
+  return {
+    messageId: `m-${id}`,
+    receiptHandle: `r-${id}`,
+    body: encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason, enqueuedAt: at }),
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(at), SenderId: 'test', ApproximateFirstReceiveTimestamp: String(at) },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:retry',
+    awsRegion: 'us-east-1',
+  };
+}
 
 /** A case the fake Datadog holds. */
 export interface FakeCase {

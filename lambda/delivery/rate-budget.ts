@@ -1,0 +1,134 @@
+import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
+import { createLedgerClient } from '../ledger/lambda-ledger.js';
+import type { RateBudgetStore, RateShape } from '../ledger/rate-budget-store.js';
+import type { RateLimit } from '../shared/errors.js';
+
+/**
+ * The shared rate budget (issue 15): paces the calls of every function instance to Datadog's limit
+ * instead of letting them meet it. It learns the limit from Datadog's `X-RateLimit-*` headers (the
+ * first 429 states it when nothing else has) and hands each call a slot:
+ *
+ * - Slots lie on one evenly spaced lattice, `limit` per window of `period × (1 + slack)`: any span of
+ *   one period, however Datadog aligns its windows, holds at most `limit` of them, and a call late by
+ *   less than `slack × period` still keeps within the limit. The calls of a window are spread over it,
+ *   not all at its start.
+ * - A create takes the first free slot; a comment or status change only a slot in or after the latest
+ *   window a create has booked (creates go first).
+ * - A slot is booked in the store (one item every instance sees), so two instances never take the same one.
+ * - Datadog stays the authority: a 429 sets the floor to its reset, and no slot is given before it.
+ *
+ * `reserve` answers `{ go: true }` (call now) or `{ go: false, notBeforeMs }`: the slot booked for the
+ * call; the caller waits for it (or has the action queued with the slot as its ticket, and passes the
+ * ticket back when the action comes back).
+ */
+
+export type PaceKind = 'create' | 'update';
+export type PaceDecision = { readonly go: true } | { readonly go: false; readonly notBeforeMs: number };
+
+/** The narrow interface the delivery code (and the outbox runner's gate) calls. */
+export interface Pacer {
+  /** A slot for one call at `now`; `ticketMs`: the slot this action booked earlier, if any. */
+  reserve(kind: PaceKind, now: number, ticketMs?: number): Promise<PaceDecision>;
+  /** What a Datadog answer said about the limit; `status` 429 raises the floor to its reset. */
+  observe(rateLimit: RateLimit | undefined, status: number, now: number): Promise<void>;
+}
+
+export interface RateBudgetOptions {
+  readonly store: RateBudgetStore;
+  /** The limit's name in the store (`ratelimit#datadog#<endpointClass>`). @default 'cases_write' */
+  readonly endpointClass?: string;
+  /** Each window is this much longer than the period, so a slightly late call stays within the limit. @default 0.02 */
+  readonly slack?: number;
+  /** Windows searched for a free slot before giving up (the call then goes to Datadog's judgement). @default 5000 */
+  readonly maxWindows?: number;
+}
+
+/** Once this many windows that are over still hold counts in the store, they are removed. */
+const PRUNE_AFTER = 32;
+
+export class RateBudget implements Pacer {
+  private readonly store: RateBudgetStore;
+  private readonly key: string;
+  private readonly slack: number;
+  private readonly maxWindows: number;
+  /** The shape last seen in the store, so that every answer does not write it again. */
+  private knownShape: RateShape | undefined;
+
+  constructor(options: RateBudgetOptions) {
+    this.store = options.store;
+    this.key = options.endpointClass ?? 'cases_write';
+    this.slack = options.slack ?? 0.02;
+    this.maxWindows = options.maxWindows ?? 5000;
+  }
+
+  /** Window length and slot spacing (ms) of a shape. */
+  private lattice(shape: RateShape): { windowMs: number; spacingMs: number } {
+    const windowMs = Math.ceil(shape.periodMs * (1 + this.slack));
+    return { windowMs, spacingMs: windowMs / shape.limit };
+  }
+
+  async reserve(kind: PaceKind, now: number, ticketMs?: number): Promise<PaceDecision> {
+    const state = await this.store.read(this.key);
+    const shape = state?.shape;
+    if (state === undefined || shape === undefined) return { go: true }; // unknown: Datadog will say (the first 429)
+    this.knownShape = shape;
+    const { windowMs, spacingMs } = this.lattice(shape);
+    if (ticketMs !== undefined && ticketMs >= state.floorMs) {
+      if (now < ticketMs) return { go: false, notBeforeMs: ticketMs };
+      // Late by less than the slack: still within the limit. Later: the slot is lost, book another.
+      if (now - ticketMs <= this.slack * shape.periodMs) return { go: true };
+    }
+    const from = Math.max(now, state.floorMs);
+    let start = Math.floor(from / windowMs) * windowMs;
+    if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, state.lastCreateWindowMs);
+    const stale = [...state.booked.keys()].filter((s) => s + windowMs <= now);
+    if (stale.length >= PRUNE_AFTER) await this.store.prune(this.key, stale);
+    for (let i = 0; i < this.maxWindows; i += 1, start += windowMs) {
+      if ((state.booked.get(start) ?? 0) >= shape.limit) continue;
+      const minPosition = start >= from ? 0 : Math.ceil((from - start) / spacingMs);
+      if (minPosition >= shape.limit) continue;
+      const position = await this.store.book(this.key, start, shape.limit, minPosition);
+      if (position === undefined) continue;
+      if (kind === 'create' && (state.lastCreateWindowMs ?? -Infinity) < start) await this.store.markCreateWindow(this.key, start);
+      const slot = Math.ceil(start + position * spacingMs);
+      return slot <= now ? { go: true } : { go: false, notBeforeMs: slot };
+    }
+    return { go: true };
+  }
+
+  async observe(rateLimit: RateLimit | undefined, status: number, now: number): Promise<void> {
+    if (rateLimit === undefined) return;
+    // Unknown budget: the first 429 states it, with the reset of a window known to be spent. A
+    // successful answer before it says nothing of the calls made unbooked in its window.
+    if (status !== 429 && this.knownShape === undefined) return;
+    const { limit, period, reset } = rateLimit;
+    const shape = limit !== undefined && limit > 0 && period !== undefined && period > 0 ? { limit, periodMs: period * 1000 } : undefined;
+    const changed = shape !== undefined && (this.knownShape?.limit !== shape.limit || this.knownShape.periodMs !== shape.periodMs);
+    // A 429 sets the floor (Reset is whole seconds, rounded up: the window may end up to a second
+    // sooner, never later). A successful answer only updates the limit (e.g. one Datadog has raised).
+    const floorMs = status === 429 ? now + (reset ?? period ?? 1) * 1000 : undefined;
+    if (!changed && floorMs === undefined) return;
+    await this.store.learn(this.key, { ...(changed ? { shape } : {}), ...(floorMs !== undefined ? { floorMs } : {}) });
+    if (changed) this.knownShape = shape;
+  }
+}
+
+/**
+ * Feeds the `X-RateLimit-*` headers of Datadog's successful answers to the budget (the client's
+ * `onRateLimit`), so that a limit Datadog changes is followed (a raised one never shows as a 429). Never throws.
+ */
+export function rateLimitObserver(pace: Pacer, now: () => number = Date.now): (rateLimit: RateLimit, status: number) => void {
+  return (rateLimit, status) => {
+    pace.observe(rateLimit, status, now()).catch(() => undefined);
+  };
+}
+
+/** SQS's whole-second delay that brings an action back at (or just before) its slot. */
+export function delayUntil(notBeforeMs: number, now: number, maxDelaySeconds: number): number {
+  return Math.min(maxDelaySeconds, Math.max(0, Math.floor((notBeforeMs - now) / 1000)));
+}
+
+/** The Lambda entries' rate budget: one item in the ledger table (its DynamoDB client made on first use). */
+export function lambdaRateBudget(tableName: string): RateBudget {
+  return new RateBudget({ store: new DynamoRateBudgetStore({ client: () => createLedgerClient(), tableName }) });
+}

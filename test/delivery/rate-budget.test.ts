@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatadogClient } from '../../lambda/datadog/client.js';
+import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { RateBudget, rateLimitObserver, type PaceDecision } from '../../lambda/delivery/rate-budget.js';
+import { DynamoRateBudgetStore, rateBudgetPk } from '../../lambda/ledger/dynamo-rate-budget.js';
+import { MemoryRateBudgetStore, type RateBudgetStore } from '../../lambda/ledger/rate-budget-store.js';
+import { DatadogError } from '../../lambda/shared/errors.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
+import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+
+// The shared rate budget on a fake clock: no assertion depends on wall time. The Datadog test server
+// (its rate-limit window on the same fake clock) is the judge of whether a schedule keeps the limit.
+
+const T0 = Date.parse('2026-03-02T09:00:00.300Z');
+const LIMIT = 10;
+const PERIOD_MS = 2000;
+const KEYS = { apiKey: 'test-api-key', appKey: 'test-app-key' };
+const request = (n: number): CaseCreateRequest => ({
+  data: {
+    type: 'case',
+    attributes: { title: `Paced ${n}`, type_id: '00000000-0000-0000-0000-000000000001', priority: 'P3' },
+    relationships: { project: { data: { id: 'd4bbe1af-f36e-42f1-87c1-493ca35c320e', type: 'project' } } },
+  },
+});
+
+/** The slot a decision gives: now when it says go. */
+const slotOf = (d: PaceDecision, now: number): number => (d.go ? now : d.notBeforeMs);
+
+/** The most slots in any span of one period (Datadog's window may start anywhere). */
+function busiestPeriod(slots: readonly number[]): number {
+  const sorted = [...slots].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i += 1) {
+    while (sorted[i]! - sorted[j]! >= PERIOD_MS) j += 1;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+function knownBudget(store: RateBudgetStore = new MemoryRateBudgetStore()): Promise<RateBudget> {
+  return store.learn('cases_write', { shape: { limit: LIMIT, periodMs: PERIOD_MS } }).then(() => new RateBudget({ store }));
+}
+
+describe('RateBudget', () => {
+  let dd: DatadogTestServer;
+  let clock = T0;
+  beforeAll(async () => {
+    dd = await startDatadogServer({ now: () => clock });
+  });
+  afterAll(async () => dd.close());
+
+  /** Sends each create at its slot (in slot order) to the rate-limited test server; returns the statuses. */
+  async function sendAt(slots: readonly number[]): Promise<number[]> {
+    const client = createDatadogClient({ baseUrl: dd.url });
+    const statuses: number[] = [];
+    for (const [n, slot] of [...slots].sort((a, b) => a - b).entries()) {
+      clock = slot;
+      statuses.push(await client.createCase(request(n), KEYS).then(() => 201, (e: unknown) => (e instanceof DatadogError ? e.status : -1)));
+    }
+    return statuses;
+  }
+
+  it('spreads 45 queued creates over the windows of a known budget: at most the allowance per period, no 429, near the limit rate', async () => {
+    dd.rateLimit({ limit: LIMIT, periodSeconds: PERIOD_MS / 1000 });
+    clock = T0;
+    const budget = await knownBudget();
+    const slots: number[] = [];
+    for (let i = 0; i < 45; i += 1) slots.push(slotOf(await budget.reserve('create', T0), T0));
+    expect(new Set(slots).size).toBe(45);
+    expect(busiestPeriod(slots)).toBeLessThanOrEqual(LIMIT);
+    // Spread within each window, not bunched at its start: consecutive slots a tenth of a window apart.
+    const sorted = [...slots].sort((a, b) => a - b);
+    const gaps = sorted.slice(1).map((s, i) => s - sorted[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(PERIOD_MS / LIMIT);
+    // Paced within 5% of the limit's rate, and the first one at once.
+    expect(sorted[0]! - T0).toBeLessThan(PERIOD_MS / LIMIT);
+    expect(sorted.at(-1)! - sorted[0]!).toBeLessThanOrEqual((1.05 * 44 * PERIOD_MS) / LIMIT);
+    expect(await sendAt(slots)).toEqual(slots.map(() => 201));
+  });
+
+  it('knows nothing until Datadog says: every call goes, the first 429 sets the budget, and nothing is booked before its reset', async () => {
+    dd.rateLimit({ limit: LIMIT, periodSeconds: PERIOD_MS / 1000 });
+    clock = T0 + 60_000;
+    const budget = new RateBudget({ store: new MemoryRateBudgetStore() });
+    const client = createDatadogClient({ baseUrl: dd.url });
+    let refused: DatadogError | undefined;
+    for (let n = 0; refused === undefined && n < 20; n += 1) {
+      expect(await budget.reserve('create', clock)).toEqual({ go: true });
+      await client.createCase(request(n), KEYS).catch((e: unknown) => (refused = e as DatadogError));
+    }
+    expect(refused?.status).toBe(429);
+    await budget.observe(refused?.rateLimit, 429, clock);
+    const first = await budget.reserve('create', clock);
+    expect(first.go).toBe(false);
+    expect(slotOf(first, clock)).toBeGreaterThanOrEqual(clock + (refused?.rateLimit?.reset ?? 0) * 1000);
+    const slots = [slotOf(first, clock)];
+    for (let i = 0; i < 29; i += 1) slots.push(slotOf(await budget.reserve('create', clock), clock));
+    expect(await sendAt(slots)).toEqual(slots.map(() => 201));
+  });
+
+  it("is told a changed limit by the client's successful answers (onRateLimit); an unknown one is left to the first 429", async () => {
+    dd.rateLimit({ limit: LIMIT, periodSeconds: PERIOD_MS / 1000 });
+    clock = T0 + 120_000;
+    const unknown = new MemoryRateBudgetStore();
+    const fresh = new RateBudget({ store: unknown });
+    await createDatadogClient({ baseUrl: dd.url, onRateLimit: rateLimitObserver(fresh, () => clock) }).createCase(request(0), KEYS);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await unknown.read('cases_write')).toBeUndefined();
+
+    const store = new MemoryRateBudgetStore();
+    await store.learn('cases_write', { shape: { limit: 5, periodMs: PERIOD_MS } });
+    const budget = new RateBudget({ store });
+    await budget.reserve('create', clock); // this instance now knows the stored limit
+    await createDatadogClient({ baseUrl: dd.url, onRateLimit: rateLimitObserver(budget, () => clock) }).createCase(request(1), KEYS);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await store.read('cases_write'))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+  });
+
+  it('schedules creates before comments and status changes', async () => {
+    const budget = await knownBudget();
+    const creates: number[] = [];
+    for (let i = 0; i < 25; i += 1) creates.push(slotOf(await budget.reserve('create', T0), T0));
+    const comment = slotOf(await budget.reserve('update', T0), T0);
+    expect(comment).toBeGreaterThan(Math.max(...creates));
+    // A create booked after the comment still goes no later than the comment's window.
+    const late = slotOf(await budget.reserve('create', T0), T0);
+    expect(Math.floor((late - T0) / PERIOD_MS)).toBeLessThanOrEqual(Math.floor((comment - T0) / PERIOD_MS) + 1);
+    // With no create waiting, a comment goes at once.
+    const idle = await knownBudget();
+    expect(slotOf(await idle.reserve('update', T0), T0) - T0).toBeLessThan(PERIOD_MS / LIMIT + 1);
+  });
+
+  it('keeps the slot an action holds: early it waits for it, on time it goes, too late it books another', async () => {
+    const budget = await knownBudget();
+    for (let i = 0; i < 15; i += 1) await budget.reserve('create', T0);
+    const held = await budget.reserve('create', T0);
+    expect(held.go).toBe(false);
+    const slot = slotOf(held, T0);
+    expect(await budget.reserve('create', slot - 900, slot)).toEqual({ go: false, notBeforeMs: slot });
+    expect(await budget.reserve('create', slot + 10, slot)).toEqual({ go: true });
+    const rebooked = await budget.reserve('create', slot + 5000, slot);
+    expect(slotOf(rebooked, slot + 5000)).toBeGreaterThanOrEqual(slot + 5000);
+  });
+
+  it('follows a limit Datadog raises, stated by a successful answer, without holding anything back', async () => {
+    const budget = await knownBudget();
+    const slots: number[] = [];
+    for (let i = 0; i < 2 * LIMIT; i += 1) slots.push(slotOf(await budget.reserve('create', T0), T0));
+    expect(Math.min(...slots) - T0).toBeLessThan(PERIOD_MS / LIMIT);
+    expect(busiestPeriod(slots)).toBeLessThanOrEqual(LIMIT);
+    await budget.observe({ limit: 2 * LIMIT, period: PERIOD_MS / 1000, remaining: 19, reset: 2 }, 201, T0);
+    const later = await budget.reserve('create', T0 + 60_000);
+    const next = await budget.reserve('create', T0 + 60_000);
+    expect(slotOf(next, T0 + 60_000) - slotOf(later, T0 + 60_000)).toBeLessThan(PERIOD_MS / LIMIT);
+  });
+
+  it('a 429 moves the floor: a slot held before it is booked again after it', async () => {
+    const budget = await knownBudget();
+    const held = await budget.reserve('create', T0);
+    const slot = slotOf(held, T0);
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
+    const again = await budget.reserve('create', slot, slot);
+    expect(slotOf(again, slot)).toBeGreaterThanOrEqual(T0 + 2000);
+  });
+});
+
+describe('RateBudget in DynamoDB (dynalite): two instances share one item', () => {
+  let dynamo: LocalDynamo;
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    await dynamo.createLedgerTable('ledger');
+  });
+  afterAll(async () => dynamo.close());
+
+  it('does not over-book: 60 creates reserved at once by two instances take 60 distinct slots, at most the allowance per period', async () => {
+    const storeA = new DynamoRateBudgetStore({ client: dynamo.client, tableName: 'ledger' });
+    const storeB = new DynamoRateBudgetStore({ client: dynamo.client, tableName: 'ledger' });
+    const a = await knownBudget(storeA);
+    const b = new RateBudget({ store: storeB });
+    const decisions = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).reserve('create', T0)));
+    const slots = decisions.map((d) => slotOf(d, T0));
+    expect(new Set(slots).size).toBe(60);
+    expect(busiestPeriod(slots)).toBeLessThanOrEqual(LIMIT);
+    const state = await storeB.read('cases_write');
+    expect(Math.max(...(state?.booked.values() ?? []))).toBe(LIMIT);
+    expect(rateBudgetPk('cases_write')).toBe('ratelimit#datadog#cases_write');
+  });
+
+  it('a 429 seen by one instance holds the other back until its reset', async () => {
+    const shared = { client: dynamo.client, tableName: 'ledger' };
+    const a = new RateBudget({ store: new DynamoRateBudgetStore(shared), endpointClass: 'floor_test' });
+    const b = new RateBudget({ store: new DynamoRateBudgetStore(shared), endpointClass: 'floor_test' });
+    expect(await b.reserve('create', T0)).toEqual({ go: true });
+    await a.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
+    expect(slotOf(await b.reserve('create', T0), T0)).toBeGreaterThanOrEqual(T0 + 2000);
+  });
+});

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDatadogClient, type CallOptions, type DatadogClient } from '../../lambda/datadog/client.js';
+import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
+import { ACK_MARGIN_MS } from '../../lambda/ingest/handler.js';
+import { signRequest } from '../../lambda/local/sign.js';
+import { createRetryHandler } from '../../lambda/retry/handler.js';
+import { silentLogger } from '../../lambda/shared/log.js';
+import { createSecretsProvider } from '../../lambda/shared/secrets.js';
+import { DEFAULT_ACK_DEADLINE_MS } from '../../lambda/sources/index.js';
+import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
+import { queuedRecord } from '../support/fakes.js';
+import { DD_KEYS } from '../support/fauxqs.js';
+import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+
+// Deadline-aware answers (issue 15): Sentry gives up after 1 s. With Datadog taking 3 s, the ingest
+// gives the create only what is left of that second less the margin, answers `202 queued` before
+// Datadog has answered, and the create given up in flight is queued as ambiguous: the retry looks
+// the case up by its marker first and does not make a second one. No assertion on elapsed time: the
+// call's deadline is read from what the client was given, and "before Datadog answered" is an order.
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/sentry/${name}`, import.meta.url), 'utf8');
+
+let dd: DatadogTestServer | undefined;
+let bridge: TestBridge | undefined;
+afterEach(async () => {
+  await bridge?.close();
+  await dd?.close();
+  bridge = dd = undefined;
+});
+
+describe('a Sentry webhook while Datadog takes 3 s per call', () => {
+  it('is answered 202 queued within its 1 s deadline, before Datadog answers, and its case is created once', async () => {
+    dd = await startDatadogServer();
+    dd.delayNext(1, 3000);
+    const real = createDatadogClient({ baseUrl: dd.url, timeoutMs: 5000 });
+    const given: (number | undefined)[] = [];
+    const datadog: DatadogClient = {
+      ...real,
+      createCase: (request, keys, options?: CallOptions) => {
+        given.push(options?.timeoutMs);
+        return real.createCase(request, keys, options);
+      },
+    };
+    const queue = new MemoryActionQueue();
+    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { queue, datadog, markerSearchSettleSeconds: 0 } });
+
+    const body = fixture('issue.created.json');
+    const headers = signRequest({ source: 'sentry', secret: TEST_SECRETS['SENTRY_CLIENT_SECRET'] ?? '', body, headers: JSON.parse(fixture('issue.created.headers.json')) as Record<string, string> });
+    const res = await fetch(`${bridge.url}/webhooks/sentry`, { method: 'POST', body, headers });
+    const answer = (await res.json()) as { status?: string };
+    const casesWhenAnswered = dd.cases.length;
+
+    expect(DEFAULT_ACK_DEADLINE_MS.sentry).toBe(1000);
+    expect({ status: res.status, answer: answer.status }).toEqual({ status: 202, answer: 'queued' });
+    // Datadog had not answered yet (it creates the case at the end of its 3 s).
+    expect(casesWhenAnswered).toBe(0);
+    // The create was given at most the deadline less the margin.
+    expect(given).toHaveLength(1);
+    expect(given[0]).toBeGreaterThan(0);
+    expect(given[0]).toBeLessThanOrEqual(DEFAULT_ACK_DEADLINE_MS.sentry - ACK_MARGIN_MS);
+    // Queued (a trigger of the alert's outbox) as a create whose outcome is unknown: it stays claimed
+    // by the worker that sent it, so the next worker looks it up by its marker before any new create.
+    expect(queue.retries).toHaveLength(1);
+    const queued = queue.retries[0]!.action;
+    expect(queued).toMatchObject({ kind: 'outbox', source: 'sentry' });
+    const pending = await bridge.ledger.get('sentry', queued.identity);
+    expect(pending).toMatchObject({ state: 'creating' });
+    expect(pending?.outbox).toHaveLength(1);
+    expect(pending?.outbox?.[0]).toMatchObject({ kind: 'create', claimedBy: expect.any(String), sentAt: expect.any(Number) });
+
+    // Datadog finishes the create it was given; then the retry finds it by its marker.
+    for (let i = 0; i < 100 && dd.cases.length === 0; i += 1) await new Promise((r) => setTimeout(r, 50));
+    expect(dd.cases).toHaveLength(1);
+    const retry = createRetryHandler({
+      datadog: real,
+      secrets: createSecretsProvider({ load: async () => JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }), origin: 'test secret' }),
+      queue,
+      ledger: bridge.ledger,
+      logger: silentLogger,
+      markerSearchSettleSeconds: 0,
+      // The trigger comes back when its delay ends (the action's notBefore on the ledger entry).
+      now: () => Date.now() + queue.retries[0]!.delaySeconds * 1000,
+    });
+    expect(await retry({ Records: [queuedRecord('1', queued, queue.retries[0]!.reason, Date.now())] })).toEqual({ batchItemFailures: [] });
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/cases')).toHaveLength(1);
+    const entry = await bridge.ledger.get('sentry', queued.identity);
+    expect(entry).toMatchObject({ state: 'open', caseId: dd.cases[0]!.id });
+  });
+});
