@@ -142,7 +142,7 @@ function silenceOf(raw: unknown): number | undefined {
   const value = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[SILENCE_SETTING] : undefined;
   // The zod error names the path under settings (compile-rules prefixes sources.<name>.settings).
   const parsed = z.safeParse(silenceSchema(), value);
-  if (!parsed.success) throw new z.core.$ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: [SILENCE_SETTING, ...issue.path] })));
+  if (!parsed.success) throw new z.$ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: [SILENCE_SETTING, ...issue.path] })));
   return parsed.data;
 }
 

@@ -42,6 +42,23 @@ describe('Lambda bundles (lib/lambda-bundle.ts)', () => {
     expect(entry.jsonataLoadedYet()).toBe(true);
   });
 
+  it('keep zod to the mini build in the ingest entry: no locale but English, no JSON Schema code', async () => {
+    // Reaching zod's `core` namespace (e.g. `z.core.$ZodError`) once kept all of it: 370 KB more.
+    const dir = mkdtempSync(join(tmpdir(), 'case-bridge-ingest-'));
+    try {
+      const result = await build({
+        ...lambdaBuildOptions(join(import.meta.dirname, '../../lambda/ingest/index.ts'), dir, { __CASE_BRIDGE_RULES__: '{}', __CASE_BRIDGE_EXPRESSIONS__: '{}' }),
+        sourcemap: false,
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const kept = Object.values(result.metafile.outputs).flatMap((o) => Object.entries(o.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([name]) => name));
+      expect(kept.filter((name) => /zod\/v4\/locales\/(?!en\.js|index\.js)|json-schema/.test(name))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('write a source map beside each file, with positions into the TypeScript sources and no copy of them', async () => {
     const dir = join(out, 'maps');
     await build({ ...lambdaBuildOptions(join(import.meta.dirname, '../support/lazy-jsonata-entry.ts'), dir, { __TEST_EXPRESSIONS__: '{}' }), logLevel: 'silent' });
