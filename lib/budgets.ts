@@ -39,6 +39,10 @@ export function retryBudgetChecks(b: Budgets): PropCheck[] {
     ],
     [b.watchdogDelaySeconds <= SQS_MAX_DELAY_SECONDS, `the watchdog delay (${b.watchdogDelaySeconds} s, from the claim length ${s(b.claimMs)}) must be at most SQS's ${SQS_MAX_DELAY_SECONDS} s`],
     [b.visibilityTimeoutMs >= b.claimMs, `visibilityTimeout (${s(b.visibilityTimeoutMs)}) must be at least the claim length (${s(b.claimMs)}), so a redelivered record finds its claim void`],
+    [
+      b.claimMs - b.awsCallWorstCaseMs >= b.claimStepMs,
+      `the claim length (${s(b.claimMs)}), less the AWS call that renews it (${s(b.awsCallWorstCaseMs)}), must hold the longest Datadog step and the write after it (${s(b.claimStepMs)}: a guard's ${b.guardReadMs / b.datadogTimeoutMs}-page timeline read or one call, and one AWS call)`,
+    ],
     [b.searchSettleMs >= b.datadogTimeoutMs, `the search settle time (${s(b.searchSettleMs)}) must be at least the Datadog deadline (${s(b.datadogTimeoutMs)})`],
   ];
 }

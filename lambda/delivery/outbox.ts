@@ -4,7 +4,7 @@ import { MAX_ATTEMPTS, MAX_DELAY_SECONDS, retryDelaySeconds } from '../datadog/r
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import { newIntentId } from '../ledger/intent-id.js';
 import { ABANDONED_STATUS, DELETED_STATUS, type AlertKey, type LedgerEntry, type OutboxAction } from '../ledger/types.js';
-import { ANSWER_MARGIN_MS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS } from '../shared/budgets.js';
+import { ANSWER_MARGIN_MS, AWS_CALL_WORST_CASE_MS, BUDGETS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS, GUARD_READ_PAGES } from '../shared/budgets.js';
 import { DatadogError } from '../shared/errors.js';
 import { callDatadog, MIN_CALL_MS, storing } from './call.js';
 import { rebookAfter429 } from './deliver.js';
@@ -221,9 +221,33 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       if (STEP_HOOKS && written2) await step('action.completed', head.id);
       continue;
     }
+    /**
+     * Before a Datadog call of `callMs`: the claim must still hold the call and the ledger write after
+     * it, so no takeover reads the case before this call has landed. When it does not, it is renewed
+     * by a conditional swap (a transition that appended meanwhile is read and the renewal tried on it);
+     * false when the claim is no longer this worker's or the renewal came too late: nothing is sent.
+     */
+    const keepClaim = async (callMs: number): Promise<boolean> => {
+      const need = callMs + AWS_CALL_WORST_CASE_MS;
+      for (let tries = 0; tries < 5; tries += 1) {
+        if (held.claimId !== me || !(held.outbox ?? []).some((a) => a.id === head.id)) return false;
+        if ((held.claimUntil ?? 0) - deps.now() >= need) return true;
+        const renewed: LedgerEntry = { ...held, claimUntil: deps.now() + CLAIM_MS };
+        const won = await ledger.swap(held, renewed);
+        const current = await ledger.get(key.source, key.identity);
+        if (current === undefined) return false;
+        held = current;
+        if (won) {
+          if ((held.claimUntil ?? 0) - deps.now() >= need) return true;
+          logger.warn('claim renewed too late for the next Datadog call; left to the next worker', { claimUntil: held.claimUntil, needMs: need });
+          return false;
+        }
+      }
+      return false;
+    };
     let effect: { readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing' | 'left';
     try {
-      effect = await act(head, held, deps, settleMs);
+      effect = await act(head, held, deps, settleMs, keepClaim);
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
       const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
@@ -303,14 +327,16 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
 }
 
 /** The effect of one action; guarded when a previous worker may have made it. */
-async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, settleMs: number): Promise<{ readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing' | 'left'> {
+async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, settleMs: number, keepClaim: (callMs: number) => Promise<boolean>): Promise<{ readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing' | 'left'> {
   const datadog = deps.datadog;
   // After a guard's read, the effect is a second Datadog call: it starts only if it fits the time left too.
   const noTimeLeft = (): boolean => deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS;
   const timed = entry.source;
+  // Every call below first makes sure the claim holds it and the write after it (keepClaim).
   if (head.kind === 'create') {
     if (head.guard === true || entry.ambiguousIntentId !== undefined) {
       // Not before sentAt + settle (the caller checked): a lookup that finds nothing is trusted.
+      if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
       const found: CaseSummary | undefined = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(entry.marker, keys, options));
       if (found !== undefined) {
         deps.logger.info('case found by its dedup marker: not created again', { caseId: found.id, marker: entry.marker });
@@ -322,6 +348,7 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
       if (noTimeLeft()) return 'left';
     }
     const request = head.request as CaseCreateRequest;
+    if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
     return { created: await callDatadog(deps, timed, (keys, options) => datadog.createCase(request, keys, options)) };
   }
   const caseId = head.caseId ?? entry.caseId;
@@ -330,15 +357,18 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
     if (head.kind === 'comment') {
       const line = updateMarkerLine(head.id);
       if (head.guard === true) {
-        const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: 2 }, keys, options));
+        if (!(await keepClaim(BUDGETS.guardReadMs))) return 'left';
+        const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: GUARD_READ_PAGES }, keys, options));
         if (read.checked && read.comments.some((c) => c.message.includes(line))) return {};
         if (!read.checked) deps.logger.warn('comment may be duplicated: the case timeline cannot be read', { caseId, status: read.status });
         if (noTimeLeft()) return 'left';
       }
+      if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
       await callDatadog(deps, timed, (keys, options) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys, options));
       return {};
     }
     const status = head.status ?? 'CLOSED';
+    if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
     await callDatadog(deps, timed, (keys, options) => datadog.setStatus(caseId, status === 'CLOSED' || status === 'OPEN' || status === 'IN_PROGRESS' ? status : { statusName: status }, keys, options));
     return {};
   } catch (error) {

@@ -14,6 +14,7 @@ import type { Pacer } from '../delivery/rate-budget.js';
 import { runOutbox } from '../delivery/outbox.js';
 import { outboxTrigger, WATCHDOG_REASON } from '../delivery/queue.js';
 import { STEP_HOOKS, type StepHook } from '../delivery/steps.js';
+import { RECORD_START_MS } from '../shared/budgets.js';
 
 export interface RetryDeps {
   readonly datadog: DatadogClient;
@@ -42,7 +43,10 @@ export interface RetryDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Test-only crash-point hook (lambda/delivery/steps.ts). */
   readonly steps?: StepHook;
-  /** Time left in the invocation (ms): an outbox stops before a Datadog call that would not fit. @default unbounded */
+  /**
+   * Time left in the invocation (ms): an outbox stops before a Datadog call that would not fit, and the
+   * batch starts no record with less than RECORD_START_MS left. @default the invocation's, else unbounded
+   */
   readonly remainingMs?: () => number;
 }
 
@@ -123,6 +127,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
       pace: deps.pace,
       paceWaitMs: RETRY_PACE_WAIT_MS,
       sleep: deps.sleep,
+      remainingMs: deps.remainingMs ?? invocationRemaining,
     };
     if (action.kind === 'lifecycle_event') {
       // A deferred event (a resolve that arrived while its case was being created): decided afresh.
@@ -134,7 +139,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
     }
     if (action.kind === 'outbox') {
       // A trigger (watchdog, retry delay, re-arm): the work is on the alert's ledger entry.
-      const run = await runOutbox({ source: action.source, identity: action.identity }, { ...updateDeps, steps: deps.steps, remainingMs: deps.remainingMs ?? invocationRemaining });
+      const run = await runOutbox({ source: action.source, identity: action.identity }, { ...updateDeps, steps: deps.steps });
       if ((run.status === 'busy' || run.status === 'left') && run.dueAt !== undefined) {
         const delaySeconds = Math.max(1, Math.ceil((run.dueAt - updateDeps.now()) / 1000) + 1);
         await deps.queue.arm(outboxTrigger(action.source, action.identity, updateDeps.now()), { delaySeconds, reason: WATCHDOG_REASON });
@@ -170,7 +175,16 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
       else others.push({ record, read });
     }
     const plan = [...others.map((item) => ({ items: [item], action: undefined })), ...planBatch(retries)];
-    for (const { items, action } of plan) {
+    const remaining = deps.remainingMs ?? invocationRemaining;
+    for (const [index, { items, action }] of plan.entries()) {
+      const left = remaining?.();
+      if (left !== undefined && left < RECORD_START_MS) {
+        // Too little time for one more record's worst case: SQS delivers the rest again, not the whole batch.
+        const rest = plan.slice(index).flatMap((p) => p.items.map((i) => i.record.messageId));
+        deps.logger.warn('retry batch stopped: too little time left for another record; SQS will deliver the rest again', { remainingMs: left, recordStartMs: RECORD_START_MS, records: rest.length });
+        batchItemFailures.push(...rest.map((itemIdentifier) => ({ itemIdentifier })));
+        break;
+      }
       const first = items[0]!;
       try {
         const outcome = await handleRecord(first.record, first.read, items.length > 1 ? action : undefined);

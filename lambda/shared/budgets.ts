@@ -59,11 +59,17 @@ export const AWS_CLIENT_BOUNDS = Object.freeze({
 //
 //   C   claim length          = 2D + 2A + Mc              = 2·5 000 + 2·4 000 + 2 000 = 20 000 ms
 //   Wd  watchdog delay        = ceil(C / 1 s) + 1 s       = 21 s (SQS delays at most 900 s)
-//   Rrec one record, worst    = 3A + 2D                   = 22 000 ms (get + claim + guard/effect + completion)
+//   Rrec one record, worst    = 5A + (P + 1)D              = 35 000 ms (get + claim + guard read + renewal
+//                                                                        + effect + renewal + completion)
 //   V   visibility timeout    = 6R + W                    = 361 s (AWS guidance for SQS event sources)
 //
 // with D the Datadog deadline, A one AWS call's worst case, Mc the claim margin, R the retry function's
-// timeout and W its batching window.
+// timeout, W its batching window and P the pages of a guard's timeline read (GUARD_READ_PAGES).
+//
+// A claim covers one Datadog call and the ledger write after it, not a whole action: before each call
+// (a guard's read, then the effect) the worker makes sure the claim still holds that call and one write
+// (callMs + A), and renews it by a conditional swap when it does not. A renewed claim (written within A)
+// must hold the longest call and the write after it: C - A >= max(P·D, D) + A (checked at synth).
 
 /** Mi: what the ingest keeps back for logs, the metrics flush and the answer. */
 export const ANSWER_MARGIN_MS = 1_000;
@@ -73,6 +79,8 @@ export const CLAIM_MARGIN_MS = 2_000;
 export const RETRY_BATCHING_WINDOW_SECONDS = 1;
 /** S: how long after a create Datadog's search may still miss the case (the marker lookup waits this long). */
 export const MARKER_SEARCH_SETTLE_MS = 60_000;
+/** P: the pages a guarded comment reads of the case's timeline before posting (each one Datadog call). */
+export const GUARD_READ_PAGES = 2;
 /** What the retry function keeps after one record's worst case and one more AWS call before it starts a record. */
 export const RETRY_START_MARGIN_MS = 2_000;
 /** SQS limits: the longest message delay and the longest visibility timeout. */
@@ -108,7 +116,11 @@ export interface Budgets extends Required<BudgetInputs> {
   readonly claimMs: number;
   /** Wd = ceil(C / 1 s) + 1: the delay of the watchdog message armed before a transition (seconds). */
   readonly watchdogDelaySeconds: number;
-  /** Rrec = 3A + 2D: the worst case of one retry record. */
+  /** P·D: a guard's timeline read. */
+  readonly guardReadMs: number;
+  /** max(P·D, D) + A: what a claim must still hold before a Datadog call (the call and the write after it). */
+  readonly claimStepMs: number;
+  /** Rrec = 5A + (P + 1)D: the worst case of one retry record. */
   readonly recordWorstCaseMs: number;
   /** Rrec + A + margin: the time left the retry function needs to start one more record. */
   readonly recordStartMs: number;
@@ -139,10 +151,14 @@ export function deriveBudgets(overrides: Partial<BudgetInputs> = {}): Budgets {
   const base = { ...BUDGET_INPUTS, ...overrides };
   const inputs: Required<BudgetInputs> = { ...base, visibilityTimeoutMs: overrides.visibilityTimeoutMs ?? 6 * base.retryTimeoutMs + base.batchingWindowMs };
   const claim = 2 * inputs.datadogTimeoutMs + 2 * inputs.awsCallWorstCaseMs + inputs.claimMarginMs;
-  const recordWorstCaseMs = 3 * inputs.awsCallWorstCaseMs + 2 * inputs.datadogTimeoutMs;
+  const guardReadMs = GUARD_READ_PAGES * inputs.datadogTimeoutMs;
+  // get + claim + guard read + renewal + effect + renewal + completion.
+  const recordWorstCaseMs = 5 * inputs.awsCallWorstCaseMs + guardReadMs + inputs.datadogTimeoutMs;
   return Object.freeze({
     ...inputs,
     claimMs: claim,
+    guardReadMs,
+    claimStepMs: Math.max(guardReadMs, inputs.datadogTimeoutMs) + inputs.awsCallWorstCaseMs,
     watchdogDelaySeconds: Math.ceil(claim / 1000) + 1,
     recordWorstCaseMs,
     recordStartMs: recordWorstCaseMs + inputs.awsCallWorstCaseMs + RETRY_START_MARGIN_MS,
@@ -156,8 +172,10 @@ export const BUDGETS: Budgets = deriveBudgets();
 export const CLAIM_MS = BUDGETS.claimMs;
 /** Wd of the default configuration (21 s). */
 export const WATCHDOG_DELAY_SECONDS = BUDGETS.watchdogDelaySeconds;
-/** Rrec of the default configuration (22 s). */
+/** Rrec of the default configuration (35 s). */
 export const RECORD_WORST_CASE_MS = BUDGETS.recordWorstCaseMs;
+/** Rrec + A + margin of the default configuration (41 s): the time left a retry batch needs to start one more record. */
+export const RECORD_START_MS = BUDGETS.recordStartMs;
 
 /** The time left to an invocation: `remaining()` ms, from Lambda's context or a fixed end. */
 export interface Deadline {

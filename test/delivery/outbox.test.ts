@@ -28,6 +28,15 @@ function world(overrides: Partial<DatadogClient> = {}) {
   return { ledger, queue, dd, deps, advance: (ms: number) => (clock += ms), now: () => clock };
 }
 
+/** An open case whose outbox holds a comment a dead worker may have posted (so the next worker reads the timeline first). */
+async function guardedComment(w: ReturnType<typeof world>, id: string) {
+  await runLifecycle(firing(), w.deps);
+  const entry = (await w.ledger.get(KEY.source, KEY.identity))!;
+  const action = { id, kind: 'comment' as const, createdAt: T0, text: 'Resolved.', purpose: 'comment' as const, caseId: entry.caseId, claimedBy: 'dead', sentAt: T0 };
+  await w.ledger.swap(entry, { ...entry, outbox: [action] });
+  return action;
+}
+
 describe('the outbox (#13)', () => {
   it('a resolve with Datadog taking 4.5 s per call stops before a call that would not fit the ingest timeout, and the watchdog closes the case', async () => {
     const w = world();
@@ -150,11 +159,7 @@ describe('the outbox (#13)', () => {
 
   it('a guarded comment with time left for one Datadog call reads the timeline and stops before posting (the watchdog posts it)', async () => {
     const w = world();
-    await runLifecycle(firing(), w.deps);
-    const entry = (await w.ledger.get(KEY.source, KEY.identity))!;
-    // A worker that died before recording it may have posted it: the next one reads the timeline first.
-    const action = { id: 'cbu00000000000000000003', kind: 'comment' as const, createdAt: T0, text: 'Resolved.', purpose: 'comment' as const, caseId: entry.caseId, claimedBy: 'dead', sentAt: T0 };
-    await w.ledger.swap(entry, { ...entry, outbox: [action] });
+    await guardedComment(w, 'cbu00000000000000000003');
     let elapsed = 0;
     const slow = new Proxy(w.dd, {
       get: (t, p, r) => {
@@ -169,6 +174,48 @@ describe('the outbox (#13)', () => {
     w.advance(CLAIM_MS + 1);
     expect((await runOutbox(KEY, w.deps)).status).toBe('done');
     expect(w.dd.cases[0]?.comments).toHaveLength(1);
+  });
+
+  it('a guarded comment whose timeline read and post outlast the first claim renews it, so a worker arriving after the first claimUntil does not post it again', async () => {
+    const w = world();
+    const action = await guardedComment(w, 'cbu00000000000000000004');
+    const claimedAt = w.now();
+    let second: Awaited<ReturnType<typeof runOutbox>> | undefined;
+    // The timeline read takes 15 s; the post 6 s, and a second worker comes 1 s after the first claim's end, before the post lands.
+    const slow: DatadogClient = {
+      ...w.dd,
+      listComments: async (...a) => (w.advance(15_000), w.dd.listComments(...a)),
+      addComment: async (...a) => {
+        w.advance(claimedAt + CLAIM_MS + 1_000 - w.now());
+        second = await runOutbox(KEY, w.deps);
+        w.advance(5_000);
+        return w.dd.addComment(...a);
+      },
+    };
+    const first = await runOutbox(KEY, { ...w.deps, datadog: slow });
+
+    expect(first.status).toBe('done');
+    expect(second?.status).toBe('busy');
+    expect(w.dd.cases[0]?.comments.filter((c) => c.includes(updateMarkerLine(action.id)))).toHaveLength(1);
+  });
+
+  it('a claim taken over while the guard read ran: the first worker does not post', async () => {
+    const w = world();
+    const action = await guardedComment(w, 'cbu00000000000000000005');
+    // The read takes longer than the whole claim, and another worker takes over and finishes meanwhile.
+    const slow: DatadogClient = {
+      ...w.dd,
+      listComments: async (...a) => {
+        const read = await w.dd.listComments(...a);
+        w.advance(CLAIM_MS + 1);
+        expect((await runOutbox(KEY, w.deps)).status).toBe('done');
+        return read;
+      },
+    };
+    const first = await runOutbox(KEY, { ...w.deps, datadog: slow });
+
+    expect(first.status).not.toBe('done');
+    expect(w.dd.cases[0]?.comments.filter((c) => c.includes(updateMarkerLine(action.id)))).toHaveLength(1);
   });
 
   it('a firing sent after the latest resolve reopens, even when that resolve reached the bridge late', async () => {

@@ -27,9 +27,10 @@ describe('the delivery budgets (one set of numbers)', () => {
   it('derives the claim, the watchdog delay and a record\'s worst case from the Datadog deadline and the AWS bound', () => {
     expect(CLAIM_MS).toBe(2 * 5_000 + 2 * 4_000 + 2_000);
     expect(WATCHDOG_DELAY_SECONDS).toBe(21);
-    expect(RECORD_WORST_CASE_MS).toBe(3 * 4_000 + 2 * 5_000);
+    expect(RECORD_WORST_CASE_MS).toBe(5 * 4_000 + (2 + 1) * 5_000);
     expect(BUDGETS.visibilityTimeoutMs).toBe(361_000);
-    expect(BUDGETS.recordStartMs).toBe(28_000);
+    expect(BUDGETS.recordStartMs).toBe(41_000);
+    expect(BUDGETS.claimStepMs).toBe(2 * 5_000 + 4_000);
     expect(BUDGETS.ingestFirstCallMs).toBe(9_000);
   });
 
@@ -44,7 +45,8 @@ describe('the delivery budgets (one set of numbers)', () => {
 
     expect(b.claimMs).toBe(2 * 8_000 + 2 * 4_000 + 2_000);
     expect(b.watchdogDelaySeconds).toBe(27);
-    expect(b.recordWorstCaseMs).toBe(28_000);
+    expect(b.recordWorstCaseMs).toBe(5 * 4_000 + 3 * 8_000);
+    expect(b.claimStepMs).toBe(2 * 8_000 + 4_000);
   });
 });
 
@@ -56,10 +58,17 @@ describe('synth-time budget checks, each broken by an override', () => {
   });
 
   it('the retry timeout fits one record\'s worst case, one more AWS call and a margin', () => {
-    expect(retry({ retryTimeout: Duration.seconds(27) })).toThrow(
-      "retryTimeout (27 s) must fit one record's worst case, one more AWS call and a margin (28 s), or a batch may make no progress",
+    expect(retry({ retryTimeout: Duration.seconds(40) })).toThrow(
+      "retryTimeout (40 s) must fit one record's worst case, one more AWS call and a margin (41 s), or a batch may make no progress",
     );
-    expect(retry({ retryTimeout: Duration.seconds(28) })).not.toThrow();
+    expect(retry({ retryTimeout: Duration.seconds(41) })).not.toThrow();
+  });
+
+  it('a renewed claim holds the longest Datadog step (a two-page guard read) and the write after it', () => {
+    expect(failures(retryBudgetChecks({ ...BUDGETS, claimMs: 17_000 }))).toEqual([
+      "the claim length (17 s), less the AWS call that renews it (4 s), must hold the longest Datadog step and the write after it (14 s: a guard's 2-page timeline read or one call, and one AWS call)",
+    ]);
+    expect(failures(retryBudgetChecks({ ...BUDGETS, claimMs: 18_000 }))).toEqual([]);
   });
 
   it('the ingest timeout fits its reads, one Datadog call and the answer margin', () => {

@@ -69,9 +69,9 @@ describe('RetryQueue', () => {
   });
 
   it('takes maxReceiveCount, maxConcurrency and batchSize from props', () => {
-    const { template: custom } = build({ maxReceiveCount: 8, maxConcurrency: 4, batchSize: 5, retryTimeout: Duration.seconds(30), maxBatchingWindow: Duration.seconds(0) });
+    const { template: custom } = build({ maxReceiveCount: 8, maxConcurrency: 4, batchSize: 5, retryTimeout: Duration.seconds(45), maxBatchingWindow: Duration.seconds(0) });
 
-    custom.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 180, RedrivePolicy: Match.objectLike({ maxReceiveCount: 8 }) });
+    custom.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 270, RedrivePolicy: Match.objectLike({ maxReceiveCount: 8 }) });
     custom.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 4 }, BatchSize: 5 });
   });
 

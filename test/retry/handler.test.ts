@@ -15,8 +15,9 @@ import { settleBatch, startRetryConsumer } from '../../lambda/local/retry-consum
 import { copyRedrive } from '../../lambda/retry/redrive.js';
 import { createRetryHandler, NO_KEYS_REASON, type RetryDeps } from '../../lambda/retry/handler.js';
 import { QueueError } from '../../lambda/shared/errors.js';
+import { RECORD_START_MS } from '../../lambda/shared/budgets.js';
 import { createLogger } from '../../lambda/shared/log.js';
-import { MemoryActionQueue, type ActionQueue, type PendingCase, encodeQueuedMessage, QUEUED_MESSAGE_VERSION, readQueuedMessage } from '../../lambda/delivery/queue.js';
+import { MemoryActionQueue, outboxTrigger, type ActionQueue, type PendingCase, encodeQueuedMessage, QUEUED_MESSAGE_VERSION, readQueuedMessage } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { SqsActionQueue } from '../../lambda/delivery/sqs-queue.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
@@ -483,5 +484,32 @@ describe('retry handler: Datadog unreachable names the network cause (#14)', () 
 
     expect(queue.retries.map((r) => r.reason)).toEqual([reason]);
     expect(logged('case deferred to the retry queue')).toEqual([reason]);
+  });
+});
+
+describe('retry handler: time left between records (#13)', () => {
+  it('starts no record with less than one record\'s worst case left, and reports the rest for redelivery', async () => {
+    const logs: string[] = [];
+    let left = 60_000;
+    const handler = createRetryHandler({
+      datadog: createDatadogClient({ baseUrl: 'http://127.0.0.1:9' }),
+      ledger: new MemoryLedger(),
+      // Each record takes 12 s of the invocation (charged when it reads the secret).
+      secrets: { get: async () => ((left -= 12_000), DD_KEYS), refresh: async () => DD_KEYS },
+      queue: new MemoryActionQueue(),
+      logger: createLogger({ level: 'debug', write: (l) => logs.push(l) }),
+    });
+    const records = [1, 2, 3, 4, 5].map((n) =>
+      sqsRecord(`m${n}`, encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: outboxTrigger('alertmanager', `group/${n}`, Date.now()), reason: 'watchdog', enqueuedAt: Date.now() })),
+    );
+
+    const result = await handler({ Records: records }, () => left);
+
+    // 60 s and 48 s left: two records start; with 36 s (< RECORD_START_MS) the other three go back to SQS.
+    expect(RECORD_START_MS).toBeGreaterThan(36_000);
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['m3', 'm4', 'm5']);
+    expect(left).toBe(36_000);
+    const stopped = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['message'] === 'retry batch stopped: too little time left for another record; SQS will deliver the rest again');
+    expect(stopped).toMatchObject({ level: 'warn', remainingMs: 36_000, records: 3 });
   });
 });
