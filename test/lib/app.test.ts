@@ -33,14 +33,14 @@ describe('bin/app.ts: configuration mistakes at synth', () => {
       'version: 1\ndefaults: { project: 11111111-1111-1111-1111-111111111111, type_id: 00000000-0000-0000-0000-000000000001 }\nsources:\n  github:\n    rules:\n      - name: issue opened\n        case: { title: "{{ $nosuchfn(issue.title) }}", description: "{{ issue.body( }}" }\n',
     );
     const [missing, site, rules, number, expressions] = await Promise.all([
-      synth({ rulesFile: 'my-rules.yaml' }),
+      synth({ rulesFile: 'not-yet-my-rules.yaml' }),
       synth({ datadogSite: 'nonsense' }),
       synth({ rulesFile: badRules }),
       synth({ maxConcurrency: 'two' }),
       synth({ rulesFile: badExpressions }),
     ]);
 
-    expect(missing.stderr).toContain('case-bridge: the rules file my-rules.yaml does not exist. Start from the presets: cp config/rules.yaml my-rules.yaml');
+    expect(missing.stderr).toContain('case-bridge: the rules file not-yet-my-rules.yaml does not exist. Start from the presets: cp config/rules.yaml not-yet-my-rules.yaml');
     expect(site.stderr).toContain('datadogSite "nonsense" is not a Datadog site; use one of datadoghq.com,');
     expect(rules.stderr).toContain(`${badRules} is invalid:`);
     expect(rules.stderr).toContain('sources.github.rules[0].case.priority');

@@ -145,7 +145,7 @@ describe('BridgeStack', () => {
   });
 
   it('names a missing rules file and how to make it', () => {
-    expect(() => new BridgeStack(fastApp(), 'NoRules', { rulesFile: 'my-rules.yaml' })).toThrow('the rules file my-rules.yaml does not exist. Start from the presets: cp config/rules.yaml my-rules.yaml');
+    expect(() => new BridgeStack(fastApp(), 'NoRules', { rulesFile: 'not-yet-my-rules.yaml' })).toThrow('the rules file not-yet-my-rules.yaml does not exist. Start from the presets: cp config/rules.yaml not-yet-my-rules.yaml');
   });
 
   it('imports an existing secret by name and grants it by its ARN pattern', () => {
