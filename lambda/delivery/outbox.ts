@@ -234,6 +234,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         if ((held.claimUntil ?? 0) - deps.now() >= need) return true;
         const renewed: LedgerEntry = { ...held, claimUntil: deps.now() + CLAIM_MS };
         const won = await ledger.swap(held, renewed);
+        if (STEP_HOOKS && won) await step('claim.written', head.id);
         const current = await ledger.get(key.source, key.identity);
         if (current === undefined) return false;
         held = current;

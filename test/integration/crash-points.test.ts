@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DURABLE_STEPS, type DurableStep } from '../../lambda/delivery/steps.js';
 import type { AlertWork } from '../../lambda/lifecycle/work.js';
-import { Crasher, drain, firing, ingest, lostAnswer, newWorld, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
+import { Crasher, drain, firing, ingest, lostAnswer, lostRequest, newWorld, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
 
 /**
  * Issue 13: the work is stopped at every durable step of every path (the code's own DURABLE_STEPS
@@ -85,6 +85,17 @@ const PATHS: readonly Path[] = [
   { name: 'close: comment 429 -> retry function', ends: 'CLOSED', setup: (w) => fire(w, firing()), events: () => [resolved()], faults: (w) => void (w.faults.addComment = [rateLimited]) },
   { name: 'create answer lost -> looked up by marker', ends: 'OPEN', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = [lostAnswer]) },
   { name: 'comment answer lost -> found in the timeline', ends: 'CLOSED', setup: (w) => fire(w, firing()), events: () => [resolved()], faults: (w) => void (w.faults.addComment = [lostAnswer]) },
+  {
+    // The comment never reached Datadog, and the guard's timeline read takes 15 s of the 20 s claim:
+    // the claim is renewed before the post.
+    name: 'comment lost on the way, slow timeline read -> claim renewed before the post', ends: 'CLOSED',
+    setup: (w) => fire(w, firing()),
+    events: () => [resolved()],
+    faults: (w) => {
+      w.faults.addComment = [lostRequest];
+      w.slowTimeline.push(15_000);
+    },
+  },
   { name: 'create refused (400) -> dead letter', ends: 'no case', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = Array.from({ length: 9 }, () => refused)) },
 ];
 

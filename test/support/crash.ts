@@ -62,6 +62,8 @@ export interface World {
   readonly dd: FakeDatadog;
   /** Datadog failures to answer next, per call, consumed in order. */
   readonly faults: Partial<Record<keyof DatadogClient, (() => DatadogError)[]>>;
+  /** How long the next reads of a case's timeline take (ms on the world's clock), consumed in order. */
+  readonly slowTimeline: number[];
   clock: number;
 }
 
@@ -69,7 +71,7 @@ export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 
 export function newWorld(): World {
   const own = fakeDatadog();
-  const world: World & { wrapped?: DatadogClient } = { ledger: new MemoryLedger(), sqs: new FakeSqs(() => world.clock), dd: own, faults: {}, clock: T0 };
+  const world: World & { wrapped?: DatadogClient } = { ledger: new MemoryLedger(), sqs: new FakeSqs(() => world.clock), dd: own, faults: {}, slowTimeline: [], clock: T0 };
   const faulty = <K extends 'createCase' | 'addComment' | 'setStatus'>(name: K) =>
     (async (...args: unknown[]) => {
       const call = own[name] as (...a: unknown[]) => Promise<unknown>;
@@ -88,7 +90,10 @@ export function newWorld(): World {
     setStatus: faulty('setStatus'),
     getCase: (...a) => own.getCase(...a),
     findCaseByMarker: (...a) => own.findCaseByMarker(...a),
-    listComments: (...a) => own.listComments(...a),
+    listComments: async (...a) => {
+      world.clock += world.slowTimeline.shift() ?? 0;
+      return own.listComments(...a);
+    },
   });
   return world;
 }
@@ -241,4 +246,6 @@ export function resolved(): AlertWork {
 
 export const rateLimited = (): DatadogError => new DatadogError('Datadog answered 429', { status: 429, retryable: true });
 export const lostAnswer = (): DatadogError => new DatadogError('no response from Datadog (ECONNRESET)', { status: 0, retryable: true, ambiguous: true });
+/** A request Datadog never acted on, but the bridge cannot tell (a gateway timeout): the comment must be checked, then sent. */
+export const lostRequest = (): DatadogError => new DatadogError('Datadog answered 504 (gateway timeout)', { status: 504, retryable: true, ambiguous: true });
 export const refused = (): DatadogError => new DatadogError('Datadog answered 400: bad request', { status: 400, retryable: false });
