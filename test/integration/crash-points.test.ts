@@ -96,6 +96,15 @@ const PATHS: readonly Path[] = [
       w.slowTimeline.push(15_000);
     },
   },
+  {
+    // Issue 13: ordered by the sender's time. The resolve was sent before the alert fired again, but reaches the bridge after that firing.
+    name: 'resolve sent before a re-firing, delivered after it -> stays open', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, firing());
+      w.clock += 16 * MIN;
+    },
+    events: (w) => [{ ...firing(), occurredAt: w.clock - 1000 }, { ...resolved(), occurredAt: w.clock - 2000 }],
+  },
   { name: 'create refused (400) -> dead letter', ends: 'no case', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = Array.from({ length: 9 }, () => refused)) },
 ];
 
@@ -107,7 +116,8 @@ async function run(path: Path, crashAt: number, retry: boolean): Promise<{ world
   const crasher = new Crasher(crashAt);
   const events = path.events(w);
   for (const work of events) {
-    const stamped = { ...work, occurredAt: w.clock };
+    // The sender's time of the event: the path's own, else when it is sent (the sender's retry keeps it).
+    const stamped = { ...work, occurredAt: work.occurredAt ?? w.clock };
     const answered = await ingest(w, stamped, crasher);
     if (!answered && retry) await ingest(w, stamped, crasher);
     w.clock += 1000;
