@@ -89,7 +89,7 @@ export class FirstFiringLedger implements Ledger {
   countFiring(): Promise<FiringCount> {
     return offPath('countFiring');
   }
-  resetFirings(): Promise<number> {
+  resetFirings(): Promise<FiringCount | undefined> {
     return offPath('resetFirings');
   }
 }

@@ -96,7 +96,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
       if (counted.status === 'below_threshold') return { kind: 'done', outcome: counted };
       reached = counted;
     } else if (work.signal === 'resolved') {
-      const reset = await resetThreshold(key, event.occurredAt, openAfter, deps);
+      const reset = await resetThreshold(key, event.occurredAt, entry?.closedAt, openAfter, deps);
       if (reset !== undefined) return { kind: 'done', outcome: reset };
     }
   }

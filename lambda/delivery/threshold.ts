@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { newIntentId } from '../ledger/intent-id.js';
 import type { AlertKey } from '../ledger/types.js';
-import { firingsCounted, type OpenAfter } from '../lifecycle/threshold.js';
+import { firingsCounted, firingsReset, type OpenAfter } from '../lifecycle/threshold.js';
 import type { AlertWork } from '../lifecycle/work.js';
 import type { OutboxDeps } from './outbox.js';
 import type { OutcomeOf } from './outcome.js';
@@ -51,11 +51,16 @@ export async function countTowardThreshold(work: AlertWork, openAfter: OpenAfter
   return { status: 'below_threshold', reason: 'counted', occurrences: counted.length, openAfter };
 }
 
-/** A resolve of an alert without a case: resets its count. Undefined when no firing was counting (nothing to say). */
-export async function resetThreshold(key: AlertKey, through: number, openAfter: OpenAfter | undefined, deps: OutboxDeps): Promise<BelowThreshold | undefined> {
-  const reset = await deps.ledger.resetFirings(key, through);
-  if (reset === 0) return undefined;
+/**
+ * A resolve of an alert without a case: resets its count. Undefined when no firing was counting
+ * toward a new case (`since`: the previous case's close), so the resolve is answered as before.
+ */
+export async function resetThreshold(key: AlertKey, through: number, since: number | undefined, openAfter: OpenAfter | undefined, deps: OutboxDeps): Promise<BelowThreshold | undefined> {
+  const before = await deps.ledger.resetFirings(key, through);
+  if (before === undefined) return undefined;
   if (STEP_HOOKS) await step(deps, 'threshold.reset', key);
+  const reset = firingsReset(before, through, since);
+  if (reset === 0) return undefined;
   deps.logger.info('resolved below the occurrence threshold: count reset, no case', { identity: key.identity, reset });
   return { status: 'below_threshold', reason: 'reset', occurrences: 0, openAfter };
 }

@@ -51,7 +51,7 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
     if (entry === undefined) {
       // Issue 17: an alert below its occurrence threshold has no entry yet; its resolve resets the count.
       const openAfter = ev.signal === 'resolved' ? thresholdOf(compiled) : undefined;
-      const reset = openAfter === undefined ? undefined : await resetThreshold({ source: ev.source, identity: ev.identity }, deps.now(), openAfter, deps);
+      const reset = openAfter === undefined ? undefined : await resetThreshold({ source: ev.source, identity: ev.identity }, deps.now(), undefined, openAfter, deps);
       return reset === undefined ? undefined : { identity: ev.identity, rule: undefined, outcome: reset };
     }
     work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, request: undefined, summary: ev.type, policy: policyOfRule(compiled, entry.rule) };

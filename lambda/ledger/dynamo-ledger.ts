@@ -527,13 +527,13 @@ export class DynamoLedger implements Ledger {
     return { firings, resetAt: count.resetAt };
   }
 
-  async resetFirings(key: AlertKey, through: number): Promise<number> {
+  async resetFirings(key: AlertKey, through: number): Promise<FiringCount | undefined> {
     const calls = await this.calls();
     const Key = { [LEDGER_PARTITION_KEY]: s(thresholdPk(key.source, key.identity)) };
     const res = await calls.getItem({ TableName: this.table, Key, ConsistentRead: true });
-    if (res.Item?.['firings'] === undefined) return 0;
+    if (res.Item?.['firings'] === undefined) return undefined;
     const count = firingCountOf(res.Item);
-    if (count.resetAt !== undefined && count.resetAt >= through) return 0;
+    if (count.resetAt !== undefined && count.resetAt >= through) return undefined;
     const reset = Object.keys(count.firings).filter((k) => count.firings[k]! <= through);
     const names: Record<string, string> = { '#f': 'firings', '#resetAt': 'resetAt' };
     // resetAt is what stops them counting; removing them only keeps the item small.
@@ -548,10 +548,10 @@ export class DynamoLedger implements Ledger {
         ExpressionAttributeValues: { ':through': n(through) },
       });
     } catch (error) {
-      if (isConditionFailure(error)) return 0;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
-    return reset.filter((k) => count.resetAt === undefined || count.firings[k]! > count.resetAt).length;
+    return count;
   }
 
   /** One conditional UpdateItem returning ALL_NEW; undefined when the condition failed. */

@@ -157,12 +157,11 @@ export class MemoryLedger implements Ledger {
     return next;
   }
 
-  async resetFirings(key: AlertKey, through: number): Promise<number> {
+  async resetFirings(key: AlertKey, through: number): Promise<FiringCount | undefined> {
     const id = MemoryLedger.id(key.source, key.identity);
     const current = this.firingCounts.get(id);
-    if (current === undefined || (current.resetAt !== undefined && current.resetAt >= through)) return 0;
-    const reset = Object.values(current.firings).filter((at) => at <= through && (current.resetAt === undefined || at > current.resetAt));
+    if (current === undefined || (current.resetAt !== undefined && current.resetAt >= through)) return undefined;
     this.firingCounts.set(id, { firings: Object.fromEntries(Object.entries(current.firings).filter(([, at]) => at > through)), resetAt: through });
-    return reset.length;
+    return current;
   }
 }

@@ -231,11 +231,11 @@ export interface Ledger {
    */
   countFiring(key: AlertKey, firing: { readonly key: string; readonly at: number }, windowMs: number): Promise<FiringCount>;
   /**
-   * Issue 17: a resolve resets the count: removes the firings received at or before `through` and
-   * records it as `resetAt` (unless a later reset is recorded). Returns how many firings it removed;
-   * writes nothing when the alert has no count.
+   * Issue 17: a resolve resets the count: records `through` as `resetAt` and removes the firings
+   * received at or before it. Returns the count as it was before; undefined, with nothing written,
+   * when the alert has no count or a reset at or after `through` is recorded.
    */
-  resetFirings(key: AlertKey, through: number): Promise<number>;
+  resetFirings(key: AlertKey, through: number): Promise<FiringCount | undefined>;
 }
 
 export const DELIVERY_TTL_SECONDS = 86_400;

@@ -17,3 +17,12 @@ export function firingsCounted(count: FiringCount, at: number, openAfter: OpenAf
     .filter((t) => t >= from && t > floor)
     .sort((a, b) => a - b);
 }
+
+/**
+ * How many firings a resolve at `through` stops from counting: those it reset (received at or before
+ * it) that were counting (after the previous reset and after `since`, the previous case's close).
+ */
+export function firingsReset(before: FiringCount, through: number, since: number | undefined): number {
+  const floor = Math.max(before.resetAt ?? Number.NEGATIVE_INFINITY, since ?? Number.NEGATIVE_INFINITY);
+  return Object.values(before.firings).filter((t) => t <= through && t > floor).length;
+}

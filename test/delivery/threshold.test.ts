@@ -140,5 +140,17 @@ for (const [name, makeLedger] of LEDGERS) {
       expect(await runLifecycle(fire2('c4'), w.deps)).toMatchObject({ status: 'created', reason: 'new_case_after_window' });
       expect(w.dd.cases.map((c) => c.status)).toEqual(['CLOSED', 'OPEN']);
     });
+
+    it("a resolve after the case closed is answered as before: the firings that opened the case are not reset again", async () => {
+      const w = await world();
+      const policy = resolvePolicy({ open_after: { occurrences: 2, within_seconds: S } });
+      await runLifecycle({ ...fire('e1'), policy }, w.deps);
+      w.clock += 1_000;
+      expect(await runLifecycle({ ...fire('e2'), policy }, w.deps)).toMatchObject({ status: 'created' });
+      w.clock += 1_000;
+      expect(await runLifecycle({ ...resolve(), policy }, w.deps)).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+      w.clock += 1_000;
+      expect(await runLifecycle({ ...resolve(), policy }, w.deps)).toMatchObject({ status: 'deduplicated', reason: 'already_closed' });
+    });
   });
 }

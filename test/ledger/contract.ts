@@ -305,13 +305,14 @@ export function ledgerContract(name: string, ledger: () => Ledger): void {
     it('resetFirings removes the firings at or before the resolve and records it; a later count starts after it', async () => {
       const l = ledger();
       const k = key();
-      expect(await l.resetFirings(k, T0)).toBe(0);
+      expect(await l.resetFirings(k, T0)).toBeUndefined();
       await l.countFiring(k, { key: 'a', at: T0 }, WINDOW);
       await l.countFiring(k, { key: 'b', at: T0 + 10 }, WINDOW);
       await l.countFiring(k, { key: 'c', at: T0 + 30 }, WINDOW);
-      expect(await l.resetFirings(k, T0 + 10)).toBe(2);
-      // An older resolve delivered late resets nothing more.
-      expect(await l.resetFirings(k, T0 + 5)).toBe(0);
+      // The count as it was before the reset.
+      expect(await l.resetFirings(k, T0 + 10)).toEqual({ firings: { a: T0, b: T0 + 10, c: T0 + 30 }, resetAt: undefined });
+      // An older resolve delivered late changes nothing.
+      expect(await l.resetFirings(k, T0 + 5)).toBeUndefined();
       const after = await l.countFiring(k, { key: 'd', at: T0 + 40 }, WINDOW);
       expect(after).toEqual({ firings: { c: T0 + 30, d: T0 + 40 }, resetAt: T0 + 10 });
     });
