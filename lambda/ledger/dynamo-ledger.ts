@@ -478,6 +478,12 @@ export class DynamoLedger implements Ledger {
     });
   }
 
+  /** The alert's occurrence count (issue 17; for `npm run cases`): undefined when it has none. */
+  async getFiringCount(source: string, identity: string): Promise<FiringCount | undefined> {
+    const res = await (await this.calls()).getItem({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(thresholdPk(source, identity)) }, ConsistentRead: true });
+    return res.Item?.['firings'] === undefined ? undefined : firingCountOf(res.Item);
+  }
+
   async countFiring(key: AlertKey, firing: { key: string; at: number }, windowMs: number): Promise<FiringCount> {
     const calls = await this.calls();
     const Key = { [LEDGER_PARTITION_KEY]: s(thresholdPk(key.source, key.identity)) };
@@ -528,11 +534,10 @@ export class DynamoLedger implements Ledger {
   }
 
   async resetFirings(key: AlertKey, through: number): Promise<FiringCount | undefined> {
+    const count = await this.getFiringCount(key.source, key.identity);
+    if (count === undefined) return undefined;
     const calls = await this.calls();
     const Key = { [LEDGER_PARTITION_KEY]: s(thresholdPk(key.source, key.identity)) };
-    const res = await calls.getItem({ TableName: this.table, Key, ConsistentRead: true });
-    if (res.Item?.['firings'] === undefined) return undefined;
-    const count = firingCountOf(res.Item);
     if (count.resetAt !== undefined && count.resetAt >= through) return undefined;
     const reset = Object.keys(count.firings).filter((k) => count.firings[k]! <= through);
     const names: Record<string, string> = { '#f': 'firings', '#resetAt': 'resetAt' };
