@@ -195,6 +195,35 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', occurrences: 10 });
   });
 
+  it('open_after (#17): answered 202 below_threshold until the third firing within 10 min; concurrent firings count each; a resolve resets', async () => {
+    const { dd, bridge, ledger } = await start({
+      rules: (file) => {
+        const sources = file['sources'] as Record<string, Record<string, unknown>>;
+        sources['alertmanager']!['lifecycle'] = { open_after: { occurrences: 3, within_seconds: 600 } };
+      },
+    });
+    // Alertmanager sends no delivery id: each request counts.
+    const pair = await Promise.all([send(bridge, 'alertmanager', AM_FIRING), send(bridge, 'alertmanager', AM_FIRING)]);
+    for (const { status, answer } of pair) {
+      expect(status).toBe(202);
+      expect(answer).toMatchObject({ status: 'below_threshold', reason: 'counted', openAfter: { occurrences: 3, within_seconds: 600 } });
+    }
+    expect(dd.cases).toHaveLength(0);
+
+    // The resolve matches no rule and finds no ledger entry: it still resets the count.
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_RESOLVED)).answer).toMatchObject({ status: 'below_threshold', reason: 'reset', occurrences: 0 });
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).answer).toMatchObject({ status: 'below_threshold', occurrences: 1 });
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).answer).toMatchObject({ status: 'below_threshold', occurrences: 2 });
+    clock += 60_000;
+    const third = await send(bridge, 'alertmanager', AM_FIRING);
+    expect(third.status).toBe(201);
+    expect(dd.cases).toHaveLength(1);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', occurrences: 3 });
+  });
+
   it('two different groups firing at once give two cases', async () => {
     const { dd, bridge } = await start();
     const other = AM_FIRING.replaceAll('DiskFillingUp', 'MemoryPressure');
