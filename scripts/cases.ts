@@ -16,7 +16,7 @@ import { ENV } from '../lambda/shared/contract.js';
 import { isSourceName } from '../lambda/sources/index.js';
 import { awsClientConfig, endpointFor } from './aws-local.js';
 import { dedupMarker } from '../lambda/ledger/marker.js';
-import type { LedgerEntry } from '../lambda/ledger/types.js';
+import type { FiringCount, LedgerEntry } from '../lambda/ledger/types.js';
 import { LOCAL_CASES_ROUTE, LocalCasesListingSchema, type LocalCasesListing } from '../lambda/local/case-management.js';
 
 const USAGE = 'usage: npm run cases [-- --url http://127.0.0.1:3000]          the local Case Management\'s cases (npm start without Datadog keys)\n       npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]   the ledger entry of one alert\n       npm run cases -- <source> <identity> ... --nudge [--queue-url RetryQueueUrl]   and a trigger on the retry queue: its pending work is done now\n';
@@ -25,6 +25,12 @@ const USAGE = 'usage: npm run cases [-- --url http://127.0.0.1:3000]          th
 export const NUDGE_REASON = "operator's nudge (npm run cases --nudge): finish the alert's pending Datadog work";
 
 const TIME_FIELDS = ['createStartedAt', 'firstSeen', 'lastSeen', 'openedAt', 'lastCommentAt', 'resolvedAt', 'closedAt'] as const;
+
+/** An alert's occurrence count (issue 17: `open_after`) with its times as ISO 8601, oldest first. */
+export function describeFiringCount(count: FiringCount): Record<string, unknown> {
+  const times = Object.values(count.firings).sort((a, b) => a - b);
+  return { firings: times.map((t) => new Date(t).toISOString()), ...(count.resetAt !== undefined ? { resetAt: new Date(count.resetAt).toISOString() } : {}) };
+}
 
 /** The entry with its ms times as ISO 8601, for people. */
 export function describeEntry(entry: LedgerEntry): Record<string, unknown> {
@@ -57,10 +63,13 @@ async function main(): Promise<number> {
   const client = new DynamoDBClient(awsClientConfig({ endpoint, region: values.region }));
   const tableName = values.table ?? process.env['CASE_BRIDGE_LEDGER_TABLE'] ?? 'case-bridge-ledger';
   try {
-    const entry = await new DynamoLedger({ client, tableName }).get(source, identity);
+    const ledger = new DynamoLedger({ client, tableName });
+    const [entry, count] = await Promise.all([ledger.get(source, identity), ledger.getFiringCount(source, identity)]);
+    // The firings counted toward an occurrence threshold: an alert below it has no entry yet.
+    const counted = count !== undefined ? { occurrenceCount: describeFiringCount(count) } : {};
     const report: Record<string, unknown> = entry
-      ? { source, identity, table: tableName, found: true, entry: describeEntry(entry) }
-      : { source, identity, table: tableName, found: false, marker: dedupMarker(source, identity) };
+      ? { source, identity, table: tableName, found: true, entry: describeEntry(entry), ...counted }
+      : { source, identity, table: tableName, found: false, marker: dedupMarker(source, identity), ...counted };
     // Only an alert the ledger knows is nudged: the trigger names it, and the retry function reads its entry.
     if (entry !== undefined && values.nudge === true && queueUrl !== undefined && isSourceName(source)) {
       await nudge(source, identity, queueUrl, values.region);

@@ -15,9 +15,10 @@ import type { OutboxAction } from '../ledger/types.js';
 import { WATCHDOG_DELAY_SECONDS } from '../shared/budgets.js';
 import { appendActions, armWatchdog, claimed, runOutbox, type OutboxDeps } from './outbox.js';
 import { STEP_HOOKS, type DurableStep } from './steps.js';
+import { countTowardThreshold, resetThreshold, type ThresholdReached } from './threshold.js';
 
 /** What one event run through the lifecycle can come to. */
-export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated'>;
+export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated' | 'below_threshold'>;
 
 /** The count of each case update the lifecycle sends (or hands to the retry queue). */
 const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen: 'CasesReopened' } as const satisfies Record<'comment' | 'close' | 'reopen', CountMetric>;
@@ -87,6 +88,21 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
     d = decide(entry, { ...event, verified: true }, work.policy, now);
   }
 
+  // Issue 17: with no case to act on, a firing that would open one is counted first, and a resolve resets the count.
+  let reached: ThresholdReached | undefined;
+  const openAfter = work.policy.open_after;
+  if (openAfter !== undefined && (entry === undefined || entry.state === 'closed')) {
+    const first = d.actions[0];
+    if (first?.kind === 'create' && !first.takeOver) {
+      const counted = await countTowardThreshold(work, openAfter, entry?.closedAt, deps, now);
+      if (counted.status === 'below_threshold') return { kind: 'done', outcome: counted };
+      reached = counted;
+    } else if (work.signal === 'resolved') {
+      const reset = await resetThreshold(key, event.occurredAt, entry?.closedAt, openAfter, deps);
+      if (reset !== undefined) return { kind: 'done', outcome: reset };
+    }
+  }
+
   let recorded = alreadyRecorded;
   if (d.record && !recorded) {
     entry = (await ledger.recordOccurrence(key, now, work.signal === 'firing' ? event.occurredAt : undefined)) ?? entry;
@@ -106,7 +122,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   if (d.actions.length === 0) return nothing(d.reason);
 
   const first = d.actions[0]!;
-  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded);
+  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded, reached);
   if (first.kind === 'defer') return { kind: 'done', outcome: await deferEvent(work, deps, now) };
   if (entry === undefined || caseId === undefined) return nothing('no_case');
 
@@ -240,6 +256,7 @@ async function create(
   deps: OutboxDeps,
   reason: DecisionReason,
   recorded: boolean,
+  reached?: ThresholdReached,
 ): Promise<Step> {
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
@@ -248,7 +265,7 @@ async function create(
   const intent: LedgerEntry =
     action.takeOver && entry !== undefined
       ? { ...entry, intentId: newIntentId(), createStartedAt: now, outbox: undefined }
-      : newIntent({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined });
+      : withThreshold(newIntent({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined }), reached);
   const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
   // Taking over a create whose outcome is unknown: guarded (looked up by marker once the search has settled).
   const createAction: Omit<OutboxAction, 'id'> = { kind: 'create', createdAt: now, request, rule: work.rule, deliveryId: work.deliveryId, guard: action.lookupFirst, suspectAt: action.lookupFirst ? now : undefined };
@@ -267,4 +284,10 @@ async function create(
   if (run.deadLettered.length > 0) return { kind: 'done', outcome: { status: 'dead_lettered', reason: run.reason ?? 'the case could not be created' } };
   const retryInSeconds = run.retryInSeconds ?? Math.max(0, Math.ceil(((run.dueAt ?? now + WATCHDOG_DELAY_SECONDS * 1000) - now) / 1000));
   return { kind: 'done', outcome: { status: 'queued', retryInSeconds, reason: run.reason ?? 'outbox_pending' } };
+}
+
+/** A case opened by its occurrence threshold counts the firings that reached it (issue 17), all reported in the case itself. */
+function withThreshold(intent: LedgerEntry, reached: ThresholdReached | undefined): LedgerEntry {
+  if (reached === undefined) return intent;
+  return { ...intent, occurrences: reached.occurrences, commentedOccurrences: reached.occurrences, firstSeen: Math.min(intent.firstSeen, reached.firstSeen) };
 }

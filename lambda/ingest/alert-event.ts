@@ -5,6 +5,8 @@ import { eventTime } from '../lifecycle/event-time.js';
 import type { AlertWork } from '../lifecycle/work.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
 import type { OutboxDeps } from '../delivery/outbox.js';
+import { resetThreshold } from '../delivery/threshold.js';
+import type { OpenAfter } from '../lifecycle/threshold.js';
 import type { SourceEvent } from '../sources/index.js';
 
 /** One event through the ledger and the lifecycle: its dedup identity, rule and outcome. */
@@ -17,6 +19,11 @@ export interface AlertEventOutcome {
 function policyOfRule(compiled: CompiledSource, rule: string | undefined): LifecyclePolicy {
   const found = rule === undefined ? undefined : compiled.rules.find((r) => r.name === rule);
   return found?.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY;
+}
+
+/** The source's occurrence threshold, or else the first of its rules' (issue 17); undefined when none has one. */
+function thresholdOf(compiled: CompiledSource): OpenAfter | undefined {
+  return compiled.lifecycle?.open_after ?? compiled.rules.find((r) => r.lifecycle?.open_after !== undefined)?.lifecycle?.open_after;
 }
 
 /**
@@ -47,7 +54,12 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
     };
   } else if (mapped.outcome === 'no_match' && ev.signal !== 'firing') {
     const entry = await deps.ledger.get(ev.source, ev.identity);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) {
+      // Issue 17: an alert below its occurrence threshold has no entry yet; its resolve resets the count.
+      const openAfter = ev.signal === 'resolved' ? thresholdOf(compiled) : undefined;
+      const reset = openAfter === undefined ? undefined : await resetThreshold({ source: ev.source, identity: ev.identity }, occurredAt, undefined, openAfter, deps);
+      return reset === undefined ? undefined : { identity: ev.identity, rule: undefined, outcome: reset };
+    }
     work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, request: undefined, summary: ev.type, policy: policyOfRule(compiled, entry.rule), occurredAt, receivedAt };
   } else {
     return undefined;

@@ -24,6 +24,13 @@ export const LIFECYCLE_DEFAULTS = {
 export const lifecycleSchemas = z.lazily(() => {
   const Seconds = z.int().check(z.nonnegative());
   const MarkerAttributeKey = z.string().check(z.minLength(1));
+  /** Issue 17: the case is created only once the alert fired `occurrences` times within `within_seconds` (README, Lifecycle). */
+  const OCCURRENCES = 'must be a whole number from 1 to 1000 (1: open on the first firing)';
+  const WITHIN = 'must be a whole number of seconds above 0, at most 86400 (a day)';
+  const OpenAfter = z.strictObject({
+    occurrences: z.int({ error: OCCURRENCES }).check(z.gte(1, OCCURRENCES), z.lte(1000, OCCURRENCES)),
+    within_seconds: z.int({ error: WITHIN }).check(z.gt(0, WITHIN), z.lte(86_400, WITHIN)),
+  });
 
   const overrides = z.strictObject({
     /** At most one "fired again" comment per this many seconds; occurrences in between are counted and reported together. */
@@ -49,6 +56,11 @@ export const lifecycleSchemas = z.lazily(() => {
      * dedup marker there (the description footer is always written). @default none
      */
     marker_attribute: z.optional(MarkerAttributeKey),
+    /**
+     * Open a case only once the alert fired `occurrences` times within `within_seconds` (counted per
+     * delivery, in the ledger); until then a firing is answered 202 below_threshold. @default none
+     */
+    open_after: z.optional(OpenAfter),
   });
 
   /** The full policy with defaults (strict: an unknown key is an error). */
@@ -63,6 +75,7 @@ export const lifecycleSchemas = z.lazily(() => {
     close_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.close_status),
     reopen_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.reopen_status),
     marker_attribute: z.optional(MarkerAttributeKey),
+    open_after: z.optional(OpenAfter),
   });
   return { overrides, policy };
 });

@@ -26,6 +26,8 @@ const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as co
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 const AM_FIRING = fixture('alertmanager/firing.two-alerts.json');
 const AM_RESOLVED = fixture('alertmanager/resolved.json');
+/** The group firing again after AM_RESOLVED (endsAt 04:02:30), a new episode: Prometheus gives its alerts a new startsAt (#13). */
+const AM_REFIRED = AM_FIRING.replaceAll('"startsAt":"2025-05-06T03:14:07.512Z"', '"startsAt":"2025-05-06T04:10:00Z"');
 const AM_IDENTITY = 'case-bridge/{}/{team="storage"}:{alertname="DiskFillingUp"}';
 const PD_IDENTITY = 'Q2XK7RB9ZT1M';
 const SECRET_OF: Partial<Record<SourceName, string>> = { alertmanager: TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN, pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET };
@@ -197,6 +199,37 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', occurrences: 10 });
   });
 
+  it('open_after (#17): answered 202 below_threshold until the third firing within 10 min; concurrent firings count each; a resolve resets', async () => {
+    const { dd, bridge, ledger } = await start({
+      rules: (file) => {
+        const sources = file['sources'] as Record<string, Record<string, unknown>>;
+        sources['alertmanager']!['lifecycle'] = { open_after: { occurrences: 3, within_seconds: 600 } };
+      },
+    });
+    // Alertmanager sends no delivery id: each request counts.
+    const pair = await Promise.all([send(bridge, 'alertmanager', AM_FIRING), send(bridge, 'alertmanager', AM_FIRING)]);
+    for (const { status, answer } of pair) {
+      expect(status).toBe(202);
+      expect(answer).toMatchObject({ status: 'below_threshold', reason: 'counted', openAfter: { occurrences: 3, within_seconds: 600 } });
+    }
+    expect(dd.cases).toHaveLength(0);
+
+    // The resolve matches no rule and finds no ledger entry: it still resets the count.
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_RESOLVED)).answer).toMatchObject({ status: 'below_threshold', reason: 'reset', occurrences: 0 });
+    // The group fires again after the resolve, a new episode (#13: a firing is counted at the sender's
+    // time, and one sent before the resolve does not count).
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_REFIRED)).answer).toMatchObject({ status: 'below_threshold', occurrences: 1 });
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_REFIRED)).answer).toMatchObject({ status: 'below_threshold', occurrences: 2 });
+    clock += 60_000;
+    const third = await send(bridge, 'alertmanager', AM_REFIRED);
+    expect(third.status).toBe(201);
+    expect(dd.cases).toHaveLength(1);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', occurrences: 3 });
+  });
+
   it('two different groups firing at once give two cases', async () => {
     const { dd, bridge } = await start();
     const other = AM_FIRING.replaceAll('DiskFillingUp', 'MemoryPressure');
@@ -296,8 +329,6 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
   });
 
   describe("event order by the sender's own time (#13)", () => {
-    /** The group firing again in a new episode: Prometheus gives the alerts a new startsAt. */
-    const AM_REFIRED = AM_FIRING.replaceAll('"startsAt":"2025-05-06T03:14:07.512Z"', '"startsAt":"2025-05-06T04:10:00Z"');
 
     it('A resolve whose sender time is older than the latest firing does not close', async () => {
       const metrics = new MemoryMetrics();

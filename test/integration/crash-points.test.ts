@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DURABLE_STEPS, type DurableStep } from '../../lambda/delivery/steps.js';
+import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
 import type { AlertWork } from '../../lambda/lifecycle/work.js';
 import { Crasher, drain, firing, ingest, lostAnswer, lostRequest, newWorld, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
 
@@ -26,6 +27,10 @@ async function fire(w: World, work: AlertWork): Promise<void> {
   await ingest(w, work);
   await drain(w);
 }
+
+/** Issue 17: a case opens on the third firing within 10 minutes; the firings carry delivery ids, so a retry counts once. */
+const THRESHOLD = resolvePolicy({ open_after: { occurrences: 3, within_seconds: 600 } });
+const counted = (deliveryId: string): AlertWork => ({ ...firing(), deliveryId, policy: THRESHOLD });
 
 const PATHS: readonly Path[] = [
   { name: 'first create', ends: 'OPEN', setup: async () => undefined, events: () => [firing()] },
@@ -105,6 +110,22 @@ const PATHS: readonly Path[] = [
     },
     events: (w) => [{ ...firing(), occurredAt: w.clock - 1000 }, { ...resolved(), occurredAt: w.clock - 2000 }],
   },
+  {
+    name: 'open_after: two firings counted, the third opens the case', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, counted('d1'));
+      await fire(w, counted('d2'));
+    },
+    events: () => [counted('d3')],
+  },
+  {
+    name: 'open_after: a resolve resets the count, three firings after it open the case', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, counted('d1'));
+      await fire(w, counted('d2'));
+    },
+    events: () => [{ ...resolved(), policy: THRESHOLD }, counted('d3'), counted('d4'), counted('d5')],
+  },
   { name: 'create refused (400) -> dead letter', ends: 'no case', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = Array.from({ length: 9 }, () => refused)) },
 ];
 
@@ -166,6 +187,6 @@ describe('crash points (#13)', () => {
     console.log(`crash points covered: ${covered} runs (${points} crash points x with/without the sender's retry) over ${PATHS.length} paths`);
     expect(failures).toEqual([]);
     expect(points).toBeGreaterThanOrEqual(60);
-    expect([...hit].sort()).toEqual(expect.arrayContaining(['watchdog.armed', 'transition.written', 'claim.written', 'datadog.acted', 'action.completed', 'retry.enqueued', 'failure.recorded']));
+    expect([...hit].sort()).toEqual(expect.arrayContaining(['watchdog.armed', 'transition.written', 'claim.written', 'datadog.acted', 'action.completed', 'retry.enqueued', 'failure.recorded', 'threshold.counted', 'threshold.reset']));
   });
 });

@@ -30,6 +30,10 @@ beforeAll(async () => {
   const { entry } = await ledger.beginCreate({ ...key, now: Date.parse('2026-03-01T10:00:00Z') });
   await ledger.completeCreate(key, entry.intentId, { caseId: 'case-1', caseKey: 'DDFC-1' }, Date.parse('2026-03-01T10:00:01Z'));
   await ledger.recordOccurrence(key, Date.parse('2026-03-01T10:05:00Z'));
+  // Issue 17: an alert below its occurrence threshold, with a count and no entry.
+  const below = { source: 'alertmanager', identity: 'group/flapping' };
+  await ledger.countFiring(below, { key: 'd2', at: Date.parse('2026-03-01T10:07:00Z') }, 600_000);
+  await ledger.countFiring(below, { key: 'd1', at: Date.parse('2026-03-01T10:06:00Z') }, 600_000);
 });
 afterAll(async () => {
   await dynamo?.close();
@@ -42,6 +46,12 @@ describe('npm run cases', () => {
     const report = JSON.parse(out.stdout) as { found: boolean; entry: Record<string, unknown> };
     expect(report.found).toBe(true);
     expect(report.entry).toMatchObject({ state: 'open', caseId: 'case-1', caseKey: 'DDFC-1', occurrences: 2, unreportedOccurrences: 1, lastSeen: '2026-03-01T10:05:00.000Z', marker: dedupMarker('pagerduty', 'Q1ABCDEF') });
+  });
+
+  it("prints an alert's occurrence count below its threshold, with no entry (#17)", async () => {
+    const out = await cases('alertmanager', 'group/flapping', '--endpoint', dynamo.endpoint, '--table', TABLE);
+    expect(out.code).toBe(1);
+    expect(JSON.parse(out.stdout)).toMatchObject({ found: false, occurrenceCount: { firings: ['2026-03-01T10:06:00.000Z', '2026-03-01T10:07:00.000Z'] } });
   });
 
   it('exits 1 for an unknown alert, 2 on bad usage', async () => {
