@@ -6,7 +6,7 @@ import { newIntentId } from '../ledger/intent-id.js';
 import { ABANDONED_STATUS, DELETED_STATUS, type AlertKey, type LedgerEntry, type OutboxAction } from '../ledger/types.js';
 import { ANSWER_MARGIN_MS, AWS_CALL_WORST_CASE_MS, BUDGETS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS, GUARD_READ_PAGES } from '../shared/budgets.js';
 import { DatadogError } from '../shared/errors.js';
-import { callDatadog, MIN_CALL_MS, storing } from './call.js';
+import { callDatadog, MIN_CALL_MS, RetryRefusedError, storing } from './call.js';
 import { rebookAfter429 } from './deliver.js';
 import type { Pacer } from './rate-budget.js';
 import type { Logger } from '../shared/log.js';
@@ -250,6 +250,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     try {
       effect = await act(head, held, deps, settleMs, keepClaim);
     } catch (error) {
+      // A 401/403 whose second try the claim no longer held: nothing was done; the next worker goes on.
+      if (error instanceof RetryRefusedError) return result('left', held.claimUntil);
       if (!(error instanceof DatadogError)) throw error;
       const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
       if (error.retryable && tries < MAX_ATTEMPTS) {
@@ -333,12 +335,14 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
   // After a guard's read, the effect is a second Datadog call: it starts only if it fits the time left too.
   const noTimeLeft = (): boolean => deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS;
   const timed = entry.source;
-  // Every call below first makes sure the claim holds it and the write after it (keepClaim).
+  // Every call below first makes sure the claim holds it and the write after it (keepClaim); so does
+  // its second try after a 401/403 with re-read keys (`again`).
+  const again = (callMs: number) => (): Promise<boolean> => keepClaim(callMs);
   if (head.kind === 'create') {
     if (head.guard === true || entry.ambiguousIntentId !== undefined) {
       // Not before sentAt + settle (the caller checked): a lookup that finds nothing is trusted.
       if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
-      const found: CaseSummary | undefined = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(entry.marker, keys, options));
+      const found: CaseSummary | undefined = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(entry.marker, keys, options), again(DATADOG_TIMEOUT_MS));
       if (found !== undefined) {
         deps.logger.info('case found by its dedup marker: not created again', { caseId: found.id, marker: entry.marker });
         return { created: { id: found.id, key: found.key, statusName: found.statusName } };
@@ -350,7 +354,7 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
     }
     const request = head.request as CaseCreateRequest;
     if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
-    return { created: await callDatadog(deps, timed, (keys, options) => datadog.createCase(request, keys, options)) };
+    return { created: await callDatadog(deps, timed, (keys, options) => datadog.createCase(request, keys, options), again(DATADOG_TIMEOUT_MS)) };
   }
   const caseId = head.caseId ?? entry.caseId;
   if (caseId === undefined) return 'missing';
@@ -359,18 +363,18 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
       const line = updateMarkerLine(head.id);
       if (head.guard === true) {
         if (!(await keepClaim(BUDGETS.guardReadMs))) return 'left';
-        const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: GUARD_READ_PAGES }, keys, options));
+        const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: GUARD_READ_PAGES }, keys, options), again(BUDGETS.guardReadMs));
         if (read.checked && read.comments.some((c) => c.message.includes(line))) return {};
         if (!read.checked) deps.logger.warn('comment may be duplicated: the case timeline cannot be read', { caseId, status: read.status });
         if (noTimeLeft()) return 'left';
       }
       if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
-      await callDatadog(deps, timed, (keys, options) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys, options));
+      await callDatadog(deps, timed, (keys, options) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys, options), again(DATADOG_TIMEOUT_MS));
       return {};
     }
     const status = head.status ?? 'CLOSED';
     if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
-    await callDatadog(deps, timed, (keys, options) => datadog.setStatus(caseId, status === 'CLOSED' || status === 'OPEN' || status === 'IN_PROGRESS' ? status : { statusName: status }, keys, options));
+    await callDatadog(deps, timed, (keys, options) => datadog.setStatus(caseId, status === 'CLOSED' || status === 'OPEN' || status === 'IN_PROGRESS' ? status : { statusName: status }, keys, options), again(DATADOG_TIMEOUT_MS));
     return {};
   } catch (error) {
     if (error instanceof DatadogError && error.status === 404) return 'missing';

@@ -6,6 +6,7 @@ import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
 import { decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
 import { DatadogError } from '../shared/errors.js';
+import { isoTime } from '../shared/time.js';
 import type { CountMetric } from '../shared/metrics.js';
 import type { PendingEvent } from './queue.js';
 import { callDatadog, storing } from './call.js';
@@ -32,6 +33,7 @@ const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen:
  * won't-fix...); the ingest handler adds one per redelivered delivery id. CasesCommented, CasesClosed
  * and CasesReopened count each comment / status change once, by the run that won its ledger claim,
  * when it is sent or handed to the retry queue (the retry handler does not count it again).
+ * EventsOutOfOrder (issue 13) counts an event decided stale_resolve or stale_event (outOfOrder).
  */
 export async function runLifecycle(work: AlertWork, deps: OutboxDeps): Promise<LifecycleOutcome> {
   const outcome = await decideAndAct(work, deps);
@@ -75,7 +77,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
       const seen = observeCase(entry, summary, now);
       if (seen.changed) {
         if (seen.entry.state === 'closed') {
-          await ledger.markClosed(key, { caseId, at: seen.entry.closedAt ?? now, by: 'human', status: seen.entry.closedStatus ?? 'CLOSED' });
+          await ledger.markClosed(key, { caseId, at: seen.entry.closedAt ?? now, by: seen.entry.closedBy ?? 'human', status: seen.entry.closedStatus ?? 'CLOSED' });
         } else if (entry.state === 'closed') {
           await ledger.markReopened(key, { caseId, at: now, from: 'closed' });
         }
@@ -109,6 +111,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   const caseId = entry?.caseId;
   const caseKey = entry?.caseKey;
   const nothing = async (reason: DecisionReason): Promise<Step> => {
+    if (reason === 'stale_resolve' || reason === 'stale_event') outOfOrder(reason, work, event.occurredAt, entry, deps);
     // Whoever comes next completes unfinished work: this delivery works the alert's outbox when its claim is void.
     if (entry?.outbox !== undefined && entry.outbox.length > 0 && !(entry.claimUntil !== undefined && entry.claimUntil > now)) {
       await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
@@ -175,13 +178,20 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   return { kind: 'done', outcome: { status: 'updated', reason: d.reason, caseId, caseKey, queued } };
 }
 
+/** Issue 13: an event older than the alert's latest firing (a resolve) or resolve (a firing) changes nothing: logged and counted. */
+function outOfOrder(reason: 'stale_resolve' | 'stale_event', work: AlertWork, at: number, entry: LedgerEntry | undefined, deps: OutboxDeps): void {
+  deps.metrics?.count('EventsOutOfOrder', work.source);
+  const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : isoTime(t));
+  const latest = reason === 'stale_resolve' ? { lastFiringAt: iso(entry?.lastFiringAt) } : { lastResolveAt: iso(entry?.lastResolveAt), closedAt: iso(entry?.closedAt), closedBy: entry?.closedBy };
+  deps.logger.info(`${work.signal} event older than the alert's latest ${reason === 'stale_resolve' ? 'firing' : 'resolve or close'}: ignored`, { reason, identity: work.identity, signal: work.signal, eventTime: isoTime(at), ...latest });
+}
+
 async function stepAt(deps: OutboxDeps, key: AlertKey, name: DurableStep): Promise<void> {
   if (STEP_HOOKS && deps.steps !== undefined) await deps.steps(name, { source: key.source, identity: key.identity });
 }
 
 /** The queued form of an event the lifecycle defers (see PendingEvent). */
 export function pendingEventOf(work: AlertWork, attempt: number, now: number): PendingEvent {
-  const occurredAt = work.occurredAt ?? now;
   return {
     kind: 'lifecycle_event',
     source: work.source,
@@ -189,9 +199,9 @@ export function pendingEventOf(work: AlertWork, attempt: number, now: number): P
     identity: work.identity,
     rule: work.rule,
     attempt,
-    firstSeen: occurredAt,
+    firstSeen: work.receivedAt ?? now,
     signal: work.signal,
-    occurredAt,
+    occurredAt: work.occurredAt ?? now,
     summary: work.summary,
     ...(work.request !== undefined ? { request: work.request } : {}),
     policy: work.policy,
@@ -210,6 +220,7 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
     summary: pending.summary,
     policy: pending.policy,
     occurredAt: pending.occurredAt,
+    receivedAt: pending.firstSeen,
     attempt: pending.attempt,
   };
 }

@@ -1,6 +1,7 @@
 import type { CompiledSource } from '../mapping/compile-rules.js';
 import type { MapResult } from '../mapping/map-event.js';
 import { runLifecycle, type LifecycleOutcome } from '../delivery/run.js';
+import { eventTime } from '../lifecycle/event-time.js';
 import type { AlertWork } from '../lifecycle/work.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
 import type { OutboxDeps } from '../delivery/outbox.js';
@@ -31,9 +32,12 @@ function thresholdOf(compiled: CompiledSource): OpenAfter | undefined {
  *   (the rule asked for a case for it).
  * - No rule matched a resolve or informational event: it still reaches the alert's case, if the
  *   ledger has one under the source's identity, with the policy of the rule that created it.
+ * The event is ordered by the sender's own time where it gives one (capped by eventTime), else by
+ * `receivedAt`, when the bridge received it (issue 13).
  * Undefined: the ledger has nothing to do with it (answered as before: ignored / no rule matched).
  */
-export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps): Promise<AlertEventOutcome | undefined> {
+export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps, receivedAt: number = deps.now()): Promise<AlertEventOutcome | undefined> {
+  const occurredAt = eventTime(ev, receivedAt);
   let work: AlertWork;
   if (mapped.outcome === 'case') {
     work = {
@@ -45,16 +49,18 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
       request: mapped.request,
       summary: ev.type,
       policy: mapped.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY,
+      occurredAt,
+      receivedAt,
     };
   } else if (mapped.outcome === 'no_match' && ev.signal !== 'firing') {
     const entry = await deps.ledger.get(ev.source, ev.identity);
     if (entry === undefined) {
       // Issue 17: an alert below its occurrence threshold has no entry yet; its resolve resets the count.
       const openAfter = ev.signal === 'resolved' ? thresholdOf(compiled) : undefined;
-      const reset = openAfter === undefined ? undefined : await resetThreshold({ source: ev.source, identity: ev.identity }, deps.now(), undefined, openAfter, deps);
+      const reset = openAfter === undefined ? undefined : await resetThreshold({ source: ev.source, identity: ev.identity }, occurredAt, undefined, openAfter, deps);
       return reset === undefined ? undefined : { identity: ev.identity, rule: undefined, outcome: reset };
     }
-    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, request: undefined, summary: ev.type, policy: policyOfRule(compiled, entry.rule) };
+    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, request: undefined, summary: ev.type, policy: policyOfRule(compiled, entry.rule), occurredAt, receivedAt };
   } else {
     return undefined;
   }

@@ -29,6 +29,8 @@ export const METRICS = {
     'CasesCommented',
     'CasesClosed',
     'CasesReopened',
+    // Issue 13: an event older than the alert's latest firing (a resolve) or resolve (a firing), ignored.
+    'EventsOutOfOrder',
   ],
   /** Dimensions {service, source, reason}. */
   bySourceAndReason: ['WebhooksRejected'],

@@ -102,6 +102,15 @@ const PATHS: readonly Path[] = [
     },
   },
   {
+    // Issue 13: ordered by the sender's time. The resolve was sent before the alert fired again, but reaches the bridge after that firing.
+    name: 'resolve sent before a re-firing, delivered after it -> stays open', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, firing());
+      w.clock += 16 * MIN;
+    },
+    events: (w) => [{ ...firing(), occurredAt: w.clock - 1000 }, { ...resolved(), occurredAt: w.clock - 2000 }],
+  },
+  {
     name: 'open_after: two firings counted, the third opens the case', ends: 'OPEN',
     setup: async (w) => {
       await fire(w, counted('d1'));
@@ -128,7 +137,8 @@ async function run(path: Path, crashAt: number, retry: boolean): Promise<{ world
   const crasher = new Crasher(crashAt);
   const events = path.events(w);
   for (const work of events) {
-    const stamped = { ...work, occurredAt: w.clock };
+    // The sender's time of the event: the path's own, else when it is sent (the sender's retry keeps it).
+    const stamped = { ...work, occurredAt: work.occurredAt ?? w.clock };
     const answered = await ingest(w, stamped, crasher);
     if (!answered && retry) await ingest(w, stamped, crasher);
     w.clock += 1000;

@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readQueuedMessage } from '../../lambda/delivery/queue.js';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
+import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { dedupMarker } from '../../lambda/ledger/marker.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { queueDepth, receive } from '../support/fauxqs.js';
 
 const run = promisify(execFile);
 const TABLE = 'ops-view';
@@ -58,5 +61,35 @@ describe('npm run cases', () => {
     const usage = await cases('pagerduty');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('usage: npm run cases');
+  });
+});
+
+describe('npm run cases --nudge (#13)', () => {
+  let sqs: LocalSqs;
+  beforeAll(async () => {
+    sqs = await startLocalSqs();
+  });
+  afterAll(async () => {
+    await sqs?.close();
+  });
+
+  it("puts one trigger for the alert on the retry queue, due now: the retry function works the alert's outbox", { timeout: 30_000 }, async () => {
+    const out = await cases('pagerduty', 'Q1ABCDEF', '--endpoint', dynamo.endpoint, '--table', TABLE, '--nudge', '--queue-url', sqs.retryQueueUrl);
+
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toMatchObject({ found: true, nudged: { queueUrl: sqs.retryQueueUrl } });
+    const [message, ...more] = await receive(sqs.client, sqs.retryQueueUrl, { waitTimeSeconds: 1 });
+    expect(more).toEqual([]);
+    expect(readQueuedMessage(message?.Body ?? '')).toMatchObject({ ok: true, message: { disposition: 'retry', action: { kind: 'outbox', source: 'pagerduty', identity: 'Q1ABCDEF', attempt: 0 }, reason: expect.stringContaining('nudge') } });
+  });
+
+  it('nudges nothing for an alert the ledger does not know (exit 1), and needs the queue (exit 2)', { timeout: 30_000 }, async () => {
+    const missing = await cases('pagerduty', 'nope', '--endpoint', dynamo.endpoint, '--table', TABLE, '--nudge', '--queue-url', sqs.retryQueueUrl);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout)).not.toHaveProperty('nudged');
+    const noQueue = await cases('pagerduty', 'Q1ABCDEF', '--endpoint', dynamo.endpoint, '--table', TABLE, '--nudge');
+    expect(noQueue.code).toBe(2);
+    expect(noQueue.stderr).toContain('--nudge needs --queue-url');
+    expect(await queueDepth(sqs.client, sqs.retryQueueUrl)).toMatchObject({ visible: 0, delayed: 0 });
   });
 });
