@@ -18,6 +18,8 @@ interface Path {
   readonly faults?: (w: World) => void;
   /** The final status of the alert's last case in the uninterrupted run. */
   readonly ends: 'OPEN' | 'CLOSED' | 'no case';
+  /** A second case: linked as the successor of the first (#17), or not (the link given up); nothing dead-lettered either way. */
+  readonly linked?: boolean;
 }
 
 const MIN = 60_000;
@@ -25,6 +27,13 @@ const MIN = 60_000;
 async function fire(w: World, work: AlertWork): Promise<void> {
   await ingest(w, work);
   await drain(w);
+}
+
+/** A case opened and closed, and the reopen window passed: the next firing makes a new case. */
+async function afterTheWindow(w: World): Promise<void> {
+  await fire(w, firing());
+  await fire(w, resolved());
+  w.clock += 2 * 24 * 60 * MIN;
 }
 
 const PATHS: readonly Path[] = [
@@ -47,15 +56,11 @@ const PATHS: readonly Path[] = [
     },
     events: () => [firing()],
   },
-  {
-    name: 'firing after the reopen window -> new case', ends: 'OPEN',
-    setup: async (w) => {
-      await fire(w, firing());
-      await fire(w, resolved());
-      w.clock += 2 * 24 * 60 * MIN;
-    },
-    events: () => [firing()],
-  },
+  { name: 'firing after the reopen window -> new case, linked to the previous one', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()] },
+  // Case lineage (#17): the new case's link to the previous one is an outbox action after the create.
+  { name: 'new case: link answer lost -> found among the links, linked once', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [lostAnswer]) },
+  { name: 'new case: link 429 -> retry function', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [rateLimited]) },
+  { name: 'new case: link refused (400) -> given up, the case stands, nothing dead-lettered', ends: 'OPEN', linked: false, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [refused]) },
   { name: 'create 429 -> retry function', ends: 'OPEN', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = [rateLimited]) },
   {
     name: 'deferred resolve: create 429, resolve while creating', ends: 'CLOSED',
@@ -132,6 +137,7 @@ describe('crash points (#13)', () => {
       if (ref.stuck !== '') failures.push(`${path.name}: uninterrupted run: ${ref.stuck}`);
       const expected = snapshot(ref.world);
       expect(expected.cases.at(-1)?.status ?? 'no case', path.name).toBe(path.ends);
+      if (path.linked !== undefined) expect({ cases: expected.cases.map((c) => c.succeeds), dlq: expected.dlq }, path.name).toEqual({ cases: [[], path.linked ? [0] : []], dlq: 0 });
       // No comment is posted twice in any case (the marker line names its outbox action).
       for (const c of expected.cases) expect(new Set(c.comments).size, path.name).toBe(c.comments.length);
       for (const step of ref.crasher.trace) {

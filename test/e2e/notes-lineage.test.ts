@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { caseSchemas } from '../../lambda/datadog/schema.js';
 import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
 import { signRequest } from '../../lambda/local/sign.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
@@ -10,13 +11,15 @@ import type { SourceName } from '../../lambda/sources/index.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
 
-// Issue 17, item 2: a human's note (PagerDuty incident.annotated, Opsgenie AddNote) becomes its own
-// comment on the alert's case, with author and link, once per note however often it is delivered;
-// through the real local bridge, a real DynamoDB protocol (dynalite) and the local Case Management.
+// Issue 17, through the real local bridge, a real DynamoDB protocol (dynalite) and the local Case
+// Management: a human's note (PagerDuty incident.annotated, Opsgenie AddNote) becomes its own comment on
+// the alert's case, with author and link, once per note however often it is delivered (item 2); a new
+// case after the reopen window is linked to the previous one, best effort (item 5).
 
 const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
-const SECRET_OF: Partial<Record<SourceName, string>> = { pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET, opsgenie: TEST_SECRETS.OPSGENIE_BEARER_TOKEN };
+const SECRET_OF: Partial<Record<SourceName, string>> = { pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET, opsgenie: TEST_SECRETS.OPSGENIE_BEARER_TOKEN, alertmanager: TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN };
+const DAY = 24 * 3600_000;
 const MARKER_LINE = /\n\ncase-bridge update: cbu[0-9a-f]{20}$/;
 
 interface Answer {
@@ -34,7 +37,7 @@ afterAll(async () => {
   await dynamo.close();
 });
 
-describe('human notes become comments (#17)', () => {
+describe('human notes and case lineage (#17)', () => {
   let dd: DatadogTestServer | undefined;
   let bridge: TestBridge | undefined;
   let clock = Date.parse('2025-04-02T07:20:00Z');
@@ -64,8 +67,8 @@ describe('human notes become comments (#17)', () => {
     return { dd, bridge };
   }
 
-  async function send(b: TestBridge, source: SourceName, body: string, headers: Record<string, string> = {}): Promise<{ status: number; answer: Answer }> {
-    clock += 60_000;
+  async function send(b: TestBridge, source: SourceName, body: string, headers: Record<string, string> = {}, advance = 60_000): Promise<{ status: number; answer: Answer }> {
+    clock += advance;
     const signed = signRequest({ source, secret: SECRET_OF[source]!, body, headers: { 'Content-Type': 'application/json', ...headers } });
     const res = await fetch(`${b.url}/webhooks/${source}`, { method: 'POST', body, headers: signed });
     return { status: res.status, answer: (await res.json()) as Answer };
@@ -142,5 +145,58 @@ describe('human notes become comments (#17)', () => {
     expect((await send(bridge, 'opsgenie', fixture('opsgenie/AddNote.json'))).answer).toMatchObject({ status: 'deduplicated', reason: 'informational' });
     expect(dd.cases).toHaveLength(2);
     expect(dd.cases.flatMap((c) => c.comments)).toEqual([]);
+  });
+
+  const AM_FIRING = fixture('alertmanager/firing.two-alerts.json');
+  const AM_RESOLVED = fixture('alertmanager/resolved.json');
+
+  it('a firing after the reopen window makes a new case linked as the successor of the closed one; a reopen within the window links nothing', async () => {
+    const { dd, bridge } = await start();
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(201);
+    await send(bridge, 'alertmanager', AM_RESOLVED);
+    expect((await send(bridge, 'alertmanager', AM_FIRING)).answer).toMatchObject({ status: 'updated', reason: 'reopened' });
+    expect(dd.links).toEqual([]);
+    await send(bridge, 'alertmanager', AM_RESOLVED);
+
+    const later = await send(bridge, 'alertmanager', AM_FIRING, {}, DAY + 60_000);
+    expect(later.status).toBe(201);
+    const [first, second] = dd.cases;
+    expect(dd.cases).toHaveLength(2);
+    expect(dd.links).toEqual([{ id: expect.any(String), parentCaseId: second?.id, childCaseId: first?.id, relationship: 'SUCCESSOR_OF' }]);
+    // The request as sent, in the bridge's own schema of CreateCaseLink (the conformance suite checks it against Datadog's document).
+    const sent = dd.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/cases/link');
+    expect(sent).toHaveLength(1);
+    expect(caseSchemas().CaseLinkCreateRequest.parse(JSON.parse(sent[0]?.body ?? '{}'))).toEqual({
+      data: { type: 'link', attributes: { parent_entity_id: second?.id, parent_entity_type: 'CASE', child_entity_id: first?.id, child_entity_type: 'CASE', relationship: 'SUCCESSOR_OF' } },
+    });
+  });
+
+  it.each([
+    ['refused (400): given up, logged, never dead-lettered', 400, 'case link given up'],
+    ['answered 409 (the link exists): done', 409, 'case link already there'],
+  ])('a link %s: the new case is created all the same', async (_name, status, logged) => {
+    const { dd, bridge } = await start();
+    await send(bridge, 'alertmanager', AM_FIRING);
+    await send(bridge, 'alertmanager', AM_RESOLVED);
+    dd.failNextLinks(1, { status });
+
+    const later = await send(bridge, 'alertmanager', AM_FIRING, {}, DAY + 60_000);
+    expect(later.status).toBe(201);
+    expect(dd.cases).toHaveLength(2);
+    expect(dd.links).toEqual([]);
+    expect(dd.requests.filter((r) => r.path === '/api/v2/cases/link')).toHaveLength(1);
+    expect(bridge.logs.some((l) => l.includes(logged))).toBe(true);
+    expect(bridge.logs.some((l) => l.includes('dead-lettered'))).toBe(false);
+  });
+
+  it('the stand-in answers a link to a case it does not hold 404, and lists a case\'s links', async () => {
+    const { dd } = await start();
+    const headers = { 'content-type': 'application/json', 'dd-api-key': DD_KEYS.DD_API_KEY, 'dd-application-key': DD_KEYS.DD_APP_KEY };
+    const body = { data: { type: 'link', attributes: { parent_entity_id: 'nope', parent_entity_type: 'CASE', child_entity_id: 'nope-2', child_entity_type: 'CASE', relationship: 'SUCCESSOR_OF' } } };
+    expect((await fetch(`${dd.url}/api/v2/cases/link`, { method: 'POST', headers, body: JSON.stringify(body) })).status).toBe(404);
+    expect((await fetch(`${dd.url}/api/v2/cases/link`, { method: 'POST', headers, body: JSON.stringify({ data: { type: 'link', attributes: { relationship: 'SUCCESSOR_OF' } } }) })).status).toBe(400);
+    const listed = await fetch(`${dd.url}/api/v2/cases/link?entity_type=CASE&entity_id=nope`, { headers });
+    expect(listed.status).toBe(200);
+    expect(await listed.json()).toEqual({ data: [] });
   });
 });
