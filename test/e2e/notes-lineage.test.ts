@@ -18,7 +18,8 @@ import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local
 
 const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
-const SECRET_OF: Partial<Record<SourceName, string>> = { pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET, opsgenie: TEST_SECRETS.OPSGENIE_BEARER_TOKEN, alertmanager: TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN };
+const SECRET_OF: Partial<Record<SourceName, string>> = { pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET, opsgenie: TEST_SECRETS.OPSGENIE_BEARER_TOKEN, alertmanager: TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN, github: TEST_SECRETS.GITHUB_WEBHOOK_SECRET, sentry: TEST_SECRETS.SENTRY_CLIENT_SECRET };
+const headersOf = (path: string): Record<string, string> => JSON.parse(fixture(path)) as Record<string, string>;
 const DAY = 24 * 3600_000;
 const MARKER_LINE = /\n\ncase-bridge update: cbu[0-9a-f]{20}$/;
 
@@ -127,6 +128,19 @@ describe('human notes and case lineage (#17)', () => {
     expect(comments.map((c) => c.split('\n')[0])).toEqual(['Note from opsgenie by System:', expect.stringMatching(/^Resolved at /), 'Note from opsgenie by System:']);
     expect(comments[0]).toContain('Flushed stale keys, watching.');
     expect(comments[2]).toContain('Root cause: a cron job filling the cache.');
+  });
+
+  it.each([
+    ['github', 'issues.opened', 'issue_comment.created', 'Note from github by lee-sre:\n\nPayment provider EU endpoint is slow; failing over to the secondary.\n\nhttps://github.com/acme/widgets/issues/42#issuecomment-2716604410'],
+    ['sentry', 'issue.created', 'comment.created', 'Note from sentry by Ana Diaz:\n\nFix deployed in 2026.03.2; watching the error rate.'],
+  ] as const)('%s: a new comment on the issue (%s, then %s) becomes a note on its case', async (source, opened, commented, text) => {
+    const { dd, bridge } = await start();
+    expect((await send(bridge, source, fixture(`${source}/${opened}.json`), headersOf(`${source}/${opened}.headers.json`))).status).toBe(201);
+    const noted = await send(bridge, source, fixture(`${source}/${commented}.json`), headersOf(`${source}/${commented}.headers.json`));
+    expect(noted.answer).toMatchObject({ status: 'updated', reason: 'note_commented' });
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.cases[0]?.comments).toHaveLength(1);
+    expect(dd.cases[0]?.comments[0]?.replace(MARKER_LINE, '')).toBe(text);
   });
 
   it('a note on an alert with no case is answered deduplicated no_case and sends nothing', async () => {
