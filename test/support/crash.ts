@@ -1,6 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import type { DatadogClient } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { runNote } from '../../lambda/delivery/note.js';
 import { runLifecycle } from '../../lambda/delivery/run.js';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type ActionQueue, type OutboxTrigger, type PendingAction } from '../../lambda/delivery/queue.js';
 import type { DurableStep, StepHook } from '../../lambda/delivery/steps.js';
@@ -171,7 +172,11 @@ function depsOf(world: World, fence: Fence, crasher: Crasher | undefined) {
 export async function ingest(world: World, work: AlertWork, crasher?: Crasher): Promise<boolean> {
   const fence: Fence = { dead: false };
   try {
-    await runLifecycle({ ...work, occurredAt: work.occurredAt ?? world.clock }, depsOf(world, fence, crasher));
+    const stamped = { ...work, occurredAt: work.occurredAt ?? world.clock };
+    const deps = depsOf(world, fence, crasher);
+    // A human's note goes its own way (#17), as the ingest routes it under on_note: comment.
+    if (stamped.note !== undefined) await runNote({ ...stamped, note: stamped.note }, deps);
+    else await runLifecycle(stamped, deps);
     return true;
   } catch {
     return false;
@@ -246,6 +251,11 @@ export function firing(): AlertWork {
 
 export function resolved(): AlertWork {
   return { source: 'alertmanager', identity: 'group/disk', rule: undefined, signal: 'resolved', deliveryId: undefined, request: undefined, summary: 'alert.resolved', policy: POLICY };
+}
+
+/** A responder's note on the alert (#17): its own comment, once per note id. */
+export function note(id: string): AlertWork {
+  return { ...resolved(), signal: 'informational', summary: 'note', note: { id, text: `Note ${id}.`, author: 'Sam', link: 'https://pager.example/incidents/1' } };
 }
 
 export const rateLimited = (): DatadogError => new DatadogError('Datadog answered 429', { status: 429, retryable: true });
