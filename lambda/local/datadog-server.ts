@@ -382,30 +382,45 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   }
 
   /**
+   * The start of a write other than a create (comment, status, link): an injected reply, else the
+   * rate limit when it covers updates. The window's headers to answer with, or undefined once answered.
+   */
+  function admitUpdate(injectedReplies: InjectedReply[], res: ServerResponse, entry: RecordedRequest): Record<string, string> | undefined {
+    const reply = injectedReplies.shift();
+    if (reply !== undefined) return void send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
+    const rate = limit?.includeUpdates ? takeRateLimit() : { headers: {}, over: false };
+    if (rate.over) return void send(res, entry, 429, { errors: ['Too many requests'] }, { ...rate.headers, 'Content-Type': 'application/json' });
+    return rate.headers;
+  }
+
+  /** The request's JSON body, or undefined once answered 415 (not JSON) or 400 (not parsable). */
+  function jsonBody(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string, headers: Record<string, string>): { readonly json: unknown } | undefined {
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return void send(res, entry, 415, jsonApiError(415), headers);
+    try {
+      return { json: JSON.parse(body) as unknown };
+    } catch (e) {
+      return void send(res, entry, 400, jsonApiError(400, `invalid JSON: ${(e as Error).message}`), headers);
+    }
+  }
+
+  /**
    * POST /api/v2/cases/link (CreateCaseLink, reconstructed in the spec): a link between two of its cases,
    * checked with the bridge's schema of the request; 404 when either case is unknown, 201 with the link.
    */
   function createLink(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string): void {
-    const reply = injectedLinks.shift();
-    if (reply !== undefined) return send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
-    const rate = limit?.includeUpdates ? takeRateLimit() : { headers: {}, over: false };
-    if (rate.over) return send(res, entry, 429, { errors: ['Too many requests'] }, { ...rate.headers, 'Content-Type': 'application/json' });
-    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return send(res, entry, 415, jsonApiError(415), rate.headers);
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch (e) {
-      return send(res, entry, 400, jsonApiError(400, `invalid JSON: ${(e as Error).message}`), rate.headers);
-    }
-    const parsed = caseSchemas().CaseLinkCreateRequest.safeParse(json);
-    if (!parsed.success) return send(res, entry, 400, { errors: parsed.error.issues.map((i) => ({ status: '400', title: 'Bad Request', detail: `${i.path.join('.') || '(body)'}: ${i.message}` })) }, rate.headers);
+    const headers = admitUpdate(injectedLinks, res, entry);
+    if (headers === undefined) return;
+    const read = jsonBody(req, res, entry, body, headers);
+    if (read === undefined) return;
+    const parsed = caseSchemas().CaseLinkCreateRequest.safeParse(read.json);
+    if (!parsed.success) return send(res, entry, 400, { errors: parsed.error.issues.map((i) => ({ status: '400', title: 'Bad Request', detail: `${i.path.join('.') || '(body)'}: ${i.message}` })) }, headers);
     const a = parsed.data.data.attributes;
     const unknown = [a.parent_entity_id, a.child_entity_id].find((id) => !cases.some((c) => c.id === id));
-    if (unknown !== undefined) return send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] }, rate.headers);
+    if (unknown !== undefined) return send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] }, headers);
     const made: StoredLink = { id: randomUUID(), parentCaseId: a.parent_entity_id, childCaseId: a.child_entity_id, relationship: a.relationship };
     links.push(made);
     save();
-    send(res, entry, 201, { data: linkResource(made) }, rate.headers);
+    send(res, entry, 201, { data: linkResource(made) }, headers);
   }
 
   /** GET /api/v2/cases/link?entity_type=CASE&entity_id=…[&relationship=…] (ListCaseLinks): the case's links either way. */
@@ -425,19 +440,14 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
 
   /** POST /api/v2/cases/{id}/comment and /status, answered as recorded (404 resource_not_found, 400 with the valid statuses). */
   function update(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string, id: string, action: 'comment' | 'status'): void {
-    const reply = injectedUpdates.shift();
-    if (reply !== undefined) return send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
-    const rate = limit?.includeUpdates ? takeRateLimit() : { headers: {}, over: false };
-    if (rate.over) return send(res, entry, 429, { errors: ['Too many requests'] }, { ...rate.headers, 'Content-Type': 'application/json' });
+    const headers = admitUpdate(injectedUpdates, res, entry);
+    if (headers === undefined) return;
+    const rate = { headers };
     const found = cases.find((c) => c.id === id);
     if (found === undefined) return send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] }, rate.headers);
-    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return send(res, entry, 415, jsonApiError(415), rate.headers);
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch (e) {
-      return send(res, entry, 400, jsonApiError(400, `invalid JSON: ${(e as Error).message}`), rate.headers);
-    }
+    const read = jsonBody(req, res, entry, body, rate.headers);
+    if (read === undefined) return;
+    const json = read.json;
     const attributes = found.response.data.attributes;
     const at = new Date(now()).toISOString();
     if (action === 'comment') {
