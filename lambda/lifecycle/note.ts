@@ -40,7 +40,12 @@ export const MAX_NOTE_LENGTH = MAX_DESCRIPTION_LENGTH / 2;
 
 /** The comment of a note: who wrote it where, the text, and the link. */
 export function noteText(source: string, note: SourceNote): string {
-  const text = note.text.length > MAX_NOTE_LENGTH ? `${note.text.slice(0, MAX_NOTE_LENGTH - 1).trimEnd()}…` : note.text;
+  let text = note.text;
+  if (text.length > MAX_NOTE_LENGTH) {
+    // Cut in UTF-16 units, never inside a surrogate pair.
+    const end = MAX_NOTE_LENGTH - 1 - (/[\uD800-\uDBFF]/.test(text.charAt(MAX_NOTE_LENGTH - 2)) ? 1 : 0);
+    text = `${text.slice(0, end).trimEnd()}…`;
+  }
   const head = `Note from ${source}${note.author !== undefined ? ` by ${note.author}` : ''}:`;
   return [head, text, ...(note.link !== undefined ? [note.link] : [])].join('\n\n');
 }

@@ -57,4 +57,11 @@ describe('noteText (#17)', () => {
     expect(text.length).toBeLessThan(MAX_NOTE_LENGTH + 100);
     expect(text).toMatch(/x…\n\nhttps:\/\/l$/);
   });
+
+  it('never cuts inside a surrogate pair', () => {
+    const emoji = '\u{1F525}';
+    const text = noteText('pagerduty', { id: 'n', text: `${'x'.repeat(MAX_NOTE_LENGTH - 2)}${emoji.repeat(10)}`, author: undefined, link: undefined });
+    expect(text.endsWith('x…')).toBe(true);
+    expect(text).not.toMatch(/[\uD800-\uDBFF]…/);
+  });
 });
