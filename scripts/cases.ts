@@ -17,7 +17,7 @@ import { isSourceName } from '../lambda/sources/index.js';
 import { awsClientConfig, endpointFor } from './aws-local.js';
 import { dedupMarker } from '../lambda/ledger/marker.js';
 import type { FiringCount, LedgerEntry } from '../lambda/ledger/types.js';
-import { LOCAL_CASES_ROUTE, LocalCasesListingSchema, type LocalCasesListing } from '../lambda/local/case-management.js';
+import { formatLocalCases, LOCAL_CASES_ROUTE, LocalCasesListingSchema } from '../lambda/local/case-management.js';
 
 const USAGE = 'usage: npm run cases [-- --url http://127.0.0.1:3000]          the local Case Management\'s cases (npm start without Datadog keys)\n       npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]   the ledger entry of one alert\n       npm run cases -- <source> <identity> ... --nudge [--queue-url RetryQueueUrl]   and a trigger on the retry queue: its pending work is done now\n';
 
@@ -92,14 +92,6 @@ async function nudge(source: Parameters<typeof outboxTrigger>[0], identity: stri
   } finally {
     client.destroy();
   }
-}
-
-/** One line per case: key, status, comments, title. */
-export function formatLocalCases(listing: LocalCasesListing): string {
-  const rows = listing.cases.map((c) => [c.key, c.statusName ?? c.status ?? '', `${c.comments.length} comment${c.comments.length === 1 ? '' : 's'}`, c.title ?? '']);
-  const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => r[i]?.length ?? 0)));
-  const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  '));
-  return [`${listing.cases.length} case${listing.cases.length === 1 ? '' : 's'} in the local Case Management ${listing.datadog}`, ...lines].join('\n') + '\n';
 }
 
 async function listLocalCases(bridgeUrl: string): Promise<number> {

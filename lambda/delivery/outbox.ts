@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { CaseSummary, CreatedCase } from '../datadog/client.js';
+import { SUCCESSOR_OF, type CaseSummary, type CreatedCase } from '../datadog/client.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS, retryDelaySeconds } from '../datadog/retry-policy.js';
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import { newIntentId } from '../ledger/intent-id.js';
@@ -272,6 +272,14 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         return result('waiting', failed.notBefore);
       }
       const why = error.retryable ? `gave up after ${tries} attempts: ${error.message}` : error.message;
+      if (head.kind === 'link') {
+        // Best effort (issue 17): a link that cannot be made is logged and dropped; the case stands.
+        logger.error('case link given up: the new case stays unlinked', { status: error.status, reason: why, caseId: head.caseId ?? held.caseId, previousCaseId: head.linkTo });
+        reason = why;
+        if (!(await ledger.swap(held, givenUp(held, head, false)))) continue;
+        if (STEP_HOOKS) await step('action.completed', head.id);
+        continue;
+      }
       await storing(`queue the case for ${key.identity}`, () => deps.queue.deadLetter(deadLetterOf(head, held, key, error.ambiguous), { reason: why }));
       deps.metrics?.count('DeadLettered', key.source);
       if (STEP_HOOKS) await step('deadletter.sent', head.id);
@@ -358,6 +366,7 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
   }
   const caseId = head.caseId ?? entry.caseId;
   if (caseId === undefined) return 'missing';
+  if (head.kind === 'link') return link(head, caseId, timed, deps, keepClaim, noTimeLeft);
   try {
     if (head.kind === 'comment') {
       const line = updateMarkerLine(head.id);
@@ -380,6 +389,28 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
     if (error instanceof DatadogError && error.status === 404) return 'missing';
     throw error;
   }
+}
+
+/**
+ * The new case linked as the successor of the alert's previous case (issue 17). Guarded when a previous
+ * worker may have sent it: the case's links are read first (a 400/404/405 read cannot tell: the link is
+ * sent, and a 409 for a link that exists is done). Any error here is the link's own: a 404 names a case
+ * gone, not the new one, so it is a failure of the link (given up), never `missing`.
+ */
+async function link(head: OutboxAction, caseId: string, timed: string, deps: OutboxDeps, keepClaim: (callMs: number) => Promise<boolean>, noTimeLeft: () => boolean): Promise<{ readonly created?: CreatedCase } | 'left'> {
+  const previous = head.linkTo;
+  if (previous === undefined || previous === caseId) return {};
+  const datadog = deps.datadog;
+  if (head.guard === true) {
+    if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
+    const linked = await callDatadog(deps, undefined, (keys, options) => datadog.isSuccessorLinked(caseId, previous, keys, options));
+    if (linked === true) return {};
+    if (noTimeLeft()) return 'left';
+  }
+  if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
+  const made = await callDatadog(deps, timed, (keys, options) => datadog.linkSuccessor(caseId, previous, keys, options));
+  deps.logger.info(made.existed ? 'case link already there' : 'case linked to the previous case', { caseId, previousCaseId: previous, relationship: SUCCESSOR_OF });
+  return {};
 }
 
 /** The DLQ message of an action given up: today's message kinds, so a redrive works as before. */

@@ -249,6 +249,16 @@ async function deferEvent(work: AlertWork, deps: OutboxDeps, now: number): Promi
   });
 }
 
+/**
+ * Case lineage (issue 17): a new case for an alert whose previous case was closed and the reopen window
+ * passed is linked to that case (SUCCESSOR_OF), by an outbox action after the create. Best effort: a
+ * link that fails is retried like any action, and given up (logged) rather than dead-lettered.
+ */
+function lineage(reason: DecisionReason, entry: LedgerEntry | undefined, create: Omit<OutboxAction, 'id'>): Omit<OutboxAction, 'id'>[] {
+  if (reason !== 'new_case_after_window' || entry?.caseId === undefined) return [];
+  return [{ kind: 'link', createdAt: create.createdAt, linkTo: entry.caseId, rule: create.rule, deliveryId: create.deliveryId }];
+}
+
 async function create(
   action: Extract<LifecycleAction, { kind: 'create' }>,
   entry: LedgerEntry | undefined,
@@ -270,7 +280,7 @@ async function create(
   // Taking over a create whose outcome is unknown: guarded (looked up by marker once the search has settled).
   const createAction: Omit<OutboxAction, 'id'> = { kind: 'create', createdAt: now, request, rule: work.rule, deliveryId: work.deliveryId, guard: action.lookupFirst, suspectAt: action.lookupFirst ? now : undefined };
   const me = newIntentId();
-  const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction]) }, me, now);
+  const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction, ...lineage(reason, entry, createAction)]) }, me, now);
   await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
   if (!(await deps.ledger.swap(before, next))) {
     // Another delivery of the same alert holds the entry: this one is a repeat.

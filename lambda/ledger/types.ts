@@ -90,7 +90,8 @@ export interface LedgerEntry {
 export interface OutboxAction {
   /** `cbu` + 20 hex: also the marker line of a comment. */
   readonly id: string;
-  readonly kind: 'create' | 'comment' | 'status';
+  /** `link`: the new case linked to the alert's previous case (issue 17), best effort: never dead-lettered. */
+  readonly kind: 'create' | 'comment' | 'status' | 'link';
   /** ms */
   readonly createdAt: number;
   /** The worker (claimId) that last held this action, and when (ms). */
@@ -111,6 +112,8 @@ export interface OutboxAction {
   /** comment: the text (without the marker line); status: the status or status name. */
   readonly text?: string | undefined;
   readonly status?: string | undefined;
+  /** link: the alert's previous case, which the new case (caseId, or the create's) succeeds. */
+  readonly linkTo?: string | undefined;
   /** What the action is for (metrics): comment, close or reopen. */
   readonly purpose?: 'comment' | 'close' | 'reopen' | undefined;
   /** The case; absent for actions queued behind a create (taken from the entry when they run). */

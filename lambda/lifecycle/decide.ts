@@ -49,6 +49,9 @@ export type DecisionReason =
   | 'reopened'
   | 'informational_commented'
   | 'informational'
+  /** A human's note, its own comment (lambda/lifecycle/note.ts); `note_pending`: that comment is already owed. */
+  | 'note_commented'
+  | 'note_pending'
   | 'no_case'
   | 'already_resolved'
   | 'already_closed'

@@ -9,6 +9,7 @@ export const LIFECYCLE_DEFAULTS = {
   reopen_window_seconds: 86_400,
   never_reopen_statuses: DEFAULT_NEVER_REOPEN_STATUSES,
   on_informational: 'ignore',
+  on_note: 'comment',
   create_intent_timeout_seconds: 3_600,
   verify_case_status: true,
   close_status: 'CLOSED',
@@ -43,6 +44,12 @@ export const lifecycleSchemas = z.lazily(() => {
     never_reopen_statuses: z.optional(z.array(z.string().check(z.minLength(1)))),
     /** Informational events (acknowledged, notes...): ignored, or a comment (coalesced like repeats). */
     on_informational: z.optional(z.enum(['ignore', 'comment'])),
+    /**
+     * A human's note (PagerDuty incident.annotated, Opsgenie AddNote, a GitHub issue comment, a Sentry
+     * issue comment): its own comment on the alert's case, with author and link, posted once per note
+     * (never coalesced); `ignore`: an informational event like any other (`on_informational`).
+     */
+    on_note: z.optional(z.enum(['comment', 'ignore'])),
     /** A `creating` intent older than this is presumed orphaned (process died): the next firing looks the case up by marker, then creates. */
     create_intent_timeout_seconds: z.optional(z.int().check(z.gte(60))),
     /** Read the case from Datadog before commenting, closing or reopening (a human may have closed it). */
@@ -70,6 +77,7 @@ export const lifecycleSchemas = z.lazily(() => {
     reopen_window_seconds: z._default(Seconds, LIFECYCLE_DEFAULTS.reopen_window_seconds),
     never_reopen_statuses: z._default(z.readonly(z.array(z.string().check(z.minLength(1)))), () => [...DEFAULT_NEVER_REOPEN_STATUSES]),
     on_informational: z._default(z.enum(['ignore', 'comment']), LIFECYCLE_DEFAULTS.on_informational),
+    on_note: z._default(z.enum(['comment', 'ignore']), LIFECYCLE_DEFAULTS.on_note),
     create_intent_timeout_seconds: z._default(z.int().check(z.gte(60)), LIFECYCLE_DEFAULTS.create_intent_timeout_seconds),
     verify_case_status: z._default(z.boolean(), LIFECYCLE_DEFAULTS.verify_case_status),
     close_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.close_status),

@@ -1,6 +1,6 @@
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import { MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
-import type { Signal } from '../sources/types.js';
+import type { Signal, SourceNote } from '../sources/types.js';
 import type { SourceName } from '../sources/index.js';
 import type { CommentReason } from './decide.js';
 import type { LifecyclePolicy } from './policy.js';
@@ -28,6 +28,8 @@ export interface AlertWork {
   readonly receivedAt?: number;
   /** Times the event was deferred already (PendingEvent.attempt, when run from the retry queue). @default 0 */
   readonly attempt?: number;
+  /** A human's note the event carries (SourceEvent.note), mirrored under `on_note: comment`. */
+  readonly note?: SourceNote | undefined;
 }
 
 function plural(n: number, word: string): string {

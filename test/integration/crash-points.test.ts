@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DURABLE_STEPS, type DurableStep } from '../../lambda/delivery/steps.js';
 import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
 import type { AlertWork } from '../../lambda/lifecycle/work.js';
-import { Crasher, drain, firing, ingest, lostAnswer, lostRequest, newWorld, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
+import { Crasher, drain, firing, ingest, lostAnswer, lostRequest, newWorld, note, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
 
 /**
  * Issue 13: the work is stopped at every durable step of every path (the code's own DURABLE_STEPS
@@ -19,6 +19,10 @@ interface Path {
   readonly faults?: (w: World) => void;
   /** The final status of the alert's last case in the uninterrupted run. */
   readonly ends: 'OPEN' | 'CLOSED' | 'no case';
+  /** A second case: linked as the successor of the first (#17), or not (the link given up); nothing dead-lettered either way. */
+  readonly linked?: boolean;
+  /** The comments the alert's last case ends with in the uninterrupted run. */
+  readonly comments?: number;
 }
 
 const MIN = 60_000;
@@ -31,6 +35,13 @@ async function fire(w: World, work: AlertWork): Promise<void> {
 /** Issue 17: a case opens on the third firing within 10 minutes; the firings carry delivery ids, so a retry counts once. */
 const THRESHOLD = resolvePolicy({ open_after: { occurrences: 3, within_seconds: 600 } });
 const counted = (deliveryId: string): AlertWork => ({ ...firing(), deliveryId, policy: THRESHOLD });
+
+/** A case opened and closed, and the reopen window passed: the next firing makes a new case. */
+async function afterTheWindow(w: World): Promise<void> {
+  await fire(w, firing());
+  await fire(w, resolved());
+  w.clock += 2 * 24 * 60 * MIN;
+}
 
 const PATHS: readonly Path[] = [
   { name: 'first create', ends: 'OPEN', setup: async () => undefined, events: () => [firing()] },
@@ -52,15 +63,15 @@ const PATHS: readonly Path[] = [
     },
     events: () => [firing()],
   },
-  {
-    name: 'firing after the reopen window -> new case', ends: 'OPEN',
-    setup: async (w) => {
-      await fire(w, firing());
-      await fire(w, resolved());
-      w.clock += 2 * 24 * 60 * MIN;
-    },
-    events: () => [firing()],
-  },
+  { name: 'firing after the reopen window -> new case, linked to the previous one', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()] },
+  // Case lineage (#17): the new case's link to the previous one is an outbox action after the create.
+  { name: 'new case: link answer lost -> found among the links, linked once', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [lostAnswer]) },
+  { name: 'new case: link 429 -> retry function', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [rateLimited]) },
+  { name: 'new case: link refused (400) -> given up, the case stands, nothing dead-lettered', ends: 'OPEN', linked: false, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [refused]) },
+  // Human notes (#17): each its own comment, once per note id, whoever finishes the work.
+  { name: 'two notes, then the resolve', ends: 'CLOSED', comments: 3, setup: (w) => fire(w, firing()), events: () => [note('n1'), note('n2'), resolved()] },
+  { name: 'note while the create is queued (429): behind it', ends: 'OPEN', comments: 1, setup: async () => undefined, events: (w) => ((w.faults.createCase = [rateLimited]), [firing(), note('n1')]) },
+  { name: 'note: comment answer lost -> found in the timeline', ends: 'OPEN', comments: 1, setup: (w) => fire(w, firing()), events: () => [note('n1')], faults: (w) => void (w.faults.addComment = [lostAnswer]) },
   { name: 'create 429 -> retry function', ends: 'OPEN', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = [rateLimited]) },
   {
     name: 'deferred resolve: create 429, resolve while creating', ends: 'CLOSED',
@@ -163,6 +174,8 @@ describe('crash points (#13)', () => {
       if (ref.stuck !== '') failures.push(`${path.name}: uninterrupted run: ${ref.stuck}`);
       const expected = snapshot(ref.world);
       expect(expected.cases.at(-1)?.status ?? 'no case', path.name).toBe(path.ends);
+      if (path.comments !== undefined) expect(expected.cases.at(-1)?.comments.length, path.name).toBe(path.comments);
+      if (path.linked !== undefined) expect({ cases: expected.cases.map((c) => c.succeeds), dlq: expected.dlq }, path.name).toEqual({ cases: [[], path.linked ? [0] : []], dlq: 0 });
       // No comment is posted twice in any case (the marker line names its outbox action).
       for (const c of expected.cases) expect(new Set(c.comments).size, path.name).toBe(c.comments.length);
       for (const step of ref.crasher.trace) {

@@ -234,6 +234,7 @@ describe('lifecycleSchemas().policy and DEFAULT_LIFECYCLE_POLICY', () => {
       reopen_window_seconds: 86_400,
       never_reopen_statuses: ["Won't fix", "Won't do", 'Cancelled', 'Declined', 'Duplicate'],
       on_informational: 'ignore',
+      on_note: 'comment',
       create_intent_timeout_seconds: 3600,
       verify_case_status: true,
       close_status: 'CLOSED',
