@@ -8,7 +8,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import { INGEST_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
-import { LAMBDA_ENTRY_NAME, LAMBDA_ENVIRONMENT, lambdaBuildOptions } from './lambda-bundle.js';
+import { FUNCTION_MEMORY_MB, LAMBDA_ENTRY_NAME, LAMBDA_ENVIRONMENT, lambdaBuildOptions } from './lambda-bundle.js';
 
 export interface BridgeFunctionProps {
   /** Entry file under lambda/. */
@@ -18,7 +18,7 @@ export interface BridgeFunctionProps {
   readonly define?: Record<string, string>;
   /** @default INGEST_FUNCTION_TIMEOUT_SECONDS (lambda/shared/budgets.ts) */
   readonly timeout?: Duration;
-  /** @default 256 */
+  /** @default FUNCTION_MEMORY_MB (256) */
   readonly memorySize?: number;
   /** @default one month */
   readonly logRetention?: RetentionDays;
@@ -73,7 +73,7 @@ export class BridgeFunction extends LambdaFunction {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       timeout: props.timeout ?? Duration.seconds(INGEST_FUNCTION_TIMEOUT_SECONDS),
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? FUNCTION_MEMORY_MB,
       ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       loggingFormat: LoggingFormat.JSON,
       logGroup,

@@ -1,6 +1,18 @@
 import type { BuildOptions } from 'esbuild';
 import { bridgeVersion } from '../lambda/shared/version.js';
 
+/**
+ * Memory of every bridge function (MB, arm64), unless a construct sets its own: what Lambda bills
+ * per GB-second, and what `npm run bench` prices the measured invocations at (docs/cost.md).
+ */
+export const FUNCTION_MEMORY_MB = 256;
+
+/**
+ * Lambda's own records (platform.start, platform.report) reach CloudWatch Logs at system log level
+ * INFO (Lambda's default) and are dropped at WARN. Priced by `npm run bench` (docs/cost.md).
+ */
+export const FUNCTION_SYSTEM_LOG_LEVEL: 'INFO' | 'WARN' = 'INFO';
+
 /** The Lambda entry chunk's name (`index.mjs`: the handler is `index.handler`). */
 export const LAMBDA_ENTRY_NAME = 'index';
 
