@@ -8,10 +8,12 @@ import { bridgeVersion } from '../lambda/shared/version.js';
 export const FUNCTION_MEMORY_MB = 256;
 
 /**
- * Lambda's own records (platform.start, platform.report) reach CloudWatch Logs at system log level
- * INFO (Lambda's default) and are dropped at WARN. Priced by `npm run bench` (docs/cost.md).
+ * The functions' system log level (JSON log format): Lambda's own records of every invocation
+ * (platform.start, platform.report) are INFO and dropped at WARN, which is about 0.4 KB of
+ * CloudWatch Logs per invocation (docs/cost.md). The alarms read Lambda's metrics (Errors,
+ * Throttles, Duration), not these records; the functions' own log lines keep their LOG_LEVEL.
  */
-export const FUNCTION_SYSTEM_LOG_LEVEL: 'INFO' | 'WARN' = 'INFO';
+export const FUNCTION_SYSTEM_LOG_LEVEL: 'INFO' | 'WARN' = 'WARN';
 
 /** The Lambda entry chunk's name (`index.mjs`: the handler is `index.handler`). */
 export const LAMBDA_ENTRY_NAME = 'index';

@@ -304,6 +304,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     // Record the result; a write that lost its condition is tried again while the claim is still ours.
     let current: LedgerEntry | undefined = held;
     let recorded = false;
+    let emptied = false;
     for (let tries = 0; current !== undefined && current.claimId === me; tries += 1) {
       const rest = (current.outbox ?? []).filter((a) => a.id !== head.id);
       const after: LedgerEntry = {
@@ -313,6 +314,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       if (await ledger.swap(current, after)) {
         if (STEP_HOOKS) await step('action.completed', head.id);
         recorded = true;
+        emptied = rest.length === 0;
         break;
       }
       if (tries >= 5) break;
@@ -323,6 +325,10 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     // Sent but not recorded (the writes kept losing): this worker must not send it again. The next
     // worker, once the claim lapses, finds it held by this one and checks it first (guard).
     if (!recorded) return result('left', current?.claimUntil ?? held.claimUntil);
+    // The conditional write that emptied the outbox released the claim on the entry it read: work
+    // appended since was appended to that released entry, by a writer that runs it (or its
+    // watchdog does). Reading the entry again would only find it empty: done (issue 15, one read less).
+    if (emptied) return result('done');
   }
   return result('left');
 }
