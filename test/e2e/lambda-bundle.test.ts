@@ -26,7 +26,7 @@ import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
 // Datadog by the local test server. No SQS call happens on these paths (nothing is retried).
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// Inside the project so that the bundle's external imports (@aws-sdk/*) resolve from node_modules.
+// Inside the project, beside the other build output (the bundle imports nothing from node_modules).
 const OUT = join(ROOT, 'node_modules/.cache/case-bridge-test', `ingest-${process.pid}`);
 const TABLE = 'case-bridge-ledger';
 const SECRET_ID = 'case-bridge/test';
