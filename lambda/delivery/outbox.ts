@@ -129,7 +129,12 @@ function released(entry: LedgerEntry, outbox: readonly OutboxAction[]): LedgerEn
  * the write that removes it. A 429/5xx arms a trigger for the retry delay and records the failure;
  * a permanent failure goes to the DLQ (today's message kinds, so `npm run redrive` is unchanged).
  */
-export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = newIntentId()): Promise<OutboxRun> {
+/**
+ * `written`: the entry the caller's conditional write just stored (what swapped() gives for it): the
+ * first round starts from it instead of reading it back (issue 15: one ledger read less on every
+ * transition). A write that raced it meanwhile makes the next conditional write fail and read again.
+ */
+export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = newIntentId(), written?: LedgerEntry): Promise<OutboxRun> {
   const { ledger, logger } = deps;
   const gate = deps.gate ?? (deps.pace !== undefined ? paceGate(deps.pace, logger) : ALWAYS_GO);
   const sleep = deps.sleep ?? realSleep;
@@ -164,7 +169,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
   };
 
   for (let round = 0; round < 32; round += 1) {
-    const entry = await ledger.get(key.source, key.identity);
+    const entry = round === 0 && written !== undefined ? written : await ledger.get(key.source, key.identity);
     const outbox = entry?.outbox ?? [];
     if (entry === undefined || outbox.length === 0) return result('done');
     const now = deps.now();
