@@ -468,8 +468,9 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
 
   it("a lost create whose case Datadog's search does not show yet is looked up again, not sent again: one case", async () => {
     // Search shows a case 2.5 s after it was made; the bridge trusts a lookup that finds nothing only
-    // 3 s after the lost create (60 s when deployed).
-    const { dd, bridge, ledger } = await start({ datadog: { searchLagMs: 2_500 }, overrides: { embeddedSqs: true, random: () => 0, markerSearchSettleSeconds: 3 } });
+    // 3 s after the lost create (60 s when deployed). Both are read on the bridge's clock, so a slow
+    // machine cannot stretch one and not the other.
+    const { dd, bridge, ledger } = await start({ datadog: { searchLagMs: 2_500, now: () => clock }, overrides: { embeddedSqs: true, random: () => 0, markerSearchSettleSeconds: 3 } });
     dd.dropAfterCreateNext(1);
 
     expect((await send(bridge, 'alertmanager', AM_FIRING)).answer.status).toBe('queued');
