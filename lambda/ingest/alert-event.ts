@@ -26,7 +26,7 @@ function policyOfRule(compiled: CompiledSource, rule: string | undefined): Lifec
  *   ledger has one under the source's identity, with the policy of the rule that created it.
  * Undefined: the ledger has nothing to do with it (answered as before: ignored / no rule matched).
  */
-export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps): Promise<AlertEventOutcome | undefined> {
+export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps, journalId?: string): Promise<AlertEventOutcome | undefined> {
   let work: AlertWork;
   if (mapped.outcome === 'case') {
     work = {
@@ -35,6 +35,7 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
       rule: mapped.rule,
       signal: ev.signal === 'informational' ? 'firing' : ev.signal,
       deliveryId: ev.deliveryId,
+      journalId,
       request: mapped.request,
       summary: ev.type,
       policy: mapped.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY,
@@ -42,7 +43,7 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
   } else if (mapped.outcome === 'no_match' && ev.signal !== 'firing') {
     const entry = await deps.ledger.get(ev.source, ev.identity);
     if (entry === undefined) return undefined;
-    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, request: undefined, summary: ev.type, policy: policyOfRule(compiled, entry.rule) };
+    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, journalId, request: undefined, summary: ev.type, policy: policyOfRule(compiled, entry.rule) };
   } else {
     return undefined;
   }
