@@ -340,7 +340,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
           return;
         }
         if (caseManagement !== undefined && req.method === 'GET' && path === LOCAL_CASES_ROUTE) {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ datadog: caseManagement.url, cases: caseManagement.cases.map(describeLocalCase) }));
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ datadog: caseManagement.url, cases: caseManagement.cases.map((c) => describeLocalCase(c, caseManagement)) }));
           return;
         }
         // GET /health, or the 404 of any other route: answered by the handler, as in AWS.

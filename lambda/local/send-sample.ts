@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { loadRulesFile } from '../mapping/load-rules-file.js';
 import { parseSecretBag, secretValues } from '../shared/secrets.js';
 import { isSourceName } from '../sources/index.js';
-import { readSample } from './samples.js';
+import { datedSample, readSample } from './samples.js';
 import { signRequest } from './sign.js';
 
 /** What `npm run send` does: sign a sample exactly as the real sender would and post it. */
@@ -13,6 +13,8 @@ export async function sendSample(options: {
   baseUrl: string;
   rulesFile: string;
   secretsFile: string;
+  /** The time a bundled sample is dated (ms). @default now */
+  now?: number;
 }): Promise<{ url: string; status: number; text: string }> {
   const { source } = options;
   if (!isSourceName(source)) throw new Error(`unknown source "${source}"`);
@@ -23,9 +25,11 @@ export async function sendSample(options: {
   if (key === undefined) throw new Error(`${source} messages are signed by AWS (SNS), not with a secret of ours: npm run send cannot sign them; try npm run preview -- ${source} <payload.json>`);
   const [secret] = secretValues(bag, key);
   if (secret === undefined) throw new Error(`${options.secretsFile} has no ${key}`);
-  const sample = readSample(source, options.event);
-  const headers = signRequest({ source, settings: compiled.source.settings, secret, body: sample.body, headers: sample.headers });
+  // A bundled sample is dated now, as its sender would date a new event; a payload file is sent as it is.
+  const read = readSample(source, options.event);
+  const { body, headers: unsigned } = options.event.endsWith('.json') ? read : datedSample(source, read, options.now ?? Date.now());
+  const headers = signRequest({ source, settings: compiled.source.settings, secret, body, headers: unsigned });
   const url = `${options.baseUrl}/webhooks/${source}`;
-  const response = await fetch(url, { method: 'POST', headers, body: sample.body });
+  const response = await fetch(url, { method: 'POST', headers, body });
   return { url, status: response.status, text: await response.text() };
 }
