@@ -6,12 +6,12 @@
 //   lambda/ingest/, retry/, local/     (entry points: Lambda handlers, the local bridge)
 //   lambda/delivery/                   (the one place that talks to Datadog for the bridge; the queue contract)
 //   lambda/mapping/, lambda/lifecycle/ (pure: rules -> case requests; ledger entry x event -> decision)
-//   lambda/ledger/                     (the dedup ledger)
+//   lambda/ledger/, lambda/journal/    (the dedup ledger; the delivery journal and raw archive)
 //   lambda/datadog/, lambda/sources/   (the Datadog API client; the webhook senders)
 //   lambda/shared/                     (errors, env, contract, zod, time, log, metrics, secrets: no domain types)
 
 /** Bottom to top. */
-const FLOORS = [['shared'], ['datadog', 'sources'], ['ledger'], ['mapping', 'lifecycle'], ['delivery'], ['ingest', 'retry', 'local']];
+const FLOORS = [['shared'], ['datadog', 'sources'], ['ledger', 'journal'], ['mapping', 'lifecycle'], ['delivery'], ['ingest', 'retry', 'local']];
 const ALL = FLOORS.flat();
 
 const folders = (names) => `^lambda/(${names.join('|')})/`;
@@ -33,6 +33,8 @@ const sideways = [
   ['retry', 'ingest'],
   ['ingest', 'local'],
   ['retry', 'local'],
+  ['ledger', 'journal'],
+  ['journal', 'ledger'],
 ].map(([from, to]) => ({
   name: `${from}-not-${to}`,
   comment: `lambda/${from}/ does not import lambda/${to}/ (same floor, one direction only)`,

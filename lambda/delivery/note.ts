@@ -39,6 +39,7 @@ export async function runNote(work: AlertWork & { readonly note: SourceNote }, d
       caseId: d.caseId,
       rule: work.rule ?? entry.rule,
       deliveryId: work.deliveryId,
+      journalId: work.journalId,
     };
     const appended: LedgerEntry = { ...entry, outbox: [...(entry.outbox ?? []), action] };
     const claimVoid = !(entry.claimUntil !== undefined && entry.claimUntil > now && entry.claimId !== undefined);

@@ -152,7 +152,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   }
   const actions: Omit<OutboxAction, 'id'>[] = [];
   for (const action of d.actions) {
-    const base = { createdAt: now, caseId, rule: work.rule ?? entry.rule, deliveryId: work.deliveryId };
+    const base = { createdAt: now, caseId, rule: work.rule ?? entry.rule, deliveryId: work.deliveryId, journalId: work.journalId };
     if (action.kind === 'comment') actions.push({ ...base, kind: 'comment', purpose: 'comment', text: commentText(action.reason, comment?.occurrences ?? 1, work, work.occurredAt ?? now) });
     else if (action.kind === 'close') actions.push({ ...base, kind: 'status', purpose: 'close', status: work.policy.close_status });
     else if (action.kind === 'reopen') actions.push({ ...base, kind: 'status', purpose: 'reopen', status: work.policy.reopen_status });
@@ -197,6 +197,7 @@ export function pendingEventOf(work: AlertWork, attempt: number, now: number): P
     kind: 'lifecycle_event',
     source: work.source,
     deliveryId: work.deliveryId,
+    ...(work.journalId !== undefined ? { journalId: work.journalId } : {}),
     identity: work.identity,
     rule: work.rule,
     attempt,
@@ -217,6 +218,7 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
     rule: pending.rule,
     signal: pending.signal,
     deliveryId: pending.deliveryId,
+    journalId: pending.journalId,
     request: pending.request,
     summary: pending.summary,
     policy: pending.policy,
@@ -257,7 +259,7 @@ async function deferEvent(work: AlertWork, deps: OutboxDeps, now: number): Promi
  */
 function lineage(reason: DecisionReason, entry: LedgerEntry | undefined, create: Omit<OutboxAction, 'id'>): Omit<OutboxAction, 'id'>[] {
   if (reason !== 'new_case_after_window' || entry?.caseId === undefined) return [];
-  return [{ kind: 'link', createdAt: create.createdAt, linkTo: entry.caseId, rule: create.rule, deliveryId: create.deliveryId }];
+  return [{ kind: 'link', createdAt: create.createdAt, linkTo: entry.caseId, rule: create.rule, deliveryId: create.deliveryId, journalId: create.journalId }];
 }
 
 async function create(
@@ -279,7 +281,7 @@ async function create(
       : withThreshold(newIntent({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined }), reached);
   const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
   // Taking over a create whose outcome is unknown: guarded (looked up by marker once the search has settled).
-  const createAction: Omit<OutboxAction, 'id'> = { kind: 'create', createdAt: now, request, rule: work.rule, deliveryId: work.deliveryId, guard: action.lookupFirst, suspectAt: action.lookupFirst ? now : undefined };
+  const createAction: Omit<OutboxAction, 'id'> = { kind: 'create', createdAt: now, request, rule: work.rule, deliveryId: work.deliveryId, journalId: work.journalId, guard: action.lookupFirst, suspectAt: action.lookupFirst ? now : undefined };
   const me = newIntentId();
   const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction, ...lineage(reason, entry, createAction)]) }, me, now);
   await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);

@@ -40,7 +40,7 @@ function thresholdOf(compiled: CompiledSource): OpenAfter | undefined {
  * `receivedAt`, when the bridge received it (issue 13).
  * Undefined: the ledger has nothing to do with it (answered as before: ignored / no rule matched).
  */
-export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps, receivedAt: number = deps.now()): Promise<AlertEventOutcome | undefined> {
+export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps, receivedAt: number = deps.now(), journalId?: string): Promise<AlertEventOutcome | undefined> {
   const occurredAt = eventTime(ev, receivedAt);
   let work: AlertWork;
   if (mapped.outcome === 'case') {
@@ -50,6 +50,7 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
       rule: mapped.rule,
       signal: ev.signal === 'informational' ? 'firing' : ev.signal,
       deliveryId: ev.deliveryId,
+      journalId,
       request: mapped.request,
       summary: ev.type,
       policy: mapped.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY,
@@ -60,7 +61,7 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
     const entry = await deps.ledger.get(ev.source, ev.identity);
     const policy = policyOfRule(compiled, entry?.rule);
     if (ev.note !== undefined && policy.on_note === 'comment') {
-      const note = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, request: undefined, summary: ev.type, policy, note: ev.note, occurredAt, receivedAt };
+      const note = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, journalId, request: undefined, summary: ev.type, policy, note: ev.note, occurredAt, receivedAt };
       return { identity: ev.identity, rule: undefined, outcome: await runNote(note, deps) };
     }
     if (entry === undefined) {
@@ -69,7 +70,7 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
       const reset = openAfter === undefined ? undefined : await resetThreshold({ source: ev.source, identity: ev.identity }, occurredAt, undefined, openAfter, deps);
       return reset === undefined ? undefined : { identity: ev.identity, rule: undefined, outcome: reset };
     }
-    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, request: undefined, summary: ev.type, policy, occurredAt, receivedAt };
+    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, journalId, request: undefined, summary: ev.type, policy, occurredAt, receivedAt };
   } else {
     return undefined;
   }

@@ -14,6 +14,8 @@ export interface AlertWork {
   readonly rule: string | undefined;
   readonly signal: Signal;
   readonly deliveryId: string | undefined;
+  /** The delivery's journal record (issue 16): its outbox actions name it. @default none */
+  readonly journalId?: string | undefined;
   /** The create request (when a rule matched); its title is quoted in comments. */
   readonly request: CaseCreateRequest | undefined;
   /** Short text naming the event when there is no request (e.g. `incident.acknowledged`). */
