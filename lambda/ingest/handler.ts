@@ -22,6 +22,7 @@ import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 import { healthAnswer, notFoundAnswer, ROUTES } from './routes.js';
+import type { ArchivedDelivery } from '../journal/types.js';
 
 export interface IngestDeps {
   readonly rules: CompiledRules;
@@ -248,7 +249,7 @@ export function createIngestHandler(deps: IngestDeps) {
     headers: Record<string, string>,
     requestId: string | undefined,
     bag: SecretBag,
-    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined } = {},
+    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined; readonly replay?: boolean | undefined } = {},
   ): Promise<Result> {
     const { bodyKey, context } = request;
     // The sender's deadline runs from when the request came in (a trusted event's: now).
@@ -270,7 +271,8 @@ export function createIngestHandler(deps: IngestDeps) {
     // It is claimed before the work and marked done only once the work is stored (the ledger entry's
     // transition and outbox): a worker that died in between leaves it claimed, and the sender's retry
     // after CLAIM_MS takes it over. A redelivery of finished work is `200 duplicate`.
-    const deliveryKey = deliveryId === undefined ? undefined : (bodyKey ?? deliveryId);
+    // A replay (issue 16) is a new delivery by design: the sender's delivery id, handled already, is not claimed.
+    const deliveryKey = deliveryId === undefined || request.replay === true ? undefined : (bodyKey ?? deliveryId);
     if (!dryRun && deliveryKey !== undefined) {
       const claim = await ledger.claimDelivery(compiled.source.name, deliveryKey, now(), CLAIM_MS);
       if (claim === 'done') {
@@ -392,6 +394,19 @@ export function createIngestHandler(deps: IngestDeps) {
     return answer;
   }
 
+  /**
+   * Replay (issue 16, lambda/ingest/replay.ts): an archived delivery run again through the current
+   * rules as a new delivery. It enters after verification: the signature was verified when it was first
+   * received, and its bytes are read from the archive, which only the bridge writes. The dedup ledger
+   * applies as to any delivery; the sender's delivery id is not claimed again.
+   */
+  async function replayDelivery(archived: ArchivedDelivery): Promise<Result> {
+    const compiled = isSourceName(archived.source) ? deps.rules.sources.get(archived.source) : undefined;
+    if (compiled === undefined) throw new ConfigError(`the rules configure no ${archived.source} source`);
+    const body = parseJsonObject(Buffer.from(archived.body));
+    return processBody(compiled, body, { ...archived.headers }, undefined, await deps.secrets.get(), { replay: true });
+  }
+
   // No early-timeout timer: every Datadog call has its own deadline, well inside the function's timeout.
-  return Object.assign(middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers), { handleTrusted });
+  return Object.assign(middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers), { handleTrusted, replayDelivery });
 }

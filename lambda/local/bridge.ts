@@ -30,6 +30,13 @@ import { startRetryConsumer } from './retry-consumer.js';
 import { createSecretsProvider, fileSecretLoader, type SecretsProvider } from '../shared/secrets.js';
 import { describeLocalCase, LOCAL_CASES_ROUTE, startLocalCaseManagement, withLocalDatadogKeys, type DatadogTarget } from './case-management.js';
 import type { DatadogTestServer } from './datadog-server.js';
+import type { Archive, DeliveryJournal } from '../journal/types.js';
+import { MemoryArchive, MemoryJournal } from '../journal/memory.js';
+import { replayDeliveries, type ApplyReplay, type ReplayReport, type ReplayRequest } from '../ingest/replay.js';
+import { createConsole } from './console.js';
+import { MemoryDeadLetters, SqsDeadLetters, type DeadLetters } from './dead-letters.js';
+import { listSamples } from './samples.js';
+import { signAndSendSample } from './send-sample.js';
 
 export const DEV_SECRETS_FILE = fileURLToPath(new URL('../../config/dev-secrets.json', import.meta.url));
 
@@ -56,6 +63,13 @@ export interface LocalBridge {
   readonly datadogTarget: DatadogTarget;
   /** The local Case Management, when the bridge sends to it (`embeddedDatadog` without keys). */
   readonly caseManagement: DatadogTestServer | undefined;
+  /** The delivery journal and the raw archive (issue 16). */
+  readonly journal: DeliveryJournal;
+  readonly archive: Archive;
+  /** Archived deliveries through the current rules (`npm run replay`, the console, POST /local/replay). */
+  replay(request: ReplayRequest): Promise<ReplayReport>;
+  /** The dead-letter queue as the console lists it. */
+  readonly deadLetters: DeadLetters | undefined;
   close(): Promise<void>;
 }
 
@@ -102,6 +116,10 @@ export interface LocalBridgeOptions {
    * state directory with `state`. Ignored when `datadog` is given. @default false (a dry run without keys)
    */
   readonly embeddedDatadog?: boolean;
+  /** The delivery journal. @default in memory */
+  readonly journal?: DeliveryJournal;
+  /** The raw archive. @default in memory */
+  readonly archive?: Archive;
 }
 
 /**
@@ -293,11 +311,42 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ...paced,
   });
 
+  const now = options.now ?? Date.now;
+  const journal = options.journal ?? new MemoryJournal(now);
+  const archive = options.archive ?? new MemoryArchive(now);
+  const applyReplay: ApplyReplay = async (original, archived) => {
+    const answer = await handler.replayDelivery(archived);
+    let body: unknown = answer.body;
+    try {
+      body = JSON.parse(answer.body ?? '');
+    } catch {
+      // not JSON: kept as text
+    }
+    const fields = typeof body === 'object' && body !== null ? (body as { status?: unknown; error?: unknown; delivery?: unknown }) : {};
+    const status = typeof fields.status === 'string' ? fields.status : typeof fields.error === 'string' ? fields.error : String(answer.statusCode);
+    return { delivery: typeof fields.delivery === 'string' ? fields.delivery : undefined, status, answer: { status: answer.statusCode ?? 200, body } };
+  };
+  const replay = (request: ReplayRequest) => replayDeliveries(request, { rules, ledger, journal, archive, apply: applyReplay, now });
+  const deadLetters: DeadLetters | undefined = sqs !== undefined ? new SqsDeadLetters(sqs.client, sqs.dlqUrl) : queue instanceof MemoryActionQueue ? new MemoryDeadLetters(queue) : undefined;
+  let selfUrl = '';
+  const localConsole = createConsole({
+    journal,
+    datadogTarget,
+    cases: () => caseManagement?.cases.map(describeLocalCase) ?? [],
+    deadLetters,
+    replay,
+    send: async (source, sample) => signAndSendSample({ source, event: sample, baseUrl: selfUrl, rules, bag: await fileSecrets.get(), origin: env.CASE_BRIDGE_RULES ?? PRESET_RULES_FILE, secretOrigin: secretsFile }),
+    samples: [...rules.sources.keys()].map((source) => ({ source, samples: listSamples(source) })).filter((s) => s.samples.length > 0),
+    now,
+  });
+
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       const match = ROUTE.exec(path);
       if (!match || req.method !== 'POST') {
+        // The console (GET /, its panels and traces, and its JSON posts): local only, never deployed.
+        if (await localConsole.handle(req, res, path)) return;
         req.resume();
         if (caseManagement !== undefined && req.method === 'GET' && path === LOCAL_CASES_ROUTE) {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ datadog: caseManagement.url, cases: caseManagement.cases.map(describeLocalCase) }));
@@ -332,6 +381,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     server.listen(env.PORT, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  selfUrl = `http://127.0.0.1:${port}`;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -345,6 +395,10 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     persistent: options.state !== undefined && options.ledger === undefined && options.queue === undefined,
     datadogTarget,
     caseManagement,
+    journal,
+    archive,
+    replay,
+    deadLetters,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
