@@ -56,6 +56,7 @@ try {
       bridge.sqs ? `  retries: SQS emulator ${bridge.sqs.endpoint} (retry queue ${bridge.sqs.retryQueueUrl}, DLQ ${bridge.sqs.dlqUrl})` : '',
       bridge.sqs ? `  redrive: npm run redrive -- --copy --dlq-url ${bridge.sqs.dlqUrl} --destination-url ${bridge.sqs.retryQueueUrl}` : '',
       bridge.dynamo ? `  ledger:  DynamoDB emulator ${bridge.dynamo.endpoint} (table ${bridge.dynamo.tableName}; npm run cases -- <source> <identity> --endpoint ${bridge.dynamo.endpoint})` : '',
+      `  console: ${bridge.url}/  (deliveries with their traces, the cases, the dead-letter queue with replay, a form to send samples)`,
       `  health:  GET ${bridge.url}/health`,
       bridge.datadogTarget.kind === 'local' ? '  try:     npm run send -- alertmanager firing   (again: deduplicated; alertmanager resolved: closed; firing again: reopened)' : '  try:     npm run send -- github issues.opened',
       '',
