@@ -14,6 +14,7 @@ import { outboxTrigger, WATCHDOG_REASON, type PendingAction } from './queue.js';
 import { STEP_HOOKS, type StepHook } from './steps.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, type UpdateDeps } from './updates.js';
 import type { SourceName } from '../sources/index.js';
+import type { DeliveryAction } from '../journal/types.js';
 
 /** A rate budget's say on the next action (issue 15): go now, or not before a time (ms). */
 export type GateAnswer = { readonly go: true } | { readonly notBefore: number };
@@ -51,6 +52,11 @@ export interface OutboxDeps extends UpdateDeps {
   readonly gate?: Gate | undefined;
   /** Time left in this invocation (ms); a Datadog call starts only with DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS left. @default unbounded */
   readonly remainingMs?: (() => number) | undefined;
+  /**
+   * Told what became of each action this run finished, queued or dead-lettered (issue 16): the
+   * journal record of the action's delivery (`journalId`) is updated with it. Never throws.
+   */
+  readonly onAction?: ((key: AlertKey, action: OutboxAction, report: DeliveryAction) => void) | undefined;
 }
 
 /** What one run of an alert's outbox came to. */
@@ -267,6 +273,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         reason = error.message;
         retryInSeconds = delaySeconds;
         retrying.push(failed);
+        deps.onAction?.(key, failed, { ...reportOf(head), outcome: 'queued', retryInSeconds: delaySeconds, reason: error.message, at: deps.now() });
         return result('waiting', failed.notBefore);
       }
       const why = error.retryable ? `gave up after ${tries} attempts: ${error.message}` : error.message;
@@ -276,6 +283,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors, kind: head.kind });
       reason = why;
       deadLettered.push(head);
+      deps.onAction?.(key, head, { ...reportOf(head), outcome: 'dead_lettered', reason: why, at: deps.now() });
       if (!(await ledger.swap(held, givenUp(held, head, error.ambiguous)))) continue;
       if (STEP_HOOKS) await step('action.completed', head.id);
       continue;
@@ -320,11 +328,19 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     }
     if (head.kind === 'create') deps.metrics?.count('CasesCreated', key.source);
     done.push(head);
+    const caseOf = effect.created ?? (held.caseId !== undefined ? { id: held.caseId, key: held.caseKey } : undefined);
+    deps.onAction?.(key, head, { ...reportOf(head), outcome: 'done', ...(caseOf?.id !== undefined ? { caseId: caseOf.id } : {}), ...(caseOf?.key !== undefined ? { caseKey: caseOf.key } : {}), at: deps.now() });
     // Sent but not recorded (the writes kept losing): this worker must not send it again. The next
     // worker, once the claim lapses, finds it held by this one and checks it first (guard).
     if (!recorded) return result('left', current?.claimUntil ?? held.claimUntil);
   }
   return result('left');
+}
+
+/** The journal's view of an action (issue 16): what it is, without its outcome. */
+function reportOf(action: OutboxAction): Pick<DeliveryAction, 'id' | 'kind' | 'purpose' | 'detail'> {
+  const detail = action.kind === 'status' ? action.status : action.kind === 'comment' ? action.text?.split('\n', 1)[0]?.slice(0, 200) : undefined;
+  return { id: action.id, kind: action.kind, ...(action.purpose !== undefined ? { purpose: action.purpose } : {}), ...(detail !== undefined ? { detail } : {}) };
 }
 
 /** The effect of one action; guarded when a previous worker may have made it. */
@@ -380,7 +396,8 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
 
 /** The DLQ message of an action given up: today's message kinds, so a redrive works as before. */
 function deadLetterOf(head: OutboxAction, entry: LedgerEntry, key: AlertKey, ambiguous: boolean): PendingAction {
-  const base = { source: key.source as SourceName, identity: key.identity, deliveryId: head.deliveryId, rule: head.rule ?? entry.rule, attempt: head.tries ?? 0, firstSeen: head.createdAt };
+  // The delivery's journal record (issue 16): the console's replay button runs that delivery again.
+  const base = { source: key.source as SourceName, identity: key.identity, deliveryId: head.deliveryId, ...(head.journalId !== undefined ? { journalId: head.journalId } : {}), rule: head.rule ?? entry.rule, attempt: head.tries ?? 0, firstSeen: head.createdAt };
   if (head.kind === 'create') {
     return { kind: 'create_case', ...base, request: head.request as CaseCreateRequest, intentId: entry.intentId, marker: entry.marker, ambiguous: ambiguous || head.guard === true };
   }

@@ -36,6 +36,8 @@ const schemas = z.lazily(() => {
   const base = {
     source: z.enum(SOURCE_NAMES),
     deliveryId: z.optional(z.string()),
+    /** The delivery's journal record (issue 16). */
+    journalId: z.optional(z.string()),
     /** Dedup identity of the alert. */
     identity: NonEmpty,
     /** The rule that matched; none: undefined in memory, '' in the message (as every version wrote it). */

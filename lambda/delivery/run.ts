@@ -3,7 +3,7 @@ import type { OutcomeOf } from './outcome.js';
 import { markRequest } from '../ledger/marker.js';
 import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
-import { decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
+import { asReplay, decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
 import { DatadogError } from '../shared/errors.js';
 import type { CountMetric } from '../shared/metrics.js';
@@ -57,7 +57,8 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   // Plain literals on this path (no conditional spreads): one object shape, no dictionary-mode objects.
   const event = { signal: work.signal, occurredAt: work.occurredAt ?? now, deliveryId: work.deliveryId };
   let entry = await ledger.get(work.source, work.identity);
-  let d: Decision = decide(entry, event, work.policy, now);
+  const decideFor = (e: LedgerEntry | undefined, ev: typeof event & { verified?: boolean }): Decision => (work.replay === true ? asReplay(decide(e, ev, work.policy, now)) : decide(e, ev, work.policy, now));
+  let d: Decision = decideFor(entry, event);
 
   const datadog = deps.datadog;
   if (d.verify && entry?.caseId !== undefined) {
@@ -82,7 +83,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
         logger.info('case changed in Datadog', { caseId, state: entry.state, closedStatus: entry.closedStatus });
       }
     }
-    d = decide(entry, { ...event, verified: true }, work.policy, now);
+    d = decideFor(entry, { ...event, verified: true });
   }
 
   let recorded = alreadyRecorded;
@@ -132,7 +133,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   }
   const actions: Omit<OutboxAction, 'id'>[] = [];
   for (const action of d.actions) {
-    const base = { createdAt: now, caseId, rule: work.rule ?? entry.rule, deliveryId: work.deliveryId };
+    const base = { createdAt: now, caseId, rule: work.rule ?? entry.rule, deliveryId: work.deliveryId, journalId: work.journalId };
     if (action.kind === 'comment') actions.push({ ...base, kind: 'comment', purpose: 'comment', text: commentText(action.reason, comment?.occurrences ?? 1, work, work.occurredAt ?? now) });
     else if (action.kind === 'close') actions.push({ ...base, kind: 'status', purpose: 'close', status: work.policy.close_status });
     else if (action.kind === 'reopen') actions.push({ ...base, kind: 'status', purpose: 'reopen', status: work.policy.reopen_status });
@@ -170,6 +171,7 @@ export function pendingEventOf(work: AlertWork, attempt: number, now: number): P
     kind: 'lifecycle_event',
     source: work.source,
     deliveryId: work.deliveryId,
+    ...(work.journalId !== undefined ? { journalId: work.journalId } : {}),
     identity: work.identity,
     rule: work.rule,
     attempt,
@@ -190,6 +192,7 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
     rule: pending.rule,
     signal: pending.signal,
     deliveryId: pending.deliveryId,
+    journalId: pending.journalId,
     request: pending.request,
     summary: pending.summary,
     policy: pending.policy,
@@ -240,7 +243,7 @@ async function create(
       : newIntent({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined });
   const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
   // Taking over a create whose outcome is unknown: guarded (looked up by marker once the search has settled).
-  const createAction: Omit<OutboxAction, 'id'> = { kind: 'create', createdAt: now, request, rule: work.rule, deliveryId: work.deliveryId, guard: action.lookupFirst, suspectAt: action.lookupFirst ? now : undefined };
+  const createAction: Omit<OutboxAction, 'id'> = { kind: 'create', createdAt: now, request, rule: work.rule, deliveryId: work.deliveryId, journalId: work.journalId, guard: action.lookupFirst, suspectAt: action.lookupFirst ? now : undefined };
   const me = newIntentId();
   const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction]) }, me, now);
   await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);

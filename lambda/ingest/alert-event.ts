@@ -26,7 +26,16 @@ function policyOfRule(compiled: CompiledSource, rule: string | undefined): Lifec
  *   ledger has one under the source's identity, with the policy of the rule that created it.
  * Undefined: the ledger has nothing to do with it (answered as before: ignored / no rule matched).
  */
-export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps): Promise<AlertEventOutcome | undefined> {
+export async function processAlertEvent(
+  compiled: CompiledSource,
+  ev: SourceEvent,
+  mapped: MapResult,
+  deps: OutboxDeps,
+  journalId?: string,
+  /** A replayed delivery (issue 16): the event happened when the original was received, and is no new occurrence. */
+  replay?: { readonly receivedAt: number },
+): Promise<AlertEventOutcome | undefined> {
+  const replayed = replay !== undefined ? { occurredAt: replay.receivedAt, replay: true } : {};
   let work: AlertWork;
   if (mapped.outcome === 'case') {
     work = {
@@ -35,14 +44,16 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
       rule: mapped.rule,
       signal: ev.signal === 'informational' ? 'firing' : ev.signal,
       deliveryId: ev.deliveryId,
+      journalId,
       request: mapped.request,
       summary: ev.type,
       policy: mapped.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY,
+      ...replayed,
     };
   } else if (mapped.outcome === 'no_match' && ev.signal !== 'firing') {
     const entry = await deps.ledger.get(ev.source, ev.identity);
     if (entry === undefined) return undefined;
-    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, request: undefined, summary: ev.type, policy: policyOfRule(compiled, entry.rule) };
+    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, journalId, request: undefined, summary: ev.type, policy: policyOfRule(compiled, entry.rule), ...replayed };
   } else {
     return undefined;
   }

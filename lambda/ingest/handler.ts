@@ -22,7 +22,11 @@ import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 import { healthAnswer, notFoundAnswer, ROUTES } from './routes.js';
-import type { ArchivedDelivery } from '../journal/types.js';
+import { archivableHeaders, newDeliveryId, type Archive, type ArchivedDelivery, type DeliveryJournal } from '../journal/types.js';
+import { mergeIngestRecord, shortTrace } from '../journal/trace.js';
+import { FollowUps } from '../delivery/journal.js';
+import { answerCode, deliveryStatus, messageOf, recordOf, withDelivery, type DeliveryState } from './record.js';
+import { replayDeliveries, type ReplayReport, type ReplayRequest } from './replay.js';
 
 export interface IngestDeps {
   readonly rules: CompiledRules;
@@ -56,6 +60,19 @@ export interface IngestDeps {
   readonly pace?: Pacer;
   /** Waits for a rate-budget slot (injected with a fake clock in tests). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The delivery journal (issue 16): one record per webhook, written after the work, beside the
+   * ledger's last write. A failed write is counted (JournalFailed) and logged; the answer stands.
+   * @default none (the delivery's log line still carries its trace)
+   */
+  readonly journal?: DeliveryJournal | undefined;
+  /**
+   * The raw archive (issue 16): the bytes and headers (credentials dropped) of every delivery that
+   * verified, put while the work runs. A failed put is counted (ArchiveFailed) and logged. @default none
+   */
+  readonly archive?: Archive | undefined;
+  /** Archive refused deliveries too (bad signature, malformed, not JSON…). @default false */
+  readonly archiveRejected?: boolean | undefined;
 }
 
 /** How long a webhook waits for its rate-budget slot before it is queued instead (the sender waits too). */
@@ -99,6 +116,9 @@ export function utf8Bytes(text: string): Buffer {
   const { written } = encoder.encodeInto(text, out);
   return out.subarray(0, written);
 }
+
+/** Headers a source's `credential` names that hold no secret: a signature over the body, its timestamp and id, SNS's message type. */
+const NOT_A_CREDENTIAL = /signature|timestamp|^webhook-id$|^x-amz-sns-/i;
 
 /** Delivery id headers of the senders (same on every retry of one delivery). */
 const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 'request-id'] as const;
@@ -167,8 +187,54 @@ export function createIngestHandler(deps: IngestDeps) {
   const ledger = deps.ledger;
   // Once, at the first secret load (a cold start's first webhook): sources whose key is missing.
   let secretKeysChecked = false;
+  /** Each webhook request's journal state (issue 16), until it is answered. */
+  const deliveries = new WeakMap<APIGatewayProxyEventV2, DeliveryState>();
+
+  /** Starts the archive put of a delivery (never rejects: a failure is counted, logged and named in the record). */
+  function archiveDelivery(st: DeliveryState, body: Uint8Array, headers: Record<string, string>, alsoDrop: readonly string[], rejected: boolean): void {
+    const archive = deps.archive;
+    if (archive === undefined) return;
+    st.archived = archive.put({ source: st.source, id: st.id, receivedAt: st.receivedAt, body, headers: archivableHeaders(headers, alsoDrop), rejected }).then(
+      ({ key }) => ({ key }),
+      (error: unknown) => {
+        metrics.outcome('ArchiveFailed', st.source, rejected ? 'rejected' : 'accepted');
+        deps.logger.error('delivery not archived; the delivery itself is handled', { source: st.source, delivery: st.id, error });
+        return { error: error instanceof Error ? error.message : String(error) };
+      },
+    );
+  }
+
+  /**
+   * The end of every webhook request (issue 16): its journal record written (with the follow-ups of
+   * other deliveries this one finished), its log line with the trace, and the answer with the
+   * delivery id and trace. Journal and archive failures never change the answer.
+   */
+  async function finish(event: APIGatewayProxyEventV2 | undefined, st: DeliveryState | undefined, answer: Result): Promise<Result> {
+    if (st === undefined) return answer;
+    if (event !== undefined) deliveries.delete(event);
+    const archived = st.archived === undefined ? undefined : await st.archived;
+    const finishedAt = now();
+    const record = recordOf(st, answer, finishedAt, (answer.statusCode ?? 200) >= 300 ? messageOf(answer) : undefined, archived);
+    const trace = shortTrace(record);
+    const journal = deps.journal;
+    await Promise.all([
+      st.followUps?.settle(),
+      journal?.update(st.id, (current) => mergeIngestRecord(current, record), { expectNew: true }).catch((error: unknown) => {
+        metrics.outcome('JournalFailed', st.source, record.status);
+        deps.logger.error('journal record not written; the delivery itself is handled', { source: st.source, delivery: st.id, error });
+      }),
+    ]);
+    metrics.outcome('Deliveries', st.source, record.status);
+    deps.logger.info('delivery', { source: st.source, delivery: st.id, deliveryId: st.senderDeliveryId, status: record.status, answer: record.answer.status, trace, ms: record.timings.totalMs });
+    return withDelivery(answer, st.id, trace);
+  }
 
   async function handle(event: APIGatewayProxyEventV2, context?: Context): Promise<Result> {
+    const answer = await handleRequest(event, context);
+    return finish(event, deliveries.get(event), answer);
+  }
+
+  async function handleRequest(event: APIGatewayProxyEventV2, context?: Context): Promise<Result> {
     // The sender's clock starts before ours (network, API Gateway, a cold start): the margin covers it.
     const receivedAt = now();
     // The API's other routes: no secret read, no Datadog call.
@@ -176,6 +242,8 @@ export function createIngestHandler(deps: IngestDeps) {
     if (event.pathParameters?.['source'] === undefined) return notFoundAnswer(event);
     const sourceName = event.pathParameters['source'];
     const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
+    const st: DeliveryState = { id: newDeliveryId(receivedAt), source: compiled?.source.name ?? UNKNOWN_SOURCE, receivedAt, verified: false, actions: [] };
+    deliveries.set(event, st);
     if (compiled === undefined) {
       throw new HttpProblem(404, 'unknown_source', `no source "${sourceName.slice(0, 64)}" is configured; configured: ${[...deps.rules.sources.keys()].join(', ')}`);
     }
@@ -200,6 +268,10 @@ export function createIngestHandler(deps: IngestDeps) {
     // which the next request (the local bridge serves several at once) encodes into.
     const raw = text === undefined ? Buffer.from(event.body ?? '', 'base64') : utf8Bytes(text);
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
+    // The archive's copy of the bytes: `raw` may be a view of the shared buffer, reused after an await.
+    const archived = deps.archive === undefined ? undefined : Buffer.from(raw);
+    // A static credential (bearer, basic, a token header) is never archived, whatever its header's name.
+    const credentialHeaders = compiled.source.credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
 
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
     const { authenticate } = compiled.source;
@@ -216,6 +288,8 @@ export function createIngestHandler(deps: IngestDeps) {
         const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)} headers` : `${missing[0]} header`;
         throw new SignatureError(missing.length > 0 ? `missing ${names}` : mismatch);
       }
+      st.verified = true;
+      if (archived !== undefined) archiveDelivery(st, archived, headers, credentialHeaders, false);
       body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
       // GitHub signs no timestamp and not its delivery id: its delivery key is a hash of the signed body
       // (issue 13), taken here, before any await, while `raw` still holds this request's bytes.
@@ -231,15 +305,17 @@ export function createIngestHandler(deps: IngestDeps) {
       }
       const auth = await authenticate(body, headers, { nowMs: now(), fetch: deps.fetch ?? defaultFetch });
       if (!auth.ok) throw new SignatureError(auth.reason);
+      st.verified = true;
+      if (archived !== undefined) archiveDelivery(st, archived, headers, credentialHeaders, false);
       metrics.count('WebhooksVerified', compiled.source.name);
       if (auth.handled !== undefined) {
         deps.logger.info(auth.handled.message, { source: compiled.source.name, requestId: event.requestContext?.requestId, ...auth.handled.detail });
         return reply(200, { status: auth.handled.status, ...auth.handled.detail });
       }
-      return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { context, receivedAt });
+      return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { context, receivedAt, st });
     }
     metrics.count('WebhooksVerified', compiled.source.name);
-    return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { bodyKey, context, receivedAt });
+    return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { bodyKey, context, receivedAt, st });
   }
 
   /** A verified body: parse -> rules -> ledger and lifecycle. Also the entry of trusted events (EventBridge). */
@@ -249,13 +325,14 @@ export function createIngestHandler(deps: IngestDeps) {
     headers: Record<string, string>,
     requestId: string | undefined,
     bag: SecretBag,
-    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined; readonly replay?: boolean | undefined } = {},
+    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined; readonly st: DeliveryState; readonly replay?: boolean | undefined },
   ): Promise<Result> {
-    const { bodyKey, context } = request;
+    const { bodyKey, context, st } = request;
     // The sender's deadline runs from when the request came in (a trusted event's: now).
     const receivedAt = request.receivedAt ?? now();
     const events: SourceEvent[] = compiled.source.parse(body, headers);
     const deliveryId = events[0]?.deliveryId;
+    st.senderDeliveryId = deliveryId;
     const elog = deps.logger.child({ source: compiled.source.name, requestId, deliveryId });
     if (events.length === 0 || events.every((e) => e.ping)) {
       elog.info('ping answered');
@@ -287,11 +364,18 @@ export function createIngestHandler(deps: IngestDeps) {
       }
     }
     // Deadlines (issue 15): the invocation's time left (remainingMs) and the sender's, ack_deadline_ms less ACK_MARGIN_MS (deadlineAt): no Datadog call runs past it.
-    const lifecycleDeps = { datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context), pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: receivedAt + compiled.ackDeadlineMs - ACK_MARGIN_MS };
-    if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+    const followUps = new FollowUps(deps.journal, metrics, elog, now);
+    st.followUps = followUps;
+    // Each outbox action run for this request: this delivery's go into its record, an earlier delivery's into that one's.
+    const onAction: OutboxDeps['onAction'] = (key, action, report) => {
+      if (action.journalId === st.id) st.actions.push({ key, action, report });
+      else followUps.report(key.source, action.journalId, report);
+    };
+    const lifecycleDeps = { onAction, datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context), pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: receivedAt + compiled.ackDeadlineMs - ACK_MARGIN_MS };
+    if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps, st);
     let answer: Result;
     try {
-      answer = await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps);
+      answer = await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps, st);
     } catch (error) {
       // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
       await ledger.forgetDelivery(compiled.source.name, deliveryKey).catch((forgetError: unknown) => {
@@ -304,13 +388,16 @@ export function createIngestHandler(deps: IngestDeps) {
     return answer;
   }
 
-  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: OutboxDeps): Promise<Result> {
+  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: OutboxDeps, st: DeliveryState): Promise<Result> {
     const results: EventResult[] = [];
+    st.results = results;
+    st.signals = events.map((e) => e.signal);
+    st.workStart = now();
     for (const ev of events) {
       const mapped = await mapEventToCase(compiled, ev);
       if (mapped.outcome === 'case' && mapped.warnings.length > 0) elog.warn('rule output adjusted', { rule: mapped.rule, warnings: mapped.warnings });
       // A case, and a resolve or an update no rule takes (it may still concern an alert's case): the lifecycle.
-      const delivered = dryRun ? undefined : await processAlertEvent(compiled, ev, mapped, lifecycleDeps);
+      const delivered = dryRun ? undefined : await processAlertEvent(compiled, ev, mapped, lifecycleDeps, st.id, st.replay);
       if (delivered !== undefined) {
         const { outcome } = delivered;
         if (outcome.status === 'created') elog.info('case created', { rule: delivered.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
@@ -323,6 +410,7 @@ export function createIngestHandler(deps: IngestDeps) {
         results.push(mapped.outcome === 'ignored' ? { status: 'ignored', identity: ev.identity, type: ev.type, rule: mapped.rule, reason: mapped.reason } : { status: 'no_match', identity: ev.identity, type: ev.type, reason: mapped.reason });
       }
     }
+    st.workEnd = now();
     return answerOf(results, deliveryId);
   }
 
@@ -375,6 +463,12 @@ export function createIngestHandler(deps: IngestDeps) {
         log.error('webhook not accepted: unexpected error', { error });
         request.response = refuse(500, { error: 'internal_error', message: 'unexpected error; see the bridge logs' });
       }
+      const st = deliveries.get(request.event);
+      if (st !== undefined && !st.verified && st.archived === undefined && deps.archiveRejected === true && request.response.statusCode !== 413) {
+        const { body, isBase64Encoded } = request.event;
+        archiveDelivery(st, Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8'), h, [], true);
+      }
+      request.response = await finish(request.event, st, request.response);
     },
   };
 
@@ -389,7 +483,10 @@ export function createIngestHandler(deps: IngestDeps) {
     if (compiled === undefined) throw new ConfigError(`an event for source ${sourceName} arrived, but the rules configure no ${sourceName} source`);
     metrics.count('WebhooksReceived', compiled.source.name);
     metrics.count('WebhooksVerified', compiled.source.name);
-    const answer = await processBody(compiled, body, {}, requestId, await deps.secrets.get());
+    const receivedAt = now();
+    const st: DeliveryState = { id: newDeliveryId(receivedAt), source: compiled.source.name, receivedAt, verified: true, actions: [] };
+    if (deps.archive !== undefined) archiveDelivery(st, Buffer.from(JSON.stringify(body)), {}, [], false);
+    const answer = await finish(undefined, st, await processBody(compiled, body, {}, requestId, await deps.secrets.get(), { receivedAt, st }));
     if ((answer.statusCode ?? 500) >= 500) throw new BridgeError(`the ${sourceName} event was not handled (${answer.statusCode}): ${String(answer.body)}`);
     return answer;
   }
@@ -400,13 +497,53 @@ export function createIngestHandler(deps: IngestDeps) {
    * received, and its bytes are read from the archive, which only the bridge writes. The dedup ledger
    * applies as to any delivery; the sender's delivery id is not claimed again.
    */
-  async function replayDelivery(archived: ArchivedDelivery): Promise<Result> {
-    const compiled = isSourceName(archived.source) ? deps.rules.sources.get(archived.source) : undefined;
-    if (compiled === undefined) throw new ConfigError(`the rules configure no ${archived.source} source`);
-    const body = parseJsonObject(Buffer.from(archived.body));
-    return processBody(compiled, body, { ...archived.headers }, undefined, await deps.secrets.get(), { replay: true });
+  async function replayDelivery(archived: ArchivedDelivery, replayOf: string, originalReceivedAt: number): Promise<Result> {
+    const receivedAt = now();
+    // Its bytes are the original's, archived under the original's key: not stored again.
+    const st: DeliveryState = { id: newDeliveryId(receivedAt), source: archived.source, receivedAt, verified: true, actions: [], replay: { of: replayOf, receivedAt: originalReceivedAt }, archived: Promise.resolve({ key: archived.key }) };
+    let answer: Result;
+    try {
+      const compiled = isSourceName(archived.source) ? deps.rules.sources.get(archived.source) : undefined;
+      if (compiled === undefined) throw new ConfigError(`the rules configure no ${archived.source} source`);
+      const body = parseJsonObject(Buffer.from(archived.body));
+      answer = await processBody(compiled, body, { ...archived.headers }, undefined, await deps.secrets.get(), { receivedAt, st, replay: true });
+    } catch (error) {
+      // Journaled as failed (a webhook would be answered 5xx), then thrown: the replay report says so.
+      await finish(undefined, st, reply(500, { error: 'replay_failed', message: error instanceof Error ? error.message : String(error) }));
+      throw error;
+    }
+    return finish(undefined, st, answer);
+  }
+
+  /**
+   * A replay request (`npm run replay`, the local console, the deployed function's replay event):
+   * each delivery previewed, or (apply) run again with replayDelivery. Needs the journal and the archive.
+   */
+  async function replay(request: ReplayRequest): Promise<ReplayReport> {
+    const { journal, archive } = deps;
+    if (journal === undefined || archive === undefined) throw new ConfigError('replay needs the delivery journal and the raw archive, and this bridge has not both');
+    return replayDeliveries(request, {
+      rules: deps.rules,
+      ledger,
+      journal,
+      archive,
+      now,
+      apply: async (original, archived) => {
+        const answer = await replayDelivery(archived, original.id, original.receivedAt);
+        const delivery = answer.headers?.['x-case-bridge-delivery'];
+        const id = typeof delivery === 'string' ? delivery : undefined;
+        const record = id === undefined ? undefined : await journal.get(id).catch(() => undefined);
+        let body: unknown = answer.body;
+        try {
+          body = JSON.parse(String(answer.body ?? ''));
+        } catch {
+          // not JSON: kept as text
+        }
+        return { delivery: id, status: record?.status ?? deliveryStatus(answer.statusCode ?? 200, answerCode(answer), undefined), answer: { status: answer.statusCode ?? 200, body } };
+      },
+    });
   }
 
   // No early-timeout timer: every Datadog call has its own deadline, well inside the function's timeout.
-  return Object.assign(middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers), { handleTrusted, replayDelivery });
+  return Object.assign(middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers), { handleTrusted, replayDelivery, replay });
 }

@@ -14,6 +14,7 @@ import type { JsonObject } from '../sources/types.js';
 import { lambdaLedger } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
+import { lambdaArchive, lambdaJournal } from '../journal/lambda-stores.js';
 
 // The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`), with the
 // parsed form of its fast expressions (JSONata itself is then loaded only for the others).
@@ -48,6 +49,10 @@ const ingest = createIngestHandler({
   maxBodyBytes: env.CASE_BRIDGE_MAX_BODY_BYTES,
   dryRun: env.CASE_BRIDGE_DRY_RUN,
   metrics,
+  // The delivery journal and raw archive (issue 16), when the stack gives them.
+  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS),
+  archive: lambdaArchive(env.CASE_BRIDGE_ARCHIVE_BUCKET),
+  archiveRejected: env.CASE_BRIDGE_ARCHIVE_REJECTED,
 });
 
 /**

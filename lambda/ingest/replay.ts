@@ -1,6 +1,6 @@
 import type { CompiledRules } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
-import { decide } from '../lifecycle/decide.js';
+import { asReplay, decide } from '../lifecycle/decide.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
 import type { Ledger } from '../ledger/types.js';
 import { isSourceName } from '../sources/index.js';
@@ -197,7 +197,8 @@ export async function previewDelivery(rules: CompiledRules, ledger: Ledger, arch
       continue;
     }
     const entry = await ledger.get(ev.source, identity);
-    const d = decide(entry, { signal: mapped.outcome === 'case' && ev.signal === 'informational' ? 'firing' : ev.signal, occurredAt: now, deliveryId: ev.deliveryId }, policy, now);
+    // As the replay runs it: the event happened when the original was received, and is no new occurrence.
+    const d = asReplay(decide(entry, { signal: mapped.outcome === 'case' && ev.signal === 'informational' ? 'firing' : ev.signal, occurredAt: archived.receivedAt, deliveryId: ev.deliveryId }, policy, now));
     out.push({
       ...base,
       ...(identity !== ev.identity ? { identity } : {}),

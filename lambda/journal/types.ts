@@ -150,9 +150,11 @@ export const DEFAULT_LIST_LIMIT = 100;
 export interface DeliveryJournal {
   /**
    * Applies `change` to the stored record (undefined when there is none) and stores its result;
-   * `change` returning undefined writes nothing. Throws JournalError when the store fails.
+   * `change` returning undefined writes nothing. `expectNew`: the record most likely does not exist
+   * yet (the ingest's own write): the store tries a conditional create first, one round trip, and
+   * reads only when that fails. Throws JournalError when the store fails.
    */
-  update(id: string, change: (current: DeliveryRecord | undefined) => DeliveryRecord | undefined): Promise<DeliveryRecord | undefined>;
+  update(id: string, change: (current: DeliveryRecord | undefined) => DeliveryRecord | undefined, options?: { readonly expectNew?: boolean }): Promise<DeliveryRecord | undefined>;
   get(id: string): Promise<DeliveryRecord | undefined>;
   list(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
 }

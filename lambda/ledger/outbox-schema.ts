@@ -25,6 +25,7 @@ export const outboxSchema = z.lazily(() => {
     caseId: z.optional(z.string()),
     rule: z.optional(z.string()),
     deliveryId: z.optional(z.string()),
+    journalId: z.optional(z.string()),
   });
   return z.array(action);
 });

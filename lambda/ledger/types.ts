@@ -118,6 +118,8 @@ export interface OutboxAction {
   /** The source's rule (a create's) and delivery id, for the queue messages. */
   readonly rule?: string | undefined;
   readonly deliveryId?: string | undefined;
+  /** The journal record of the delivery that owes it (issue 16): whoever finishes it updates that record. */
+  readonly journalId?: string | undefined;
 }
 
 /** What a redelivered delivery id finds: new to the bridge, still being handled, or handled. */

@@ -14,6 +14,8 @@ export interface AlertWork {
   readonly rule: string | undefined;
   readonly signal: Signal;
   readonly deliveryId: string | undefined;
+  /** The delivery's journal record (issue 16): its outbox actions name it. @default none */
+  readonly journalId?: string | undefined;
   /** The create request (when a rule matched); its title is quoted in comments. */
   readonly request: CaseCreateRequest | undefined;
   /** Short text naming the event when there is no request (e.g. `incident.acknowledged`). */
@@ -21,6 +23,11 @@ export interface AlertWork {
   readonly policy: LifecyclePolicy;
   /** When the bridge received the event (ms). @default now; set when a deferred event is run again. */
   readonly occurredAt?: number;
+  /**
+   * A replayed delivery's event (issue 16): no new occurrence of the alert. It is not counted, and the
+   * repeat or informational comment it would be reported in is not sent (see asReplay). @default false
+   */
+  readonly replay?: boolean;
   /** Times the event was deferred already (PendingEvent.attempt, when run from the retry queue). @default 0 */
   readonly attempt?: number;
 }

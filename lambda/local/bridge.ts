@@ -30,13 +30,17 @@ import { startRetryConsumer } from './retry-consumer.js';
 import { createSecretsProvider, fileSecretLoader, type SecretsProvider } from '../shared/secrets.js';
 import { describeLocalCase, LOCAL_CASES_ROUTE, startLocalCaseManagement, withLocalDatadogKeys, type DatadogTarget } from './case-management.js';
 import type { DatadogTestServer } from './datadog-server.js';
-import type { Archive, DeliveryJournal } from '../journal/types.js';
 import { MemoryArchive, MemoryJournal } from '../journal/memory.js';
-import { replayDeliveries, type ApplyReplay, type ReplayReport, type ReplayRequest } from '../ingest/replay.js';
+import { DELIVERY_STATUSES, type Archive, type DeliveryFilter, type DeliveryJournal } from '../journal/types.js';
+import { LOCAL_ARCHIVE_BUCKET, LOCAL_JOURNAL_TABLE, localArchive, localJournal, localS3Client } from './journal.js';
+import type { ReplayReport, ReplayRequest } from '../ingest/replay.js';
 import { createConsole } from './console.js';
 import { MemoryDeadLetters, SqsDeadLetters, type DeadLetters } from './dead-letters.js';
 import { listSamples } from './samples.js';
 import { signAndSendSample } from './send-sample.js';
+
+/** Local routes of the journal (issue 16; never deployed): `npm run deliveries` reads them. */
+export const LOCAL_DELIVERIES_ROUTE = '/local/deliveries';
 
 export const DEV_SECRETS_FILE = fileURLToPath(new URL('../../config/dev-secrets.json', import.meta.url));
 
@@ -63,8 +67,9 @@ export interface LocalBridge {
   readonly datadogTarget: DatadogTarget;
   /** The local Case Management, when the bridge sends to it (`embeddedDatadog` without keys). */
   readonly caseManagement: DatadogTestServer | undefined;
-  /** The delivery journal and the raw archive (issue 16). */
+  /** The delivery journal: in the ledger's DynamoDB emulator when there is one, else in memory (issue 16). */
   readonly journal: DeliveryJournal;
+  /** The raw archive: in the queue emulator's S3 when there is one, else in memory (issue 16). */
   readonly archive: Archive;
   /** Archived deliveries through the current rules (`npm run replay`, the console, POST /local/replay). */
   replay(request: ReplayRequest): Promise<ReplayReport>;
@@ -116,9 +121,9 @@ export interface LocalBridgeOptions {
    * state directory with `state`. Ignored when `datadog` is given. @default false (a dry run without keys)
    */
   readonly embeddedDatadog?: boolean;
-  /** The delivery journal. @default in memory */
+  /** @default the ledger emulator's journal table, else in memory */
   readonly journal?: DeliveryJournal;
-  /** The raw archive. @default in memory */
+  /** @default the queue emulator's archive bucket, else in memory */
   readonly archive?: Archive;
 }
 
@@ -265,6 +270,15 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   const datadog =
     options.datadog ??
     createDatadogClient({ baseUrl: caseManagement?.url ?? apiUrl, timeoutMs: env.DD_TIMEOUT_MS, ...(pace ? { onRateLimit: rateLimitObserver(pace, options.now) } : {}) });
+  // The journal beside the ledger (dynalite), the archive beside the queues (fauxqs's S3), as in AWS.
+  let journal: DeliveryJournal = options.journal ?? new MemoryJournal(options.now);
+  let stopJournal = async (): Promise<void> => undefined;
+  if (options.journal === undefined && dynamoInfo !== undefined) {
+    const journalClient = localDynamoClient(dynamoInfo.endpoint);
+    journal = await localJournal(journalClient, options.state?.journalTable ?? LOCAL_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS);
+    stopJournal = async () => journalClient.destroy();
+  }
+  let archive: Archive = options.archive ?? new MemoryArchive(options.now);
   let queue: ActionQueue = options.queue ?? new MemoryActionQueue();
   let stopRetry = async (): Promise<void> => undefined;
   let sqsInfo: LocalBridge['sqs'];
@@ -276,13 +290,22 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         : options.embeddedSqs === true
           ? await startLocalSqs()
           : undefined;
+  if (sqs !== undefined && options.archive === undefined) {
+    const s3 = localS3Client(sqs.endpoint);
+    archive = await localArchive(s3, options.state?.archiveBucket ?? LOCAL_ARCHIVE_BUCKET);
+    const stop = stopJournal;
+    stopJournal = async () => {
+      s3.destroy();
+      await stop();
+    };
+  }
   if (sqs !== undefined) {
     const sqsQueue = new SqsActionQueue({ client: sqs.client, retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl });
     const consumer = startRetryConsumer({
       client: sqs.client,
       queueUrl: sqs.retryQueueUrl,
       queueArn: sqs.retryQueueArn,
-      handler: createRetryHandler({ datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}), ...paced }),
+      handler: createRetryHandler({ journal, datadog, secrets, queue: sqsQueue, ledger, ...(options.now ? { now: options.now } : {}), logger: logger.child({ function: 'retry' }), ...(options.random ? { random: options.random } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.markerSearchSettleSeconds !== undefined ? { markerSearchSettleSeconds: options.markerSearchSettleSeconds } : {}), ...paced }),
       logger,
       // Two pollers, as the deployed event source mapping's MaximumConcurrency (lib/retry-queue.ts):
       // a record waiting for its rate-budget slot does not hold back the records that come after it.
@@ -296,6 +319,9 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     };
   }
   const handler = createIngestHandler({
+    journal,
+    archive,
+    archiveRejected: env.CASE_BRIDGE_ARCHIVE_REJECTED,
     rules,
     secrets,
     datadog,
@@ -312,21 +338,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   });
 
   const now = options.now ?? Date.now;
-  const journal = options.journal ?? new MemoryJournal(now);
-  const archive = options.archive ?? new MemoryArchive(now);
-  const applyReplay: ApplyReplay = async (original, archived) => {
-    const answer = await handler.replayDelivery(archived);
-    let body: unknown = answer.body;
-    try {
-      body = JSON.parse(answer.body ?? '');
-    } catch {
-      // not JSON: kept as text
-    }
-    const fields = typeof body === 'object' && body !== null ? (body as { status?: unknown; error?: unknown; delivery?: unknown }) : {};
-    const status = typeof fields.status === 'string' ? fields.status : typeof fields.error === 'string' ? fields.error : String(answer.statusCode);
-    return { delivery: typeof fields.delivery === 'string' ? fields.delivery : undefined, status, answer: { status: answer.statusCode ?? 200, body } };
-  };
-  const replay = (request: ReplayRequest) => replayDeliveries(request, { rules, ledger, journal, archive, apply: applyReplay, now });
+  const replay = (request: ReplayRequest) => handler.replay(request);
   const deadLetters: DeadLetters | undefined = sqs !== undefined ? new SqsDeadLetters(sqs.client, sqs.dlqUrl) : queue instanceof MemoryActionQueue ? new MemoryDeadLetters(queue) : undefined;
   let selfUrl = '';
   const localConsole = createConsole({
@@ -348,6 +360,11 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         // The console (GET /, its panels and traces, and its JSON posts): local only, never deployed.
         if (await localConsole.handle(req, res, path)) return;
         req.resume();
+        if (req.method === 'GET' && (path === LOCAL_DELIVERIES_ROUTE || path.startsWith(`${LOCAL_DELIVERIES_ROUTE}/`))) {
+          const answer = await deliveriesAnswer(journal, new URL(req.url ?? '/', 'http://127.0.0.1'), options.now ?? Date.now);
+          res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+          return;
+        }
         if (caseManagement !== undefined && req.method === 'GET' && path === LOCAL_CASES_ROUTE) {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ datadog: caseManagement.url, cases: caseManagement.cases.map(describeLocalCase) }));
           return;
@@ -405,8 +422,37 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         server.close(() => resolve());
       });
       await stopRetry();
+      await stopJournal();
       await stopLedger();
       await caseManagement?.close();
     },
   };
+}
+
+/**
+ * `GET /local/deliveries?source=&since=<ms>&until=<ms>&identity=&status=&limit=`: the journal's records,
+ * newest first (since: the last day by default); `GET /local/deliveries/<id>`: one record, or 404.
+ */
+async function deliveriesAnswer(journal: DeliveryJournal, url: URL, now: () => number): Promise<{ status: number; body: unknown }> {
+  const id = url.pathname.slice(LOCAL_DELIVERIES_ROUTE.length + 1);
+  if (id !== '') {
+    const record = await journal.get(decodeURIComponent(id));
+    return record === undefined ? { status: 404, body: { error: 'not_found', message: `no delivery ${id} in the journal` } } : { status: 200, body: record };
+  }
+  const q = url.searchParams;
+  const num = (name: string): number | undefined => (q.get(name) === null || !Number.isFinite(Number(q.get(name))) ? undefined : Number(q.get(name)));
+  const status = q.get('status') ?? undefined;
+  if (status !== undefined && status !== 'failed' && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
+    return { status: 400, body: { error: 'bad_request', message: `status must be failed or one of ${DELIVERY_STATUSES.join(', ')}` } };
+  }
+  const filter: DeliveryFilter = {
+    since: num('since') ?? now() - 86_400_000,
+    until: num('until'),
+    source: q.get('source') ?? undefined,
+    identity: q.get('identity') ?? undefined,
+    senderDeliveryId: q.get('senderDeliveryId') ?? undefined,
+    status: status as DeliveryFilter['status'],
+    limit: num('limit'),
+  };
+  return { status: 200, body: { deliveries: await journal.list(filter) } };
 }

@@ -30,8 +30,7 @@ function describe(id: string, body: string, fallbackReason: string | undefined):
   const read = readQueuedMessage(body);
   if (!read.ok) return { id, source: undefined, kind: undefined, identity: undefined, reason: fallbackReason ?? read.reason, enqueuedAt: undefined, journalId: undefined };
   const { action, reason, enqueuedAt } = read.message;
-  const journalId = (action as { readonly journalId?: unknown }).journalId;
-  return { id, source: action.source, kind: action.kind, identity: action.identity, reason, enqueuedAt, journalId: typeof journalId === 'string' ? journalId : undefined };
+  return { id, source: action.source, kind: action.kind, identity: action.identity, reason, enqueuedAt, journalId: action.journalId };
 }
 
 /** How long a listed message stays hidden before it is made visible again (it is made so at once). */
@@ -100,10 +99,7 @@ export class MemoryDeadLetters implements DeadLetters {
       .map((d, i) => ({ d, i }))
       .filter(({ i }) => !this.removed.has(i))
       .slice(0, max)
-      .map(({ d, i }) => {
-        const journalId = (d.action as { readonly journalId?: unknown }).journalId;
-        return { id: String(i), source: d.action.source, kind: d.action.kind, identity: d.action.identity, reason: d.reason, enqueuedAt: undefined, journalId: typeof journalId === 'string' ? journalId : undefined };
-      });
+      .map(({ d, i }) => ({ id: String(i), source: d.action.source, kind: d.action.kind, identity: d.action.identity, reason: d.reason, enqueuedAt: undefined, journalId: d.action.journalId }));
   }
 
   async remove(id: string): Promise<boolean> {

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../shared/errors.js';
 import * as z from '../shared/zod.js';
 import { startLocalSqs } from './fauxqs.js';
-import { LOCAL_LEDGER_TABLE, startLocalLedger } from './ledger.js';
+import { LOCAL_LEDGER_TABLE, localDynamoClient, startLocalLedger } from './ledger.js';
+import { createArchiveBucket, createJournalTable, LOCAL_ARCHIVE_BUCKET, LOCAL_JOURNAL_TABLE, localS3Client } from './journal.js';
 
 /** `.case-bridge/` at the repository root (gitignored); CASE_BRIDGE_STATE_DIR overrides it. */
 export const DEFAULT_STATE_DIR = fileURLToPath(new URL('../../.case-bridge/', import.meta.url));
@@ -21,6 +22,10 @@ export const LocalStateSchema = z.object({
   retryQueueArn: Text,
   dlqUrl: Text,
   dlqArn: z.optional(Text),
+  /** The delivery journal's table, beside the ledger's (issue 16; absent in lines of earlier versions: then LOCAL_JOURNAL_TABLE). */
+  journalTable: z.optional(Text),
+  /** The raw archive's bucket in the queue emulator's S3 (issue 16; absent: LOCAL_ARCHIVE_BUCKET). */
+  archiveBucket: z.optional(Text),
   /** Where the state is kept on disk. */
   dir: z.optional(Text),
 });
@@ -71,8 +76,9 @@ async function onPortOrAny<T>(port: number | undefined, start: (port: number) =>
 }
 
 /**
- * The bridge's state in its own process: the dedup ledger (dynalite, LevelDB under `<dir>/ledger`)
- * and the retry queue with its DLQ (fauxqs, SQLite under `<dir>/sqs`), both on 127.0.0.1. Every
+ * The bridge's state in its own process: the dedup ledger and the delivery journal (dynalite, LevelDB
+ * under `<dir>/ledger`), the retry queue with its DLQ and the raw archive's bucket (fauxqs, SQLite under
+ * `<dir>/sqs`), both on 127.0.0.1. Every
  * write is on disk before it is answered, so killing this process (or `npm start`) loses nothing
  * that was acknowledged. A restart on the same directory reuses the last ports when they are free.
  */
@@ -88,6 +94,18 @@ export async function startLocalState(options: { dir?: string } = {}): Promise<R
   }
   try {
     const sqs = await onPortOrAny(ports?.sqs, (port) => startLocalSqs({ port, dataDir: join(dir, 'sqs') }));
+    const dynamo = localDynamoClient(ledger.endpoint);
+    const s3 = localS3Client(sqs.endpoint);
+    try {
+      await createJournalTable(dynamo, LOCAL_JOURNAL_TABLE, { ifMissing: true });
+      await createArchiveBucket(s3, LOCAL_ARCHIVE_BUCKET);
+    } catch (error) {
+      await sqs.close();
+      throw error;
+    } finally {
+      dynamo.destroy();
+      s3.destroy();
+    }
     const portOf = (url: string) => Number(new URL(url).port);
     writeFileSync(join(dir, 'ports.json'), `${JSON.stringify({ ledger: portOf(ledger.endpoint), sqs: portOf(sqs.endpoint) })}\n`);
     return {
@@ -99,6 +117,8 @@ export async function startLocalState(options: { dir?: string } = {}): Promise<R
         retryQueueArn: sqs.retryQueueArn,
         dlqUrl: sqs.dlqUrl,
         dlqArn: sqs.dlqArn,
+        journalTable: LOCAL_JOURNAL_TABLE,
+        archiveBucket: LOCAL_ARCHIVE_BUCKET,
         dir,
       },
       async close() {

@@ -15,6 +15,8 @@ import { runOutbox } from '../delivery/outbox.js';
 import { outboxTrigger, WATCHDOG_REASON } from '../delivery/queue.js';
 import { STEP_HOOKS, type StepHook } from '../delivery/steps.js';
 import { RECORD_START_MS } from '../shared/budgets.js';
+import type { DeliveryJournal } from '../journal/types.js';
+import { FollowUps } from '../delivery/journal.js';
 
 export interface RetryDeps {
   readonly datadog: DatadogClient;
@@ -48,6 +50,12 @@ export interface RetryDeps {
    * batch starts no record with less than RECORD_START_MS left. @default the invocation's, else unbounded
    */
   readonly remainingMs?: () => number;
+  /**
+   * The delivery journal (issue 16): each action this function finishes, queues again or
+   * dead-letters is added to its delivery's record (a follow-up). A failed write is counted and
+   * logged; the action's outcome stands. @default none
+   */
+  readonly journal?: DeliveryJournal | undefined;
 }
 
 /**
@@ -103,15 +111,27 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
     const elog = log.child({ source: action.source, deliveryId: action.deliveryId, identity: action.identity });
     if (redriven) elog.info('redriven case: trying again from attempt 0', { previousReason: message.reason, previousAttempt: message.action.attempt });
 
+    const followUps = new FollowUps(deps.journal, metrics, elog, deps.now ?? Date.now);
+    try {
+      return await handleAction(action, elog, followUps);
+    } finally {
+      await followUps.settle();
+    }
+  }
+
+  async function handleAction(action: PendingAction, elog: Logger, followUps: FollowUps): Promise<RecordOutcome> {
+    const at = (deps.now ?? Date.now)();
     const bag = await deps.secrets.get();
     const keys = keysOf(bag);
     if (keys === undefined) {
       await deps.queue.deadLetter(action, { reason: NO_KEYS_REASON });
       metrics.count('DeadLettered', action.source);
       elog.error('case dead-lettered', { reason: NO_KEYS_REASON });
+      followUps.report(action.source, action.journalId, { kind: action.kind === 'create_case' ? 'create' : action.kind === 'comment' ? 'comment' : action.kind === 'set_status' ? 'status' : 'defer', outcome: 'dead_lettered', reason: NO_KEYS_REASON, at });
       return 'dead_lettered';
     }
     const updateDeps = {
+      onAction: (key: { source: string }, a: { journalId?: string | undefined }, report: Parameters<FollowUps['report']>[2]) => followUps.report(key.source, a.journalId, report),
       datadog: deps.datadog,
       keys: {
         get: async () => keys,
@@ -133,6 +153,11 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
       // A deferred event (a resolve that arrived while its case was being created): decided afresh.
       const outcome = await runLifecycle(alertWorkOf(action), updateDeps);
       elog.info('deferred alert event run again', { signal: action.signal, attempt: action.attempt, status: outcome.status, reason: outcome.reason });
+      // Its outbox actions report themselves; a deferral given up, deferred again or with nothing left to do is the event's own.
+      const now = updateDeps.now();
+      if (outcome.status === 'dead_lettered') followUps.report(action.source, action.journalId, { kind: 'defer', outcome: 'dead_lettered', reason: outcome.reason, at: now });
+      else if (outcome.status === 'queued' && outcome.reason === 'resolve_deferred') followUps.report(action.source, action.journalId, { kind: 'defer', outcome: 'queued', retryInSeconds: outcome.retryInSeconds, reason: outcome.reason, at: now });
+      else if (outcome.status === 'deduplicated') followUps.report(action.source, action.journalId, { kind: 'defer', outcome: 'dropped', reason: outcome.reason, at: now });
       if (outcome.status === 'updated') return 'sent';
       if (outcome.status === 'deduplicated') return 'dropped';
       return outcome.status;

@@ -11,6 +11,7 @@ import { createRetryHandler } from './handler.js';
 import { lambdaLedger } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
+import { lambdaJournal } from '../journal/lambda-stores.js';
 
 // The Lambda entry of the retry queue's consumer (SqsEventSource with reportBatchItemFailures).
 // Everything below runs once per container.
@@ -34,6 +35,7 @@ const retry = createRetryHandler({
   ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
   pace,
   metrics,
+  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS),
 });
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -29,7 +29,10 @@ export const METRICS = {
     'CasesCommented',
     'CasesClosed',
     'CasesReopened',
+    // Issue 16: one per delivery, by its journal status (dimension `outcome`) — see bySourceAndOutcome.
   ],
+  /** Dimensions {service, source, outcome}: Deliveries by their journal status; JournalFailed / ArchiveFailed by which write failed. */
+  bySourceAndOutcome: ['Deliveries', 'JournalFailed', 'ArchiveFailed'],
   /** Dimensions {service, source, reason}. */
   bySourceAndReason: ['WebhooksRejected'],
   /** The `reason` of a WebhooksRejected whose signature did not verify (the answer's error code). */
@@ -52,7 +55,31 @@ export const ENV = {
   dlqUrl: 'CASE_BRIDGE_DLQ_URL',
   /** Name of the DynamoDB dedup ledger table. */
   ledgerTable: 'CASE_BRIDGE_LEDGER_TABLE',
+  /** Name of the DynamoDB delivery journal table (issue 16). */
+  journalTable: 'CASE_BRIDGE_JOURNAL_TABLE',
+  /** Days a journal record is kept (its TTL). */
+  journalRetentionDays: 'CASE_BRIDGE_JOURNAL_RETENTION_DAYS',
+  /** Name of the S3 raw archive bucket (issue 16). */
+  archiveBucket: 'CASE_BRIDGE_ARCHIVE_BUCKET',
+  /** `true`: rejected deliveries (bad signature, malformed, …) are archived too. */
+  archiveRejected: 'CASE_BRIDGE_ARCHIVE_REJECTED',
 } as const;
+
+/**
+ * The delivery journal table (issue 16): one item per delivery by `id`; the index `bySourceDay`
+ * (`<source>#<YYYY-MM-DD>`, sorted by `receivedAt`) lists a source's deliveries of a day; `expiresAt`
+ * (epoch seconds) is the TTL attribute.
+ */
+export const JOURNAL_TABLE = {
+  partitionKey: 'id',
+  ttlAttribute: 'expiresAt',
+  index: 'bySourceDay',
+  indexPartitionKey: 'sourceDay',
+  indexSortKey: 'receivedAt',
+} as const;
+
+/** Retention defaults (days): the journal's TTL and the archive bucket's lifecycle expiry (`-c journalRetentionDays`, `-c archiveRetentionDays`). */
+export const RETENTION_DEFAULTS = { journalDays: 14, archiveDays: 30 } as const;
 
 /** The DynamoDB ledger table's partition key and TTL attribute. */
 export const LEDGER_TABLE = {

@@ -30,6 +30,14 @@ export const EnvSchema = z.object({
   [ENV.dlqUrl]: z.optional(Url),
   /** Name of the DynamoDB dedup ledger table (in AWS). */
   [ENV.ledgerTable]: z.optional(Text),
+  /** Name of the DynamoDB delivery journal table (in AWS; none: no journal). */
+  [ENV.journalTable]: z.optional(Text),
+  /** Days a journal record is kept. @default 14 */
+  [ENV.journalRetentionDays]: z._default(Int(1, 3650), 14),
+  /** Name of the S3 raw archive bucket (in AWS; none: no archive). */
+  [ENV.archiveBucket]: z.optional(Text),
+  /** Archive rejected deliveries too (bad signature, malformed, too large…). @default false */
+  [ENV.archiveRejected]: z._default(Bool, false),
   /** Datadog site. @default datadoghq.com */
   [ENV.datadogSite]: z.optional(Text),
   /** Overrides the API base URL (tests, proxies). */

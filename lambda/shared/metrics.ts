@@ -10,6 +10,9 @@ import { METRICS } from './contract.js';
 /** Counted per source (DatadogLatency, in milliseconds, is recorded with `latency`). */
 export type CountMetric = Exclude<(typeof METRICS.bySource)[number], 'DatadogLatency'>;
 
+/** Counted per source and outcome. */
+export type OutcomeMetric = (typeof METRICS.bySourceAndOutcome)[number];
+
 /** `source` of a metric whose source is not (or not yet) known: an unconfigured path, an unreadable message. */
 export const UNKNOWN_SOURCE = 'unknown';
 
@@ -18,6 +21,11 @@ export interface BridgeMetrics {
   count(name: CountMetric, source: string, value?: number): void;
   /** One webhook refused with `reason` (the error code of the answer, e.g. invalid_signature). */
   rejected(source: string, reason: string): void;
+  /**
+   * Issue 16: one delivery by its journal status (`Deliveries`), or a journal / archive write that
+   * failed (`JournalFailed`, `ArchiveFailed`, by what was being written), dimension `outcome`.
+   */
+  outcome(name: OutcomeMetric, source: string, outcome: string): void;
   /** The duration of one Datadog call, in milliseconds. */
   latency(source: string, ms: number): void;
   /** Writes what was recorded since the last flush (once per invocation). Never throws. */
@@ -28,6 +36,7 @@ export interface BridgeMetrics {
 export const noopMetrics: BridgeMetrics = {
   count: () => undefined,
   rejected: () => undefined,
+  outcome: () => undefined,
   latency: () => undefined,
   flush: () => undefined,
 };
@@ -55,6 +64,10 @@ export class MemoryMetrics implements BridgeMetrics {
 
   rejected(source: string, reason: string): void {
     this.add(metricKey('WebhooksRejected', { source, reason }), 1);
+  }
+
+  outcome(name: OutcomeMetric, source: string, outcome: string): void {
+    this.add(metricKey(name, { source, outcome }), 1);
   }
 
   latency(source: string, ms: number): void {
@@ -103,6 +116,11 @@ export class PowertoolsMetrics implements BridgeMetrics {
     counts.set('WebhooksRejected', (counts.get('WebhooksRejected') ?? 0) + 1);
   }
 
+  outcome(name: OutcomeMetric, source: string, outcome: string): void {
+    const counts = this.group({ source, outcome }).counts;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+
   latency(source: string, ms: number): void {
     this.group({ source }).latencies.push(ms);
   }
@@ -128,7 +146,9 @@ export class PowertoolsMetrics implements BridgeMetrics {
   }
 
   private group(dimensions: Record<string, string>): DimensionGroup {
-    const key = dimensions['reason'] === undefined ? dimensions['source'] ?? '' : `${dimensions['source']}\u0000${dimensions['reason']}`;
+    const key = Object.entries(dimensions)
+      .map(([k, v]) => `${k}\u0000${v}`)
+      .join('\u0001');
     let g = this.groups.get(key);
     if (g === undefined) {
       g = { dimensions, counts: new Map(), latencies: [] };

@@ -121,6 +121,8 @@ describe('ingest -> Datadog through the local servers', () => {
       rule: 'issue opened',
       identity: IDENTITY,
       case: { id: stored?.id, key: 'DDFC-1' },
+      delivery: expect.stringMatching(/^d[0-9a-z]{19}$/),
+      trace: 'verified; rule "issue opened"; created DDFC-1 (new_alert)',
     });
     expect(answer.case?.key).toMatch(/^DDFC-\d+$/);
     expect(stored?.request).toEqual(SENT_REQUEST);

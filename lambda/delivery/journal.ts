@@ -1,0 +1,43 @@
+import type { DeliveryAction, DeliveryJournal } from '../journal/types.js';
+import { timeOfDeliveryId } from '../journal/types.js';
+import { withFollowUp } from '../journal/trace.js';
+import type { Logger } from '../shared/log.js';
+import type { BridgeMetrics } from '../shared/metrics.js';
+
+/**
+ * Follow-ups (issue 16): the journal records of deliveries whose actions this invocation finished,
+ * queued again or dead-lettered (the retry function; or a webhook whose run of the alert's outbox
+ * finished an earlier delivery's work). Each write starts at once and runs beside the work; `settle`
+ * waits for them all. A failed write is counted (JournalFailed, outcome `follow_up`) and logged, never
+ * thrown: the journal tells what happened, it never decides it.
+ */
+export class FollowUps {
+  private readonly writes: Promise<void>[] = [];
+
+  constructor(
+    private readonly journal: DeliveryJournal | undefined,
+    private readonly metrics: BridgeMetrics,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  report(source: string, journalId: string | undefined, action: DeliveryAction): void {
+    const journal = this.journal;
+    if (journal === undefined || journalId === undefined) return;
+    const receivedAt = timeOfDeliveryId(journalId) ?? this.now();
+    this.writes.push(
+      journal.update(journalId, (current) => withFollowUp(current, journalId, source, action, receivedAt)).then(
+        () => undefined,
+        (error: unknown) => {
+          this.metrics.outcome('JournalFailed', source, 'follow_up');
+          this.logger.error('journal record not updated; the action itself is done', { delivery: journalId, action: action.kind, outcome: action.outcome, error });
+        },
+      ),
+    );
+  }
+
+  /** Waits for every write started so far. Never throws. */
+  async settle(): Promise<void> {
+    await Promise.all(this.writes.splice(0));
+  }
+}

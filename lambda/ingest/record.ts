@@ -1,0 +1,164 @@
+import type { AlertKey, OutboxAction } from '../ledger/types.js';
+import type { DeliveryAction, DeliveryEvent, DeliveryRecord, DeliveryStatus } from '../journal/types.js';
+import type { Answer, EventResult } from './answer.js';
+import type { FollowUps } from '../delivery/journal.js';
+
+/** What the ingest learns about one delivery while handling it (issue 16): the journal record's makings. */
+export interface DeliveryState {
+  readonly id: string;
+  readonly source: string;
+  readonly receivedAt: number;
+  verified: boolean;
+  senderDeliveryId?: string | undefined;
+  /** Parsed events with their outcomes (handleEvents), and each one's signal. */
+  results?: readonly EventResult[];
+  signals?: readonly string[];
+  /** Outbox actions of this delivery reported by its runs, by alert. */
+  readonly actions: { key: AlertKey; action: OutboxAction; report: DeliveryAction }[];
+  /** When the rules, ledger and Datadog part started and ended (ms). */
+  workStart?: number;
+  workEnd?: number;
+  /** Writes of other deliveries' records this request's runs finished work of. */
+  followUps?: FollowUps;
+  /** A replay (issue 16): the original delivery and when it was received. */
+  replay?: { readonly of: string; readonly receivedAt: number } | undefined;
+  /** The archive put, started once the delivery verified (or refused, with CASE_BRIDGE_ARCHIVE_REJECTED). */
+  archived?: Promise<{ key: string } | { error: string }>;
+}
+
+const ANSWER_STATUSES: Readonly<Record<string, DeliveryStatus>> = {
+  created: 'created',
+  duplicate: 'duplicate',
+  deduplicated: 'deduplicated',
+  updated: 'updated',
+  no_match: 'no_match',
+  ignored: 'ignored',
+  queued: 'queued',
+  dead_lettered: 'dead_lettered',
+  dry_run: 'dry_run',
+  ping: 'ping',
+  subscription_confirmed: 'handled',
+  unsubscribed: 'handled',
+};
+
+/** The order in which several events' outcomes name the delivery's (`accepted` answers): the most telling first. */
+const PRECEDENCE: readonly DeliveryStatus[] = ['dead_lettered', 'queued', 'created', 'updated', 'deduplicated', 'dry_run', 'ignored', 'no_match'];
+
+function eventStatus(result: EventResult): DeliveryStatus {
+  return result.status === 'delivered' ? result.outcome.status : result.status;
+}
+
+/** The delivery's status from its answer (and, for several events, their outcomes). */
+export function deliveryStatus(statusCode: number, code: string, results: readonly EventResult[] | undefined): DeliveryStatus {
+  const known = ANSWER_STATUSES[code];
+  if (known !== undefined) return known;
+  if (code === 'accepted' && results !== undefined && results.length > 0) {
+    const statuses = new Set(results.map(eventStatus));
+    return PRECEDENCE.find((s) => statuses.has(s)) ?? 'no_match';
+  }
+  if (code === 'in_progress') return 'in_progress';
+  return statusCode >= 500 ? 'error' : 'rejected';
+}
+
+/** The answer's `message` (errors), if any. */
+export function messageOf(answer: Answer): string | undefined {
+  try {
+    const body = JSON.parse(typeof answer.body === 'string' ? answer.body : '{}') as { message?: unknown };
+    return typeof body.message === 'string' ? body.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The answer's `status`, or its `error` code. */
+export function answerCode(answer: Answer): string {
+  try {
+    const body = JSON.parse(typeof answer.body === 'string' ? answer.body : '{}') as { status?: unknown; error?: unknown };
+    return typeof body.status === 'string' ? body.status : typeof body.error === 'string' ? body.error : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** What one event did, with the actions its runs reported (or, when none ran, what its outcome says). */
+function eventTrace(result: EventResult, signal: string, actions: DeliveryState['actions'], at: number): DeliveryEvent {
+  const base = { type: result.type, identity: result.identity, signal };
+  switch (result.status) {
+    case 'dry_run':
+      return { ...base, rule: result.rule, outcome: 'dry_run', actions: [] };
+    case 'ignored':
+      return { ...base, rule: result.rule, outcome: 'ignored', reason: result.reason, actions: [] };
+    case 'no_match':
+      return { ...base, noRule: result.reason, outcome: 'no_match', actions: [] };
+    case 'delivered':
+      break;
+  }
+  const { outcome } = result;
+  const mine = actions.filter((a) => a.key.identity === result.dedupIdentity).map((a) => a.report);
+  const event: DeliveryEvent = {
+    ...base,
+    ...(result.dedupIdentity !== result.identity ? { dedupIdentity: result.dedupIdentity } : {}),
+    ...(result.rule !== undefined ? { rule: result.rule } : { noRule: 'no rule matched; the alert has a case' }),
+    outcome: outcome.status,
+    ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
+    actions: mine,
+  };
+  const withCase = (id: string | undefined, key: string | undefined): DeliveryEvent => ({ ...event, ...(id !== undefined ? { caseId: id } : {}), ...(key !== undefined ? { caseKey: key } : {}) });
+  switch (outcome.status) {
+    case 'created':
+      return withCase(outcome.case.id, outcome.case.key);
+    case 'updated':
+    case 'deduplicated':
+      return withCase(outcome.caseId, outcome.caseKey);
+    case 'queued':
+      // A resolve deferred behind a create runs no outbox: its own action.
+      return mine.length > 0 ? event : { ...event, actions: [{ kind: outcome.reason === 'resolve_deferred' ? 'defer' : 'create', outcome: 'queued', retryInSeconds: outcome.retryInSeconds, reason: outcome.reason, at }] };
+    case 'dead_lettered':
+      return mine.length > 0 ? event : { ...event, actions: [{ kind: 'defer', outcome: 'dead_lettered', reason: outcome.reason, at }] };
+  }
+}
+
+/** The journal record of a delivery once it is answered. */
+export function recordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string } | { error: string } | undefined): DeliveryRecord {
+  const statusCode = answer.statusCode ?? 200;
+  const code = answerCode(answer);
+  const events = (state.results ?? []).map((r, i) => eventTrace(r, state.signals?.[i] ?? '', state.actions, finishedAt));
+  const identities = [...new Set((state.results ?? []).map((r) => r.identity))];
+  return {
+    v: 1,
+    id: state.id,
+    source: state.source,
+    ...(state.senderDeliveryId !== undefined ? { senderDeliveryId: state.senderDeliveryId } : {}),
+    receivedAt: state.receivedAt,
+    answer: { status: statusCode, code },
+    status: deliveryStatus(statusCode, code, state.results),
+    verified: state.verified,
+    ...(why !== undefined ? { why } : {}),
+    ...(state.results?.[0] !== undefined ? { eventType: state.results[0].type } : {}),
+    identities,
+    events,
+    ...(archive !== undefined && 'key' in archive ? { archiveKey: archive.key } : {}),
+    ...(archive !== undefined && 'error' in archive ? { archiveError: archive.error } : {}),
+    ...(state.replay !== undefined ? { replayOf: state.replay.of } : {}),
+    timings: { totalMs: Math.max(0, finishedAt - state.receivedAt), ...(state.workStart !== undefined ? { workMs: Math.max(0, (state.workEnd ?? finishedAt) - state.workStart) } : {}) },
+    updatedAt: finishedAt,
+  };
+}
+
+/** A header value: printable ASCII, anything else percent-encoded, at most 512 characters. */
+function headerValue(text: string): string {
+  return text.replace(/[^\x20-\x7e]/gu, (c) => encodeURIComponent(c)).slice(0, 512);
+}
+
+/**
+ * The answer with the delivery's id and short trace: always in the headers `x-case-bridge-delivery`
+ * and `x-case-bridge-trace`; in the JSON body too (`delivery`, `trace`) unless it is an error, whose
+ * body keeps the documented `{error, message}` shape.
+ */
+export function withDelivery(answer: Answer, id: string, trace: string): Answer {
+  const headers = { ...answer.headers, 'x-case-bridge-delivery': id, 'x-case-bridge-trace': headerValue(trace) };
+  const body = typeof answer.body === 'string' && answer.body.startsWith('{') && answer.body.endsWith('}') ? answer.body : undefined;
+  if (body === undefined || (answer.statusCode ?? 200) >= 400) return { ...answer, headers };
+  const extra = `"delivery":${JSON.stringify(id)},"trace":${JSON.stringify(trace)}`;
+  return { ...answer, headers, body: body === '{}' ? `{${extra}}` : `${body.slice(0, -1)},${extra}}` };
+}

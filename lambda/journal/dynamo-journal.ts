@@ -1,0 +1,168 @@
+import type { AttributeValue, DynamoDBClient, GetItemCommandInput, GetItemCommandOutput, PutItemCommandInput, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { JOURNAL_TABLE, RETENTION_DEFAULTS } from '../shared/contract.js';
+import { daysBetween, DEFAULT_LIST_LIMIT, JournalError, matchesFilter, newestFirst, readDeliveryRecord, type DeliveryFilter, type DeliveryJournal, type DeliveryRecord } from './types.js';
+
+// One item per delivery (partition key `id`):
+//   id, sourceDay (`<source>#<YYYY-MM-DD>`, the bySourceDay index's key), receivedAt (N, ms; its sort key),
+//   rev (N: + 1 on every write, the condition of the next), doc (S: the record as JSON), expiresAt (N, epoch
+//   seconds: the TTL). TTL deletion lags, so `list` and `get` drop expired items themselves.
+
+/** The three calls the journal makes. */
+interface JournalCalls {
+  getItem(input: GetItemCommandInput): Promise<GetItemCommandOutput>;
+  putItem(input: PutItemCommandInput): Promise<unknown>;
+  query(input: QueryCommandInput): Promise<QueryCommandOutput>;
+}
+
+export interface DynamoJournalOptions {
+  /** The client, or a function making it on first use (the Lambda entries: the SDK loads with the first webhook). */
+  readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>);
+  readonly tableName: string;
+  /** Sources `list` looks through when the filter names none (the index is per source). */
+  readonly sources: readonly string[];
+  /** Days a record is kept. @default 14 */
+  readonly retentionDays?: number;
+  readonly now?: () => number;
+}
+
+/** Rounds of read-modify-write before `update` gives up (another writer won every time). */
+const UPDATE_ROUNDS = 5;
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** The journal in DynamoDB (deployed, and in the local emulator). */
+export class DynamoJournal implements DeliveryJournal {
+  private loaded: Promise<JournalCalls> | undefined;
+  private readonly now: () => number;
+  private readonly retentionSeconds: number;
+
+  constructor(private readonly options: DynamoJournalOptions) {
+    this.now = options.now ?? Date.now;
+    this.retentionSeconds = (options.retentionDays ?? RETENTION_DEFAULTS.journalDays) * 86_400;
+  }
+
+  private calls(): Promise<JournalCalls> {
+    this.loaded ??= (async (): Promise<JournalCalls> => {
+      const { client } = this.options;
+      const [sdk, c] = await Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]);
+      return {
+        getItem: (input: GetItemCommandInput) => c.send(new sdk.GetItemCommand(input)),
+        putItem: (input: PutItemCommandInput) => c.send(new sdk.PutItemCommand(input)),
+        query: (input: QueryCommandInput) => c.send(new sdk.QueryCommand(input)),
+      };
+    })().catch((error: unknown) => {
+      this.loaded = undefined;
+      throw error;
+    });
+    return this.loaded;
+  }
+
+  private async read(id: string): Promise<{ record: DeliveryRecord | undefined; rev: number | undefined }> {
+    const calls = await this.calls();
+    const out = await calls.getItem({ TableName: this.options.tableName, Key: { [JOURNAL_TABLE.partitionKey]: { S: id } }, ConsistentRead: true });
+    const item = out.Item;
+    if (item === undefined) return { record: undefined, rev: undefined };
+    const rev = Number(item['rev']?.N ?? '0');
+    return { record: this.live(item), rev };
+  }
+
+  /** The record of an item, unless it expired or is not one (written by another version). */
+  private live(item: Record<string, AttributeValue>): DeliveryRecord | undefined {
+    const expiresAt = Number(item[JOURNAL_TABLE.ttlAttribute]?.N ?? 'Infinity');
+    if (expiresAt * 1000 <= this.now()) return undefined;
+    const doc = item['doc']?.S;
+    if (doc === undefined) return undefined;
+    try {
+      return readDeliveryRecord(JSON.parse(doc));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async update(id: string, change: (current: DeliveryRecord | undefined) => DeliveryRecord | undefined, options: { readonly expectNew?: boolean } = {}): Promise<DeliveryRecord | undefined> {
+    try {
+      for (let round = 0; round < UPDATE_ROUNDS; round += 1) {
+        const { record, rev } = round === 0 && options.expectNew === true ? { record: undefined, rev: undefined } : await this.read(id);
+        const next = change(record);
+        if (next === undefined) return undefined;
+        const calls = await this.calls();
+        const item: Record<string, AttributeValue> = {
+          [JOURNAL_TABLE.partitionKey]: { S: id },
+          [JOURNAL_TABLE.indexPartitionKey]: { S: `${next.source}#${dayOf(next.receivedAt)}` },
+          [JOURNAL_TABLE.indexSortKey]: { N: String(next.receivedAt) },
+          rev: { N: String((rev ?? 0) + 1) },
+          doc: { S: JSON.stringify(next) },
+          [JOURNAL_TABLE.ttlAttribute]: { N: String(Math.floor(next.receivedAt / 1000) + this.retentionSeconds) },
+        };
+        try {
+          await calls.putItem({
+            TableName: this.options.tableName,
+            Item: item,
+            ...(rev === undefined
+              ? { ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': JOURNAL_TABLE.partitionKey } }
+              : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': { N: String(rev) } } }),
+          });
+          return next;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }
+      throw new JournalError(`the journal record ${id} kept changing under ${UPDATE_ROUNDS} writes`);
+    } catch (error) {
+      if (error instanceof JournalError) throw error;
+      throw new JournalError(`the delivery journal failed (update ${id}): ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async get(id: string): Promise<DeliveryRecord | undefined> {
+    try {
+      return (await this.read(id)).record;
+    } catch (error) {
+      throw new JournalError(`the delivery journal failed (get ${id}): ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** One query per source and day of the range (newest day first), until `limit` records match. */
+  async list(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
+    const now = this.now();
+    const until = filter.until ?? now + 1;
+    const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+    const sources = filter.source === undefined ? this.options.sources : [filter.source];
+    const found: DeliveryRecord[] = [];
+    if (filter.since >= until) return found;
+    try {
+      const calls = await this.calls();
+      for (const day of daysBetween(filter.since, until).reverse()) {
+        for (const source of sources) {
+          let start: Record<string, AttributeValue> | undefined;
+          const before = found.length;
+          do {
+            const out = await calls.query({
+              TableName: this.options.tableName,
+              IndexName: JOURNAL_TABLE.index,
+              KeyConditionExpression: '#pk = :pk AND #at BETWEEN :since AND :until',
+              ExpressionAttributeNames: { '#pk': JOURNAL_TABLE.indexPartitionKey, '#at': JOURNAL_TABLE.indexSortKey },
+              ExpressionAttributeValues: { ':pk': { S: `${source}#${day}` }, ':since': { N: String(filter.since) }, ':until': { N: String(until - 1) } },
+              ScanIndexForward: false,
+              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+            });
+            for (const item of out.Items ?? []) {
+              const record = this.live(item);
+              if (record !== undefined && matchesFilter(record, filter, now)) found.push(record);
+            }
+            start = out.LastEvaluatedKey;
+          } while (start !== undefined && found.length - before < limit);
+        }
+        // Days are newest first: once a day filled the list, older days cannot come before it.
+        if (found.length >= limit) break;
+      }
+    } catch (error) {
+      throw new JournalError(`the delivery journal failed (list): ${(error as Error).message}`, { cause: error });
+    }
+    return found.sort(newestFirst).slice(0, limit);
+  }
+}

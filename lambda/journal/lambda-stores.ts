@@ -1,0 +1,22 @@
+import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
+import { UNKNOWN_SOURCE } from '../shared/metrics.js';
+import { SOURCE_NAMES } from '../sources/index.js';
+import { DynamoJournal } from './dynamo-journal.js';
+import { S3Archive } from './s3-archive.js';
+
+/** Every source a delivery can be journaled or archived under: the registry's and `unknown` (a path naming none). */
+export const JOURNAL_SOURCES: readonly string[] = [...SOURCE_NAMES, UNKNOWN_SOURCE];
+
+/** The Lambda entries' journal (CASE_BRIDGE_JOURNAL_TABLE), its client made by the first webhook; none without a table. */
+export function lambdaJournal(tableName: string | undefined, retentionDays: number): DynamoJournal | undefined {
+  if (tableName === undefined) return undefined;
+  const client = async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient({ ...AWS_CLIENT_BOUNDS });
+  return new DynamoJournal({ client, tableName, sources: JOURNAL_SOURCES, retentionDays });
+}
+
+/** The Lambda entries' archive (CASE_BRIDGE_ARCHIVE_BUCKET), its client made by the first webhook; none without a bucket. */
+export function lambdaArchive(bucket: string | undefined): S3Archive | undefined {
+  if (bucket === undefined) return undefined;
+  const client = async () => new (await import('@aws-sdk/client-s3')).S3Client({ ...AWS_CLIENT_BOUNDS });
+  return new S3Archive({ client, bucket, sources: JOURNAL_SOURCES });
+}

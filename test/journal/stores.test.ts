@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
+import { localArchive, localJournal, localS3Client } from '../../lambda/local/journal.js';
+import type { DynamoJournal } from '../../lambda/journal/dynamo-journal.js';
+import type { S3Archive } from '../../lambda/journal/s3-archive.js';
+import { newDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
+import { mergeIngestRecord, withFollowUp } from '../../lambda/journal/trace.js';
+
+// The deployed stores against real protocol emulators: DynamoDB (dynalite) and S3 (fauxqs).
+
+const NOW = Date.now();
+
+function record(receivedAt: number, over: Partial<DeliveryRecord> = {}): DeliveryRecord {
+  return {
+    v: 1,
+    id: newDeliveryId(receivedAt),
+    source: 'alertmanager',
+    receivedAt,
+    answer: { status: 202, code: 'queued' },
+    status: 'queued',
+    verified: true,
+    identities: ['r/g'],
+    events: [{ type: 'firing', identity: 'r/g', signal: 'firing', rule: 'r', outcome: 'queued', actions: [{ kind: 'create', outcome: 'queued', retryInSeconds: 5, at: receivedAt }] }],
+    timings: { totalMs: 3 },
+    updatedAt: receivedAt,
+    ...over,
+  };
+}
+
+let dynamo: LocalDynamo;
+let sqs: LocalSqs;
+let journal: DynamoJournal;
+let archive: S3Archive;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  sqs = await startLocalSqs();
+  journal = await localJournal(dynamo.client, 'journal-test');
+  archive = await localArchive(localS3Client(sqs.endpoint), 'archive-test');
+});
+
+afterAll(async () => {
+  await sqs?.close();
+  await dynamo?.close();
+});
+
+describe('DynamoJournal', () => {
+  it('writes, reads back and lists by source, time, identity and status, newest first', async () => {
+    const a = record(NOW - 3 * 86_400_000);
+    const b = record(NOW - 60_000, { source: 'github', identities: ['repo/1:issue/7'], status: 'dead_lettered' });
+    const c = record(NOW - 1000);
+    for (const r of [a, b, c]) await journal.update(r.id, () => r, { expectNew: true });
+    expect(await journal.get(b.id)).toEqual(b);
+    expect((await journal.list({ since: NOW - 4 * 86_400_000 })).map((r) => r.id)).toEqual([c.id, b.id, a.id]);
+    expect((await journal.list({ since: NOW - 3_600_000 })).map((r) => r.id)).toEqual([c.id, b.id]);
+    expect((await journal.list({ since: NOW - 3_600_000, source: 'github' })).map((r) => r.id)).toEqual([b.id]);
+    expect((await journal.list({ since: NOW - 4 * 86_400_000, status: 'failed' })).map((r) => r.id)).toEqual([b.id]);
+    expect((await journal.list({ since: NOW - 4 * 86_400_000, identity: 'r/g', limit: 1 })).map((r) => r.id)).toEqual([c.id]);
+  });
+
+  it('keeps a follow-up written before the ingest record and one written after', async () => {
+    const fresh = record(NOW - 500);
+    const done = { kind: 'create' as const, outcome: 'done' as const, caseId: 'c9', caseKey: 'DDFC-9', at: NOW };
+    // The retry function finished the create before the ingest's write landed.
+    await journal.update(fresh.id, (cur) => withFollowUp(cur, fresh.id, fresh.source, done, fresh.receivedAt));
+    const merged = await journal.update(fresh.id, (cur) => mergeIngestRecord(cur, fresh), { expectNew: true });
+    expect(merged?.status).toBe('created');
+    expect((await journal.get(fresh.id))?.followUps).toEqual([{ ...done, later: true }]);
+    expect((await journal.get(fresh.id))?.events).toEqual(fresh.events);
+  });
+
+  it('does not return an expired record', async () => {
+    const old = record(NOW - 20 * 86_400_000);
+    await journal.update(old.id, () => old, { expectNew: true });
+    expect(await journal.get(old.id)).toBeUndefined();
+  });
+});
+
+describe('S3Archive', () => {
+  it('holds the exact bytes and no credential header', async () => {
+    const body = Buffer.concat([Buffer.from('{"text":"caf\u00e9 \u2603"}', 'utf8'), Buffer.from([0x0a, 0x20])]);
+    const id = newDeliveryId(NOW);
+    const { key } = await archive.put({ source: 'opsgenie', id, receivedAt: NOW, body, headers: { authorization: 'GenieKey 123', cookie: 'c=1', 'x-api-key': 'k', 'content-type': 'application/json', 'x-request-id': 'r1' } });
+    expect(key).toBe(`opsgenie/${new Date(NOW).toISOString().slice(0, 10)}/${id}`);
+    const got = await archive.get(key);
+    expect(Buffer.from(got!.body).equals(body)).toBe(true);
+    expect(got!.headers).toEqual({ 'content-type': 'application/json', 'x-request-id': 'r1' });
+    expect(got!.receivedAt).toBe(NOW);
+    expect(await archive.list({ since: NOW - 1000, source: 'opsgenie' })).toEqual([{ key, source: 'opsgenie', id, receivedAt: NOW, size: body.length }]);
+    expect(await archive.get('opsgenie/2020-01-01/nope')).toBeUndefined();
+  });
+
+  it('keeps headers too long for the object metadata beside the object', async () => {
+    const id = newDeliveryId(NOW + 1);
+    const headers = { 'x-long': 'v'.repeat(3000), 'x-hub-signature-256': 'sha256=00' };
+    const { key } = await archive.put({ source: 'github', id, receivedAt: NOW + 1, body: Buffer.from('{}'), headers });
+    expect((await archive.get(key))!.headers).toEqual(headers);
+    expect((await archive.list({ since: NOW, source: 'github' })).map((i) => i.key)).toEqual([key]);
+  });
+});
