@@ -18,6 +18,9 @@ import type { BridgeStackProps } from './bridge-stack.js';
  *   alarmTopicArn                existing SNS topic for alarms (not with alarmEmail)
  *   alarmEvents                  true: CloudWatch alarms of this account and Region become cases (EventBridge; default false)
  *   alarmEventsPrefix            with alarmEvents: only alarms whose name starts with this
+ *   journalRetentionDays         days a delivery's journal record is kept (default 14)
+ *   archiveRetentionDays         days a delivery's bytes are kept in the raw archive (default 30)
+ *   archiveRejected              true: refused deliveries are archived too (default false)
  */
 export function stackFromContext(get: (key: string) => unknown, presetRulesFile: string): { stackName: string; props: BridgeStackProps } {
   const problems: string[] = [];
@@ -63,6 +66,9 @@ export function stackFromContext(get: (key: string) => unknown, presetRulesFile:
       alarmTopicArn: text('alarmTopicArn'),
       alarmEvents: flag('alarmEvents'),
       alarmEventsPrefix: text('alarmEventsPrefix'),
+      journalRetentionDays: num('journalRetentionDays'),
+      archiveRetentionDays: num('archiveRetentionDays'),
+      archiveRejected: flag('archiveRejected'),
     }),
     description: 'case-bridge: alert webhooks to Datadog Case Management',
   };

@@ -9,6 +9,7 @@ import { secretIdOf } from './bridge-function.js';
 import { AlarmEvents } from './alarm-events.js';
 import { DedupLedger } from './dedup-ledger.js';
 import { IngestApi, ingestApiChecks, type IngestApiThrottle } from './ingest-api.js';
+import { Journal, journalChecks } from './journal.js';
 import { Monitoring, monitoringChecks } from './monitoring.js';
 import { RetryQueue, retryQueueChecks } from './retry-queue.js';
 import { readRulesForBundle } from './rules-asset.js';
@@ -44,13 +45,19 @@ export interface BridgeStackProps extends StackProps {
   readonly alarmEvents?: boolean;
   /** With `alarmEvents`: only alarms whose name starts with this. @default - every alarm */
   readonly alarmEventsPrefix?: string;
+  /** Days a delivery's journal record is kept (issue 16). @default 14 */
+  readonly journalRetentionDays?: number;
+  /** Days a delivery's bytes are kept in the raw archive (issue 16). @default 30 */
+  readonly archiveRetentionDays?: number;
+  /** Archive refused deliveries too (bad signature, malformed…). @default false */
+  readonly archiveRejected?: boolean;
 }
 
 /**
  * The stack's outputs, by these exact names (README, Deploying; docs/runbook.md). Besides them, one
  * `Url<source>` per source in the rules (`Urlgithub`, `Urlstandardwebhooks`).
  */
-export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'SecretId', 'DashboardUrl'] as const;
+export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'JournalTableName', 'ArchiveBucketName', 'SecretId', 'DashboardUrl'] as const;
 
 /** Wiring only: reads like the architecture diagram in README.md. */
 export class BridgeStack extends Stack {
@@ -59,6 +66,7 @@ export class BridgeStack extends Stack {
   readonly retry: RetryQueue;
   readonly monitoring: Monitoring;
   readonly ledger: DedupLedger;
+  readonly journal: Journal;
 
   constructor(scope: Construct, id: string, props: BridgeStackProps) {
     super(scope, id, props);
@@ -72,6 +80,7 @@ export class BridgeStack extends Stack {
       [props.datadogSite === undefined || DatadogSiteSchema.safeParse(props.datadogSite).success, `datadogSite "${props.datadogSite}" is not a Datadog site; use one of ${DATADOG_SITES.join(', ')}`],
       ...ingestApiChecks(edge),
       ...retryQueueChecks(props),
+      ...journalChecks(props),
       ...monitoringChecks({ ...props, sources: rules.sources, silence: rules.silence, alarmTopic: props.alarmTopicArn }),
       [props.alarmEvents !== true || rules.sources.includes('cloudwatch'), `alarmEvents is on, but ${props.rulesFile} configures no cloudwatch source: add its block (config/rules.yaml has the preset)`],
       [props.alarmEventsPrefix === undefined || props.alarmEvents === true, 'alarmEventsPrefix needs alarmEvents=true'],
@@ -100,6 +109,14 @@ export class BridgeStack extends Stack {
     this.ledger = new DedupLedger(this, 'DedupLedger');
     this.ledger.grantTo(this.ingest.handler);
     this.ledger.grantTo(this.retry.retryFunction);
+
+    this.journal = new Journal(this, 'Journal', {
+      ...(props.journalRetentionDays === undefined ? {} : { journalRetentionDays: props.journalRetentionDays }),
+      ...(props.archiveRetentionDays === undefined ? {} : { archiveRetentionDays: props.archiveRetentionDays }),
+      ...(props.archiveRejected === undefined ? {} : { archiveRejected: props.archiveRejected }),
+    });
+    this.journal.grantIngest(this.ingest.handler);
+    this.journal.grantJournal(this.retry.retryFunction);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       api: this.ingest.api,
@@ -137,6 +154,8 @@ export class BridgeStack extends Stack {
     output('DeadLetterQueueArn', this.retry.dlq.queueArn, 'Dead-letter queue ARN (npm run redrive -- --dlq-arn)');
     output('DeadLetterQueueUrl', this.retry.dlq.queueUrl, 'Dead-letter queue URL');
     output('LedgerTableName', this.ledger.table.tableName, 'Dedup ledger table (npm run cases -- --table)');
+    output('JournalTableName', this.journal.table.tableName, 'Delivery journal table (npm run deliveries finds it by this output)');
+    output('ArchiveBucketName', this.journal.bucket.bucketName, 'Raw archive bucket: the bytes of every delivery, key <source>/<YYYY-MM-DD>/<delivery id>');
     output('SecretId', secretIdOf(this.secret), 'The secret the functions read, by full ARN or name (webhook secrets, DD_API_KEY, DD_APP_KEY)');
     output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
   }

@@ -222,6 +222,13 @@ export class Monitoring extends Construct {
         width: 8,
       }),
     );
+    // Issue 16: every delivery by its journal status, and the journal or archive writes that failed (the deliveries were handled).
+    const bySourceAndOutcome = (metricName: (typeof METRICS.bySourceAndOutcome)[number]): MathExpression =>
+      new MathExpression({ expression: `SEARCH('{${METRICS.namespace},outcome,${METRICS.service.name},source} MetricName="${metricName}"', 'Sum', 300)`, period: FIVE_MINUTES });
+    this.dashboard.addWidgets(
+      new GraphWidget({ title: 'Deliveries by outcome (by source and journal status)', left: [bySourceAndOutcome('Deliveries')], stacked: true, width: 16 }),
+      new GraphWidget({ title: 'Journal and archive writes failed', left: [bySourceAndOutcome('JournalFailed'), bySourceAndOutcome('ArchiveFailed')], width: 8 }),
+    );
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Retry path',

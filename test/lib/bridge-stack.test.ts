@@ -212,7 +212,8 @@ describe('BridgeStack dedup ledger (issue 4)', () => {
   const template = Template.fromStack(new BridgeStack(fastApp(), 'Ledger', { rulesFile: PRESETS }));
 
   it('has one on-demand table with TTL on expiresAt, point-in-time recovery and AWS-managed encryption', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    // The ledger and the delivery journal (issue 16, test/lib/journal.test.ts).
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 2);
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
@@ -224,7 +225,7 @@ describe('BridgeStack dedup ledger (issue 4)', () => {
   it('gives both functions the table name and only GetItem/PutItem/UpdateItem/DeleteItem on it', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     for (const fn of functions) expect(fn.Properties.Environment.Variables.CASE_BRIDGE_LEDGER_TABLE).toEqual({ Ref: expect.stringMatching(/DedupLedger/) });
-    const dynamoStatements = policyStatements(template.findResources('AWS::IAM::Policy')).filter((s) => asList(s.Action).some((a) => a.startsWith('dynamodb:')));
+    const dynamoStatements = policyStatements(template.findResources('AWS::IAM::Policy')).filter((s) => asList(s.Action).some((a) => a.startsWith('dynamodb:')) && JSON.stringify(s.Resource).includes('DedupLedger'));
     expect(dynamoStatements).toHaveLength(2);
     for (const s of dynamoStatements) expect(asList(s.Action).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
