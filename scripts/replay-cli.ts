@@ -124,20 +124,33 @@ export function stackTarget(stack: string, aws: StackAccess): ReplayTarget {
       const outputs = await aws.outputs(stack);
       const fn = outputs[INGEST_FUNCTION_OUTPUT];
       if (fn === undefined) throw new Error(`stack ${stack} has no output ${INGEST_FUNCTION_OUTPUT} (deployed before replay existed? deploy again)`);
-      const out = await aws.invoke(fn, JSON.stringify({ [REPLAY_EVENT_KEY]: request }));
-      let json: unknown;
-      try {
-        json = JSON.parse(out.payload);
-      } catch {
-        json = out.payload;
-      }
-      if (out.functionError !== undefined) {
-        const message = typeof json === 'object' && json !== null && 'errorMessage' in json ? String((json as { errorMessage: unknown }).errorMessage) : out.payload.slice(0, 300);
-        throw new Error(`${fn} failed (${out.functionError}): ${message}`);
-      }
-      return asReport(json, fn);
+      if (!request.apply) return invokeReplay(aws, fn, request);
+      // Runs fit the function's timeout in batches: a selection is resolved by a preview first, then run by id.
+      const selected = request.ids === undefined ? (await invokeReplay(aws, fn, { ...request, apply: false })).items : undefined;
+      const ids = request.ids ?? (selected ?? []).filter((i) => i.result === 'preview').map((i) => i.original);
+      const items: ReplayItem[] = (selected ?? []).filter((i) => i.result !== 'preview');
+      for (let i = 0; i < ids.length; i += APPLY_BATCH) items.push(...(await invokeReplay(aws, fn, { ids: ids.slice(i, i + APPLY_BATCH), apply: true })).items);
+      return { apply: true, items };
     },
   };
+}
+
+/** Deliveries one invocation runs (each may wait on Datadog; the function's timeout is short). */
+export const APPLY_BATCH = 5;
+
+async function invokeReplay(aws: StackAccess, fn: string, request: ReplayRequest): Promise<ReplayReport> {
+  const out = await aws.invoke(fn, JSON.stringify({ [REPLAY_EVENT_KEY]: request }));
+  let json: unknown;
+  try {
+    json = JSON.parse(out.payload);
+  } catch {
+    json = out.payload;
+  }
+  if (out.functionError !== undefined) {
+    const message = typeof json === 'object' && json !== null && 'errorMessage' in json ? String((json as { errorMessage: unknown }).errorMessage) : out.payload.slice(0, 300);
+    throw new Error(`${fn} failed (${out.functionError}): ${message}`);
+  }
+  return asReport(json, fn);
 }
 
 function eventLine(e: NonNullable<ReplayItem['events']>[number]): string {

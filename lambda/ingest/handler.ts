@@ -519,7 +519,7 @@ export function createIngestHandler(deps: IngestDeps) {
    * A replay request (`npm run replay`, the local console, the deployed function's replay event):
    * each delivery previewed, or (apply) run again with replayDelivery. Needs the journal and the archive.
    */
-  async function replay(request: ReplayRequest): Promise<ReplayReport> {
+  async function replay(request: ReplayRequest, context?: Context): Promise<ReplayReport> {
     const { journal, archive } = deps;
     if (journal === undefined || archive === undefined) throw new ConfigError('replay needs the delivery journal and the raw archive, and this bridge has not both');
     return replayDeliveries(request, {
@@ -528,6 +528,7 @@ export function createIngestHandler(deps: IngestDeps) {
       journal,
       archive,
       now,
+      remainingMs: deps.remainingMs ?? remainingOf(context),
       apply: async (original, archived) => {
         const answer = await replayDelivery(archived, original.id, original.receivedAt);
         const delivery = answer.headers?.['x-case-bridge-delivery'];

@@ -65,7 +65,7 @@ const ingest = createIngestHandler({
 export async function handler(event: APIGatewayProxyEventV2 | JsonObject, context: Context): Promise<APIGatewayProxyStructuredResultV2 | ReplayReport> {
   powertools.addContext(context);
   try {
-    if (isReplayEvent(event)) return await ingest.replay(parseReplayRequest(event[REPLAY_EVENT_KEY]));
+    if (isReplayEvent(event)) return await ingest.replay(parseReplayRequest(event[REPLAY_EVENT_KEY]), context);
     if (isAlarmStateChangeEvent(event)) return await ingest.handleTrusted('cloudwatch', event as JsonObject, context.awsRequestId);
     return await ingest(event as APIGatewayProxyEventV2, context);
   } finally {

@@ -113,7 +113,12 @@ export interface ReplayDeps {
   readonly archive: Archive;
   readonly apply: ApplyReplay;
   readonly now?: () => number;
+  /** Time left in the invocation (the deployed function): deliveries not started with REPLAY_MARGIN_MS left are skipped, saying so. */
+  readonly remainingMs?: (() => number) | undefined;
 }
+
+/** A delivery is not started with less time than this left in the invocation (one replay's Datadog calls and journal write). */
+export const REPLAY_MARGIN_MS = 4000;
 
 /** The deliveries a request names: by id (in the order given), or the selection, oldest first. */
 async function select(request: ReplayRequest, journal: DeliveryJournal, now: number): Promise<(DeliveryRecord | string)[]> {
@@ -139,6 +144,10 @@ export async function replayDeliveries(request: ReplayRequest, deps: ReplayDeps)
       continue;
     }
     const base = { original: found.id, source: found.source, receivedAt: found.receivedAt, originalStatus: found.status };
+    if (deps.remainingMs !== undefined && deps.remainingMs() < REPLAY_MARGIN_MS) {
+      items.push({ ...base, result: 'skipped', why: 'not reached: the invocation ran out of time; replay it again (by id)' });
+      continue;
+    }
     const why = notReplayable(found);
     const archived = why === undefined && found.archiveKey !== undefined ? await deps.archive.get(found.archiveKey) : undefined;
     if (why !== undefined || archived === undefined) {

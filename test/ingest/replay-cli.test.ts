@@ -53,6 +53,27 @@ describe('npm run replay --stack: the deployed ingest function, found by the sta
     expect(calls).toEqual([{ functionName: 'CaseBridge-Ingest-abc', payload: { caseBridgeReplay: { ids: ['d1'], apply: false } } }]);
   });
 
+  it('with --apply resolves a selection by a preview, then runs it by id in batches that fit the function\'s timeout', async () => {
+    const ids = Array.from({ length: 7 }, (_, i) => `d${i}`);
+    const calls: { ids?: string[]; since?: number; apply: boolean }[] = [];
+    const aws: StackAccess = {
+      outputs: async () => ({ [INGEST_FUNCTION_OUTPUT]: 'fn' }),
+      invoke: async (_fn, payload) => {
+        const request = (JSON.parse(payload) as { caseBridgeReplay: { ids?: string[]; since?: number; apply: boolean } }).caseBridgeReplay;
+        calls.push(request);
+        const items = request.apply
+          ? (request.ids ?? []).map((id) => ({ original: id, source: 'github', result: 'replayed', status: 'created' }))
+          : [...ids.map((id) => ({ original: id, source: 'github', result: 'preview' })), { original: 'dx', source: 'github', result: 'skipped', why: 'it was not verified' }];
+        return { payload: JSON.stringify({ apply: request.apply, items }) };
+      },
+    };
+
+    const got = await stackTarget('CaseBridge', aws).replay({ source: 'github', since: 1, apply: true });
+
+    expect(calls).toEqual([{ source: 'github', since: 1, apply: false }, { ids: ids.slice(0, 5), apply: true }, { ids: ids.slice(5), apply: true }]);
+    expect(got.items.map((i) => `${i.original} ${i.result}`)).toEqual(['dx skipped', ...ids.map((id) => `${id} replayed`)]);
+  });
+
   it('says so when the stack has no such output, and when the function failed', async () => {
     await expect(stackTarget('Old', stub({ payload: '{}' }, {}).aws).replay({ ids: ['d1'], apply: false })).rejects.toThrow(`stack Old has no output ${INGEST_FUNCTION_OUTPUT}`);
     await expect(stackTarget('CaseBridge', stub({ payload: JSON.stringify({ errorMessage: 'AccessDenied on the archive' }), functionError: 'Unhandled' }).aws).replay({ ids: ['d1'], apply: true })).rejects.toThrow('failed (Unhandled): AccessDenied on the archive');

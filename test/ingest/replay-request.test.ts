@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isReplayEvent, parseReplayRequest, REPLAY_EVENT_KEY, ReplayRequestError } from '../../lambda/ingest/replay.js';
+import { isReplayEvent, parseReplayRequest, replayDeliveries, REPLAY_EVENT_KEY, REPLAY_MARGIN_MS, ReplayRequestError } from '../../lambda/ingest/replay.js';
+import { MemoryArchive, MemoryJournal } from '../../lambda/journal/memory.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import { loadRulesFile, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { asReplay, decide } from '../../lambda/lifecycle/decide.js';
 import { DEFAULT_LIFECYCLE_POLICY } from '../../lambda/lifecycle/policy.js';
 import type { LedgerEntry } from '../../lambda/ledger/types.js';
@@ -47,5 +50,27 @@ describe('a replayed event is no new occurrence (asReplay)', () => {
   it('keeps a create: an alert without its case gets one', () => {
     const create = decide(undefined, firing, DEFAULT_LIFECYCLE_POLICY, now);
     expect(asReplay(create)).toBe(create);
+  });
+});
+
+describe('replayDeliveries in a Lambda invocation', () => {
+  it('starts no delivery with less than REPLAY_MARGIN_MS left, and says to replay it again', async () => {
+    const journal = new MemoryJournal();
+    const archive = new MemoryArchive();
+    const receivedAt = Date.parse('2026-03-01T12:00:00Z');
+    const { key } = await archive.put({ source: 'github', id: 'd1', receivedAt, body: new TextEncoder().encode('{}'), headers: {} });
+    await journal.update('d1', () => ({ v: 1, id: 'd1', source: 'github', receivedAt, answer: { status: 202, code: 'no_match' }, status: 'no_match', verified: true, identities: [], events: [], archiveKey: key, timings: { totalMs: 1 }, updatedAt: receivedAt }));
+    let applied = 0;
+
+    const report = await replayDeliveries(
+      { ids: ['d1'], apply: true },
+      { rules: loadRulesFile(PRESET_RULES_FILE), ledger: new MemoryLedger(), journal, archive, remainingMs: () => REPLAY_MARGIN_MS - 1, apply: async () => {
+        applied += 1;
+        return { delivery: 'd2', status: 'created', answer: { status: 201, body: {} } };
+      } },
+    );
+
+    expect(report.items).toEqual([{ original: 'd1', source: 'github', receivedAt, originalStatus: 'no_match', result: 'skipped', why: 'not reached: the invocation ran out of time; replay it again (by id)' }]);
+    expect(applied).toBe(0);
   });
 });
