@@ -464,6 +464,8 @@ export function createIngestHandler(deps: IngestDeps) {
         request.response = refuse(500, { error: 'internal_error', message: 'unexpected error; see the bridge logs' });
       }
       const st = deliveries.get(request.event);
+      // Refused before its body was read: the id its headers claim (unverified).
+      if (st !== undefined) st.senderDeliveryId ??= DELIVERY_HEADERS.map((name) => h[name]).find((v) => v !== undefined);
       if (st !== undefined && !st.verified && st.archived === undefined && deps.archiveRejected === true && request.response.statusCode !== 413) {
         const { body, isBase64Encoded } = request.event;
         archiveDelivery(st, Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8'), h, [], true);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../lambda/local/sign.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import type { SourceName } from '../../lambda/sources/index.js';
-import type { DeliveryRecord } from '../../lambda/journal/types.js';
+import { ArchiveError, JournalError, type DeliveryRecord } from '../../lambda/journal/types.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 import { startTestBridge, TEST_SECRETS, testSecret, type TestBridge } from '../support/local-bridge.js';
 import { waitFor } from '../support/fauxqs.js';
@@ -181,5 +181,52 @@ describe('the delivery journal: one record per delivery, with its trace', () => 
     const identity = (await record((await list('source=alertmanager&status=dead_lettered'))[0]?.id)).identities[0]!;
     expect((await list(`identity=${encodeURIComponent(identity)}`)).map((d) => d.status)).toEqual(['dead_lettered']);
     expect(await list(`since=${Date.now() + 60_000}`)).toEqual([]);
+  });
+});
+
+describe('the journal and the archive never decide a delivery', () => {
+  it('a journal and an archive that fail: the case is still created and answered 201; both failures are counted and logged', async () => {
+    const failing = new MemoryMetrics();
+    const server = await startDatadogServer();
+    const broken = await startTestBridge({
+      secrets: { ...TEST_SECRETS, ...DD_KEYS },
+      env: { DD_API_URL: server.url },
+      overrides: {
+        metrics: failing,
+        journal: { update: async () => Promise.reject(new JournalError('journal table gone')), get: async () => undefined, list: async () => [] },
+        archive: { put: async () => Promise.reject(new ArchiveError('bucket gone')), get: async () => undefined, list: async () => [] },
+      },
+    });
+    try {
+      const body = alertGroup('JournalBroken');
+      const signed = signRequest({ source: 'alertmanager', secret: testSecret('alertmanager'), body, headers: { 'Content-Type': 'application/json' } });
+      const res = await fetch(`${broken.url}/webhooks/alertmanager`, { method: 'POST', body, headers: signed });
+      expect(res.status).toBe(201);
+      expect(server.cases).toHaveLength(1);
+      expect(failing.get('JournalFailed', { source: 'alertmanager', outcome: 'created' })).toBe(1);
+      expect(failing.get('ArchiveFailed', { source: 'alertmanager', outcome: 'accepted' })).toBe(1);
+      expect(broken.logs.some((l) => l.includes('journal record not written; the delivery itself is handled'))).toBe(true);
+      expect(broken.logs.some((l) => l.includes('delivery not archived; the delivery itself is handled'))).toBe(true);
+    } finally {
+      await broken.close();
+      await server.close();
+    }
+  });
+
+  it('CASE_BRIDGE_ARCHIVE_REJECTED=true archives refused deliveries too, marked rejected, without their credential', async () => {
+    const keeping = await startTestBridge({ env: { CASE_BRIDGE_ARCHIVE_REJECTED: 'true' } });
+    try {
+      const body = alertGroup('JournalRejectedKept');
+      const res = await fetch(`${keeping.url}/webhooks/alertmanager`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token' } });
+      expect(res.status).toBe(401);
+      const r = (await keeping.journal.get(res.headers.get('x-case-bridge-delivery')!))!;
+      expect(r.status).toBe('rejected');
+      const archived = await keeping.archive.get(r.archiveKey!);
+      expect(archived?.rejected).toBe(true);
+      expect(Buffer.from(archived!.body).toString('utf8')).toBe(body);
+      expect(archived!.headers['authorization']).toBeUndefined();
+    } finally {
+      await keeping.close();
+    }
   });
 });
