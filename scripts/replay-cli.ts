@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { parseReplayRequest, ReplayRequestError, type ReplayItem, type ReplayReport, type ReplayRequest } from '../lambda/ingest/replay.js';
-import { REPLAY_EVENT_KEY } from '../lambda/ingest/replay.js';
+import { parseReplayRequest, REPLAY_EVENT_KEY, ReplayRequestError, type ReplayItem, type ReplayReport, type ReplayRequest } from '../lambda/ingest/replay.js';
+import { parseSince } from './deliveries-view.js';
 
 // `npm run replay`: the parts that tests drive (arguments, targets, the printed report); scripts/replay.ts runs them.
 
@@ -30,15 +30,13 @@ export interface ReplayCommand {
   readonly json: boolean;
 }
 
-const UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `2h` back from `now`, or an ISO 8601 time (ms). */
+/** `2h` back from `now`, or an ISO 8601 time (ms): as npm run deliveries reads --since. */
 export function parseTime(text: string, now: number, flag: string): number {
-  const m = /^(\d+)([smhd])$/.exec(text.trim());
-  if (m !== null) return now - Number(m[1]) * (UNITS[m[2]!] ?? 0);
-  const t = Date.parse(text);
-  if (!Number.isFinite(t)) throw new ReplayRequestError(`${flag} ${JSON.stringify(text)} is neither a duration (30m, 2h, 7d) nor an ISO 8601 time`);
-  return t;
+  try {
+    return parseSince(text, now);
+  } catch (error) {
+    throw new ReplayRequestError(`${flag} ${JSON.stringify(text)} is neither a duration (30m, 2h, 7d) nor an ISO 8601 time`, { cause: error });
+  }
 }
 
 export function parseReplayCommand(argv: readonly string[], env: NodeJS.ProcessEnv, now: number): ReplayCommand | 'help' {
