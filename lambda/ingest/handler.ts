@@ -22,10 +22,10 @@ import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 import { healthAnswer, notFoundAnswer, ROUTES } from './routes.js';
-import { archivableHeaders, newDeliveryId, type Archive, type ArchivedDelivery, type DeliveryJournal } from '../journal/types.js';
+import { archivableHeaders, archiveKey, newDeliveryId, type Archive, type ArchivedDelivery, type DeliveryJournal } from '../journal/types.js';
 import { mergeIngestRecord, shortTrace } from '../journal/trace.js';
 import { FollowUps } from '../delivery/journal.js';
-import { answerCode, deliveryStatus, messageOf, recordOf, withDelivery, type DeliveryState } from './record.js';
+import { answerCode, deliveryStatus, JOURNAL_WAIT_MS, LATE, messageOf, recordOf, within, withDelivery, type DeliveryState } from './record.js';
 import { replayDeliveries, type ReplayReport, type ReplayRequest } from './replay.js';
 
 export interface IngestDeps {
@@ -212,18 +212,28 @@ export function createIngestHandler(deps: IngestDeps) {
   async function finish(event: APIGatewayProxyEventV2 | undefined, st: DeliveryState | undefined, answer: Result): Promise<Result> {
     if (st === undefined) return answer;
     if (event !== undefined) deliveries.delete(event);
-    const archived = st.archived === undefined ? undefined : await st.archived;
+    // Both waits together stay within JOURNAL_WAIT_MS: a slow store never holds the answer longer.
+    const waitUntil = Date.now() + JOURNAL_WAIT_MS;
+    const put = st.archived === undefined ? undefined : await within(st.archived, JOURNAL_WAIT_MS);
+    const archived = put === LATE ? { key: archiveKey(st.source, st.receivedAt, st.id), late: true } : put;
     const finishedAt = now();
     const record = recordOf(st, answer, finishedAt, (answer.statusCode ?? 200) >= 300 ? messageOf(answer) : undefined, archived);
     const trace = shortTrace(record);
     const journal = deps.journal;
-    await Promise.all([
-      st.followUps?.settle(),
-      journal?.update(st.id, (current) => mergeIngestRecord(current, record), { expectNew: true }).catch((error: unknown) => {
-        metrics.outcome('JournalFailed', st.source, record.status);
-        deps.logger.error('journal record not written; the delivery itself is handled', { source: st.source, delivery: st.id, error });
-      }),
-    ]);
+    const written = await within(
+      Promise.all([
+        st.followUps?.settle(),
+        journal?.update(st.id, (current) => mergeIngestRecord(current, record), { expectNew: true }).catch((error: unknown) => {
+          metrics.outcome('JournalFailed', st.source, record.status);
+          deps.logger.error('journal record not written; the delivery itself is handled', { source: st.source, delivery: st.id, error });
+        }),
+      ]),
+      waitUntil - Date.now(),
+    );
+    if (put === LATE || written === LATE) {
+      metrics.outcome(put === LATE ? 'ArchiveFailed' : 'JournalFailed', st.source, 'late');
+      deps.logger.warn('journal or archive write not finished when the webhook was answered; it goes on in the background', { source: st.source, delivery: st.id, archive: put === LATE, journal: written === LATE, waitMs: JOURNAL_WAIT_MS });
+    }
     metrics.outcome('Deliveries', st.source, record.status);
     deps.logger.info('delivery', { source: st.source, delivery: st.id, deliveryId: st.senderDeliveryId, status: record.status, answer: record.answer.status, trace, ms: record.timings.totalMs });
     return withDelivery(answer, st.id, trace);

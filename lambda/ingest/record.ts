@@ -26,6 +26,30 @@ export interface DeliveryState {
   archived?: Promise<{ key: string } | { error: string }>;
 }
 
+/**
+ * How long the answer waits for the archive put and the journal write once the work is done (ms).
+ * Inside ANSWER_MARGIN_MS (lambda/shared/budgets.ts), which every Datadog call leaves free before the
+ * invocation ends, so a slow S3 or DynamoDB never holds the answer (or the function) longer. The archive
+ * put started when the signature verified, so it has had the whole work's time already.
+ */
+export const JOURNAL_WAIT_MS = 300;
+
+/** What did not settle within the wait. */
+export const LATE = Symbol('late');
+
+/** `promise`'s value, or LATE once `ms` have passed (the promise goes on; it must never reject). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof LATE> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof LATE>((resolve) => {
+    timer = setTimeout(() => resolve(LATE), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const ANSWER_STATUSES: Readonly<Record<string, DeliveryStatus>> = {
   created: 'created',
   duplicate: 'duplicate',
@@ -119,7 +143,7 @@ function eventTrace(result: EventResult, signal: string, actions: DeliveryState[
 }
 
 /** The journal record of a delivery once it is answered. */
-export function recordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string } | { error: string } | undefined): DeliveryRecord {
+export function recordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string; late?: boolean } | { error: string } | undefined): DeliveryRecord {
   const statusCode = answer.statusCode ?? 200;
   const code = answerCode(answer);
   const events = (state.results ?? []).map((r, i) => eventTrace(r, state.signals?.[i] ?? '', state.actions, finishedAt));
@@ -140,6 +164,7 @@ export function recordOf(state: DeliveryState, answer: Answer, finishedAt: numbe
     ...(archive !== undefined && 'key' in archive ? { archiveKey: archive.key } : {}),
     ...(archive !== undefined && 'error' in archive ? { archiveError: archive.error } : {}),
     ...(state.replay !== undefined ? { replayOf: state.replay.of } : {}),
+    ...(archive !== undefined && 'late' in archive && archive.late === true ? { archiveError: `the put had not finished when the webhook was answered (after ${JOURNAL_WAIT_MS} ms); it may still have landed` } : {}),
     timings: { totalMs: Math.max(0, finishedAt - state.receivedAt), ...(state.workStart !== undefined ? { workMs: Math.max(0, (state.workEnd ?? finishedAt) - state.workStart) } : {}) },
     updatedAt: finishedAt,
   };

@@ -26,7 +26,7 @@ export interface DynamoJournalOptions {
 }
 
 /** Rounds of read-modify-write before `update` gives up (another writer won every time). */
-const UPDATE_ROUNDS = 5;
+const UPDATE_ROUNDS = 3;
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';

@@ -16,7 +16,8 @@ export function shortTrace(record: DeliveryRecord): string {
     const what = `${e.outcome}${target !== undefined ? ` ${target}` : ''}${e.reason !== undefined && e.reason !== e.outcome ? ` (${e.reason})` : ''}${actions.length > 0 ? `: ${actions.join(', ')}` : ''}`;
     parts.push(`${record.events.length > 1 ? `${e.identity}: ` : ''}${rule}; ${what}`);
   }
-  if (record.events.length === 0 && record.status !== 'created') parts.push(record.status + (record.why !== undefined ? `: ${record.why}` : ''));
+  // No event to tell (a ping, an SNS subscription, a duplicate, a refusal after verifying): the answer.
+  if (record.events.length === 0) parts.push(record.status === 'handled' ? record.answer.code : record.status + (record.why !== undefined ? `: ${record.why}` : ''));
   for (const f of record.followUps ?? []) parts.push(`later ${actionText(f)}`);
   return parts.join('; ');
 }

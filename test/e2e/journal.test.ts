@@ -8,6 +8,7 @@ import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/d
 import type { SourceName } from '../../lambda/sources/index.js';
 import { ArchiveError, JournalError, type DeliveryRecord } from '../../lambda/journal/types.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
+import { JOURNAL_WAIT_MS } from '../../lambda/ingest/record.js';
 import { startTestBridge, TEST_SECRETS, testSecret, type TestBridge } from '../support/local-bridge.js';
 import { waitFor } from '../support/fauxqs.js';
 
@@ -210,6 +211,25 @@ describe('the journal and the archive never decide a delivery', () => {
     } finally {
       await broken.close();
       await server.close();
+    }
+  });
+
+  it('a store that hangs does not hold the answer: it waits JOURNAL_WAIT_MS, then answers and says so', async () => {
+    const slow = new MemoryMetrics();
+    const hanging = new Promise<never>(() => undefined);
+    const bridgeWithSlowArchive = await startTestBridge({ overrides: { metrics: slow, archive: { put: async () => hanging, get: async () => undefined, list: async () => [] } } });
+    try {
+      const body = alertGroup('JournalSlowArchive');
+      const signed = signRequest({ source: 'alertmanager', secret: testSecret('alertmanager'), body, headers: { 'Content-Type': 'application/json' } });
+      const started = Date.now();
+      const res = await fetch(`${bridgeWithSlowArchive.url}/webhooks/alertmanager`, { method: 'POST', body, headers: signed });
+      expect(res.status).toBe(202);
+      expect(Date.now() - started).toBeLessThan(JOURNAL_WAIT_MS + 2_000);
+      const r = (await bridgeWithSlowArchive.journal.get(res.headers.get('x-case-bridge-delivery')!))!;
+      expect(r.archiveError).toMatch(/^the put had not finished when the webhook was answered/);
+      expect(slow.get('ArchiveFailed', { source: 'alertmanager', outcome: 'late' })).toBe(1);
+    } finally {
+      await bridgeWithSlowArchive.close();
     }
   });
 

@@ -150,6 +150,16 @@ describe('npm run deliveries -- --stack (deployed)', () => {
   });
 });
 
+describe('npm run deliveries --help', () => {
+  it('prints the usage and exits 0; a bad option exits 2 with it', { timeout: 120_000 }, async () => {
+    const [help, bad] = await Promise.all([deliveries(['--help']), deliveries(['--statuss', 'failed'])]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run deliveries \[-- --source S\] \[--since 2h\]/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^deliveries: Unknown option '--statuss'/);
+  });
+});
+
 describe('--since', () => {
   it('takes durations and times', () => {
     const now = Date.parse('2026-12-04T12:00:00Z');

@@ -128,7 +128,7 @@ describe('cloudwatch over SNS (HTTPS subscription)', () => {
     const { post, datadog } = setup();
     const message = subscriptionConfirmation(TEST_TOPIC);
     const answer = await post(signSnsMessage(message, { version: '2' }));
-    expect(answer).toEqual({ status: 200, body: { status: 'subscription_confirmed', topic: TEST_TOPIC } });
+    expect(answer).toEqual({ status: 200, body: { status: 'subscription_confirmed', topic: TEST_TOPIC, delivery: expect.stringMatching(/^d[0-9a-z]{19}$/), trace: 'verified; subscription_confirmed' } });
     expect(sns.requests).toContain(message['SubscribeURL']);
     expect(datadog.cases).toHaveLength(0);
   });
@@ -162,7 +162,7 @@ describe('cloudwatch over SNS (HTTPS subscription)', () => {
   it('accepts an unsubscribe notice (200, logged), and makes no case', async () => {
     const { post, datadog } = setup();
     const message = subscriptionConfirmation(TEST_TOPIC, { Type: 'UnsubscribeConfirmation', Message: `You have chosen to deactivate subscription ${TEST_TOPIC}.` });
-    expect(await post(signSnsMessage(message))).toEqual({ status: 200, body: { status: 'unsubscribed', topic: TEST_TOPIC } });
+    expect(await post(signSnsMessage(message))).toEqual({ status: 200, body: { status: 'unsubscribed', topic: TEST_TOPIC, delivery: expect.stringMatching(/^d[0-9a-z]{19}$/), trace: 'verified; unsubscribed' } });
     expect(datadog.cases).toHaveLength(0);
   });
 });
