@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeliveryRecord, DeliveryJournal } from '../journal/types.js';
 import { FAILED_STATUSES } from '../journal/types.js';
 import { parseReplayRequest, ReplayRequestError, type ReplayReport, type ReplayRequest } from '../ingest/replay.js';
+import { BridgeError } from '../shared/errors.js';
 import * as z from '../shared/zod.js';
 import type { DatadogTarget, LocalCasesListing } from './case-management.js';
 import type { DeadLetter, DeadLetters } from './dead-letters.js';
@@ -30,6 +31,9 @@ export interface ConsoleDeps {
   readonly samples: readonly { readonly source: string; readonly samples: readonly string[] }[];
   readonly now?: () => number;
 }
+
+/** A console post that is not one (answered 400). */
+class ConsoleRequestError extends BridgeError {}
 
 /** The console's routes (beside LOCAL_CASES_ROUTE and the webhook routes of the bridge). */
 export const CONSOLE_ROUTES = {
@@ -134,7 +138,8 @@ async function refresh() {
     if (html !== last) { last = html; panels.innerHTML = html; }
   } catch { /* the bridge is restarting: try again at the next tick */ }
 }
-setInterval(refresh, ${POLL_MS});
+// The trace page has no panels to keep up to date.
+if (!panels.hidden) setInterval(refresh, ${POLL_MS});
 document.addEventListener('click', async (e) => {
   const button = e.target.closest('button[data-dlq], button[data-replay]');
   if (!button) return;
@@ -214,13 +219,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_FORM_BYTES) throw new ReplayRequestError('body too large');
+    if (size > MAX_FORM_BYTES) throw new ConsoleRequestError('body too large');
     chunks.push(chunk);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   } catch (cause) {
-    throw new ReplayRequestError('the body is not JSON', { cause });
+    throw new ConsoleRequestError('the body is not JSON', { cause });
   }
 }
 
@@ -313,8 +318,11 @@ export function createConsole(deps: ConsoleDeps): Console {
           else json(res, 200, await deps.replay(parseReplayRequest(body)));
         } else if (path === CONSOLE_ROUTES.send) {
           const parsed = SendBody.safeParse(body);
-          if (!parsed.success) throw new ReplayRequestError('send needs { source, sample }');
-          const sent = await deps.send(parsed.data.source, parsed.data.sample);
+          if (!parsed.success) throw new ConsoleRequestError('send needs { source, sample }');
+          // An unknown source or sample, or one npm run send cannot sign (SNS): the sender's mistake, 400.
+          const sent = await deps.send(parsed.data.source, parsed.data.sample).catch((error: unknown) => {
+            throw new ConsoleRequestError(error instanceof Error ? error.message : String(error), { cause: error });
+          });
           let answer: unknown = sent.text;
           try {
             answer = JSON.parse(sent.text);
@@ -324,12 +332,12 @@ export function createConsole(deps: ConsoleDeps): Console {
           json(res, 200, { status: sent.status, answer });
         } else {
           const parsed = DeadLetterBody.safeParse(body);
-          if (!parsed.success) throw new ReplayRequestError('needs { id } of a dead-lettered entry');
+          if (!parsed.success) throw new ConsoleRequestError('needs { id } of a dead-lettered entry');
           const result = await replayDeadLetter(parsed.data.id);
           json(res, result.status, result.body);
         }
       } catch (error) {
-        if (error instanceof ReplayRequestError) json(res, 400, { error: 'bad_request', message: error.message });
+        if (error instanceof ReplayRequestError || error instanceof ConsoleRequestError) json(res, 400, { error: 'bad_request', message: error.message });
         else json(res, 500, { error: 'internal_error', message: error instanceof Error ? error.message : String(error) });
       }
       return true;

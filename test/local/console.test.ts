@@ -83,6 +83,8 @@ describe('the local console', () => {
 
   it('answers a bad request with 400 and a trace that is not there with 404, its id escaped', async () => {
     expect((await post('/local/send', { source: 'alertmanager', sample: '../../etc/passwd' })).status).toBe(400);
+    const unknown = await post('/local/send', { source: 'alertmanager', sample: 'nosuchsample' });
+    expect({ status: unknown.status, body: await unknown.json() }).toEqual({ status: 400, body: { error: 'bad_request', message: expect.stringContaining('no sample nosuchsample for alertmanager') as unknown } });
     expect((await post('/local/replay', { apply: true })).status).toBe(400);
     const missing = await fetch(`${bridge.url}/deliveries/${encodeURIComponent('<b>x</b>')}`);
     expect(missing.status).toBe(404);
