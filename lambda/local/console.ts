@@ -117,7 +117,7 @@ function deadLettersPanel(entries: readonly DeadLetter[] | undefined, canReplay:
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:1.5rem}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
 .status{padding:0 .3rem;border-radius:3px;background:#eee}.good{background:#d7f5d7}.bad{background:#f8d4d4}small{color:#666;font-weight:normal}
-pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-height:24rem}form{display:flex;gap:.5rem;align-items:center}code{background:#f2f2f2;padding:0 .2rem}`;
+pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-height:24rem}pre:empty{display:none}form{display:flex;gap:.5rem;align-items:center}code{background:#f2f2f2;padding:0 .2rem}`;
 
 /** The one hand-written script: polls the panels, posts the send form and the replay buttons. Writes text with textContent only. */
 const SCRIPT = `
