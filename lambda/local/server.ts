@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEV_SECRETS_FILE, startLocalBridge } from './bridge.js';
+import { DEV_SECRETS_FILE, LOCAL_DELIVERIES_ROUTE, startLocalBridge } from './bridge.js';
 import { LOCAL_CASES_ROUTE, type DatadogTarget } from './case-management.js';
 import { validateRulesFile } from '../mapping/compile-rules.js';
 import { parseRulesText, PRESET_RULES_FILE } from '../mapping/load-rules-file.js';
@@ -56,7 +56,8 @@ try {
       bridge.sqs ? `  retries: SQS emulator ${bridge.sqs.endpoint} (retry queue ${bridge.sqs.retryQueueUrl}, DLQ ${bridge.sqs.dlqUrl})` : '',
       bridge.sqs ? `  redrive: npm run redrive -- --copy --dlq-url ${bridge.sqs.dlqUrl} --destination-url ${bridge.sqs.retryQueueUrl}` : '',
       bridge.dynamo ? `  ledger:  DynamoDB emulator ${bridge.dynamo.endpoint} (table ${bridge.dynamo.tableName}; npm run cases -- <source> <identity> --endpoint ${bridge.dynamo.endpoint})` : '',
-      `  console: ${bridge.url}/  (deliveries with their traces, the cases, the dead-letter queue with replay, a form to send samples)`,
+      `  journal: every delivery with its trace: npm run deliveries (one: npm run deliveries -- <delivery>; GET ${bridge.url}${LOCAL_DELIVERIES_ROUTE})`,
+      `  console: ${bridge.url}/  (open it: deliveries with their traces, the cases, the dead-letter queue with replay, a form to send samples; replay: npm run replay)`,
       `  health:  GET ${bridge.url}/health`,
       bridge.datadogTarget.kind === 'local' ? '  try:     npm run send -- alertmanager firing   (again: deduplicated; alertmanager resolved: closed; firing again: reopened)' : '  try:     npm run send -- github issues.opened',
       '',
