@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeliveryRecord, DeliveryJournal } from '../journal/types.js';
 import { FAILED_STATUSES } from '../journal/types.js';
@@ -165,8 +166,15 @@ if (form) form.addEventListener('submit', async (e) => {
 });
 `;
 
-function page(title: string, body: string, script: boolean): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><meta name="viewport" content="width=device-width"><style>${STYLE}</style></head><body>${body}${script ? `<script>${SCRIPT}</script>` : ''}</body></html>`;
+/** A page and the nonce its one script runs under (the content security policy allows no other script). */
+interface Page {
+  readonly text: string;
+  readonly nonce: string;
+}
+
+function page(title: string, body: string, script: boolean): Page {
+  const nonce = randomBytes(16).toString('base64');
+  return { nonce, text: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><meta name="viewport" content="width=device-width"><style nonce="${nonce}">${STYLE}</style></head><body>${body}${script ? `<script nonce="${nonce}">${SCRIPT}</script>` : ''}</body></html>` };
 }
 
 function targetLine(target: DatadogTarget): string {
@@ -180,7 +188,7 @@ function targetLine(target: DatadogTarget): string {
   }
 }
 
-function tracePage(record: DeliveryRecord, target: DatadogTarget, canReplay: boolean): string {
+function tracePage(record: DeliveryRecord, target: DatadogTarget, canReplay: boolean): Page {
   const events = record.events.map((e, i) => {
     const actions = e.actions.map((a) => `<li>${esc(a.kind)}${a.purpose !== undefined ? ` (${esc(a.purpose)})` : ''}: <b>${esc(a.outcome)}</b>${a.caseKey !== undefined ? ` ${caseLink(target, a.caseKey)}` : ''}${a.detail !== undefined ? ` — ${esc(a.detail)}` : ''}${a.retryInSeconds !== undefined ? ` (retry in ${esc(a.retryInSeconds)} s)` : ''}${a.reason !== undefined ? ` — ${esc(a.reason)}` : ''}${a.later === true ? ' <small>(later)</small>' : ''}</li>`);
     return `<li class="event"><b>event ${i + 1}</b>: ${esc(e.type)} · identity <code>${esc(e.dedupIdentity ?? e.identity)}</code> · ${esc(e.signal)}<br>rule: ${e.rule !== undefined ? `<code>${esc(e.rule)}</code>` : `none (${esc(e.noRule ?? '')})`}<br>outcome: ${statusBadge(e.outcome)}${e.reason !== undefined ? ` (${esc(e.reason)})` : ''} ${caseLink(target, e.caseKey)}${actions.length > 0 ? `<ul>${actions.join('')}</ul>` : ''}</li>`;
@@ -233,8 +241,19 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-function html(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'", 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }).end(text);
+function html(res: ServerResponse, status: number, content: Page | string): void {
+  // A fragment (the panels) runs no script: its policy allows none.
+  const { text, nonce } = typeof content === 'string' ? { text: content, nonce: undefined } : content;
+  const scripts = nonce === undefined ? "'none'" : `'nonce-${nonce}'`;
+  res
+    .writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': `default-src 'none'; script-src ${scripts}; style-src ${scripts}; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    })
+    .end(text);
 }
 
 /**
@@ -266,7 +285,7 @@ export function createConsole(deps: ConsoleDeps): Console {
     return `${deliveriesPanel(records, deps.datadogTarget)}${casesPanel(deps, records)}${deadLettersPanel(dead, deps.replay !== undefined)}`;
   }
 
-  async function indexPage(): Promise<string> {
+  async function indexPage(): Promise<Page> {
     const options = deps.samples.flatMap(({ source, samples }) => samples.map((s) => `<option value="${esc(`${source}/${s}`)}">${esc(`${source} ${s}`)}</option>`));
     const body = `<h1>case-bridge console</h1><p>${targetLine(deps.datadogTarget)} · local only (127.0.0.1), never deployed · updates every ${POLL_MS / 1000} s</p>
 <h2>Send a sample</h2><form id="send"><label>sample <select name="sample">${options.join('')}</select></label><button type="submit">Sign and send</button></form>

@@ -1,6 +1,10 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DEV_SECRETS_FILE, startLocalBridge, type LocalBridge } from '../../lambda/local/bridge.js';
+import { SAMPLES_DIR } from '../../lambda/local/samples.js';
 import { sendSample } from '../../lambda/local/send-sample.js';
 import { PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { parseEnv } from '../../lambda/shared/env.js';
@@ -50,6 +54,26 @@ describe('the console in a browser', { timeout: 120_000 }, () => {
     expect(event).toContain('DiskFillingUp');
     expect(event).toContain('created');
     expect(event).toContain('DDFC-1');
+  });
+
+  it('shows an alert title that is markup as text, running none of it', async () => {
+    const markup = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+    const payload = join(mkdtempSync(join(tmpdir(), 'case-bridge-xss-')), 'xss.json');
+    writeFileSync(payload, readFileSync(join(SAMPLES_DIR, 'alertmanager', 'firing.json'), 'utf8').replaceAll('DiskFillingUp', markup));
+    let dialogs = 0;
+    page.on('dialog', (d) => {
+      dialogs += 1;
+      void d.dismiss();
+    });
+    await page.goto(`${bridge.url}/`);
+
+    expect((await send('alertmanager', payload)).status).toBe(201);
+
+    const title = page.locator('#cases td.title', { hasText: '<script>' });
+    await title.waitFor({ timeout: 10_000 });
+    await expect(title.textContent()).resolves.toBe(`[Alertmanager] ${markup} (1 alert)`);
+    expect(await page.locator('#cases img, #cases script').count()).toBe(0);
+    expect(dialogs).toBe(0);
   });
 
   it('replays a dead-lettered delivery from the dead-letter queue: its case is created once, and the entry leaves the queue', async () => {
