@@ -61,8 +61,8 @@ export interface IngestDeps {
   /** Waits for a rate-budget slot (injected with a fake clock in tests). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
   /**
-   * The delivery journal (issue 16): one record per webhook, written after the work, beside the
-   * ledger's last write. A failed write is counted (JournalFailed) and logged; the answer stands.
+   * The delivery journal (issue 16): one record per webhook, written with its answer (waited for at
+   * most JOURNAL_WAIT_MS). A failed write is counted (JournalFailed) and logged; the answer stands.
    * @default none (the delivery's log line still carries its trace)
    */
   readonly journal?: DeliveryJournal | undefined;
