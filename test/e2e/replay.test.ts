@@ -127,14 +127,17 @@ describe('npm run replay, against the local bridge', { timeout: 60_000 }, () => 
   it('replaying a delivery that was handled already changes nothing in Datadog', async () => {
     const handled = await send('github', 'issues.opened', FIXED);
     expect(handled.status).toBe('created');
-    const before = { writes: writes(), cases: caseManagement.cases.length };
+    const identity = (await journal.get(handled.delivery))?.identities[0] ?? '';
+    const before = { writes: writes(), cases: caseManagement.cases.length, entry: await ledger.get('github', identity) };
+    expect(before.entry?.caseKey).toBeDefined();
 
     const preview = await bridge.replay({ ids: [handled.delivery], apply: false });
     const report = await bridge.replay({ ids: [handled.delivery], apply: true });
 
     expect(preview.items).toMatchObject([{ result: 'preview', events: [{ decision: 'repeat_coalesced', actions: [] }] }]);
     expect(report.items).toMatchObject([{ result: 'replayed', status: 'deduplicated', answer: { status: 202, body: { reason: 'repeat_coalesced' } } }]);
-    expect({ writes: writes(), cases: caseManagement.cases.length }).toEqual(before);
+    // No Datadog write, and the ledger as it was: a replay is no new occurrence of the alert.
+    expect({ writes: writes(), cases: caseManagement.cases.length, entry: await ledger.get('github', identity) }).toEqual(before);
     expect(caseManagement.cases.flatMap((c) => c.comments)).toEqual([]);
   });
 
