@@ -1,5 +1,5 @@
 import { newIntent } from '../lambda/ledger/intent-id.js';
-import type { AlertKey, BeginCreateInput, BeginCreateResult, DeliveryClaim, Ledger, LedgerEntry } from '../lambda/ledger/types.js';
+import type { AlertKey, BeginCreateInput, BeginCreateResult, DeliveryClaim, FiringCount, Ledger, LedgerEntry } from '../lambda/ledger/types.js';
 
 /**
  * The ledger calls stubbed in process (issue 4: "with the ledger in the path, ledger calls stubbed
@@ -85,6 +85,12 @@ export class FirstFiringLedger implements Ledger {
   }
   forgetDelivery(): Promise<void> {
     return offPath('forgetDelivery');
+  }
+  countFiring(): Promise<FiringCount> {
+    return offPath('countFiring');
+  }
+  resetFirings(): Promise<FiringCount | undefined> {
+    return offPath('resetFirings');
   }
 }
 

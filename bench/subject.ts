@@ -44,6 +44,8 @@ export const fakeDatadog: DatadogClient = {
   getCase: () => offPath('getCase'),
   findCaseByMarker: () => offPath('findCaseByMarker'),
   listComments: () => offPath('listComments'),
+  linkSuccessor: () => offPath('linkSuccessor'),
+  isSuccessorLinked: () => offPath('isSuccessorLinked'),
 };
 
 function offPath(call: string): never {

@@ -261,6 +261,7 @@ export class Monitoring extends Construct {
           total('CasesCommented', 'commented'),
           total('CasesClosed', 'closed'),
           total('CasesReopened', 'reopened'),
+          total('EventsOutOfOrder', 'out of order (ignored)'),
         ],
         width: 24,
       }),

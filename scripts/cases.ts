@@ -4,17 +4,33 @@
 //   npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]
 // The table defaults to $CASE_BRIDGE_LEDGER_TABLE (else case-bridge-ledger); the endpoint to
 // $AWS_ENDPOINT_URL_DYNAMODB (set it to the local emulator; unset = AWS with the usual credentials).
+// With --nudge (issue 13), also "look at this alert": one outbox trigger on the retry queue, so the
+// retry function works the alert's pending Datadog work now (it only triggers a check: never a duplicate).
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { outboxTrigger } from '../lambda/delivery/queue.js';
+import { SqsActionQueue } from '../lambda/delivery/sqs-queue.js';
 import { DynamoLedger } from '../lambda/ledger/dynamo-ledger.js';
-import { awsClientConfig } from './aws-local.js';
+import { ENV } from '../lambda/shared/contract.js';
+import { isSourceName } from '../lambda/sources/index.js';
+import { awsClientConfig, endpointFor } from './aws-local.js';
 import { dedupMarker } from '../lambda/ledger/marker.js';
-import type { LedgerEntry } from '../lambda/ledger/types.js';
-import { LOCAL_CASES_ROUTE, LocalCasesListingSchema, type LocalCasesListing } from '../lambda/local/case-management.js';
+import type { FiringCount, LedgerEntry } from '../lambda/ledger/types.js';
+import { formatLocalCases, LOCAL_CASES_ROUTE, LocalCasesListingSchema } from '../lambda/local/case-management.js';
 
-const USAGE = 'usage: npm run cases [-- --url http://127.0.0.1:3000]          the local Case Management\'s cases (npm start without Datadog keys)\n       npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]   the ledger entry of one alert\n';
+const USAGE = 'usage: npm run cases [-- --url http://127.0.0.1:3000]          the local Case Management\'s cases (npm start without Datadog keys)\n       npm run cases -- <source> <identity> [--endpoint URL] [--table NAME] [--region REGION]   the ledger entry of one alert\n       npm run cases -- <source> <identity> ... --nudge [--queue-url RetryQueueUrl]   and a trigger on the retry queue: its pending work is done now\n';
+
+/** The reason a nudge's trigger carries. */
+export const NUDGE_REASON = "operator's nudge (npm run cases --nudge): finish the alert's pending Datadog work";
 
 const TIME_FIELDS = ['createStartedAt', 'firstSeen', 'lastSeen', 'openedAt', 'lastCommentAt', 'resolvedAt', 'closedAt'] as const;
+
+/** An alert's occurrence count (issue 17: `open_after`) with its times as ISO 8601, oldest first. */
+export function describeFiringCount(count: FiringCount): Record<string, unknown> {
+  const times = Object.values(count.firings).sort((a, b) => a - b);
+  return { firings: times.map((t) => new Date(t).toISOString()), ...(count.resetAt !== undefined ? { resetAt: new Date(count.resetAt).toISOString() } : {}) };
+}
 
 /** The entry with its ms times as ISO 8601, for people. */
 export function describeEntry(entry: LedgerEntry): Record<string, unknown> {
@@ -30,7 +46,7 @@ export function describeEntry(entry: LedgerEntry): Record<string, unknown> {
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { url: { type: 'string' }, endpoint: { type: 'string' }, table: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { url: { type: 'string' }, endpoint: { type: 'string' }, table: { type: 'string' }, region: { type: 'string' }, nudge: { type: 'boolean' }, 'queue-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const [source, identity] = positionals;
   if (!values.help && positionals.length === 0) return listLocalCases(values.url ?? `http://127.0.0.1:${process.env['PORT'] || '3000'}`);
@@ -38,14 +54,27 @@ async function main(): Promise<number> {
     (values.help ? process.stdout : process.stderr).write(USAGE);
     return values.help ? 0 : 2;
   }
+  const queueUrl = values['queue-url'] ?? (process.env[ENV.retryQueueUrl] || undefined);
+  if (values.nudge === true && (queueUrl === undefined || !isSourceName(source))) {
+    process.stderr.write(queueUrl === undefined ? `cases: --nudge needs --queue-url (the stack's RetryQueueUrl output) or $${ENV.retryQueueUrl}\n` : `cases: --nudge: no source "${source}"\n`);
+    return 2;
+  }
   const endpoint = values.endpoint ?? (process.env['AWS_ENDPOINT_URL_DYNAMODB'] || undefined);
   const client = new DynamoDBClient(awsClientConfig({ endpoint, region: values.region }));
   const tableName = values.table ?? process.env['CASE_BRIDGE_LEDGER_TABLE'] ?? 'case-bridge-ledger';
   try {
-    const entry = await new DynamoLedger({ client, tableName }).get(source, identity);
-    const report = entry
-      ? { source, identity, table: tableName, found: true, entry: describeEntry(entry) }
-      : { source, identity, table: tableName, found: false, marker: dedupMarker(source, identity) };
+    const ledger = new DynamoLedger({ client, tableName });
+    const [entry, count] = await Promise.all([ledger.get(source, identity), ledger.getFiringCount(source, identity)]);
+    // The firings counted toward an occurrence threshold: an alert below it has no entry yet.
+    const counted = count !== undefined ? { occurrenceCount: describeFiringCount(count) } : {};
+    const report: Record<string, unknown> = entry
+      ? { source, identity, table: tableName, found: true, entry: describeEntry(entry), ...counted }
+      : { source, identity, table: tableName, found: false, marker: dedupMarker(source, identity), ...counted };
+    // Only an alert the ledger knows is nudged: the trigger names it, and the retry function reads its entry.
+    if (entry !== undefined && values.nudge === true && queueUrl !== undefined && isSourceName(source)) {
+      await nudge(source, identity, queueUrl, values.region);
+      report['nudged'] = { queueUrl, reason: NUDGE_REASON };
+    }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return entry ? 0 : 1;
   } finally {
@@ -53,12 +82,16 @@ async function main(): Promise<number> {
   }
 }
 
-/** One line per case: key, status, comments, title. */
-export function formatLocalCases(listing: LocalCasesListing): string {
-  const rows = listing.cases.map((c) => [c.key, c.statusName ?? c.status ?? '', `${c.comments.length} comment${c.comments.length === 1 ? '' : 's'}`, c.title ?? '']);
-  const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => r[i]?.length ?? 0)));
-  const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  '));
-  return [`${listing.cases.length} case${listing.cases.length === 1 ? '' : 's'} in the local Case Management ${listing.datadog}`, ...lines].join('\n') + '\n';
+/** Sends one `outbox` trigger for the alert, due now (a local queue URL is reached on 127.0.0.1). */
+async function nudge(source: Parameters<typeof outboxTrigger>[0], identity: string, queueUrl: string, region: string | undefined): Promise<void> {
+  const endpoint = endpointFor(process.env['AWS_ENDPOINT_URL_SQS'] || undefined, queueUrl);
+  const client = new SQSClient({ ...awsClientConfig({ endpoint, region }), ...(endpoint !== undefined ? { useQueueUrlAsEndpoint: false } : {}) });
+  try {
+    // A nudge only arms a trigger on the retry queue: the DLQ is not used.
+    await new SqsActionQueue({ client, retryQueueUrl: queueUrl, dlqUrl: '' }).arm(outboxTrigger(source, identity, Date.now()), { delaySeconds: 0, reason: NUDGE_REASON });
+  } finally {
+    client.destroy();
+  }
 }
 
 async function listLocalCases(bridgeUrl: string): Promise<number> {

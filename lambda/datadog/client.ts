@@ -4,6 +4,7 @@ import {
   caseSchemas,
   type CaseCommentRequest,
   type CaseCreateRequest,
+  type CaseLinkCreateRequest,
   type CaseResource,
   type CaseStatus,
   type CaseStatusRequest,
@@ -90,7 +91,21 @@ export interface DatadogClient {
    * failures throw DatadogError as every call does.
    */
   listComments(caseId: string, options: ListCommentsOptions, keys: DatadogKeys, call?: CallOptions): Promise<CaseComments>;
+  /**
+   * POST /api/v2/cases/link: `caseId` SUCCESSOR_OF `previousCaseId` (issue 17). A 409 (the link
+   * exists) is `{ existed: true }`, not an error.
+   */
+  linkSuccessor(caseId: string, previousCaseId: string, keys: DatadogKeys, options?: CallOptions): Promise<{ readonly linkId: string | undefined; readonly existed: boolean }>;
+  /**
+   * GET /api/v2/cases/link?entity_type=CASE&entity_id=<caseId>&relationship=SUCCESSOR_OF: whether
+   * `caseId` is linked as the successor of `previousCaseId` already. A 400/404/405 is `undefined`
+   * (cannot tell: the endpoint is reconstructed in the OpenAPI file), not an error.
+   */
+  isSuccessorLinked(caseId: string, previousCaseId: string, keys: DatadogKeys, options?: CallOptions): Promise<boolean | undefined>;
 }
+
+/** The relationship of a new case to its alert's previous case. */
+export const SUCCESSOR_OF = 'SUCCESSOR_OF';
 
 export interface DatadogClientOptions {
   /** `https://api.<site>` or `DD_API_URL`, without a trailing slash. */
@@ -210,7 +225,7 @@ export function describeNetworkFailure(error: unknown, host: string): string {
 /** Cells per page of ListCaseTimeline. */
 export const COMMENTS_PAGE_SIZE = 50;
 
-/** ListCaseTimeline answers that mean "this API cannot tell", not "try again". */
+/** ListCaseTimeline (and ListCaseLinks) answers that mean "this API cannot tell", not "try again". */
 const TIMELINE_UNCHECKABLE = new Set([400, 404, 405]);
 
 /** Page size of the marker search: only a handful of cases can carry one marker. */
@@ -320,6 +335,30 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
       // Should two exist after all, the first created is the one the ledger keeps.
       matches.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
       return matches[0];
+    },
+
+    async linkSuccessor(caseId, previousCaseId, keys, call) {
+      const body: CaseLinkCreateRequest = {
+        data: { type: 'link', attributes: { parent_entity_id: caseId, parent_entity_type: 'CASE', child_entity_id: previousCaseId, child_entity_type: 'CASE', relationship: SUCCESSOR_OF } },
+      };
+      try {
+        const res = await send('POST', '/api/v2/cases/link', body, keys, caseSchemas().CaseLinkResponse, call);
+        return { linkId: res.data.id, existed: false };
+      } catch (error) {
+        if (error instanceof DatadogError && error.status === 409) return { linkId: undefined, existed: true };
+        throw error;
+      }
+    },
+
+    async isSuccessorLinked(caseId, previousCaseId, keys, call) {
+      const query = new URLSearchParams({ entity_type: 'CASE', entity_id: caseId, relationship: SUCCESSOR_OF });
+      try {
+        const res = await send('GET', `/api/v2/cases/link?${query.toString()}`, undefined, keys, caseSchemas().CaseLinksResponse, call);
+        return res.data.some((l) => l.attributes.parent_entity_id === caseId && l.attributes.child_entity_id === previousCaseId && l.attributes.relationship === SUCCESSOR_OF);
+      } catch (error) {
+        if (error instanceof DatadogError && TIMELINE_UNCHECKABLE.has(error.status)) return undefined;
+        throw error;
+      }
     },
 
     async listComments(caseId, { pages }, keys, call) {

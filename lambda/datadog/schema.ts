@@ -137,7 +137,43 @@ function build() {
     data: z.optional(z.array(TimelineCellResource)),
   });
 
+  // ---- Case links (CreateCaseLink, ListCaseLinks: reconstructed in the OpenAPI file) ----
+
+  /** What the bridge links: a new case to the alert's previous case, as its successor (issue 17). */
+  const CaseLinkAttributes = z.strictObject({
+    parent_entity_id: NonEmpty,
+    parent_entity_type: z.literal('CASE'),
+    child_entity_id: NonEmpty,
+    child_entity_type: z.literal('CASE'),
+    relationship: z.literal('SUCCESSOR_OF'),
+  });
+
+  /** POST /api/v2/cases/link: the parent (the new case) is SUCCESSOR_OF the child (the previous case). */
+  const CaseLinkCreateRequest = z.strictObject({
+    data: z.strictObject({ type: z.literal('link'), attributes: CaseLinkAttributes }),
+  });
+
+  /** One link as read back: loose (Datadog allows more entity types and relationships than the bridge makes). */
+  const CaseLinkResource = z.looseObject({
+    id: z.string(),
+    type: z.optional(z.string()),
+    attributes: z.looseObject({
+      parent_entity_id: z.optional(z.string()),
+      parent_entity_type: z.optional(z.string()),
+      child_entity_id: z.optional(z.string()),
+      child_entity_type: z.optional(z.string()),
+      relationship: z.optional(z.string()),
+    }),
+  });
+
+  /** The create answer (CaseLinkResponse) and the list (CaseLinksResponse). */
+  const CaseLinkResponse = z.looseObject({ data: CaseLinkResource });
+  const CaseLinksResponse = z.looseObject({ data: z.array(CaseLinkResource) });
+
   return {
+    CaseLinkCreateRequest,
+    CaseLinkResponse,
+    CaseLinksResponse,
     CasePriority,
     CustomAttributeType,
     CustomAttributeValue,
@@ -167,3 +203,4 @@ export type CaseCommentRequest = z.infer<Schemas['CaseCommentRequest']>;
 export type CaseStatusRequest = z.infer<Schemas['CaseStatusRequest']>;
 export type CaseResource = z.infer<Schemas['CaseResource']>;
 export type TimelineResponse = z.infer<Schemas['TimelineResponse']>;
+export type CaseLinkCreateRequest = z.infer<Schemas['CaseLinkCreateRequest']>;

@@ -1,5 +1,5 @@
 import type { CallOptions, DatadogKeys } from '../datadog/client.js';
-import { DatadogError, QueueError } from '../shared/errors.js';
+import { BridgeError, DatadogError, QueueError } from '../shared/errors.js';
 import type { BridgeMetrics } from '../shared/metrics.js';
 
 /** The Datadog keys of one webhook or retry record; `refresh` re-reads the secret (after a 401/403). */
@@ -31,13 +31,20 @@ function callOptions(deps: CallDeps): CallOptions {
 }
 
 /**
+ * Thrown by callDatadog when `again` refuses the second try after a 401/403 (issue 13: the outbox's
+ * claim no longer holds it). Nothing was done in Datadog: the first try was refused; the cause is its answer.
+ */
+export class RetryRefusedError extends BridgeError {}
+
+/**
  * One Datadog call of the bridge, with the status handling every call shares: after a 401/403 the
  * keys are read once more (they may have been rotated since this container cached them) and the call
- * is tried again once. For a call `timed` for a source, each attempt's latency is recorded
- * (DatadogLatency) and a 429 counted (RateLimited). Any other failure is thrown as it came (a
- * DatadogError carries the status: the caller classifies 404 and hands the rest over, see handOver).
+ * is tried again once, if `again` (asked after the keys are read) allows it; else RetryRefusedError.
+ * For a call `timed` for a source, each attempt's latency is recorded (DatadogLatency) and a 429
+ * counted (RateLimited). Any other failure is thrown as it came (a DatadogError carries the status:
+ * the caller classifies 404 and hands the rest over, see handOver).
  */
-export async function callDatadog<T>(deps: CallDeps, timed: string | undefined, call: (keys: DatadogKeys, options: CallOptions) => Promise<T>): Promise<T> {
+export async function callDatadog<T>(deps: CallDeps, timed: string | undefined, call: (keys: DatadogKeys, options: CallOptions) => Promise<T>, again?: () => Promise<boolean>): Promise<T> {
   let keys = await deps.keys.get();
   for (let refreshed = false; ; refreshed = true) {
     const options = callOptions(deps);
@@ -52,6 +59,7 @@ export async function callDatadog<T>(deps: CallDeps, timed: string | undefined, 
       if (error.status === 429 && timed !== undefined) deps.metrics?.count('RateLimited', timed);
       if ((error.status === 401 || error.status === 403) && !refreshed) {
         keys = await deps.keys.refresh();
+        if (again !== undefined && !(await again())) throw new RetryRefusedError(`Datadog answered ${error.status}; not tried again with the re-read keys`, { cause: error });
         continue;
       }
       throw error;

@@ -1,12 +1,12 @@
 import { hash } from 'node:crypto';
-import type { CaseSummary, CreatedCase } from '../datadog/client.js';
+import { SUCCESSOR_OF, type CaseSummary, type CreatedCase } from '../datadog/client.js';
 import { MAX_ATTEMPTS, MAX_DELAY_SECONDS, retryDelaySeconds } from '../datadog/retry-policy.js';
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import { newIntentId } from '../ledger/intent-id.js';
 import { ABANDONED_STATUS, DELETED_STATUS, type AlertKey, type LedgerEntry, type OutboxAction } from '../ledger/types.js';
 import { ANSWER_MARGIN_MS, AWS_CALL_WORST_CASE_MS, BUDGETS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS, GUARD_READ_PAGES } from '../shared/budgets.js';
 import { DatadogError } from '../shared/errors.js';
-import { callDatadog, MIN_CALL_MS, storing } from './call.js';
+import { callDatadog, MIN_CALL_MS, RetryRefusedError, storing } from './call.js';
 import { rebookAfter429 } from './deliver.js';
 import type { Pacer } from './rate-budget.js';
 import type { Logger } from '../shared/log.js';
@@ -256,6 +256,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     try {
       effect = await act(head, held, deps, settleMs, keepClaim);
     } catch (error) {
+      // A 401/403 whose second try the claim no longer held: nothing was done; the next worker goes on.
+      if (error instanceof RetryRefusedError) return result('left', held.claimUntil);
       if (!(error instanceof DatadogError)) throw error;
       const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
       if (error.retryable && tries < MAX_ATTEMPTS) {
@@ -277,6 +279,14 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         return result('waiting', failed.notBefore);
       }
       const why = error.retryable ? `gave up after ${tries} attempts: ${error.message}` : error.message;
+      if (head.kind === 'link') {
+        // Best effort (issue 17): a link that cannot be made is logged and dropped; the case stands.
+        logger.error('case link given up: the new case stays unlinked', { status: error.status, reason: why, caseId: head.caseId ?? held.caseId, previousCaseId: head.linkTo });
+        reason = why;
+        if (!(await ledger.swap(held, givenUp(held, head, false)))) continue;
+        if (STEP_HOOKS) await step('action.completed', head.id);
+        continue;
+      }
       await storing(`queue the case for ${key.identity}`, () => deps.queue.deadLetter(deadLetterOf(head, held, key, error.ambiguous), { reason: why }));
       deps.metrics?.count('DeadLettered', key.source);
       if (STEP_HOOKS) await step('deadletter.sent', head.id);
@@ -349,12 +359,14 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
   // After a guard's read, the effect is a second Datadog call: it starts only if it fits the time left too.
   const noTimeLeft = (): boolean => deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS;
   const timed = entry.source;
-  // Every call below first makes sure the claim holds it and the write after it (keepClaim).
+  // Every call below first makes sure the claim holds it and the write after it (keepClaim); so does
+  // its second try after a 401/403 with re-read keys (`again`).
+  const again = (callMs: number) => (): Promise<boolean> => keepClaim(callMs);
   if (head.kind === 'create') {
     if (head.guard === true || entry.ambiguousIntentId !== undefined) {
       // Not before sentAt + settle (the caller checked): a lookup that finds nothing is trusted.
       if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
-      const found: CaseSummary | undefined = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(entry.marker, keys, options));
+      const found: CaseSummary | undefined = await callDatadog(deps, undefined, (keys, options) => datadog.findCaseByMarker(entry.marker, keys, options), again(DATADOG_TIMEOUT_MS));
       if (found !== undefined) {
         deps.logger.info('case found by its dedup marker: not created again', { caseId: found.id, marker: entry.marker });
         return { created: { id: found.id, key: found.key, statusName: found.statusName } };
@@ -366,32 +378,55 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
     }
     const request = head.request as CaseCreateRequest;
     if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
-    return { created: await callDatadog(deps, timed, (keys, options) => datadog.createCase(request, keys, options)) };
+    return { created: await callDatadog(deps, timed, (keys, options) => datadog.createCase(request, keys, options), again(DATADOG_TIMEOUT_MS)) };
   }
   const caseId = head.caseId ?? entry.caseId;
   if (caseId === undefined) return 'missing';
+  if (head.kind === 'link') return link(head, caseId, timed, deps, keepClaim, noTimeLeft);
   try {
     if (head.kind === 'comment') {
       const line = updateMarkerLine(head.id);
       if (head.guard === true) {
         if (!(await keepClaim(BUDGETS.guardReadMs))) return 'left';
-        const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: GUARD_READ_PAGES }, keys, options));
+        const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: GUARD_READ_PAGES }, keys, options), again(BUDGETS.guardReadMs));
         if (read.checked && read.comments.some((c) => c.message.includes(line))) return {};
         if (!read.checked) deps.logger.warn('comment may be duplicated: the case timeline cannot be read', { caseId, status: read.status });
         if (noTimeLeft()) return 'left';
       }
       if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
-      await callDatadog(deps, timed, (keys, options) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys, options));
+      await callDatadog(deps, timed, (keys, options) => datadog.addComment(caseId, `${head.text ?? ''}\n\n${line}`, keys, options), again(DATADOG_TIMEOUT_MS));
       return {};
     }
     const status = head.status ?? 'CLOSED';
     if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
-    await callDatadog(deps, timed, (keys, options) => datadog.setStatus(caseId, status === 'CLOSED' || status === 'OPEN' || status === 'IN_PROGRESS' ? status : { statusName: status }, keys, options));
+    await callDatadog(deps, timed, (keys, options) => datadog.setStatus(caseId, status === 'CLOSED' || status === 'OPEN' || status === 'IN_PROGRESS' ? status : { statusName: status }, keys, options), again(DATADOG_TIMEOUT_MS));
     return {};
   } catch (error) {
     if (error instanceof DatadogError && error.status === 404) return 'missing';
     throw error;
   }
+}
+
+/**
+ * The new case linked as the successor of the alert's previous case (issue 17). Guarded when a previous
+ * worker may have sent it: the case's links are read first (a 400/404/405 read cannot tell: the link is
+ * sent, and a 409 for a link that exists is done). Any error here is the link's own: a 404 names a case
+ * gone, not the new one, so it is a failure of the link (given up), never `missing`.
+ */
+async function link(head: OutboxAction, caseId: string, timed: string, deps: OutboxDeps, keepClaim: (callMs: number) => Promise<boolean>, noTimeLeft: () => boolean): Promise<{ readonly created?: CreatedCase } | 'left'> {
+  const previous = head.linkTo;
+  if (previous === undefined || previous === caseId) return {};
+  const datadog = deps.datadog;
+  if (head.guard === true) {
+    if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
+    const linked = await callDatadog(deps, undefined, (keys, options) => datadog.isSuccessorLinked(caseId, previous, keys, options));
+    if (linked === true) return {};
+    if (noTimeLeft()) return 'left';
+  }
+  if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';
+  const made = await callDatadog(deps, timed, (keys, options) => datadog.linkSuccessor(caseId, previous, keys, options));
+  deps.logger.info(made.existed ? 'case link already there' : 'case linked to the previous case', { caseId, previousCaseId: previous, relationship: SUCCESSOR_OF });
+  return {};
 }
 
 /** The DLQ message of an action given up: today's message kinds, so a redrive works as before. */

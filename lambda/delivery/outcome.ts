@@ -1,5 +1,6 @@
 import type { CreatedCase } from '../datadog/client.js';
 import type { DecisionReason } from '../lifecycle/decide.js';
+import type { OpenAfter } from '../lifecycle/threshold.js';
 
 /**
  * What became of one event (ingest) or one queued action (retry): the one outcome type, from the
@@ -19,6 +20,12 @@ export type Outcome =
   | { readonly status: 'updated'; readonly reason: DecisionReason; readonly caseId: string; readonly caseKey: string | undefined; readonly queued: readonly string[] }
   /** Nothing sent to Datadog: a repeat coalesced, a create in flight, already closed, won't-fix... */
   | { readonly status: 'deduplicated'; readonly reason: DecisionReason; readonly caseId: string | undefined; readonly caseKey: string | undefined }
+  /**
+   * No case yet (issue 17): a firing counted below its rule's occurrence threshold (`counted`;
+   * `occurrences`: the firings counting now, this one included), or a resolve that reset that count
+   * (`reset`, 0). `openAfter`: the threshold, when the policy is known.
+   */
+  | { readonly status: 'below_threshold'; readonly reason: 'counted' | 'reset'; readonly occurrences: number; readonly openAfter: OpenAfter | undefined }
   /** The work no longer applies (the case was deleted, another delivery holds the alert): nothing sent. */
   | { readonly status: 'dropped'; readonly reason: string };
 

@@ -98,7 +98,11 @@ const schemas = z.lazily(() => {
     kind: z.literal('lifecycle_event'),
     ...base,
     signal: z.enum(SIGNALS),
-    /** When the bridge received the event: the time a resolve comment reports. */
+    /**
+     * The event's time, which orders it against the alert's other events (the time a resolve comment
+     * reports): the sender's own, capped, else the receive time. Messages written before #13 carry the
+     * receive time here (as `firstSeen`): they still parse, and are ordered by it.
+     */
     occurredAt: Time,
     /** Names the event in comments when there is no request (e.g. `incident.resolved`). */
     summary: z.string(),

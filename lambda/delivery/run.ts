@@ -6,6 +6,7 @@ import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
 import { asReplay, decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
 import { DatadogError } from '../shared/errors.js';
+import { isoTime } from '../shared/time.js';
 import type { CountMetric } from '../shared/metrics.js';
 import type { PendingEvent } from './queue.js';
 import { callDatadog, storing } from './call.js';
@@ -14,9 +15,10 @@ import type { OutboxAction } from '../ledger/types.js';
 import { WATCHDOG_DELAY_SECONDS } from '../shared/budgets.js';
 import { appendActions, armWatchdog, claimed, runOutbox, type OutboxDeps } from './outbox.js';
 import { STEP_HOOKS, type DurableStep } from './steps.js';
+import { countTowardThreshold, resetThreshold, type ThresholdReached } from './threshold.js';
 
 /** What one event run through the lifecycle can come to. */
-export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated'>;
+export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated' | 'below_threshold'>;
 
 /** The count of each case update the lifecycle sends (or hands to the retry queue). */
 const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen: 'CasesReopened' } as const satisfies Record<'comment' | 'close' | 'reopen', CountMetric>;
@@ -31,6 +33,7 @@ const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen:
  * won't-fix...); the ingest handler adds one per redelivered delivery id. CasesCommented, CasesClosed
  * and CasesReopened count each comment / status change once, by the run that won its ledger claim,
  * when it is sent or handed to the retry queue (the retry handler does not count it again).
+ * EventsOutOfOrder (issue 13) counts an event decided stale_resolve or stale_event (outOfOrder).
  */
 export async function runLifecycle(work: AlertWork, deps: OutboxDeps): Promise<LifecycleOutcome> {
   const outcome = await decideAndAct(work, deps);
@@ -75,7 +78,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
       const seen = observeCase(entry, summary, now);
       if (seen.changed) {
         if (seen.entry.state === 'closed') {
-          await ledger.markClosed(key, { caseId, at: seen.entry.closedAt ?? now, by: 'human', status: seen.entry.closedStatus ?? 'CLOSED' });
+          await ledger.markClosed(key, { caseId, at: seen.entry.closedAt ?? now, by: seen.entry.closedBy ?? 'human', status: seen.entry.closedStatus ?? 'CLOSED' });
         } else if (entry.state === 'closed') {
           await ledger.markReopened(key, { caseId, at: now, from: 'closed' });
         }
@@ -86,6 +89,21 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
     d = decideFor(entry, { ...event, verified: true });
   }
 
+  // Issue 17: with no case to act on, a firing that would open one is counted first, and a resolve resets the count.
+  let reached: ThresholdReached | undefined;
+  const openAfter = work.policy.open_after;
+  if (openAfter !== undefined && (entry === undefined || entry.state === 'closed')) {
+    const first = d.actions[0];
+    if (first?.kind === 'create' && !first.takeOver) {
+      const counted = await countTowardThreshold(work, openAfter, entry?.closedAt, deps, now);
+      if (counted.status === 'below_threshold') return { kind: 'done', outcome: counted };
+      reached = counted;
+    } else if (work.signal === 'resolved') {
+      const reset = await resetThreshold(key, event.occurredAt, entry?.closedAt, openAfter, deps);
+      if (reset !== undefined) return { kind: 'done', outcome: reset };
+    }
+  }
+
   let recorded = alreadyRecorded;
   if (d.record && !recorded) {
     entry = (await ledger.recordOccurrence(key, now, work.signal === 'firing' ? event.occurredAt : undefined)) ?? entry;
@@ -94,6 +112,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   const caseId = entry?.caseId;
   const caseKey = entry?.caseKey;
   const nothing = async (reason: DecisionReason): Promise<Step> => {
+    if (reason === 'stale_resolve' || reason === 'stale_event') outOfOrder(reason, work, event.occurredAt, entry, deps);
     // Whoever comes next completes unfinished work: this delivery works the alert's outbox when its claim is void.
     if (entry?.outbox !== undefined && entry.outbox.length > 0 && !(entry.claimUntil !== undefined && entry.claimUntil > now)) {
       await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
@@ -104,7 +123,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   if (d.actions.length === 0) return nothing(d.reason);
 
   const first = d.actions[0]!;
-  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded);
+  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded, reached);
   if (first.kind === 'defer') return { kind: 'done', outcome: await deferEvent(work, deps, now) };
   if (entry === undefined || caseId === undefined) return nothing('no_case');
 
@@ -160,13 +179,20 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   return { kind: 'done', outcome: { status: 'updated', reason: d.reason, caseId, caseKey, queued } };
 }
 
+/** Issue 13: an event older than the alert's latest firing (a resolve) or resolve (a firing) changes nothing: logged and counted. */
+function outOfOrder(reason: 'stale_resolve' | 'stale_event', work: AlertWork, at: number, entry: LedgerEntry | undefined, deps: OutboxDeps): void {
+  deps.metrics?.count('EventsOutOfOrder', work.source);
+  const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : isoTime(t));
+  const latest = reason === 'stale_resolve' ? { lastFiringAt: iso(entry?.lastFiringAt) } : { lastResolveAt: iso(entry?.lastResolveAt), closedAt: iso(entry?.closedAt), closedBy: entry?.closedBy };
+  deps.logger.info(`${work.signal} event older than the alert's latest ${reason === 'stale_resolve' ? 'firing' : 'resolve or close'}: ignored`, { reason, identity: work.identity, signal: work.signal, eventTime: isoTime(at), ...latest });
+}
+
 async function stepAt(deps: OutboxDeps, key: AlertKey, name: DurableStep): Promise<void> {
   if (STEP_HOOKS && deps.steps !== undefined) await deps.steps(name, { source: key.source, identity: key.identity });
 }
 
 /** The queued form of an event the lifecycle defers (see PendingEvent). */
 export function pendingEventOf(work: AlertWork, attempt: number, now: number): PendingEvent {
-  const occurredAt = work.occurredAt ?? now;
   return {
     kind: 'lifecycle_event',
     source: work.source,
@@ -175,9 +201,9 @@ export function pendingEventOf(work: AlertWork, attempt: number, now: number): P
     identity: work.identity,
     rule: work.rule,
     attempt,
-    firstSeen: occurredAt,
+    firstSeen: work.receivedAt ?? now,
     signal: work.signal,
-    occurredAt,
+    occurredAt: work.occurredAt ?? now,
     summary: work.summary,
     ...(work.request !== undefined ? { request: work.request } : {}),
     policy: work.policy,
@@ -197,6 +223,7 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
     summary: pending.summary,
     policy: pending.policy,
     occurredAt: pending.occurredAt,
+    receivedAt: pending.firstSeen,
     attempt: pending.attempt,
   };
 }
@@ -225,6 +252,16 @@ async function deferEvent(work: AlertWork, deps: OutboxDeps, now: number): Promi
   });
 }
 
+/**
+ * Case lineage (issue 17): a new case for an alert whose previous case was closed and the reopen window
+ * passed is linked to that case (SUCCESSOR_OF), by an outbox action after the create. Best effort: a
+ * link that fails is retried like any action, and given up (logged) rather than dead-lettered.
+ */
+function lineage(reason: DecisionReason, entry: LedgerEntry | undefined, create: Omit<OutboxAction, 'id'>): Omit<OutboxAction, 'id'>[] {
+  if (reason !== 'new_case_after_window' || entry?.caseId === undefined) return [];
+  return [{ kind: 'link', createdAt: create.createdAt, linkTo: entry.caseId, rule: create.rule, deliveryId: create.deliveryId, journalId: create.journalId }];
+}
+
 async function create(
   action: Extract<LifecycleAction, { kind: 'create' }>,
   entry: LedgerEntry | undefined,
@@ -232,6 +269,7 @@ async function create(
   deps: OutboxDeps,
   reason: DecisionReason,
   recorded: boolean,
+  reached?: ThresholdReached,
 ): Promise<Step> {
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
@@ -240,12 +278,12 @@ async function create(
   const intent: LedgerEntry =
     action.takeOver && entry !== undefined
       ? { ...entry, intentId: newIntentId(), createStartedAt: now, outbox: undefined }
-      : newIntent({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined });
+      : withThreshold(newIntent({ source: work.source, identity: work.identity, now, rule: work.rule, replacing: action.replacing ? entry : undefined }), reached);
   const request = markRequest(work.request, intent.marker, { attribute: work.policy.marker_attribute });
   // Taking over a create whose outcome is unknown: guarded (looked up by marker once the search has settled).
   const createAction: Omit<OutboxAction, 'id'> = { kind: 'create', createdAt: now, request, rule: work.rule, deliveryId: work.deliveryId, journalId: work.journalId, guard: action.lookupFirst, suspectAt: action.lookupFirst ? now : undefined };
   const me = newIntentId();
-  const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction]) }, me, now);
+  const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction, ...lineage(reason, entry, createAction)]) }, me, now);
   await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
   if (!(await deps.ledger.swap(before, next))) {
     // Another delivery of the same alert holds the entry: this one is a repeat.
@@ -259,4 +297,10 @@ async function create(
   if (run.deadLettered.length > 0) return { kind: 'done', outcome: { status: 'dead_lettered', reason: run.reason ?? 'the case could not be created' } };
   const retryInSeconds = run.retryInSeconds ?? Math.max(0, Math.ceil(((run.dueAt ?? now + WATCHDOG_DELAY_SECONDS * 1000) - now) / 1000));
   return { kind: 'done', outcome: { status: 'queued', retryInSeconds, reason: run.reason ?? 'outbox_pending' } };
+}
+
+/** A case opened by its occurrence threshold counts the firings that reached it (issue 17), all reported in the case itself. */
+function withThreshold(intent: LedgerEntry, reached: ThresholdReached | undefined): LedgerEntry {
+  if (reached === undefined) return intent;
+  return { ...intent, occurrences: reached.occurrences, commentedOccurrences: reached.occurrences, firstSeen: Math.min(intent.firstSeen, reached.firstSeen) };
 }

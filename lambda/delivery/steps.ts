@@ -23,6 +23,8 @@ export const DURABLE_STEPS = [
   'failure.recorded',
   'deadletter.sent',
   'rearm.enqueued',
+  'threshold.counted',
+  'threshold.reset',
 ] as const;
 export type DurableStep = (typeof DURABLE_STEPS)[number];
 

@@ -40,6 +40,9 @@ function entryOf(result: EventResult): Record<string, unknown> {
     case 'deduplicated':
       // These name the alert by its dedup identity (the rule's `identity`, else the event's).
       return { identity: result.dedupIdentity, type, status: outcome.status, rule, reason: outcome.reason, caseId: outcome.caseId, caseKey: outcome.caseKey };
+    case 'below_threshold':
+      // Issue 17: no case yet; `occurrences` of the `openAfter` threshold count now.
+      return { identity: result.dedupIdentity, type, status: 'below_threshold', rule, reason: outcome.reason, occurrences: outcome.occurrences, openAfter: outcome.openAfter };
   }
 }
 

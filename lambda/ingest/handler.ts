@@ -382,10 +382,10 @@ export function createIngestHandler(deps: IngestDeps) {
       else followUps.report(key.source, action.journalId, report);
     };
     const lifecycleDeps = { onAction, datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context), pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: receivedAt + compiled.ackDeadlineMs - ACK_MARGIN_MS };
-    if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps, st);
+    if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps, receivedAt, st);
     let answer: Result;
     try {
-      answer = await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps, st);
+      answer = await handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps, receivedAt, st);
     } catch (error) {
       // Not handled after all (answered 5xx): forget the delivery id so that the sender's retry is.
       await ledger.forgetDelivery(compiled.source.name, deliveryKey).catch((forgetError: unknown) => {
@@ -398,7 +398,7 @@ export function createIngestHandler(deps: IngestDeps) {
     return answer;
   }
 
-  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: OutboxDeps, st: DeliveryState): Promise<Result> {
+  async function handleEvents(compiled: CompiledSource, events: readonly SourceEvent[], dryRun: boolean, deliveryId: string | undefined, elog: Logger, lifecycleDeps: OutboxDeps, receivedAt: number, st: DeliveryState): Promise<Result> {
     const results: EventResult[] = [];
     st.results = results;
     st.signals = events.map((e) => e.signal);
@@ -407,7 +407,8 @@ export function createIngestHandler(deps: IngestDeps) {
       const mapped = await mapEventToCase(compiled, ev);
       if (mapped.outcome === 'case' && mapped.warnings.length > 0) elog.warn('rule output adjusted', { rule: mapped.rule, warnings: mapped.warnings });
       // A case, and a resolve or an update no rule takes (it may still concern an alert's case): the lifecycle.
-      const delivered = dryRun ? undefined : await processAlertEvent(compiled, ev, mapped, lifecycleDeps, st.id, st.replay);
+      // A replay's events happened when the original was received, and are no new occurrence (issue 16).
+      const delivered = dryRun ? undefined : await processAlertEvent(compiled, ev, mapped, lifecycleDeps, st.replay?.receivedAt ?? receivedAt, st.id, st.replay !== undefined);
       if (delivered !== undefined) {
         const { outcome } = delivered;
         if (outcome.status === 'created') elog.info('case created', { rule: delivered.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });

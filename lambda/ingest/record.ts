@@ -55,6 +55,7 @@ const ANSWER_STATUSES: Readonly<Record<string, DeliveryStatus>> = {
   duplicate: 'duplicate',
   deduplicated: 'deduplicated',
   updated: 'updated',
+  below_threshold: 'below_threshold',
   no_match: 'no_match',
   ignored: 'ignored',
   queued: 'queued',
@@ -66,7 +67,7 @@ const ANSWER_STATUSES: Readonly<Record<string, DeliveryStatus>> = {
 };
 
 /** The order in which several events' outcomes name the delivery's (`accepted` answers): the most telling first. */
-const PRECEDENCE: readonly DeliveryStatus[] = ['dead_lettered', 'queued', 'created', 'updated', 'deduplicated', 'dry_run', 'ignored', 'no_match'];
+const PRECEDENCE: readonly DeliveryStatus[] = ['dead_lettered', 'queued', 'created', 'updated', 'deduplicated', 'below_threshold', 'dry_run', 'ignored', 'no_match'];
 
 function eventStatus(result: EventResult): DeliveryStatus {
   return result.status === 'delivered' ? result.outcome.status : result.status;
@@ -134,6 +135,8 @@ function eventTrace(result: EventResult, signal: string, actions: DeliveryState[
     case 'updated':
     case 'deduplicated':
       return withCase(outcome.caseId, outcome.caseKey);
+    case 'below_threshold':
+      return event;
     case 'queued':
       // A resolve deferred behind a create runs no outbox: its own action.
       return mine.length > 0 ? event : { ...event, actions: [{ kind: outcome.reason === 'resolve_deferred' ? 'defer' : 'create', outcome: 'queued', retryInSeconds: outcome.retryInSeconds, reason: outcome.reason, at }] };

@@ -22,6 +22,7 @@ export const DELIVERY_STATUSES = [
   'duplicate',
   'deduplicated',
   'updated',
+  'below_threshold', // counted toward a rule's open_after, no case yet
   'no_match',
   'ignored',
   'queued',
@@ -39,7 +40,7 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const FAILED_STATUSES: readonly DeliveryStatus[] = ['dead_lettered', 'rejected', 'error'];
 
 /** One Datadog effect of a delivery and what became of it. */
-export const ACTION_KINDS = ['create', 'comment', 'status', 'defer'] as const;
+export const ACTION_KINDS = ['create', 'comment', 'status', 'link', 'defer'] as const;
 export const ACTION_OUTCOMES = ['done', 'queued', 'dead_lettered', 'pending', 'dropped'] as const;
 
 const schemas = z.lazily(() => {

@@ -13,10 +13,12 @@ import type {
 } from '@aws-sdk/client-dynamodb';
 import { LedgerError } from '../shared/errors.js';
 import { outboxSchema } from './outbox-schema.js';
-import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type DeliveryClaim, type Ledger, type LedgerEntry, type LedgerState, type OutboxAction } from './types.js';
+import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type DeliveryClaim, type FiringCount, type Ledger, type LedgerEntry, type LedgerState, type OutboxAction } from './types.js';
 
 // Single-table layout (partition key `pk`, string; no sort key):
 //   alert#<source>#<identity>     one item per alert: the LedgerEntry fields, numbers as N (ms)
+//   threshold#<source>#<identity> the firings counted toward the alert's occurrence threshold (issue 17):
+//                                 `firings` (map: firing key -> ms), `resetAt` (ms), `expiresAt` (TTL)
 //   delivery#<source>#<id>        one item per remembered delivery id; `expiresAt` (epoch SECONDS) is the
 //                                 table's TTL attribute. TTL deletion lags (up to days), so an expired item
 //                                 is treated as absent on read and overwritten by a conditional put.
@@ -31,6 +33,31 @@ export function alertPk(source: string, identity: string): string {
 
 export function deliveryPk(source: string, deliveryId: string): string {
   return `delivery#${source}#${deliveryId}`;
+}
+
+export function thresholdPk(source: string, identity: string): string {
+  return `threshold#${source}#${identity}`;
+}
+
+/** Map keys removed by one UpdateItem at most (the update expression is limited to 4 KB). */
+const MAX_REMOVED_FIRINGS = 100;
+
+function firingCountOf(item: Item): FiringCount {
+  const firings: Record<string, number> = {};
+  for (const [k, v] of Object.entries(item['firings']?.M ?? {})) if (v.N !== undefined) firings[k] = Number(v.N);
+  const resetAt = item['resetAt']?.N;
+  return { firings, resetAt: resetAt !== undefined ? Number(resetAt) : undefined };
+}
+
+/** `REMOVE #f.#r0, #f.#r1 …` for some keys of the firings map, with their names. */
+function removeFirings(keys: readonly string[], names: Record<string, string>): string {
+  return keys
+    .slice(0, MAX_REMOVED_FIRINGS)
+    .map((k, i) => {
+      names[`#r${i}`] = k;
+      return `#f.#r${i}`;
+    })
+    .join(', ');
 }
 
 export interface DynamoLedgerOptions {
@@ -449,6 +476,87 @@ export class DynamoLedger implements Ledger {
       TableName: this.table,
       Item: { [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)), [LEDGER_TTL_ATTRIBUTE]: n(Math.floor(now / 1000) + ttlSeconds), seenAt: n(now) },
     });
+  }
+
+  /** The alert's occurrence count (issue 17; for `npm run cases`): undefined when it has none. */
+  async getFiringCount(source: string, identity: string): Promise<FiringCount | undefined> {
+    const res = await (await this.calls()).getItem({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(thresholdPk(source, identity)) }, ConsistentRead: true });
+    return res.Item?.['firings'] === undefined ? undefined : firingCountOf(res.Item);
+  }
+
+  async countFiring(key: AlertKey, firing: { key: string; at: number }, windowMs: number): Promise<FiringCount> {
+    const calls = await this.calls();
+    const Key = { [LEDGER_PARTITION_KEY]: s(thresholdPk(key.source, key.identity)) };
+    // Cleanup only (the count reads the times): the item goes a minute after its latest firing stops counting.
+    const expiresAt = n(Math.ceil((firing.at + windowMs) / 1000) + 60);
+    let item: Item | undefined;
+    // The map must exist before one of its keys can be set: the first firing puts the item.
+    for (let attempt = 0; attempt < 3 && item === undefined; attempt += 1) {
+      try {
+        const res = await calls.updateItem({
+          TableName: this.table,
+          Key,
+          // Atomic and idempotent per key: a second count of one firing keeps its first time.
+          UpdateExpression: 'SET #f.#k = if_not_exists(#f.#k, :at), #exp = :exp',
+          ConditionExpression: 'attribute_exists(#f)',
+          ExpressionAttributeNames: { '#f': 'firings', '#k': firing.key, '#exp': LEDGER_TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':at': n(firing.at), ':exp': expiresAt },
+          ReturnValues: 'ALL_NEW',
+        });
+        item = res.Attributes;
+        break;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const first: Item = { ...Key, firings: { M: { [firing.key]: n(firing.at) } }, [LEDGER_TTL_ATTRIBUTE]: expiresAt };
+      try {
+        await calls.putItem({ TableName: this.table, Item: first, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY } });
+        item = first;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    if (item === undefined) throw new LedgerError(`the occurrence count of ${key.source} ${key.identity} keeps changing; try again`);
+    const count = firingCountOf(item);
+    const oldest = firing.at - windowMs;
+    const stale = Object.keys(count.firings).filter((k) => count.firings[k]! < oldest);
+    if (stale.length > 0) {
+      const names: Record<string, string> = { '#f': 'firings' };
+      try {
+        await calls.updateItem({ TableName: this.table, Key, UpdateExpression: `REMOVE ${removeFirings(stale, names)}`, ConditionExpression: 'attribute_exists(#f)', ExpressionAttributeNames: names });
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    const firings: Record<string, number> = {};
+    for (const [k, at] of Object.entries(count.firings)) if (at >= oldest) firings[k] = at;
+    return { firings, resetAt: count.resetAt };
+  }
+
+  async resetFirings(key: AlertKey, through: number): Promise<FiringCount | undefined> {
+    const count = await this.getFiringCount(key.source, key.identity);
+    if (count === undefined) return undefined;
+    const calls = await this.calls();
+    const Key = { [LEDGER_PARTITION_KEY]: s(thresholdPk(key.source, key.identity)) };
+    if (count.resetAt !== undefined && count.resetAt >= through) return undefined;
+    const reset = Object.keys(count.firings).filter((k) => count.firings[k]! <= through);
+    const names: Record<string, string> = { '#f': 'firings', '#resetAt': 'resetAt' };
+    // resetAt is what stops them counting; removing them only keeps the item small.
+    const remove = reset.length > 0 ? ` REMOVE ${removeFirings(reset, names)}` : '';
+    try {
+      await calls.updateItem({
+        TableName: this.table,
+        Key,
+        UpdateExpression: `SET #resetAt = :through${remove}`,
+        ConditionExpression: 'attribute_exists(#f) AND (attribute_not_exists(#resetAt) OR #resetAt < :through)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':through': n(through) },
+      });
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+    return count;
   }
 
   /** One conditional UpdateItem returning ALL_NEW; undefined when the condition failed. */

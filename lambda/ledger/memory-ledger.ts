@@ -1,6 +1,6 @@
 import { newIntent, newIntentId } from './intent-id.js';
 import { sameVersion, swapped } from './swap.js';
-import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type DeliveryClaim, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type Ledger, type LedgerEntry } from './types.js';
+import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type DeliveryClaim, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type FiringCount, type Ledger, type LedgerEntry } from './types.js';
 
 function commentFields(comment: CommentMark | undefined): Partial<LedgerEntry> {
   return comment ? { lastCommentAt: comment.at, commentedOccurrences: comment.occurrences } : {};
@@ -13,6 +13,8 @@ export class MemoryLedger implements Ledger {
   readonly deliveries = new Map<string, number>();
   /** `<source>#<deliveryId>` -> when its claim was taken (ms): claimed, outcome not stored yet. */
   readonly pendingDeliveries = new Map<string, number>();
+  /** `<source>#<identity>` -> the firings counted toward its occurrence threshold (issue 17). */
+  readonly firingCounts = new Map<string, FiringCount>();
 
   private static id(source: string, identity: string): string {
     return `${source}#${identity}`;
@@ -141,5 +143,25 @@ export class MemoryLedger implements Ledger {
     const id = `${source}#${deliveryId}`;
     this.pendingDeliveries.delete(id);
     this.deliveries.set(id, now + ttlSeconds * 1000);
+  }
+
+  async countFiring(key: AlertKey, firing: { key: string; at: number }, windowMs: number): Promise<FiringCount> {
+    const id = MemoryLedger.id(key.source, key.identity);
+    const current = this.firingCounts.get(id);
+    // As DynamoLedger: the key is set unless present (its first time is kept), then the stale firings are dropped.
+    const all: Record<string, number> = { ...current?.firings, [firing.key]: current?.firings[firing.key] ?? firing.at };
+    const firings: Record<string, number> = {};
+    for (const [k, at] of Object.entries(all)) if (at >= firing.at - windowMs) firings[k] = at;
+    const next = { firings, resetAt: current?.resetAt };
+    this.firingCounts.set(id, next);
+    return next;
+  }
+
+  async resetFirings(key: AlertKey, through: number): Promise<FiringCount | undefined> {
+    const id = MemoryLedger.id(key.source, key.identity);
+    const current = this.firingCounts.get(id);
+    if (current === undefined || (current.resetAt !== undefined && current.resetAt >= through)) return undefined;
+    this.firingCounts.set(id, { firings: Object.fromEntries(Object.entries(current.firings).filter(([, at]) => at > through)), resetAt: through });
+    return current;
   }
 }

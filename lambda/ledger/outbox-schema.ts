@@ -9,7 +9,7 @@ export const outboxSchema = z.lazily(() => {
   const Ms = z.number().check(z.int(), z.nonnegative());
   const action = z.object({
     id: z.string().check(z.minLength(1)),
-    kind: z.enum(['create', 'comment', 'status']),
+    kind: z.enum(['create', 'comment', 'status', 'link']),
     createdAt: Ms,
     claimedBy: z.optional(z.string()),
     sentAt: z.optional(Ms),
@@ -21,6 +21,7 @@ export const outboxSchema = z.lazily(() => {
     request: z.optional(z.record(z.string(), z.unknown())),
     text: z.optional(z.string()),
     status: z.optional(z.string()),
+    linkTo: z.optional(z.string()),
     purpose: z.optional(z.enum(['comment', 'close', 'reopen'])),
     caseId: z.optional(z.string()),
     rule: z.optional(z.string()),

@@ -90,7 +90,8 @@ export interface LedgerEntry {
 export interface OutboxAction {
   /** `cbu` + 20 hex: also the marker line of a comment. */
   readonly id: string;
-  readonly kind: 'create' | 'comment' | 'status';
+  /** `link`: the new case linked to the alert's previous case (issue 17), best effort: never dead-lettered. */
+  readonly kind: 'create' | 'comment' | 'status' | 'link';
   /** ms */
   readonly createdAt: number;
   /** The worker (claimId) that last held this action, and when (ms). */
@@ -111,6 +112,8 @@ export interface OutboxAction {
   /** comment: the text (without the marker line); status: the status or status name. */
   readonly text?: string | undefined;
   readonly status?: string | undefined;
+  /** link: the alert's previous case, which the new case (caseId, or the create's) succeeds. */
+  readonly linkTo?: string | undefined;
   /** What the action is for (metrics): comment, close or reopen. */
   readonly purpose?: 'comment' | 'close' | 'reopen' | undefined;
   /** The case; absent for actions queued behind a create (taken from the entry when they run). */
@@ -120,6 +123,17 @@ export interface OutboxAction {
   readonly deliveryId?: string | undefined;
   /** The journal record of the delivery that owes it (issue 16): whoever finishes it updates that record. */
   readonly journalId?: string | undefined;
+}
+
+/**
+ * Issue 17: the firings counted toward an alert's occurrence threshold (`open_after`), kept on an
+ * item of their own beside the alert's entry (no case exists yet, so there may be no entry).
+ */
+export interface FiringCount {
+  /** Firing key (a hash of the delivery id, or of a per-request id for senders without one) -> when it was received (ms; a key's first time). */
+  readonly firings: Readonly<Record<string, number>>;
+  /** The latest resolve that reset the count (ms): firings at or before it do not count. */
+  readonly resetAt: number | undefined;
 }
 
 /** What a redelivered delivery id finds: new to the bridge, still being handled, or handled. */
@@ -214,6 +228,19 @@ export interface Ledger {
   claimDelivery(source: string, deliveryId: string, now: number, staleMs: number, ttlSeconds?: number): Promise<DeliveryClaim>;
   /** Marks a claimed delivery id done: its outcome is stored (the entry's transition and outbox). */
   finishDelivery(source: string, deliveryId: string, now: number, ttlSeconds?: number): Promise<void>;
+  /**
+   * Issue 17: counts one firing toward the alert's occurrence threshold, atomically and once per
+   * `firing.key` (a second count of the same key keeps its first time: a sender's retry of one
+   * delivery counts once). Returns the count after it, this firing included. Firings received more
+   * than `windowMs` before this one are dropped from the item (they can no longer count).
+   */
+  countFiring(key: AlertKey, firing: { readonly key: string; readonly at: number }, windowMs: number): Promise<FiringCount>;
+  /**
+   * Issue 17: a resolve resets the count: records `through` as `resetAt` and removes the firings
+   * received at or before it. Returns the count as it was before; undefined, with nothing written,
+   * when the alert has no count or a reset at or after `through` is recorded.
+   */
+  resetFirings(key: AlertKey, through: number): Promise<FiringCount | undefined>;
 }
 
 export const DELIVERY_TTL_SECONDS = 86_400;

@@ -49,10 +49,14 @@ export type DecisionReason =
   | 'reopened'
   | 'informational_commented'
   | 'informational'
+  /** A human's note, its own comment (lambda/lifecycle/note.ts); `note_pending`: that comment is already owed. */
+  | 'note_commented'
+  | 'note_pending'
   | 'no_case'
   | 'already_resolved'
   | 'already_closed'
   | 'wont_fix'
+  /** A firing sent at or before the resolve that resolved or closed the case (or a human's close): no reopen (issue 13). */
   | 'stale_event'
   /** A resolve older (sender time) than the alert's latest firing: it does not close (issue 13). */
   | 'stale_resolve';
@@ -118,6 +122,8 @@ export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, po
     case 'open':
     case 'resolved': {
       if (event.signal === 'firing') {
+        // Sent at or before the resolve that resolved it (out of order, a retry of an old firing): it stays resolved.
+        if (entry.state === 'resolved' && entry.lastResolveAt !== undefined && event.occurredAt <= entry.lastResolveAt) return none('stale_event');
         if (entry.state === 'resolved') return withCase([{ kind: 'comment', reason: 'firing_again', occurrences: pending }], 'firing_again', true, through);
         if (intervalDue) return withCase([{ kind: 'comment', reason: 'repeat', occurrences: pending }], 'repeat_commented', true, through);
         return none('repeat_coalesced', true);
@@ -190,10 +196,13 @@ export function observeCase(entry: LedgerEntry, summary: CaseSummary | 'missing'
   }
   const status = summary.statusName ?? summary.status ?? 'CLOSED';
   if (isClosedInDatadog(summary)) {
-    if (entry.state === 'closed' && entry.closedStatus === status) return { entry, changed: false };
+    // The status the bridge set (`CLOSED`) reads back by its name (`Closed`): the same status.
+    if (entry.state === 'closed' && entry.closedStatus?.toLowerCase() === status.toLowerCase()) return { entry, changed: false };
     const closedAtParsed = summary.closedAt !== undefined ? Date.parse(summary.closedAt) : Number.NaN;
     const closedAt = entry.state === 'closed' && entry.closedAt !== undefined ? entry.closedAt : Number.isFinite(closedAtParsed) ? closedAtParsed : now;
-    return { entry: { ...entry, state: 'closed', closedAt, closedBy: 'human', closedStatus: status }, changed: true };
+    // A human who only changes the status of a case the bridge closed (e.g. to won't fix) did not close it.
+    const closedBy = entry.state === 'closed' ? (entry.closedBy ?? 'human') : 'human';
+    return { entry: { ...entry, state: 'closed', closedAt, closedBy, closedStatus: status }, changed: true };
   }
   if (entry.state === 'closed') {
     // Reopened by a human in Datadog.

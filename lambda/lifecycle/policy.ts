@@ -9,6 +9,7 @@ export const LIFECYCLE_DEFAULTS = {
   reopen_window_seconds: 86_400,
   never_reopen_statuses: DEFAULT_NEVER_REOPEN_STATUSES,
   on_informational: 'ignore',
+  on_note: 'comment',
   create_intent_timeout_seconds: 3_600,
   verify_case_status: true,
   close_status: 'CLOSED',
@@ -24,6 +25,13 @@ export const LIFECYCLE_DEFAULTS = {
 export const lifecycleSchemas = z.lazily(() => {
   const Seconds = z.int().check(z.nonnegative());
   const MarkerAttributeKey = z.string().check(z.minLength(1));
+  /** Issue 17: the case is created only once the alert fired `occurrences` times within `within_seconds` (README, Lifecycle). */
+  const OCCURRENCES = 'must be a whole number from 1 to 1000 (1: open on the first firing)';
+  const WITHIN = 'must be a whole number of seconds above 0, at most 86400 (a day)';
+  const OpenAfter = z.strictObject({
+    occurrences: z.int({ error: OCCURRENCES }).check(z.gte(1, OCCURRENCES), z.lte(1000, OCCURRENCES)),
+    within_seconds: z.int({ error: WITHIN }).check(z.gt(0, WITHIN), z.lte(86_400, WITHIN)),
+  });
 
   const overrides = z.strictObject({
     /** At most one "fired again" comment per this many seconds; occurrences in between are counted and reported together. */
@@ -36,6 +44,12 @@ export const lifecycleSchemas = z.lazily(() => {
     never_reopen_statuses: z.optional(z.array(z.string().check(z.minLength(1)))),
     /** Informational events (acknowledged, notes...): ignored, or a comment (coalesced like repeats). */
     on_informational: z.optional(z.enum(['ignore', 'comment'])),
+    /**
+     * A human's note (PagerDuty incident.annotated, Opsgenie AddNote, a GitHub issue comment, a Sentry
+     * issue comment): its own comment on the alert's case, with author and link, posted once per note
+     * (never coalesced); `ignore`: an informational event like any other (`on_informational`).
+     */
+    on_note: z.optional(z.enum(['comment', 'ignore'])),
     /** A `creating` intent older than this is presumed orphaned (process died): the next firing looks the case up by marker, then creates. */
     create_intent_timeout_seconds: z.optional(z.int().check(z.gte(60))),
     /** Read the case from Datadog before commenting, closing or reopening (a human may have closed it). */
@@ -49,6 +63,11 @@ export const lifecycleSchemas = z.lazily(() => {
      * dedup marker there (the description footer is always written). @default none
      */
     marker_attribute: z.optional(MarkerAttributeKey),
+    /**
+     * Open a case only once the alert fired `occurrences` times within `within_seconds` (counted per
+     * delivery, in the ledger); until then a firing is answered 202 below_threshold. @default none
+     */
+    open_after: z.optional(OpenAfter),
   });
 
   /** The full policy with defaults (strict: an unknown key is an error). */
@@ -58,11 +77,13 @@ export const lifecycleSchemas = z.lazily(() => {
     reopen_window_seconds: z._default(Seconds, LIFECYCLE_DEFAULTS.reopen_window_seconds),
     never_reopen_statuses: z._default(z.readonly(z.array(z.string().check(z.minLength(1)))), () => [...DEFAULT_NEVER_REOPEN_STATUSES]),
     on_informational: z._default(z.enum(['ignore', 'comment']), LIFECYCLE_DEFAULTS.on_informational),
+    on_note: z._default(z.enum(['comment', 'ignore']), LIFECYCLE_DEFAULTS.on_note),
     create_intent_timeout_seconds: z._default(z.int().check(z.gte(60)), LIFECYCLE_DEFAULTS.create_intent_timeout_seconds),
     verify_case_status: z._default(z.boolean(), LIFECYCLE_DEFAULTS.verify_case_status),
     close_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.close_status),
     reopen_status: z._default(z.string().check(z.minLength(1)), LIFECYCLE_DEFAULTS.reopen_status),
     marker_attribute: z.optional(MarkerAttributeKey),
+    open_after: z.optional(OpenAfter),
   });
   return { overrides, policy };
 });

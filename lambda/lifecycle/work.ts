@@ -1,6 +1,6 @@
 import type { CaseCreateRequest } from '../datadog/schema.js';
 import { MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
-import type { Signal } from '../sources/types.js';
+import type { Signal, SourceNote } from '../sources/types.js';
 import type { SourceName } from '../sources/index.js';
 import type { CommentReason } from './decide.js';
 import type { LifecyclePolicy } from './policy.js';
@@ -21,8 +21,13 @@ export interface AlertWork {
   /** Short text naming the event when there is no request (e.g. `incident.acknowledged`). */
   readonly summary: string;
   readonly policy: LifecyclePolicy;
-  /** When the bridge received the event (ms). @default now; set when a deferred event is run again. */
+  /**
+   * The event's time (ms), which orders it against the alert's other events: the sender's own time,
+   * capped by eventTime (event-time.ts), else the receive time. @default now
+   */
   readonly occurredAt?: number;
+  /** When the bridge first received the event (ms). @default now; kept when a deferred event is run again. */
+  readonly receivedAt?: number;
   /**
    * A replayed delivery's event (issue 16): no new occurrence of the alert. It is not counted, and the
    * repeat or informational comment it would be reported in is not sent (see asReplay). @default false
@@ -30,6 +35,8 @@ export interface AlertWork {
   readonly replay?: boolean;
   /** Times the event was deferred already (PendingEvent.attempt, when run from the retry queue). @default 0 */
   readonly attempt?: number;
+  /** A human's note the event carries (SourceEvent.note), mirrored under `on_note: comment`. */
+  readonly note?: SourceNote | undefined;
 }
 
 function plural(n: number, word: string): string {

@@ -344,7 +344,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   const localConsole = createConsole({
     journal,
     datadogTarget,
-    cases: () => caseManagement?.cases.map(describeLocalCase) ?? [],
+    cases: () => (caseManagement === undefined ? [] : caseManagement.cases.map((c) => describeLocalCase(c, caseManagement))),
     deadLetters,
     replay,
     send: async (source, sample) => signAndSendSample({ source, event: sample, baseUrl: selfUrl, rules, bag: await fileSecrets.get(), origin: env.CASE_BRIDGE_RULES ?? PRESET_RULES_FILE, secretOrigin: secretsFile }),
@@ -366,7 +366,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
           return;
         }
         if (caseManagement !== undefined && req.method === 'GET' && path === LOCAL_CASES_ROUTE) {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ datadog: caseManagement.url, cases: caseManagement.cases.map(describeLocalCase) }));
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ datadog: caseManagement.url, cases: caseManagement.cases.map((c) => describeLocalCase(c, caseManagement)) }));
           return;
         }
         // GET /health, or the 404 of any other route: answered by the handler, as in AWS.

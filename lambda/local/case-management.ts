@@ -63,13 +63,24 @@ export const LocalCasesListingSchema = z.object({
       closedAt: Text,
       comments: z.array(z.string()),
       statusChanges: z.array(z.string()),
+      /** The key of the case this one succeeds (a link SUCCESSOR_OF: a new case after the reopen window, #17). */
+      successorOf: Text,
     }),
   ),
 });
 export type LocalCasesListing = z.infer<typeof LocalCasesListingSchema>;
 
-/** One case of the stand-in as `GET /local/cases` lists it. */
-export function describeLocalCase(stored: StoredCase): LocalCasesListing['cases'][number] {
+/** One line per case: key, status, comments, title (and the case it succeeds). */
+export function formatLocalCases(listing: LocalCasesListing): string {
+  const rows = listing.cases.map((c) => [c.key, c.statusName ?? c.status ?? '', `${c.comments.length} comment${c.comments.length === 1 ? '' : 's'}`, `${c.title ?? ''}${c.successorOf !== undefined ? `  (after ${c.successorOf})` : ''}`]);
+  const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => r[i]?.length ?? 0)));
+  const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  '));
+  return [`${listing.cases.length} case${listing.cases.length === 1 ? '' : 's'} in the local Case Management ${listing.datadog}`, ...lines].join('\n') + '\n';
+}
+
+/** One case of the stand-in as `GET /local/cases` lists it; `server`: its cases and links, for the case it succeeds. */
+export function describeLocalCase(stored: StoredCase, server: Pick<DatadogTestServer, 'cases' | 'links'>): LocalCasesListing['cases'][number] {
+  const previous = server.links.find((l) => l.parentCaseId === stored.id && l.relationship === 'SUCCESSOR_OF')?.childCaseId;
   const a = stored.response.data.attributes;
   const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
   return {
@@ -83,5 +94,6 @@ export function describeLocalCase(stored: StoredCase): LocalCasesListing['cases'
     closedAt: text(a['closed_at']),
     comments: stored.comments,
     statusChanges: stored.statusChanges,
+    successorOf: server.cases.find((c) => c.id === previous)?.key,
   };
 }

@@ -98,9 +98,9 @@ function casesPanel(deps: ConsoleDeps, records: readonly DeliveryRecord[] | unde
     return `<section id="cases"><h2>Cases <small>in Datadog (${esc(datadogAppUrl(target.url))})</small></h2>${keys.length === 0 ? '<p>No case named by a recent delivery.</p>' : `<ul>${keys.map((k) => `<li>${caseLink(target, k)}</li>`).join('')}</ul>`}</section>`;
   }
   const cases = deps.cases();
-  const rows = cases.map((c) => `<tr data-case="${esc(c.key)}"><td>${esc(c.key)}</td><td>${esc(c.statusName ?? c.status ?? '')}</td><td>${esc(c.priority ?? '')}</td><td class="title">${esc(c.title ?? '')}</td><td>${c.comments.length}</td><td>${esc(c.statusChanges.join(' → '))}</td></tr>`);
+  const rows = cases.map((c) => `<tr data-case="${esc(c.key)}"><td>${esc(c.key)}</td><td>${esc(c.statusName ?? c.status ?? '')}</td><td>${esc(c.priority ?? '')}</td><td class="title">${esc(c.title ?? '')}</td><td>${c.comments.length}</td><td>${esc(c.statusChanges.join(' → '))}</td><td>${esc(c.successorOf ?? '')}</td></tr>`);
   return `<section id="cases"><h2>Cases <small>in the local Case Management (${esc(target.url)})</small></h2>${
-    rows.length === 0 ? '<p>No cases yet.</p>' : `<table><thead><tr><th>key</th><th>status</th><th>priority</th><th>title</th><th>comments</th><th>status changes</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    rows.length === 0 ? '<p>No cases yet.</p>' : `<table><thead><tr><th>key</th><th>status</th><th>priority</th><th>title</th><th>comments</th><th>status changes</th><th>succeeds</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
   }</section>`;
 }
 

@@ -7,7 +7,7 @@ import { ConfigError } from '../shared/errors.js';
 import * as z from '../shared/zod.js';
 
 // A local stand-in for the part of Datadog's Case Management API (/api/v2/cases) that the bridge talks to:
-// create, get, search by text, comment, status. `npm start` runs it when the secret has no Datadog keys;
+// create, get, search by text, comment, status, case links. `npm start` runs it when the secret has no Datadog keys;
 // the tests run it with fault injection (failNext, hangNext, rate limits). Request bodies are checked with
 // the bridge's own schemas of the API (lambda/datadog/schema.ts; test/conformance checks them and these
 // answers against Datadog's OpenAPI document). Its answers follow the recorded live exchanges
@@ -64,6 +64,14 @@ export interface StoredCase {
   readonly statusChanges: string[];
 }
 
+/** A link between two cases (CreateCaseLink), as the stand-in keeps it. */
+export interface StoredLink {
+  readonly id: string;
+  readonly parentCaseId: string;
+  readonly childCaseId: string;
+  readonly relationship: string;
+}
+
 export interface InjectedReply {
   readonly status: number;
   /** An object is sent as JSON, a string as is. @default a JSON:API error body for the status */
@@ -85,6 +93,8 @@ export interface DatadogTestServer {
   /** Base URL to use as DD_API_URL (no trailing slash). */
   readonly url: string;
   readonly cases: readonly StoredCase[];
+  /** Case links made (POST /api/v2/cases/link), in order. */
+  readonly links: readonly StoredLink[];
   readonly requests: readonly RecordedRequest[];
   /** Answer the next `n` case-creates (after the key check) with this reply. */
   failNext(n: number, reply: InjectedReply): void;
@@ -98,6 +108,8 @@ export interface DatadogTestServer {
   delayNext(n: number, ms: number): void;
   /** Answer the next `n` comment/status updates (after the key check) with this reply. */
   failNextUpdates(n: number, reply: InjectedReply): void;
+  /** Answer the next `n` case-link calls (POST or GET /api/v2/cases/link, after the key check) with this reply. */
+  failNextLinks(n: number, reply: InjectedReply): void;
   /** Answer the next `n` timeline reads (GET /api/v2/cases/{id}/timelines, after the key check) with this reply. */
   failNextTimelines(n: number, reply: InjectedReply): void;
   /** Stops listening and destroys every open socket, hung ones included. */
@@ -110,6 +122,7 @@ const CASES_PATH = '/api/v2/cases';
 const CASE_PATH = /^\/api\/v2\/cases\/([^/]+)$/;
 const CASE_ACTION_PATH = /^\/api\/v2\/cases\/([^/]+)\/(comment|status)$/;
 const CASE_TIMELINE_PATH = /^\/api\/v2\/cases\/([^/]+)\/timelines$/;
+const LINK_PATH = '/api/v2/cases/link';
 /** Statuses Datadog accepts (recorded 400 of UpdateStatus), with the name and group the test server shows. */
 const STATUSES: Readonly<Record<string, { name: string; group: string }>> = {
   OPEN: { name: 'Open', group: 'SG_OPEN' },
@@ -135,22 +148,23 @@ const StoredCasesFileSchema = z.object({
       statusChanges: z.array(z.string()),
     }),
   ),
+  links: z.optional(z.array(z.object({ id: z.string(), parentCaseId: z.string(), childCaseId: z.string(), relationship: z.string() }))),
 });
 
-/** The cases kept in `file`, or none when it does not exist yet. */
-function readStoredCases(file: string): StoredCase[] {
-  if (!existsSync(file)) return [];
+/** The cases and links kept in `file`, or none when it does not exist yet. */
+function readStoredCases(file: string): { cases: StoredCase[]; links: StoredLink[] } {
+  if (!existsSync(file)) return { cases: [], links: [] };
   try {
     const parsed = StoredCasesFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-    return parsed.cases.map((c) => ({ ...c, request: caseSchemas().CaseCreateRequest.parse(c.request) }));
+    return { cases: parsed.cases.map((c) => ({ ...c, request: caseSchemas().CaseCreateRequest.parse(c.request) })), links: parsed.links ?? [] };
   } catch (cause) {
     throw new ConfigError(`${file} does not hold the local Case Management's cases (delete it to start afresh)`, { cause });
   }
 }
 
-function writeStoredCases(file: string, cases: readonly StoredCase[]): void {
+function writeStoredCases(file: string, cases: readonly StoredCase[], links: readonly StoredLink[]): void {
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify({ cases })}\n`);
+  writeFileSync(temporary, `${JSON.stringify({ cases, links })}\n`);
   renameSync(temporary, file);
 }
 
@@ -174,15 +188,18 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   const appKey = options.appKey ?? 'test-app-key';
   const now = options.now ?? Date.now;
 
-  const cases: StoredCase[] = options.file !== undefined ? readStoredCases(options.file) : [];
-  /** Keeps the cases in `file` (when set): called after every change, before the answer. */
+  const stored = options.file !== undefined ? readStoredCases(options.file) : { cases: [], links: [] };
+  const cases: StoredCase[] = stored.cases;
+  const links: StoredLink[] = stored.links;
+  /** Keeps the cases and links in `file` (when set): called after every change, before the answer. */
   const save = (): void => {
-    if (options.file !== undefined) writeStoredCases(options.file, cases);
+    if (options.file !== undefined) writeStoredCases(options.file, cases, links);
   };
   const requests: RecordedRequest[] = [];
   const injected: InjectedReply[] = [];
   const injectedUpdates: InjectedReply[] = [];
   const injectedTimelines: InjectedReply[] = [];
+  const injectedLinks: InjectedReply[] = [];
   /** The timeline cell of each posted comment (by case, in `comments` order). */
   const commentCells = new Map<string, { id: string; createdAt: string }[]>();
   let hang = 0;
@@ -269,11 +286,13 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     const actionMatch = req.method === 'POST' ? CASE_ACTION_PATH.exec(pathname) : null;
     const isSearch = req.method === 'GET' && pathname === CASES_PATH;
     const timelineMatch = req.method === 'GET' ? CASE_TIMELINE_PATH.exec(pathname) : null;
+    const isLink = (req.method === 'POST' || req.method === 'GET') && pathname === LINK_PATH;
 
-    if (!isCreate && !isGet && actionMatch === null && !isSearch && timelineMatch === null) return send(res, entry, 404, jsonApiError(404, `no route for ${req.method} ${pathname}`));
+    if (!isCreate && !isGet && actionMatch === null && !isSearch && timelineMatch === null && !isLink) return send(res, entry, 404, jsonApiError(404, `no route for ${req.method} ${pathname}`));
     if (req.headers['dd-api-key'] !== apiKey || req.headers['dd-application-key'] !== appKey) {
       return send(res, entry, 403, { errors: ['Forbidden'] }, { 'Content-Type': 'application/json' });
     }
+    if (isLink) return req.method === 'POST' ? createLink(req, res, entry, body) : listLinks(res, entry, new URL(path, 'http://localhost').searchParams);
     if (isGet) {
       const found = cases.find((c) => c.id === decodeURIComponent(caseMatch[1] ?? ''));
       // Recorded live 404: {"errors":[{"code":"resource_not_found","title":"case not found"}]}
@@ -362,21 +381,73 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     send(res, entry, 200, { data: cells.slice(number * size, (number + 1) * size) });
   }
 
+  /**
+   * The start of a write other than a create (comment, status, link): an injected reply, else the
+   * rate limit when it covers updates. The window's headers to answer with, or undefined once answered.
+   */
+  function admitUpdate(injectedReplies: InjectedReply[], res: ServerResponse, entry: RecordedRequest): Record<string, string> | undefined {
+    const reply = injectedReplies.shift();
+    if (reply !== undefined) return void send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
+    const rate = limit?.includeUpdates ? takeRateLimit() : { headers: {}, over: false };
+    if (rate.over) return void send(res, entry, 429, { errors: ['Too many requests'] }, { ...rate.headers, 'Content-Type': 'application/json' });
+    return rate.headers;
+  }
+
+  /** The request's JSON body, or undefined once answered 415 (not JSON) or 400 (not parsable). */
+  function jsonBody(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string, headers: Record<string, string>): { readonly json: unknown } | undefined {
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return void send(res, entry, 415, jsonApiError(415), headers);
+    try {
+      return { json: JSON.parse(body) as unknown };
+    } catch (e) {
+      return void send(res, entry, 400, jsonApiError(400, `invalid JSON: ${(e as Error).message}`), headers);
+    }
+  }
+
+  /**
+   * POST /api/v2/cases/link (CreateCaseLink, reconstructed in the spec): a link between two of its cases,
+   * checked with the bridge's schema of the request; 404 when either case is unknown, 201 with the link.
+   */
+  function createLink(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string): void {
+    const headers = admitUpdate(injectedLinks, res, entry);
+    if (headers === undefined) return;
+    const read = jsonBody(req, res, entry, body, headers);
+    if (read === undefined) return;
+    const parsed = caseSchemas().CaseLinkCreateRequest.safeParse(read.json);
+    if (!parsed.success) return send(res, entry, 400, { errors: parsed.error.issues.map((i) => ({ status: '400', title: 'Bad Request', detail: `${i.path.join('.') || '(body)'}: ${i.message}` })) }, headers);
+    const a = parsed.data.data.attributes;
+    const unknown = [a.parent_entity_id, a.child_entity_id].find((id) => !cases.some((c) => c.id === id));
+    if (unknown !== undefined) return send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] }, headers);
+    const made: StoredLink = { id: randomUUID(), parentCaseId: a.parent_entity_id, childCaseId: a.child_entity_id, relationship: a.relationship };
+    links.push(made);
+    save();
+    send(res, entry, 201, { data: linkResource(made) }, headers);
+  }
+
+  /** GET /api/v2/cases/link?entity_type=CASE&entity_id=…[&relationship=…] (ListCaseLinks): the case's links either way. */
+  function listLinks(res: ServerResponse, entry: RecordedRequest, params: URLSearchParams): void {
+    const reply = injectedLinks.shift();
+    if (reply !== undefined) return send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
+    const id = params.get('entity_id');
+    if (params.get('entity_type') === null || id === null) return send(res, entry, 400, jsonApiError(400, 'entity_type and entity_id are required'));
+    const relationship = params.get('relationship');
+    const found = links.filter((l) => (l.parentCaseId === id || l.childCaseId === id) && (relationship === null || l.relationship === relationship));
+    send(res, entry, 200, { data: found.map(linkResource) });
+  }
+
+  function linkResource(l: StoredLink): { id: string; type: 'link'; attributes: Record<string, string> } {
+    return { id: l.id, type: 'link', attributes: { parent_entity_id: l.parentCaseId, parent_entity_type: 'CASE', child_entity_id: l.childCaseId, child_entity_type: 'CASE', relationship: l.relationship } };
+  }
+
   /** POST /api/v2/cases/{id}/comment and /status, answered as recorded (404 resource_not_found, 400 with the valid statuses). */
   function update(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: string, id: string, action: 'comment' | 'status'): void {
-    const reply = injectedUpdates.shift();
-    if (reply !== undefined) return send(res, entry, reply.status, reply.body ?? jsonApiError(reply.status), { ...reply.headers });
-    const rate = limit?.includeUpdates ? takeRateLimit() : { headers: {}, over: false };
-    if (rate.over) return send(res, entry, 429, { errors: ['Too many requests'] }, { ...rate.headers, 'Content-Type': 'application/json' });
+    const headers = admitUpdate(injectedUpdates, res, entry);
+    if (headers === undefined) return;
+    const rate = { headers };
     const found = cases.find((c) => c.id === id);
     if (found === undefined) return send(res, entry, 404, { errors: [{ code: 'resource_not_found', title: 'case not found' }] }, rate.headers);
-    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return send(res, entry, 415, jsonApiError(415), rate.headers);
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch (e) {
-      return send(res, entry, 400, jsonApiError(400, `invalid JSON: ${(e as Error).message}`), rate.headers);
-    }
+    const read = jsonBody(req, res, entry, body, rate.headers);
+    if (read === undefined) return;
+    const json = read.json;
     const attributes = found.response.data.attributes;
     const at = new Date(now()).toISOString();
     if (action === 'comment') {
@@ -429,6 +500,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   return {
     url: `http://127.0.0.1:${port}`,
     cases,
+    links,
     requests,
     failNext(n, reply) {
       for (let i = 0; i < n; i += 1) injected.push(reply);
@@ -451,6 +523,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     },
     failNextTimelines(n, reply) {
       for (let i = 0; i < n; i += 1) injectedTimelines.push(reply);
+    },
+    failNextLinks(n, reply) {
+      for (let i = 0; i < n; i += 1) injectedLinks.push(reply);
     },
     close() {
       return new Promise<void>((resolve, reject) => {

@@ -10,8 +10,9 @@ const USAGE = `usage: npm run send -- <source> <event|payload.json> [--url http:
 
 Signs a sample webhook with the secret, exactly as the sender would, and posts it to the bridge.
 
-  <event>   a file stem in test/fixtures/<source>/ (e.g. github issues.opened), or a payload file
-            (its headers from <payload>.headers.json beside it)
+  <event>   a file stem in test/fixtures/<source>/ (e.g. github issues.opened), dated now as its
+            sender would date a new event; or a payload file, sent as it is (its headers from
+            <payload>.headers.json beside it)
   --url     the bridge (default http://127.0.0.1:$PORT, 3000); a deployed one: WebhookBaseUrl
             without /webhooks
   secret    $CASE_BRIDGE_SECRETS_FILE, else config/dev-secrets.json; rules: $CASE_BRIDGE_RULES`;

@@ -29,6 +29,8 @@ export const METRICS = {
     'CasesCommented',
     'CasesClosed',
     'CasesReopened',
+    // Issue 13: an event older than the alert's latest firing (a resolve) or resolve (a firing), ignored.
+    'EventsOutOfOrder',
     // Issue 16: one per delivery, by its journal status (dimension `outcome`) — see bySourceAndOutcome.
   ],
   /** Dimensions {service, source, outcome}: Deliveries by their journal status; JournalFailed / ArchiveFailed by which write failed. */

@@ -2,8 +2,8 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
-import { isObject, objectOf, str, missingPath, payloadProblems, rfc3339Ms } from './fields.js';
-import { type Json, type JsonObject, type Signal, type SourceEventOf, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
+import { isObject, nonEmpty, objectOf, str, missingPath, payloadProblems, rfc3339Ms } from './fields.js';
+import { type Json, type JsonObject, type Signal, type SourceEventOf, type SourceNote, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -85,6 +85,8 @@ const RESOLVE_ACTIONS = new Set(['closed', 'fixed', 'closed_by_user', 'dismissed
 const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out', 'startup_failure']);
 
 function signalOf(event: string, action: string | undefined, body: JsonObject): Signal {
+  // A comment on an issue is about the issue, never its opening or closing (its text is a note: noteOf).
+  if (event === 'issue_comment') return 'informational';
   if (action !== undefined && RESOLVE_ACTIONS.has(action)) return 'resolved';
   if (event === 'deployment_status') {
     const state = str(objectOf(body, 'deployment_status')?.['state']);
@@ -101,6 +103,16 @@ function signalOf(event: string, action: string | undefined, body: JsonObject): 
     return 'firing';
   }
   return 'informational';
+}
+
+/** A new comment on an issue (issue_comment.created): a note on the issue's case, by its author, with its own link. */
+function noteOf(event: string, action: string | undefined, body: JsonObject): SourceNote | undefined {
+  if (event !== 'issue_comment' || action !== 'created') return undefined;
+  const comment = objectOf(body, 'comment');
+  const id = str(comment?.['id']);
+  const text = nonEmpty(comment?.['body']);
+  if (id === undefined || text === undefined) return undefined;
+  return { id, text, author: nonEmpty(objectOf(comment, 'user')?.['login']), link: nonEmpty(comment?.['html_url']) };
 }
 
 export const github = {
@@ -149,6 +161,7 @@ export const github = {
       }
     }
     const repoUrl = str(objectOf(body, 'repository')?.['html_url']);
+    const note = noteOf(event, action, body);
     return [
       {
         source: 'github',
@@ -160,6 +173,7 @@ export const github = {
         link: link ?? repoUrl,
         occurredAt: updatedAt(body),
         payload: body,
+        ...(note !== undefined ? { note } : {}),
       } satisfies SourceEventOf<'github'>,
     ];
   },

@@ -1,8 +1,9 @@
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, safeEqualString, verifyWithFallback } from './crypto.js';
-import { type Signal, type SourceEventOf, type WebhookSource, schemeMismatch } from './types.js';
-import { payloadProblems } from './fields.js';
+import { hash } from 'node:crypto';
+import { type Signal, type SourceEventOf, type SourceNote, type WebhookSource, schemeMismatch } from './types.js';
+import { nonEmpty, payloadProblems } from './fields.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -29,7 +30,13 @@ type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 const bodySchema = z.lazily(() =>
   z.looseObject({
     action: z.string(),
-    alert: z.looseObject({ alertId: z.string().check(z.minLength(1)), updatedAt: z.optional(z.unknown()) }),
+    alert: z.looseObject({
+      alertId: z.string().check(z.minLength(1)),
+      updatedAt: z.optional(z.unknown()),
+      /** AddNote: the note's text and who added it. */
+      note: z.optional(z.string()),
+      username: z.optional(z.string()),
+    }),
   }),
 );
 
@@ -41,6 +48,19 @@ function nanosecondsMs(v: unknown): number | undefined {
 function signalOf(action: string): Signal {
   if (action === 'Close' || action === 'Delete') return 'resolved';
   return action === 'Create' ? 'firing' : 'informational';
+}
+
+/**
+ * The note of an `AddNote` action. Opsgenie sends no note id: the note's id is a hash of the alert,
+ * the alert's `updatedAt` (the note's time, the same in every redelivery of that body), the author
+ * and the text, so one note is one comment however often it is sent.
+ */
+function noteOf(action: string, alert: { readonly alertId: string; readonly updatedAt?: unknown; readonly note?: string | undefined; readonly username?: string | undefined }): SourceNote | undefined {
+  const text = nonEmpty(alert.note);
+  if (action !== 'AddNote' || text === undefined) return undefined;
+  const author = nonEmpty(alert.username);
+  const id = `opsgenie-note-${hash('sha256', [alert.alertId, String(alert.updatedAt ?? ''), author ?? '', text].join('\n')).slice(0, 24)}`;
+  return { id, text, author, link: undefined };
 }
 
 export const opsgenie = {
@@ -64,6 +84,7 @@ export const opsgenie = {
     const parsed = z.safeParse(bodySchema(), body);
     if (!parsed.success) throw new PayloadError(`not an Opsgenie webhook body: ${payloadProblems(parsed.error)}`, { cause: parsed.error });
     const { action, alert } = parsed.data;
+    const note = noteOf(action, alert);
     return [
       {
         source: 'opsgenie',
@@ -75,6 +96,7 @@ export const opsgenie = {
         link: undefined,
         occurredAt: nanosecondsMs(alert.updatedAt),
         payload: body,
+        ...(note !== undefined ? { note } : {}),
       } satisfies SourceEventOf<'opsgenie'>,
     ];
   },

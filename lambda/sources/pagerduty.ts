@@ -2,7 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
 import { nonEmpty, payloadProblems, rfc3339Ms } from './fields.js';
-import { type Signal, type SourceEventOf, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
+import { type Signal, type SourceEventOf, type SourceNote, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -22,10 +22,13 @@ const bodySchema = z.lazily(() =>
       event_type: z.string(),
       resource_type: z.string(),
       occurred_at: z.string(),
+      agent: z.nullish(z.looseObject({ summary: z.optional(z.string()) })),
       data: z.looseObject({
         id: z.optional(z.string()),
         type: z.optional(z.string()),
         html_url: z.optional(z.string()),
+        /** An `incident_note`'s text (incident.annotated). */
+        content: z.optional(z.string()),
         incident: z.nullish(z.looseObject({ id: z.string(), html_url: z.optional(z.string()) })),
       }),
     }),
@@ -86,6 +89,12 @@ export const pagerduty = {
       data.type === 'incident' && data.id !== undefined
         ? data.id
         : (data.incident?.id ?? `${event.resource_type}/${data.id ?? event.id}`);
+    // A responder's note (incident.annotated): its own id, its text, who wrote it and the incident's page.
+    const noteId = event.event_type === 'incident.annotated' && data.type === 'incident_note' ? nonEmpty(data.id) : undefined;
+    const note: SourceNote | undefined =
+      noteId !== undefined && nonEmpty(data.content) !== undefined
+        ? { id: noteId, text: data.content ?? '', author: nonEmpty(event.agent?.summary), link: nonEmpty(data.incident?.html_url) }
+        : undefined;
     return [
       {
         source: 'pagerduty',
@@ -98,6 +107,7 @@ export const pagerduty = {
         link: nonEmpty(data.incident?.html_url) ?? nonEmpty(data.html_url),
         occurredAt: rfc3339Ms(event.occurred_at),
         payload: body,
+        ...(note !== undefined ? { note } : {}),
       } satisfies SourceEventOf<'pagerduty'>,
     ];
   },

@@ -2,7 +2,7 @@ import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hexDigestMatches, hmacSha256, verifyWithFallback } from './crypto.js';
 import { nonEmpty, objectOf, str, payloadProblems, unixSecondsMs } from './fields.js';
-import { type Signal, type SourceEventOf, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
+import { type JsonObject, type Signal, type SourceEventOf, type SourceNote, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
 
 const settingsSchema = z.lazily(() =>
   z.strictObject({
@@ -28,6 +28,7 @@ const resourceSchemas = z.lazily(() => {
     issue: z.looseObject({ data: z.looseObject({ issue: z.looseObject({ id: Id }) }) }),
     event_alert: z.looseObject({ data: z.looseObject({ event: z.looseObject({ issue_id: Id }) }) }),
     metric_alert: z.looseObject({ data: z.looseObject({ metric_alert: z.looseObject({ id: Id }) }) }),
+    comment: z.looseObject({ data: z.looseObject({ issue_id: Id }) }),
   };
 });
 
@@ -36,6 +37,8 @@ function identityOf(resource: string, body: unknown, requestId: string | undefin
   // An issue alert is about an issue: same identity as the issue's own webhooks.
   if (resource === 'event_alert') return `issue/${z.parse(resourceSchemas().event_alert, body).data.event.issue_id}`;
   if (resource === 'metric_alert') return `metric_alert/${z.parse(resourceSchemas().metric_alert, body).data.metric_alert.id}`;
+  // A comment on an issue is about that issue: its note goes to the issue's case (#17).
+  if (resource === 'comment') return `issue/${z.parse(resourceSchemas().comment, body).data.issue_id}`;
   return `${resource}/${requestId ?? 'unknown'}`;
 }
 
@@ -45,6 +48,16 @@ function signalOf(resource: string, action: string): Signal {
   if (resource === 'event_alert' && action === 'triggered') return 'firing';
   if (resource === 'metric_alert' && (action === 'critical' || action === 'warning')) return 'firing';
   return 'informational';
+}
+
+/** A new comment on an issue (resource `comment`, action `created`): a note by the actor; Sentry sends no link to it. */
+function noteOf(resource: string, action: string, body: JsonObject): SourceNote | undefined {
+  if (resource !== 'comment' || action !== 'created') return undefined;
+  const data = objectOf(body, 'data');
+  const id = str(data?.['comment_id']);
+  const text = nonEmpty(data?.['comment']);
+  if (id === undefined || text === undefined) return undefined;
+  return { id, text, author: nonEmpty(objectOf(body, 'actor')?.['name']), link: undefined };
 }
 
 export const sentry = {
@@ -87,6 +100,7 @@ export const sentry = {
       nonEmpty(objectOf(data, 'event')?.['web_url']) ??
       nonEmpty(objectOf(data, 'issue')?.['web_url']) ??
       nonEmpty(str(objectOf(data, 'issue')?.['permalink']));
+    const note = noteOf(resource, action, body);
     return [
       {
         source: 'sentry',
@@ -99,6 +113,7 @@ export const sentry = {
         // Not signed: a forged future time is capped by eventTime (lambda/lifecycle).
         occurredAt: unixSecondsMs(header(headers, 'sentry-hook-timestamp')),
         payload: body,
+        ...(note !== undefined ? { note } : {}),
       } satisfies SourceEventOf<'sentry'>,
     ];
   },

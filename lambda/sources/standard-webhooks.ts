@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as z from '../shared/zod.js';
 import { PayloadError } from '../shared/errors.js';
 import { secretKeySchema, header, hmacSha256, safeEqualString, verifyWithFallback } from './crypto.js';
-import { str, payloadProblems, unixSecondsMs } from './fields.js';
+import { rfc3339Ms, str, payloadProblems, unixSecondsMs } from './fields.js';
 import { type Signal, type SourceEventOf, type WebhookSource, SIGNATURE_MISMATCH } from './types.js';
 
 const settingsSchema = z.lazily(() =>
@@ -106,8 +106,9 @@ export const standardWebhooks = {
         signal,
         ping: false,
         link: undefined,
-        // Signed with the body, and within the verify window of our clock.
-        occurredAt: unixSecondsMs(header(headers, 'webhook-timestamp')),
+        // The body's `timestamp`, when the event occurred (the spec's payload structure; signed with the
+        // body). Else the signed `webhook-timestamp` header: the time of this attempt, renewed on each retry.
+        occurredAt: rfc3339Ms(body['timestamp']) ?? unixSecondsMs(header(headers, 'webhook-timestamp')),
         payload: body,
       } satisfies SourceEventOf<'standard-webhooks'>,
     ];

@@ -40,6 +40,19 @@ export interface SourceEventOf<N extends string> {
   readonly occurredAt?: number;
   /** The single alert this event stands for when a group is split per alert. */
   readonly alert?: JsonObject;
+  /** A note a human wrote on the alert (PagerDuty `incident.annotated`, Opsgenie `AddNote`...): the lifecycle's `on_note`. */
+  readonly note?: SourceNote;
+}
+
+/** A human's note on an alert, mirrored as its own comment on the alert's case. */
+export interface SourceNote {
+  /** Stable across redeliveries of the note (the sender's note id, else a hash of what identifies it): its comment is posted once. */
+  readonly id: string;
+  readonly text: string;
+  /** Who wrote it, as the sender names them. */
+  readonly author: string | undefined;
+  /** Where the note can be read at the sender. */
+  readonly link: string | undefined;
 }
 
 export interface VerifyContext<S> {

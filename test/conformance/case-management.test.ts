@@ -17,8 +17,14 @@ import { describeShared, loadOpenApi, readRecordedExchanges, type RecordedExchan
 
 const KEYS = { apiKey: LOCAL_DATADOG_KEYS.DD_API_KEY, appKey: LOCAL_DATADOG_KEYS.DD_APP_KEY };
 
-/** The operations the stand-in serves, with the schema names the document gives their bodies. */
+/**
+ * The operations the stand-in serves, with the schema names the document gives their bodies. The case
+ * links (issue 17) are reconstructed in the document and were never recorded live (`recorded: false`).
+ */
 const OPERATIONS = [
+  // Before `/api/v2/cases/{case_id}`, whose pattern `link` would match too.
+  { method: 'POST', template: '/api/v2/cases/link', path: /^\/api\/v2\/cases\/link$/, request: 'CaseLinkCreateRequest', status: '201', response: 'CaseLinkResponse', recorded: false },
+  { method: 'GET', template: '/api/v2/cases/link', path: /^\/api\/v2\/cases\/link$/, request: undefined, status: '200', response: 'CaseLinksResponse', recorded: false },
   { method: 'POST', template: '/api/v2/cases', path: /^\/api\/v2\/cases$/, request: 'CaseCreateRequest', status: '201', response: 'CaseResponse' },
   { method: 'GET', template: '/api/v2/cases', path: /^\/api\/v2\/cases$/, request: undefined, status: '200', response: 'CasesResponse' },
   { method: 'GET', template: '/api/v2/cases/{case_id}', path: /^\/api\/v2\/cases\/[^/]+$/, request: undefined, status: '200', response: 'CaseResponse' },
@@ -48,11 +54,12 @@ describeShared('the local Case Management against the OpenAPI document and the r
   };
 
   it.each(OPERATIONS.map((op) => [`${op.method} ${op.template}`, op] as const))('the document has %s with the request and answer schemas the stand-in is checked against', (_, op) => {
-    const operation = JSON.stringify(loadOpenApi().paths[op.template]?.[op.method.toLowerCase()] ?? null);
+    const found = loadOpenApi().paths[op.template]?.[op.method.toLowerCase()] as { responses?: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }> } | undefined;
+    const operation = JSON.stringify(found ?? null);
 
     expect(operation).not.toBe('null');
     if (op.request !== undefined) expect(operation).toContain(`"#/components/schemas/${op.request}"`);
-    expect(operation).toContain(`"${op.status}":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/${op.response}"}}}`);
+    expect(found?.responses?.[op.status]?.content?.['application/json']?.schema?.$ref).toBe(`#/components/schemas/${op.response}`);
   });
 
   describeTheBridgesCalls(validate);
@@ -65,18 +72,30 @@ function describeTheBridgesCalls(validate: (schema: string, body: unknown) => st
   let clock = Date.parse('2026-03-01T10:00:00Z');
   beforeAll(async () => {
     bridge = await startLocalBridge({ env: parseEnv({ PORT: '0' }), logger: silentLogger, embeddedDatadog: true, now: () => clock });
-    for (const [event, advance] of [['firing', 0], ['firing', 901_000], ['resolved', 1_000], ['firing', 1_000]] as const) {
+    // Then resolved again, and firing after the reopen window: a new case, linked to the first (#17).
+    for (const [event, advance] of [['firing', 0], ['firing', 901_000], ['resolved', 1_000], ['firing', 1_000], ['resolved', 1_000], ['firing', 86_401_000]] as const) {
       clock += advance;
       await sendSample({ source: 'alertmanager', event, baseUrl: bridge.url, rulesFile: PRESET_RULES_FILE, secretsFile: DEV_SECRETS_FILE });
     }
     // The lookup the bridge makes when a create's outcome is unknown: search by the alert's marker.
     const identity = 'case-bridge/{}/{team="storage"}:{alertname="DiskFillingUp"}';
-    await createDatadogClient({ baseUrl: bridge.caseManagement?.url ?? '' }).findCaseByMarker(dedupMarker('alertmanager', identity), KEYS);
+    const client = createDatadogClient({ baseUrl: bridge.caseManagement?.url ?? '' });
+    await client.findCaseByMarker(dedupMarker('alertmanager', identity), KEYS);
+    // The read a guarded link makes (a previous worker may have sent it): the new case's links.
+    const [first, second] = bridge.caseManagement?.cases ?? [];
+    linkedAfterWalk = await client.isSuccessorLinked(second?.id ?? '', first?.id ?? '', KEYS);
   });
+  let linkedAfterWalk: boolean | undefined;
   afterAll(async () => {
     await bridge?.close();
   });
   const calls = (): readonly RecordedRequest[] => bridge.caseManagement?.requests ?? [];
+
+  it('the new case after the reopen window was linked as the successor of the first, and the link reads back', () => {
+    const [first, second] = bridge.caseManagement?.cases ?? [];
+    expect(bridge.caseManagement?.links).toEqual([{ id: expect.any(String), parentCaseId: second?.id, childCaseId: first?.id, relationship: 'SUCCESSOR_OF' }]);
+    expect(linkedAfterWalk).toBe(true);
+  });
 
   it('the lifecycle used every operation the stand-in serves, each answered 2xx', () => {
     expect(new Set(calls().map((r) => `${r.method} ${operationOf(r.method, r.path)?.template}`))).toEqual(new Set(OPERATIONS.map((op) => `${op.method} ${op.template}`)));
@@ -131,7 +150,8 @@ function describeRecordedReplay(validate: (schema: string, body: unknown) => str
   const headers = (body: boolean): Record<string, string> => ({ ...(body ? { 'content-type': 'application/json' } : {}), 'dd-api-key': KEYS.apiKey, 'dd-application-key': KEYS.appKey });
 
   it('has recorded exchanges of every operation the stand-in serves', () => {
-    expect(new Set(exchanges.map((x) => operationOf(x.request.method, x.request.path)?.template + x.request.method))).toEqual(new Set(OPERATIONS.map((op) => op.template + op.method)));
+    const recorded = OPERATIONS.filter((op) => !('recorded' in op) || op.recorded);
+    expect(new Set(exchanges.map((x) => operationOf(x.request.method, x.request.path)?.template + x.request.method))).toEqual(new Set(recorded.map((op) => op.template + op.method)));
   });
 
   it.each(exchanges.map((x) => [label(x), x] as const))('%s: the stand-in answers with the recorded status and body shape', async (_, x) => {

@@ -218,4 +218,42 @@ describe('Datadog case updates', () => {
     expect(error).toBeInstanceOf(DatadogError);
     expect(error).toMatchObject({ status: 503, retryable: true });
   });
+
+  describe('case links (#17)', () => {
+    async function twoCases(): Promise<[string, string]> {
+      const previous = await client.createCase(request('first'), KEYS);
+      const next = await client.createCase(request('second'), KEYS);
+      return [next.id, previous.id];
+    }
+
+    it('linkSuccessor makes the new case SUCCESSOR_OF the previous one, and isSuccessorLinked reads it back', async () => {
+      const [next, previous] = await twoCases();
+      expect(await client.isSuccessorLinked(next, previous, KEYS)).toBe(false);
+
+      const made = await client.linkSuccessor(next, previous, KEYS);
+
+      expect(made).toEqual({ linkId: server.links[0]?.id, existed: false });
+      expect(server.links).toEqual([{ id: expect.any(String), parentCaseId: next, childCaseId: previous, relationship: 'SUCCESSOR_OF' }]);
+      expect(await client.isSuccessorLinked(next, previous, KEYS)).toBe(true);
+      // The other way round is not the same link.
+      expect(await client.isSuccessorLinked(previous, next, KEYS)).toBe(false);
+    });
+
+    it('linkSuccessor: a 409 (the link exists) is done, not an error; a 404 and a 429 throw', async () => {
+      const [next, previous] = await twoCases();
+      server.failNextLinks(1, { status: 409 });
+      expect(await client.linkSuccessor(next, previous, KEYS)).toEqual({ linkId: undefined, existed: true });
+      expect(await failure(client.linkSuccessor(next, 'no-such-case', KEYS))).toMatchObject({ status: 404, retryable: false });
+      server.failNextLinks(1, { status: 429 });
+      expect(await failure(client.linkSuccessor(next, previous, KEYS))).toMatchObject({ status: 429, retryable: true });
+    });
+
+    it.each([400, 404, 405])('isSuccessorLinked: a %i answer is "cannot tell" (undefined), a 503 throws', async (status) => {
+      const [next, previous] = await twoCases();
+      server.failNextLinks(1, { status });
+      expect(await client.isSuccessorLinked(next, previous, KEYS)).toBeUndefined();
+      server.failNextLinks(1, { status: 503 });
+      expect(await failure(client.isSuccessorLinked(next, previous, KEYS))).toMatchObject({ status: 503, retryable: true });
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DatadogKeys } from '../../lambda/datadog/client.js';
-import { callDatadog, storing } from '../../lambda/delivery/call.js';
+import { callDatadog, RetryRefusedError, storing } from '../../lambda/delivery/call.js';
 import { DatadogError, QueueError } from '../../lambda/shared/errors.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 
@@ -28,6 +28,19 @@ describe('callDatadog', () => {
     expect(result).toBe('ok');
     expect(used).toEqual([OLD, NEW]);
     expect(refreshes()).toBe(1);
+  });
+
+  it('asks `again` before the second try, after the keys are read: refused, nothing more is sent (#13)', async () => {
+    const { deps, refreshes } = setup();
+    const order: string[] = [];
+    const refresh = deps.keys.refresh;
+    const keys = { get: deps.keys.get, refresh: async () => (order.push('refresh'), refresh()) };
+    const call = async (k: DatadogKeys) => (order.push(`call ${k.apiKey}`), k === OLD ? Promise.reject(answer(401)) : 'ok');
+
+    await expect(callDatadog({ ...deps, keys }, 'github', call, async () => (order.push('again'), false))).rejects.toBeInstanceOf(RetryRefusedError);
+    expect(order).toEqual(['call old', 'refresh', 'again']);
+    expect(await callDatadog({ ...deps, keys }, 'github', call, async () => true)).toBe('ok');
+    expect(refreshes()).toBe(2);
   });
 
   it('refreshes only once: a second 401 is thrown to the caller', async () => {

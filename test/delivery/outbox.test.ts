@@ -5,6 +5,7 @@ import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { runLifecycle } from '../../lambda/delivery/run.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 import { CLAIM_MS, INGEST_FUNCTION_TIMEOUT_SECONDS, WATCHDOG_DELAY_SECONDS } from '../../lambda/shared/budgets.js';
+import { DatadogError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { fakeDatadog } from '../support/fakes.js';
 import { firing, resolved, T0 } from '../support/crash.js';
@@ -216,6 +217,58 @@ describe('the outbox (#13)', () => {
 
     expect(first.status).not.toBe('done');
     expect(w.dd.cases[0]?.comments.filter((c) => c.includes(updateMarkerLine(action.id)))).toHaveLength(1);
+  });
+
+  describe('a post answered 401 is tried again with re-read keys only under the claim (#13)', () => {
+    const unauthorized = () => new DatadogError('Datadog answered 401', { status: 401, retryable: false });
+
+    it('a key re-read that leaves the claim too short renews it first: a worker arriving after the first claimUntil finds it busy, and the comment is posted once', async () => {
+      const w = world();
+      const action = await guardedComment(w, 'cbu00000000000000000006');
+      const claimedAt = w.now();
+      let second: Awaited<ReturnType<typeof runOutbox>> | undefined;
+      let posts = 0;
+      const flaky: DatadogClient = {
+        ...w.dd,
+        addComment: async (...a) => {
+          posts += 1;
+          if (posts === 1) throw unauthorized();
+          // The second try is slow: another worker comes 1 s after the first claim would have ended.
+          w.advance(claimedAt + CLAIM_MS + 1_000 - w.now());
+          second = await runOutbox(KEY, w.deps);
+          return w.dd.addComment(...a);
+        },
+      };
+      // Secrets Manager takes 15 s to answer the re-read: 5 s of the claim are left, less than the call and its write.
+      const keys = { get: w.deps.keys.get, refresh: async () => (w.advance(15_000), { apiKey: 'a2', appKey: 'b2' }) };
+      const first = await runOutbox(KEY, { ...w.deps, datadog: flaky, keys });
+
+      expect(first.status).toBe('done');
+      expect(second?.status).toBe('busy');
+      expect(posts).toBe(2);
+      expect(w.dd.cases[0]?.comments.filter((c) => c.includes(updateMarkerLine(action.id)))).toHaveLength(1);
+    });
+
+    it('a claim taken over during the key re-read: the first worker does not try again', async () => {
+      const w = world();
+      const action = await guardedComment(w, 'cbu00000000000000000007');
+      let posts = 0;
+      const flaky: DatadogClient = { ...w.dd, addComment: async (...a) => ((posts += 1), posts === 1 ? Promise.reject(unauthorized()) : w.dd.addComment(...a)) };
+      // The re-read outlasts the whole claim, and another worker takes over and posts meanwhile.
+      const keys = {
+        get: w.deps.keys.get,
+        refresh: async () => {
+          w.advance(CLAIM_MS + 1);
+          expect((await runOutbox(KEY, w.deps)).status).toBe('done');
+          return { apiKey: 'a2', appKey: 'b2' };
+        },
+      };
+      const first = await runOutbox(KEY, { ...w.deps, datadog: flaky, keys });
+
+      expect(first.status).toBe('left');
+      expect(posts).toBe(1);
+      expect(w.dd.cases[0]?.comments.filter((c) => c.includes(updateMarkerLine(action.id)))).toHaveLength(1);
+    });
   });
 
   it('a firing sent after the latest resolve reopens, even when that resolve reached the bridge late', async () => {

@@ -159,9 +159,12 @@ describe('readQueuedMessage', () => {
       const body = JSON.stringify({ v: 1, disposition: 'retry', action, reason: 'HTTP 503', enqueuedAt: '2026-01-01T00:00:03.000Z' });
       const read = readQueuedMessage(body);
       if (!read.ok) throw new Error(read.reason);
-      // Times are ms in memory; written back, the message is the one that was read.
+      // Times are ms in memory; written back, the message is the one that was read, with the
+      // defaults of the policy keys added since (on_note, #17).
       expect(read.message).toMatchObject({ enqueuedAt: Date.parse('2026-01-01T00:00:03.000Z'), action: { firstSeen: Date.parse(base.firstSeen) } });
-      expect(JSON.parse(encodeQueuedMessage(read.message))).toEqual(JSON.parse(body));
+      const expected = JSON.parse(body) as { action: { policy?: object } };
+      if (expected.action.policy !== undefined) expected.action.policy = { ...expected.action.policy, on_note: 'comment' };
+      expect(JSON.parse(encodeQueuedMessage(read.message))).toEqual(expected);
     }
   });
 

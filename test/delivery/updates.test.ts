@@ -57,12 +57,19 @@ describe('queued message schema', () => {
   });
 
   it('round-trips a deferred alert event with its policy, and refuses one without a policy (#4)', () => {
-    const work = { source: 'alertmanager' as const, identity: 'g', rule: undefined, signal: 'resolved' as const, deliveryId: 'd-1', request: undefined, summary: 'alert.resolved', policy: resolvePolicy({ on_resolve: 'comment' }) };
-    const pending = pendingEventOf(work, 1, Date.parse('2026-03-01T10:00:00Z'));
+    const received = Date.parse('2026-03-01T10:00:00Z');
+    // The sender's own time of the event (issue 13) rides apart from when the bridge received it.
+    const work = { source: 'alertmanager' as const, identity: 'g', rule: undefined, signal: 'resolved' as const, deliveryId: 'd-1', request: undefined, summary: 'alert.resolved', policy: resolvePolicy({ on_resolve: 'comment' }), occurredAt: received - 90_000, receivedAt: received };
+    const pending = pendingEventOf(work, 1, received + 5_000);
     const read = readQueuedMessage(encodeQueuedMessage({ v: 1, disposition: 'retry', action: pending, reason: DEFER_REASON, enqueuedAt: 0 }));
 
+    expect(pending).toMatchObject({ occurredAt: received - 90_000, firstSeen: received });
     expect(read).toEqual({ ok: true, message: { v: 1, disposition: 'retry', action: pending, reason: DEFER_REASON, enqueuedAt: 0 } });
-    expect(read.ok && read.message.action.kind === 'lifecycle_event' ? alertWorkOf(read.message.action) : undefined).toEqual({ ...work, occurredAt: Date.parse('2026-03-01T10:00:00Z'), attempt: 1 });
+    expect(read.ok && read.message.action.kind === 'lifecycle_event' ? alertWorkOf(read.message.action) : undefined).toEqual({ ...work, attempt: 1 });
+    // A message written before the sender's time was carried has the receive time in both fields: it runs as before.
+    const { occurredAt: _o, receivedAt: _r, ...untimed } = work;
+    const older = readQueuedMessage(encodeQueuedMessage({ v: 1, disposition: 'retry', action: pendingEventOf(untimed, 1, received), reason: DEFER_REASON, enqueuedAt: 0 }));
+    expect(older.ok && older.message.action.kind === 'lifecycle_event' ? alertWorkOf(older.message.action) : undefined).toMatchObject({ occurredAt: received, receivedAt: received });
     const written = JSON.parse(encodeQueuedMessage({ v: 1, disposition: 'retry', action: pending, reason: 'x', enqueuedAt: 0 })) as { action: Record<string, unknown> };
     delete written.action['policy'];
     expect(readQueuedMessage(JSON.stringify(written))).toMatchObject({ ok: false });

@@ -26,6 +26,8 @@ const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as co
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 const AM_FIRING = fixture('alertmanager/firing.two-alerts.json');
 const AM_RESOLVED = fixture('alertmanager/resolved.json');
+/** The group firing again after AM_RESOLVED (endsAt 04:02:30), a new episode: Prometheus gives its alerts a new startsAt (#13). */
+const AM_REFIRED = AM_FIRING.replaceAll('"startsAt":"2025-05-06T03:14:07.512Z"', '"startsAt":"2025-05-06T04:10:00Z"');
 const AM_IDENTITY = 'case-bridge/{}/{team="storage"}:{alertname="DiskFillingUp"}';
 const PD_IDENTITY = 'Q2XK7RB9ZT1M';
 const SECRET_OF: Partial<Record<SourceName, string>> = { alertmanager: TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN, pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET };
@@ -113,7 +115,8 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     const [only] = dd.cases;
     expect(only?.comments).toHaveLength(2);
     expect(only?.comments[0]).toMatch(/^Fired again \(2 more times since the last update\)\. Latest: \[Alertmanager\] DiskFillingUp/);
-    expect(only?.comments[1]).toMatch(/^Resolved at 2026-03-01T10:17:00.000Z by alertmanager/);
+    // The sender's time of the resolve: the group's latest endsAt (#13).
+    expect(only?.comments[1]).toMatch(/^Resolved at 2025-05-06T04:02:30.000Z by alertmanager/);
     expect(only?.statusChanges).toEqual(['CLOSED']);
     const entry = await ledger.get('alertmanager', AM_IDENTITY);
     expect(entry).toMatchObject({ state: 'closed', closedBy: 'bridge', occurrences: 3, caseId: only?.id });
@@ -129,7 +132,8 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     let body = fixture(`pagerduty/incident.${file}.json`);
     const headers = JSON.parse(fixture(`pagerduty/incident.${file}.headers.json`)) as Record<string, string>;
     if (kind === 'reopened') {
-      body = body.replace('"incident.triggered"', '"incident.reopened"').replace('01FQ3ZP9X2TRG1GGER0A7T0ABC', '01FQ3ZZREOPENED00000000ABC');
+      // PagerDuty's own time of the reopen: after the resolve's (07:41:12.900Z), or it would be out of order (#13).
+      body = body.replace('"incident.triggered"', '"incident.reopened"').replace('01FQ3ZP9X2TRG1GGER0A7T0ABC', '01FQ3ZZREOPENED00000000ABC').replace('"2025-04-02T07:15:09.102Z"', '"2025-04-02T08:02:00.000Z"');
       headers['X-Webhook-Id'] = 'reopened-delivery';
     }
     return { body, headers };
@@ -195,6 +199,37 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', occurrences: 10 });
   });
 
+  it('open_after (#17): answered 202 below_threshold until the third firing within 10 min; concurrent firings count each; a resolve resets', async () => {
+    const { dd, bridge, ledger } = await start({
+      rules: (file) => {
+        const sources = file['sources'] as Record<string, Record<string, unknown>>;
+        sources['alertmanager']!['lifecycle'] = { open_after: { occurrences: 3, within_seconds: 600 } };
+      },
+    });
+    // Alertmanager sends no delivery id: each request counts.
+    const pair = await Promise.all([send(bridge, 'alertmanager', AM_FIRING), send(bridge, 'alertmanager', AM_FIRING)]);
+    for (const { status, answer } of pair) {
+      expect(status).toBe(202);
+      expect(answer).toMatchObject({ status: 'below_threshold', reason: 'counted', openAfter: { occurrences: 3, within_seconds: 600 } });
+    }
+    expect(dd.cases).toHaveLength(0);
+
+    // The resolve matches no rule and finds no ledger entry: it still resets the count.
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_RESOLVED)).answer).toMatchObject({ status: 'below_threshold', reason: 'reset', occurrences: 0 });
+    // The group fires again after the resolve, a new episode (#13: a firing is counted at the sender's
+    // time, and one sent before the resolve does not count).
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_REFIRED)).answer).toMatchObject({ status: 'below_threshold', occurrences: 1 });
+    clock += 60_000;
+    expect((await send(bridge, 'alertmanager', AM_REFIRED)).answer).toMatchObject({ status: 'below_threshold', occurrences: 2 });
+    clock += 60_000;
+    const third = await send(bridge, 'alertmanager', AM_REFIRED);
+    expect(third.status).toBe(201);
+    expect(dd.cases).toHaveLength(1);
+    expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', occurrences: 3 });
+  });
+
   it('two different groups firing at once give two cases', async () => {
     const { dd, bridge } = await start();
     const other = AM_FIRING.replaceAll('DiskFillingUp', 'MemoryPressure');
@@ -242,7 +277,7 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
     expect(await waitFor(() => dd.cases[0]?.statusChanges.length === 1, 15_000)).toBe(true);
     expect(dd.cases).toHaveLength(1);
     expect(creates(dd)).toHaveLength(1);
-    expect(dd.cases[0]?.comments).toEqual([expect.stringMatching(/^Resolved at 2026-03-01T10:01:00.000Z by alertmanager\./)]);
+    expect(dd.cases[0]?.comments).toEqual([expect.stringMatching(/^Resolved at 2025-05-06T04:02:30.000Z by alertmanager\./)]);
     expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED']);
     expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'closed', closedBy: 'bridge', caseId: dd.cases[0]?.id });
     expect(metrics.get('RetriesEnqueued', { source: 'alertmanager' })).toBe(1);
@@ -290,6 +325,57 @@ describe('dedup and lifecycle through the local bridge and dynalite', () => {
       expect(creates(dd)).toHaveLength(1);
       expect(lookups(dd)).toHaveLength(1);
       expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', caseId: dd.cases[0]?.id, outbox: [] });
+    });
+  });
+
+  describe("event order by the sender's own time (#13)", () => {
+
+    it('A resolve whose sender time is older than the latest firing does not close', async () => {
+      const metrics = new MemoryMetrics();
+      const { dd, bridge, ledger } = await start({ overrides: { metrics } });
+
+      expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(201);
+      clock += 20 * 60_000;
+      // The group fired again at 04:10 (a new episode) ...
+      expect((await send(bridge, 'alertmanager', AM_REFIRED)).answer).toMatchObject({ status: 'updated', reason: 'repeat_commented' });
+      clock += 60_000;
+      // ... and the resolve of the earlier episode (endsAt 04:02:30) reaches the bridge only now.
+      const late = await send(bridge, 'alertmanager', AM_RESOLVED);
+
+      // Accepted (the sender must not send it again), and nothing done.
+      expect(late.status).toBe(202);
+      expect(late.answer).toMatchObject({ status: 'deduplicated', reason: 'stale_resolve' });
+      expect(dd.cases).toHaveLength(1);
+      expect(dd.cases[0]?.statusChanges).toEqual([]);
+      expect(dd.cases[0]?.comments).toHaveLength(1);
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'open', lastFiringAt: Date.parse('2025-05-06T04:10:00Z') });
+      expect(metrics.get('EventsOutOfOrder', { source: 'alertmanager' })).toBe(1);
+      const logged = bridge.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['reason'] === 'stale_resolve');
+      expect(logged).toMatchObject({ level: 'info', identity: AM_IDENTITY, eventTime: '2025-05-06T04:02:30.000Z', lastFiringAt: '2025-05-06T04:10:00.000Z' });
+    });
+
+    it('a firing whose sender time is older than the resolve that closed the case does not reopen; a newer one does', async () => {
+      const metrics = new MemoryMetrics();
+      const { dd, bridge, ledger } = await start({ overrides: { metrics } });
+
+      expect((await send(bridge, 'alertmanager', AM_FIRING)).status).toBe(201);
+      clock += 60_000;
+      expect((await send(bridge, 'alertmanager', AM_RESOLVED)).answer).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+      clock += 60_000;
+      // A notification of the episode that resolved (startsAt 03:14:07), delivered late: it does not reopen.
+      const late = await send(bridge, 'alertmanager', AM_FIRING);
+      expect(late.answer).toMatchObject({ status: 'deduplicated', reason: 'stale_event' });
+      expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED']);
+      expect(await ledger.get('alertmanager', AM_IDENTITY)).toMatchObject({ state: 'closed', closedBy: 'bridge', lastResolveAt: Date.parse('2025-05-06T04:02:30Z') });
+      expect(metrics.get('EventsOutOfOrder', { source: 'alertmanager' })).toBe(1);
+      expect(bridge.logs.some((l) => l.includes('"reason":"stale_event"') && l.includes('"lastResolveAt":"2025-05-06T04:02:30.000Z"'))).toBe(true);
+
+      // A new episode (startsAt 04:10, after the resolve) reopens the same case.
+      clock += 60_000;
+      expect((await send(bridge, 'alertmanager', AM_REFIRED)).answer).toMatchObject({ status: 'updated', reason: 'reopened' });
+      expect(dd.cases).toHaveLength(1);
+      expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED', 'OPEN']);
+      expect(metrics.get('EventsOutOfOrder', { source: 'alertmanager' })).toBe(1);
     });
   });
 

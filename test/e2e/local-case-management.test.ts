@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_SECRETS_FILE, startLocalBridge, type LocalBridge } from '../../lambda/local/bridge.js';
-import { LOCAL_DATADOG_KEYS } from '../../lambda/local/case-management.js';
+import { formatLocalCases, LOCAL_DATADOG_KEYS, LocalCasesListingSchema } from '../../lambda/local/case-management.js';
 import { sendSample } from '../../lambda/local/send-sample.js';
 import { PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
 import { parseEnv } from '../../lambda/shared/env.js';
@@ -110,6 +110,18 @@ describe('npm start without Datadog keys: the local Case Management', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/cases.ts', '--url', bridge.url]);
 
     expect(stdout.split('\n')).toEqual([`1 case in the local Case Management ${bridge.caseManagement?.url}`, 'DDFC-1  Open  3 comments  [Alertmanager] DiskFillingUp (1 alert)', '']);
+  });
+
+  it('a firing a day after the close makes DDFC-2, linked to DDFC-1 and listed after it (#17)', async () => {
+    clock += 1_000;
+    await send('resolved');
+    clock += 86_400_000 + 60_000;
+    const next = await send('firing');
+    expect({ status: next.status, key: next.answer.case?.key }).toEqual({ status: 201, key: 'DDFC-2' });
+
+    const listing = LocalCasesListingSchema.parse(await (await fetch(`${bridge.url}/local/cases`)).json());
+    expect(listing.cases.map((c) => [c.key, c.successorOf])).toEqual([['DDFC-1', undefined], ['DDFC-2', 'DDFC-1']]);
+    expect(formatLocalCases(listing).split('\n')[2]).toBe('DDFC-2  Open    0 comments  [Alertmanager] DiskFillingUp (1 alert)  (after DDFC-1)');
   });
 
   it('answers GET /health with the version and the configured sources, reading no secret and calling no Datadog', async () => {

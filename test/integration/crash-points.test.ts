@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DURABLE_STEPS, type DurableStep } from '../../lambda/delivery/steps.js';
+import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
 import type { AlertWork } from '../../lambda/lifecycle/work.js';
-import { Crasher, drain, firing, ingest, lostAnswer, lostRequest, newWorld, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
+import { Crasher, drain, firing, ingest, lostAnswer, lostRequest, newWorld, note, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
 
 /**
  * Issue 13: the work is stopped at every durable step of every path (the code's own DURABLE_STEPS
@@ -18,6 +19,10 @@ interface Path {
   readonly faults?: (w: World) => void;
   /** The final status of the alert's last case in the uninterrupted run. */
   readonly ends: 'OPEN' | 'CLOSED' | 'no case';
+  /** A second case: linked as the successor of the first (#17), or not (the link given up); nothing dead-lettered either way. */
+  readonly linked?: boolean;
+  /** The comments the alert's last case ends with in the uninterrupted run. */
+  readonly comments?: number;
 }
 
 const MIN = 60_000;
@@ -25,6 +30,17 @@ const MIN = 60_000;
 async function fire(w: World, work: AlertWork): Promise<void> {
   await ingest(w, work);
   await drain(w);
+}
+
+/** Issue 17: a case opens on the third firing within 10 minutes; the firings carry delivery ids, so a retry counts once. */
+const THRESHOLD = resolvePolicy({ open_after: { occurrences: 3, within_seconds: 600 } });
+const counted = (deliveryId: string): AlertWork => ({ ...firing(), deliveryId, policy: THRESHOLD });
+
+/** A case opened and closed, and the reopen window passed: the next firing makes a new case. */
+async function afterTheWindow(w: World): Promise<void> {
+  await fire(w, firing());
+  await fire(w, resolved());
+  w.clock += 2 * 24 * 60 * MIN;
 }
 
 const PATHS: readonly Path[] = [
@@ -47,15 +63,15 @@ const PATHS: readonly Path[] = [
     },
     events: () => [firing()],
   },
-  {
-    name: 'firing after the reopen window -> new case', ends: 'OPEN',
-    setup: async (w) => {
-      await fire(w, firing());
-      await fire(w, resolved());
-      w.clock += 2 * 24 * 60 * MIN;
-    },
-    events: () => [firing()],
-  },
+  { name: 'firing after the reopen window -> new case, linked to the previous one', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()] },
+  // Case lineage (#17): the new case's link to the previous one is an outbox action after the create.
+  { name: 'new case: link answer lost -> found among the links, linked once', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [lostAnswer]) },
+  { name: 'new case: link 429 -> retry function', ends: 'OPEN', linked: true, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [rateLimited]) },
+  { name: 'new case: link refused (400) -> given up, the case stands, nothing dead-lettered', ends: 'OPEN', linked: false, setup: afterTheWindow, events: () => [firing()], faults: (w) => void (w.faults.linkSuccessor = [refused]) },
+  // Human notes (#17): each its own comment, once per note id, whoever finishes the work.
+  { name: 'two notes, then the resolve', ends: 'CLOSED', comments: 3, setup: (w) => fire(w, firing()), events: () => [note('n1'), note('n2'), resolved()] },
+  { name: 'note while the create is queued (429): behind it', ends: 'OPEN', comments: 1, setup: async () => undefined, events: (w) => ((w.faults.createCase = [rateLimited]), [firing(), note('n1')]) },
+  { name: 'note: comment answer lost -> found in the timeline', ends: 'OPEN', comments: 1, setup: (w) => fire(w, firing()), events: () => [note('n1')], faults: (w) => void (w.faults.addComment = [lostAnswer]) },
   { name: 'create 429 -> retry function', ends: 'OPEN', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = [rateLimited]) },
   {
     name: 'deferred resolve: create 429, resolve while creating', ends: 'CLOSED',
@@ -96,6 +112,31 @@ const PATHS: readonly Path[] = [
       w.slowTimeline.push(15_000);
     },
   },
+  {
+    // Issue 13: ordered by the sender's time. The resolve was sent before the alert fired again, but reaches the bridge after that firing.
+    name: 'resolve sent before a re-firing, delivered after it -> stays open', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, firing());
+      w.clock += 16 * MIN;
+    },
+    events: (w) => [{ ...firing(), occurredAt: w.clock - 1000 }, { ...resolved(), occurredAt: w.clock - 2000 }],
+  },
+  {
+    name: 'open_after: two firings counted, the third opens the case', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, counted('d1'));
+      await fire(w, counted('d2'));
+    },
+    events: () => [counted('d3')],
+  },
+  {
+    name: 'open_after: a resolve resets the count, three firings after it open the case', ends: 'OPEN',
+    setup: async (w) => {
+      await fire(w, counted('d1'));
+      await fire(w, counted('d2'));
+    },
+    events: () => [{ ...resolved(), policy: THRESHOLD }, counted('d3'), counted('d4'), counted('d5')],
+  },
   { name: 'create refused (400) -> dead letter', ends: 'no case', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = Array.from({ length: 9 }, () => refused)) },
 ];
 
@@ -107,7 +148,8 @@ async function run(path: Path, crashAt: number, retry: boolean): Promise<{ world
   const crasher = new Crasher(crashAt);
   const events = path.events(w);
   for (const work of events) {
-    const stamped = { ...work, occurredAt: w.clock };
+    // The sender's time of the event: the path's own, else when it is sent (the sender's retry keeps it).
+    const stamped = { ...work, occurredAt: work.occurredAt ?? w.clock };
     const answered = await ingest(w, stamped, crasher);
     if (!answered && retry) await ingest(w, stamped, crasher);
     w.clock += 1000;
@@ -132,6 +174,8 @@ describe('crash points (#13)', () => {
       if (ref.stuck !== '') failures.push(`${path.name}: uninterrupted run: ${ref.stuck}`);
       const expected = snapshot(ref.world);
       expect(expected.cases.at(-1)?.status ?? 'no case', path.name).toBe(path.ends);
+      if (path.comments !== undefined) expect(expected.cases.at(-1)?.comments.length, path.name).toBe(path.comments);
+      if (path.linked !== undefined) expect({ cases: expected.cases.map((c) => c.succeeds), dlq: expected.dlq }, path.name).toEqual({ cases: [[], path.linked ? [0] : []], dlq: 0 });
       // No comment is posted twice in any case (the marker line names its outbox action).
       for (const c of expected.cases) expect(new Set(c.comments).size, path.name).toBe(c.comments.length);
       for (const step of ref.crasher.trace) {
@@ -156,6 +200,6 @@ describe('crash points (#13)', () => {
     console.log(`crash points covered: ${covered} runs (${points} crash points x with/without the sender's retry) over ${PATHS.length} paths`);
     expect(failures).toEqual([]);
     expect(points).toBeGreaterThanOrEqual(60);
-    expect([...hit].sort()).toEqual(expect.arrayContaining(['watchdog.armed', 'transition.written', 'claim.written', 'datadog.acted', 'action.completed', 'retry.enqueued', 'failure.recorded']));
+    expect([...hit].sort()).toEqual(expect.arrayContaining(['watchdog.armed', 'transition.written', 'claim.written', 'datadog.acted', 'action.completed', 'retry.enqueued', 'failure.recorded', 'threshold.counted', 'threshold.reset']));
   });
 });

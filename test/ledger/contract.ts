@@ -275,4 +275,46 @@ export function ledgerContract(name: string, ledger: () => Ledger): void {
       expect(await l.claimDelivery('pagerduty', id, T0 + 60_000, 20_000)).toBe('done');
     });
   });
+
+  describe(`${name}: occurrence threshold counts (#17)`, () => {
+    const WINDOW = 60_000;
+
+    it('counts each firing key once, atomically: 20 concurrent counts of 10 keys (each sent twice) hold 10 firings', async () => {
+      const l = ledger();
+      const k = key();
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => l.countFiring(k, { key: `d${i % 10}`, at: T0 + i }, WINDOW)));
+      // Each answer includes its own firing; the counts seen are those of some order of the writes.
+      for (const [i, r] of results.entries()) expect(Object.keys(r.firings)).toContain(`d${i % 10}`);
+      const last = await l.countFiring(k, { key: 'd0', at: T0 + 30 }, WINDOW);
+      expect(Object.keys(last.firings).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `d${i}`).sort());
+      // A retried key keeps its first time.
+      expect(last.firings['d0']).toBeLessThanOrEqual(T0 + 10);
+      expect(last.resetAt).toBeUndefined();
+    });
+
+    it('drops the firings older than the window before this one', async () => {
+      const l = ledger();
+      const k = key();
+      await l.countFiring(k, { key: 'a', at: T0 }, WINDOW);
+      await l.countFiring(k, { key: 'b', at: T0 + 30_000 }, WINDOW);
+      expect((await l.countFiring(k, { key: 'c', at: T0 + 60_000 }, WINDOW)).firings).toEqual({ a: T0, b: T0 + 30_000, c: T0 + 60_000 });
+      expect((await l.countFiring(k, { key: 'd', at: T0 + 60_001 }, WINDOW)).firings).toEqual({ b: T0 + 30_000, c: T0 + 60_000, d: T0 + 60_001 });
+      expect((await l.countFiring(k, { key: 'e', at: T0 + 200_000 }, WINDOW)).firings).toEqual({ e: T0 + 200_000 });
+    });
+
+    it('resetFirings removes the firings at or before the resolve and records it; a later count starts after it', async () => {
+      const l = ledger();
+      const k = key();
+      expect(await l.resetFirings(k, T0)).toBeUndefined();
+      await l.countFiring(k, { key: 'a', at: T0 }, WINDOW);
+      await l.countFiring(k, { key: 'b', at: T0 + 10 }, WINDOW);
+      await l.countFiring(k, { key: 'c', at: T0 + 30 }, WINDOW);
+      // The count as it was before the reset.
+      expect(await l.resetFirings(k, T0 + 10)).toEqual({ firings: { a: T0, b: T0 + 10, c: T0 + 30 }, resetAt: undefined });
+      // An older resolve delivered late changes nothing.
+      expect(await l.resetFirings(k, T0 + 5)).toBeUndefined();
+      const after = await l.countFiring(k, { key: 'd', at: T0 + 40 }, WINDOW);
+      expect(after).toEqual({ firings: { c: T0 + 30, d: T0 + 40 }, resetAt: T0 + 10 });
+    });
+  });
 }

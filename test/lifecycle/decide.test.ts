@@ -82,12 +82,16 @@ const rows: Row[] = [
   { name: 'resolve comments then closes', entry: openBusy, event: resolve(T0 + HOUR), now: T0 + HOUR, reason: 'resolved_closed', actions: [comment('resolved', 3), { kind: 'close' }], verify: true },
   { name: 'on_resolve: comment only comments', entry: open, event: resolve(T0 + HOUR), now: T0 + HOUR, policy: { on_resolve: 'comment' }, reason: 'resolved_commented', actions: [comment('resolved', 0)], verify: true },
   { name: 'on_resolve: ignore does nothing', entry: open, event: resolve(T0 + HOUR), now: T0 + HOUR, policy: { on_resolve: 'ignore' }, reason: 'resolved_ignored', actions: [] },
+  { name: 'a resolve sent before the latest firing (sender times) does not close (#13)', entry: { ...openBusy, lastFiringAt: T0 + 40 * MIN }, event: resolve(T0 + 39 * MIN), now: T0 + HOUR, reason: 'stale_resolve', actions: [] },
+  { name: 'a resolve sent after the latest firing closes, however late it arrives (#13)', entry: { ...openBusy, lastFiringAt: T0 + 40 * MIN }, event: resolve(T0 + 41 * MIN), now: T0 + 3 * HOUR, reason: 'resolved_closed', actions: [comment('resolved', 3), { kind: 'close' }], verify: true },
   // open: informational
   { name: 'informational is ignored by default', entry: open, event: info(T0 + HOUR), now: T0 + HOUR, reason: 'informational', actions: [] },
   { name: 'on_informational: comment comments (coalesced)', entry: open, event: info(T0 + HOUR), now: T0 + HOUR, policy: { on_informational: 'comment' }, reason: 'informational_commented', actions: [comment('informational', 0)], verify: true },
   { name: 'on_informational: comment within the interval does nothing', entry: open, event: info(T0 + MIN), now: T0 + MIN, policy: { on_informational: 'comment' }, reason: 'informational', actions: [] },
   // resolved (comment-only policy)
   { name: 'firing after a comment-only resolve comments at once', entry: resolved, event: firing(T0 + HOUR + MIN), now: T0 + HOUR + MIN, reason: 'firing_again', actions: [comment('firing_again', 1)], record: true, verify: true },
+  { name: 'a firing sent at or before the comment-only resolve (sender time) stays resolved (#13)', entry: { ...resolved, lastResolveAt: T0 + 50 * MIN }, event: firing(T0 + 50 * MIN), now: T0 + HOUR + MIN, reason: 'stale_event', actions: [] },
+  { name: 'a firing sent after the comment-only resolve (sender time) comments, however late that resolve arrived (#13)', entry: { ...resolved, lastResolveAt: T0 + 50 * MIN }, event: firing(T0 + 55 * MIN), now: T0 + HOUR + MIN, reason: 'firing_again', actions: [comment('firing_again', 1)], record: true, verify: true },
   { name: 'a second resolve does nothing', entry: resolved, event: resolve(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'already_resolved', actions: [] },
   // closed
   { name: 'firing within the reopen window reopens', entry: closed, event: firing(T0 + 2 * HOUR), now: T0 + 2 * HOUR, reason: 'reopened', actions: [{ kind: 'reopen' }, comment('reopened', 1)], record: true, verify: true },
@@ -192,6 +196,14 @@ describe('sequences', () => {
 describe('observeCase', () => {
   const summary = (over: Partial<CaseSummary>): CaseSummary => ({ id: 'case-1', key: 'DDFC-1', status: 'OPEN', statusName: 'Open', statusGroup: 'SG_OPEN', description: '', createdAt: undefined, closedAt: undefined, ...over });
 
+  it('the status the bridge closed with, read back by its name (CLOSED as Closed), is no change: the close stays the bridge\'s (#13)', () => {
+    const byBridge: LedgerEntry = { ...closed, lastResolveAt: T0 + 50 * MIN };
+    expect(observeCase(byBridge, summary({ status: 'CLOSED', statusName: 'Closed', statusGroup: 'SG_CLOSED' }), T0 + 2 * HOUR).changed).toBe(false);
+    // A human who then sets won't fix changes the status, not who closed it or when.
+    const wont = observeCase(byBridge, summary({ status: 'CLOSED', statusName: "Won't fix", statusGroup: 'SG_CLOSED' }), T0 + 2 * HOUR);
+    expect(wont).toMatchObject({ changed: true, entry: { closedBy: 'bridge', closedAt: T0 + HOUR, closedStatus: "Won't fix" } });
+  });
+
   it('a case a human closed as won\u2019t fix is seen closed, and not reopened', () => {
     const seen = observeCase(open, summary({ status: 'CLOSED', statusName: "Won't fix", statusGroup: 'SG_CLOSED', closedAt: new Date(T0 + HOUR).toISOString() }), T0 + 2 * HOUR);
     expect(seen.changed).toBe(true);
@@ -222,6 +234,7 @@ describe('lifecycleSchemas().policy and DEFAULT_LIFECYCLE_POLICY', () => {
       reopen_window_seconds: 86_400,
       never_reopen_statuses: ["Won't fix", "Won't do", 'Cancelled', 'Declined', 'Duplicate'],
       on_informational: 'ignore',
+      on_note: 'comment',
       create_intent_timeout_seconds: 3600,
       verify_case_status: true,
       close_status: 'CLOSED',

@@ -56,6 +56,15 @@ describe('compileRules', () => {
       'lifecycle.marker_attribute: "dedup" is also a custom attribute of sources.github.rules[0]',
     ],
     ['an empty marker attribute key (#4)', file([{ name: 'a', case: { title: 'x' } }], { lifecycle: { marker_attribute: '' } }), 'lifecycle.marker_attribute'],
+    ['an occurrence threshold of 0 firings (#17)', file([{ name: 'a', case: { title: 'x' } }], { lifecycle: { open_after: { occurrences: 0, within_seconds: 60 } } }), 'lifecycle.open_after.occurrences: must be a whole number from 1 to 1000 (1: open on the first firing)'],
+    ['an occurrence threshold of 2.5 firings (#17)', file([{ name: 'a', case: { title: 'x' } }], { lifecycle: { open_after: { occurrences: 2.5, within_seconds: 60 } } }), 'lifecycle.open_after.occurrences: must be a whole number from 1 to 1000'],
+    ['an occurrence threshold within 0 seconds (#17)', file([{ name: 'a', case: { title: 'x' } }], { lifecycle: { open_after: { occurrences: 3, within_seconds: 0 } } }), 'lifecycle.open_after.within_seconds: must be a whole number of seconds above 0, at most 86400 (a day)'],
+    ['an occurrence threshold without its window (#17)', file([{ name: 'a', case: { title: 'x' } }], { lifecycle: { open_after: { occurrences: 3 } } }), 'lifecycle.open_after.within_seconds: must be a whole number of seconds above 0'],
+    [
+      'an occurrence threshold on a rule with an unknown key (#17)',
+      file([{ name: 'a', lifecycle: { open_after: { occurrences: 3, within_seconds: 60, per: 'alert' } }, case: { title: 'x' } }]),
+      'sources.github.rules[0].lifecycle.open_after: Unrecognized key: "per"',
+    ],
   ])('rejects %s and names the path', (_name, input, expected) => {
     expect(problemsOf(input)).toContain(expected);
   });

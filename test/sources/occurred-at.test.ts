@@ -54,6 +54,16 @@ describe('the sender time of an event (SourceEvent.occurredAt)', () => {
     expect(bound.parse(body, { 'sentry-hook-resource': 'issue' })[0]?.occurredAt).toBeUndefined();
   });
 
+  it("Standard Webhooks: the body's timestamp (when the event occurred), not the attempt's webhook-timestamp; the header without one", () => {
+    const body = fixture('standard-webhooks/incident.resolved.json');
+    const { timestamp: _, ...withoutTime } = body;
+    const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': '1760000000' };
+    const bound = SOURCES['standard-webhooks'].bind({});
+
+    expect(bound.parse(body, headers)[0]?.occurredAt).toBe(Date.parse(String(body['timestamp'])));
+    expect(bound.parse(withoutTime, headers)[0]?.occurredAt).toBe(1_760_000_000_000);
+  });
+
   it('Opsgenie: alert.updatedAt is nanoseconds; a number too small for that is not trusted', () => {
     const body = fixture('opsgenie/Create.json');
     const alert = body['alert'] as JsonObject;

@@ -58,6 +58,17 @@ describe('opsgenie parse', () => {
     expect(e).toMatchObject({ source: 'opsgenie', type: action, identity: 'a1b2c3', signal, deliveryId: undefined, ping: false, link: undefined });
   });
 
+  it('reads an AddNote as a note whose id is the same for the same body and differs for another note (#17)', () => {
+    const addNote = (note: string, updatedAt: number) => source.parse({ action: 'AddNote', alert: { alertId: 'a1b2c3', updatedAt, username: 'ana@example.com', note } }, {})[0]?.note;
+    const first = addNote('Flushed the cache.', 1746524800000000001);
+    expect(first).toEqual({ id: expect.stringMatching(/^opsgenie-note-[0-9a-f]{24}$/), text: 'Flushed the cache.', author: 'ana@example.com', link: undefined });
+    expect(addNote('Flushed the cache.', 1746524800000000001)?.id).toBe(first?.id);
+    expect(addNote('Flushed the cache.', 1746527000000000001)?.id).not.toBe(first?.id);
+    expect(addNote('Watching.', 1746524800000000001)?.id).not.toBe(first?.id);
+    expect(addNote('', 1746524800000000001)).toBeUndefined();
+    expect(source.parse({ action: 'Acknowledge', alert: { alertId: 'a1b2c3', note: 'ack note' } }, {})[0]?.note).toBeUndefined();
+  });
+
   it('keys on alertId and leaves the rounded ns timestamps alone', () => {
     const parsed = json(body);
     const [e] = source.parse(parsed, {});

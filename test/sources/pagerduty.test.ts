@@ -71,6 +71,16 @@ describe('pagerduty parse', () => {
     expect(e?.link).toBe('https://acme.pagerduty.com/incidents/PINC1');
   });
 
+  it('reads a note (incident.annotated) as its id, text, author and the incident page; other events carry none (#17)', () => {
+    const annotated = event('incident.annotated', note);
+    (annotated['event'] as JsonObject)['agent'] = { id: 'PUSR1', type: 'user_reference', summary: 'Ana Diaz' };
+    expect(source.parse(annotated, {})[0]?.note).toEqual({ id: 'PNOTE', text: 'x', author: 'Ana Diaz', link: 'https://acme.pagerduty.com/incidents/PINC1' });
+    // Without an agent (a note added through the API by an integration) there is no author.
+    expect(source.parse(event('incident.annotated', note), {})[0]?.note).toEqual({ id: 'PNOTE', text: 'x', author: undefined, link: 'https://acme.pagerduty.com/incidents/PINC1' });
+    expect(source.parse(event('incident.annotated', { ...note, content: '' }), {})[0]?.note).toBeUndefined();
+    expect(source.parse(event('incident.acknowledged', incident), {})[0]?.note).toBeUndefined();
+  });
+
   it('reads pagey.ping as a ping', () => {
     const [e] = source.parse(event('pagey.ping', { message: 'Hello', type: 'ping' }, 'pagey'), {});
     expect(e).toMatchObject({ type: 'pagey.ping', ping: true, signal: 'informational', identity: 'pagey/01EVT9', deliveryId: undefined });

@@ -50,12 +50,23 @@ describe('sentry parse', () => {
     ['metric_alert', 'warning', metric, 'metric_alert/77', 'firing', 'https://acme.sentry.io/alerts/3/'],
     ['metric_alert', 'resolved', metric, 'metric_alert/77', 'resolved', 'https://acme.sentry.io/alerts/3/'],
     ['installation', 'created', installation, 'installation/req-9', 'informational', undefined],
-    ['comment', 'created', { data: { comment: 'hi', issue_id: 42 } }, 'comment/req-9', 'informational', undefined],
+    // A comment is about its issue (#17): its note goes to the issue's case.
+    ['comment', 'created', { data: { comment: 'hi', issue_id: 42 } }, 'issue/42', 'informational', undefined],
   ])('reads %s.%s as %s (%s)', (resource, action, payload, identity, signal, link) => {
     const headers = { 'sentry-hook-resource': resource, 'request-id': 'req-9' };
     const [e] = source.parse({ action, ...payload } as never, headers);
     expect(e).toMatchObject({ source: 'sentry', type: `${resource}.${action}`, identity, signal, deliveryId: 'req-9', ping: false });
     expect(e?.link).toBe(link);
+  });
+
+  it('reads a new comment on an issue as a note (id, text, author), and an edited or deleted one as none (#17)', () => {
+    const headers = { 'sentry-hook-resource': 'comment', 'request-id': 'req-9' };
+    const comment = (action: string) => ({ action, data: { comment: 'Deployed the fix.', comment_id: 1234, issue_id: 100, project_slug: 'shop', timestamp: '2026-03-02T21:51:44.118160Z' }, actor: { type: 'user', id: 1, name: 'Ana' } });
+    expect(source.parse(comment('created'), headers)[0]?.note).toEqual({ id: '1234', text: 'Deployed the fix.', author: 'Ana', link: undefined });
+    expect(source.parse(comment('created'), headers)[0]?.identity).toBe('issue/100');
+    expect(source.parse(comment('updated'), headers)[0]?.note).toBeUndefined();
+    expect(source.parse(comment('deleted'), headers)[0]?.note).toBeUndefined();
+    expect(() => source.parse({ action: 'created', data: { comment: 'x' } }, headers)).toThrow(PayloadError);
   });
 
   it('accepts numeric ids', () => {

@@ -1,6 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import type { DatadogClient } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
+import { runNote } from '../../lambda/delivery/note.js';
 import { runLifecycle } from '../../lambda/delivery/run.js';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type ActionQueue, type OutboxTrigger, type PendingAction } from '../../lambda/delivery/queue.js';
 import type { DurableStep, StepHook } from '../../lambda/delivery/steps.js';
@@ -72,7 +73,7 @@ export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 export function newWorld(): World {
   const own = fakeDatadog();
   const world: World & { wrapped?: DatadogClient } = { ledger: new MemoryLedger(), sqs: new FakeSqs(() => world.clock), dd: own, faults: {}, slowTimeline: [], clock: T0 };
-  const faulty = <K extends 'createCase' | 'addComment' | 'setStatus'>(name: K) =>
+  const faulty = <K extends 'createCase' | 'addComment' | 'setStatus' | 'linkSuccessor'>(name: K) =>
     (async (...args: unknown[]) => {
       const call = own[name] as (...a: unknown[]) => Promise<unknown>;
       const fault = world.faults[name]?.shift();
@@ -88,6 +89,8 @@ export function newWorld(): World {
     createCase: faulty('createCase'),
     addComment: faulty('addComment'),
     setStatus: faulty('setStatus'),
+    linkSuccessor: faulty('linkSuccessor'),
+    isSuccessorLinked: (...a) => own.isSuccessorLinked(...a),
     getCase: (...a) => own.getCase(...a),
     findCaseByMarker: (...a) => own.findCaseByMarker(...a),
     listComments: async (...a) => {
@@ -169,7 +172,11 @@ function depsOf(world: World, fence: Fence, crasher: Crasher | undefined) {
 export async function ingest(world: World, work: AlertWork, crasher?: Crasher): Promise<boolean> {
   const fence: Fence = { dead: false };
   try {
-    await runLifecycle({ ...work, occurredAt: work.occurredAt ?? world.clock }, depsOf(world, fence, crasher));
+    const stamped = { ...work, occurredAt: work.occurredAt ?? world.clock };
+    const deps = depsOf(world, fence, crasher);
+    // A human's note goes its own way (#17), as the ingest routes it under on_note: comment.
+    if (stamped.note !== undefined) await runNote({ ...stamped, note: stamped.note }, deps);
+    else await runLifecycle(stamped, deps);
     return true;
   } catch {
     return false;
@@ -222,11 +229,13 @@ export async function drain(world: World, crasher?: Crasher, rounds = 80): Promi
   throw new Error(`the retry queue did not drain in ${rounds} turns`);
 }
 
-/** What a run ends with, per case: status and comments in order. */
-export function snapshot(world: World): { readonly cases: { readonly status: string; readonly comments: readonly string[] }[]; readonly dlq: number } {
+/** What a run ends with, per case: status, comments in order and the cases it succeeds (by position); and whether anything was dead-lettered. */
+export function snapshot(world: World): { readonly cases: { readonly status: string; readonly comments: readonly string[]; readonly succeeds: readonly number[] }[]; readonly dlq: number } {
   // Alertmanager sends no delivery id: the sender's retry of a firing counts one more occurrence (a documented limit).
   const comments = (c: { comments: readonly string[] }) => c.comments.map((t) => t.replace(/\(\d+ more times?/, '(n more times'));
-  return { cases: world.dd.cases.map((c) => ({ status: c.status, comments: comments(c) })), dlq: world.sqs.dlq.length > 0 ? 1 : 0 };
+  const position = (id: string) => world.dd.cases.findIndex((c) => c.id === id);
+  const succeeds = (id: string) => world.dd.links.filter((l) => l.caseId === id).map((l) => position(l.previousCaseId));
+  return { cases: world.dd.cases.map((c) => ({ status: c.status, comments: comments(c), succeeds: succeeds(c.id) })), dlq: world.sqs.dlq.length > 0 ? 1 : 0 };
 }
 
 const REQUEST: CaseCreateRequest = {
@@ -242,6 +251,11 @@ export function firing(): AlertWork {
 
 export function resolved(): AlertWork {
   return { source: 'alertmanager', identity: 'group/disk', rule: undefined, signal: 'resolved', deliveryId: undefined, request: undefined, summary: 'alert.resolved', policy: POLICY };
+}
+
+/** A responder's note on the alert (#17): its own comment, once per note id. */
+export function note(id: string): AlertWork {
+  return { ...resolved(), signal: 'informational', summary: 'note', note: { id, text: `Note ${id}.`, author: 'Sam', link: 'https://pager.example/incidents/1' } };
 }
 
 export const rateLimited = (): DatadogError => new DatadogError('Datadog answered 429', { status: 429, retryable: true });

@@ -29,9 +29,16 @@ export interface FakeCase {
   readonly comments: string[];
 }
 
+/** A link the fake Datadog holds: `caseId` SUCCESSOR_OF `previousCaseId`. */
+export interface FakeLink {
+  readonly caseId: string;
+  readonly previousCaseId: string;
+}
+
 /** The fake Datadog: every DatadogClient call, over `cases`; `calls` names each call made (with its keys). */
 export interface FakeDatadog extends DatadogClient {
   readonly cases: FakeCase[];
+  readonly links: FakeLink[];
   readonly calls: { readonly name: keyof DatadogClient; readonly keys: DatadogKeys }[];
 }
 
@@ -55,12 +62,13 @@ function summaryOf(c: FakeCase): CaseSummary {
 /**
  * The one builder of Datadog fakes for unit tests: an in-memory Datadog implementing the whole
  * DatadogClient (creates kept in order, comments and status changes applied, search by marker in
- * the description, 404 for an unknown case). `overrides` replaces any call, to script failures or
+ * the description, successor links kept in `links`, 404 for an unknown case). `overrides` replaces any call, to script failures or
  * answers; the calls not overridden keep working on the same cases. (End-to-end tests use the local
  * Datadog-compatible server in lambda/local/datadog-server.ts instead.)
  */
 export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog {
   const cases: FakeCase[] = [];
+  const links: FakeLink[] = [];
   const calls: { name: keyof DatadogClient; keys: DatadogKeys }[] = [];
   const find = (caseId: string): FakeCase => {
     const found = cases.find((c) => c.id === caseId);
@@ -101,6 +109,15 @@ export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog
       const newestFirst = c.comments.map((message, i) => ({ id: `${c.id}-comment-${i}`, message, createdAt: undefined })).reverse();
       return { checked: true, comments: newestFirst.slice(0, pages * COMMENTS_PAGE_SIZE) };
     },
+    async linkSuccessor(caseId, previousCaseId) {
+      find(caseId);
+      find(previousCaseId);
+      links.push({ caseId, previousCaseId });
+      return { linkId: `link-${links.length}`, existed: false };
+    },
+    async isSuccessorLinked(caseId, previousCaseId) {
+      return links.some((l) => l.caseId === caseId && l.previousCaseId === previousCaseId);
+    },
   };
   const impl = { ...own, ...overrides };
   const record =
@@ -111,6 +128,7 @@ export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog
     };
   return {
     cases,
+    links,
     calls,
     createCase: record('createCase'),
     addComment: record('addComment'),
@@ -118,5 +136,7 @@ export function fakeDatadog(overrides: Partial<DatadogClient> = {}): FakeDatadog
     getCase: record('getCase'),
     findCaseByMarker: record('findCaseByMarker'),
     listComments: record('listComments'),
+    linkSuccessor: record('linkSuccessor'),
+    isSuccessorLinked: record('isSuccessorLinked'),
   };
 }

@@ -13,5 +13,7 @@ export async function runAllSteps(deps: StepDeps): Promise<string> {
   if (STEP_HOOKS) await step(deps, 'failure.recorded', at);
   if (STEP_HOOKS) await step(deps, 'deadletter.sent', at);
   if (STEP_HOOKS) await step(deps, 'rearm.enqueued', at);
+  if (STEP_HOOKS) await step(deps, 'threshold.counted', at);
+  if (STEP_HOOKS) await step(deps, 'threshold.reset', at);
   return 'done';
 }
