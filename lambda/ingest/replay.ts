@@ -1,6 +1,7 @@
 import type { CompiledRules } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
 import { asReplay, decide } from '../lifecycle/decide.js';
+import { eventTime } from '../lifecycle/event-time.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
 import type { Ledger } from '../ledger/types.js';
 import { isSourceName } from '../sources/index.js';
@@ -196,18 +197,28 @@ export async function previewDelivery(rules: CompiledRules, ledger: Ledger, arch
       identity = mapped.identity;
       rule = mapped.rule;
       policy = mapped.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY;
-    } else if (mapped.outcome === 'no_match' && ev.signal !== 'firing' && (await ledger.get(ev.source, ev.identity)) !== undefined) {
-      // A resolve no rule takes still reaches the alert's case (processAlertEvent).
+    } else if (mapped.outcome === 'no_match' && ev.signal !== 'firing') {
+      // A resolve, an update or a note no rule takes still reaches the alert's case (processAlertEvent).
       const entry = await ledger.get(ev.source, ev.identity);
+      const notePolicy = compiled.rules.find((r) => r.name === entry?.rule)?.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY;
+      if (ev.note !== undefined && notePolicy.on_note === 'comment') {
+        // A note's comment is made once per note id: one already made is not made again.
+        out.push({ ...base, noRule: mapped.reason, decision: entry?.caseId !== undefined ? 'note' : 'no_case', actions: entry?.caseId !== undefined ? ['comment (once per note)'] : [], ...(entry?.caseKey !== undefined ? { caseKey: entry.caseKey } : {}) });
+        continue;
+      }
+      if (entry === undefined) {
+        out.push({ ...base, noRule: mapped.reason, decision: 'no_match', actions: [] });
+        continue;
+      }
       identity = ev.identity;
-      policy = compiled.rules.find((r) => r.name === entry?.rule)?.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY;
+      policy = notePolicy;
     } else {
       out.push({ ...base, ...(mapped.outcome === 'ignored' ? { rule: mapped.rule } : { noRule: mapped.reason }), decision: mapped.outcome, actions: [] });
       continue;
     }
     const entry = await ledger.get(ev.source, identity);
     // As the replay runs it: the event happened when the original was received, and is no new occurrence.
-    const d = asReplay(decide(entry, { signal: mapped.outcome === 'case' && ev.signal === 'informational' ? 'firing' : ev.signal, occurredAt: archived.receivedAt, deliveryId: ev.deliveryId }, policy, now));
+    const d = asReplay(decide(entry, { signal: mapped.outcome === 'case' && ev.signal === 'informational' ? 'firing' : ev.signal, occurredAt: eventTime(ev, archived.receivedAt), deliveryId: ev.deliveryId }, policy, now));
     out.push({
       ...base,
       ...(identity !== ev.identity ? { identity } : {}),
