@@ -141,6 +141,18 @@ describe('npm run replay, against the local bridge', { timeout: 60_000 }, () => 
     expect(caseManagement.cases.flatMap((c) => c.comments)).toEqual([]);
   });
 
+  it('does not reopen a case closed since: a replayed firing is as old as its first receipt', async () => {
+    const resolved = await send('alertmanager', 'resolved', FIXED);
+    expect(resolved).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    const closed = caseManagement.cases.find((c) => c.request.data.attributes.title === '[Alertmanager] DiskFillingUp');
+    expect(closed?.statusChanges).toEqual(['CLOSED']);
+
+    const report = await bridge.replay({ ids: [original], apply: true });
+
+    expect(report.items).toMatchObject([{ result: 'replayed', status: 'deduplicated', answer: { body: { reason: 'stale_event' } } }]);
+    expect(closed?.statusChanges).toEqual(['CLOSED']);
+  });
+
   it('selects by source and time, and skips what it cannot replay, saying why', async () => {
     const report = await bridge.replay({ source: 'alertmanager', since: Date.now() - 3_600_000, apply: false });
     expect(report.items.map((i) => i.original)).toContain(original);
