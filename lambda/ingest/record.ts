@@ -123,7 +123,7 @@ function eventTrace(result: EventResult, signal: string, actions: DeliveryState[
   const event: DeliveryEvent = {
     ...base,
     ...(result.dedupIdentity !== result.identity ? { dedupIdentity: result.dedupIdentity } : {}),
-    ...(result.rule !== undefined ? { rule: result.rule } : { noRule: 'no rule matched; the alert has a case' }),
+    ...(result.rule !== undefined ? { rule: result.rule } : { noRule: "no rule takes it; it goes to the alert's case" }),
     outcome: outcome.status,
     ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
     actions: mine,
