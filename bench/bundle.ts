@@ -1,4 +1,4 @@
-/** The ingest bundle built with the stack's own options (lib/lambda-bundle.ts): what a container loads at start. */
+/** A function's bundle built with the stack's own options (lib/lambda-bundle.ts): what a container loads at start. */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,15 +30,17 @@ function contributorOf(input: string): string {
   return parts.length > 2 ? parts.slice(0, 2).join('/') : parts.slice(0, -1).join('/') || input;
 }
 
-export async function buildBundle(): Promise<BundleResult> {
+/** Builds a function's bundle (the ingest with the rules inlined, as lib/ingest-api.ts does; the retry as lib/retry-queue.ts does). */
+export async function buildBundle(fn: 'ingest' | 'retry' = 'ingest', under: string = OUT_DIR): Promise<BundleResult> {
   const esbuild = await import('esbuild');
-  const outDir = join(OUT_DIR, 'ingest');
+  const outDir = join(under, fn);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const rulesForBundle = readRulesForBundle(RULES_FILE);
+  const define: Record<string, string> = fn === 'ingest' ? { __CASE_BRIDGE_RULES__: rulesForBundle.json, __CASE_BRIDGE_EXPRESSIONS__: rulesForBundle.expressionsJson } : {};
   const started = performance.now();
   const result = await esbuild.build({
-    ...lambdaBuildOptions(join(ROOT, 'lambda/ingest/index.ts'), outDir, { __CASE_BRIDGE_RULES__: rulesForBundle.json, __CASE_BRIDGE_EXPRESSIONS__: rulesForBundle.expressionsJson }),
+    ...lambdaBuildOptions(join(ROOT, `lambda/${fn}/index.ts`), outDir, define),
     absWorkingDir: ROOT,
     metafile: true,
     logLevel: 'silent',

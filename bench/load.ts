@@ -1,4 +1,4 @@
-/** Module load time: a fresh `node` importing the bundle vs `node` doing nothing, same harness. */
+/** Module load time (wall): a fresh `node` importing the bundle vs `node` doing nothing, same harness. The target is checked on CPU time (bench/cold.ts). */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';

@@ -25,11 +25,15 @@ export const PROFILE = flag('profile');
 export const STAGES = flag('stages');
 export const BASE64 = flag('base64');
 
+export const WRITE_COST_DOC = flag('write-cost-doc');
+
 export const TARGETS = {
-  ratio2KB: 3,
-  ratio20KB: 2,
-  bundleKB: 200,
-  loadAboveNodeMs: 60,
+  ratio2KB: 2.5,
+  ratio20KB: 1.75,
+  bundleKB: 180,
+  loadAboveNodeMs: 40,
+  coldFirstWebhookMs: 100,
+  usdPerMillion: 2.5,
 } as const;
 
 export const WARMUP_CALLS = QUICK ? 100 : 300;
@@ -37,6 +41,9 @@ export const WARMUP_MS = QUICK ? 100 : 400;
 export const MEASURE_MS = QUICK ? 400 : 1500;
 export const BATCH_MS = 5;
 export const LOAD_RUNS = QUICK ? 5 : 15;
+export const COLD_RUNS = QUICK ? 3 : 7;
+/** Webhooks of each kind in the cost mix. */
+export const COST_WEBHOOKS_PER_KIND = QUICK ? 2 : 5;
 
 /** Human output goes to stderr with --json so stdout stays machine-readable. */
 export const say = (line = ''): void => {

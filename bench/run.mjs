@@ -14,7 +14,8 @@ await build({
   format: 'esm',
   target: 'node24',
   minify: true,
-  external: ['esbuild', '@aws-sdk/*'],
+  // The emulators of the cost rig (bench/cost-rig.ts) stay packages: dynalite loads a native module.
+  external: ['esbuild', '@aws-sdk/*', 'dynalite', 'fauxqs'],
   logLevel: 'warning',
   outfile: `${root}bench/out/bench.mjs`,
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { AssetHashType, DockerImage, Duration } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Code, Function as LambdaFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays, LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import { INGEST_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
-import { LAMBDA_ENTRY_NAME, LAMBDA_ENVIRONMENT, lambdaBuildOptions } from './lambda-bundle.js';
+import { FUNCTION_MEMORY_MB, FUNCTION_SYSTEM_LOG_LEVEL, LAMBDA_ENTRY_NAME, LAMBDA_ENVIRONMENT, lambdaBuildOptions } from './lambda-bundle.js';
 
 export interface BridgeFunctionProps {
   /** Entry file under lambda/. */
@@ -18,7 +18,7 @@ export interface BridgeFunctionProps {
   readonly define?: Record<string, string>;
   /** @default INGEST_FUNCTION_TIMEOUT_SECONDS (lambda/shared/budgets.ts) */
   readonly timeout?: Duration;
-  /** @default 256 */
+  /** @default FUNCTION_MEMORY_MB (256) */
   readonly memorySize?: number;
   /** @default one month */
   readonly logRetention?: RetentionDays;
@@ -73,9 +73,11 @@ export class BridgeFunction extends LambdaFunction {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       timeout: props.timeout ?? Duration.seconds(INGEST_FUNCTION_TIMEOUT_SECONDS),
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? FUNCTION_MEMORY_MB,
       ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       loggingFormat: LoggingFormat.JSON,
+      // Lambda's per-invocation platform records off (FUNCTION_SYSTEM_LOG_LEVEL); the application level stays the function's LOG_LEVEL.
+      systemLogLevelV2: SystemLogLevel[FUNCTION_SYSTEM_LOG_LEVEL],
       logGroup,
       role,
       // No NODE_OPTIONS=--enable-source-maps: Node would read and parse the bundle's source map at every

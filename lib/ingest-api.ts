@@ -11,6 +11,7 @@ import { BridgeFunction, secretIdOf } from './bridge-function.js';
 import { assertProps, isIntIn, type PropCheck } from './validate-props.js';
 import { budgetsOf, ingestBudgetChecks } from './budgets.js';
 import { INGEST_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
+import { ACCESS_LOG_FIELDS } from './access-log.js';
 
 /**
  * The edge's defaults, sized for the largest storm the README claims to take: 2,000 webhooks within
@@ -71,22 +72,7 @@ export interface IngestApiProps {
 }
 
 /** One JSON line per request; the fields an operator needs to match a sender's delivery to our logs. */
-const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
-  JSON.stringify({
-    requestId: '$context.requestId',
-    requestTime: '$context.requestTime',
-    sourceIp: '$context.identity.sourceIp',
-    userAgent: '$context.identity.userAgent',
-    routeKey: '$context.routeKey',
-    path: '$context.path',
-    status: '$context.status',
-    responseLength: '$context.responseLength',
-    latency: '$context.responseLatency',
-    integrationLatency: '$context.integrationLatency',
-    integrationError: '$context.integrationErrorMessage',
-    apiId: '$context.apiId',
-  }),
-);
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS));
 
 /** The checks on IngestApi's props (BridgeStack runs them too, before anything is built). */
 export function ingestApiChecks(props: Pick<IngestApiProps, 'throttle' | 'reservedConcurrency' | 'timeout'>): PropCheck[] {

@@ -1,6 +1,20 @@
 import type { BuildOptions } from 'esbuild';
 import { bridgeVersion } from '../lambda/shared/version.js';
 
+/**
+ * Memory of every bridge function (MB, arm64), unless a construct sets its own: what Lambda bills
+ * per GB-second, and what `npm run bench` prices the measured invocations at (docs/cost.md).
+ */
+export const FUNCTION_MEMORY_MB = 256;
+
+/**
+ * The functions' system log level (JSON log format): Lambda's own records of every invocation
+ * (platform.start, platform.report) are INFO and dropped at WARN, which is about 0.4 KB of
+ * CloudWatch Logs per invocation (docs/cost.md). The alarms read Lambda's metrics (Errors,
+ * Throttles, Duration), not these records; the functions' own log lines keep their LOG_LEVEL.
+ */
+export const FUNCTION_SYSTEM_LOG_LEVEL: 'INFO' | 'WARN' = 'WARN';
+
 /** The Lambda entry chunk's name (`index.mjs`: the handler is `index.handler`). */
 export const LAMBDA_ENTRY_NAME = 'index';
 
@@ -14,7 +28,11 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
 /**
  * esbuild options of every Lambda bundle, shared by the stack (lib/bridge-function.ts) and
  * `npm run bench`, so the bench measures what is deployed:
- * - minified ESM for Node 24; the AWS SDK v3 is external (the runtime ships it);
+ * - minified ESM for Node 24, the AWS SDK v3 clients included (their ESM builds, `mainFields`
+ *   module first, so only what the functions use is kept, in chunks loaded on first use): a cold
+ *   container compiles a few chunks instead of resolving and loading the runtime's copy file by file
+ *   (the first webhook's CPU above bare node: about 180 ms against 210 ms, `npm run bench`), and the
+ *   version deployed is the one tested;
  * - source maps beside each file (file and line positions, no copy of the sources): not read at
  *   run time unless NODE_OPTIONS=--enable-source-maps is set on the function;
  * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.
@@ -38,7 +56,7 @@ export function lambdaBuildOptions(entry: string, outdir: string, define: Readon
     sourcesContent: false,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
-    external: ['@aws-sdk/*'],
+    mainFields: ['module', 'main'],
     define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true', __CASE_BRIDGE_STEP_HOOKS__: 'false', __CASE_BRIDGE_VERSION__: JSON.stringify(bridgeVersion()) },
     // Some CommonJS dependencies call require() for Node built-ins; ESM has none of its own.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

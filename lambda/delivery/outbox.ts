@@ -135,7 +135,12 @@ function released(entry: LedgerEntry, outbox: readonly OutboxAction[]): LedgerEn
  * the write that removes it. A 429/5xx arms a trigger for the retry delay and records the failure;
  * a permanent failure goes to the DLQ (today's message kinds, so `npm run redrive` is unchanged).
  */
-export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = newIntentId()): Promise<OutboxRun> {
+/**
+ * `written`: the entry the caller's conditional write just stored (what swapped() gives for it): the
+ * first round starts from it instead of reading it back (issue 15: one ledger read less on every
+ * transition). A write that raced it meanwhile makes the next conditional write fail and read again.
+ */
+export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = newIntentId(), written?: LedgerEntry): Promise<OutboxRun> {
   const { ledger, logger } = deps;
   const gate = deps.gate ?? (deps.pace !== undefined ? paceGate(deps.pace, logger) : ALWAYS_GO);
   const sleep = deps.sleep ?? realSleep;
@@ -170,7 +175,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
   };
 
   for (let round = 0; round < 32; round += 1) {
-    const entry = await ledger.get(key.source, key.identity);
+    const entry = round === 0 && written !== undefined ? written : await ledger.get(key.source, key.identity);
     const outbox = entry?.outbox ?? [];
     if (entry === undefined || outbox.length === 0) return result('done');
     const now = deps.now();
@@ -322,6 +327,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     // Record the result; a write that lost its condition is tried again while the claim is still ours.
     let current: LedgerEntry | undefined = held;
     let recorded = false;
+    let emptied = false;
     for (let tries = 0; current !== undefined && current.claimId === me; tries += 1) {
       const rest = (current.outbox ?? []).filter((a) => a.id !== head.id);
       const after: LedgerEntry = {
@@ -331,6 +337,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       if (await ledger.swap(current, after)) {
         if (STEP_HOOKS) await step('action.completed', head.id);
         recorded = true;
+        emptied = rest.length === 0;
         break;
       }
       if (tries >= 5) break;
@@ -343,6 +350,10 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     // Sent but not recorded (the writes kept losing): this worker must not send it again. The next
     // worker, once the claim lapses, finds it held by this one and checks it first (guard).
     if (!recorded) return result('left', current?.claimUntil ?? held.claimUntil);
+    // The conditional write that emptied the outbox released the claim on the entry it read: work
+    // appended since was appended to that released entry, by a writer that runs it (or its
+    // watchdog does). Reading the entry again would only find it empty: done (issue 15, one read less).
+    if (emptied) return result('done');
   }
   return result('left');
 }

@@ -16,6 +16,7 @@ import { WATCHDOG_DELAY_SECONDS } from '../shared/budgets.js';
 import { appendActions, armWatchdog, claimed, runOutbox, type OutboxDeps } from './outbox.js';
 import { STEP_HOOKS, type DurableStep } from './steps.js';
 import { countTowardThreshold, resetThreshold, type ThresholdReached } from './threshold.js';
+import { swapped } from '../ledger/swap.js';
 
 /** What one event run through the lifecycle can come to. */
 export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' | 'updated' | 'deduplicated' | 'below_threshold'>;
@@ -171,7 +172,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');
   // Counted once, by the delivery whose transition owes them (the runner that sends them does not count again).
   for (const a of actions) deps.metrics?.count(UPDATE_METRIC[a.purpose ?? 'comment'], work.source);
-  const run = await runOutbox(key, deps, me);
+  const run = await runOutbox(key, deps, me, swapped(entry, next, entry));
   const queued: string[] = [...run.retrying, ...run.deadLettered].map((a) => a.purpose ?? a.kind);
   // Not done yet: another worker's, the watchdog's, or waiting for a rate-limit slot (nothing failed).
   if (run.status === 'left' || run.status === 'busy' || (run.status === 'waiting' && run.retrying.length === 0)) queued.push('pending');
@@ -292,7 +293,7 @@ async function create(
     return { kind: 'done', outcome: { status: 'deduplicated', reason: 'create_pending', caseId: held?.caseId, caseKey: held?.caseKey } };
   }
   if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');
-  const run = await runOutbox(key, deps, me);
+  const run = await runOutbox(key, deps, me, swapped(before, next, before));
   if (run.created !== undefined) return { kind: 'done', outcome: { status: 'created', case: run.created, reason } };
   if (run.deadLettered.length > 0) return { kind: 'done', outcome: { status: 'dead_lettered', reason: run.reason ?? 'the case could not be created' } };
   const retryInSeconds = run.retryInSeconds ?? Math.max(0, Math.ceil(((run.dueAt ?? now + WATCHDOG_DELAY_SECONDS * 1000) - now) / 1000));

@@ -12,7 +12,7 @@ import { createIngestHandler } from './handler.js';
 import { isReplayEvent, parseReplayRequest, REPLAY_EVENT_KEY, type ReplayReport } from './replay.js';
 import { isAlarmStateChangeEvent } from '../sources/cloudwatch.js';
 import type { JsonObject } from '../sources/types.js';
-import { lambdaLedger } from '../ledger/lambda-ledger.js';
+import { lambdaLedger, lambdaLedgerClient } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 import { lambdaArchive, lambdaJournal } from '../journal/lambda-stores.js';
@@ -51,7 +51,7 @@ const ingest = createIngestHandler({
   dryRun: env.CASE_BRIDGE_DRY_RUN,
   metrics,
   // The delivery journal and raw archive (issue 16), when the stack gives them.
-  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS),
+  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS, lambdaLedgerClient),
   archive: lambdaArchive(env.CASE_BRIDGE_ARCHIVE_BUCKET),
   archiveRejected: env.CASE_BRIDGE_ARCHIVE_REJECTED,
 });

@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 import { UNKNOWN_SOURCE } from '../shared/metrics.js';
 import { SOURCE_NAMES } from '../sources/index.js';
@@ -7,10 +8,12 @@ import { S3Archive } from './s3-archive.js';
 /** Every source a delivery can be journaled or archived under: the registry's and `unknown` (a path naming none). */
 export const JOURNAL_SOURCES: readonly string[] = [...SOURCE_NAMES, UNKNOWN_SOURCE];
 
-/** The Lambda entries' journal (CASE_BRIDGE_JOURNAL_TABLE), its client made by the first webhook; none without a table. */
-export function lambdaJournal(tableName: string | undefined, retentionDays: number): DynamoJournal | undefined {
+/**
+ * The Lambda entries' journal (CASE_BRIDGE_JOURNAL_TABLE); none without a table. `client` is the
+ * entry's one DynamoDB client (the ledger's, lambdaLedgerClient), made by the first webhook.
+ */
+export function lambdaJournal(tableName: string | undefined, retentionDays: number, client: () => Promise<DynamoDBClient>): DynamoJournal | undefined {
   if (tableName === undefined) return undefined;
-  const client = async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient({ ...AWS_CLIENT_BOUNDS });
   return new DynamoJournal({ client, tableName, sources: JOURNAL_SOURCES, retentionDays });
 }
 

@@ -170,7 +170,9 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
         await deps.queue.arm(outboxTrigger(action.source, action.identity, updateDeps.now()), { delaySeconds, reason: WATCHDOG_REASON });
         if (STEP_HOOKS && deps.steps !== undefined) await deps.steps('rearm.enqueued', { source: action.source, identity: action.identity });
       }
-      elog.info('alert outbox worked', { status: run.status, done: run.done.length, deadLettered: run.deadLettered.length, retrying: run.retrying.length });
+      // A watchdog that finds the work done (every first firing arms one) is routine: debug, not an info line per alert (docs/cost.md).
+      const idle = run.status === 'done' && run.done.length + run.deadLettered.length + run.retrying.length === 0;
+      (idle ? elog.debug : elog.info).call(elog, 'alert outbox worked', { status: run.status, done: run.done.length, deadLettered: run.deadLettered.length, retrying: run.retrying.length });
       if (run.created !== undefined) metrics.count('RetriesSucceeded', action.source);
       return run.deadLettered.length > 0 ? 'dead_lettered' : run.retrying.length > 0 || run.status === 'waiting' ? 'queued' : run.done.length > 0 ? 'sent' : 'dropped';
     }

@@ -8,7 +8,7 @@ import { createPowertoolsLogger } from '../shared/powertools-logger.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
 import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createRetryHandler } from './handler.js';
-import { lambdaLedger } from '../ledger/lambda-ledger.js';
+import { lambdaLedger, lambdaLedgerClient } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 import { lambdaJournal } from '../journal/lambda-stores.js';
@@ -35,7 +35,7 @@ const retry = createRetryHandler({
   ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
   pace,
   metrics,
-  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS),
+  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS, lambdaLedgerClient),
 });
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -2,8 +2,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -20,6 +18,7 @@ import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { createArchiveBucket, createJournalTable, localS3Client } from '../../lambda/local/journal.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
+import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager.js';
 
 // The ingest function as deployed: the bundle built with the stack's own options (rules inlined,
 // fast expressions precompiled, JSONata a lazy chunk), loaded in a fresh Node process with the
@@ -27,17 +26,16 @@ import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
 // Datadog by the local test server. No SQS call happens on these paths (nothing is retried).
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// Inside the project so that the bundle's external imports (@aws-sdk/*) resolve from node_modules.
+// Inside the project, beside the other build output (the bundle imports nothing from node_modules).
 const OUT = join(ROOT, 'node_modules/.cache/case-bridge-test', `ingest-${process.pid}`);
 const TABLE = 'case-bridge-ledger';
 const SECRET_ID = 'case-bridge/test';
 
 let dd: DatadogTestServer;
 let dynamo: LocalDynamo;
-let secretsStub: Server;
+let secretsStub: SecretsManagerStub | undefined;
 let secretsEndpoint: string;
 let sqs: LocalSqs | undefined;
-let secretReads = 0;
 /** The modules esbuild put in index.mjs, the chunk a cold start loads. */
 let entryInputs: string[] = [];
 
@@ -48,22 +46,8 @@ beforeAll(async () => {
   // The watchdog (#13) puts the retry queue on the first create's path.
   sqs = await startLocalSqs();
   // Secrets Manager has no emulator: GetSecretValue (awsJson1_1) is all the ingest function calls.
-  secretsStub = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const target = req.headers['x-amz-target'];
-      const secretId = (JSON.parse(body || '{}') as { SecretId?: string }).SecretId;
-      if (target !== 'secretsmanager.GetSecretValue' || secretId !== SECRET_ID) {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ResourceNotFoundException', message: `no ${String(secretId)}` }));
-        return;
-      }
-      secretReads += 1;
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Name: SECRET_ID, SecretString: JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }), VersionId: 'v1' }));
-    });
-  });
-  await new Promise<void>((resolve) => secretsStub.listen(0, '127.0.0.1', resolve));
-  secretsEndpoint = `http://127.0.0.1:${(secretsStub.address() as AddressInfo).port}`;
+  secretsStub = await startSecretsManagerStub(SECRET_ID, { ...TEST_SECRETS, ...DD_KEYS });
+  secretsEndpoint = secretsStub.endpoint;
 
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
@@ -77,7 +61,7 @@ afterAll(async () => {
   await dd?.close();
   await dynamo?.close();
   await sqs?.close();
-  await new Promise<void>((resolve) => (secretsStub ? secretsStub.close(() => resolve()) : resolve()));
+  await secretsStub?.close();
 });
 
 /** A signed delivery as API Gateway hands it over (JSON as text). */
@@ -157,7 +141,7 @@ describe('the built ingest bundle, cold, against real protocols', () => {
       requestContext: { requestId: randomUUID(), http: { method, path: rawPath } } as APIGatewayProxyEventV2['requestContext'],
       isBase64Encoded: false,
     });
-    const reads = secretReads;
+    const reads = secretsStub?.reads;
     const calls = dd.requests.length;
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -165,7 +149,7 @@ describe('the built ingest bundle, cold, against real protocols', () => {
 
     expect(health).toEqual({ statusCode: 200, body: { status: 'ok', version, sources: [...SOURCE_NAMES] } });
     expect(missing).toEqual({ statusCode: 404, body: { error: 'not_found', message: 'no route GET /admin: the bridge serves POST /webhooks/{source} and GET /health' } });
-    expect(secretReads).toBe(reads);
+    expect(secretsStub?.reads).toBe(reads);
     expect(dd.requests.length).toBe(calls);
   });
 
@@ -193,7 +177,7 @@ describe('the built ingest bundle, cold, against real protocols', () => {
       '[Alertmanager] DiskFillingUp (2 alerts)',
     ]);
     // The secret is read once per container, however many webhooks it serves.
-    expect(secretReads).toBe(1);
+    expect(secretsStub?.reads).toBe(1);
   });
 
   it('takes a CloudWatch alarm state change from EventBridge (no HTTP) as source cloudwatch, and a webhook after it in the same container', { timeout: 60_000 }, async () => {

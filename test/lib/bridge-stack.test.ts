@@ -33,6 +33,13 @@ describe('BridgeStack', () => {
     }
   });
 
+  it("logs JSON with Lambda's per-invocation platform records off (system level WARN) and leaves the application level to LOG_LEVEL", () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'WARN' });
+      expect(fn.Properties.LoggingConfig.ApplicationLogLevel).toBeUndefined();
+    }
+  });
+
   it('starts both functions with the environment the bench loads the bundle with (no source-map parsing at cold start)', () => {
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;

@@ -513,3 +513,25 @@ describe('retry handler: time left between records (#13)', () => {
     expect(stopped).toMatchObject({ level: 'warn', remainingMs: 36_000, records: 3 });
   });
 });
+
+describe('retry handler: a watchdog that finds the work done (#15, docs/cost.md)', () => {
+  it('logs it at debug, so the info level writes no line for the watchdog every first firing arms', async () => {
+    const run = async (level: 'info' | 'debug') => {
+      const logs: string[] = [];
+      const handler = createRetryHandler({
+        datadog: createDatadogClient({ baseUrl: 'http://127.0.0.1:9' }),
+        ledger: new MemoryLedger(),
+        secrets: { get: async () => DD_KEYS, refresh: async () => DD_KEYS },
+        queue: new MemoryActionQueue(),
+        logger: createLogger({ level, write: (l) => logs.push(l) }),
+      });
+      const record = sqsRecord('m1', encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: outboxTrigger('alertmanager', 'group/done', Date.now()), reason: 'watchdog', enqueuedAt: Date.now() }));
+      const result = await handler({ Records: [record] }, () => 60_000);
+      expect(result.batchItemFailures).toEqual([]);
+      return logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['message'] === 'alert outbox worked');
+    };
+
+    expect(await run('info')).toEqual([]);
+    expect(await run('debug')).toEqual([expect.objectContaining({ level: 'debug', status: 'done', done: 0 })]);
+  });
+});
