@@ -57,7 +57,7 @@ export interface BridgeStackProps extends StackProps {
  * The stack's outputs, by these exact names (README, Deploying; docs/runbook.md). Besides them, one
  * `Url<source>` per source in the rules (`Urlgithub`, `Urlstandardwebhooks`).
  */
-export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'JournalTableName', 'ArchiveBucketName', 'SecretId', 'DashboardUrl'] as const;
+export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'JournalTableName', 'ArchiveBucketName', 'IngestFunctionName', 'SecretId', 'DashboardUrl'] as const;
 
 /** Wiring only: reads like the architecture diagram in README.md. */
 export class BridgeStack extends Stack {
@@ -116,6 +116,7 @@ export class BridgeStack extends Stack {
       ...(props.archiveRejected === undefined ? {} : { archiveRejected: props.archiveRejected }),
     });
     this.journal.grantIngest(this.ingest.handler);
+    this.journal.grantReplay(this.ingest.handler);
     this.journal.grantJournal(this.retry.retryFunction);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -156,6 +157,7 @@ export class BridgeStack extends Stack {
     output('LedgerTableName', this.ledger.table.tableName, 'Dedup ledger table (npm run cases -- --table)');
     output('JournalTableName', this.journal.table.tableName, 'Delivery journal table (npm run deliveries finds it by this output)');
     output('ArchiveBucketName', this.journal.bucket.bucketName, 'Raw archive bucket: the bytes of every delivery, key <source>/<YYYY-MM-DD>/<delivery id>');
+    output('IngestFunctionName', this.ingest.handler.functionName, 'The ingest function (npm run replay -- --stack invokes it with a replay event)');
     output('SecretId', secretIdOf(this.secret), 'The secret the functions read, by full ARN or name (webhook secrets, DD_API_KEY, DD_APP_KEY)');
     output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
   }

@@ -67,9 +67,11 @@ describe('BridgeStack delivery journal and raw archive (issue 16)', () => {
     const retry = statementsOf(t, 'Retry');
     const journalActions = (statements: ReturnType<typeof statementsOf>) => statements.filter((s) => JSON.stringify(s.Resource).includes('JournalTable')).flatMap((s) => asList(s.Action)).sort();
     const s3Actions = (statements: ReturnType<typeof statementsOf>) => statements.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('s3:'));
-    expect(journalActions(ingest)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    // Replay (npm run replay -- --stack) reads the archive and queries the index, through the ingest function only.
+    expect(journalActions(ingest)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    expect(JSON.stringify(ingest.find((s) => asList(s.Action).includes('dynamodb:Query'))?.Resource)).toMatch(/\/index\/bySourceDay/);
     expect(journalActions(retry)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(s3Actions(ingest)).toEqual(['s3:PutObject']);
+    expect(s3Actions(ingest).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     expect(JSON.stringify(ingest.find((s) => asList(s.Action).includes('s3:PutObject'))?.Resource)).toMatch(/JournalArchive.*\/\*/);
     expect(s3Actions(retry)).toEqual([]);
   });
