@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
@@ -18,6 +16,7 @@ import { createLogger, silentLogger } from '../../lambda/shared/log.js';
 import type { JsonObject } from '../../lambda/sources/types.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { localDynamoClient, startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { closedPortUrl, localAwsClient } from '../support/unreachable.js';
 
 // Issue 17: CloudWatch alarm events by EventBridge reach the ingest function as asynchronous
 // invocations (lib/alarm-events.ts). Lambda retries one that throws twice, then sends it to the
@@ -49,18 +48,13 @@ let tables = 0;
 beforeAll(async () => {
   dd = await startDatadogServer();
   dynamo = await startDynalite();
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  closedPort = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  closedPort = await closedPortUrl();
 }, 30_000);
 
 afterAll(async () => {
   await dd?.close();
   await dynamo?.close();
 });
-
-const awsClient = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
 
 /**
  * The deployed wiring, each piece replaceable, on a ledger table of its own (the fixture's alarm has
@@ -107,7 +101,7 @@ describe('an alarm event that was not written ahead throws (Lambda retries it, t
 
   it('when the retry queue is unreachable (its watchdog cannot be armed), and the same event is handled once it is back', async () => {
     const cases = dd.cases.length;
-    const down = new SqsActionQueue({ client: new SQSClient(awsClient(closedPort)), retryQueueUrl: `${closedPort}/000000000000/retry`, dlqUrl: `${closedPort}/000000000000/dlq` });
+    const down = new SqsActionQueue({ client: new SQSClient(localAwsClient(closedPort)), retryQueueUrl: `${closedPort}/000000000000/retry`, dlqUrl: `${closedPort}/000000000000/dlq` });
     const event = alarmEvent();
     await expect((await trusted({ queue: down }))(event)).rejects.toBeInstanceOf(QueueError);
     expect(dd.cases.length).toBe(cases);
