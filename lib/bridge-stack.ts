@@ -55,9 +55,12 @@ export interface BridgeStackProps extends StackProps {
 
 /**
  * The stack's outputs, by these exact names (README, Deploying; docs/runbook.md). Besides them, one
- * `Url<source>` per source in the rules (`Urlgithub`, `Urlstandardwebhooks`).
+ * `Url<source>` per source in the rules (`Urlgithub`, `Urlstandardwebhooks`), and with `alarmEvents`
+ * ALARM_EVENTS_OUTPUTS.
  */
 export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'JournalTableName', 'ArchiveBucketName', 'IngestFunctionName', 'SecretId', 'DashboardUrl'] as const;
+/** The outputs only a stack with `alarmEvents` has. */
+export const ALARM_EVENTS_OUTPUTS = ['AlarmEventsFailedQueueUrl'] as const;
 
 /** Wiring only: reads like the architecture diagram in README.md. */
 export class BridgeStack extends Stack {
@@ -67,6 +70,8 @@ export class BridgeStack extends Stack {
   readonly monitoring: Monitoring;
   readonly ledger: DedupLedger;
   readonly journal: Journal;
+  /** With `alarmEvents`. */
+  readonly alarmEvents: AlarmEvents | undefined;
 
   constructor(scope: Construct, id: string, props: BridgeStackProps) {
     super(scope, id, props);
@@ -119,12 +124,17 @@ export class BridgeStack extends Stack {
     this.journal.grantReplay(this.ingest.handler);
     this.journal.grantJournal(this.retry.retryFunction);
 
+    if (props.alarmEvents === true) {
+      this.alarmEvents = new AlarmEvents(this, 'AlarmEvents', { ingestFunction: this.ingest.handler, ...(props.alarmEventsPrefix === undefined ? {} : { alarmNamePrefix: props.alarmEventsPrefix }) });
+    }
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       api: this.ingest.api,
       ingestFunction: this.ingest.handler,
       retryFunction: this.retry.retryFunction,
       retryQueue: this.retry.queue,
       deadLetterQueue: this.retry.dlq,
+      ...(this.alarmEvents === undefined ? {} : { alarmEventsFailedQueue: this.alarmEvents.failedQueue }),
       sources: rules.sources,
       silence: rules.silence,
       ...(props.retryBacklogAgeThreshold ? { retryBacklogAgeThreshold: props.retryBacklogAgeThreshold } : {}),
@@ -132,10 +142,6 @@ export class BridgeStack extends Stack {
       ...(props.alarmTopicArn ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) } : {}),
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });
-
-    if (props.alarmEvents === true) {
-      new AlarmEvents(this, 'AlarmEvents', { ingestFunction: this.ingest.handler, ...(props.alarmEventsPrefix === undefined ? {} : { alarmNamePrefix: props.alarmEventsPrefix }) });
-    }
 
     const placeholder = placeholderProjectWarning(rules.file, relative(process.cwd(), props.rulesFile) || props.rulesFile);
     if (placeholder !== undefined) Annotations.of(this).addWarningV2('case-bridge:placeholder-project', placeholder);
@@ -147,7 +153,7 @@ export class BridgeStack extends Stack {
     }
 
     // Top-level outputs keep their names as logical ids (no hash), so the names in the docs are the deployed ones.
-    const output = (name: (typeof BRIDGE_OUTPUTS)[number] | `Url${string}`, value: string, description: string) => new CfnOutput(this, name, { value, description });
+    const output = (name: (typeof BRIDGE_OUTPUTS)[number] | (typeof ALARM_EVENTS_OUTPUTS)[number] | `Url${string}`, value: string, description: string) => new CfnOutput(this, name, { value, description });
     output('WebhookBaseUrl', this.ingest.webhookBaseUrl, 'POST <WebhookBaseUrl>/<source>');
     for (const source of rules.sources) output(`Url${source.replace(/[^A-Za-z0-9]/g, '')}`, `${this.ingest.webhookBaseUrl}/${source}`, `Webhook URL for ${source}`);
     output('RetryQueueArn', this.retry.queue.queueArn, 'Retry queue ARN (npm run redrive -- --destination-arn)');
@@ -160,6 +166,9 @@ export class BridgeStack extends Stack {
     output('IngestFunctionName', this.ingest.handler.functionName, 'The ingest function (npm run replay -- --stack invokes it with a replay event)');
     output('SecretId', secretIdOf(this.secret), 'The secret the functions read, by full ARN or name (webhook secrets, DD_API_KEY, DD_APP_KEY)');
     output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
+    if (this.alarmEvents !== undefined) {
+      output('AlarmEventsFailedQueueUrl', this.alarmEvents.failedQueue.queueUrl, 'CloudWatch alarm events that could not be handled (docs/runbook.md#alarmeventsfailed re-sends them)');
+    }
   }
 }
 

@@ -27,6 +27,8 @@ export interface MonitoringProps {
   readonly retryFunction: IFunction;
   readonly retryQueue: IQueue;
   readonly deadLetterQueue: IQueue;
+  /** With alarm events (lib/alarm-events.ts): the queue of the alarm events that could not be handled. @default - none */
+  readonly alarmEventsFailedQueue?: IQueue;
   /** Configured sources (at most 10: alarm metric math takes 10 metrics). */
   readonly sources: readonly string[];
   /** Alarm when the oldest retry message is older than this. @default 15 minutes */
@@ -84,6 +86,8 @@ export class Monitoring extends Construct {
   readonly dashboard: Dashboard;
   readonly alarmTopic: ITopic | undefined;
   readonly dlqNotEmpty: Alarm;
+  /** With `alarmEventsFailedQueue`: an alarm event is waiting there. */
+  readonly alarmEventsFailed: Alarm | undefined;
   readonly retryBacklogAge: Alarm;
   readonly ingestErrors: Alarm;
   readonly ingestThrottles: Alarm;
@@ -134,6 +138,15 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       description: 'case-bridge: work is waiting in the dead-letter queue. Fix the cause, then npm run redrive (docs/runbook.md#dlqnotempty).',
     });
+    this.alarmEventsFailed =
+      props.alarmEventsFailedQueue === undefined
+        ? undefined
+        : this.alarm('AlarmEventsFailed', {
+            metric: props.alarmEventsFailedQueue.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: 'Maximum' }),
+            threshold: 0,
+            evaluationPeriods: 1,
+            description: 'case-bridge: a CloudWatch alarm event could not be handled and waits in its queue; fix the cause, then re-send it (docs/runbook.md#alarmeventsfailed).',
+          });
     this.retryBacklogAge = this.alarm('RetryBacklogAge', {
       metric: props.retryQueue.metricApproximateAgeOfOldestMessage({ period: ONE_MINUTE, statistic: 'Maximum' }),
       threshold: backlogAge.toSeconds(),
@@ -196,13 +209,14 @@ export class Monitoring extends Construct {
     }
     this.silenceAlarms = silenceAlarms;
 
-    const alarms = [this.dlqNotEmpty, this.retryBacklogAge, this.ingestErrors, this.ingestThrottles, this.apiThrottled, this.apiServerErrors, this.signatureRejections, ...silenceAlarms.values()];
+    const alarms = [this.dlqNotEmpty, ...(this.alarmEventsFailed === undefined ? [] : [this.alarmEventsFailed]), this.retryBacklogAge, this.ingestErrors, this.ingestThrottles, this.apiThrottled, this.apiServerErrors, this.signatureRejections, ...silenceAlarms.values()];
     const queueMetric = (queue: IQueue, label: string, metric: 'visible' | 'delayed' | 'age'): IMetric => {
       const options = { period: ONE_MINUTE, statistic: 'Maximum', label };
       if (metric === 'visible') return queue.metricApproximateNumberOfMessagesVisible(options);
       if (metric === 'delayed') return queue.metricApproximateNumberOfMessagesDelayed(options);
       return queue.metricApproximateAgeOfOldestMessage(options);
     };
+    const failed = props.alarmEventsFailedQueue;
     const fnMetrics = (pick: (fn: IFunction, label: string) => IMetric): IMetric[] => [pick(props.ingestFunction, 'ingest'), pick(props.retryFunction, 'retry')];
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
@@ -269,12 +283,17 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Queue depth',
-        left: [queueMetric(props.retryQueue, 'retry visible', 'visible'), queueMetric(props.retryQueue, 'retry delayed', 'delayed'), queueMetric(props.deadLetterQueue, 'DLQ visible', 'visible')],
+        left: [
+          queueMetric(props.retryQueue, 'retry visible', 'visible'),
+          queueMetric(props.retryQueue, 'retry delayed', 'delayed'),
+          queueMetric(props.deadLetterQueue, 'DLQ visible', 'visible'),
+          ...(failed === undefined ? [] : [queueMetric(failed, 'alarm events failed visible', 'visible')]),
+        ],
         width: 8,
       }),
       new GraphWidget({
         title: 'Oldest message age (s)',
-        left: [queueMetric(props.retryQueue, 'retry', 'age'), queueMetric(props.deadLetterQueue, 'DLQ', 'age')],
+        left: [queueMetric(props.retryQueue, 'retry', 'age'), queueMetric(props.deadLetterQueue, 'DLQ', 'age'), ...(failed === undefined ? [] : [queueMetric(failed, 'alarm events failed', 'age')])],
         leftAnnotations: [{ value: backlogAge.toSeconds(), label: 'backlog alarm' }],
         width: 8,
       }),

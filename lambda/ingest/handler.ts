@@ -487,9 +487,12 @@ export function createIngestHandler(deps: IngestDeps) {
 
   /**
    * An event that needs no signature because AWS delivered it with IAM (an EventBridge rule invoking
-   * the function): the same parse, rules, ledger and lifecycle as a verified webhook of `sourceName`.
-   * Answered as a webhook; a problem throws (the invocation fails and EventBridge's retry policy
-   * sends the event again), as does a 5xx answer.
+   * the function asynchronously): the same parse, rules, ledger and lifecycle as a verified webhook
+   * of `sourceName`. Answered as a webhook when its outcome is final (created, duplicate, below the
+   * threshold, no rule…). When it was not written ahead (ledger, retry queue or secret unavailable,
+   * another invocation on it, a malformed event) it is journaled and logged as failed and THROWS,
+   * as does a 5xx answer: Lambda retries the invocation twice, then sends the event to the stack's
+   * on-failure queue (lib/alarm-events.ts), never dropping it.
    */
   async function handleTrusted(sourceName: string, body: JsonObject, requestId: string | undefined): Promise<Result> {
     const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
@@ -499,8 +502,22 @@ export function createIngestHandler(deps: IngestDeps) {
     const receivedAt = now();
     const st: DeliveryState = { id: newDeliveryId(receivedAt), source: compiled.source.name, receivedAt, verified: true, actions: [] };
     if (deps.archive !== undefined) archiveDelivery(st, Buffer.from(JSON.stringify(body)), {}, [], false);
-    const answer = await finish(undefined, st, await processBody(compiled, body, {}, requestId, await deps.secrets.get(), { receivedAt, st }));
-    if ((answer.statusCode ?? 500) >= 500) throw new BridgeError(`the ${sourceName} event was not handled (${answer.statusCode}): ${String(answer.body)}`);
+    const failed = (error: unknown) =>
+      deps.logger.error(`${sourceName} event not handled: the invocation fails, so that Lambda retries it and then keeps it in the on-failure queue`, { source: sourceName, requestId, deliveryId: st.senderDeliveryId, delivery: st.id, error });
+    let answer: Result;
+    try {
+      answer = await processBody(compiled, body, {}, requestId, await deps.secrets.get(), { receivedAt, st });
+    } catch (error) {
+      failed(error);
+      await finish(undefined, st, reply(500, { error: 'not_handled', message: error instanceof Error ? error.message : String(error) }));
+      throw error;
+    }
+    answer = await finish(undefined, st, answer);
+    if ((answer.statusCode ?? 500) >= 500) {
+      const error = new BridgeError(`the ${sourceName} event was not handled (${answer.statusCode}): ${String(answer.body)}`);
+      failed(error);
+      throw error;
+    }
     return answer;
   }
 

@@ -57,8 +57,11 @@ const ingest = createIngestHandler({
 });
 
 /**
- * Three entries: API Gateway's webhooks; the CloudWatch alarm state changes an EventBridge rule
- * delivers in the stack's own account (lib/alarm-events.ts; IAM, no signature): source `cloudwatch`;
+ * Three entries: API Gateway's webhooks (invoked synchronously: every outcome is an answer); the
+ * CloudWatch alarm state changes an EventBridge rule delivers in the stack's own account
+ * (lib/alarm-events.ts; IAM, no signature; invoked asynchronously): source `cloudwatch`, which
+ * throws when the event could not be written ahead, so that Lambda retries it and then keeps it in
+ * the stack's on-failure queue;
  * and `npm run replay -- --stack` (issue 16): `{ "caseBridgeReplay": <request> }` by lambda invoke
  * (IAM only: API Gateway hands the function only its own event shape), answered with the report.
  */

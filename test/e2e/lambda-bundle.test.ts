@@ -193,6 +193,13 @@ describe('the built ingest bundle, cold, against real protocols', () => {
     expect((dd.cases[before]?.request as { data: { attributes: { title: string } } }).data.attributes.title).toBe('[CloudWatch] checkout-api-5xx (111122223333, eu-west-1)');
   });
 
+  it('fails the invocation of an alarm event it could not write ahead (its ledger table missing), so that Lambda retries it and then keeps it in the on-failure queue', { timeout: 60_000 }, async () => {
+    const alarm = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/cloudwatch/alarm.eventbridge.json'), 'utf8')) as Record<string, unknown>;
+    const before = dd.cases.length;
+    await expect(invoke([{ ...alarm, id: randomUUID() }], { CASE_BRIDGE_LEDGER_TABLE: 'no-such-table' })).rejects.toMatchObject({ stderr: expect.stringContaining('the dedup ledger failed (PutItem)') });
+    expect(dd.cases.length).toBe(before);
+  });
+
   it('replays a journaled delivery from its archived bytes when invoked with the replay event (npm run replay -- --stack)', { timeout: 60_000 }, async () => {
     await createJournalTable(dynamo.client, 'case-bridge-journal', { ifMissing: true });
     const s3 = localS3Client(sqs?.endpoint ?? '');

@@ -20,6 +20,7 @@ import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/d
 import { localDynamoClient, startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { fakeDatadog } from '../support/fakes.js';
+import { closedPortUrl, localAwsClient } from '../support/unreachable.js';
 
 // Every way the ingest handler can fail, driven through real protocols where there is one (Secrets
 // Manager's JSON protocol from a stub, DynamoDB from dynalite, SQS and Datadog over sockets, closed
@@ -63,10 +64,7 @@ beforeAll(async () => {
   dd = await startDatadogServer();
   dynamo = await startDynalite();
   await dynamo.createLedgerTable(TABLE);
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  closedPort = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  closedPort = await closedPortUrl();
 }, 30_000);
 
 afterAll(async () => {
@@ -75,7 +73,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (secretsStub ? secretsStub.close(() => resolve()) : resolve()));
 });
 
-const awsClient = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+const awsClient = localAwsClient;
 const awsError = (status: number, type: string) => ({ status, body: { __type: type, message: `${type} (test)` } });
 const secretString = (value: string) => ({ status: 200, body: { Name: SECRET_ID, SecretString: value } });
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { stackFromContext } from '../../lib/app-context.js';
 import { BridgeStack } from '../../lib/bridge-stack.js';
-import { fastApp, PRESETS } from './support.js';
+import { fastApp, policyStatements, PRESETS } from './support.js';
 
 // Issue 17: CloudWatch alarms of the stack's own account by EventBridge (off unless the context
 // says so), and a silence alarm per source that sets silence_alarm_minutes.
@@ -24,9 +24,14 @@ function silenceAlarmsOf(template: Template) {
 }
 
 describe('alarm events (EventBridge)', () => {
-  it('makes no rule by default', () => {
+  it('makes no rule by default, and none of what recovers its events', () => {
     const template = Template.fromStack(new BridgeStack(fastApp(), 'Off', { rulesFile: PRESETS }));
     template.resourceCountIs('AWS::Events::Rule', 0);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+    // The retry queue and its DLQ only.
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.includes('AlarmEventsFailed'))).toEqual([]);
+    expect(Object.keys(template.findOutputs('*'))).not.toContain('AlarmEventsFailedQueueUrl');
   });
 
   it('with alarmEvents and a prefix: a rule on CloudWatch Alarm State Change for that prefix, invoking the ingest function, which it may invoke', () => {
@@ -34,7 +39,13 @@ describe('alarm events (EventBridge)', () => {
     const template = Template.fromStack(new BridgeStack(fastApp(), 'On', props));
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], detail: { alarmName: [{ prefix: 'prod-' }] } },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('IngestApiIngest'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } })],
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('IngestApiIngest'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmEventsFailedQueue'), 'Arn'] } },
+        }),
+      ],
     });
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
@@ -42,6 +53,64 @@ describe('alarm events (EventBridge)', () => {
       FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('IngestApiIngest'), 'Arn'] },
       SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('AlarmEvents'), 'Arn'] },
     });
+  });
+
+  it('keeps every alarm event it could not handle: one queue (SSE, TLS only, 14 days) for the target DLQ and the on-failure destination, alarmed, on the dashboard, in the outputs', () => {
+    const { props } = stackFromContext((key) => ({ alarmEvents: 'true' })[key], PRESETS);
+    const template = Template.fromStack(new BridgeStack(fastApp(), 'Recover', props));
+    const queues = template.findResources('AWS::SQS::Queue');
+    const failed = Object.keys(queues).filter((id) => id.startsWith('AlarmEventsFailedQueue'));
+    expect(failed).toHaveLength(1);
+    const queue = failed[0]!;
+    const arn = { 'Fn::GetAtt': [queue, 'Arn'] };
+    expect(queues[queue]!.Properties).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+
+    // Lambda's asynchronous invocations of the ingest function (unqualified: $LATEST, what the rule invokes):
+    // two retries within an hour, then the record of the failure to the queue.
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^IngestApiIngest') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: arn } },
+    });
+
+    // Least privilege: TLS only; EventBridge may send from this rule only; the ingest role may send (Lambda sends the record with it).
+    const [policy] = Object.values(template.findResources('AWS::SQS::QueuePolicy', { Properties: { Queues: [{ Ref: queue }] } }));
+    expect(policy?.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Resource: arn }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Principal: { Service: 'events.amazonaws.com' },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^AlarmEventsAlarmStateChange/), 'Arn'] } } },
+        Resource: arn,
+      }),
+    ]);
+    const grants = policyStatements(template.findResources('AWS::IAM::Policy')).filter((st) => JSON.stringify(st.Resource).includes(queue));
+    expect(grants).toEqual([expect.objectContaining({ Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] })]);
+    const ingestRole = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes(queue));
+    expect(ingestRole.map(([, p]) => p.Properties.Roles)).toEqual([[{ Ref: expect.stringMatching(/^IngestApiIngestRole/) }]]);
+
+    // An alarm as soon as one message is visible, with its runbook section; on the dashboard beside the DLQ.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      AlarmDescription: Match.stringLikeRegexp('runbook\\.md#alarmeventsfailed'),
+    });
+    const alarmId = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).find((id) => id.startsWith('MonitoringAlarmEventsFailed'));
+    const dashboard = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
+    expect(dashboard).toContain('alarm events failed visible');
+    expect(dashboard).toContain(`"Fn::GetAtt":["${alarmId}","Arn"]`);
+    expect(template.findOutputs('AlarmEventsFailedQueueUrl').AlarmEventsFailedQueueUrl?.Value).toEqual({ Ref: queue });
+    expect(readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8')).toMatch(/^## AlarmEventsFailed$/m);
   });
 
   it('refuses alarmEvents when the rules have no cloudwatch source, and a prefix without alarmEvents', () => {
