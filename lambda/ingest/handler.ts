@@ -119,6 +119,11 @@ export function utf8Bytes(text: string): Buffer {
 /** Headers a source's `credential` names that hold no secret: a signature over the body, its timestamp and id, SNS's message type. */
 const NOT_A_CREDENTIAL = /signature|timestamp|^webhook-id$|^x-amz-sns-/i;
 
+/** A source's static credential headers (bearer, basic, a token header): never archived, whatever their names. */
+function credentialHeadersOf(compiled: CompiledSource): string[] {
+  return compiled.source.credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
+}
+
 /** Delivery id headers of the senders (same on every retry of one delivery). */
 const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 'request-id'] as const;
 
@@ -279,8 +284,7 @@ export function createIngestHandler(deps: IngestDeps) {
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
     // The archive's copy of the bytes: `raw` may be a view of the shared buffer, reused after an await.
     const archived = deps.archive === undefined ? undefined : Buffer.from(raw);
-    // A static credential (bearer, basic, a token header) is never archived, whatever its header's name.
-    const credentialHeaders = compiled.source.credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
+    const credentialHeaders = credentialHeadersOf(compiled);
 
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
     const { authenticate } = compiled.source;
@@ -476,7 +480,9 @@ export function createIngestHandler(deps: IngestDeps) {
       if (st !== undefined) st.senderDeliveryId ??= DELIVERY_HEADERS.map((name) => h[name]).find((v) => v !== undefined);
       if (st !== undefined && !st.verified && st.archived === undefined && deps.archiveRejected === true && request.response.statusCode !== 413) {
         const { body, isBase64Encoded } = request.event;
-        archiveDelivery(st, Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8'), h, [], true);
+        // Refused (a wrong content type, a wrong credential...): its credential header is dropped as an accepted one's is.
+        const compiled = isSourceName(st.source) ? deps.rules.sources.get(st.source) : undefined;
+        archiveDelivery(st, Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8'), h, compiled === undefined ? [] : credentialHeadersOf(compiled), true);
       }
       request.response = await finish(request.event, st, request.response);
     },
