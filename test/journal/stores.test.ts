@@ -70,6 +70,34 @@ describe('DynamoJournal', () => {
     expect((await journal.get(fresh.id))?.events).toEqual(fresh.events);
   });
 
+  it('a delivery of a thousand alerts still fits one item (DynamoDB takes 400 KB): the rest is counted', async () => {
+    const at = NOW - 300;
+    const identity = (i: number): string => `{}/{severity="critical"}:{alertname="NodeDown", cluster="eu-west-1-production"}/${i.toString(16).padStart(16, '0')}`;
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      type: 'alert.firing',
+      identity: identity(i),
+      signal: 'firing',
+      rule: 'alert firing',
+      outcome: 'queued',
+      reason: 'create_queued',
+      actions: [{ id: `cbu${i.toString(16).padStart(20, '0')}`, kind: 'create' as const, outcome: 'queued' as const, retryInSeconds: 5, reason: 'Datadog answered 429', at }],
+    }));
+    const big = record(at, { identities: events.map((e) => e.identity), events });
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeGreaterThan(400 * 1024);
+    const stored = await journal.update(big.id, () => big, { expectNew: true });
+    expect(stored).toBeDefined();
+    const back = (await journal.get(big.id))!;
+    expect(back.events.length + (back.omitted?.events ?? 0)).toBe(1000);
+    expect(back.identities.length + (back.omitted?.identities ?? 0)).toBe(1000);
+    expect(back.events[0]).toEqual(events[0]);
+    // The retry function finishes a create: a follow-up of the same record, which still fits.
+    const done = { id: events[0]!.actions[0]!.id, kind: 'create' as const, outcome: 'done' as const, caseId: 'c0', caseKey: 'DDFC-0', at: NOW };
+    await journal.update(big.id, (cur) => withFollowUp(cur, big.id, big.source, done, big.receivedAt));
+    const last = (await journal.get(big.id))!;
+    expect(last.status).toBe('created');
+    expect(last.followUps).toEqual([{ ...done, later: true }]);
+  });
+
   it('does not return an expired record', async () => {
     const old = record(NOW - 20 * 86_400_000);
     await journal.update(old.id, () => old, { expectNew: true });
