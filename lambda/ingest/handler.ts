@@ -124,6 +124,15 @@ function credentialHeadersOf(compiled: CompiledSource): string[] {
   return compiled.source.credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
 }
 
+/**
+ * Sources whose signature covers the body only, with neither a timestamp nor the delivery id (GitHub's
+ * X-GitHub-Delivery, Sentry's Request-ID, PagerDuty's X-Webhook-Id): a captured body sent again with a
+ * new id would be new work (and Sentry's event time, its unsigned Sentry-Hook-Timestamp, would be the
+ * forger's), so their delivery key is a hash of the signed body. Each of their events is its own body
+ * (an id or a time in it), and their retries send the same bytes.
+ */
+const BODY_KEYED_SOURCES: ReadonlySet<string> = new Set(['github', 'sentry', 'pagerduty']);
+
 /** Delivery id headers of the senders (same on every retry of one delivery). */
 const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 'request-id'] as const;
 
@@ -304,9 +313,9 @@ export function createIngestHandler(deps: IngestDeps) {
       st.verified = true;
       if (archived !== undefined) archiveDelivery(st, archived, headers, credentialHeaders, false);
       body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
-      // GitHub signs no timestamp and not its delivery id: its delivery key is a hash of the signed body
-      // (issue 13), taken here, before any await, while `raw` still holds this request's bytes.
-      if (compiled.source.name === 'github') bodyKey = `b:${hash('sha256', raw, 'hex')}`;
+      // A sender that signs neither a timestamp nor its delivery id: the delivery key is a hash of the signed
+      // body (issue 13), taken here, before any await, while `raw` still holds this request's bytes.
+      if (BODY_KEYED_SOURCES.has(compiled.source.name)) bodyKey = `b:${hash('sha256', raw, 'hex')}`;
     } else {
       // The signature is over fields of the body (Amazon SNS): read it, then check it before anything uses it.
       // A body that is not even JSON is not a signed message: 401, as any other unauthenticated request.
