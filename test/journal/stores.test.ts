@@ -1,10 +1,11 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { localArchive, localJournal, localS3Client } from '../../lambda/local/journal.js';
 import type { DynamoJournal } from '../../lambda/journal/dynamo-journal.js';
 import type { S3Archive } from '../../lambda/journal/s3-archive.js';
-import { newDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
+import { ArchiveError, newDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
 import { mergeIngestRecord, withFollowUp } from '../../lambda/journal/trace.js';
 
 // The deployed stores against real protocol emulators: DynamoDB (dynalite) and S3 (fauxqs).
@@ -117,6 +118,22 @@ describe('S3Archive', () => {
     expect(got!.receivedAt).toBe(NOW);
     expect(await archive.list({ since: NOW - 1000, source: 'opsgenie' })).toEqual([{ key, source: 'opsgenie', id, receivedAt: NOW, size: body.length }]);
     expect(await archive.get('opsgenie/2020-01-01/nope')).toBeUndefined();
+  });
+
+  it('checks what it reads back: an object whose headers are not a map of strings is refused with ArchiveError, not passed on', async () => {
+    const s3 = localS3Client(sqs.endpoint);
+    const id = newDeliveryId(NOW);
+    const key = `sentry/${new Date(NOW).toISOString().slice(0, 10)}/${id}`;
+    await s3.send(new PutObjectCommand({ Bucket: 'archive-test', Key: key, Body: '{}', Metadata: { headers: encodeURIComponent(JSON.stringify({ 'content-type': ['application/json'], 'x-n': 1 })), 'received-at': 'soon' } }));
+    await expect(archive.get(key)).rejects.toThrow(ArchiveError);
+    await s3.send(new PutObjectCommand({ Bucket: 'archive-test', Key: key, Body: '{}', Metadata: { headers: 'sidecar', 'received-at': 'soon' } }));
+    await s3.send(new PutObjectCommand({ Bucket: 'archive-test', Key: `${key}.headers.json`, Body: '{"content-type":"application/json"' }));
+    await expect(archive.get(key)).rejects.toThrow(ArchiveError);
+    await s3.send(new PutObjectCommand({ Bucket: 'archive-test', Key: `${key}.headers.json`, Body: '{"content-type":"application/json"}' }));
+    const got = await archive.get(key);
+    expect(got?.headers).toEqual({ 'content-type': 'application/json' });
+    // A receive time that is not a number: the one the delivery id names.
+    expect(got?.receivedAt).toBe(NOW);
   });
 
   it('keeps headers too long for the object metadata beside the object', async () => {
