@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { runNote } from '../../lambda/delivery/note.js';
+import type { OutboxDeps } from '../../lambda/delivery/outbox.js';
+import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
+import { runLifecycle } from '../../lambda/delivery/run.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import type { LedgerEntry } from '../../lambda/ledger/types.js';
+import type { AlertWork } from '../../lambda/lifecycle/work.js';
+import type { SourceNote } from '../../lambda/sources/types.js';
+import { silentLogger } from '../../lambda/shared/log.js';
+import { firing, note, T0 } from '../support/crash.js';
+import { fakeDatadog } from '../support/fakes.js';
+
+// Issue 17 under contention: a note whose transition write keeps losing its condition (a burst of
+// other deliveries of the alert writes the entry between its read and its write) is never answered as
+// handled without being written: it is mirrored, or the delivery fails so that the sender sends it again.
+
+/** Another delivery's conditional write changes the entry between each of the next `contended` reads and writes of a note. */
+class ContendedLedger extends MemoryLedger {
+  contended = 0;
+  override async swap(before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean> {
+    if (this.contended > 0 && after.outbox?.some((a) => a.text?.startsWith('Note from')) === true) {
+      this.contended -= 1;
+      // Another worker's conditional write lands first (its claim on the outbox, a comment's completion...).
+      const current = await this.get(after.source, after.identity);
+      if (current !== undefined) await super.swap(current, { ...current });
+    }
+    return super.swap(before, after);
+  }
+}
+
+describe('a note that keeps losing its write to concurrent firings', () => {
+  it.each([1, 3, 6])('(%i lost writes) is posted once, or the delivery fails and its redelivery posts it once', async (times) => {
+    const ledger = new ContendedLedger();
+    const dd = fakeDatadog();
+    const deps: OutboxDeps = {
+      datadog: dd,
+      keys: { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) },
+      queue: new MemoryActionQueue(),
+      ledger,
+      logger: silentLogger,
+      now: () => T0,
+      random: () => 0,
+    };
+    expect((await runLifecycle(firing(), deps)).status).toBe('created');
+    ledger.contended = times;
+    const work = note('n-1') as AlertWork & { note: SourceNote };
+    let failed = false;
+    try {
+      await runNote(work, deps);
+    } catch {
+      failed = true;
+    }
+    // The sender's retry of a failed delivery.
+    if (failed) await runNote(work, deps);
+    const comments = dd.cases.flatMap((c) => c.comments).filter((text) => text.includes('Note n-1.'));
+    expect(comments).toHaveLength(1);
+  });
+});
