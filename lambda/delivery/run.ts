@@ -5,7 +5,7 @@ import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
 import { decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
-import { DatadogError } from '../shared/errors.js';
+import { DatadogError, LedgerError } from '../shared/errors.js';
 import { isoTime } from '../shared/time.js';
 import type { CountMetric } from '../shared/metrics.js';
 import type { PendingEvent } from './queue.js';
@@ -42,11 +42,14 @@ export async function runLifecycle(work: AlertWork, deps: OutboxDeps): Promise<L
   return outcome;
 }
 
+/** Conditional writes of a transition (each decided on a fresh read) before the event fails and is sent again. */
+const LIFECYCLE_WRITE_ROUNDS = 5;
+
 async function decideAndAct(work: AlertWork, deps: OutboxDeps): Promise<LifecycleOutcome> {
   let recorded = false;
   // A transition write that lost its condition (another delivery changed the entry) is decided again.
   for (let round = 0; ; round += 1) {
-    const step = await decideOnce(work, deps, recorded, round >= 2);
+    const step = await decideOnce(work, deps, recorded, round >= LIFECYCLE_WRITE_ROUNDS - 1);
     if (step.kind === 'done') return step.outcome;
     recorded ||= step.recorded;
   }
@@ -165,7 +168,9 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   // Write-ahead: the watchdog first, then the transition with its effects; then the effects.
   await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
   if (!(await ledger.swap(entry, next))) {
-    if (last) return nothing(d.reason);
+    // Not written: answering it handled would lose its effects (a close, a comment). The ingest answers
+    // 503 (the sender sends it again); the retry function leaves the message on the queue.
+    if (last) throw new LedgerError(`the ${work.signal} event of ${work.identity} was not written: the alert's ledger entry changed under ${LIFECYCLE_WRITE_ROUNDS} writes`);
     return { kind: 'again', recorded };
   }
   if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');

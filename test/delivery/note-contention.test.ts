@@ -8,7 +8,7 @@ import type { LedgerEntry } from '../../lambda/ledger/types.js';
 import type { AlertWork } from '../../lambda/lifecycle/work.js';
 import type { SourceNote } from '../../lambda/sources/types.js';
 import { silentLogger } from '../../lambda/shared/log.js';
-import { firing, note, T0 } from '../support/crash.js';
+import { firing, note, resolved, T0 } from '../support/crash.js';
 import { fakeDatadog } from '../support/fakes.js';
 
 // Issue 17 under contention: a note whose transition write keeps losing its condition (a burst of
@@ -19,7 +19,7 @@ import { fakeDatadog } from '../support/fakes.js';
 class ContendedLedger extends MemoryLedger {
   contended = 0;
   override async swap(before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean> {
-    if (this.contended > 0 && after.outbox?.some((a) => a.text?.startsWith('Note from')) === true) {
+    if (this.contended > 0 && after.outbox?.some((a) => a.text?.startsWith('Note from') === true || a.purpose === 'close') === true) {
       this.contended -= 1;
       // Another worker's conditional write lands first (its claim on the outbox, a comment's completion...).
       const current = await this.get(after.source, after.identity);
@@ -55,5 +55,33 @@ describe('a note that keeps losing its write to concurrent firings', () => {
     if (failed) await runNote(work, deps);
     const comments = dd.cases.flatMap((c) => c.comments).filter((text) => text.includes('Note n-1.'));
     expect(comments).toHaveLength(1);
+  });
+});
+
+describe('a resolve that keeps losing its write to concurrent deliveries', () => {
+  it.each([1, 3, 6])('(%i lost writes) closes the case, or the delivery fails and its redelivery closes it', async (times) => {
+    const ledger = new ContendedLedger();
+    const dd = fakeDatadog();
+    const deps: OutboxDeps = {
+      datadog: dd,
+      keys: { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) },
+      queue: new MemoryActionQueue(),
+      ledger,
+      logger: silentLogger,
+      now: () => T0 + 1000,
+      random: () => 0,
+    };
+    expect((await runLifecycle({ ...firing(), occurredAt: T0 }, deps)).status).toBe('created');
+    ledger.contended = times;
+    const work: AlertWork = { ...resolved(), occurredAt: T0 + 500 };
+    let failed = false;
+    try {
+      await runLifecycle(work, deps);
+    } catch {
+      failed = true;
+    }
+    if (failed) await runLifecycle(work, deps);
+    expect(dd.cases[0]?.status).toBe('CLOSED');
+    expect((await ledger.get('alertmanager', 'group/disk'))?.state).toBe('closed');
   });
 });
