@@ -126,7 +126,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   if (d.actions.length === 0) return nothing(d.reason);
 
   const first = d.actions[0]!;
-  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded, reached);
+  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded, last, reached);
   if (first.kind === 'defer') return { kind: 'done', outcome: await deferEvent(work, deps, now) };
   if (entry === undefined || caseId === undefined) return nothing('no_case');
 
@@ -274,6 +274,7 @@ async function create(
   deps: OutboxDeps,
   reason: DecisionReason,
   recorded: boolean,
+  last: boolean,
   reached?: ThresholdReached,
 ): Promise<Step> {
   const key: AlertKey = { source: work.source, identity: work.identity };
@@ -291,9 +292,15 @@ async function create(
   const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction, ...lineage(reason, entry, createAction)]) }, me, now);
   await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
   if (!(await deps.ledger.swap(before, next))) {
+    const held = await deps.ledger.get(work.source, work.identity);
+    // A new case for a closed one, beaten by a write that made none (a note or a claim on the closed
+    // case's outbox): the entry is still the closed case's: decided again, on that fresh read.
+    if (action.replacing && before !== undefined && held?.state === before.state && held.generation === before.generation && held.caseId === before.caseId) {
+      if (last) throw new LedgerError(`the new case of ${work.identity} was not written: the alert's ledger entry changed under ${LIFECYCLE_WRITE_ROUNDS} writes`);
+      return { kind: 'again', recorded };
+    }
     // Another delivery of the same alert holds the entry: this one is a repeat.
     if (!recorded) await deps.ledger.recordOccurrence(key, now, work.occurredAt ?? now);
-    const held = await deps.ledger.get(work.source, work.identity);
     return { kind: 'done', outcome: { status: 'deduplicated', reason: 'create_pending', caseId: held?.caseId, caseKey: held?.caseKey } };
   }
   if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');

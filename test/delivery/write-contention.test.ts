@@ -11,7 +11,7 @@ import { silentLogger } from '../../lambda/shared/log.js';
 import { firing, note, resolved, T0 } from '../support/crash.js';
 import { fakeDatadog } from '../support/fakes.js';
 
-// Issue 17 under contention: a note whose transition write keeps losing its condition (a burst of
+// Under contention (issues 13, 17): a note, a resolve or a new case whose conditional write keeps losing (a burst of
 // other deliveries of the alert writes the entry between its read and its write) is never answered as
 // handled without being written: it is mirrored, or the delivery fails so that the sender sends it again.
 
@@ -19,7 +19,8 @@ import { fakeDatadog } from '../support/fakes.js';
 class ContendedLedger extends MemoryLedger {
   contended = 0;
   override async swap(before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean> {
-    if (this.contended > 0 && after.outbox?.some((a) => a.text?.startsWith('Note from') === true || a.purpose === 'close') === true) {
+    const contendedWrite = after.outbox?.some((a) => a.text?.startsWith('Note from') === true || a.purpose === 'close' || (a.kind === 'create' && after.generation > 0)) === true;
+    if (this.contended > 0 && contendedWrite) {
       this.contended -= 1;
       // Another worker's conditional write lands first (its claim on the outbox, a comment's completion...).
       const current = await this.get(after.source, after.identity);
@@ -83,5 +84,30 @@ describe('a resolve that keeps losing its write to concurrent deliveries', () =>
     if (failed) await runLifecycle(work, deps);
     expect(dd.cases[0]?.status).toBe('CLOSED');
     expect((await ledger.get('alertmanager', 'group/disk'))?.state).toBe('closed');
+  });
+});
+
+describe('a new case after the reopen window whose create write loses to a write that made no case (a note on the closed case)', () => {
+  it('is decided again and creates the new case', async () => {
+    const ledger = new ContendedLedger();
+    const dd = fakeDatadog();
+    let clock = T0;
+    const deps: OutboxDeps = {
+      datadog: dd,
+      keys: { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) },
+      queue: new MemoryActionQueue(),
+      ledger,
+      logger: silentLogger,
+      now: () => clock,
+      random: () => 0,
+    };
+    expect((await runLifecycle({ ...firing(), occurredAt: clock }, deps)).status).toBe('created');
+    clock += 60_000;
+    expect((await runLifecycle({ ...resolved(), occurredAt: clock }, deps)).reason).toBe('resolved_closed');
+    clock += 2 * 86_400_000;
+    ledger.contended = 1;
+    const outcome = await runLifecycle({ ...firing(), occurredAt: clock }, deps);
+    expect(outcome.status).toBe('created');
+    expect(dd.cases).toHaveLength(2);
   });
 });
