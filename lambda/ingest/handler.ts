@@ -370,7 +370,8 @@ export function createIngestHandler(deps: IngestDeps) {
     // It is claimed before the work and marked done only once the work is stored (the ledger entry's
     // transition and outbox): a worker that died in between leaves it claimed, and the sender's retry
     // after CLAIM_MS takes it over. A redelivery of finished work is `200 duplicate`.
-    const deliveryKey = deliveryId === undefined ? undefined : (bodyKey ?? deliveryId);
+    // A body-keyed delivery is keyed whether or not the (unsigned) id header came with it: leaving it out must not skip the check.
+    const deliveryKey = bodyKey ?? deliveryId;
     if (!dryRun && deliveryKey !== undefined) {
       const claim = await ledger.claimDelivery(compiled.source.name, deliveryKey, now(), CLAIM_MS);
       if (claim === 'done') {

@@ -179,6 +179,19 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(dd.cases).toHaveLength(1);
   });
 
+  it('a GitHub body captured and sent again without any X-GitHub-Delivery changes nothing either (#13)', async () => {
+    const { dd, bridge } = await start();
+    expect((await sendIssue(bridge, { delivery: 'original' })).status).toBe(201);
+    const body = ISSUE_BODY;
+    const res = await fetch(`${bridge.url}/webhooks/github`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'issues', 'x-hub-signature-256': githubSignature(TEST_SECRETS.GITHUB_WEBHOOK_SECRET, body) },
+    });
+    expect(((await res.json()) as Answer).status).toBe('duplicate');
+    expect(creates(dd)).toHaveLength(1);
+  });
+
   it('a Sentry body captured and sent again with a new Request-ID and a fresh Sentry-Hook-Timestamp (neither signed) does not reopen its closed case (#13)', async () => {
     const { dd, bridge } = await start();
     const fixture = (name: string): string => readFileSync(new URL(`../fixtures/sentry/${name}`, import.meta.url), 'utf8');
