@@ -121,7 +121,8 @@ const NOT_A_CREDENTIAL = /signature|timestamp|^webhook-id$|^x-amz-sns-/i;
 
 /** A source's static credential headers (bearer, basic, a token header): never archived, whatever their names. */
 function credentialHeadersOf(compiled: CompiledSource): string[] {
-  return compiled.source.credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
+  const { credential } = compiled.source;
+  return credential.static === true ? [...credential.headers] : credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
 }
 
 /**

@@ -27,6 +27,12 @@ sources:
       - name: alert created
         events: [Create]
         case: { title: "{{ alert.message }}", description: "{{ alert.message }}" }
+  generic:
+    settings: { secret: GENERIC_WEBHOOK_SECRET, scheme: bearer, header: X-Uptime-Signature, event_type: type, identity: id }
+    rules:
+      - name: any
+        signals: [firing]
+        case: { title: "{{ type }}", description: "{{ type }}" }
 `,
     'test rules',
   ),
@@ -37,7 +43,7 @@ const body = readFileSync(new URL('../fixtures/opsgenie/Create.json', import.met
 function setup() {
   const archive = new MemoryArchive();
   const journal = new MemoryJournal();
-  const secrets = { OPSGENIE_BEARER_TOKEN: TOKEN, DD_API_KEY: 'a'.repeat(32), DD_APP_KEY: 'b'.repeat(40) };
+  const secrets = { OPSGENIE_BEARER_TOKEN: TOKEN, GENERIC_WEBHOOK_SECRET: TOKEN, DD_API_KEY: 'a'.repeat(32), DD_APP_KEY: 'b'.repeat(40) };
   const handler = createIngestHandler({
     rules,
     secrets: { get: async () => secrets, refresh: async () => secrets },
@@ -82,5 +88,17 @@ describe('the raw archive never stores a static credential, whatever its header 
     expect(stored[0]!.headers['content-type']).toBe(headers['content-type']);
     expect(stored[0]!.headers['x-bridge-key']).toBeUndefined();
     expect(JSON.stringify(stored[0]!.headers)).not.toContain(TOKEN.slice(0, 8));
+  });
+});
+
+describe('a bearer credential in a header whose name says signature (generic, scheme bearer)', () => {
+  it('is a credential all the same: not archived', async () => {
+    const { handler, archive } = setup();
+    const body = readFileSync(new URL('../fixtures/generic/check.down.json', import.meta.url), 'utf8');
+    const event = { ...request({ 'content-type': 'application/json', 'x-uptime-signature': `Bearer ${TOKEN}` }), rawPath: '/webhooks/generic', pathParameters: { source: 'generic' }, body };
+    expect((await handler(event, context)).statusCode).toBe(201);
+    const stored = [...archive.objects.values()];
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.headers['x-uptime-signature']).toBeUndefined();
   });
 });
