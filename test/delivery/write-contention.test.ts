@@ -9,7 +9,7 @@ import type { AlertWork } from '../../lambda/lifecycle/work.js';
 import type { SourceNote } from '../../lambda/sources/types.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { firing, note, resolved, T0 } from '../support/crash.js';
-import { fakeDatadog } from '../support/fakes.js';
+import { fakeDatadog, type FakeDatadog } from '../support/fakes.js';
 
 // Under contention (issues 13, 17): a note, a resolve or a new case whose conditional write keeps losing (a burst of
 // other deliveries of the alert writes the entry between its read and its write) is never answered as
@@ -30,19 +30,17 @@ class ContendedLedger extends MemoryLedger {
   }
 }
 
+/** A contended ledger, a fake Datadog and the outbox's deps over them, on `now`. */
+function world(now: () => number): { ledger: ContendedLedger; dd: FakeDatadog; deps: OutboxDeps } {
+  const ledger = new ContendedLedger();
+  const dd = fakeDatadog();
+  const keys = { apiKey: 'a', appKey: 'b' };
+  return { ledger, dd, deps: { datadog: dd, keys: { get: async () => keys, refresh: async () => keys }, queue: new MemoryActionQueue(), ledger, logger: silentLogger, now, random: () => 0 } };
+}
+
 describe('a note that keeps losing its write to concurrent firings', () => {
   it.each([1, 3, 6])('(%i lost writes) is posted once, or the delivery fails and its redelivery posts it once', async (times) => {
-    const ledger = new ContendedLedger();
-    const dd = fakeDatadog();
-    const deps: OutboxDeps = {
-      datadog: dd,
-      keys: { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) },
-      queue: new MemoryActionQueue(),
-      ledger,
-      logger: silentLogger,
-      now: () => T0,
-      random: () => 0,
-    };
+    const { ledger, dd, deps } = world(() => T0);
     expect((await runLifecycle(firing(), deps)).status).toBe('created');
     ledger.contended = times;
     const work = note('n-1') as AlertWork & { note: SourceNote };
@@ -61,17 +59,7 @@ describe('a note that keeps losing its write to concurrent firings', () => {
 
 describe('a resolve that keeps losing its write to concurrent deliveries', () => {
   it.each([1, 3, 6])('(%i lost writes) closes the case, or the delivery fails and its redelivery closes it', async (times) => {
-    const ledger = new ContendedLedger();
-    const dd = fakeDatadog();
-    const deps: OutboxDeps = {
-      datadog: dd,
-      keys: { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) },
-      queue: new MemoryActionQueue(),
-      ledger,
-      logger: silentLogger,
-      now: () => T0 + 1000,
-      random: () => 0,
-    };
+    const { ledger, dd, deps } = world(() => T0 + 1000);
     expect((await runLifecycle({ ...firing(), occurredAt: T0 }, deps)).status).toBe('created');
     ledger.contended = times;
     const work: AlertWork = { ...resolved(), occurredAt: T0 + 500 };
@@ -89,18 +77,8 @@ describe('a resolve that keeps losing its write to concurrent deliveries', () =>
 
 describe('a new case after the reopen window whose create write loses to a write that made no case (a note on the closed case)', () => {
   it('is decided again and creates the new case', async () => {
-    const ledger = new ContendedLedger();
-    const dd = fakeDatadog();
     let clock = T0;
-    const deps: OutboxDeps = {
-      datadog: dd,
-      keys: { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) },
-      queue: new MemoryActionQueue(),
-      ledger,
-      logger: silentLogger,
-      now: () => clock,
-      random: () => 0,
-    };
+    const { ledger, dd, deps } = world(() => clock);
     expect((await runLifecycle({ ...firing(), occurredAt: clock }, deps)).status).toBe('created');
     clock += 60_000;
     expect((await runLifecycle({ ...resolved(), occurredAt: clock }, deps)).reason).toBe('resolved_closed');
