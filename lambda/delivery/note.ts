@@ -7,6 +7,10 @@ import { WATCHDOG_DELAY_SECONDS } from '../shared/budgets.js';
 import { armWatchdog, claimed, runOutbox, type OutboxDeps } from './outbox.js';
 import type { LifecycleOutcome } from './run.js';
 import { STEP_HOOKS } from './steps.js';
+import { LedgerError } from '../shared/errors.js';
+
+/** Conditional writes a note tries (each on a fresh read) before its delivery is answered 503 and sent again. */
+const NOTE_WRITE_ROUNDS = 5;
 
 /**
  * A human's note through the ledger (issue 17, `on_note: comment`; the rules in prose are in
@@ -47,8 +51,9 @@ export async function runNote(work: AlertWork & { readonly note: SourceNote }, d
     const next = claimVoid ? claimed(appended, me, now) : appended;
     await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
     if (!(await deps.ledger.swap(entry, next))) {
-      if (round < 2) continue;
-      return { status: 'deduplicated', reason: 'note_pending', caseId: entry.caseId, caseKey: entry.caseKey };
+      if (round < NOTE_WRITE_ROUNDS - 1) continue;
+      // Not written: answering it handled would lose the note. A 503: the sender sends it again.
+      throw new LedgerError(`the note ${work.note.id} of ${work.identity} was not written: the alert's ledger entry changed under ${NOTE_WRITE_ROUNDS} writes`);
     }
     if (STEP_HOOKS && deps.steps !== undefined) await deps.steps('transition.written', key);
     deps.metrics?.count('CasesCommented', work.source);

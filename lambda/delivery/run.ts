@@ -5,7 +5,7 @@ import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
 import { asReplay, decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
-import { DatadogError } from '../shared/errors.js';
+import { DatadogError, LedgerError } from '../shared/errors.js';
 import { isoTime } from '../shared/time.js';
 import type { CountMetric } from '../shared/metrics.js';
 import type { PendingEvent } from './queue.js';
@@ -42,11 +42,14 @@ export async function runLifecycle(work: AlertWork, deps: OutboxDeps): Promise<L
   return outcome;
 }
 
+/** Conditional writes of a transition (each decided on a fresh read) before the event fails and is sent again. */
+const LIFECYCLE_WRITE_ROUNDS = 5;
+
 async function decideAndAct(work: AlertWork, deps: OutboxDeps): Promise<LifecycleOutcome> {
   let recorded = false;
   // A transition write that lost its condition (another delivery changed the entry) is decided again.
   for (let round = 0; ; round += 1) {
-    const step = await decideOnce(work, deps, recorded, round >= 2);
+    const step = await decideOnce(work, deps, recorded, round >= LIFECYCLE_WRITE_ROUNDS - 1);
     if (step.kind === 'done') return step.outcome;
     recorded ||= step.recorded;
   }
@@ -124,7 +127,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   if (d.actions.length === 0) return nothing(d.reason);
 
   const first = d.actions[0]!;
-  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded, reached);
+  if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded, last, reached);
   if (first.kind === 'defer') return { kind: 'done', outcome: await deferEvent(work, deps, now) };
   if (entry === undefined || caseId === undefined) return nothing('no_case');
 
@@ -166,7 +169,9 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   // Write-ahead: the watchdog first, then the transition with its effects; then the effects.
   await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
   if (!(await ledger.swap(entry, next))) {
-    if (last) return nothing(d.reason);
+    // Not written: answering it handled would lose its effects (a close, a comment). The ingest answers
+    // 503 (the sender sends it again); the retry function leaves the message on the queue.
+    if (last) throw new LedgerError(`the ${work.signal} event of ${work.identity} was not written: the alert's ledger entry changed under ${LIFECYCLE_WRITE_ROUNDS} writes`);
     return { kind: 'again', recorded };
   }
   if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');
@@ -270,6 +275,7 @@ async function create(
   deps: OutboxDeps,
   reason: DecisionReason,
   recorded: boolean,
+  last: boolean,
   reached?: ThresholdReached,
 ): Promise<Step> {
   const key: AlertKey = { source: work.source, identity: work.identity };
@@ -287,9 +293,15 @@ async function create(
   const next = claimed({ ...intent, nextSeq: entry?.nextSeq, lastFiringAt: work.signal === 'firing' ? (work.occurredAt ?? now) : intent.lastFiringAt, ...appendActions({ ...intent, nextSeq: entry?.nextSeq }, [createAction, ...lineage(reason, entry, createAction)]) }, me, now);
   await armWatchdog(key, deps, WATCHDOG_DELAY_SECONDS);
   if (!(await deps.ledger.swap(before, next))) {
+    const held = await deps.ledger.get(work.source, work.identity);
+    // A new case for a closed one, beaten by a write that made none (a note or a claim on the closed
+    // case's outbox): the entry is still the closed case's: decided again, on that fresh read.
+    if (action.replacing && before !== undefined && held?.state === before.state && held.generation === before.generation && held.caseId === before.caseId) {
+      if (last) throw new LedgerError(`the new case of ${work.identity} was not written: the alert's ledger entry changed under ${LIFECYCLE_WRITE_ROUNDS} writes`);
+      return { kind: 'again', recorded };
+    }
     // Another delivery of the same alert holds the entry: this one is a repeat.
     if (!recorded) await deps.ledger.recordOccurrence(key, now, work.occurredAt ?? now);
-    const held = await deps.ledger.get(work.source, work.identity);
     return { kind: 'done', outcome: { status: 'deduplicated', reason: 'create_pending', caseId: held?.caseId, caseKey: held?.caseKey } };
   }
   if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');

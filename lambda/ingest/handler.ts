@@ -120,6 +120,21 @@ export function utf8Bytes(text: string): Buffer {
 /** Headers a source's `credential` names that hold no secret: a signature over the body, its timestamp and id, SNS's message type. */
 const NOT_A_CREDENTIAL = /signature|timestamp|^webhook-id$|^x-amz-sns-/i;
 
+/** A source's static credential headers (bearer, basic, a token header): never archived, whatever their names. */
+function credentialHeadersOf(compiled: CompiledSource): string[] {
+  const { credential } = compiled.source;
+  return credential.static === true ? [...credential.headers] : credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
+}
+
+/**
+ * Sources whose signature covers the body only, with neither a timestamp nor the delivery id (GitHub's
+ * X-GitHub-Delivery, Sentry's Request-ID, PagerDuty's X-Webhook-Id): a captured body sent again with a
+ * new id would be new work (and Sentry's event time, its unsigned Sentry-Hook-Timestamp, would be the
+ * forger's), so their delivery key is a hash of the signed body. Each of their events is its own body
+ * (an id or a time in it), and their retries send the same bytes.
+ */
+const BODY_KEYED_SOURCES: ReadonlySet<string> = new Set(['github', 'sentry', 'pagerduty']);
+
 /** Delivery id headers of the senders (same on every retry of one delivery). */
 const DELIVERY_HEADERS = ['x-github-delivery', 'x-webhook-id', 'webhook-id', 'request-id'] as const;
 
@@ -280,8 +295,7 @@ export function createIngestHandler(deps: IngestDeps) {
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
     // The archive's copy of the bytes: `raw` may be a view of the shared buffer, reused after an await.
     const archived = deps.archive === undefined ? undefined : Buffer.from(raw);
-    // A static credential (bearer, basic, a token header) is never archived, whatever its header's name.
-    const credentialHeaders = compiled.source.credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
+    const credentialHeaders = credentialHeadersOf(compiled);
 
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.
     const { authenticate } = compiled.source;
@@ -301,9 +315,9 @@ export function createIngestHandler(deps: IngestDeps) {
       st.verified = true;
       if (archived !== undefined) archiveDelivery(st, archived, headers, credentialHeaders, false);
       body = text === undefined ? parseJsonObject(raw) : parseJsonObjectText(text, raw);
-      // GitHub signs no timestamp and not its delivery id: its delivery key is a hash of the signed body
-      // (issue 13), taken here, before any await, while `raw` still holds this request's bytes.
-      if (compiled.source.name === 'github') bodyKey = `b:${hash('sha256', raw, 'hex')}`;
+      // A sender that signs neither a timestamp nor its delivery id: the delivery key is a hash of the signed
+      // body (issue 13), taken here, before any await, while `raw` still holds this request's bytes.
+      if (BODY_KEYED_SOURCES.has(compiled.source.name)) bodyKey = `b:${hash('sha256', raw, 'hex')}`;
     } else {
       // The signature is over fields of the body (Amazon SNS): read it, then check it before anything uses it.
       // A body that is not even JSON is not a signed message: 401, as any other unauthenticated request.
@@ -359,7 +373,8 @@ export function createIngestHandler(deps: IngestDeps) {
     // transition and outbox): a worker that died in between leaves it claimed, and the sender's retry
     // after CLAIM_MS takes it over. A redelivery of finished work is `200 duplicate`.
     // A replay (issue 16) is a new delivery by design: the sender's delivery id, handled already, is not claimed.
-    const deliveryKey = deliveryId === undefined || request.replay === true ? undefined : (bodyKey ?? deliveryId);
+    // A body-keyed delivery is keyed whether or not the (unsigned) id header came with it: leaving it out must not skip the check.
+    const deliveryKey = request.replay === true ? undefined : (bodyKey ?? deliveryId);
     if (!dryRun && deliveryKey !== undefined) {
       const claim = await ledger.claimDelivery(compiled.source.name, deliveryKey, now(), CLAIM_MS);
       if (claim === 'done') {
@@ -479,7 +494,9 @@ export function createIngestHandler(deps: IngestDeps) {
       if (st !== undefined) st.senderDeliveryId ??= DELIVERY_HEADERS.map((name) => h[name]).find((v) => v !== undefined);
       if (st !== undefined && !st.verified && st.archived === undefined && deps.archiveRejected === true && request.response.statusCode !== 413) {
         const { body, isBase64Encoded } = request.event;
-        archiveDelivery(st, Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8'), h, [], true);
+        // Refused (a wrong content type, a wrong credential...): its credential header is dropped as an accepted one's is.
+        const compiled = isSourceName(st.source) ? deps.rules.sources.get(st.source) : undefined;
+        archiveDelivery(st, Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8'), h, compiled === undefined ? [] : credentialHeadersOf(compiled), true);
       }
       request.response = await finish(request.event, st, request.response);
     },

@@ -1,5 +1,5 @@
 import type { AlertKey, OutboxAction } from '../ledger/types.js';
-import type { DeliveryAction, DeliveryEvent, DeliveryRecord, DeliveryStatus } from '../journal/types.js';
+import { fitRecord, type DeliveryAction, type DeliveryEvent, type DeliveryRecord, type DeliveryStatus } from '../journal/types.js';
 import type { Answer, EventResult } from './answer.js';
 import type { FollowUps } from '../delivery/journal.js';
 
@@ -147,6 +147,11 @@ function eventTrace(result: EventResult, signal: string, actions: DeliveryState[
 
 /** The journal record of a delivery once it is answered. */
 export function recordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string; late?: boolean } | { error: string } | undefined): DeliveryRecord {
+  // A group of hundreds of alerts: the record (and the trace and log line made from it) keeps what fits.
+  return fitRecord(fullRecordOf(state, answer, finishedAt, why, archive));
+}
+
+function fullRecordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string; late?: boolean } | { error: string } | undefined): DeliveryRecord {
   const statusCode = answer.statusCode ?? 200;
   const code = answerCode(answer);
   const events = (state.results ?? []).map((r, i) => eventTrace(r, state.signals?.[i] ?? '', state.actions, finishedAt));

@@ -1,6 +1,6 @@
 import type { AttributeValue, DynamoDBClient, GetItemCommandInput, GetItemCommandOutput, PutItemCommandInput, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { JOURNAL_TABLE, RETENTION_DEFAULTS } from '../shared/contract.js';
-import { daysBetween, DEFAULT_LIST_LIMIT, JournalError, matchesFilter, newestFirst, readDeliveryRecord, type DeliveryFilter, type DeliveryJournal, type DeliveryRecord } from './types.js';
+import { daysBetween, DEFAULT_LIST_LIMIT, fitRecord, JournalError, matchesFilter, newestFirst, readDeliveryRecord, type DeliveryFilter, type DeliveryJournal, type DeliveryRecord } from './types.js';
 
 // One item per delivery (partition key `id`):
 //   id, sourceDay (`<source>#<YYYY-MM-DD>`, the bySourceDay index's key), receivedAt (N, ms; its sort key),
@@ -87,8 +87,10 @@ export class DynamoJournal implements DeliveryJournal {
     try {
       for (let round = 0; round < UPDATE_ROUNDS; round += 1) {
         const { record, rev } = round === 0 && options.expectNew === true ? { record: undefined, rev: undefined } : await this.read(id);
-        const next = change(record);
-        if (next === undefined) return undefined;
+        const changed = change(record);
+        if (changed === undefined) return undefined;
+        // One item holds at most 400 KB: a record of hundreds of alerts keeps its first ones and counts the rest.
+        const next = fitRecord(changed);
         const calls = await this.calls();
         const item: Record<string, AttributeValue> = {
           [JOURNAL_TABLE.partitionKey]: { S: id },

@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import * as z from '../shared/zod.js';
 import {
   archivableHeaders,
   archiveKey,
@@ -36,6 +37,21 @@ function isMissing(error: unknown): boolean {
   return error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound');
 }
 
+const headersSchema = z.lazily(() => z.record(z.string(), z.string()));
+
+/** The headers stored with an archived object, checked: a map of strings, or ArchiveError (never passed on unchecked). */
+function storedHeaders(key: string, text: string): Record<string, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ArchiveError(`the archived delivery ${key} has headers that are not JSON`, { cause: error });
+  }
+  const parsed = z.safeParse(headersSchema(), json);
+  if (!parsed.success) throw new ArchiveError(`the archived delivery ${key} has headers that are not a map of strings`, { cause: parsed.error });
+  return parsed.data;
+}
+
 /** The raw archive in S3 (deployed), or in the S3 emulation of the local queue emulator. */
 export class S3Archive implements Archive {
   private loaded: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
@@ -58,6 +74,7 @@ export class S3Archive implements Archive {
     try {
       return await call();
     } catch (error) {
+      if (error instanceof ArchiveError) throw error;
       throw new ArchiveError(`the raw archive failed (${what}): ${(error as Error).message}`, { cause: error });
     }
   }
@@ -94,14 +111,10 @@ export class S3Archive implements Archive {
       }
       const body = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
       const meta = out.Metadata ?? {};
-      let headers: Record<string, string>;
-      if (meta['headers'] === 'sidecar') {
-        const side = await client.send(new sdk.GetObjectCommand({ Bucket, Key: `${key}${SIDECAR}` }));
-        headers = JSON.parse((await side.Body?.transformToString()) ?? '{}') as Record<string, string>;
-      } else {
-        headers = JSON.parse(decodeURIComponent(meta['headers'] ?? '%7B%7D')) as Record<string, string>;
-      }
-      const receivedAt = Number(meta['received-at'] ?? timeOfDeliveryId(parts.id) ?? out.LastModified?.getTime() ?? 0);
+      const text = meta['headers'] === 'sidecar' ? await (await client.send(new sdk.GetObjectCommand({ Bucket, Key: `${key}${SIDECAR}` }))).Body?.transformToString() : decodeURIComponent(meta['headers'] ?? '%7B%7D');
+      const headers = storedHeaders(key, text ?? '{}');
+      const stamped = Number(meta['received-at']);
+      const receivedAt = Number.isSafeInteger(stamped) && stamped >= 0 ? stamped : (timeOfDeliveryId(parts.id) ?? out.LastModified?.getTime() ?? 0);
       return { key, source: parts.source, id: parts.id, receivedAt, body, headers: archivableHeaders(headers), ...(meta['rejected'] === 'true' ? { rejected: true } : {}) };
     });
   }

@@ -1,4 +1,4 @@
-import type { DeliveryAction, DeliveryRecord, DeliveryStatus } from './types.js';
+import { MAX_FOLLOW_UPS, type DeliveryAction, type DeliveryRecord, type DeliveryStatus } from './types.js';
 
 /**
  * The short trace of a delivery: what the answer's `trace` and its log line say, e.g.
@@ -18,7 +18,9 @@ export function shortTrace(record: DeliveryRecord): string {
   }
   // No event to tell (a ping, an SNS subscription, a duplicate, a refusal after verifying): the answer.
   if (record.events.length === 0) parts.push(record.status === 'handled' ? record.answer.code : record.status + (record.why !== undefined ? `: ${record.why}` : ''));
+  if (record.omitted?.events !== undefined) parts.push(`${record.omitted.events} more events not journaled`);
   for (const f of record.followUps ?? []) parts.push(`later ${actionText(f)}`);
+  if (record.omitted?.followUps !== undefined) parts.push(`${record.omitted.followUps} more later actions not journaled`);
   return parts.join('; ');
 }
 
@@ -65,13 +67,17 @@ export function withFollowUp(current: DeliveryRecord | undefined, id: string, so
     timings: { totalMs: 0 },
     updatedAt: action.at,
   };
+  const status = statusAfter(base.status, action);
+  // A delivery of many alerts gets a follow-up per action: the first MAX_FOLLOW_UPS are kept, the rest counted.
+  if ((base.followUps ?? []).length >= MAX_FOLLOW_UPS) return { ...base, omitted: { ...base.omitted, followUps: (base.omitted?.followUps ?? 0) + 1 }, status, updatedAt: action.at };
   const followUps = [...(base.followUps ?? []), { ...action, later: true }];
-  return { ...base, followUps, status: statusAfter(base.status, action), updatedAt: action.at };
+  return { ...base, followUps, status, updatedAt: action.at };
 }
 
 /** The ingest's record over whatever is stored already: follow-ups written first are kept and counted. */
 export function mergeIngestRecord(current: DeliveryRecord | undefined, fresh: DeliveryRecord): DeliveryRecord {
   const followUps = current?.followUps ?? [];
   if (followUps.length === 0) return fresh;
-  return { ...fresh, followUps, status: followUps.reduce(statusAfter, fresh.status) };
+  const omittedFollowUps = current?.omitted?.followUps;
+  return { ...fresh, followUps, ...(omittedFollowUps !== undefined ? { omitted: { ...fresh.omitted, followUps: omittedFollowUps } } : {}), status: followUps.reduce(statusAfter, fresh.status) };
 }

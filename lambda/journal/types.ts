@@ -102,6 +102,11 @@ const schemas = z.lazily(() => {
     events: z.array(event),
     /** Actions of this delivery finished later (by the retry function or another delivery). */
     followUps: z.optional(z.array(action)),
+    /**
+     * What was left out so that the record fits one DynamoDB item (fitRecord; a group of hundreds of
+     * alerts, a delivery with many follow-ups): how many of the last events, identities and follow-ups.
+     */
+    omitted: z.optional(z.object({ events: z.optional(Ms), identities: z.optional(Ms), followUps: z.optional(Ms) })),
     /** Where the bytes are (`Archive.put`), or why they are not. */
     archiveKey: z.optional(Text),
     archiveError: z.optional(Text),
@@ -123,6 +128,50 @@ export type DeliveryAction = z.infer<ReturnType<typeof schemas>['action']>;
 export function readDeliveryRecord(json: unknown): DeliveryRecord | undefined {
   const parsed = schemas().record.safeParse(json);
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Largest record kept (UTF-8 bytes of its JSON): a DynamoDB item holds at most 400 KB, attribute
+ * names and the index keys included, and CloudWatch Logs takes 256 KB per log line.
+ */
+export const JOURNAL_RECORD_MAX_BYTES = 200 * 1024;
+
+/** Follow-ups kept in one record; later ones are counted (`omitted.followUps`) and still move its status. */
+export const MAX_FOLLOW_UPS = 100;
+
+const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/** The last items of `items` dropped until `over` bytes are gone (each costs its JSON and a comma). */
+function dropFromEnd<T>(items: readonly T[], over: number): { kept: T[]; dropped: number } {
+  let freed = 0;
+  let keep = items.length;
+  while (keep > 0 && freed < over) {
+    keep -= 1;
+    freed += bytesOf(items[keep]) + 1;
+  }
+  return { kept: items.slice(0, keep), dropped: items.length - keep };
+}
+
+/**
+ * The record as it fits in `maxBytes`: unchanged when it does; else its last events, then its last
+ * identities, then its last follow-ups left out and counted in `omitted` (the first ones, the
+ * answer, the status and the timings are always kept).
+ */
+export function fitRecord(record: DeliveryRecord, maxBytes: number = JOURNAL_RECORD_MAX_BYTES): DeliveryRecord {
+  // Room for the `omitted` counts themselves.
+  const budget = maxBytes - 128;
+  let over = bytesOf(record) - budget;
+  if (over <= 0) return record;
+  const omitted = { ...record.omitted };
+  const events = dropFromEnd(record.events, over);
+  over -= bytesOf(record.events) - bytesOf(events.kept);
+  const identities = dropFromEnd(record.identities, Math.max(0, over));
+  over -= bytesOf(record.identities) - bytesOf(identities.kept);
+  const followUps = dropFromEnd(record.followUps ?? [], Math.max(0, over));
+  if (events.dropped > 0) omitted.events = (omitted.events ?? 0) + events.dropped;
+  if (identities.dropped > 0) omitted.identities = (omitted.identities ?? 0) + identities.dropped;
+  if (followUps.dropped > 0) omitted.followUps = (omitted.followUps ?? 0) + followUps.dropped;
+  return { ...record, events: events.kept, identities: identities.kept, ...(record.followUps !== undefined ? { followUps: followUps.kept } : {}), omitted };
 }
 
 /** Which deliveries `list` returns: newest first, at most `limit`. */

@@ -39,6 +39,9 @@ export function thresholdPk(source: string, identity: string): string {
   return `threshold#${source}#${identity}`;
 }
 
+/** How long (s) an occurrence count outlives the window of its latest write (see countFiring). */
+export const FIRING_COUNT_GRACE_SECONDS = 86_400;
+
 /** Map keys removed by one UpdateItem at most (the update expression is limited to 4 KB). */
 const MAX_REMOVED_FIRINGS = 100;
 
@@ -487,8 +490,11 @@ export class DynamoLedger implements Ledger {
   async countFiring(key: AlertKey, firing: { key: string; at: number }, windowMs: number): Promise<FiringCount> {
     const calls = await this.calls();
     const Key = { [LEDGER_PARTITION_KEY]: s(thresholdPk(key.source, key.identity)) };
-    // Cleanup only (the count reads the times): the item goes a minute after its latest firing stops counting.
-    const expiresAt = n(Math.ceil((firing.at + windowMs) / 1000) + 60);
+    // Cleanup only (the count reads the times). On the bridge's clock, not the firing's: a firing's time is
+    // the sender's (an Alertmanager alert's start, however long ago), and an expiry already past would let
+    // TTL delete the count at a moment of its choosing. A day's grace keeps the repeat notifications of one
+    // alert (all at its start) counted while they come at most a day apart.
+    const expiresAt = n(Math.ceil((Math.max(firing.at, Date.now()) + windowMs) / 1000) + FIRING_COUNT_GRACE_SECONDS);
     let item: Item | undefined;
     // The map must exist before one of its keys can be set: the first firing puts the item.
     for (let attempt = 0; attempt < 3 && item === undefined; attempt += 1) {

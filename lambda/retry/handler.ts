@@ -16,7 +16,7 @@ import { outboxTrigger, WATCHDOG_REASON } from '../delivery/queue.js';
 import { STEP_HOOKS, type StepHook } from '../delivery/steps.js';
 import { RECORD_START_MS } from '../shared/budgets.js';
 import type { DeliveryJournal } from '../journal/types.js';
-import { FollowUps } from '../delivery/journal.js';
+import { FOLLOW_UP_WAIT_MS, FollowUps } from '../delivery/journal.js';
 
 export interface RetryDeps {
   readonly datadog: DatadogClient;
@@ -115,7 +115,7 @@ export function createRetryHandler(deps: RetryDeps): (event: SQSEvent, remaining
     try {
       return await handleAction(action, elog, followUps);
     } finally {
-      await followUps.settle();
+      await followUps.settle(FOLLOW_UP_WAIT_MS);
     }
   }
 

@@ -159,7 +159,7 @@ export const alertmanager = {
   sign(_body, { secret, settings, headers }) {
     headers.set('Authorization', credentialHeader(settings.scheme, secret));
   },
-  credential: (settings) => ({ headers: ['Authorization'], mismatch: schemeMismatch(settings.scheme) }),
+  credential: (settings) => ({ headers: ['Authorization'], mismatch: schemeMismatch(settings.scheme), static: true }),
 
   parse(body, _headers, { settings }) {
     return parseAlertmanagerBody('alertmanager', body, settings.group_by);

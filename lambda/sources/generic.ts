@@ -94,7 +94,7 @@ export const generic = {
     else headers.set(name, credentialHeader(settings.scheme, secret));
   },
 
-  credential: (settings) => ({ headers: [genericHeaderName(settings)], mismatch: settings.scheme === 'hmac-sha256' ? SIGNATURE_MISMATCH : schemeMismatch(settings.scheme) }),
+  credential: (settings) => ({ headers: [genericHeaderName(settings)], mismatch: settings.scheme === 'hmac-sha256' ? SIGNATURE_MISMATCH : schemeMismatch(settings.scheme), static: settings.scheme !== 'hmac-sha256' }),
 
   parse(body, headers, { settings }) {
     // The paths are settings, so the fields are picked first and then validated together.

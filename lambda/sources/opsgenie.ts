@@ -78,7 +78,7 @@ export const opsgenie = {
     headers.set(settings.header, `${settings.prefix}${secret}`);
   },
 
-  credential: (settings) => ({ headers: [settings.header], mismatch: schemeMismatch('bearer') }),
+  credential: (settings) => ({ headers: [settings.header], mismatch: schemeMismatch('bearer'), static: true }),
 
   parse(body) {
     const parsed = z.safeParse(bodySchema(), body);

@@ -117,6 +117,8 @@ export interface WebhookSource<S extends SourceSettings, N extends string> {
 export interface Credential {
   readonly headers: readonly string[];
   readonly mismatch: string;
+  /** The headers carry the secret itself (bearer, basic, a token), whatever their names: never stored. @default false */
+  readonly static?: boolean;
 }
 
 /** The mismatch of a bearer or basic `Authorization` credential (worded so that the logs' redaction of `Bearer x` leaves it alone). */

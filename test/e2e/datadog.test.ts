@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,8 @@ import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
 import { MemoryActionQueue, type ActionQueue, type PendingCase } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider, fileSecretLoader } from '../../lambda/shared/secrets.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { signRequest } from '../../lambda/local/sign.js';
+import { startTestBridge, TEST_SECRETS, testSecret, type TestBridge } from '../support/local-bridge.js';
 
 // The whole path through real sockets: a signed webhook -> the local bridge (node:http, API Gateway
 // v2 events, the middy ingest handler) -> the local Datadog-compatible server.
@@ -176,6 +177,38 @@ describe('ingest -> Datadog through the local servers', () => {
     expect(replay.answer.status).toBe('duplicate');
     expect(creates(dd)).toHaveLength(1);
     expect(dd.cases).toHaveLength(1);
+  });
+
+  it('a GitHub body captured and sent again without any X-GitHub-Delivery changes nothing either (#13)', async () => {
+    const { dd, bridge } = await start();
+    expect((await sendIssue(bridge, { delivery: 'original' })).status).toBe(201);
+    const body = ISSUE_BODY;
+    const res = await fetch(`${bridge.url}/webhooks/github`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'issues', 'x-hub-signature-256': githubSignature(TEST_SECRETS.GITHUB_WEBHOOK_SECRET, body) },
+    });
+    expect(((await res.json()) as Answer).status).toBe('duplicate');
+    expect(creates(dd)).toHaveLength(1);
+  });
+
+  it('a Sentry body captured and sent again with a new Request-ID and a fresh Sentry-Hook-Timestamp (neither signed) does not reopen its closed case (#13)', async () => {
+    const { dd, bridge } = await start();
+    const fixture = (name: string): string => readFileSync(new URL(`../fixtures/sentry/${name}`, import.meta.url), 'utf8');
+    const send = async (name: string, requestId: string, at: number): Promise<{ status: number; answer: Answer }> => {
+      const body = fixture(`${name}.json`);
+      const headers = { ...(JSON.parse(fixture(`${name}.headers.json`)) as Record<string, string>), 'Request-ID': requestId, 'Sentry-Hook-Timestamp': String(Math.floor(at / 1000)) };
+      const res = await fetch(`${bridge.url}/webhooks/sentry`, { method: 'POST', body, headers: signRequest({ source: 'sentry', secret: testSecret('sentry'), body, headers }) });
+      return { status: res.status, answer: (await res.json()) as Answer };
+    };
+    const now = Date.now();
+    expect((await send('issue.created', 'created-1', now - 60_000)).status).toBe(201);
+    expect((await send('issue.resolved', 'resolved-1', now - 30_000)).answer.reason).toBe('resolved_closed');
+    expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED']);
+    const replay = await send('issue.created', 'forged-new-id', now);
+    expect(replay.answer.status).toBe('duplicate');
+    expect(dd.cases).toHaveLength(1);
+    expect(dd.cases[0]?.statusChanges).toEqual(['CLOSED']);
   });
 
   it('queues a rate-limited case for X-RateLimit-Reset seconds plus jitter, without counting an attempt', async () => {

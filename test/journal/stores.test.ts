@@ -1,10 +1,11 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { localArchive, localJournal, localS3Client } from '../../lambda/local/journal.js';
 import type { DynamoJournal } from '../../lambda/journal/dynamo-journal.js';
 import type { S3Archive } from '../../lambda/journal/s3-archive.js';
-import { newDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
+import { ArchiveError, newDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
 import { mergeIngestRecord, withFollowUp } from '../../lambda/journal/trace.js';
 
 // The deployed stores against real protocol emulators: DynamoDB (dynalite) and S3 (fauxqs).
@@ -70,6 +71,34 @@ describe('DynamoJournal', () => {
     expect((await journal.get(fresh.id))?.events).toEqual(fresh.events);
   });
 
+  it('a delivery of a thousand alerts still fits one item (DynamoDB takes 400 KB): the rest is counted', async () => {
+    const at = NOW - 300;
+    const identity = (i: number): string => `{}/{severity="critical"}:{alertname="NodeDown", cluster="eu-west-1-production"}/${i.toString(16).padStart(16, '0')}`;
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      type: 'alert.firing',
+      identity: identity(i),
+      signal: 'firing',
+      rule: 'alert firing',
+      outcome: 'queued',
+      reason: 'create_queued',
+      actions: [{ id: `cbu${i.toString(16).padStart(20, '0')}`, kind: 'create' as const, outcome: 'queued' as const, retryInSeconds: 5, reason: 'Datadog answered 429', at }],
+    }));
+    const big = record(at, { identities: events.map((e) => e.identity), events });
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeGreaterThan(400 * 1024);
+    const stored = await journal.update(big.id, () => big, { expectNew: true });
+    expect(stored).toBeDefined();
+    const back = (await journal.get(big.id))!;
+    expect(back.events.length + (back.omitted?.events ?? 0)).toBe(1000);
+    expect(back.identities.length + (back.omitted?.identities ?? 0)).toBe(1000);
+    expect(back.events[0]).toEqual(events[0]);
+    // The retry function finishes a create: a follow-up of the same record, which still fits.
+    const done = { id: events[0]!.actions[0]!.id, kind: 'create' as const, outcome: 'done' as const, caseId: 'c0', caseKey: 'DDFC-0', at: NOW };
+    await journal.update(big.id, (cur) => withFollowUp(cur, big.id, big.source, done, big.receivedAt));
+    const last = (await journal.get(big.id))!;
+    expect(last.status).toBe('created');
+    expect(last.followUps).toEqual([{ ...done, later: true }]);
+  });
+
   it('does not return an expired record', async () => {
     const old = record(NOW - 20 * 86_400_000);
     await journal.update(old.id, () => old, { expectNew: true });
@@ -89,6 +118,22 @@ describe('S3Archive', () => {
     expect(got!.receivedAt).toBe(NOW);
     expect(await archive.list({ since: NOW - 1000, source: 'opsgenie' })).toEqual([{ key, source: 'opsgenie', id, receivedAt: NOW, size: body.length }]);
     expect(await archive.get('opsgenie/2020-01-01/nope')).toBeUndefined();
+  });
+
+  it('checks what it reads back: an object whose headers are not a map of strings is refused with ArchiveError, not passed on', async () => {
+    const s3 = localS3Client(sqs.endpoint);
+    const id = newDeliveryId(NOW);
+    const key = `sentry/${new Date(NOW).toISOString().slice(0, 10)}/${id}`;
+    await s3.send(new PutObjectCommand({ Bucket: 'archive-test', Key: key, Body: '{}', Metadata: { headers: encodeURIComponent(JSON.stringify({ 'content-type': ['application/json'], 'x-n': 1 })), 'received-at': 'soon' } }));
+    await expect(archive.get(key)).rejects.toThrow(ArchiveError);
+    await s3.send(new PutObjectCommand({ Bucket: 'archive-test', Key: key, Body: '{}', Metadata: { headers: 'sidecar', 'received-at': 'soon' } }));
+    await s3.send(new PutObjectCommand({ Bucket: 'archive-test', Key: `${key}.headers.json`, Body: '{"content-type":"application/json"' }));
+    await expect(archive.get(key)).rejects.toThrow(ArchiveError);
+    await s3.send(new PutObjectCommand({ Bucket: 'archive-test', Key: `${key}.headers.json`, Body: '{"content-type":"application/json"}' }));
+    const got = await archive.get(key);
+    expect(got?.headers).toEqual({ 'content-type': 'application/json' });
+    // A receive time that is not a number: the one the delivery id names.
+    expect(got?.receivedAt).toBe(NOW);
   });
 
   it('keeps headers too long for the object metadata beside the object', async () => {

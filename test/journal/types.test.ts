@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryArchive, MemoryJournal } from '../../lambda/journal/memory.js';
-import { archivableHeaders, archiveKey, daysBetween, newDeliveryId, parseArchiveKey, readDeliveryRecord, timeOfDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
+import { archivableHeaders, archiveKey, daysBetween, fitRecord, JOURNAL_RECORD_MAX_BYTES, MAX_FOLLOW_UPS, newDeliveryId, parseArchiveKey, readDeliveryRecord, timeOfDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
+import { shortTrace, withFollowUp } from '../../lambda/journal/trace.js';
 
 const T = Date.parse('2026-12-04T22:50:00.000Z');
 
@@ -96,5 +97,30 @@ describe('MemoryArchive', () => {
     expect(Buffer.from(got!.body).equals(body)).toBe(true);
     expect(got!.headers).toEqual({ 'x-hub-signature-256': 'sha256=1' });
     expect(await archive.list({ since: T - 1, source: 'github' })).toEqual([{ key, source: 'github', id: 'd1', receivedAt: T, size: body.length }]);
+  });
+});
+
+describe('records that would outgrow one DynamoDB item', () => {
+  it('keep the first MAX_FOLLOW_UPS follow-ups and count the rest, which still move the status', () => {
+    let r: DeliveryRecord | undefined = record({ status: 'queued', answer: { status: 202, code: 'queued' } });
+    const id = r.id;
+    for (let i = 0; i < MAX_FOLLOW_UPS + 7; i += 1) r = withFollowUp(r, id, 'alertmanager', { kind: 'create', outcome: 'done', caseId: `c${i}`, at: T + i }, T);
+    expect(r!.followUps).toHaveLength(MAX_FOLLOW_UPS);
+    expect(r!.omitted).toEqual({ followUps: 7 });
+    expect(r!.status).toBe('created');
+    expect(shortTrace(r!)).toContain('7 more later actions not journaled');
+  });
+
+  it('fitRecord leaves a small record alone and cuts a large one from its end, counting what it left out', () => {
+    const small = record();
+    expect(fitRecord(small)).toBe(small);
+    const events = Array.from({ length: 5000 }, (_, i) => ({ ...small.events[0]!, identity: `r/g/${i}` }));
+    const fitted = fitRecord(record({ events, identities: events.map((e) => e.identity) }));
+    expect(Buffer.byteLength(JSON.stringify(fitted))).toBeLessThanOrEqual(JOURNAL_RECORD_MAX_BYTES);
+    expect(fitted.events[0]).toEqual(events[0]);
+    expect(fitted.events.length + fitted.omitted!.events!).toBe(5000);
+    expect(fitted.identities).toHaveLength(5000);
+    expect(readDeliveryRecord(JSON.parse(JSON.stringify(fitted)))).toEqual(fitted);
+    expect(shortTrace(fitted)).toContain(`${fitted.omitted!.events} more events not journaled`);
   });
 });

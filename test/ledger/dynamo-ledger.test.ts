@@ -1,6 +1,6 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoLedger, alertPk, deliveryPk } from '../../lambda/ledger/dynamo-ledger.js';
+import { DynamoLedger, FIRING_COUNT_GRACE_SECONDS, alertPk, deliveryPk, thresholdPk } from '../../lambda/ledger/dynamo-ledger.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { ledgerContract } from './contract.js';
 
@@ -30,6 +30,20 @@ describe('DynamoLedger item layout', () => {
     expect(alert.Item?.['createStartedAt']?.N).toBe(String(now));
     const delivery = await dynamo.client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: deliveryPk('pagerduty', 'wh-1') } } }));
     expect(delivery.Item?.['expiresAt']?.N).toBe(String(now / 1000 + 86_400));
+  });
+});
+
+describe('DynamoLedger occurrence counts (issue 17)', () => {
+  it('expire on the bridge clock: a firing whose own time is an hour old (an Alertmanager alert start) is not written already expired', async () => {
+    const startedAt = Date.now() - 3_600_000;
+    const before = Math.floor(Date.now() / 1000);
+    await ledger.countFiring({ source: 'alertmanager', identity: 'g/old-start' }, { key: 'r:1', at: startedAt }, 600_000);
+    const item = await dynamo.client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: thresholdPk('alertmanager', 'g/old-start') } } }));
+    const expiresAt = Number(item.Item?.['expiresAt']?.N);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 600 + FIRING_COUNT_GRACE_SECONDS);
+    // The repeat notification of the same alert, later: counted beside the first, at the alert's start.
+    const count = await ledger.countFiring({ source: 'alertmanager', identity: 'g/old-start' }, { key: 'r:2', at: startedAt }, 600_000);
+    expect(Object.values(count.firings)).toEqual([startedAt, startedAt]);
   });
 });
 
