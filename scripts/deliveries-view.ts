@@ -8,6 +8,10 @@ import { JOURNAL_SOURCES } from '../lambda/journal/lambda-stores.js';
 import { shortTrace } from '../lambda/journal/trace.js';
 import { DELIVERY_STATUSES, readDeliveryRecord, type DeliveryFilter, type DeliveryRecord } from '../lambda/journal/types.js';
 import { ConfigError } from '../lambda/shared/errors.js';
+import * as z from '../lambda/shared/zod.js';
+
+/** The local bridge's `GET /local/deliveries` answer; each record is then read by readDeliveryRecord. */
+const LocalListing = z.object({ deliveries: z.optional(z.array(z.unknown())) });
 
 /** `2h`, `30m`, `45s`, `7d` ago, or an ISO 8601 time: ms since the epoch. */
 export function parseSince(text: string, now: number): number {
@@ -45,8 +49,9 @@ export function localReader(bridgeUrl: string): JournalReader {
     for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
     const res = await call(`/local/deliveries?${q.toString()}`);
     if (!res.ok) throw new ConfigError(`the local bridge answered ${res.status}: ${await res.text()}`);
-    const body = (await res.json()) as { deliveries?: unknown[] };
-    return (body.deliveries ?? []).map(readDeliveryRecord).filter((r): r is DeliveryRecord => r !== undefined);
+    const body = LocalListing.safeParse(await res.json().catch(() => undefined));
+    if (!body.success) throw new ConfigError(`the local bridge at ${bridgeUrl} answered /local/deliveries with something that is not a list of deliveries (is it case-bridge's npm start, of this version?)`);
+    return (body.data.deliveries ?? []).map(readDeliveryRecord).filter((r): r is DeliveryRecord => r !== undefined);
   };
   return {
     where: `the local bridge ${bridgeUrl}`,

@@ -10,7 +10,7 @@ import { localJournal } from '../../lambda/local/journal.js';
 import { newDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startTestBridge, testSecret, type TestBridge } from '../support/local-bridge.js';
-import { parseSince } from '../../scripts/deliveries-view.js';
+import { localReader, parseSince } from '../../scripts/deliveries-view.js';
 
 // `npm run deliveries`, as a user runs it: against the local bridge, and against a "deployed" stack
 // found by its outputs through a CloudFormation stand-in (awsQuery DescribeStacks on 127.0.0.1) and
@@ -168,5 +168,20 @@ describe('--since', () => {
     expect(parseSince('7d', now)).toBe(now - 7 * 86_400_000);
     expect(parseSince('2026-12-04T10:00:00Z', now)).toBe(Date.parse('2026-12-04T10:00:00Z'));
     expect(() => parseSince('yesterday', now)).toThrow(/--since "yesterday" is neither a duration/);
+  });
+});
+
+describe('npm run deliveries against something that is not the bridge', () => {
+  it('a /local/deliveries answer that is no list of deliveries is a clear error, not a crash', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ deliveries: { not: 'a list' } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await expect(localReader(url).list({ since: 0 })).rejects.toThrow(/not a list of deliveries/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
