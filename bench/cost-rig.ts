@@ -17,7 +17,7 @@ import { startDatadogServer, type DatadogTestServer } from '../lambda/local/data
 import { startLocalSqs, localSqsClient, type LocalSqs } from '../lambda/local/fauxqs.js';
 import { createLedgerTable, localDynamoClient } from '../lambda/local/ledger.js';
 import { createArchiveBucket, createJournalTable, localS3Client } from '../lambda/local/journal.js';
-import { ENV, RETENTION_DEFAULTS } from '../lambda/shared/contract.js';
+import { ENV, RETENTION_DEFAULTS, type ArchiveMode } from '../lambda/shared/contract.js';
 import { settleBatch, toSqsEvent } from '../lambda/local/retry-consumer.js';
 import { signRequest } from '../lambda/local/sign.js';
 import { INGEST_FUNCTION_TIMEOUT_SECONDS, RETRY_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
@@ -88,7 +88,8 @@ export interface CostRig {
   close(): Promise<void>;
 }
 
-export async function startCostRig(options: { outDir?: string } = {}): Promise<CostRig> {
+/** `archive`: the stack's `-c archive` (lib/journal.ts): which deliveries the ingest archives. @default 'all' */
+export async function startCostRig(options: { outDir?: string; archive?: ArchiveMode } = {}): Promise<CostRig> {
   const [ingestBundle, retryBundle] = await Promise.all([buildBundle('ingest', options.outDir), buildBundle('retry', options.outDir)]);
   const datadog = await startDatadogServer();
   const { default: dynalite } = (await import('dynalite')) as { default: (o: Record<string, number>) => import('node:http').Server };
@@ -130,7 +131,8 @@ export async function startCostRig(options: { outDir?: string } = {}): Promise<C
     DD_API_URL: datadog.url,
     DD_SITE: 'datadoghq.com',
   };
-  const ingestEnv = { ...env, [ENV.archiveBucket]: ARCHIVE_BUCKET };
+  const archive = options.archive ?? 'all';
+  const ingestEnv = archive === 'off' ? env : { ...env, [ENV.archiveBucket]: ARCHIVE_BUCKET, ...(archive === 'failed' ? { [ENV.archiveMode]: 'failed' } : {}) };
   const [ingest, retry] = await Promise.all([
     startContainer({ bundle: ingestBundle.file, env: ingestEnv, functionName: FUNCTION_NAMES.ingest, memoryMb: FUNCTION_MEMORY_MB, timeoutMs: INGEST_FUNCTION_TIMEOUT_SECONDS * 1000 }),
     startContainer({ bundle: retryBundle.file, env, functionName: FUNCTION_NAMES.retry, memoryMb: FUNCTION_MEMORY_MB, timeoutMs: RETRY_FUNCTION_TIMEOUT_SECONDS * 1000 }),

@@ -4,7 +4,7 @@ import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ENV, JOURNAL_TABLE, RETENTION_DEFAULTS } from '../lambda/shared/contract.js';
+import { ARCHIVE_MODES, ENV, JOURNAL_TABLE, RETENTION_DEFAULTS, type ArchiveMode } from '../lambda/shared/contract.js';
 import { isIntIn, type PropCheck } from './validate-props.js';
 
 /** The calls the functions make on the journal (a conditional put, and a read when it finds a record). */
@@ -19,6 +19,8 @@ export interface JournalProps {
   readonly archiveRetentionDays?: number;
   /** Archive refused deliveries too (bad signature, malformed…). @default false */
   readonly archiveRejected?: boolean;
+  /** Which deliveries the archive keeps: all, failed (not done when answered), off (ARCHIVE_MODES; cost in docs/cost.md). @default 'all' */
+  readonly archive?: ArchiveMode;
 }
 
 /** The checks on Journal's props (BridgeStack runs them with the others, before anything is built). */
@@ -28,6 +30,7 @@ export function journalChecks(props: JournalProps): PropCheck[] {
   return [
     [isIntIn(journalDays, 1, 3650), `journalRetentionDays must be a whole number of days from 1 to 3650 (got ${journalDays})`],
     [isIntIn(archiveDays, 1, 3650), `archiveRetentionDays must be a whole number of days from 1 to 3650 (got ${archiveDays})`],
+    [props.archive === undefined || ARCHIVE_MODES.includes(props.archive), `archive must be one of ${ARCHIVE_MODES.join(', ')} (got ${JSON.stringify(props.archive)})`],
   ];
 }
 
@@ -47,12 +50,14 @@ export class Journal extends Construct {
   readonly journalRetentionDays: number;
   readonly archiveRetentionDays: number;
   private readonly archiveRejected: boolean;
+  readonly archiveMode: ArchiveMode;
 
   constructor(scope: Construct, id: string, props: JournalProps = {}) {
     super(scope, id);
     this.journalRetentionDays = props.journalRetentionDays ?? RETENTION_DEFAULTS.journalDays;
     this.archiveRetentionDays = props.archiveRetentionDays ?? RETENTION_DEFAULTS.archiveDays;
     this.archiveRejected = props.archiveRejected === true;
+    this.archiveMode = props.archive ?? 'all';
 
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: JOURNAL_TABLE.partitionKey, type: AttributeType.STRING },
@@ -87,9 +92,10 @@ export class Journal extends Construct {
     });
   }
 
-  /** The ingest function: writes records and archives deliveries. */
+  /** The ingest function: writes records and archives deliveries (none with `archive: 'off'`: no grant, no bucket name). */
   grantIngest(fn: LambdaFunction & IGrantable): void {
     this.grantJournal(fn);
+    if (this.archiveMode === 'off') return;
     fn.addToRolePolicy(new PolicyStatement({ actions: [...ARCHIVE_WRITE_ACTIONS], resources: [this.bucket.arnForObjects('*')] }));
     const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement);
     // On the role, whose policy holds the statement (the role is not always the function's child).
@@ -99,6 +105,7 @@ export class Journal extends Construct {
     });
     fn.addEnvironment(ENV.archiveBucket, this.bucket.bucketName);
     if (this.archiveRejected) fn.addEnvironment(ENV.archiveRejected, 'true');
+    if (this.archiveMode === 'failed') fn.addEnvironment(ENV.archiveMode, 'failed');
   }
 
   /** The retry function: adds what it finishes to the records (no archive). */

@@ -25,7 +25,7 @@ import { healthAnswer, notFoundAnswer, ROUTES } from './routes.js';
 import { archivableHeaders, archiveKey, newDeliveryId, type Archive, type DeliveryJournal } from '../journal/types.js';
 import { mergeIngestRecord, shortTrace } from '../journal/trace.js';
 import { FollowUps } from '../delivery/journal.js';
-import { JOURNAL_WAIT_MS, LATE, messageOf, recordOf, within, withDelivery, type DeliveryState } from './record.js';
+import { answerCode, ARCHIVED_WHEN_FAILED, deliveryStatus, JOURNAL_WAIT_MS, LATE, messageOf, recordOf, within, withDelivery, type DeliveryState } from './record.js';
 
 export interface IngestDeps {
   readonly rules: CompiledRules;
@@ -72,6 +72,11 @@ export interface IngestDeps {
   readonly archive?: Archive | undefined;
   /** Archive refused deliveries too (bad signature, malformed, not JSON…). @default false */
   readonly archiveRejected?: boolean | undefined;
+  /**
+   * Which accepted deliveries are archived: `all`, as each verifies, or `failed`, once answered, only
+   * those not done then (ARCHIVED_WHEN_FAILED). @default 'all'
+   */
+  readonly archiveMode?: 'all' | 'failed' | undefined;
 }
 
 /** How long a webhook waits for its rate-budget slot before it is queued instead (the sender waits too). */
@@ -193,6 +198,10 @@ export function createIngestHandler(deps: IngestDeps) {
   function archiveDelivery(st: DeliveryState, body: Uint8Array, headers: Record<string, string>, alsoDrop: readonly string[], rejected: boolean): void {
     const archive = deps.archive;
     if (archive === undefined) return;
+    if (!rejected && deps.archiveMode === 'failed' && st.archiveIfFailed === undefined) {
+      st.archiveIfFailed = () => archiveDelivery(st, body, headers, alsoDrop, false);
+      return;
+    }
     st.archived = archive.put({ source: st.source, id: st.id, receivedAt: st.receivedAt, body, headers: archivableHeaders(headers, alsoDrop), rejected }).then(
       ({ key }) => ({ key }),
       (error: unknown) => {
@@ -211,6 +220,8 @@ export function createIngestHandler(deps: IngestDeps) {
   async function finish(event: APIGatewayProxyEventV2 | undefined, st: DeliveryState | undefined, answer: Result): Promise<Result> {
     if (st === undefined) return answer;
     if (event !== undefined) deliveries.delete(event);
+    // Archive mode `failed`: the put starts now, for a delivery not done when answered.
+    if (st.archiveIfFailed !== undefined && st.archived === undefined && ARCHIVED_WHEN_FAILED.has(deliveryStatus(answer.statusCode ?? 200, answerCode(answer), st.results))) st.archiveIfFailed();
     // Both waits together stay within JOURNAL_WAIT_MS: a slow store never holds the answer longer.
     const waitUntil = Date.now() + JOURNAL_WAIT_MS;
     const put = st.archived === undefined ? undefined : await within(st.archived, JOURNAL_WAIT_MS);

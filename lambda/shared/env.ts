@@ -38,6 +38,8 @@ export const EnvSchema = z.object({
   [ENV.archiveBucket]: z.optional(Text),
   /** Archive rejected deliveries too (bad signature, malformed, too large…). @default false */
   [ENV.archiveRejected]: z._default(Bool, false),
+  /** Which accepted deliveries are archived: all, failed (the stack sets it with `-c archive=failed`). @default all */
+  [ENV.archiveMode]: z._default(z.enum(['all', 'failed']), 'all'),
   /** Datadog site. @default datadoghq.com */
   [ENV.datadogSite]: z.optional(Text),
   /** Overrides the API base URL (tests, proxies). */
