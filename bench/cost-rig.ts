@@ -132,7 +132,7 @@ export async function startCostRig(options: { outDir?: string; archive?: Archive
     DD_SITE: 'datadoghq.com',
   };
   const archive = options.archive ?? 'all';
-  const ingestEnv = archive === 'off' ? env : { ...env, [ENV.archiveBucket]: ARCHIVE_BUCKET, ...(archive === 'failed' ? { [ENV.archiveMode]: 'failed' } : {}) };
+  const ingestEnv = { ...env, [ENV.archiveBucket]: ARCHIVE_BUCKET, ...(archive !== 'all' ? { [ENV.archiveMode]: archive } : {}) };
   const [ingest, retry] = await Promise.all([
     startContainer({ bundle: ingestBundle.file, env: ingestEnv, functionName: FUNCTION_NAMES.ingest, memoryMb: FUNCTION_MEMORY_MB, timeoutMs: INGEST_FUNCTION_TIMEOUT_SECONDS * 1000 }),
     startContainer({ bundle: retryBundle.file, env, functionName: FUNCTION_NAMES.retry, memoryMb: FUNCTION_MEMORY_MB, timeoutMs: RETRY_FUNCTION_TIMEOUT_SECONDS * 1000 }),

@@ -52,7 +52,7 @@ export interface BridgeStackProps extends StackProps {
   readonly archiveRetentionDays?: number;
   /** Archive refused deliveries too (bad signature, malformed…). @default false */
   readonly archiveRejected?: boolean;
-  /** Which deliveries the raw archive keeps: all, failed, off (issue 15; docs/cost.md). @default 'all' */
+  /** Which deliveries the raw archive keeps: all, failed, off (issue 15; docs/cost.md; off: no PutObject, replay still reads). @default 'all' */
   readonly archive?: ArchiveMode;
 }
 
@@ -60,7 +60,7 @@ export interface BridgeStackProps extends StackProps {
  * The stack's outputs, by these exact names (README, Deploying; docs/runbook.md). Besides them, one
  * `Url<source>` per source in the rules (`Urlgithub`, `Urlstandardwebhooks`).
  */
-export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'JournalTableName', 'ArchiveBucketName', 'SecretId', 'DashboardUrl'] as const;
+export const BRIDGE_OUTPUTS = ['WebhookBaseUrl', 'RetryQueueArn', 'RetryQueueUrl', 'DeadLetterQueueArn', 'DeadLetterQueueUrl', 'LedgerTableName', 'JournalTableName', 'ArchiveBucketName', 'IngestFunctionName', 'SecretId', 'DashboardUrl'] as const;
 
 /** Wiring only: reads like the architecture diagram in README.md. */
 export class BridgeStack extends Stack {
@@ -120,6 +120,7 @@ export class BridgeStack extends Stack {
       ...(props.archive === undefined ? {} : { archive: props.archive }),
     });
     this.journal.grantIngest(this.ingest.handler);
+    this.journal.grantReplay(this.ingest.handler);
     this.journal.grantJournal(this.retry.retryFunction);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -160,6 +161,7 @@ export class BridgeStack extends Stack {
     output('LedgerTableName', this.ledger.table.tableName, 'Dedup ledger table (npm run cases -- --table)');
     output('JournalTableName', this.journal.table.tableName, 'Delivery journal table (npm run deliveries finds it by this output)');
     output('ArchiveBucketName', this.journal.bucket.bucketName, 'Raw archive bucket: the bytes of every delivery, key <source>/<YYYY-MM-DD>/<delivery id>');
+    output('IngestFunctionName', this.ingest.handler.functionName, 'The ingest function (npm run replay -- --stack invokes it with a replay event)');
     output('SecretId', secretIdOf(this.secret), 'The secret the functions read, by full ARN or name (webhook secrets, DD_API_KEY, DD_APP_KEY)');
     output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
   }

@@ -12,6 +12,10 @@ export const JOURNAL_WRITE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'] as
 /** The one call the ingest function makes on the archive. */
 export const ARCHIVE_WRITE_ACTIONS = ['s3:PutObject'] as const;
 
+/** What replay reads (the ingest function; issue 16): the archived bytes, and the index to list a source's deliveries. */
+export const ARCHIVE_REPLAY_ACTIONS = ['s3:GetObject'] as const;
+export const JOURNAL_REPLAY_ACTIONS = ['dynamodb:Query'] as const;
+
 export interface JournalProps {
   /** Days a journal record is kept (DynamoDB TTL). @default 14 */
   readonly journalRetentionDays?: number;
@@ -92,9 +96,11 @@ export class Journal extends Construct {
     });
   }
 
-  /** The ingest function: writes records and archives deliveries (none with `archive: 'off'`: no grant, no bucket name). */
+  /** The ingest function: writes records and archives deliveries (with `archive: 'off'` none: no PutObject; replay still reads the bucket). */
   grantIngest(fn: LambdaFunction & IGrantable): void {
     this.grantJournal(fn);
+    fn.addEnvironment(ENV.archiveBucket, this.bucket.bucketName);
+    if (this.archiveMode !== 'all') fn.addEnvironment(ENV.archiveMode, this.archiveMode);
     if (this.archiveMode === 'off') return;
     fn.addToRolePolicy(new PolicyStatement({ actions: [...ARCHIVE_WRITE_ACTIONS], resources: [this.bucket.arnForObjects('*')] }));
     const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement);
@@ -103,9 +109,16 @@ export class Journal extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
       reason: 'The ingest function writes one object per delivery under keys it makes (<source>/<day>/<delivery id>): PutObject on the archive bucket\'s objects only.',
     });
-    fn.addEnvironment(ENV.archiveBucket, this.bucket.bucketName);
     if (this.archiveRejected) fn.addEnvironment(ENV.archiveRejected, 'true');
-    if (this.archiveMode === 'failed') fn.addEnvironment(ENV.archiveMode, 'failed');
+  }
+
+  /**
+   * The ingest function's replay (issue 16, `npm run replay -- --stack`): reads archived deliveries
+   * and lists a source's records by day (the index only). Not the functions' webhook path.
+   */
+  grantReplay(fn: LambdaFunction & IGrantable): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions: [...ARCHIVE_REPLAY_ACTIONS], resources: [this.bucket.arnForObjects('*')] }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: [...JOURNAL_REPLAY_ACTIONS], resources: [`${this.table.tableArn}/index/${JOURNAL_TABLE.index}`] }));
   }
 
   /** The retry function: adds what it finishes to the records (no archive). */

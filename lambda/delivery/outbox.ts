@@ -442,7 +442,8 @@ async function link(head: OutboxAction, caseId: string, timed: string, deps: Out
 
 /** The DLQ message of an action given up: today's message kinds, so a redrive works as before. */
 function deadLetterOf(head: OutboxAction, entry: LedgerEntry, key: AlertKey, ambiguous: boolean): PendingAction {
-  const base = { source: key.source as SourceName, identity: key.identity, deliveryId: head.deliveryId, rule: head.rule ?? entry.rule, attempt: head.tries ?? 0, firstSeen: head.createdAt };
+  // The delivery's journal record (issue 16): the console's replay button runs that delivery again.
+  const base = { source: key.source as SourceName, identity: key.identity, deliveryId: head.deliveryId, ...(head.journalId !== undefined ? { journalId: head.journalId } : {}), rule: head.rule ?? entry.rule, attempt: head.tries ?? 0, firstSeen: head.createdAt };
   if (head.kind === 'create') {
     return { kind: 'create_case', ...base, request: head.request as CaseCreateRequest, intentId: entry.intentId, marker: entry.marker, ambiguous: ambiguous || head.guard === true };
   }

@@ -3,7 +3,7 @@ import type { OutcomeOf } from './outcome.js';
 import { markRequest } from '../ledger/marker.js';
 import type { AlertKey, LedgerEntry } from '../ledger/types.js';
 import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
-import { decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
+import { asReplay, decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
 import { DatadogError } from '../shared/errors.js';
 import { isoTime } from '../shared/time.js';
@@ -61,7 +61,8 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   // Plain literals on this path (no conditional spreads): one object shape, no dictionary-mode objects.
   const event = { signal: work.signal, occurredAt: work.occurredAt ?? now, deliveryId: work.deliveryId };
   let entry = await ledger.get(work.source, work.identity);
-  let d: Decision = decide(entry, event, work.policy, now);
+  const decideFor = (e: LedgerEntry | undefined, ev: typeof event & { verified?: boolean }): Decision => (work.replay === true ? asReplay(decide(e, ev, work.policy, now)) : decide(e, ev, work.policy, now));
+  let d: Decision = decideFor(entry, event);
 
   const datadog = deps.datadog;
   if (d.verify && entry?.caseId !== undefined) {
@@ -86,7 +87,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
         logger.info('case changed in Datadog', { caseId, state: entry.state, closedStatus: entry.closedStatus });
       }
     }
-    d = decide(entry, { ...event, verified: true }, work.policy, now);
+    d = decideFor(entry, { ...event, verified: true });
   }
 
   // Issue 17: with no case to act on, a firing that would open one is counted first, and a resolve resets the count.

@@ -40,8 +40,18 @@ function thresholdOf(compiled: CompiledSource): OpenAfter | undefined {
  * `receivedAt`, when the bridge received it (issue 13).
  * Undefined: the ledger has nothing to do with it (answered as before: ignored / no rule matched).
  */
-export async function processAlertEvent(compiled: CompiledSource, ev: SourceEvent, mapped: MapResult, deps: OutboxDeps, receivedAt: number = deps.now(), journalId?: string): Promise<AlertEventOutcome | undefined> {
+export async function processAlertEvent(
+  compiled: CompiledSource,
+  ev: SourceEvent,
+  mapped: MapResult,
+  deps: OutboxDeps,
+  receivedAt: number = deps.now(),
+  journalId?: string,
+  /** A replayed delivery (issue 16; `receivedAt` is the original's): its events are no new occurrence. */
+  replay = false,
+): Promise<AlertEventOutcome | undefined> {
   const occurredAt = eventTime(ev, receivedAt);
+  const replayed = replay ? { replay: true } : {};
   let work: AlertWork;
   if (mapped.outcome === 'case') {
     work = {
@@ -56,6 +66,7 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
       policy: mapped.lifecycle ?? compiled.lifecycle ?? DEFAULT_LIFECYCLE_POLICY,
       occurredAt,
       receivedAt,
+      ...replayed,
     };
   } else if (mapped.outcome === 'no_match' && ev.signal !== 'firing') {
     const entry = await deps.ledger.get(ev.source, ev.identity);
@@ -70,7 +81,7 @@ export async function processAlertEvent(compiled: CompiledSource, ev: SourceEven
       const reset = openAfter === undefined ? undefined : await resetThreshold({ source: ev.source, identity: ev.identity }, occurredAt, undefined, openAfter, deps);
       return reset === undefined ? undefined : { identity: ev.identity, rule: undefined, outcome: reset };
     }
-    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, journalId, request: undefined, summary: ev.type, policy, occurredAt, receivedAt };
+    work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, journalId, request: undefined, summary: ev.type, policy, occurredAt, receivedAt, ...replayed };
   } else {
     return undefined;
   }

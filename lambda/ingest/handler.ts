@@ -8,7 +8,7 @@ import { defaultFetch } from '../sources/sns.js';
 import type { JsonObject, OutboundFetch } from '../sources/types.js';
 import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretConfigError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { METRICS } from '../shared/contract.js';
+import { METRICS, type ArchiveMode } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
@@ -22,10 +22,11 @@ import { processAlertEvent } from './alert-event.js';
 import { answerOf, reply, type Answer, type EventResult } from './answer.js';
 import { parseJsonObject, parseJsonObjectText } from './parse-body.js';
 import { healthAnswer, notFoundAnswer, ROUTES } from './routes.js';
-import { archivableHeaders, archiveKey, newDeliveryId, type Archive, type DeliveryJournal } from '../journal/types.js';
+import { archivableHeaders, archiveKey, newDeliveryId, type Archive, type ArchivedDelivery, type DeliveryJournal } from '../journal/types.js';
 import { mergeIngestRecord, shortTrace } from '../journal/trace.js';
 import { FollowUps } from '../delivery/journal.js';
 import { answerCode, ARCHIVED_WHEN_FAILED, deliveryStatus, JOURNAL_WAIT_MS, LATE, messageOf, recordOf, within, withDelivery, type DeliveryState } from './record.js';
+import { replayDeliveries, type ReplayReport, type ReplayRequest } from './replay.js';
 
 export interface IngestDeps {
   readonly rules: CompiledRules;
@@ -73,10 +74,10 @@ export interface IngestDeps {
   /** Archive refused deliveries too (bad signature, malformed, not JSON…). @default false */
   readonly archiveRejected?: boolean | undefined;
   /**
-   * Which accepted deliveries are archived: `all`, as each verifies, or `failed`, once answered, only
-   * those not done then (ARCHIVED_WHEN_FAILED). @default 'all'
+   * Which deliveries are archived: `all`, as each verifies; `failed`, once answered, only those not
+   * done then (ARCHIVED_WHEN_FAILED); `off`, none (the archive is still read by replay). @default 'all'
    */
-  readonly archiveMode?: 'all' | 'failed' | undefined;
+  readonly archiveMode?: ArchiveMode | undefined;
 }
 
 /** How long a webhook waits for its rate-budget slot before it is queued instead (the sender waits too). */
@@ -197,7 +198,7 @@ export function createIngestHandler(deps: IngestDeps) {
   /** Starts the archive put of a delivery (never rejects: a failure is counted, logged and named in the record). */
   function archiveDelivery(st: DeliveryState, body: Uint8Array, headers: Record<string, string>, alsoDrop: readonly string[], rejected: boolean): void {
     const archive = deps.archive;
-    if (archive === undefined) return;
+    if (archive === undefined || deps.archiveMode === 'off') return;
     if (!rejected && deps.archiveMode === 'failed' && st.archiveIfFailed === undefined) {
       st.archiveIfFailed = () => archiveDelivery(st, body, headers, alsoDrop, false);
       return;
@@ -289,7 +290,7 @@ export function createIngestHandler(deps: IngestDeps) {
     const raw = text === undefined ? Buffer.from(event.body ?? '', 'base64') : utf8Bytes(text);
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
     // The archive's copy of the bytes: `raw` may be a view of the shared buffer, reused after an await.
-    const archived = deps.archive === undefined ? undefined : Buffer.from(raw);
+    const archived = deps.archive === undefined || deps.archiveMode === 'off' ? undefined : Buffer.from(raw);
     // A static credential (bearer, basic, a token header) is never archived, whatever its header's name.
     const credentialHeaders = compiled.source.credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
 
@@ -345,7 +346,7 @@ export function createIngestHandler(deps: IngestDeps) {
     headers: Record<string, string>,
     requestId: string | undefined,
     bag: SecretBag,
-    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined; readonly st: DeliveryState },
+    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined; readonly st: DeliveryState; readonly replay?: boolean | undefined },
   ): Promise<Result> {
     const { bodyKey, context, st } = request;
     // The sender's deadline runs from when the request came in (a trusted event's: now).
@@ -368,7 +369,8 @@ export function createIngestHandler(deps: IngestDeps) {
     // It is claimed before the work and marked done only once the work is stored (the ledger entry's
     // transition and outbox): a worker that died in between leaves it claimed, and the sender's retry
     // after CLAIM_MS takes it over. A redelivery of finished work is `200 duplicate`.
-    const deliveryKey = deliveryId === undefined ? undefined : (bodyKey ?? deliveryId);
+    // A replay (issue 16) is a new delivery by design: the sender's delivery id, handled already, is not claimed.
+    const deliveryKey = deliveryId === undefined || request.replay === true ? undefined : (bodyKey ?? deliveryId);
     if (!dryRun && deliveryKey !== undefined) {
       const claim = await ledger.claimDelivery(compiled.source.name, deliveryKey, now(), CLAIM_MS);
       if (claim === 'done') {
@@ -416,7 +418,8 @@ export function createIngestHandler(deps: IngestDeps) {
       const mapped = await mapEventToCase(compiled, ev);
       if (mapped.outcome === 'case' && mapped.warnings.length > 0) elog.warn('rule output adjusted', { rule: mapped.rule, warnings: mapped.warnings });
       // A case, and a resolve or an update no rule takes (it may still concern an alert's case): the lifecycle.
-      const delivered = dryRun ? undefined : await processAlertEvent(compiled, ev, mapped, lifecycleDeps, receivedAt, st.id);
+      // A replay's events happened when the original was received, and are no new occurrence (issue 16).
+      const delivered = dryRun ? undefined : await processAlertEvent(compiled, ev, mapped, lifecycleDeps, st.replay?.receivedAt ?? receivedAt, st.id, st.replay !== undefined);
       if (delivered !== undefined) {
         const { outcome } = delivered;
         if (outcome.status === 'created') elog.info('case created', { rule: delivered.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
@@ -512,6 +515,60 @@ export function createIngestHandler(deps: IngestDeps) {
     return answer;
   }
 
+  /**
+   * Replay (issue 16, lambda/ingest/replay.ts): an archived delivery run again through the current
+   * rules as a new delivery. It enters after verification: the signature was verified when it was first
+   * received, and its bytes are read from the archive, which only the bridge writes. The dedup ledger
+   * applies as to any delivery; the sender's delivery id is not claimed again.
+   */
+  async function replayDelivery(archived: ArchivedDelivery, replayOf: string, originalReceivedAt: number): Promise<Result> {
+    const receivedAt = now();
+    // Its bytes are the original's, archived under the original's key: not stored again.
+    const st: DeliveryState = { id: newDeliveryId(receivedAt), source: archived.source, receivedAt, verified: true, actions: [], replay: { of: replayOf, receivedAt: originalReceivedAt }, archived: Promise.resolve({ key: archived.key }) };
+    let answer: Result;
+    try {
+      const compiled = isSourceName(archived.source) ? deps.rules.sources.get(archived.source) : undefined;
+      if (compiled === undefined) throw new ConfigError(`the rules configure no ${archived.source} source`);
+      const body = parseJsonObject(Buffer.from(archived.body));
+      answer = await processBody(compiled, body, { ...archived.headers }, undefined, await deps.secrets.get(), { receivedAt, st, replay: true });
+    } catch (error) {
+      // Journaled as failed (a webhook would be answered 5xx), then thrown: the replay report says so.
+      await finish(undefined, st, reply(500, { error: 'replay_failed', message: error instanceof Error ? error.message : String(error) }));
+      throw error;
+    }
+    return finish(undefined, st, answer);
+  }
+
+  /**
+   * A replay request (`npm run replay`, the local console, the deployed function's replay event):
+   * each delivery previewed, or (apply) run again with replayDelivery. Needs the journal and the archive.
+   */
+  async function replay(request: ReplayRequest, context?: Context): Promise<ReplayReport> {
+    const { journal, archive } = deps;
+    if (journal === undefined || archive === undefined) throw new ConfigError('replay needs the delivery journal and the raw archive, and this bridge has not both');
+    return replayDeliveries(request, {
+      rules: deps.rules,
+      ledger,
+      journal,
+      archive,
+      now,
+      remainingMs: deps.remainingMs ?? remainingOf(context),
+      apply: async (original, archived) => {
+        const answer = await replayDelivery(archived, original.id, original.receivedAt);
+        const delivery = answer.headers?.['x-case-bridge-delivery'];
+        const id = typeof delivery === 'string' ? delivery : undefined;
+        const record = id === undefined ? undefined : await journal.get(id).catch(() => undefined);
+        let body: unknown = answer.body;
+        try {
+          body = JSON.parse(String(answer.body ?? ''));
+        } catch {
+          // not JSON: kept as text
+        }
+        return { delivery: id, status: record?.status ?? deliveryStatus(answer.statusCode ?? 200, answerCode(answer), undefined), answer: { status: answer.statusCode ?? 200, body } };
+      },
+    });
+  }
+
   // No early-timeout timer: every Datadog call has its own deadline, well inside the function's timeout.
-  return Object.assign(middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers), { handleTrusted });
+  return Object.assign(middy<APIGatewayProxyEventV2, Result, Error, Context>(handle, { timeoutEarlyInMillis: 0 }).use(errorAnswers), { handleTrusted, replayDelivery, replay });
 }

@@ -9,6 +9,7 @@ import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
+import { isReplayEvent, parseReplayRequest, REPLAY_EVENT_KEY, type ReplayReport } from './replay.js';
 import { isAlarmStateChangeEvent } from '../sources/cloudwatch.js';
 import type { JsonObject } from '../sources/types.js';
 import { lambdaLedger, lambdaLedgerClient } from '../ledger/lambda-ledger.js';
@@ -57,12 +58,15 @@ const ingest = createIngestHandler({
 });
 
 /**
- * Two entries: API Gateway's webhooks, and the CloudWatch alarm state changes an EventBridge rule
- * delivers in the stack's own account (lib/alarm-events.ts; IAM, no signature): source `cloudwatch`.
+ * Three entries: API Gateway's webhooks; the CloudWatch alarm state changes an EventBridge rule
+ * delivers in the stack's own account (lib/alarm-events.ts; IAM, no signature): source `cloudwatch`;
+ * and `npm run replay -- --stack` (issue 16): `{ "caseBridgeReplay": <request> }` by lambda invoke
+ * (IAM only: API Gateway hands the function only its own event shape), answered with the report.
  */
-export async function handler(event: APIGatewayProxyEventV2 | JsonObject, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+export async function handler(event: APIGatewayProxyEventV2 | JsonObject, context: Context): Promise<APIGatewayProxyStructuredResultV2 | ReplayReport> {
   powertools.addContext(context);
   try {
+    if (isReplayEvent(event)) return await ingest.replay(parseReplayRequest(event[REPLAY_EVENT_KEY]), context);
     if (isAlarmStateChangeEvent(event)) return await ingest.handleTrusted('cloudwatch', event as JsonObject, context.awsRequestId);
     return await ingest(event as APIGatewayProxyEventV2, context);
   } finally {

@@ -20,6 +20,8 @@ export interface DeliveryState {
   workEnd?: number;
   /** Writes of other deliveries' records this request's runs finished work of. */
   followUps?: FollowUps;
+  /** A replay (issue 16): the original delivery and when it was received. */
+  replay?: { readonly of: string; readonly receivedAt: number } | undefined;
   /** The archive put, started once the delivery verified (or refused, with CASE_BRIDGE_ARCHIVE_REJECTED). */
   archived?: Promise<{ key: string } | { error: string }>;
   /** With the archive mode `failed`: starts the put, if the delivery's status asks for it when answered. */
@@ -172,6 +174,7 @@ export function recordOf(state: DeliveryState, answer: Answer, finishedAt: numbe
     events,
     ...(archive !== undefined && 'key' in archive ? { archiveKey: archive.key } : {}),
     ...(archive !== undefined && 'error' in archive ? { archiveError: archive.error } : {}),
+    ...(state.replay !== undefined ? { replayOf: state.replay.of } : {}),
     ...(archive !== undefined && 'late' in archive && archive.late === true ? { archiveError: `the put had not finished when the webhook was answered (after ${JOURNAL_WAIT_MS} ms); it may still have landed` } : {}),
     timings: { totalMs: Math.max(0, finishedAt - state.receivedAt), ...(state.workStart !== undefined ? { workMs: Math.max(0, (state.workEnd ?? finishedAt) - state.workStart) } : {}) },
     updatedAt: finishedAt,

@@ -17,7 +17,7 @@ export function lambdaJournal(tableName: string | undefined, retentionDays: numb
   return new DynamoJournal({ client, tableName, sources: JOURNAL_SOURCES, retentionDays });
 }
 
-/** The Lambda entries' archive (CASE_BRIDGE_ARCHIVE_BUCKET), its client made by the first webhook; none without a bucket (the stack gives none with `-c archive=off`). */
+/** The Lambda entries' archive (CASE_BRIDGE_ARCHIVE_BUCKET), its client made by the first webhook; none without a bucket. */
 export function lambdaArchive(bucket: string | undefined): S3Archive | undefined {
   if (bucket === undefined) return undefined;
   const client = async () => new (await import('@aws-sdk/client-s3')).S3Client({ ...AWS_CLIENT_BOUNDS });

@@ -166,6 +166,18 @@ export function decide(entry: LedgerEntry | undefined, event: LifecycleEvent, po
   }
 }
 
+/**
+ * The decision for a replayed event (issue 16): it is no new occurrence of the alert, so it is not
+ * counted, and a repeat or informational comment (which reports occurrences) is not sent for it. What
+ * else it decides stands: a create (its alert has no case, or an abandoned one), a close, a reopen
+ * (a replayed firing older than the close is a stale event already, by its time of first receipt).
+ */
+export function asReplay(d: Decision): Decision {
+  if (d.reason === 'repeat_commented' || d.reason === 'repeat_coalesced' || d.reason === 'create_pending') return none(d.reason === 'create_pending' ? 'create_pending' : 'repeat_coalesced');
+  if (d.reason === 'informational_commented') return none('informational');
+  return d;
+}
+
 /** True when Datadog shows the case closed (status CLOSED or a status in the closed group). */
 export function isClosedInDatadog(summary: CaseSummary): boolean {
   return summary.status === 'CLOSED' || summary.statusGroup === 'SG_CLOSED';

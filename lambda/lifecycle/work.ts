@@ -28,6 +28,11 @@ export interface AlertWork {
   readonly occurredAt?: number;
   /** When the bridge first received the event (ms). @default now; kept when a deferred event is run again. */
   readonly receivedAt?: number;
+  /**
+   * A replayed delivery's event (issue 16): no new occurrence of the alert. It is not counted, and the
+   * repeat or informational comment it would be reported in is not sent (see asReplay). @default false
+   */
+  readonly replay?: boolean;
   /** Times the event was deferred already (PendingEvent.attempt, when run from the retry queue). @default 0 */
   readonly attempt?: number;
   /** A human's note the event carries (SourceEvent.note), mirrored under `on_note: comment`. */

@@ -33,6 +33,11 @@ import type { DatadogTestServer } from './datadog-server.js';
 import { MemoryArchive, MemoryJournal } from '../journal/memory.js';
 import { DELIVERY_STATUSES, type Archive, type DeliveryFilter, type DeliveryJournal } from '../journal/types.js';
 import { LOCAL_ARCHIVE_BUCKET, LOCAL_JOURNAL_TABLE, localArchive, localJournal, localS3Client } from './journal.js';
+import type { ReplayReport, ReplayRequest } from '../ingest/replay.js';
+import { createConsole } from './console.js';
+import { MemoryDeadLetters, SqsDeadLetters, type DeadLetters } from './dead-letters.js';
+import { listSamples } from './samples.js';
+import { signAndSendSample } from './send-sample.js';
 
 /** Local routes of the journal (issue 16; never deployed): `npm run deliveries` reads them. */
 export const LOCAL_DELIVERIES_ROUTE = '/local/deliveries';
@@ -66,6 +71,10 @@ export interface LocalBridge {
   readonly journal: DeliveryJournal;
   /** The raw archive: in the queue emulator's S3 when there is one, else in memory (issue 16). */
   readonly archive: Archive;
+  /** Archived deliveries through the current rules (`npm run replay`, the console, POST /local/replay). */
+  replay(request: ReplayRequest): Promise<ReplayReport>;
+  /** The dead-letter queue as the console lists it. */
+  readonly deadLetters: DeadLetters | undefined;
   close(): Promise<void>;
 }
 
@@ -329,11 +338,28 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ...paced,
   });
 
+  const now = options.now ?? Date.now;
+  const replay = (request: ReplayRequest) => handler.replay(request);
+  const deadLetters: DeadLetters | undefined = sqs !== undefined ? new SqsDeadLetters(sqs.client, sqs.dlqUrl) : queue instanceof MemoryActionQueue ? new MemoryDeadLetters(queue) : undefined;
+  let selfUrl = '';
+  const localConsole = createConsole({
+    journal,
+    datadogTarget,
+    cases: () => (caseManagement === undefined ? [] : caseManagement.cases.map((c) => describeLocalCase(c, caseManagement))),
+    deadLetters,
+    replay,
+    send: async (source, sample) => signAndSendSample({ source, event: sample, baseUrl: selfUrl, rules, bag: await fileSecrets.get(), origin: env.CASE_BRIDGE_RULES ?? PRESET_RULES_FILE, secretOrigin: secretsFile }),
+    samples: [...rules.sources.keys()].map((source) => ({ source, samples: listSamples(source) })).filter((s) => s.samples.length > 0),
+    now,
+  });
+
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       const match = ROUTE.exec(path);
       if (!match || req.method !== 'POST') {
+        // The console (GET /, its panels and traces, and its JSON posts): local only, never deployed.
+        if (await localConsole.handle(req, res, path)) return;
         req.resume();
         if (req.method === 'GET' && (path === LOCAL_DELIVERIES_ROUTE || path.startsWith(`${LOCAL_DELIVERIES_ROUTE}/`))) {
           const answer = await deliveriesAnswer(journal, new URL(req.url ?? '/', 'http://127.0.0.1'), options.now ?? Date.now);
@@ -373,6 +399,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     server.listen(env.PORT, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  selfUrl = `http://127.0.0.1:${port}`;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -388,6 +415,8 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     caseManagement,
     journal,
     archive,
+    replay,
+    deadLetters,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -57,6 +57,7 @@ try {
       bridge.sqs ? `  redrive: npm run redrive -- --copy --dlq-url ${bridge.sqs.dlqUrl} --destination-url ${bridge.sqs.retryQueueUrl}` : '',
       bridge.dynamo ? `  ledger:  DynamoDB emulator ${bridge.dynamo.endpoint} (table ${bridge.dynamo.tableName}; npm run cases -- <source> <identity> --endpoint ${bridge.dynamo.endpoint})` : '',
       `  journal: every delivery with its trace: npm run deliveries (one: npm run deliveries -- <delivery>; GET ${bridge.url}${LOCAL_DELIVERIES_ROUTE})`,
+      `  console: ${bridge.url}/  (open it: deliveries with their traces, the cases, the dead-letter queue with replay, a form to send samples; replay: npm run replay)`,
       `  health:  GET ${bridge.url}/health`,
       bridge.datadogTarget.kind === 'local' ? '  try:     npm run send -- alertmanager firing   (again: deduplicated; alertmanager resolved: closed; firing again: reopened)' : '  try:     npm run send -- github issues.opened',
       '',

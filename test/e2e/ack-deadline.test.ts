@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDatadogClient, type CallOptions, type DatadogClient } from '../../lambda/datadog/client.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { ACK_MARGIN_MS } from '../../lambda/ingest/handler.js';
@@ -8,10 +8,11 @@ import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
 import { DEFAULT_ACK_DEADLINE_MS } from '../../lambda/sources/index.js';
-import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
+import { startDatadogServer } from '../../lambda/local/datadog-server.js';
 import { queuedRecord } from '../support/fakes.js';
 import { DD_KEYS } from '../support/fauxqs.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { startTestBridge, TEST_SECRETS } from '../support/local-bridge.js';
+import { closeAfterEach } from '../support/per-test.js';
 
 // Deadline-aware answers (issue 15): Sentry gives up after 1 s. With Datadog taking 3 s, the ingest
 // gives the create only what is left of that second less the margin, answers `202 queued` before
@@ -21,17 +22,12 @@ import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/sentry/${name}`, import.meta.url), 'utf8');
 
-let dd: DatadogTestServer | undefined;
-let bridge: TestBridge | undefined;
-afterEach(async () => {
-  await bridge?.close();
-  await dd?.close();
-  bridge = dd = undefined;
-});
+/** The local Datadog server and the bridge a test starts, closed after it. */
+const closing = closeAfterEach();
 
 describe('a Sentry webhook while Datadog takes 3 s per call', () => {
   it('is answered 202 queued within its 1 s deadline, before Datadog answers, and its case is created once', async () => {
-    dd = await startDatadogServer();
+    const dd = closing(await startDatadogServer());
     dd.delayNext(1, 3000);
     const real = createDatadogClient({ baseUrl: dd.url, timeoutMs: 5000 });
     const given: (number | undefined)[] = [];
@@ -43,7 +39,7 @@ describe('a Sentry webhook while Datadog takes 3 s per call', () => {
       },
     };
     const queue = new MemoryActionQueue();
-    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { queue, datadog, markerSearchSettleSeconds: 0 } });
+    const bridge = closing(await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { queue, datadog, markerSearchSettleSeconds: 0 } }));
 
     const body = fixture('issue.created.json');
     const headers = signRequest({ source: 'sentry', secret: TEST_SECRETS['SENTRY_CLIENT_SECRET'] ?? '', body, headers: JSON.parse(fixture('issue.created.headers.json')) as Record<string, string> });

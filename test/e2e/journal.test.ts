@@ -256,6 +256,22 @@ describe('the journal and the archive never decide a delivery', () => {
     }
   });
 
+  it('CASE_BRIDGE_ARCHIVE=off (-c archive=off) archives nothing, not even a refused delivery with CASE_BRIDGE_ARCHIVE_REJECTED=true', async () => {
+    const none = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { CASE_BRIDGE_ARCHIVE: 'off', CASE_BRIDGE_ARCHIVE_REJECTED: 'true', DD_API_URL: dd.url, DD_TIMEOUT_MS: '2000' }, overrides: { pace: false } });
+    try {
+      dd.failNext(1, { status: 400, body: { errors: ['Bad Request: project not found'] } });
+      const body = alertGroup('ArchiveOffDeadLettered');
+      const res = await fetch(`${none.url}/webhooks/alertmanager`, { method: 'POST', body, headers: signRequest({ source: 'alertmanager', secret: testSecret('alertmanager'), body, headers: { 'Content-Type': 'application/json' } }) });
+      const refused = await fetch(`${none.url}/webhooks/alertmanager`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token' } });
+      expect([res.status, refused.status]).toEqual([202, 401]);
+      expect((await none.journal.get(res.headers.get('x-case-bridge-delivery')!))?.status).toBe('dead_lettered');
+      expect((await none.journal.get(refused.headers.get('x-case-bridge-delivery')!))?.archiveKey).toBeUndefined();
+      expect(await none.archive.list({ since: 0 })).toEqual([]);
+    } finally {
+      await none.close();
+    }
+  });
+
   it('CASE_BRIDGE_ARCHIVE_REJECTED=true archives refused deliveries too, marked rejected, without their credential', async () => {
     const keeping = await startTestBridge({ env: { CASE_BRIDGE_ARCHIVE_REJECTED: 'true' } });
     try {

@@ -15,6 +15,7 @@ import { readRulesForBundle } from '../../lib/rules-asset.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
+import { createArchiveBucket, createJournalTable, localS3Client } from '../../lambda/local/journal.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
 import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager.js';
@@ -90,7 +91,7 @@ interface Answer {
  * Loads the bundle in a fresh process (a cold container) and invokes it once per event, in order.
  * Asynchronous: the stubs it talks to run in this process.
  */
-async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, unknown>)[]): Promise<Answer[]> {
+async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, unknown>)[], extraEnv: Record<string, string> = {}): Promise<Answer[]> {
   const input = join(OUT, `events-${randomUUID()}.json`);
   const output = `${input}.out`;
   writeFileSync(input, JSON.stringify(events));
@@ -101,7 +102,8 @@ async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, 
     const out = [];
     for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'))) {
       const r = await handler(e, context);
-      out.push({ statusCode: r.statusCode, body: JSON.parse(r.body ?? '{}') });
+      // A replay event is answered with its report, not an HTTP answer.
+      out.push(r.statusCode === undefined ? { statusCode: 0, body: r } : { statusCode: r.statusCode, body: JSON.parse(r.body ?? '{}') });
     }
     writeFileSync(${JSON.stringify(output)}, JSON.stringify(out));`;
   await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
@@ -120,6 +122,7 @@ async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, 
       CASE_BRIDGE_RETRY_QUEUE_URL: (sqs?.retryQueueUrl ?? '').replace(/^http:\/\/[^/]+/, sqs?.endpoint ?? ''),
       CASE_BRIDGE_DLQ_URL: (sqs?.dlqUrl ?? '').replace(/^http:\/\/[^/]+/, sqs?.endpoint ?? ''),
       DD_API_URL: dd.url,
+      ...extraEnv,
     },
     timeout: 30_000,
     maxBuffer: 16 * 1024 * 1024,
@@ -188,5 +191,23 @@ describe('the built ingest bundle, cold, against real protocols', () => {
     expect((answers[0]?.body as { identity?: string }).identity).toBe('111122223333/eu-west-1/arn:aws:cloudwatch:eu-west-1:111122223333:alarm:checkout-api-5xx');
     expect(answers[1]?.body.status).toBe('duplicate');
     expect((dd.cases[before]?.request as { data: { attributes: { title: string } } }).data.attributes.title).toBe('[CloudWatch] checkout-api-5xx (111122223333, eu-west-1)');
+  });
+
+  it('replays a journaled delivery from its archived bytes when invoked with the replay event (npm run replay -- --stack)', { timeout: 60_000 }, async () => {
+    await createJournalTable(dynamo.client, 'case-bridge-journal', { ifMissing: true });
+    const s3 = localS3Client(sqs?.endpoint ?? '');
+    await createArchiveBucket(s3, 'case-bridge-archive');
+    s3.destroy();
+    const env = { CASE_BRIDGE_JOURNAL_TABLE: 'case-bridge-journal', CASE_BRIDGE_ARCHIVE_BUCKET: 'case-bridge-archive', AWS_ENDPOINT_URL_S3: sqs?.endpoint ?? '' };
+    // The issue may have its case from the tests above: created or deduplicated, archived either way.
+    const [sent] = await invoke([event('github', 'issues.opened', { delivery: randomUUID() })], env);
+    const delivery = (sent?.body as { delivery?: string }).delivery ?? '';
+    const cases = dd.cases.length;
+
+    const [preview, applied] = await invoke([{ caseBridgeReplay: { ids: [delivery], apply: false } }, { caseBridgeReplay: { ids: [delivery], apply: true } }], env);
+
+    expect(preview?.body).toMatchObject({ apply: false, items: [{ original: delivery, result: 'preview', events: [{ decision: 'repeat_coalesced', actions: [] }] }] });
+    expect(applied?.body).toMatchObject({ apply: true, items: [{ original: delivery, result: 'replayed', status: 'deduplicated', replay: expect.stringMatching(/^d[0-9a-z]{19}$/) as unknown }] });
+    expect(dd.cases.length).toBe(cases);
   });
 });

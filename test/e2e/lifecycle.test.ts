@@ -1,28 +1,21 @@
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { caseSchemas } from '../../lambda/datadog/schema.js';
-import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
 import { markerFooter } from '../../lambda/ledger/marker.js';
-import type { LocalBridgeOptions } from '../../lambda/local/bridge.js';
-import { signRequest } from '../../lambda/local/sign.js';
 import { QueueError } from '../../lambda/shared/errors.js';
 import { MemoryMetrics } from '../../lambda/shared/metrics.js';
 import { MemoryActionQueue, type ActionQueue } from '../../lambda/delivery/queue.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, SEARCH_SETTLE_REASON } from '../../lambda/delivery/updates.js';
 import type { SourceName } from '../../lambda/sources/index.js';
-import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
+import type { DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { waitFor } from '../support/fauxqs.js';
-import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { postSigned, type TestBridge } from '../support/local-bridge.js';
+import { ledgerBridgePerTest, type LedgerBridgeOptions } from '../support/per-test.js';
 
 // Issue 4, against a real DynamoDB protocol (dynalite), the local Datadog-compatible server and the
 // real local bridge: one alert, one case, through repeats, resolves, reopens, redeliveries,
 // concurrency and a create whose response is lost.
 
-const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 const AM_FIRING = fixture('alertmanager/firing.two-alerts.json');
 const AM_RESOLVED = fixture('alertmanager/resolved.json');
@@ -30,7 +23,6 @@ const AM_RESOLVED = fixture('alertmanager/resolved.json');
 const AM_REFIRED = AM_FIRING.replaceAll('"startsAt":"2025-05-06T03:14:07.512Z"', '"startsAt":"2025-05-06T04:10:00Z"');
 const AM_IDENTITY = 'case-bridge/{}/{team="storage"}:{alertname="DiskFillingUp"}';
 const PD_IDENTITY = 'Q2XK7RB9ZT1M';
-const SECRET_OF: Partial<Record<SourceName, string>> = { alertmanager: TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN, pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET };
 
 interface Answer {
   status?: string;
@@ -40,49 +32,17 @@ interface Answer {
   caseId?: string;
 }
 
-let dynamo: LocalDynamo;
-let tableNo = 0;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
-
 describe('dedup and lifecycle through the local bridge and dynalite', () => {
-  let dd: DatadogTestServer | undefined;
-  let bridge: TestBridge | undefined;
+  const ledgerBridge = ledgerBridgePerTest('ledger');
   let clock = Date.parse('2026-03-01T10:00:00Z');
 
-  afterEach(async () => {
-    await bridge?.close();
-    await dd?.close();
-    bridge = undefined;
-    dd = undefined;
-  });
-
-  async function start(options: { rules?: (file: Record<string, unknown>) => void; overrides?: Omit<LocalBridgeOptions, 'env' | 'logger'>; datadog?: Parameters<typeof startDatadogServer>[0] } = {}) {
+  async function start(options: Omit<LedgerBridgeOptions, 'now'> = {}) {
     clock = Date.parse('2026-03-01T10:00:00Z');
-    dd = await startDatadogServer(options.datadog);
-    const tableName = `ledger-${++tableNo}`;
-    await dynamo.createLedgerTable(tableName);
-    const ledger = new DynamoLedger({ client: dynamo.client, tableName });
-    const env: Record<string, string> = { DD_API_URL: dd.url, DD_TIMEOUT_MS: '2000' };
-    if (options.rules) {
-      const file = parse(readFileSync('config/rules.yaml', 'utf8')) as Record<string, unknown>;
-      options.rules(file);
-      const dir = mkdtempSync(join(tmpdir(), 'case-bridge-rules-'));
-      env['CASE_BRIDGE_RULES'] = join(dir, 'rules.yaml');
-      writeFileSync(env['CASE_BRIDGE_RULES'], stringify(file));
-    }
-    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env, overrides: { ledger, now: () => clock, ...options.overrides } });
-    return { dd, bridge, ledger };
+    return ledgerBridge.start({ ...options, now: () => clock });
   }
 
   async function send(b: TestBridge, source: SourceName, body: string, headers: Record<string, string> = {}): Promise<{ status: number; answer: Answer }> {
-    const signed = signRequest({ source, secret: SECRET_OF[source]!, body, headers: { 'Content-Type': 'application/json', ...headers } });
-    const res = await fetch(`${b.url}/webhooks/${source}`, { method: 'POST', body, headers: signed });
+    const res = await postSigned(b.url, source, body, headers);
     return { status: res.status, answer: (await res.json()) as Answer };
   }
 

@@ -1,15 +1,10 @@
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { caseSchemas } from '../../lambda/datadog/schema.js';
-import { DynamoLedger } from '../../lambda/ledger/dynamo-ledger.js';
-import { signRequest } from '../../lambda/local/sign.js';
-import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
+import type { DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import type { SourceName } from '../../lambda/sources/index.js';
-import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { postSigned, type TestBridge } from '../support/local-bridge.js';
+import { ledgerBridgePerTest } from '../support/per-test.js';
 
 // Issue 17, through the real local bridge, a real DynamoDB protocol (dynalite) and the local Case
 // Management: a human's note (PagerDuty incident.annotated, Opsgenie AddNote) becomes its own comment on
@@ -18,7 +13,6 @@ import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local
 
 const DD_KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' } as const;
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
-const SECRET_OF: Partial<Record<SourceName, string>> = { pagerduty: TEST_SECRETS.PAGERDUTY_WEBHOOK_SECRET, opsgenie: TEST_SECRETS.OPSGENIE_BEARER_TOKEN, alertmanager: TEST_SECRETS.ALERTMANAGER_BEARER_TOKEN, github: TEST_SECRETS.GITHUB_WEBHOOK_SECRET, sentry: TEST_SECRETS.SENTRY_CLIENT_SECRET };
 const headersOf = (path: string): Record<string, string> => JSON.parse(fixture(path)) as Record<string, string>;
 const DAY = 24 * 3600_000;
 const MARKER_LINE = /\n\ncase-bridge update: cbu[0-9a-f]{20}$/;
@@ -29,49 +23,23 @@ interface Answer {
   events?: { status?: string; reason?: string }[];
 }
 
-let dynamo: LocalDynamo;
-let tableNo = 0;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
-
 describe('human notes and case lineage (#17)', () => {
-  let dd: DatadogTestServer | undefined;
-  let bridge: TestBridge | undefined;
+  const ledgerBridge = ledgerBridgePerTest('notes');
   let clock = Date.parse('2025-04-02T07:20:00Z');
 
-  afterEach(async () => {
-    await bridge?.close();
-    await dd?.close();
-    bridge = undefined;
-    dd = undefined;
-  });
-
+  /** With `lifecycle`, PagerDuty's and Opsgenie's presets get that lifecycle policy. */
   async function start(lifecycle?: Record<string, unknown>): Promise<{ dd: DatadogTestServer; bridge: TestBridge }> {
     clock = Date.parse('2025-04-02T07:20:00Z');
-    dd = await startDatadogServer();
-    const tableName = `notes-${++tableNo}`;
-    await dynamo.createLedgerTable(tableName);
-    const ledger = new DynamoLedger({ client: dynamo.client, tableName });
-    const env: Record<string, string> = { DD_API_URL: dd.url, DD_TIMEOUT_MS: '2000' };
-    if (lifecycle !== undefined) {
-      const file = parse(readFileSync('config/rules.yaml', 'utf8')) as { sources: Record<string, Record<string, unknown>> };
-      for (const source of ['pagerduty', 'opsgenie']) file.sources[source]!['lifecycle'] = lifecycle;
-      const dir = mkdtempSync(join(tmpdir(), 'case-bridge-rules-'));
-      env['CASE_BRIDGE_RULES'] = join(dir, 'rules.yaml');
-      writeFileSync(env['CASE_BRIDGE_RULES'], stringify(file));
-    }
-    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env, overrides: { ledger, now: () => clock } });
+    const rules = lifecycle === undefined ? undefined : (file: Record<string, unknown>) => {
+      for (const source of ['pagerduty', 'opsgenie']) (file as { sources: Record<string, Record<string, unknown>> }).sources[source]!['lifecycle'] = lifecycle;
+    };
+    const { dd, bridge } = await ledgerBridge.start({ rules, now: () => clock });
     return { dd, bridge };
   }
 
   async function send(b: TestBridge, source: SourceName, body: string, headers: Record<string, string> = {}, advance = 60_000): Promise<{ status: number; answer: Answer }> {
     clock += advance;
-    const signed = signRequest({ source, secret: SECRET_OF[source]!, body, headers: { 'Content-Type': 'application/json', ...headers } });
-    const res = await fetch(`${b.url}/webhooks/${source}`, { method: 'POST', body, headers: signed });
+    const res = await postSigned(b.url, source, body, headers);
     return { status: res.status, answer: (await res.json()) as Answer };
   }
 

@@ -1,26 +1,21 @@
 import { createHmac } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
+import { describe, expect, it } from 'vitest';
+import { startDatadogServer } from '../../lambda/local/datadog-server.js';
 import { DD_KEYS, waitFor } from '../support/fauxqs.js';
-import { startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { startTestBridge, TEST_SECRETS } from '../support/local-bridge.js';
+import { closeAfterEach } from '../support/per-test.js';
 
 // `npm start` runs the retry consumer against an embedded SQS emulator: a 429 survives locally
 // exactly as it does deployed (issue #3, local parity).
 
-let dd: DatadogTestServer | undefined;
-let bridge: TestBridge | undefined;
-
-afterEach(async () => {
-  await bridge?.close();
-  await dd?.close();
-  bridge = dd = undefined;
-});
+/** The local Datadog server and the bridge a test starts, closed after it. */
+const closing = closeAfterEach();
 
 describe('local bridge with the embedded SQS emulator', () => {
   it('delivers a rate-limited case through the retry queue once the limit resets', async () => {
-    dd = await startDatadogServer();
+    const dd = closing(await startDatadogServer());
     dd.failNext(1, { status: 429, body: { errors: ['Too many requests'] }, headers: { 'X-RateLimit-Reset': '1', 'X-RateLimit-Limit': '10', 'X-RateLimit-Period': '2' } });
-    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { embeddedSqs: true, random: () => 0 } });
+    const bridge = closing(await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { embeddedSqs: true, random: () => 0 } }));
     const body = JSON.stringify({ action: 'opened', issue: { number: 9, title: 'Queue me', html_url: 'https://github.com/acme/shop/issues/9' }, repository: { id: 1, full_name: 'acme/shop' } });
 
     const res = await fetch(`${bridge.url}/webhooks/github`, {
@@ -32,7 +27,7 @@ describe('local bridge with the embedded SQS emulator', () => {
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ status: 'queued', retryInSeconds: 1 });
     expect(bridge.sqs).toBeDefined();
-    await waitFor(() => dd!.cases.length === 1, 15_000);
+    await waitFor(() => dd.cases.length === 1, 15_000);
     expect(dd.cases[0]!.request.data.attributes.title).toBe('[GitHub] acme/shop#9: Queue me');
   });
 });

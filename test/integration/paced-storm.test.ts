@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDatadogClient } from '../../lambda/datadog/client.js';
 import { MemoryActionQueue, WATCHDOG_REASON, type PendingAction } from '../../lambda/delivery/queue.js';
 import { WATCHDOG_DELAY_SECONDS } from '../../lambda/shared/budgets.js';
@@ -7,10 +7,11 @@ import { MemoryRateBudgetStore } from '../../lambda/ledger/rate-budget-store.js'
 import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { createSecretsProvider } from '../../lambda/shared/secrets.js';
-import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
+import { startDatadogServer } from '../../lambda/local/datadog-server.js';
 import { queuedRecord } from '../support/fakes.js';
 import { DD_KEYS } from '../support/fauxqs.js';
-import { postGithubIssue, startTestBridge, TEST_SECRETS, type TestBridge } from '../support/local-bridge.js';
+import { postGithubIssue, startTestBridge, TEST_SECRETS } from '../support/local-bridge.js';
+import { closeAfterEach } from '../support/per-test.js';
 
 // A storm through the real ingest handler and retry handler with the shared rate budget, on a fake
 // clock (no wall time): the clock moves only when the bridge waits for a slot, or when the test,
@@ -21,13 +22,8 @@ const LIMIT = 10;
 const PERIOD_MS = 2000;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 
-let dd: DatadogTestServer | undefined;
-let bridge: TestBridge | undefined;
-afterEach(async () => {
-  await bridge?.close();
-  await dd?.close();
-  bridge = dd = undefined;
-});
+/** The local Datadog server and the bridge a test starts, closed after it. */
+const closing = closeAfterEach();
 
 function issueBody(n: number): string {
   return JSON.stringify({
@@ -45,12 +41,12 @@ describe(`paced storm: ${ALERTS} distinct alerts against ${LIMIT} creates per ${
     const sleep = async (ms: number) => {
       clock += ms;
     };
-    dd = await startDatadogServer({ now });
+    const dd = closing(await startDatadogServer({ now }));
     dd.rateLimit({ limit: LIMIT, periodSeconds: PERIOD_MS / 1000 });
     const queue = new MemoryActionQueue();
     // The client tells the budget nothing of its successful answers here: only the 429 states the limit.
     const pace = new RateBudget({ store: new MemoryRateBudgetStore() });
-    bridge = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { queue, now, sleep, pace, datadog: createDatadogClient({ baseUrl: dd.url }) } });
+    const bridge = closing(await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { queue, now, sleep, pace, datadog: createDatadogClient({ baseUrl: dd.url }) } }));
     const retry = createRetryHandler({
       datadog: createDatadogClient({ baseUrl: dd.url }),
       secrets: createSecretsProvider({ load: async () => JSON.stringify({ ...TEST_SECRETS, ...DD_KEYS }), origin: 'test secret' }),

@@ -4,28 +4,13 @@ import { decide, observeCase, type Decision, type DecisionReason, type Lifecycle
 import { DEFAULT_LIFECYCLE_POLICY, lifecycleSchemas, resolvePolicy, type LifecyclePolicy } from '../../lambda/lifecycle/policy.js';
 import { dedupMarker } from '../../lambda/ledger/marker.js';
 import { ABANDONED_STATUS, DELETED_STATUS, type LedgerEntry } from '../../lambda/ledger/types.js';
+import { openLedgerEntry } from '../support/fakes.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-const base: LedgerEntry = {
-  source: 'alertmanager',
-  identity: 'webhook/{}:{alertname="DiskFull"}',
-  state: 'open',
-  generation: 0,
-  marker: dedupMarker('alertmanager', 'webhook/{}:{alertname="DiskFull"}'),
-  intentId: 'intent-1',
-  createStartedAt: T0,
-  caseId: 'case-1',
-  caseKey: 'DDFC-1',
-  firstSeen: T0,
-  lastSeen: T0,
-  occurrences: 1,
-  commentedOccurrences: 1,
-  openedAt: T0,
-  reopenCount: 0,
-};
+const base: LedgerEntry = openLedgerEntry({ source: 'alertmanager', identity: 'webhook/{}:{alertname="DiskFull"}' }, T0, { caseId: 'case-1', caseKey: 'DDFC-1' });
 
 const creating: LedgerEntry = { ...base, state: 'creating', caseId: undefined, caseKey: undefined, openedAt: undefined };
 const open: LedgerEntry = base;

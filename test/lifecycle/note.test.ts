@@ -1,26 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { dedupMarker } from '../../lambda/ledger/marker.js';
 import { ABANDONED_STATUS, DELETED_STATUS, type LedgerEntry } from '../../lambda/ledger/types.js';
 import { decideNote, MAX_NOTE_LENGTH, noteActionId, noteText } from '../../lambda/lifecycle/note.js';
+import { openLedgerEntry } from '../support/fakes.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const key = { source: 'pagerduty', identity: 'Q2XK7RB9ZT1M' };
-const open: LedgerEntry = {
-  ...key,
-  state: 'open',
-  generation: 0,
-  marker: dedupMarker(key.source, key.identity),
-  intentId: 'intent-1',
-  createStartedAt: T0,
-  caseId: 'case-1',
-  caseKey: 'DDFC-1',
-  firstSeen: T0,
-  lastSeen: T0,
-  occurrences: 1,
-  commentedOccurrences: 1,
-  openedAt: T0,
-  reopenCount: 0,
-};
+const open: LedgerEntry = openLedgerEntry(key, T0, { caseId: 'case-1', caseKey: 'DDFC-1' });
 const id = noteActionId(key, 'PNOTE4K2');
 
 describe('decideNote (#17)', () => {

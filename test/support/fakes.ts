@@ -2,6 +2,8 @@ import { COMMENTS_PAGE_SIZE, type CaseStatusUpdate, type CaseSummary, type Creat
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import type { SQSRecord } from 'aws-lambda';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type PendingAction } from '../../lambda/delivery/queue.js';
+import { dedupMarker } from '../../lambda/ledger/marker.js';
+import type { LedgerEntry } from '../../lambda/ledger/types.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 
 /** The SQS record the retry function receives for `action`, queued at `at` (ms) for `reason`. */
@@ -20,6 +22,28 @@ export function queuedRecord(id: string, action: PendingAction, reason: string, 
 }
 
 /** A case the fake Datadog holds. */
+/**
+ * The ledger entry of an alert whose first case (generation 0, intent `intent-1`) was created and opened at `at`:
+ * state open, one occurrence, already reported, never reopened.
+ */
+export function openLedgerEntry(key: { source: string; identity: string }, at: number, theCase: { caseId: string; caseKey: string }): LedgerEntry {
+  return {
+    ...key,
+    state: 'open',
+    generation: 0,
+    marker: dedupMarker(key.source, key.identity),
+    intentId: 'intent-1',
+    createStartedAt: at,
+    ...theCase,
+    firstSeen: at,
+    lastSeen: at,
+    occurrences: 1,
+    commentedOccurrences: 1,
+    openedAt: at,
+    reopenCount: 0,
+  };
+}
+
 export interface FakeCase {
   readonly id: string;
   readonly key: string;
