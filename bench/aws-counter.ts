@@ -5,9 +5,13 @@
  * service, the operation (`X-Amz-Target`, or the method for REST services), the bytes each way and,
  * for DynamoDB, the capacity units the emulator computed from the real items (the proxy asks for
  * `ReturnConsumedCapacity: TOTAL`: dynalite sizes the item as DynamoDB does, the larger of the old and
- * the new for a write). Nothing is specific to the bridge's calls: a client the functions gain (an S3
- * put, a second table) is counted as soon as its service has an upstream here; one without is
- * answered 501 and counted, so a run that meets it says so.
+ * the new for a write). The emulator leaves out what a write costs in a table's global secondary
+ * indexes, which DynamoDB bills (and reports) too: for a table with indexes (learnt once with
+ * DescribeTable) the counter reads the item before and after each write and adds the index writes
+ * as DynamoDB's rules give them (indexWriteUnits). Those reads go straight to the emulator with the
+ * header PROBE_HEADER: they are not the functions' calls. Nothing is specific to the bridge's calls:
+ * a client the functions gain (an S3 put, a second table) is counted as soon as its service has an
+ * upstream here; one without is answered 501 and counted, so a run that meets it says so.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,8 +26,10 @@ export interface AwsCall {
   readonly responseBytes: number;
   /** DynamoDB read request units (on demand), as the emulator computed them from the items. */
   readonly readUnits: number;
-  /** DynamoDB write request units (on demand). A conditional write refused still costs one. */
+  /** DynamoDB write request units (on demand), its indexes' included. A conditional write refused still costs one. */
   readonly writeUnits: number;
+  /** Of writeUnits, those of the table's global secondary indexes. */
+  readonly indexWriteUnits: number;
   /** SQS ReceiveMessage: messages received (0: an empty poll). */
   readonly messages: number;
   /** Who made it: the invocation the harness was running when it came in. */
@@ -41,6 +47,71 @@ export interface AwsCounter {
 
 const DYNAMO_READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 const DYNAMO_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+/** The single-item writes whose index units the counter works out (the bridge makes no batch or transaction writes). */
+const SINGLE_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
+
+/** Marks the counter's own requests to the DynamoDB emulator (DescribeTable, the item reads around a write). */
+export const PROBE_HEADER = 'x-aws-counter-probe';
+
+type AttributeValue = Record<string, unknown>;
+export type Item = Record<string, AttributeValue>;
+
+/** DynamoDB's size of an item: each attribute's name plus its value (UTF-8 strings, numbers by digits). */
+export function itemSize(item: Item): number {
+  const value = (v: AttributeValue): number => {
+    if ('S' in v) return Buffer.byteLength(String(v['S']));
+    if ('B' in v) return Buffer.from(String(v['B']), 'base64').length;
+    if ('N' in v) return Math.ceil(String(v['N']).replace(/^-/, '').replace(/^0+\.?/, '').replace('.', '').length / 2) + 1;
+    if ('BOOL' in v || 'NULL' in v) return 1;
+    if ('SS' in v) return (v['SS'] as string[]).reduce((a, x) => a + Buffer.byteLength(x), 0);
+    if ('L' in v) return 3 + (v['L'] as AttributeValue[]).reduce((a, x) => a + 1 + value(x), 0);
+    if ('M' in v) {
+      const m = v['M'] as Item;
+      return 3 + Object.keys(m).length + itemSize(m);
+    }
+    throw new Error(`no size rule for ${Object.keys(v).join()}`);
+  };
+  return Object.entries(item).reduce((a, [k, v]) => a + Buffer.byteLength(k) + value(v), 0);
+}
+
+/** A global secondary index as DescribeTable gives it. */
+export interface IndexShape {
+  readonly keys: readonly string[];
+  readonly projection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  readonly include: readonly string[];
+}
+
+const units = (size: number): number => Math.max(1, Math.ceil(size / 1024));
+
+/**
+ * What a write of one item costs in the table's global secondary indexes (DynamoDB's rules, "Provisioned
+ * throughput considerations for global secondary indexes"): nothing for an index the item is in neither
+ * before nor after; one write of the entry (its size in 1 KB units: the table's and the index's keys and
+ * the projected attributes) when the item enters or leaves the index, or stays with a projected value
+ * changed; two (a delete and a put) when an index key's value changes.
+ */
+export function indexWriteUnits(tableKeys: readonly string[], indexes: readonly IndexShape[], before: Item | undefined, after: Item | undefined): number {
+  let total = 0;
+  for (const index of indexes) {
+    const inIndex = (item: Item | undefined): item is Item => item !== undefined && index.keys.every((k) => item[k] !== undefined);
+    const entry = (item: Item): Item => {
+      const keep = new Set([...tableKeys, ...index.keys, ...index.include]);
+      return index.projection === 'ALL' ? item : Object.fromEntries(Object.entries(item).filter(([k]) => keep.has(k)));
+    };
+    const was = inIndex(before) ? entry(before) : undefined;
+    const is = inIndex(after) ? entry(after) : undefined;
+    if (was === undefined && is === undefined) continue;
+    if (was === undefined || is === undefined) total += units(itemSize((was ?? is)!));
+    else if (index.keys.some((k) => JSON.stringify(was[k]) !== JSON.stringify(is[k]))) total += units(itemSize(was)) + units(itemSize(is));
+    else if (JSON.stringify(Object.entries(was).sort()) !== JSON.stringify(Object.entries(is).sort())) total += Math.max(units(itemSize(was)), units(itemSize(is)));
+  }
+  return total;
+}
+
+interface TableShape {
+  readonly keys: readonly string[];
+  readonly indexes: readonly IndexShape[];
+}
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/20261204/us-east-1/dynamodb/aws4_request, ...` -> `dynamodb`. */
 export function signedService(authorization: string | undefined): string | undefined {
@@ -72,6 +143,31 @@ function capacityOf(body: Buffer): number {
 export async function startAwsCounter(upstreams: Readonly<Record<string, string>>): Promise<AwsCounter> {
   const calls: AwsCall[] = [];
   let by = 'unattributed';
+  const tables = new Map<string, Promise<TableShape>>();
+  const dynamo = upstreams['dynamodb'];
+  /** One call of the counter's own to the DynamoDB emulator (not counted). */
+  const probe = async (operation: string, input: object): Promise<Record<string, unknown>> => {
+    const answer = await fetch(dynamo!, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `DynamoDB_20120810.${operation}`, [PROBE_HEADER]: '1', 'x-amz-date': '20261204T000000Z', authorization: 'AWS4-HMAC-SHA256 Credential=probe/20261204/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' }, body: JSON.stringify(input) });
+    const body = (await answer.json()) as Record<string, unknown>;
+    if (!answer.ok) throw new Error(`the counter's ${operation} failed: ${JSON.stringify(body)}`);
+    return body;
+  };
+  const shapeOf = (table: string): Promise<TableShape> => {
+    let shape = tables.get(table);
+    if (shape === undefined) {
+      shape = probe('DescribeTable', { TableName: table }).then((out) => {
+        type Key = { AttributeName: string };
+        const t = out['Table'] as { KeySchema: Key[]; GlobalSecondaryIndexes?: { KeySchema: Key[]; Projection?: { ProjectionType?: IndexShape['projection']; NonKeyAttributes?: string[] } }[] };
+        return {
+          keys: t.KeySchema.map((k) => k.AttributeName),
+          indexes: (t.GlobalSecondaryIndexes ?? []).map((g) => ({ keys: g.KeySchema.map((k) => k.AttributeName), projection: g.Projection?.ProjectionType ?? 'ALL', include: g.Projection?.NonKeyAttributes ?? [] })),
+        };
+      });
+      tables.set(table, shape);
+    }
+    return shape;
+  };
+  const readItem = async (table: string, key: Item): Promise<Item | undefined> => (await probe('GetItem', { TableName: table, Key: key, ConsistentRead: true }))['Item'] as Item | undefined;
   const server: Server = createServer((req, res) => {
     void (async () => {
       const service = signedService(req.headers['authorization']) ?? 'unsigned';
@@ -82,10 +178,22 @@ export async function startAwsCounter(upstreams: Readonly<Record<string, string>
       const caller = by;
       const upstream = upstreams[service];
       const dynamoOp = service === 'dynamodb' && (DYNAMO_READS.has(operation) || DYNAMO_WRITES.has(operation));
+      // A single-item write to a table with indexes: the item before it (and after, below).
+      let indexed: { table: string; shape: TableShape; key: Item; before: Item | undefined } | undefined;
       if (dynamoOp) {
         const input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
         body = Buffer.from(JSON.stringify({ ...input, ReturnConsumedCapacity: 'TOTAL' }), 'utf8');
+        if (SINGLE_WRITES.has(operation) && upstream !== undefined) {
+          const table = String(input['TableName']);
+          const shape = await shapeOf(table);
+          if (shape.indexes.length > 0) {
+            const source = (operation === 'PutItem' ? input['Item'] : input['Key']) as Item;
+            const key = Object.fromEntries(shape.keys.map((k) => [k, source[k]!]));
+            indexed = { table, shape, key, before: await readItem(table, key) };
+          }
+        }
       }
+      let indexUnits = 0;
       const record = (status: number, responseBytes: number, units: number, messages: number): void => {
         calls.push({
           service,
@@ -95,7 +203,8 @@ export async function startAwsCounter(upstreams: Readonly<Record<string, string>
           responseBytes,
           readUnits: dynamoOp && DYNAMO_READS.has(operation) ? units : 0,
           // A refused conditional write is billed too (one unit for the items the bridge writes).
-          writeUnits: dynamoOp && DYNAMO_WRITES.has(operation) ? (status === 200 ? units : 1) : 0,
+          writeUnits: dynamoOp && DYNAMO_WRITES.has(operation) ? (status === 200 ? units + indexUnits : 1) : 0,
+          indexWriteUnits: indexUnits,
           messages,
           by: caller,
         });
@@ -114,6 +223,9 @@ export async function startAwsCounter(upstreams: Readonly<Record<string, string>
         out.on('error', reject);
         out.end(body);
       });
+      if (indexed !== undefined && answer.status === 200) {
+        indexUnits = indexWriteUnits(indexed.shape.keys, indexed.shape.indexes, indexed.before, await readItem(indexed.table, indexed.key));
+      }
       let messages = 0;
       if (service === 'sqs' && operation === 'ReceiveMessage' && answer.status === 200) {
         messages = ((JSON.parse(answer.body.toString('utf8') || '{}') as { Messages?: unknown[] }).Messages ?? []).length;

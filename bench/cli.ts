@@ -9,6 +9,9 @@
  *   npm run bench -- --quick      shorter measurement windows (smoke run)
  *   npm run bench -- --stages     also time each stage of the handler path on its own
  *   npm run bench -- --write-cost-doc   also rewrite the counted table in docs/cost.md
+ *   npm run bench -- --archive=failed   the cost with the raw archive keeping failed deliveries only
+ *                                 (or off): the stack's -c archive; with --write-cost-doc, its row of
+ *                                 docs/cost.md's archive table only
  *   npm run bench -- --base64     the body base64-encoded (API Gateway's form for binary types)
  *                                 instead of as text (its form for application/json)
  *   node --cpu-prof --import tsx bench/cli.ts --profile [--size=2KB]
@@ -20,10 +23,11 @@ import { performance } from 'node:perf_hooks';
 import { buildBundle } from './bundle.js';
 import { measureSize, measureStages, type SizeResult, type StageResult } from './cpu.js';
 import { measureLoad } from './load.js';
-import { COLD_RUNS, COST_WEBHOOKS_PER_KIND, option, PROFILE, QUICK, say, STAGES, STRICT, WRITE_COST_DOC } from './options.js';
+import { ARCHIVE_MODE, COLD_RUNS, COST_WEBHOOKS_PER_KIND, option, PROFILE, QUICK, say, STAGES, STRICT, WRITE_COST_DOC } from './options.js';
 import { measureColdStart } from './cold.js';
 import { readPrices, runMix } from './cost.js';
 import { startCostRig } from './cost-rig.js';
+import { ARCHIVE_MODES } from '../lambda/shared/contract.js';
 import { writeCostDoc } from './cost-doc.js';
 import { apiGatewayEvent, payloadOfSize, SIZES } from './payloads.js';
 import { fmtUs, reportBundle, reportCold, reportCost, reportCpu, reportLoad, reportStages, reportTargets } from './report.js';
@@ -80,13 +84,15 @@ async function main(): Promise<void> {
 
   // 5 + 6: the cold first webhook and the counted cost, on the same local stubs
   const prices = readPrices();
-  const rig = await startCostRig();
+  const archive = ARCHIVE_MODES.find((m) => m === ARCHIVE_MODE);
+  if (archive === undefined) throw new Error(`--archive must be one of ${ARCHIVE_MODES.join(', ')} (got ${ARCHIVE_MODE})`);
+  const rig = await startCostRig({ archive });
   let cold;
   let usdPerMillion;
   try {
     cold = await measureColdStart(rig, COLD_RUNS);
     reportCold(cold);
-    const mix = await runMix(rig, COST_WEBHOOKS_PER_KIND);
+    const mix = await runMix(rig, COST_WEBHOOKS_PER_KIND, archive);
     usdPerMillion = reportCost(mix, prices);
     if (WRITE_COST_DOC) say(`docs/cost.md: ${writeCostDoc(mix, prices)}`);
   } finally {

@@ -58,9 +58,9 @@ export async function measureColdStart(rig: CostRig, runs: number): Promise<Cold
       const first = ${cpu};
       writeFileSync(${JSON.stringify(out)}, JSON.stringify({ loaded, first, status: answer.statusCode, body: answer.body }));
       process.exit(0);`;
-    await runChild(bareScript, rig.env);
+    await runChild(bareScript, rig.env.ingest);
     bare.push((JSON.parse(readFileSync(out, 'utf8')) as { bare: number }).bare);
-    await runChild(script, rig.env);
+    await runChild(script, rig.env.ingest);
     const r = JSON.parse(readFileSync(out, 'utf8')) as { loaded: number; first: number; status: number; body?: string };
     if (r.status !== 201) throw new Error(`the cold container answered ${r.status}, not 201 (a first firing): ${r.body ?? ''}`);
     loaded.push(r.loaded);

@@ -2,8 +2,10 @@
  * The functions as deployed, locally, with every AWS request they make counted (issue 15, item 4):
  * the ingest and retry bundles built with the stack's options, each in its own container process
  * (bench/lambda-host.ts); their AWS SDK clients pointed at the counter (bench/aws-counter.ts), which
- * forwards DynamoDB to dynalite, SQS (and S3) to fauxqs and Secrets Manager to a stub; Datadog the
- * local Datadog-compatible server. Lambda's SQS event source is played by a poller that receives one
+ * forwards DynamoDB (the ledger and the delivery journal tables) to dynalite, SQS and S3 (the raw
+ * archive bucket) to fauxqs and Secrets Manager to a stub; Datadog the local Datadog-compatible server.
+ * The functions get the environment the stack gives them (lib/journal.ts: the journal table and its
+ * retention on both, the archive bucket on the ingest), so what is counted is what a deployed bridge does. Lambda's SQS event source is played by a poller that receives one
  * message at a time through the counter, invokes the retry container and deletes what it finished
  * (what the event source mapping does, billed to the account as SQS requests).
  */
@@ -14,6 +16,8 @@ import type { APIGatewayProxyEventV2, SQSBatchResponse } from 'aws-lambda';
 import { startDatadogServer, type DatadogTestServer } from '../lambda/local/datadog-server.js';
 import { startLocalSqs, localSqsClient, type LocalSqs } from '../lambda/local/fauxqs.js';
 import { createLedgerTable, localDynamoClient } from '../lambda/local/ledger.js';
+import { createArchiveBucket, createJournalTable, localS3Client } from '../lambda/local/journal.js';
+import { ENV, RETENTION_DEFAULTS, type ArchiveMode } from '../lambda/shared/contract.js';
 import { settleBatch, toSqsEvent } from '../lambda/local/retry-consumer.js';
 import { signRequest } from '../lambda/local/sign.js';
 import { INGEST_FUNCTION_TIMEOUT_SECONDS, RETRY_FUNCTION_TIMEOUT_SECONDS } from '../lambda/shared/budgets.js';
@@ -22,11 +26,13 @@ import { FUNCTION_MEMORY_MB, LAMBDA_ENVIRONMENT } from '../lib/lambda-bundle.js'
 import { startSecretsManagerStub, type SecretsManagerStub } from '../test/support/secrets-manager.js';
 import { DD_KEYS, queueDepth, receive } from '../test/support/fauxqs.js';
 import { TEST_SECRETS, testSecret } from '../test/support/local-bridge.js';
-import { startAwsCounter, type AwsCall, type AwsCounter } from './aws-counter.js';
+import { PROBE_HEADER, startAwsCounter, type AwsCall, type AwsCounter } from './aws-counter.js';
 import { buildBundle } from './bundle.js';
 import { startContainer, type Container } from './lambda-host.js';
 
 const TABLE = 'case-bridge-ledger';
+export const JOURNAL_TABLE_NAME = 'case-bridge-journal';
+export const ARCHIVE_BUCKET = 'case-bridge-archive-123456789012';
 const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:case-bridge-AbCdEf';
 /** Function names as CDK generates them (stack, construct path, suffix): they appear in every log line. */
 export const FUNCTION_NAMES = { ingest: 'CaseBridge-IngestApiIngest3F9A2C1B-kQ8vN2xR7tLm', retry: 'CaseBridge-RetryRetry5D1E7B90-Hc4pW9sJ2fYa' } as const;
@@ -59,7 +65,7 @@ export interface CostRig {
   readonly secrets: SecretsManagerStub;
   /** The emulator's own endpoint (not counted). */
   readonly dynamoEndpoint: string;
-  /** The operations dynalite itself received (`X-Amz-Target` suffix), in order: what the counter's figures are checked against. */
+  /** The operations dynalite received from the functions (`X-Amz-Target` suffix), in order: what the counter's figures are checked against. */
   readonly dynamoSeen: string[];
   readonly invocations: InvocationRecord[];
   /** SQS requests of the event source (receives that got a message, deletes), by kind. */
@@ -68,9 +74,9 @@ export interface CostRig {
   readonly emptyPolls: AwsCall[];
   readonly ingest: Container;
   readonly retry: Container;
-  /** The built bundles' entry files and the environment the containers start with. */
+  /** The built bundles' entry files and the environment each container starts with. */
   readonly bundles: { readonly ingest: string; readonly retry: string };
-  readonly env: Readonly<Record<string, string>>;
+  readonly env: { readonly ingest: Readonly<Record<string, string>>; readonly retry: Readonly<Record<string, string>> };
   /** A signed API Gateway event (payload v2) for `source`, as API Gateway hands it over. */
   webhook(source: SourceName, body: string, headers?: Record<string, string>): APIGatewayProxyEventV2;
   invokeIngest(kind: string, event: APIGatewayProxyEventV2): Promise<IngestAnswer>;
@@ -82,19 +88,27 @@ export interface CostRig {
   close(): Promise<void>;
 }
 
-export async function startCostRig(options: { outDir?: string } = {}): Promise<CostRig> {
+/** `archive`: the stack's `-c archive` (lib/journal.ts): which deliveries the ingest archives. @default 'all' */
+export async function startCostRig(options: { outDir?: string; archive?: ArchiveMode } = {}): Promise<CostRig> {
   const [ingestBundle, retryBundle] = await Promise.all([buildBundle('ingest', options.outDir), buildBundle('retry', options.outDir)]);
   const datadog = await startDatadogServer();
   const { default: dynalite } = (await import('dynalite')) as { default: (o: Record<string, number>) => import('node:http').Server };
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamoSeen: string[] = [];
-  dynamoServer.prependListener('request', (req: import('node:http').IncomingMessage) => dynamoSeen.push(String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? ''));
+  dynamoServer.prependListener('request', (req: import('node:http').IncomingMessage) => {
+    // The counter's own reads (the items around a write to an indexed table) are not the functions' calls.
+    if (req.headers[PROBE_HEADER] === undefined) dynamoSeen.push(String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '');
+  });
   await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', resolve));
   const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as import('node:net').AddressInfo).port}`;
   const setupClient = localDynamoClient(dynamoEndpoint);
   await createLedgerTable(setupClient, TABLE);
+  await createJournalTable(setupClient, JOURNAL_TABLE_NAME);
   setupClient.destroy();
   const sqs = await startLocalSqs();
+  const setupS3 = localS3Client(sqs.endpoint);
+  await createArchiveBucket(setupS3, ARCHIVE_BUCKET);
+  setupS3.destroy();
   const secrets = await startSecretsManagerStub(SECRET_ID, { ...TEST_SECRETS, ...DD_KEYS });
   // fauxqs serves S3 on the same port as SQS.
   const counter = await startAwsCounter({ dynamodb: dynamoEndpoint, sqs: sqs.endpoint, s3: sqs.endpoint, secretsmanager: secrets.endpoint });
@@ -109,13 +123,18 @@ export async function startCostRig(options: { outDir?: string } = {}): Promise<C
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     CASE_BRIDGE_SECRET_ID: SECRET_ID,
     CASE_BRIDGE_LEDGER_TABLE: TABLE,
+    // What lib/journal.ts sets (the archive bucket only on the ingest, below).
+    [ENV.journalTable]: JOURNAL_TABLE_NAME,
+    [ENV.journalRetentionDays]: String(RETENTION_DEFAULTS.journalDays),
     CASE_BRIDGE_RETRY_QUEUE_URL: viaCounter(sqs.retryQueueUrl),
     CASE_BRIDGE_DLQ_URL: viaCounter(sqs.dlqUrl),
     DD_API_URL: datadog.url,
     DD_SITE: 'datadoghq.com',
   };
+  const archive = options.archive ?? 'all';
+  const ingestEnv = { ...env, [ENV.archiveBucket]: ARCHIVE_BUCKET, ...(archive !== 'all' ? { [ENV.archiveMode]: archive } : {}) };
   const [ingest, retry] = await Promise.all([
-    startContainer({ bundle: ingestBundle.file, env, functionName: FUNCTION_NAMES.ingest, memoryMb: FUNCTION_MEMORY_MB, timeoutMs: INGEST_FUNCTION_TIMEOUT_SECONDS * 1000 }),
+    startContainer({ bundle: ingestBundle.file, env: ingestEnv, functionName: FUNCTION_NAMES.ingest, memoryMb: FUNCTION_MEMORY_MB, timeoutMs: INGEST_FUNCTION_TIMEOUT_SECONDS * 1000 }),
     startContainer({ bundle: retryBundle.file, env, functionName: FUNCTION_NAMES.retry, memoryMb: FUNCTION_MEMORY_MB, timeoutMs: RETRY_FUNCTION_TIMEOUT_SECONDS * 1000 }),
   ]);
   const pollClient: SQSClient = localSqsClient(counter.endpoint);
@@ -150,7 +169,7 @@ export async function startCostRig(options: { outDir?: string } = {}): Promise<C
     ingest,
     retry,
     bundles: { ingest: ingestBundle.file, retry: retryBundle.file },
-    env,
+    env: { ingest: ingestEnv, retry: env },
     webhook(source, body, headers = {}) {
       const signed = signRequest({ source, secret: testSecret(source), body: Buffer.from(body, 'utf8'), headers: { 'content-type': 'application/json', ...headers } });
       const now = new Date();

@@ -23,6 +23,7 @@ import { WATCHDOG_DELAY_SECONDS } from '../lambda/shared/budgets.js';
 import { outboxTrigger, WATCHDOG_REASON } from '../lambda/delivery/queue.js';
 import { SqsActionQueue } from '../lambda/delivery/sqs-queue.js';
 import { ACCESS_LOG_FIELDS } from '../lib/access-log.js';
+import type { ArchiveMode } from '../lambda/shared/contract.js';
 import { FUNCTION_MEMORY_MB, FUNCTION_SYSTEM_LOG_LEVEL } from '../lib/lambda-bundle.js';
 import type { AwsCall } from './aws-counter.js';
 import type { CostRig, InvocationRecord } from './cost-rig.js';
@@ -203,6 +204,8 @@ export function alertmanagerBody(name: string, status: 'firing' | 'resolved', re
 }
 
 export interface MixResult {
+  /** The rig's archive mode (the stack's `-c archive`). */
+  readonly archive: ArchiveMode;
   readonly perKind: Record<Kind, Usage>;
   /** Secrets Manager calls made in the whole run (one per container start and per 5-minute reload). */
   readonly secretsCalls: number;
@@ -214,7 +217,7 @@ export interface MixResult {
  * are created first (not counted; their no-op watchdogs dropped), so every counted webhook meets
  * the state its kind needs. Checks the promise on the way: every firing alert ends with one case.
  */
-export async function runMix(rig: CostRig, webhooksPerKind: number): Promise<MixResult> {
+export async function runMix(rig: CostRig, webhooksPerKind: number, archive: ArchiveMode = 'all'): Promise<MixResult> {
   const tag = Date.now().toString(36);
   const names = (kind: Kind) => Array.from({ length: webhooksPerKind }, (_, i) => `Bench${kind}${tag}n${i}`);
   const send = async (kind: string, name: string, status: 'firing' | 'resolved', reason?: string) => {
@@ -252,7 +255,7 @@ export async function runMix(rig: CostRig, webhooksPerKind: number): Promise<Mix
     if (made !== 1) throw new Error(`alert ${name} has ${made} cases, not one`);
   }
   const perKind = Object.fromEntries((Object.keys(MIX) as Kind[]).map((k) => [k, usageOf(rig, k, webhooksPerKind)])) as Record<Kind, Usage>;
-  return { perKind, secretsCalls: rig.counter.calls.filter((c) => c.service === 'secretsmanager').length, emptyPolls: rig.emptyPolls.length };
+  return { archive, perKind, secretsCalls: rig.counter.calls.filter((c) => c.service === 'secretsmanager').length, emptyPolls: rig.emptyPolls.length };
 }
 
 /** The mix's dollars per million webhooks: each kind's price weighted by its share. */

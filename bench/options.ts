@@ -26,6 +26,8 @@ export const STAGES = flag('stages');
 export const BASE64 = flag('base64');
 
 export const WRITE_COST_DOC = flag('write-cost-doc');
+/** `--archive=all|failed|off`: the cost rig's archive mode (the stack's `-c archive`). @default all */
+export const ARCHIVE_MODE = option('archive') ?? 'all';
 
 export const TARGETS = {
   ratio2KB: 2.5,

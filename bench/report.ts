@@ -113,7 +113,7 @@ export function costTable(mix: MixResult, prices: Prices): string[][] {
 
 export function reportCost(mix: MixResult, prices: Prices): number {
   const total = mixPrice(mix.perKind, prices);
-  say(`Cost (the deployed bundles in local containers, every AWS request counted at the wire, priced with bench/prices.json; ${mix.perKind.first.webhooks} Alertmanager webhooks of each kind; assumed round trips: ${Object.entries(ROUND_TRIP_MS).map(([s, ms]) => `${s} ${ms} ms`).join(', ')})`);
+  say(`Cost (the deployed bundles in local containers, the raw archive ${mix.archive === 'all' ? 'keeping every delivery (the default)' : mix.archive === 'failed' ? 'keeping failed deliveries only (-c archive=failed)' : 'off (-c archive=off)'}, every AWS request counted at the wire, priced with bench/prices.json; ${mix.perKind.first.webhooks} Alertmanager webhooks of each kind; assumed round trips: ${Object.entries(ROUND_TRIP_MS).map(([s, ms]) => `${s} ${ms} ms`).join(', ')})`);
   table(costTable(mix, prices));
   const unpriced = Object.entries(mix.perKind).flatMap(([, u]) => Object.entries(u.unpriced));
   if (unpriced.length > 0) say(`NOT PRICED (no entry in bench/prices.json): ${unpriced.map(([c, n]) => `${c} x${n}`).join(', ')}`);

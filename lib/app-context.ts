@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import { ARCHIVE_MODES, type ArchiveMode } from '../lambda/shared/contract.js';
 import { ConfigError } from '../lambda/shared/errors.js';
 import type { BridgeStackProps } from './bridge-stack.js';
 
@@ -21,6 +22,7 @@ import type { BridgeStackProps } from './bridge-stack.js';
  *   journalRetentionDays         days a delivery's journal record is kept (default 14)
  *   archiveRetentionDays         days a delivery's bytes are kept in the raw archive (default 30)
  *   archiveRejected              true: refused deliveries are archived too (default false)
+ *   archive                      all, failed or off: which deliveries the raw archive keeps (default all; docs/cost.md)
  */
 export function stackFromContext(get: (key: string) => unknown, presetRulesFile: string): { stackName: string; props: BridgeStackProps } {
   const problems: string[] = [];
@@ -47,6 +49,11 @@ export function stackFromContext(get: (key: string) => unknown, presetRulesFile:
   };
   const only = <T extends object>(values: T): Partial<T> => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 
+  const archiveMode = (v: string | undefined): ArchiveMode | undefined => {
+    const mode = ARCHIVE_MODES.find((m) => m === v);
+    if (v !== undefined && mode === undefined) problems.push(`context archive must be one of ${ARCHIVE_MODES.join(', ')} (got ${JSON.stringify(v)})`);
+    return mode;
+  };
   const rateLimit = num('apiRateLimit');
   const burstLimit = num('apiBurstLimit');
   const backlogSeconds = num('retryBacklogAgeSeconds');
@@ -69,6 +76,7 @@ export function stackFromContext(get: (key: string) => unknown, presetRulesFile:
       journalRetentionDays: num('journalRetentionDays'),
       archiveRetentionDays: num('archiveRetentionDays'),
       archiveRejected: flag('archiveRejected'),
+      archive: archiveMode(text('archive')),
     }),
     description: 'case-bridge: alert webhooks to Datadog Case Management',
   };

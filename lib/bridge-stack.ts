@@ -10,6 +10,7 @@ import { AlarmEvents } from './alarm-events.js';
 import { DedupLedger } from './dedup-ledger.js';
 import { IngestApi, ingestApiChecks, type IngestApiThrottle } from './ingest-api.js';
 import { Journal, journalChecks } from './journal.js';
+import type { ArchiveMode } from '../lambda/shared/contract.js';
 import { Monitoring, monitoringChecks } from './monitoring.js';
 import { RetryQueue, retryQueueChecks } from './retry-queue.js';
 import { readRulesForBundle } from './rules-asset.js';
@@ -51,6 +52,8 @@ export interface BridgeStackProps extends StackProps {
   readonly archiveRetentionDays?: number;
   /** Archive refused deliveries too (bad signature, malformed…). @default false */
   readonly archiveRejected?: boolean;
+  /** Which deliveries the raw archive keeps: all, failed, off (issue 15; docs/cost.md; off: no PutObject, replay still reads). @default 'all' */
+  readonly archive?: ArchiveMode;
 }
 
 /**
@@ -119,6 +122,7 @@ export class BridgeStack extends Stack {
       ...(props.journalRetentionDays === undefined ? {} : { journalRetentionDays: props.journalRetentionDays }),
       ...(props.archiveRetentionDays === undefined ? {} : { archiveRetentionDays: props.archiveRetentionDays }),
       ...(props.archiveRejected === undefined ? {} : { archiveRejected: props.archiveRejected }),
+      ...(props.archive === undefined ? {} : { archive: props.archive }),
     });
     this.journal.grantIngest(this.ingest.handler);
     this.journal.grantReplay(this.ingest.handler);

@@ -4,7 +4,7 @@ import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ENV, JOURNAL_TABLE, RETENTION_DEFAULTS } from '../lambda/shared/contract.js';
+import { ARCHIVE_MODES, ENV, JOURNAL_TABLE, RETENTION_DEFAULTS, type ArchiveMode } from '../lambda/shared/contract.js';
 import { isIntIn, type PropCheck } from './validate-props.js';
 
 /** The calls the functions make on the journal (a conditional put, and a read when it finds a record). */
@@ -23,6 +23,8 @@ export interface JournalProps {
   readonly archiveRetentionDays?: number;
   /** Archive refused deliveries too (bad signature, malformed…). @default false */
   readonly archiveRejected?: boolean;
+  /** Which deliveries the archive keeps: all, failed (not done when answered), off (ARCHIVE_MODES; cost in docs/cost.md). @default 'all' */
+  readonly archive?: ArchiveMode;
 }
 
 /** The checks on Journal's props (BridgeStack runs them with the others, before anything is built). */
@@ -32,6 +34,7 @@ export function journalChecks(props: JournalProps): PropCheck[] {
   return [
     [isIntIn(journalDays, 1, 3650), `journalRetentionDays must be a whole number of days from 1 to 3650 (got ${journalDays})`],
     [isIntIn(archiveDays, 1, 3650), `archiveRetentionDays must be a whole number of days from 1 to 3650 (got ${archiveDays})`],
+    [props.archive === undefined || ARCHIVE_MODES.includes(props.archive), `archive must be one of ${ARCHIVE_MODES.join(', ')} (got ${JSON.stringify(props.archive)})`],
   ];
 }
 
@@ -51,12 +54,14 @@ export class Journal extends Construct {
   readonly journalRetentionDays: number;
   readonly archiveRetentionDays: number;
   private readonly archiveRejected: boolean;
+  readonly archiveMode: ArchiveMode;
 
   constructor(scope: Construct, id: string, props: JournalProps = {}) {
     super(scope, id);
     this.journalRetentionDays = props.journalRetentionDays ?? RETENTION_DEFAULTS.journalDays;
     this.archiveRetentionDays = props.archiveRetentionDays ?? RETENTION_DEFAULTS.archiveDays;
     this.archiveRejected = props.archiveRejected === true;
+    this.archiveMode = props.archive ?? 'all';
 
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: JOURNAL_TABLE.partitionKey, type: AttributeType.STRING },
@@ -91,9 +96,12 @@ export class Journal extends Construct {
     });
   }
 
-  /** The ingest function: writes records and archives deliveries. */
+  /** The ingest function: writes records and archives deliveries (with `archive: 'off'` none: no PutObject; replay still reads the bucket). */
   grantIngest(fn: LambdaFunction & IGrantable): void {
     this.grantJournal(fn);
+    fn.addEnvironment(ENV.archiveBucket, this.bucket.bucketName);
+    if (this.archiveMode !== 'all') fn.addEnvironment(ENV.archiveMode, this.archiveMode);
+    if (this.archiveMode === 'off') return;
     fn.addToRolePolicy(new PolicyStatement({ actions: [...ARCHIVE_WRITE_ACTIONS], resources: [this.bucket.arnForObjects('*')] }));
     const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement);
     // On the role, whose policy holds the statement (the role is not always the function's child).
@@ -101,7 +109,6 @@ export class Journal extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
       reason: 'The ingest function writes one object per delivery under keys it makes (<source>/<day>/<delivery id>): PutObject on the archive bucket\'s objects only.',
     });
-    fn.addEnvironment(ENV.archiveBucket, this.bucket.bucketName);
     if (this.archiveRejected) fn.addEnvironment(ENV.archiveRejected, 'true');
   }
 

@@ -8,7 +8,7 @@ import { defaultFetch } from '../sources/sns.js';
 import type { JsonObject, OutboundFetch } from '../sources/types.js';
 import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretConfigError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { METRICS } from '../shared/contract.js';
+import { METRICS, type ArchiveMode } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
 import type { ActionQueue } from '../delivery/queue.js';
 import { secretValues, type SecretBag, type SecretsProvider } from '../shared/secrets.js';
@@ -25,7 +25,7 @@ import { healthAnswer, notFoundAnswer, ROUTES } from './routes.js';
 import { archivableHeaders, archiveKey, newDeliveryId, type Archive, type ArchivedDelivery, type DeliveryJournal } from '../journal/types.js';
 import { mergeIngestRecord, shortTrace } from '../journal/trace.js';
 import { FollowUps } from '../delivery/journal.js';
-import { answerCode, deliveryStatus, JOURNAL_WAIT_MS, LATE, messageOf, recordOf, within, withDelivery, type DeliveryState } from './record.js';
+import { answerCode, ARCHIVED_WHEN_FAILED, deliveryStatus, JOURNAL_WAIT_MS, LATE, messageOf, recordOf, within, withDelivery, type DeliveryState } from './record.js';
 import { replayDeliveries, type ReplayReport, type ReplayRequest } from './replay.js';
 
 export interface IngestDeps {
@@ -73,6 +73,11 @@ export interface IngestDeps {
   readonly archive?: Archive | undefined;
   /** Archive refused deliveries too (bad signature, malformed, not JSON…). @default false */
   readonly archiveRejected?: boolean | undefined;
+  /**
+   * Which deliveries are archived: `all`, as each verifies; `failed`, once answered, only those not
+   * done then (ARCHIVED_WHEN_FAILED); `off`, none (the archive is still read by replay). @default 'all'
+   */
+  readonly archiveMode?: ArchiveMode | undefined;
 }
 
 /** How long a webhook waits for its rate-budget slot before it is queued instead (the sender waits too). */
@@ -208,7 +213,11 @@ export function createIngestHandler(deps: IngestDeps) {
   /** Starts the archive put of a delivery (never rejects: a failure is counted, logged and named in the record). */
   function archiveDelivery(st: DeliveryState, body: Uint8Array, headers: Record<string, string>, alsoDrop: readonly string[], rejected: boolean): void {
     const archive = deps.archive;
-    if (archive === undefined) return;
+    if (archive === undefined || deps.archiveMode === 'off') return;
+    if (!rejected && deps.archiveMode === 'failed' && st.archiveIfFailed === undefined) {
+      st.archiveIfFailed = () => archiveDelivery(st, body, headers, alsoDrop, false);
+      return;
+    }
     st.archived = archive.put({ source: st.source, id: st.id, receivedAt: st.receivedAt, body, headers: archivableHeaders(headers, alsoDrop), rejected }).then(
       ({ key }) => ({ key }),
       (error: unknown) => {
@@ -227,6 +236,8 @@ export function createIngestHandler(deps: IngestDeps) {
   async function finish(event: APIGatewayProxyEventV2 | undefined, st: DeliveryState | undefined, answer: Result): Promise<Result> {
     if (st === undefined) return answer;
     if (event !== undefined) deliveries.delete(event);
+    // Archive mode `failed`: the put starts now, for a delivery not done when answered.
+    if (st.archiveIfFailed !== undefined && st.archived === undefined && ARCHIVED_WHEN_FAILED.has(deliveryStatus(answer.statusCode ?? 200, answerCode(answer), st.results))) st.archiveIfFailed();
     // Both waits together stay within JOURNAL_WAIT_MS: a slow store never holds the answer longer.
     const waitUntil = Date.now() + JOURNAL_WAIT_MS;
     const put = st.archived === undefined ? undefined : await within(st.archived, JOURNAL_WAIT_MS);
@@ -294,7 +305,7 @@ export function createIngestHandler(deps: IngestDeps) {
     const raw = text === undefined ? Buffer.from(event.body ?? '', 'base64') : utf8Bytes(text);
     if (raw.length > deps.maxBodyBytes) throw new HttpProblem(413, 'body_too_large', `body is ${raw.length} bytes; the limit is ${deps.maxBodyBytes}`);
     // The archive's copy of the bytes: `raw` may be a view of the shared buffer, reused after an await.
-    const archived = deps.archive === undefined ? undefined : Buffer.from(raw);
+    const archived = deps.archive === undefined || deps.archiveMode === 'off' ? undefined : Buffer.from(raw);
     const credentialHeaders = credentialHeadersOf(compiled);
 
     // Verify on the raw bytes, before anything reads them. Fail closed when the secret is missing.

@@ -54,6 +54,7 @@ const ingest = createIngestHandler({
   journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS, lambdaLedgerClient),
   archive: lambdaArchive(env.CASE_BRIDGE_ARCHIVE_BUCKET),
   archiveRejected: env.CASE_BRIDGE_ARCHIVE_REJECTED,
+  archiveMode: env.CASE_BRIDGE_ARCHIVE,
 });
 
 /**

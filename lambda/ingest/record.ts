@@ -1,5 +1,5 @@
 import type { AlertKey, OutboxAction } from '../ledger/types.js';
-import { fitRecord, type DeliveryAction, type DeliveryEvent, type DeliveryRecord, type DeliveryStatus } from '../journal/types.js';
+import { FAILED_STATUSES, fitRecord, type DeliveryAction, type DeliveryEvent, type DeliveryRecord, type DeliveryStatus } from '../journal/types.js';
 import type { Answer, EventResult } from './answer.js';
 import type { FollowUps } from '../delivery/journal.js';
 
@@ -24,6 +24,8 @@ export interface DeliveryState {
   replay?: { readonly of: string; readonly receivedAt: number } | undefined;
   /** The archive put, started once the delivery verified (or refused, with CASE_BRIDGE_ARCHIVE_REJECTED). */
   archived?: Promise<{ key: string } | { error: string }>;
+  /** With the archive mode `failed`: starts the put, if the delivery's status asks for it when answered. */
+  archiveIfFailed?: () => void;
 }
 
 /**
@@ -33,6 +35,12 @@ export interface DeliveryState {
  * put started when the signature verified, so it has had the whole work's time already.
  */
 export const JOURNAL_WAIT_MS = 300;
+
+/**
+ * The archive mode `failed` (ARCHIVE_MODES) keeps the deliveries `--status failed` lists and those
+ * whose work was not done when answered (queued, in progress): the ones a replay may be needed for.
+ */
+export const ARCHIVED_WHEN_FAILED: ReadonlySet<DeliveryStatus> = new Set<DeliveryStatus>([...FAILED_STATUSES, 'queued', 'in_progress']);
 
 /** What did not settle within the wait. */
 export const LATE = Symbol('late');

@@ -1,11 +1,15 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { AttributeValue, DynamoDBClient, GetItemCommandInput, GetItemCommandOutput, PutItemCommandInput, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { JOURNAL_TABLE, RETENTION_DEFAULTS } from '../shared/contract.js';
 import { daysBetween, DEFAULT_LIST_LIMIT, fitRecord, JournalError, matchesFilter, newestFirst, readDeliveryRecord, type DeliveryFilter, type DeliveryJournal, type DeliveryRecord } from './types.js';
 
 // One item per delivery (partition key `id`):
 //   id, sourceDay (`<source>#<YYYY-MM-DD>`, the bySourceDay index's key), receivedAt (N, ms; its sort key),
-//   rev (N: + 1 on every write, the condition of the next), doc (S: the record as JSON), expiresAt (N, epoch
-//   seconds: the TTL). TTL deletion lags, so `list` and `get` drop expired items themselves.
+//   rev (N: + 1 on every write, the condition of the next), docz (B: the record as JSON, raw-deflated),
+//   expiresAt (N, epoch seconds: the TTL). TTL deletion lags, so `list` and `get` drop expired items themselves.
+// Items written before issue 15's cut hold the JSON as it is in `doc` (S); both are read. Deflated, a
+// record is about half its size: a put is billed per 1 KB, twice (the table and the index, which
+// projects the whole item), and a resolve's record of 1 to 2 KB fits in one unit (docs/cost.md).
 
 /** The three calls the journal makes. */
 interface JournalCalls {
@@ -74,9 +78,10 @@ export class DynamoJournal implements DeliveryJournal {
   private live(item: Record<string, AttributeValue>): DeliveryRecord | undefined {
     const expiresAt = Number(item[JOURNAL_TABLE.ttlAttribute]?.N ?? 'Infinity');
     if (expiresAt * 1000 <= this.now()) return undefined;
-    const doc = item['doc']?.S;
-    if (doc === undefined) return undefined;
     try {
+      const packed = item['docz']?.B;
+      const doc = packed !== undefined ? inflateRawSync(packed).toString('utf8') : item['doc']?.S;
+      if (doc === undefined) return undefined;
       return readDeliveryRecord(JSON.parse(doc));
     } catch {
       return undefined;
@@ -97,7 +102,7 @@ export class DynamoJournal implements DeliveryJournal {
           [JOURNAL_TABLE.indexPartitionKey]: { S: `${next.source}#${dayOf(next.receivedAt)}` },
           [JOURNAL_TABLE.indexSortKey]: { N: String(next.receivedAt) },
           rev: { N: String((rev ?? 0) + 1) },
-          doc: { S: JSON.stringify(next) },
+          docz: { B: deflateRawSync(JSON.stringify(next)) },
           [JOURNAL_TABLE.ttlAttribute]: { N: String(Math.floor(next.receivedAt / 1000) + this.retentionSeconds) },
         };
         try {

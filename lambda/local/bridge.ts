@@ -322,6 +322,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     journal,
     archive,
     archiveRejected: env.CASE_BRIDGE_ARCHIVE_REJECTED,
+    archiveMode: env.CASE_BRIDGE_ARCHIVE,
     rules,
     secrets,
     datadog,

@@ -65,7 +65,19 @@ export const ENV = {
   archiveBucket: 'CASE_BRIDGE_ARCHIVE_BUCKET',
   /** `true`: rejected deliveries (bad signature, malformed, …) are archived too. */
   archiveRejected: 'CASE_BRIDGE_ARCHIVE_REJECTED',
+  /** Which deliveries the ingest archives: `all`, `failed` or `off` (ARCHIVE_MODES). */
+  archiveMode: 'CASE_BRIDGE_ARCHIVE',
 } as const;
+
+/**
+ * Which deliveries the raw archive keeps (`-c archive=…`, issue 16; its cost per webhook in
+ * docs/cost.md): `all` (the default) every delivery, as it arrives; `failed` only those not done when
+ * answered (queued, dead-lettered, in progress, answered 5xx: the ones a replay may be needed for),
+ * put once the outcome is known; `off` none (the bucket stays, with what it holds, and replay still
+ * reads it). Refused deliveries follow `archiveRejected`, except with `off`.
+ */
+export const ARCHIVE_MODES = ['all', 'failed', 'off'] as const;
+export type ArchiveMode = (typeof ARCHIVE_MODES)[number];
 
 /**
  * The delivery journal table (issue 16): one item per delivery by `id`; the index `bySourceDay`

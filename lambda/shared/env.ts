@@ -1,4 +1,4 @@
-import { ENV } from './contract.js';
+import { ARCHIVE_MODES, ENV } from './contract.js';
 import * as z from './zod.js';
 import { DATADOG_TIMEOUT_MS } from './budgets.js';
 import { ConfigError } from './errors.js';
@@ -38,6 +38,8 @@ export const EnvSchema = z.object({
   [ENV.archiveBucket]: z.optional(Text),
   /** Archive rejected deliveries too (bad signature, malformed, too large…). @default false */
   [ENV.archiveRejected]: z._default(Bool, false),
+  /** Which deliveries are archived: all, failed, off (the stack sets it from `-c archive`). @default all */
+  [ENV.archiveMode]: z._default(z.enum(ARCHIVE_MODES), 'all'),
   /** Datadog site. @default datadoghq.com */
   [ENV.datadogSite]: z.optional(Text),
   /** Overrides the API base URL (tests, proxies). */

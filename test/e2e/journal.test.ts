@@ -233,6 +233,45 @@ describe('the journal and the archive never decide a delivery', () => {
     }
   });
 
+  it('CASE_BRIDGE_ARCHIVE=failed (-c archive=failed) archives only the deliveries not done when answered, once answered', async () => {
+    const failedOnly = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { CASE_BRIDGE_ARCHIVE: 'failed', DD_API_URL: dd.url, DD_TIMEOUT_MS: '2000' }, overrides: { pace: false } });
+    try {
+      const post = async (name: string) => {
+        const body = alertGroup(name);
+        const res = await fetch(`${failedOnly.url}/webhooks/alertmanager`, { method: 'POST', body, headers: signRequest({ source: 'alertmanager', secret: testSecret('alertmanager'), body, headers: { 'Content-Type': 'application/json' } }) });
+        return { body, status: res.status, record: (await failedOnly.journal.get(res.headers.get('x-case-bridge-delivery')!))! };
+      };
+      const created = await post('ArchiveFailedCreated');
+      expect(created.status).toBe(201);
+      expect(created.record.archiveKey).toBeUndefined();
+      dd.failNext(1, { status: 400, body: { errors: ['Bad Request: project not found'] } });
+      const refused = await post('ArchiveFailedDeadLettered');
+      expect(refused.record.status).toBe('dead_lettered');
+      const archived = await failedOnly.archive.get(refused.record.archiveKey!);
+      expect(Buffer.from(archived!.body).toString('utf8')).toBe(refused.body);
+      expect(archived!.headers['authorization']).toBeUndefined();
+      expect((await failedOnly.archive.list({ since: 0 })).map((i) => i.id)).toEqual([refused.record.id]);
+    } finally {
+      await failedOnly.close();
+    }
+  });
+
+  it('CASE_BRIDGE_ARCHIVE=off (-c archive=off) archives nothing, not even a refused delivery with CASE_BRIDGE_ARCHIVE_REJECTED=true', async () => {
+    const none = await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { CASE_BRIDGE_ARCHIVE: 'off', CASE_BRIDGE_ARCHIVE_REJECTED: 'true', DD_API_URL: dd.url, DD_TIMEOUT_MS: '2000' }, overrides: { pace: false } });
+    try {
+      dd.failNext(1, { status: 400, body: { errors: ['Bad Request: project not found'] } });
+      const body = alertGroup('ArchiveOffDeadLettered');
+      const res = await fetch(`${none.url}/webhooks/alertmanager`, { method: 'POST', body, headers: signRequest({ source: 'alertmanager', secret: testSecret('alertmanager'), body, headers: { 'Content-Type': 'application/json' } }) });
+      const refused = await fetch(`${none.url}/webhooks/alertmanager`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token' } });
+      expect([res.status, refused.status]).toEqual([202, 401]);
+      expect((await none.journal.get(res.headers.get('x-case-bridge-delivery')!))?.status).toBe('dead_lettered');
+      expect((await none.journal.get(refused.headers.get('x-case-bridge-delivery')!))?.archiveKey).toBeUndefined();
+      expect(await none.archive.list({ since: 0 })).toEqual([]);
+    } finally {
+      await none.close();
+    }
+  });
+
   it('CASE_BRIDGE_ARCHIVE_REJECTED=true archives refused deliveries too, marked rejected, without their credential', async () => {
     const keeping = await startTestBridge({ env: { CASE_BRIDGE_ARCHIVE_REJECTED: 'true' } });
     try {

@@ -1,4 +1,5 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
@@ -58,6 +59,24 @@ describe('DynamoJournal', () => {
     expect((await journal.list({ since: NOW - 3_600_000, source: 'github' })).map((r) => r.id)).toEqual([b.id]);
     expect((await journal.list({ since: NOW - 4 * 86_400_000, status: 'failed' })).map((r) => r.id)).toEqual([b.id]);
     expect((await journal.list({ since: NOW - 4 * 86_400_000, identity: 'r/g', limit: 1 })).map((r) => r.id)).toEqual([c.id]);
+  });
+
+  it('stores the record deflated, about half its JSON, and still reads and updates a record stored as plain JSON (before issue 15)', async () => {
+    const long = record(NOW - 2000, { events: [0, 1, 2].map((i) => ({ type: 'resolved', identity: 'r/g', signal: 'resolved', rule: 'r', outcome: 'updated', caseId: `case-${i}`, caseKey: `DDFC-${i}`, actions: [{ kind: 'comment', outcome: 'done', at: NOW }, { kind: 'status', outcome: 'done', at: NOW }] })) });
+    await journal.update(long.id, () => long, { expectNew: true });
+    const stored = await dynamo.client.send(new GetItemCommand({ TableName: 'journal-test', Key: { id: { S: long.id } } }));
+    expect(stored.Item?.['doc']).toBeUndefined();
+    expect(stored.Item?.['docz']?.B?.length).toBeLessThan(JSON.stringify(long).length / 2);
+    expect(await journal.get(long.id)).toEqual(long);
+    // A record as the journal stored it before: the JSON in `doc`.
+    const old = record(NOW - 1500);
+    await dynamo.client.send(new PutItemCommand({ TableName: 'journal-test', Item: { id: { S: old.id }, sourceDay: { S: `alertmanager#${new Date(old.receivedAt).toISOString().slice(0, 10)}` }, receivedAt: { N: String(old.receivedAt) }, rev: { N: '1' }, doc: { S: JSON.stringify(old) }, expiresAt: { N: String(Math.floor(NOW / 1000) + 86_400) } } }));
+    expect(await journal.get(old.id)).toEqual(old);
+    expect((await journal.list({ since: old.receivedAt, until: old.receivedAt + 1 })).map((r) => r.id)).toEqual([old.id]);
+    const done = { kind: 'create' as const, outcome: 'done' as const, caseId: 'c8', caseKey: 'DDFC-8', at: NOW };
+    await journal.update(old.id, (cur) => withFollowUp(cur, old.id, old.source, done, old.receivedAt));
+    expect((await journal.get(old.id))?.followUps).toEqual([{ ...done, later: true }]);
+    expect((await journal.get(old.id))?.events).toEqual(old.events);
   });
 
   it('keeps a follow-up written before the ingest record and one written after', async () => {

@@ -62,6 +62,17 @@ describe('BridgeStack delivery journal and raw archive (issue 16)', () => {
     expect(() => template({ journalRetentionDays: 0 })).toThrow(/journalRetentionDays must be a whole number of days/);
   });
 
+  it('archives only failed deliveries with -c archive=failed, and none (no PutObject; replay still reads the bucket) with -c archive=off', () => {
+    const ingestOf = (tt: Template) => Object.entries(tt.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('IngestApi'))![1].Properties.Environment.Variables as Record<string, unknown>;
+    const failed = template(stackFromContext((key) => ({ archive: 'failed' })[key], PRESETS).props);
+    expect(ingestOf(failed)).toMatchObject({ CASE_BRIDGE_ARCHIVE: 'failed', CASE_BRIDGE_ARCHIVE_BUCKET: { Ref: expect.stringMatching(/^JournalArchive/) } });
+    expect(ingestOf(t)['CASE_BRIDGE_ARCHIVE']).toBeUndefined();
+    const off = template(stackFromContext((key) => ({ archive: 'off' })[key], PRESETS).props);
+    expect(ingestOf(off)).toMatchObject({ CASE_BRIDGE_ARCHIVE: 'off', CASE_BRIDGE_ARCHIVE_BUCKET: { Ref: expect.stringMatching(/^JournalArchive/) } });
+    expect(statementsOf(off, 'IngestApi').flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject']);
+    expect(() => stackFromContext((key) => ({ archive: 'some' })[key], PRESETS)).toThrow(/context archive must be one of all, failed, off/);
+  });
+
   it('lets the ingest function put objects and read/put journal items, the retry function only the journal, nothing more', () => {
     const ingest = statementsOf(t, 'IngestApi');
     const retry = statementsOf(t, 'Retry');

@@ -66,7 +66,9 @@ describe('the Powertools logger adapter (Lambda entries)', () => {
     const lines = out.lines();
     vi.restoreAllMocks();
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 'WARN', message: 'written', function_name: 'ingest-fn', function_request_id: 'req-1' });
+    expect(lines[0]).toMatchObject({ level: 'WARN', message: 'written', function_request_id: 'req-1' });
+    // Only the request id of the Lambda context: the log group names the function (issue 15).
+    expect(Object.keys(lines[0]!).filter((k) => k.startsWith('function_') || k === 'xray_trace_id' || k === 'sampling_rate')).toEqual(['function_request_id']);
     expect(lines[0]).not.toHaveProperty('correlation_id');
   });
 
