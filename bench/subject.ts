@@ -16,6 +16,7 @@ import { createIngestHandler } from '../lambda/ingest/handler.js';
 import type { CompiledRules } from '../lambda/mapping/compile-rules.js';
 import { loadRulesFile } from '../lambda/mapping/load-rules-file.js';
 import { METRICS } from '../lambda/shared/contract.js';
+import type { Logger } from '../lambda/shared/log.js';
 import { PowertoolsMetrics } from '../lambda/shared/metrics.js';
 import { BridgeLogFormatter, createPowertoolsLogger, LOG_SERVICE } from '../lambda/shared/powertools-logger.js';
 import { DynamoJournal } from '../lambda/journal/dynamo-journal.js';
@@ -90,6 +91,19 @@ const stubClient = (count: keyof typeof awsSends) => ({
   },
 });
 
+/** The deployed parts benchHandler wired last, which --stages times on their own. */
+export interface DeployedParts {
+  readonly journal: DynamoJournal;
+  readonly archive: S3Archive;
+  readonly logger: Logger;
+  readonly metrics: PowertoolsMetrics;
+}
+let parts: DeployedParts | undefined;
+export function deployedParts(): DeployedParts {
+  if (parts === undefined) throw new Error('benchHandler() makes the deployed parts; call it first');
+  return parts;
+}
+
 /**
  * The ingest handler as lambda/ingest/index.ts wires it in the stack (issue 16: the delivery journal
  * and the raw archive keeping every delivery, the default; Powertools JSON log lines at LOG_LEVEL
@@ -107,6 +121,9 @@ export function benchHandler(): Handler {
   const quiet = new Console({ stdout: nowhere, stderr: nowhere });
   Object.assign(powertools, { console: quiet });
   Object.assign(metrics.powertools, { console: quiet });
+  const journal = new DynamoJournal({ client: stubClient('journal') as unknown as DynamoDBClient, tableName: 'case-bridge-journal', sources: JOURNAL_SOURCES });
+  const archive = new S3Archive({ client: stubClient('archive') as unknown as S3Client, bucket: 'case-bridge-archive', sources: JOURNAL_SOURCES });
+  parts = { journal, archive, logger, metrics };
   const handler = createIngestHandler({
     rules: rules(),
     secrets,
@@ -117,8 +134,8 @@ export function benchHandler(): Handler {
     logger,
     metrics,
     maxBodyBytes: 1024 * 1024,
-    journal: new DynamoJournal({ client: stubClient('journal') as unknown as DynamoDBClient, tableName: 'case-bridge-journal', sources: JOURNAL_SOURCES }),
-    archive: new S3Archive({ client: stubClient('archive') as unknown as S3Client, bucket: 'case-bridge-archive', sources: JOURNAL_SOURCES }),
+    journal,
+    archive,
   });
   // lambda/ingest/index.ts's entry around every webhook: the invocation's context, then the metrics flushed.
   return async (event, context) => {
