@@ -91,6 +91,30 @@ const stubClient = (count: keyof typeof awsSends) => ({
   },
 });
 
+/**
+ * A DynamoDB and an S3 client as deployed, down to their HTTP handler, which answers in process
+ * (200, an empty JSON object; S3 an ETag): what the SDK itself spends on one call (the command's
+ * middleware, serializing, SigV4 signing, reading the answer), which the stubbed `send` above and
+ * the ledger's stubbed calls leave out of the handler's figure. For --stages.
+ */
+export async function sdkEdgeClients(): Promise<{ dynamo: DynamoDBClient; s3: S3Client; dynamoSdk: typeof import('@aws-sdk/client-dynamodb'); s3Sdk: typeof import('@aws-sdk/client-s3') }> {
+  const [dynamoSdk, s3Sdk] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/client-s3')]);
+  const answering = (body: string, headers: Record<string, string>) => ({
+    handle: async () => ({ response: { statusCode: 200, reason: 'OK', headers, body: Buffer.from(body) } }),
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+    destroy: () => undefined,
+  });
+  const credentials = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'bench-secret-access-key', sessionToken: 'bench-session-token' };
+  const common = { region: 'us-east-1', credentials, maxAttempts: 1 };
+  return {
+    dynamoSdk,
+    s3Sdk,
+    dynamo: new dynamoSdk.DynamoDBClient({ ...common, requestHandler: answering('{}', { 'content-type': 'application/x-amz-json-1.0' }) }),
+    s3: new s3Sdk.S3Client({ ...common, requestHandler: answering('', { etag: '"bench"' }) }),
+  };
+}
+
 /** The deployed parts benchHandler wired last, which --stages times on their own. */
 export interface DeployedParts {
   readonly journal: DynamoJournal;
