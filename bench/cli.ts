@@ -31,7 +31,7 @@ import { ARCHIVE_MODES } from '../lambda/shared/contract.js';
 import { writeCostDoc } from './cost-doc.js';
 import { apiGatewayEvent, payloadOfSize, SIZES } from './payloads.js';
 import { fmtUs, reportBundle, reportCold, reportCost, reportCpu, reportLoad, reportStages, reportTargets } from './report.js';
-import { benchHandler, benchLedger, CONTEXT, created, sink } from './subject.js';
+import { awsSends, benchHandler, benchLedger, CONTEXT, created, sink } from './subject.js';
 
 async function profileOnly(): Promise<void> {
   const handler = benchHandler();
@@ -65,6 +65,10 @@ async function main(): Promise<void> {
   const calls = benchLedger.calls;
   if (calls.rememberDelivery !== created || calls.get !== created || calls.beginCreate !== created || calls.completeCreate !== created) {
     throw new Error(`the handler no longer takes the first-firing path: ${created} cases created, ledger calls ${JSON.stringify(calls)}`);
+  }
+  // And each was journaled (one PutItem: the record is new) and archived (one PutObject: its headers fit the metadata), as deployed.
+  if (awsSends.journal !== created || awsSends.archive !== created) {
+    throw new Error(`the handler no longer journals and archives every webhook: ${created} cases created, ${awsSends.journal} journal and ${awsSends.archive} archive writes`);
   }
   reportCpu(sizes);
 

@@ -1,5 +1,6 @@
 /** Per-webhook CPU: the handler against the floor for one payload size, and with --stages each step alone. */
 import { performance } from 'node:perf_hooks';
+import { deflateRawSync } from 'node:zlib';
 import type { Context } from 'aws-lambda';
 import middy from '@middy/core';
 import type { CaseCreateRequest } from '../lambda/datadog/schema.js';
@@ -11,8 +12,12 @@ import { silentLogger } from '../lambda/shared/log.js';
 import { MemoryActionQueue } from '../lambda/delivery/queue.js';
 import { measureInterleaved, measureOne, type Timing, type Work } from './harness.js';
 import { BASE64, MEASURE_MS, QUICK, WARMUP_CALLS, WARMUP_MS } from './options.js';
-import { apiGatewayEvent, payloadOfSize, SECRET, type Size } from './payloads.js';
-import { CONTEXT, fakeDatadog, floor, floorParts, rules, takeLastRequest, TOOLCHAIN_CASE, type Handler } from './subject.js';
+import { apiGatewayEvent, payloadOfSize, SECRET, SECRETS, type Size } from './payloads.js';
+import { createIngestHandler } from '../lambda/ingest/handler.js';
+import { newDeliveryId } from '../lambda/journal/types.js';
+import { FirstFiringLedger } from './stub-ledger.js';
+import { CONTEXT, deployedParts, sdkEdgeClients, fakeDatadog, floor, floorParts, rules, takeLastRequest, TOOLCHAIN_CASE, type Handler } from './subject.js';
+import type { DeliveryRecord } from '../lambda/journal/types.js';
 
 export interface SizeResult {
   readonly size: string;
@@ -101,6 +106,28 @@ export async function measureStages(size: Size, handlerP50Us: number): Promise<S
   if (mapped.outcome !== 'case') throw new Error(`mapping gave ${mapped.outcome}`);
   const keys = { get: async () => ({ apiKey: 'a', appKey: 'b' }), refresh: async () => ({ apiKey: 'a', appKey: 'b' }) };
   const action = { kind: 'create_case' as const, source: ev.source, deliveryId: ev.deliveryId, identity: ev.identity, rule: mapped.rule, request: mapped.request, attempt: 0, firstSeen: Date.now() };
+  // The deployed parts (subject.ts), each doing what it does for one first firing.
+  const { journal, archive, logger, metrics } = deployedParts();
+  const receivedAt = Date.now();
+  const id = newDeliveryId(receivedAt);
+  const archivedBody = Buffer.from(raw);
+  let record: DeliveryRecord | undefined;
+  // A first firing's record, as the handler writes it (its last write: captured through a journal that only records).
+  await createIngestHandler({ rules: rules(), secrets: { get: async () => SECRETS, refresh: async () => SECRETS }, datadog: fakeDatadog, queue: new MemoryActionQueue(), ledger: new FirstFiringLedger(), logger: silentLogger, maxBodyBytes: 1024 * 1024, journal: { update: async (_id, change) => (record = change(undefined)), get: async () => undefined, list: async () => [] } })(event, CONTEXT);
+  if (record === undefined) throw new Error('the handler wrote no journal record');
+  const firstFiring = record;
+  const oneWebhooksMetrics = () => {
+    metrics.count('WebhooksReceived', 'github');
+    metrics.count('WebhooksVerified', 'github');
+    metrics.count('CasesCreated', 'github');
+    metrics.latency('github', 0.25);
+    metrics.outcome('Deliveries', 'github', 'created');
+    metrics.flush();
+  };
+  const { dynamo, s3, dynamoSdk, s3Sdk } = await sdkEdgeClients();
+  const docz = deflateRawSync(JSON.stringify(firstFiring));
+  const putRecord = () => dynamo.send(new dynamoSdk.PutItemCommand({ TableName: 'case-bridge-journal', Item: { id: { S: id }, sourceDay: { S: `github#${new Date(receivedAt).toISOString().slice(0, 10)}` }, receivedAt: { N: String(receivedAt) }, rev: { N: '1' }, docz: { B: docz }, expiresAt: { N: String(Math.floor(receivedAt / 1000) + 14 * 86_400) } }, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'id' } }));
+  const putObject = () => s3.send(new s3Sdk.PutObjectCommand({ Bucket: 'case-bridge-archive', Key: `github/${id}`, Body: archivedBody, ContentType: 'application/octet-stream', Metadata: { source: 'github', id, 'received-at': String(receivedAt), headers: encodeURIComponent(JSON.stringify(headers)) } }));
   const bare = middy(async () => ({ statusCode: 200 }));
   const bareNoContext = middy(async () => ({ statusCode: 200 }));
   const ms = QUICK ? 100 : 300;
@@ -112,6 +139,14 @@ export async function measureStages(size: Size, handlerP50Us: number): Promise<S
     ['github parse (zod body schema, identity)', () => compiled.source.parse(body, headers), false],
     ['mapEventToCase (templates + case schema)', () => mapEventToCase(compiled, ev), true],
     ['deliverCase (stub Datadog: stringify)', () => deliverCase(action, { datadog: fakeDatadog, keys, queue: new MemoryActionQueue(), logger: silentLogger }), true],
+    // A copy each time: the journal writes a record's JSON out once (recordJson).
+    ['journal put (record JSON, deflate, PutItem)', () => journal.update(id, () => ({ ...firstFiring }), { expectNew: true }), true],
+    ['archive put (headers, PutObject)', () => archive.put({ source: 'github', id, receivedAt, body: archivedBody, headers }), true],
+    ['Powertools log line (the delivery line)', () => logger.info('delivery', { source: 'github', delivery: id, deliveryId: firstFiring.senderDeliveryId, status: 'created', answer: 201, trace: 'verified; rule "github issues"; created DDFC-1', ms: 12 }), false],
+    ['Powertools metrics: a first firing\'s 5, flushed', oneWebhooksMetrics, false],
+    // Not in the handler's figure (its AWS calls are stubbed above the SDK's send): what one call costs in the SDK.
+    ['  not in it: DynamoDB PutItem, SDK to HTTP', putRecord, true],
+    ['  not in it: S3 PutObject, SDK to HTTP', putObject, true],
     ['middy, empty handler, Lambda context', () => bare({}, CONTEXT), true],
     ['middy, empty handler, no getRemainingTime', () => bareNoContext({}, {} as Context), true],
   ];

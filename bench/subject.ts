@@ -1,15 +1,27 @@
 /**
- * What the bench times, side by side: the ingest handler (Datadog and the ledger calls stubbed in
+ * What the bench times, side by side: the ingest handler as deployed (Datadog, the ledger and the journal and archive stores stubbed in
  * process) and the floor, the least work any bridge does for the same webhook.
  */
+import { Console } from 'node:console';
 import { createHmac } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { CreatedCase, DatadogClient } from '../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../lambda/datadog/schema.js';
 import { createIngestHandler } from '../lambda/ingest/handler.js';
 import type { CompiledRules } from '../lambda/mapping/compile-rules.js';
 import { loadRulesFile } from '../lambda/mapping/load-rules-file.js';
-import { silentLogger } from '../lambda/shared/log.js';
+import { METRICS } from '../lambda/shared/contract.js';
+import type { Logger } from '../lambda/shared/log.js';
+import { PowertoolsMetrics } from '../lambda/shared/metrics.js';
+import { BridgeLogFormatter, createPowertoolsLogger, LOG_SERVICE } from '../lambda/shared/powertools-logger.js';
+import { DynamoJournal } from '../lambda/journal/dynamo-journal.js';
+import { JOURNAL_SOURCES } from '../lambda/journal/lambda-stores.js';
+import { S3Archive } from '../lambda/journal/s3-archive.js';
 import { MemoryActionQueue } from '../lambda/delivery/queue.js';
 import type { SecretsProvider } from '../lambda/shared/secrets.js';
 import { RULES_FILE } from './options.js';
@@ -57,9 +69,85 @@ export const rules = (): CompiledRules => (loadedRules ??= loadRulesFile(RULES_F
 
 export const benchLedger = new FirstFiringLedger();
 
+/** Where the bench's log lines and EMF documents go: written (formatted, as to stdout), then dropped. */
+const nowhere = new Writable({
+  write(chunk: Buffer | string, _encoding, done) {
+    sink ^= chunk.length;
+    done();
+  },
+});
+
+/**
+ * The AWS clients' `send`, the network edge: the journal's PutItem and the archive's PutObject are
+ * built by the SDK as deployed (the command objects), then answered at once as the services answer
+ * a write that succeeds. `sends` counts them, so that the bench can check every webhook made both.
+ */
+export const awsSends = { journal: 0, archive: 0 };
+const stubClient = (count: keyof typeof awsSends) => ({
+  send: async (command: { input: unknown }) => {
+    awsSends[count] += 1;
+    sink ^= typeof command.input === 'object' ? 1 : 0;
+    return {};
+  },
+});
+
+/**
+ * A DynamoDB and an S3 client as deployed, down to their HTTP handler, which answers in process
+ * (200, an empty JSON object; S3 an ETag): what the SDK itself spends on one call (the command's
+ * middleware, serializing, SigV4 signing, reading the answer), which the stubbed `send` above and
+ * the ledger's stubbed calls leave out of the handler's figure. For --stages.
+ */
+export async function sdkEdgeClients(): Promise<{ dynamo: DynamoDBClient; s3: S3Client; dynamoSdk: typeof import('@aws-sdk/client-dynamodb'); s3Sdk: typeof import('@aws-sdk/client-s3') }> {
+  const [dynamoSdk, s3Sdk] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/client-s3')]);
+  const answering = (body: string, headers: Record<string, string>) => ({
+    handle: async () => ({ response: { statusCode: 200, reason: 'OK', headers, body: Buffer.from(body) } }),
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+    destroy: () => undefined,
+  });
+  const credentials = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'bench-secret-access-key', sessionToken: 'bench-session-token' };
+  const common = { region: 'us-east-1', credentials, maxAttempts: 1 };
+  return {
+    dynamoSdk,
+    s3Sdk,
+    dynamo: new dynamoSdk.DynamoDBClient({ ...common, requestHandler: answering('{}', { 'content-type': 'application/x-amz-json-1.0' }) }),
+    s3: new s3Sdk.S3Client({ ...common, requestHandler: answering('', { etag: '"bench"' }) }),
+  };
+}
+
+/** The deployed parts benchHandler wired last, which --stages times on their own. */
+export interface DeployedParts {
+  readonly journal: DynamoJournal;
+  readonly archive: S3Archive;
+  readonly logger: Logger;
+  readonly metrics: PowertoolsMetrics;
+}
+let parts: DeployedParts | undefined;
+export function deployedParts(): DeployedParts {
+  if (parts === undefined) throw new Error('benchHandler() makes the deployed parts; call it first');
+  return parts;
+}
+
+/**
+ * The ingest handler as lambda/ingest/index.ts wires it in the stack (issue 16: the delivery journal
+ * and the raw archive keeping every delivery, the default; Powertools JSON log lines at LOG_LEVEL
+ * info and EMF metrics flushed after every invocation), with Datadog, the ledger, the journal table
+ * and the archive bucket stubbed in process at their calls, and the log and EMF lines formatted and
+ * then dropped instead of written to stdout.
+ */
 export function benchHandler(): Handler {
   const secrets: SecretsProvider = { get: async () => SECRETS, refresh: async () => SECRETS };
   const datadog = fakeDatadog;
+  const pt = new PowertoolsLogger({ serviceName: LOG_SERVICE, logFormatter: new BridgeLogFormatter(), logLevel: 'INFO' });
+  const { logger, powertools } = createPowertoolsLogger({ powertools: pt });
+  const metrics = new PowertoolsMetrics(new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service.value }));
+  // Both write through a private `console` (node:console on stdout): the same Console, on nowhere.
+  const quiet = new Console({ stdout: nowhere, stderr: nowhere });
+  Object.assign(powertools, { console: quiet });
+  Object.assign(metrics.powertools, { console: quiet });
+  const journal = new DynamoJournal({ client: stubClient('journal') as unknown as DynamoDBClient, tableName: 'case-bridge-journal', sources: JOURNAL_SOURCES });
+  const archive = new S3Archive({ client: stubClient('archive') as unknown as S3Client, bucket: 'case-bridge-archive', sources: JOURNAL_SOURCES });
+  parts = { journal, archive, logger, metrics };
   const handler = createIngestHandler({
     rules: rules(),
     secrets,
@@ -67,10 +155,21 @@ export function benchHandler(): Handler {
     queue: new MemoryActionQueue(),
     // The ledger in the path (issue 4), its calls stubbed: every webhook is a first firing.
     ledger: benchLedger,
-    logger: silentLogger,
+    logger,
+    metrics,
     maxBodyBytes: 1024 * 1024,
+    journal,
+    archive,
   });
-  return handler as unknown as Handler;
+  // lambda/ingest/index.ts's entry around every webhook: the invocation's context, then the metrics flushed.
+  return async (event, context) => {
+    powertools.addContext(context);
+    try {
+      return (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
+    } finally {
+      metrics.flush();
+    }
+  };
 }
 
 /** Keeps results alive so the measured work cannot be optimized away. */

@@ -45,8 +45,15 @@ export const ARCHIVED_WHEN_FAILED: ReadonlySet<DeliveryStatus> = new Set<Deliver
 /** What did not settle within the wait. */
 export const LATE = Symbol('late');
 
+/** A promise fulfilled already: raced after another, it wins only when that one has not settled yet. */
+const NOT_YET_VALUE = Symbol('not yet');
+const NOT_YET = Promise.resolve(NOT_YET_VALUE);
+
 /** `promise`'s value, or LATE once `ms` have passed (the promise goes on; it must never reject). */
 export async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof LATE> {
+  // Settled already (the archive put, by the time the work is done): its value, without a timer.
+  const settled = await Promise.race([promise, NOT_YET]);
+  if (settled !== NOT_YET_VALUE) return settled as T;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<typeof LATE>((resolve) => {
     timer = setTimeout(() => resolve(LATE), Math.max(0, ms));

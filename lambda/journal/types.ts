@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { BridgeError } from '../shared/errors.js';
 import * as z from '../shared/zod.js';
 
@@ -141,6 +141,22 @@ export const MAX_FOLLOW_UPS = 100;
 
 const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
+/** The JSON of records already written out once (records are never changed after they are made: each change makes a new one). */
+const jsonOfRecord = new WeakMap<DeliveryRecord, string>();
+
+/**
+ * `JSON.stringify(record)`, made once per record: the ingest's record is measured (fitRecord) when
+ * it is made, measured again and then stored by the journal, and only the first of those writes it out.
+ */
+export function recordJson(record: DeliveryRecord): string {
+  let json = jsonOfRecord.get(record);
+  if (json === undefined) {
+    json = JSON.stringify(record);
+    jsonOfRecord.set(record, json);
+  }
+  return json;
+}
+
 /** The last items of `items` dropped until `over` bytes are gone (each costs its JSON and a comma). */
 function dropFromEnd<T>(items: readonly T[], over: number): { kept: T[]; dropped: number } {
   let freed = 0;
@@ -160,7 +176,7 @@ function dropFromEnd<T>(items: readonly T[], over: number): { kept: T[]; dropped
 export function fitRecord(record: DeliveryRecord, maxBytes: number = JOURNAL_RECORD_MAX_BYTES): DeliveryRecord {
   // Room for the `omitted` counts themselves.
   const budget = maxBytes - 128;
-  let over = bytesOf(record) - budget;
+  let over = Buffer.byteLength(recordJson(record), 'utf8') - budget;
   if (over <= 0) return record;
   const omitted = { ...record.omitted };
   const events = dropFromEnd(record.events, over);
@@ -229,7 +245,25 @@ export function newestFirst(a: DeliveryRecord, b: DeliveryRecord): number {
  * so ids sort by time and name the day their archive key is under.
  */
 export function newDeliveryId(receivedAt: number): string {
-  return `d${receivedAt.toString(36).padStart(9, '0')}${randomBytes(5).toString('hex')}`;
+  return `d${receivedAt.toString(36).padStart(9, '0')}${randomHex10()}`;
+}
+
+/**
+ * Random bytes for delivery ids, drawn from the system's generator 5 KB at a time: each id still
+ * takes 5 bytes of its own, and a call into the generator per id cost more than the rest of the id.
+ * Filled on first use, not at load (a snapshot taken after init would otherwise share them).
+ */
+const idEntropy = Buffer.alloc(5 * 1024);
+let idEntropyAt = idEntropy.length;
+
+function randomHex10(): string {
+  if (idEntropyAt + 5 > idEntropy.length) {
+    randomFillSync(idEntropy);
+    idEntropyAt = 0;
+  }
+  const at = idEntropyAt;
+  idEntropyAt += 5;
+  return idEntropy.toString('hex', at, at + 5);
 }
 
 /** The receive time a delivery id names (ms), or undefined for an id not made by newDeliveryId. */

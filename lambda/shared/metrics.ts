@@ -107,22 +107,22 @@ export class PowertoolsMetrics implements BridgeMetrics {
   constructor(readonly powertools: Metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service.value })) {}
 
   count(name: CountMetric, source: string, value = 1): void {
-    const counts = this.group({ source }).counts;
+    const counts = this.group(source, undefined, undefined).counts;
     counts.set(name, (counts.get(name) ?? 0) + value);
   }
 
   rejected(source: string, reason: string): void {
-    const counts = this.group({ source, reason }).counts;
+    const counts = this.group(source, 'reason', reason).counts;
     counts.set('WebhooksRejected', (counts.get('WebhooksRejected') ?? 0) + 1);
   }
 
   outcome(name: OutcomeMetric, source: string, outcome: string): void {
-    const counts = this.group({ source, outcome }).counts;
+    const counts = this.group(source, 'outcome', outcome).counts;
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
 
   latency(source: string, ms: number): void {
-    this.group({ source }).latencies.push(ms);
+    this.group(source, undefined, undefined).latencies.push(ms);
   }
 
   flush(): void {
@@ -145,13 +145,12 @@ export class PowertoolsMetrics implements BridgeMetrics {
     }
   }
 
-  private group(dimensions: Record<string, string>): DimensionGroup {
-    const key = Object.entries(dimensions)
-      .map(([k, v]) => `${k}\u0000${v}`)
-      .join('\u0001');
+  /** The buffer of one dimension set: {source}, or {source, <name>: value}. */
+  private group(source: string, name: 'reason' | 'outcome' | undefined, value: string | undefined): DimensionGroup {
+    const key = name === undefined ? source : `${source}\u0000${name}\u0000${value}`;
     let g = this.groups.get(key);
     if (g === undefined) {
-      g = { dimensions, counts: new Map(), latencies: [] };
+      g = { dimensions: name === undefined ? { source } : { source, [name]: value ?? '' }, counts: new Map(), latencies: [] };
       this.groups.set(key, g);
     }
     return g;
