@@ -1,5 +1,19 @@
 import type { BuildOptions } from 'esbuild';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bridgeVersion } from '../lambda/shared/version.js';
+
+/** The project root: the nearest directory above this file with a package.json (also from the bench's bundled copy). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+/** lambda/shared/node-http.ts: node:http without its ESM facade (which loads undici). */
+const NODE_HTTP_SHIM = join(projectRoot(dirname(fileURLToPath(import.meta.url))), 'lambda/shared/node-http.ts');
 
 /**
  * Memory of every bridge function (MB, arm64), unless a construct sets its own: what Lambda bills
@@ -38,6 +52,11 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
  * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.
  *   JSONata is one (`__CASE_BRIDGE_LAZY_JSONATA__`, see lambda/mapping/expression.ts), so a
  *   container whose rules only use fast expressions never loads it;
+ * - `http` and `node:http` aliased to lambda/shared/node-http.ts (the module from Node's own
+ *   loader): an ESM import of node:http reads every export, Node's fetch classes among them, and so
+ *   loads undici, about 22 ms of CPU on the first AWS request over plain HTTP (the bench's and the
+ *   local stubs); the Datadog client does not use fetch either (lambda/datadog/http.ts), so a cold
+ *   container never loads undici;
  * - no test hooks: `__CASE_BRIDGE_STEP_HOOKS__` is false, so every crash-point hook call (guarded by
  *   STEP_HOOKS, lambda/delivery/steps.ts) and its step name are left out of the bundle;
  * - package.json's version inlined (`GET /health` answers it).
@@ -57,6 +76,7 @@ export function lambdaBuildOptions(entry: string, outdir: string, define: Readon
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     mainFields: ['module', 'main'],
+    alias: { http: NODE_HTTP_SHIM, 'node:http': NODE_HTTP_SHIM },
     define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true', __CASE_BRIDGE_STEP_HOOKS__: 'false', __CASE_BRIDGE_VERSION__: JSON.stringify(bridgeVersion()) },
     // Some CommonJS dependencies call require() for Node built-ins; ESM has none of its own.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
