@@ -97,7 +97,7 @@ export class SqsActionQueue implements ActionQueue {
   private async send(where: string, what: string, input: SendMessageCommandInput): Promise<void> {
     try {
       this.sdk ??= (async () => {
-        const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+        const { SendMessageCommand } = await import('../shared/sdk-sqs.js');
         return { client: typeof this.client === 'function' ? await this.client() : this.client, SendMessageCommand };
       })();
       const { client, SendMessageCommand } = await this.sdk;

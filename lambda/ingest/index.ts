@@ -33,7 +33,7 @@ usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
 const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });
 
 // Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.
-const queue = new SqsActionQueue({ client: async () => new (await import('@aws-sdk/client-sqs')).SQSClient({ ...AWS_CLIENT_BOUNDS }), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL });
+const queue = new SqsActionQueue({ client: async () => new (await import('../shared/sdk-sqs.js')).SQSClient({ ...AWS_CLIENT_BOUNDS }), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL });
 
 const ingest = createIngestHandler({
   rules,

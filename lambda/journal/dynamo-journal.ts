@@ -52,7 +52,7 @@ export class DynamoJournal implements DeliveryJournal {
   private calls(): Promise<JournalCalls> {
     this.loaded ??= (async (): Promise<JournalCalls> => {
       const { client } = this.options;
-      const [sdk, c] = await Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]);
+      const [sdk, c] = await Promise.all([import('../shared/sdk-dynamodb.js'), typeof client === 'function' ? client() : client]);
       return {
         getItem: (input: GetItemCommandInput) => c.send(new sdk.GetItemCommand(input)),
         putItem: (input: PutItemCommandInput) => c.send(new sdk.PutItemCommand(input)),

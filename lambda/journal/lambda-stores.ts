@@ -20,6 +20,6 @@ export function lambdaJournal(tableName: string | undefined, retentionDays: numb
 /** The Lambda entries' archive (CASE_BRIDGE_ARCHIVE_BUCKET), its client made by the first webhook; none without a bucket. */
 export function lambdaArchive(bucket: string | undefined): S3Archive | undefined {
   if (bucket === undefined) return undefined;
-  const client = async () => new (await import('@aws-sdk/client-s3')).S3Client({ ...AWS_CLIENT_BOUNDS });
+  const client = async () => new (await import('../shared/sdk-s3.js')).S3Client({ ...AWS_CLIENT_BOUNDS });
   return new S3Archive({ client, bucket, sources: JOURNAL_SOURCES });
 }

@@ -31,7 +31,7 @@ export interface S3ArchiveOptions {
   readonly now?: () => number;
 }
 
-type Sdk = typeof import('@aws-sdk/client-s3');
+type Sdk = typeof import('../shared/sdk-s3.js');
 
 function isMissing(error: unknown): boolean {
   return error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound');
@@ -61,7 +61,7 @@ export class S3Archive implements Archive {
   private load(): Promise<{ sdk: Sdk; client: S3Client }> {
     this.loaded ??= (async () => {
       const { client } = this.options;
-      const [sdk, c] = await Promise.all([import('@aws-sdk/client-s3'), typeof client === 'function' ? client() : client]);
+      const [sdk, c] = await Promise.all([import('../shared/sdk-s3.js'), typeof client === 'function' ? client() : client]);
       return { sdk, client: c };
     })().catch((error: unknown) => {
       this.loaded = undefined;

@@ -110,7 +110,7 @@ export function lazyCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient
 }
 
 async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
-  const [sdk, c] = await guarded('loading the DynamoDB client', () => Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]));
+  const [sdk, c] = await guarded('loading the DynamoDB client', () => Promise.all([import('../shared/sdk-dynamodb.js'), typeof client === 'function' ? client() : client]));
   return {
     getItem: (input) => guarded('GetItem', () => c.send(new sdk.GetItemCommand(input))),
     putItem: (input) => guarded('PutItem', () => c.send(new sdk.PutItemCommand(input))),

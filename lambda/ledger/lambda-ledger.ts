@@ -8,7 +8,7 @@ import { DynamoLedger } from './dynamo-ledger.js';
  * `config` adds to it (tests and `npm start` give an endpoint, a region and credentials).
  */
 export async function createLedgerClient(config: DynamoDBClientConfig = {}): Promise<DynamoDBClient> {
-  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { DynamoDBClient } = await import('../shared/sdk-dynamodb.js');
   return new DynamoDBClient({ ...AWS_CLIENT_BOUNDS, ...config });
 }
 

@@ -139,7 +139,7 @@ const PERMANENT_SECRET_ERRORS = new Set(['ResourceNotFoundException', 'AccessDen
 export function secretsManagerLoader(secretId: string, clientConfig: import('@aws-sdk/client-secrets-manager').SecretsManagerClientConfig = {}): SecretLoader {
   let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
   return async () => {
-    const sdk = await import('@aws-sdk/client-secrets-manager');
+    const sdk = await import('./sdk-secrets-manager.js');
     client ??= new sdk.SecretsManagerClient({ ...AWS_CLIENT_BOUNDS, ...clientConfig });
     let out: import('@aws-sdk/client-secrets-manager').GetSecretValueCommandOutput;
     try {
