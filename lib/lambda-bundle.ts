@@ -55,7 +55,7 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
  * - `http` and `node:http` aliased to lambda/shared/node-http.ts (the module from Node's own
  *   loader): an ESM import of node:http reads every export, Node's fetch classes among them, and so
  *   loads undici, about 22 ms of CPU on the first AWS request over plain HTTP (the bench's and the
- *   local stubs); the Datadog client does not use fetch either (lambda/datadog/http.ts), so a cold
+ *   local stubs); the Datadog client does not use fetch either (lambda/shared/http.ts), so a cold
  *   container never loads undici;
  * - no test hooks: `__CASE_BRIDGE_STEP_HOOKS__` is false, so every crash-point hook call (guarded by
  *   STEP_HOOKS, lambda/delivery/steps.ts) and its step name are left out of the bundle;

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from '../shared/zod.js';
+import type { S3Put, S3PutInput } from './s3-put.js';
 import {
   archivableHeaders,
   archiveKey,
@@ -29,6 +30,8 @@ export interface S3ArchiveOptions {
   /** Sources `list` looks through when the filter names none. */
   readonly sources: readonly string[];
   readonly now?: () => number;
+  /** PutObject without the SDK's S3 client (the Lambda functions: lambda/journal/s3-put.ts). @default the client's PutObjectCommand */
+  readonly put?: S3Put;
 }
 
 type Sdk = typeof import('../shared/sdk-s3.js');
@@ -85,12 +88,14 @@ export class S3Archive implements Archive {
     const encoded = encodeURIComponent(JSON.stringify(headers));
     const inline = encoded.length <= METADATA_HEADERS_MAX;
     return this.guarded(`put ${key}`, async () => {
-      const { sdk, client } = await this.load();
-      const Bucket = this.options.bucket;
+      const putObject = this.options.put ?? (async (input: S3PutInput) => {
+        const { sdk, client } = await this.load();
+        await client.send(new sdk.PutObjectCommand({ Bucket: this.options.bucket, ...input, ...(input.Metadata === undefined ? {} : { Metadata: { ...input.Metadata } }) }));
+      });
       const Metadata: Record<string, string> = { source: entry.source, id: entry.id, 'received-at': String(entry.receivedAt), headers: inline ? encoded : 'sidecar' };
       if (entry.rejected === true) Metadata['rejected'] = 'true';
-      const puts = [client.send(new sdk.PutObjectCommand({ Bucket, Key: key, Body: entry.body, ContentType: 'application/octet-stream', Metadata }))];
-      if (!inline) puts.push(client.send(new sdk.PutObjectCommand({ Bucket, Key: `${key}${SIDECAR}`, Body: JSON.stringify(headers), ContentType: 'application/json' })));
+      const puts = [putObject({ Key: key, Body: entry.body, ContentType: 'application/octet-stream', Metadata })];
+      if (!inline) puts.push(putObject({ Key: `${key}${SIDECAR}`, Body: JSON.stringify(headers), ContentType: 'application/json' }));
       await Promise.all(puts);
       return { key };
     });

@@ -1,23 +1,23 @@
 import type { IncomingMessage } from 'node:http';
 
-/** The part of a fetch Response the Datadog client reads. */
-export interface DatadogResponse {
+/** The part of a fetch Response the bridge reads. */
+export interface HttpResponse {
   readonly ok: boolean;
   readonly status: number;
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
 }
 
-export interface DatadogRequestInit {
+export interface HttpRequestInit {
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+  readonly body?: string | Uint8Array;
   /** Ends the call (the answer's body included): the request is destroyed and the promise rejects with the signal's reason. */
   readonly signal: AbortSignal;
 }
 
-/** What the Datadog client sends with: `fetch` fits it (tests inject fetch-shaped fakes), and so does nodeHttpFetch. */
-export type DatadogFetch = (url: string, init: DatadogRequestInit) => Promise<DatadogResponse>;
+/** A fetch-shaped request: `fetch` fits it (tests inject fetch-shaped fakes), and so does nodeHttpFetch. */
+export type HttpFetch = (url: string, init: HttpRequestInit) => Promise<HttpResponse>;
 
 type HttpModule = typeof import('node:https');
 
@@ -36,13 +36,14 @@ function abortedOr(signal: AbortSignal, fallback: unknown): unknown {
 }
 
 /**
- * The Datadog client's HTTP over Node's http/https modules and their global keep-alive agents,
- * instead of the global fetch: the first fetch of a process loads undici, about 45 ms of CPU that a
- * cold container would pay before its first case (`npm run bench`: cold start). Errors are Node's
- * (`ECONNREFUSED`, `ECONNRESET`, ...: the code on the error itself); the signal's reason when it fired.
+ * HTTP over Node's http/https modules and their global keep-alive agents, instead of the global
+ * fetch (the Datadog client, the raw archive's put): the first fetch of a process loads undici,
+ * about 45 ms of CPU that a cold container would pay before its first case (`npm run bench`: cold
+ * start). Errors are Node's (`ECONNREFUSED`, `ECONNRESET`, ...: the code on the error itself); the
+ * signal's reason when it fired.
  */
-export const nodeHttpFetch: DatadogFetch = (url, init) =>
-  new Promise<DatadogResponse>((resolve, reject) => {
+export const nodeHttpFetch: HttpFetch = (url, init) =>
+  new Promise<HttpResponse>((resolve, reject) => {
     const target = new URL(url);
     const headers: Record<string, string | number> = { ...init.headers };
     if (init.body !== undefined) headers['Content-Length'] = Buffer.byteLength(init.body);
