@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoSource } from '../shared/dynamodb-api.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 import { UNKNOWN_SOURCE } from '../shared/metrics.js';
 import { SOURCE_NAMES } from '../sources/index.js';
@@ -11,9 +11,9 @@ export const JOURNAL_SOURCES: readonly string[] = [...SOURCE_NAMES, UNKNOWN_SOUR
 
 /**
  * The Lambda entries' journal (CASE_BRIDGE_JOURNAL_TABLE); none without a table. `client` is the
- * entry's one DynamoDB client (the ledger's, lambdaLedgerClient), made by the first webhook.
+ * entry's DynamoDB access, the ledger's (lambdaDynamo).
  */
-export function lambdaJournal(tableName: string | undefined, retentionDays: number, client: () => Promise<DynamoDBClient>): DynamoJournal | undefined {
+export function lambdaJournal(tableName: string | undefined, retentionDays: number, client: DynamoSource): DynamoJournal | undefined {
   if (tableName === undefined) return undefined;
   return new DynamoJournal({ client, tableName, sources: JOURNAL_SOURCES, retentionDays });
 }

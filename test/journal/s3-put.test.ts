@@ -36,7 +36,7 @@ function scripted(answers: { status: number; body?: string }[]): { fetch: HttpFe
 
 describe('signedS3Put', () => {
   it('archives through the signed put what the SDK reads back: the exact bytes, the metadata, the headers beside it when long', async () => {
-    const archive = new S3Archive({ client: localS3Client(sqs.endpoint), bucket: BUCKET, sources: JOURNAL_SOURCES, put: signedS3Put({ bucket: BUCKET, region: 'us-east-1', credentials: CREDENTIALS, endpoint: sqs.endpoint }) });
+    const archive = new S3Archive({ client: localS3Client(sqs.endpoint), bucket: BUCKET, sources: JOURNAL_SOURCES, put: signedS3Put(BUCKET, { region: 'us-east-1', credentials: CREDENTIALS, endpoint: sqs.endpoint }) });
     const body = Buffer.concat([Buffer.from('{"text":"caf\u00e9"}', 'utf8'), Buffer.from([0x00, 0xff])]);
     const id = newDeliveryId(NOW);
     const { key } = await archive.put({ source: 'github', id, receivedAt: NOW, body, headers: { 'x-github-event': 'issues', authorization: 'token x' }, rejected: true });
@@ -51,7 +51,7 @@ describe('signedS3Put', () => {
 
   it('signs the body hash, the metadata and the session token with SigV4 for S3 in the region, virtual-hosted on AWS', async () => {
     const { fetch, sent } = scripted([{ status: 200 }]);
-    const put = signedS3Put({ bucket: 'case-bridge-archive-1', region: 'eu-west-1', credentials: CREDENTIALS, fetch });
+    const put = signedS3Put('case-bridge-archive-1', { region: 'eu-west-1', credentials: CREDENTIALS, fetch });
     await put({ Key: 'github/2026-04-01/d0abc', Body: 'hello', ContentType: 'application/octet-stream', Metadata: { source: 'github' } });
 
     expect(sent).toHaveLength(1);
@@ -66,11 +66,11 @@ describe('signedS3Put', () => {
 
   it('tries once more after a 503 or no answer, never after a refusal, and says what S3 answered', async () => {
     const flaky = scripted([{ status: 503, body: '<Error><Code>SlowDown</Code></Error>' }, { status: 200 }]);
-    await signedS3Put({ bucket: 'b', region: 'us-east-1', credentials: CREDENTIALS, fetch: flaky.fetch })({ Key: 'k', Body: 'x', ContentType: 'text/plain' });
+    await signedS3Put('b', { region: 'us-east-1', credentials: CREDENTIALS, fetch: flaky.fetch })({ Key: 'k', Body: 'x', ContentType: 'text/plain' });
     expect(flaky.sent).toHaveLength(2);
 
     const denied = scripted([{ status: 403, body: '<Error><Code>AccessDenied</Code><Message>no</Message></Error>' }]);
-    const refused = signedS3Put({ bucket: 'b', region: 'us-east-1', credentials: CREDENTIALS, fetch: denied.fetch })({ Key: 'k', Body: 'x', ContentType: 'text/plain' });
+    const refused = signedS3Put('b', { region: 'us-east-1', credentials: CREDENTIALS, fetch: denied.fetch })({ Key: 'k', Body: 'x', ContentType: 'text/plain' });
     await expect(refused).rejects.toThrow(new ArchiveError('S3 PutObject k answered 403 AccessDenied'));
     expect(denied.sent).toHaveLength(1);
 
@@ -79,7 +79,7 @@ describe('signedS3Put', () => {
       calls++;
       throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     };
-    await expect(signedS3Put({ bucket: 'b', region: 'us-east-1', credentials: CREDENTIALS, fetch: down })({ Key: 'k', Body: 'x', ContentType: 'text/plain' })).rejects.toThrow(/^S3 PutObject k got no answer: connect ECONNREFUSED$/);
+    await expect(signedS3Put('b', { region: 'us-east-1', credentials: CREDENTIALS, fetch: down })({ Key: 'k', Body: 'x', ContentType: 'text/plain' })).rejects.toThrow(/^S3 PutObject k got no answer: connect ECONNREFUSED$/);
     expect(calls).toBe(2);
   });
 
