@@ -43,10 +43,14 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
  * esbuild options of every Lambda bundle, shared by the stack (lib/bridge-function.ts) and
  * `npm run bench`, so the bench measures what is deployed:
  * - minified ESM for Node 24, the AWS SDK v3 clients included (their ESM builds, `mainFields`
- *   module first, so only what the functions use is kept, in chunks loaded on first use): a cold
- *   container compiles a few chunks instead of resolving and loading the runtime's copy file by file
- *   (the first webhook's CPU above bare node: about 180 ms against 210 ms, `npm run bench`), and the
- *   version deployed is the one tested;
+ *   module first, imported through lambda/shared/sdk-*.ts so only the commands used are kept, in
+ *   chunks loaded on first use), and the version deployed is the one tested. A webhook's own AWS
+ *   calls (the secret, DynamoDB, the watchdog's SendMessage, the archive's PutObject) are signed
+ *   requests (lambda/shared/aws-request.ts) that load none of these chunks: the SDK clients are
+ *   loaded only by what else the functions do (the retry function's SQS receive and redrive,
+ *   replay's reads of the archive) or where the environment names no plain AWS credentials and
+ *   region (the cold first webhook's CPU above bare node, `npm run bench`: about 80-90 ms, against
+ *   about 190 ms with the clients, which were about 100 ms of it);
  * - source maps beside each file (file and line positions, no copy of the sources): not read at
  *   run time unless NODE_OPTIONS=--enable-source-maps is set on the function;
  * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.
