@@ -1,4 +1,4 @@
-import { AwsServiceError, awsConfigFromEnv, signedRequester, type AwsConfig } from '../shared/aws-request.js';
+import { AwsServiceError, awsConfigFromEnv, dnsSuffix, signedRequester, type AwsConfig } from '../shared/aws-request.js';
 import { ArchiveError } from './types.js';
 
 /** One PutObject of the raw archive: a delivery's bytes, or its headers beside it. */
@@ -27,7 +27,7 @@ function s3ErrorCode(_status: number, text: string): string | undefined {
  */
 export function signedS3Put(bucket: string, config: AwsConfig): S3Put {
   const request = signedRequester(config, 's3', s3ErrorCode);
-  const suffix = config.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const suffix = dnsSuffix(config.region);
   const base =
     config.endpoint !== undefined
       ? new URL(`${config.endpoint.replace(/\/+$/, '')}/${bucket}/`)

@@ -54,7 +54,7 @@ const RETRYABLE_CODES = new Set([
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
 /** The DNS suffix of the region's partition, for the partitions this module builds endpoints for. */
-function dnsSuffix(region: string): string {
+export function dnsSuffix(region: string): string {
   return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
 }
 
