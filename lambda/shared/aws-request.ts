@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AWS_CONNECTION_TIMEOUT_MS, AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUT_MS } from './budgets.js';
+import { AWS_CONNECTION_TIMEOUT_MS, AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUT_MS, AWS_RETRY_BACKOFF_MAX_MS } from './budgets.js';
 import { nodeHttpFetch, type HttpFetch, type HttpResponse } from './http.js';
 import type { AwsCredentials, Sign } from './sigv4.js';
 
@@ -31,8 +31,8 @@ export class AwsServiceError extends Error {
   }
 }
 
-/** Codes and statuses the SDK's standard retry strategy tries again (throttling and transient errors). */
-const RETRYABLE_CODES = new Set([
+/** Throttling error codes the SDK's standard retry strategy tries again, after a longer wait. */
+const THROTTLING_CODES = new Set([
   'Throttling',
   'ThrottlingException',
   'ThrottledException',
@@ -46,11 +46,9 @@ const RETRYABLE_CODES = new Set([
   'RequestThrottled',
   'SlowDown',
   'PriorRequestNotComplete',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'InternalError',
-  'ServiceUnavailable',
 ]);
+/** Transient error codes it tries again too (besides 5xx and no answer). */
+const TRANSIENT_CODES = new Set(['RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable']);
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
 /** The DNS suffix of the region's partition, for the partitions this module builds endpoints for. */
@@ -130,22 +128,23 @@ export function signedRequester(config: AwsConfig, service: string, codeOf: (sta
         text = await answer.text();
       } catch (error) {
         if (attempt >= AWS_MAX_ATTEMPTS) throw error;
-        await beforeRetry();
+        await beforeRetry(false);
         continue;
       }
       if (answer.ok) return text;
       const code = codeOf(answer.status, text, answer) ?? `Http${answer.status}`;
       const failure = new AwsServiceError(code, `${what} answered ${answer.status} ${code}${messageOf(text)}`, answer.status);
-      if (!RETRYABLE_STATUS.has(answer.status) && !RETRYABLE_CODES.has(code)) throw failure;
+      const throttled = answer.status === 429 || THROTTLING_CODES.has(code);
+      if (!throttled && !RETRYABLE_STATUS.has(answer.status) && !TRANSIENT_CODES.has(code)) throw failure;
       if (attempt >= AWS_MAX_ATTEMPTS) throw failure;
-      await beforeRetry();
+      await beforeRetry(throttled);
     }
   };
 }
 
-/** The SDK's standard retry waits a random part of 100 ms before its second attempt. */
-function beforeRetry(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * 100));
+/** The SDK's standard retry's wait: full jitter on twice its base delay, 100 ms, or 500 ms after throttling (AWS_RETRY_BACKOFF_MAX_MS). */
+function beforeRetry(throttled: boolean): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * (throttled ? AWS_RETRY_BACKOFF_MAX_MS : 2 * 100)));
 }
 
 /** `: <message>` of a JSON error body (`message` or `Message`), or nothing. */
