@@ -1,5 +1,6 @@
 import type * as z from '../shared/zod.js';
 import { DatadogError, type RateLimit } from '../shared/errors.js';
+import { nodeHttpFetch, type HttpFetch, type HttpResponse } from '../shared/http.js';
 import {
   caseSchemas,
   type CaseCommentRequest,
@@ -112,8 +113,8 @@ export interface DatadogClientOptions {
   readonly baseUrl: string;
   /** Deadline of each call. @default 5000 */
   readonly timeoutMs?: number;
-  /** Injected for tests; @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
+  /** Injected for tests (a fetch-shaped fake); @default nodeHttpFetch (Node's http/https: no undici at start, lambda/shared/http.ts) */
+  readonly fetch?: HttpFetch;
   /**
    * Told the `X-RateLimit-*` headers of every successful answer that carries them (a failed one
    * carries them on its DatadogError). The rate budget learns the limit from them. @default none
@@ -124,7 +125,7 @@ export interface DatadogClientOptions {
 const NUMBER_HEADERS = { limit: 'x-ratelimit-limit', period: 'x-ratelimit-period', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset' } as const;
 
 /** Reads the `X-RateLimit-*` headers; `reset` is seconds until the limit resets. */
-export function parseRateLimit(headers: Headers): RateLimit | undefined {
+export function parseRateLimit(headers: HttpResponse['headers']): RateLimit | undefined {
   const out: { -readonly [K in keyof RateLimit]: RateLimit[K] } = {};
   let any = false;
   for (const [field, name] of Object.entries(NUMBER_HEADERS) as [keyof typeof NUMBER_HEADERS, string][]) {
@@ -232,13 +233,13 @@ const TIMELINE_UNCHECKABLE = new Set([400, 404, 405]);
 const MARKER_SEARCH_PAGE_SIZE = 20;
 
 export function createDatadogClient(options: DatadogClientOptions): DatadogClient {
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = options.fetch ?? nodeHttpFetch;
   const defaultTimeoutMs = options.timeoutMs ?? 5000;
   const host = new URL(options.baseUrl).host;
 
   async function send<T>(method: string, path: string, body: unknown, keys: DatadogKeys, schema: z.ZodMiniType<T>, call?: CallOptions): Promise<T> {
     const timeoutMs = Math.max(1, Math.floor(Math.min(defaultTimeoutMs, call?.timeoutMs ?? defaultTimeoutMs)));
-    let response: Response;
+    let response: HttpResponse;
     const started = Date.now();
     try {
       response = await doFetch(`${options.baseUrl}${path}`, {

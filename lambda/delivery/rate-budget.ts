@@ -1,5 +1,5 @@
 import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
-import { lambdaLedgerClient } from '../ledger/lambda-ledger.js';
+import { lambdaDynamo } from '../ledger/lambda-ledger.js';
 import type { RateBudgetStore, RateShape } from '../ledger/rate-budget-store.js';
 import type { RateLimit } from '../shared/errors.js';
 
@@ -130,5 +130,5 @@ export function delayUntil(notBeforeMs: number, now: number, maxDelaySeconds: nu
 
 /** The Lambda entries' rate budget: one item in the ledger table (its DynamoDB client made on first use). */
 export function lambdaRateBudget(tableName: string): RateBudget {
-  return new RateBudget({ store: new DynamoRateBudgetStore({ client: lambdaLedgerClient, tableName }) });
+  return new RateBudget({ store: new DynamoRateBudgetStore({ client: lambdaDynamo(), tableName }) });
 }

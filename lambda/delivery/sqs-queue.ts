@@ -1,4 +1,5 @@
 import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
+import { awsConfigFromEnv, awsJsonClient, type AwsConfig } from '../shared/aws-request.js';
 import { QueueError } from '../shared/errors.js';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type ActionQueue, type OutboxTrigger, type PendingAction } from './queue.js';
 
@@ -27,6 +28,8 @@ export interface SqsActionQueueOptions {
    * that loading the SQS SDK (about 90 ms) is paid only when Datadog fails, not at every cold start.
    */
   readonly client: SQSClient | (() => Promise<SQSClient>);
+  /** SendMessage without the SDK client (the Lambda functions: lambdaSqsSend); the client is then not made. */
+  readonly sendMessage?: SqsSend | undefined;
   readonly retryQueueUrl: string;
   readonly dlqUrl: string;
   /** Clock for `enqueuedAt`. @default Date.now */
@@ -43,9 +46,11 @@ export class SqsActionQueue implements ActionQueue {
   private readonly client: SQSClient | (() => Promise<SQSClient>);
   private sdk: Promise<{ client: SQSClient; SendMessageCommand: typeof import('@aws-sdk/client-sqs').SendMessageCommand }> | undefined;
   private readonly now: () => number;
+  private readonly sendMessage: SqsSend | undefined;
 
   constructor(options: SqsActionQueueOptions) {
     this.client = options.client;
+    this.sendMessage = options.sendMessage;
     this.retryQueueUrl = options.retryQueueUrl;
     this.dlqUrl = options.dlqUrl;
     this.now = options.now ?? Date.now;
@@ -96,8 +101,9 @@ export class SqsActionQueue implements ActionQueue {
 
   private async send(where: string, what: string, input: SendMessageCommandInput): Promise<void> {
     try {
+      if (this.sendMessage !== undefined) return await this.sendMessage(input);
       this.sdk ??= (async () => {
-        const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+        const { SendMessageCommand } = await import('../shared/sdk-sqs.js');
         return { client: typeof this.client === 'function' ? await this.client() : this.client, SendMessageCommand };
       })();
       const { client, SendMessageCommand } = await this.sdk;
@@ -106,6 +112,27 @@ export class SqsActionQueue implements ActionQueue {
       throw new QueueError(`could not send ${what} to the ${where}: ${(cause as Error).message}`, { cause });
     }
   }
+}
+
+export type SqsSend = (input: SendMessageCommandInput) => Promise<void>;
+
+/**
+ * SendMessage over a signed request (lambda/shared/aws-request.ts): the JSON the SDK's client sends
+ * (`X-Amz-Target: AmazonSQS.SendMessage`), to the queue URL's host as the client does (to the
+ * configured endpoint when there is one).
+ */
+export function signedSqsSend(config: AwsConfig): SqsSend {
+  const call = awsJsonClient(config, { service: 'sqs', endpointHost: 'sqs', targetPrefix: 'AmazonSQS', jsonVersion: '1.0', what: 'SQS', headers: { 'x-amzn-query-mode': 'true' } });
+  return async (input) => {
+    if (input.QueueUrl === undefined) throw new QueueError('SendMessage without a QueueUrl');
+    await call('SendMessage', input, config.endpoint === undefined ? new URL('/', input.QueueUrl) : undefined);
+  };
+}
+
+/** The Lambda functions' SendMessage from their environment (awsConfigFromEnv); undefined where the SDK client sends. */
+export function lambdaSqsSend(env: NodeJS.ProcessEnv = process.env): SqsSend | undefined {
+  const config = awsConfigFromEnv(env, 'SQS');
+  return config === undefined ? undefined : signedSqsSend(config);
 }
 
 /** A queue that can also dead-letter a message it could not read (SqsActionQueue). */

@@ -5,14 +5,14 @@ import { usePrecompiledExpressions, type PrecompiledExpressions } from '../mappi
 import { parseLambdaEnv } from '../shared/env.js';
 import { PowertoolsMetrics } from '../shared/metrics.js';
 import { createPowertoolsLogger } from '../shared/powertools-logger.js';
-import { SqsActionQueue } from '../delivery/sqs-queue.js';
-import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
+import { lambdaSqsSend, SqsActionQueue } from '../delivery/sqs-queue.js';
+import { createSecretsProvider, lambdaSecretLoader } from '../shared/secrets.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
 import { isReplayEvent, parseReplayRequest, REPLAY_EVENT_KEY, type ReplayReport } from './replay.js';
 import { isAlarmStateChangeEvent } from '../sources/cloudwatch.js';
 import type { JsonObject } from '../sources/types.js';
-import { lambdaLedger, lambdaLedgerClient } from '../ledger/lambda-ledger.js';
+import { lambdaDynamo, lambdaLedger } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 import { lambdaArchive, lambdaJournal } from '../journal/lambda-stores.js';
@@ -33,12 +33,12 @@ usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
 const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });
 
 // Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.
-const queue = new SqsActionQueue({ client: async () => new (await import('@aws-sdk/client-sqs')).SQSClient({ ...AWS_CLIENT_BOUNDS }), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL });
+const queue = new SqsActionQueue({ client: async () => new (await import('../shared/sdk-sqs.js')).SQSClient({ ...AWS_CLIENT_BOUNDS }), sendMessage: lambdaSqsSend(), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL });
 
 const ingest = createIngestHandler({
   rules,
   secrets: createSecretsProvider({
-    load: secretsManagerLoader(env.CASE_BRIDGE_SECRET_ID),
+    load: lambdaSecretLoader(env.CASE_BRIDGE_SECRET_ID),
     origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
     onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
   }),
@@ -51,7 +51,7 @@ const ingest = createIngestHandler({
   dryRun: env.CASE_BRIDGE_DRY_RUN,
   metrics,
   // The delivery journal and raw archive (issue 16), when the stack gives them.
-  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS, lambdaLedgerClient),
+  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS, lambdaDynamo()),
   archive: lambdaArchive(env.CASE_BRIDGE_ARCHIVE_BUCKET),
   archiveRejected: env.CASE_BRIDGE_ARCHIVE_REJECTED,
   archiveMode: env.CASE_BRIDGE_ARCHIVE,

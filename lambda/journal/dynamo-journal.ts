@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { AttributeValue, DynamoDBClient, GetItemCommandInput, GetItemCommandOutput, PutItemCommandInput, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, GetItemCommandInput, GetItemCommandOutput, PutItemCommandInput, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { JOURNAL_TABLE, RETENTION_DEFAULTS } from '../shared/contract.js';
+import { isDynamoApi, type DynamoSource } from '../shared/dynamodb-api.js';
 import { daysBetween, DEFAULT_LIST_LIMIT, fitRecord, recordJson, JournalError, matchesFilter, newestFirst, readDeliveryRecord, type DeliveryFilter, type DeliveryJournal, type DeliveryRecord } from './types.js';
 
 // One item per delivery (partition key `id`):
@@ -19,8 +20,8 @@ interface JournalCalls {
 }
 
 export interface DynamoJournalOptions {
-  /** The client, or a function making it on first use (the Lambda entries: the SDK loads with the first webhook). */
-  readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>);
+  /** The client, or a function making it on first use (the SDK loads with the first call), or the Lambda functions' signed requests (lambdaDynamo). */
+  readonly client: DynamoSource;
   readonly tableName: string;
   /** Sources `list` looks through when the filter names none (the index is per source). */
   readonly sources: readonly string[];
@@ -61,7 +62,8 @@ export class DynamoJournal implements DeliveryJournal {
   private calls(): Promise<JournalCalls> {
     this.loaded ??= (async (): Promise<JournalCalls> => {
       const { client } = this.options;
-      const [sdk, c] = await Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]);
+      if (isDynamoApi(client)) return client;
+      const [sdk, c] = await Promise.all([import('../shared/sdk-dynamodb.js'), typeof client === 'function' ? client() : client]);
       return {
         getItem: (input: GetItemCommandInput) => c.send(new sdk.GetItemCommand(input)),
         putItem: (input: PutItemCommandInput) => c.send(new sdk.PutItemCommand(input)),

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from '../shared/zod.js';
+import type { S3Put, S3PutInput } from './s3-put.js';
 import {
   archivableHeaders,
   archiveKey,
@@ -29,9 +30,11 @@ export interface S3ArchiveOptions {
   /** Sources `list` looks through when the filter names none. */
   readonly sources: readonly string[];
   readonly now?: () => number;
+  /** PutObject without the SDK's S3 client (the Lambda functions: lambda/journal/s3-put.ts). @default the client's PutObjectCommand */
+  readonly put?: S3Put;
 }
 
-type Sdk = typeof import('@aws-sdk/client-s3');
+type Sdk = typeof import('../shared/sdk-s3.js');
 
 function isMissing(error: unknown): boolean {
   return error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound');
@@ -61,7 +64,7 @@ export class S3Archive implements Archive {
   private load(): Promise<{ sdk: Sdk; client: S3Client }> {
     this.loaded ??= (async () => {
       const { client } = this.options;
-      const [sdk, c] = await Promise.all([import('@aws-sdk/client-s3'), typeof client === 'function' ? client() : client]);
+      const [sdk, c] = await Promise.all([import('../shared/sdk-s3.js'), typeof client === 'function' ? client() : client]);
       return { sdk, client: c };
     })().catch((error: unknown) => {
       this.loaded = undefined;
@@ -85,12 +88,14 @@ export class S3Archive implements Archive {
     const encoded = encodeURIComponent(JSON.stringify(headers));
     const inline = encoded.length <= METADATA_HEADERS_MAX;
     return this.guarded(`put ${key}`, async () => {
-      const { sdk, client } = await this.load();
-      const Bucket = this.options.bucket;
+      const putObject = this.options.put ?? (async (input: S3PutInput) => {
+        const { sdk, client } = await this.load();
+        await client.send(new sdk.PutObjectCommand({ Bucket: this.options.bucket, ...input, ...(input.Metadata === undefined ? {} : { Metadata: { ...input.Metadata } }) }));
+      });
       const Metadata: Record<string, string> = { source: entry.source, id: entry.id, 'received-at': String(entry.receivedAt), headers: inline ? encoded : 'sidecar' };
       if (entry.rejected === true) Metadata['rejected'] = 'true';
-      const puts = [client.send(new sdk.PutObjectCommand({ Bucket, Key: key, Body: entry.body, ContentType: 'application/octet-stream', Metadata }))];
-      if (!inline) puts.push(client.send(new sdk.PutObjectCommand({ Bucket, Key: `${key}${SIDECAR}`, Body: JSON.stringify(headers), ContentType: 'application/json' })));
+      const puts = [putObject({ Key: key, Body: entry.body, ContentType: 'application/octet-stream', Metadata })];
+      if (!inline) puts.push(putObject({ Key: `${key}${SIDECAR}`, Body: JSON.stringify(headers), ContentType: 'application/json' }));
       await Promise.all(puts);
       return { key };
     });

@@ -12,6 +12,7 @@ import type {
   UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { LedgerError } from '../shared/errors.js';
+import { isDynamoApi, type DynamoApi, type DynamoSource } from '../shared/dynamodb-api.js';
 import { outboxSchema } from './outbox-schema.js';
 import { ABANDONED_STATUS, DELIVERY_TTL_SECONDS, type AlertKey, type BeginCreateInput, type BeginCreateResult, type CommentMark, type DeliveryClaim, type FiringCount, type Ledger, type LedgerEntry, type LedgerState, type OutboxAction } from './types.js';
 
@@ -65,11 +66,10 @@ function removeFirings(keys: readonly string[], names: Record<string, string>): 
 
 export interface DynamoLedgerOptions {
   /**
-   * The DynamoDB client, or a function making it on first use: the Lambda entries pass a function so
-   * that the SDK (~75 ms to load after the Secrets Manager client, ~170 ms alone) is imported by the
-   * first webhook instead of at module load, like the SQS client of the retry queue.
+   * The DynamoDB client, or a function making it on first use (so that the SDK is imported by the
+   * first call, not at module load), or the Lambda functions' signed requests (lambdaDynamo).
    */
-  readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>);
+  readonly client: DynamoSource;
   readonly tableName: string;
 }
 
@@ -98,7 +98,11 @@ async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
  * The calls over `client`, loaded on first use. A failed load (no SDK, a client factory that threw)
  * is not cached: the next call tries again.
  */
-export function lazyCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): () => Promise<DynamoCalls> {
+export function lazyCalls(client: DynamoSource): () => Promise<DynamoCalls> {
+  if (isDynamoApi(client)) {
+    const calls = guardedCalls(client);
+    return () => Promise.resolve(calls);
+  }
   let loaded: Promise<DynamoCalls> | undefined;
   return () => {
     loaded ??= loadCalls(client).catch((error: unknown) => {
@@ -109,14 +113,23 @@ export function lazyCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient
   };
 }
 
-async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
-  const [sdk, c] = await guarded('loading the DynamoDB client', () => Promise.all([import('@aws-sdk/client-dynamodb'), typeof client === 'function' ? client() : client]));
+function guardedCalls(api: Pick<DynamoApi, keyof DynamoCalls>): DynamoCalls {
   return {
-    getItem: (input) => guarded('GetItem', () => c.send(new sdk.GetItemCommand(input))),
-    putItem: (input) => guarded('PutItem', () => c.send(new sdk.PutItemCommand(input))),
-    updateItem: (input) => guarded('UpdateItem', () => c.send(new sdk.UpdateItemCommand(input))),
-    deleteItem: (input) => guarded('DeleteItem', () => c.send(new sdk.DeleteItemCommand(input))),
+    getItem: (input) => guarded('GetItem', () => api.getItem(input)),
+    putItem: (input) => guarded('PutItem', () => api.putItem(input)),
+    updateItem: (input) => guarded('UpdateItem', () => api.updateItem(input)),
+    deleteItem: (input) => guarded('DeleteItem', () => api.deleteItem(input)),
   };
+}
+
+async function loadCalls(client: DynamoDBClient | (() => Promise<DynamoDBClient>)): Promise<DynamoCalls> {
+  const [sdk, c] = await guarded('loading the DynamoDB client', () => Promise.all([import('../shared/sdk-dynamodb.js'), typeof client === 'function' ? client() : client]));
+  return guardedCalls({
+    getItem: (input) => c.send(new sdk.GetItemCommand(input)),
+    putItem: (input) => c.send(new sdk.PutItemCommand(input)),
+    updateItem: (input) => c.send(new sdk.UpdateItemCommand(input)),
+    deleteItem: (input) => c.send(new sdk.DeleteItemCommand(input)),
+  });
 }
 
 type Item = Record<string, AttributeValue>;

@@ -1,4 +1,5 @@
-import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoSource } from '../shared/dynamodb-api.js';
 import { LEDGER_TABLE } from '../shared/contract.js';
 import { isConditionFailure, lazyCalls, type DynamoCalls } from './dynamo-ledger.js';
 import type { RateBudgetState, RateBudgetStore, RateShape } from './rate-budget-store.js';
@@ -21,7 +22,7 @@ export class DynamoRateBudgetStore implements RateBudgetStore {
   private readonly table: string;
   private readonly calls: () => Promise<DynamoCalls>;
 
-  constructor(options: { readonly client: DynamoDBClient | (() => Promise<DynamoDBClient>); readonly tableName: string }) {
+  constructor(options: { readonly client: DynamoSource; readonly tableName: string }) {
     this.calls = lazyCalls(options.client);
     this.table = options.tableName;
   }

@@ -5,10 +5,10 @@ import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { parseLambdaEnv } from '../shared/env.js';
 import { PowertoolsMetrics } from '../shared/metrics.js';
 import { createPowertoolsLogger } from '../shared/powertools-logger.js';
-import { createSecretsProvider, secretsManagerLoader } from '../shared/secrets.js';
+import { createSecretsProvider, lambdaSecretLoader } from '../shared/secrets.js';
 import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createRetryHandler } from './handler.js';
-import { lambdaLedger, lambdaLedgerClient } from '../ledger/lambda-ledger.js';
+import { lambdaDynamo, lambdaLedger } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
 import { lambdaJournal } from '../journal/lambda-stores.js';
@@ -26,7 +26,7 @@ const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE);
 const retry = createRetryHandler({
   datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS, onRateLimit: rateLimitObserver(pace) }),
   secrets: createSecretsProvider({
-    load: secretsManagerLoader(env.CASE_BRIDGE_SECRET_ID),
+    load: lambdaSecretLoader(env.CASE_BRIDGE_SECRET_ID),
     origin: `secret ${env.CASE_BRIDGE_SECRET_ID}`,
     onError: (error) => logger.error('secret reload failed; keeping the cached value', { error }),
   }),
@@ -35,7 +35,7 @@ const retry = createRetryHandler({
   ledger: lambdaLedger(env.CASE_BRIDGE_LEDGER_TABLE),
   pace,
   metrics,
-  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS, lambdaLedgerClient),
+  journal: lambdaJournal(env.CASE_BRIDGE_JOURNAL_TABLE, env.CASE_BRIDGE_JOURNAL_RETENTION_DAYS, lambdaDynamo()),
 });
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

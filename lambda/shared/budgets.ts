@@ -26,7 +26,7 @@ export const DATADOG_TIMEOUT_MS = 5_000;
 export const AWS_CONNECTION_TIMEOUT_MS = 500;
 /** From the request written to the whole answer read. */
 export const AWS_REQUEST_TIMEOUT_MS = 1_000;
-/** The first try and one retry (the SDK's standard retry strategy). */
+/** The first try and one retry (the SDK's standard retry strategy, and the signed requests of lambda/shared/aws-request.ts). */
 export const AWS_MAX_ATTEMPTS = 2;
 /**
  * The SDK's longest wait before that retry: full jitter on twice the base delay, whose base is

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { awsConfigFromEnv, awsJsonClient, type AwsConfig } from './aws-request.js';
 import { AWS_CLIENT_BOUNDS } from './budgets.js';
 import * as z from './zod.js';
 import { ConfigError, SecretConfigError, SecretUnavailableError } from './errors.js';
@@ -132,26 +133,49 @@ export function fileSecretLoader(path: string): SecretLoader {
  */
 const PERMANENT_SECRET_ERRORS = new Set(['ResourceNotFoundException', 'AccessDeniedException', 'DecryptionFailure', 'InvalidRequestException', 'InvalidParameterException']);
 
+/** The secret's text from a GetSecretValue call: a permanent error or a binary secret is a SecretConfigError. */
+async function secretStringOf(secretId: string, get: () => Promise<{ SecretString?: string | undefined }>): Promise<string> {
+  let out: { SecretString?: string | undefined };
+  try {
+    out = await get();
+  } catch (cause) {
+    const name = (cause as Error).name;
+    if (PERMANENT_SECRET_ERRORS.has(name)) throw new SecretConfigError(`secret ${secretId}: ${name}: ${(cause as Error).message}`, { cause });
+    throw cause;
+  }
+  if (out.SecretString === undefined) throw new SecretConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
+  return out.SecretString;
+}
+
 /**
- * In AWS: `GetSecretValue` on the bridge secret (name or ARN). The SDK comes from the Lambda runtime.
- * `clientConfig` is for tests (an endpoint, one attempt).
+ * In AWS: `GetSecretValue` on the bridge secret (name or ARN), with the SDK's client (bundled, loaded
+ * by the first read). `clientConfig` is for tests (an endpoint, one attempt).
  */
 export function secretsManagerLoader(secretId: string, clientConfig: import('@aws-sdk/client-secrets-manager').SecretsManagerClientConfig = {}): SecretLoader {
   let client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
   return async () => {
-    const sdk = await import('@aws-sdk/client-secrets-manager');
+    const sdk = await import('./sdk-secrets-manager.js');
     client ??= new sdk.SecretsManagerClient({ ...AWS_CLIENT_BOUNDS, ...clientConfig });
-    let out: import('@aws-sdk/client-secrets-manager').GetSecretValueCommandOutput;
-    try {
-      out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
-    } catch (cause) {
-      const name = (cause as Error).name;
-      if (PERMANENT_SECRET_ERRORS.has(name)) throw new SecretConfigError(`secret ${secretId}: ${name}: ${(cause as Error).message}`, { cause });
-      throw cause;
-    }
-    if (out.SecretString === undefined) throw new SecretConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
-    return out.SecretString;
+    const c = client;
+    return secretStringOf(secretId, () => c.send(new sdk.GetSecretValueCommand({ SecretId: secretId })));
   };
+}
+
+/**
+ * `GetSecretValue` as a signed request (lambda/shared/aws-request.ts: the JSON the SDK's client
+ * sends, `X-Amz-Target: secretsmanager.GetSecretValue`), without the SDK's client.
+ */
+export function signedSecretLoader(secretId: string, config: AwsConfig): SecretLoader {
+  const call = awsJsonClient(config, { service: 'secretsmanager', endpointHost: 'secretsmanager', targetPrefix: 'secretsmanager', jsonVersion: '1.1', what: 'Secrets Manager' });
+  return () => secretStringOf(secretId, async () => z.parse(getSecretValueAnswer(), await call('GetSecretValue', { SecretId: secretId })));
+}
+
+const getSecretValueAnswer = z.lazily(() => z.object({ SecretString: z.optional(z.string()) }));
+
+/** The Lambda functions' loader: signed from their environment (awsConfigFromEnv), or the SDK client's where it names no plain AWS credentials. */
+export function lambdaSecretLoader(secretId: string, env: NodeJS.ProcessEnv = process.env): SecretLoader {
+  const config = awsConfigFromEnv(env, 'SECRETS_MANAGER');
+  return config === undefined ? secretsManagerLoader(secretId) : signedSecretLoader(secretId, config);
 }
 
 /** Current value first, then `<key>_PREVIOUS` (rotation without downtime). Empty values are ignored. */

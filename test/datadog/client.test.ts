@@ -204,7 +204,7 @@ describe('createDatadogClient', () => {
     const error = await createCaseError(tls);
 
     expect(error).toMatchObject({ status: 0, retryable: true });
-    expect(error.message).toMatch(new RegExp(`^Datadog POST /api/v2/cases failed: TLS connection to ${new URL(server.url).host} failed \\((?:ERR_SSL_|ECONNRESET)`));
+    expect(error.message).toMatch(new RegExp(`^Datadog POST /api/v2/cases failed: TLS connection to ${new URL(server.url).host} failed \\((?:ERR_SSL_|EPROTO|ECONNRESET)`));
   });
 
   it('names a failed DNS lookup, without the credentials of the URL', async () => {
