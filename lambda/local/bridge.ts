@@ -353,8 +353,11 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     now,
   });
 
+  // Requests still running when close() is called: their work reads and writes the ledger, the
+  // journal and the queues, so close() waits for them before it stops those.
+  const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    void (async () => {
+    const work = (async () => {
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       const match = ROUTE.exec(path);
       if (!match || req.method !== 'POST') {
@@ -391,6 +394,8 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       logger.error('local server failure', { error });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal_error' }));
     });
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -422,6 +427,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         server.closeAllConnections();
         server.close(() => resolve());
       });
+      await Promise.allSettled([...inFlight]);
       await stopRetry();
       await stopJournal();
       await stopLedger();
