@@ -12,6 +12,9 @@ export interface S3PutInput {
 
 export type S3Put = (input: S3PutInput) => Promise<void>;
 
+/** A key segment as S3 canonicalizes it for SigV4 (RFC 3986: `!'()*` escaped too, which encodeURIComponent leaves). */
+const uriEscape = (segment: string): string => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
 /** S3's error code in its XML answer. */
 function s3ErrorCode(_status: number, text: string): string | undefined {
   return /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
@@ -35,7 +38,7 @@ export function signedS3Put(bucket: string, config: AwsConfig): S3Put {
         ? new URL(`https://s3.${config.region}.${suffix}/${bucket}/`)
         : new URL(`https://${bucket}.s3.${config.region}.${suffix}/`);
   return async (input) => {
-    const url = new URL(input.Key.split('/').map(encodeURIComponent).join('/'), base);
+    const url = new URL(input.Key.split('/').map(uriEscape).join('/'), base);
     const headers: Record<string, string> = { 'content-type': input.ContentType };
     for (const [name, value] of Object.entries(input.Metadata ?? {})) headers[`x-amz-meta-${name.toLowerCase()}`] = value;
     const body = typeof input.Body === 'string' ? Buffer.from(input.Body, 'utf8') : input.Body;

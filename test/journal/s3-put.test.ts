@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { createArchiveBucket, localS3Client } from '../../lambda/local/journal.js';
@@ -47,6 +48,18 @@ describe('signedS3Put', () => {
     const long = { 'x-long': 'v'.repeat(3000) };
     const second = await archive.put({ source: 'github', id: newDeliveryId(NOW + 1), receivedAt: NOW + 1, body: Buffer.from('{}'), headers: long });
     expect((await archive.get(second.key))!.headers).toEqual(long);
+  });
+
+  it("sends a key with characters encodeURIComponent leaves (!'()*) at the path the SDK's S3 client sends, so S3's canonical request matches the signature", async () => {
+    const key = "generic/2026-04-01/a!b'c(d)e*f g+h";
+    let sdkPath: string | undefined;
+    await new S3Client({ region: 'eu-west-1', credentials: CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED', requestHandler: { handle: async (request: { path: string }) => { sdkPath = request.path; throw new Error('not sent'); } } })
+      .send(new PutObjectCommand({ Bucket: 'case-bridge-archive-1', Key: key, Body: 'x', ContentType: 'text/plain' }))
+      .catch(() => undefined);
+    const { fetch, sent } = scripted([{ status: 200 }]);
+    await signedS3Put('case-bridge-archive-1', { region: 'eu-west-1', credentials: CREDENTIALS, fetch })({ Key: key, Body: 'x', ContentType: 'text/plain' });
+    expect(sdkPath).toBe("/generic/2026-04-01/a%21b%27c%28d%29e%2Af%20g%2Bh");
+    expect(new URL(sent[0]!.url).pathname).toBe(sdkPath);
   });
 
   it('signs the body hash, the metadata and the session token with SigV4 for S3 in the region, virtual-hosted on AWS', async () => {
