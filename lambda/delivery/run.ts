@@ -110,7 +110,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
 
   let recorded = alreadyRecorded;
   if (d.record && !recorded) {
-    entry = (await ledger.recordOccurrence(key, now, work.signal === 'firing' ? event.occurredAt : undefined)) ?? entry;
+    entry = (await ledger.recordOccurrence(key, now, work.signal === 'firing' ? event.occurredAt : undefined, entry?.lastFiringAt)) ?? entry;
     recorded = true;
   }
   const caseId = entry?.caseId;
@@ -301,7 +301,7 @@ async function create(
       return { kind: 'again', recorded };
     }
     // Another delivery of the same alert holds the entry: this one is a repeat.
-    if (!recorded) await deps.ledger.recordOccurrence(key, now, work.occurredAt ?? now);
+    if (!recorded) await deps.ledger.recordOccurrence(key, now, work.occurredAt ?? now, held?.lastFiringAt);
     return { kind: 'done', outcome: { status: 'deduplicated', reason: 'create_pending', caseId: held?.caseId, caseKey: held?.caseKey } };
   }
   if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');

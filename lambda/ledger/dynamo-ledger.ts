@@ -308,7 +308,19 @@ export class DynamoLedger implements Ledger {
     return updated !== undefined;
   }
 
-  async recordOccurrence(key: AlertKey, at: number, firingAt?: number): Promise<LedgerEntry | undefined> {
+  async recordOccurrence(key: AlertKey, at: number, firingAt?: number, seenFiringAt?: number): Promise<LedgerEntry | undefined> {
+    if (firingAt !== undefined && seenFiringAt !== undefined && seenFiringAt >= firingAt) {
+      // lastFiringAt read as already this late: count the occurrence without it, if it still is.
+      const counted = await this.update(key, {
+        set: { lastSeen: n(at) },
+        add: { occurrences: n(1) },
+        condition: 'attribute_exists(#pk) AND #lastFiringAt >= :firingAt',
+        keepRev: true,
+        conditionNames: { '#pk': LEDGER_PARTITION_KEY, '#lastFiringAt': 'lastFiringAt' },
+        conditionValues: { ':firingAt': n(firingAt) },
+      });
+      if (counted !== undefined) return counted;
+    }
     if (firingAt !== undefined) {
       // lastFiringAt only moves forward; when it is already later, count the occurrence without it.
       const later = await this.update(key, {
