@@ -12,6 +12,7 @@ import type { Pacer } from './rate-budget.js';
 import type { Logger } from '../shared/log.js';
 import { outboxTrigger, WATCHDOG_REASON, type PendingAction } from './queue.js';
 import { STEP_HOOKS, type StepHook } from './steps.js';
+import { swapped } from '../ledger/swap.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, type UpdateDeps } from './updates.js';
 import type { SourceName } from '../sources/index.js';
 import type { DeliveryAction } from '../journal/types.js';
@@ -174,8 +175,11 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     if (STEP_HOOKS) await step('rearm.enqueued');
   };
 
+  // The entry as this run's last conditional write stored it, when nothing else needs reading first.
+  let known = written;
   for (let round = 0; round < 32; round += 1) {
-    const entry = round === 0 && written !== undefined ? written : await ledger.get(key.source, key.identity);
+    const entry = known ?? (await ledger.get(key.source, key.identity));
+    known = undefined;
     const outbox = entry?.outbox ?? [];
     if (entry === undefined || outbox.length === 0) return result('done');
     const now = deps.now();
@@ -193,10 +197,11 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         await rearm(first.notBefore, 'not due yet', first.slotAt !== undefined);
         return result('waiting', first.notBefore);
       }
-      held = claimed(entry, me, now);
-      if (!(await ledger.swap(entry, held))) continue;
+      const claim = claimed(entry, me, now);
+      if (!(await ledger.swap(entry, claim))) continue;
       if (STEP_HOOKS) await step('claim.written');
-      held = (await ledger.get(key.source, key.identity)) ?? held;
+      // What the claim's conditional write stored (issue 15: not read back).
+      held = swapped(entry, claim, entry);
     }
     const head = held.outbox?.[0];
     if (head === undefined) return result('done');
@@ -338,6 +343,9 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         if (STEP_HOOKS) await step('action.completed', head.id);
         recorded = true;
         emptied = rest.length === 0;
+        // The next round starts from what this write stored (issue 15: one ledger read less per action
+        // after the first); a write that raced it makes the next conditional write fail and read again.
+        known = swapped(current, after, current);
         break;
       }
       if (tries >= 5) break;

@@ -96,6 +96,39 @@ describe('the outbox (#13)', () => {
     expect((await w.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
   });
 
+  it('an action appended by another delivery right after a completion write (#15: the next round starts from that write, not a read) is sent once, after the rest', async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    w.advance(60_000);
+    const ledger = w.ledger;
+    let swaps = 0;
+    let reads = 0;
+    const appended = { id: 'cbu00000000000000000009', kind: 'comment' as const, createdAt: T0, text: 'Fired again.', purpose: 'comment' as const };
+    const racing = Object.assign(Object.create(ledger) as MemoryLedger, {
+      get: async (source: string, identity: string) => ((reads += 1), ledger.get(source, identity)),
+      swap: async (before: Parameters<MemoryLedger['swap']>[0], after: Parameters<MemoryLedger['swap']>[1]) => {
+        const won = await ledger.swap(before, after);
+        // The resolve's transition is swap 1; the comment's completion swap 2: a firing's transition
+        // lands right after it, appending a comment under the live claim.
+        if (won && (swaps += 1) === 2) {
+          const current = (await ledger.get(KEY.source, KEY.identity))!;
+          expect(current.claimUntil).toBeGreaterThan(w.now());
+          await ledger.swap(current, { ...current, outbox: [...(current.outbox ?? []), { ...appended, caseId: current.caseId }] });
+        }
+        return won;
+      },
+    });
+    const outcome = await runLifecycle(resolved(), { ...w.deps, ledger: racing });
+    expect(outcome).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    const c = w.dd.cases[0]!;
+    expect(c.status).toBe('CLOSED');
+    expect(c.comments.map((m) => m.split('\n', 1)[0])).toEqual([expect.stringMatching(/^Resolved at /), 'Fired again.']);
+    expect(c.comments.filter((m) => m.includes(updateMarkerLine(appended.id)))).toHaveLength(1);
+    expect((await ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+    // One read of the alert by the lifecycle, one after the close's completion write lost to the append.
+    expect(reads).toBe(2);
+  });
+
   it('a slot the rate budget refuses (#15): nothing sent, the slot kept on the action, a trigger re-armed just before it; back early, the run waits for its slot and sends once', async () => {
     const w = world();
     await runLifecycle(firing(), w.deps);
