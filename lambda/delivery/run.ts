@@ -184,7 +184,8 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   const queued: string[] = [...run.retrying, ...run.deadLettered].map((a) => a.purpose ?? a.kind);
   // Not done yet: another worker's, the watchdog's, or waiting for a rate-limit slot (nothing failed).
   if (run.status === 'left' || run.status === 'busy' || (run.status === 'waiting' && run.retrying.length === 0)) queued.push('pending');
-  logger.info('case updated', { reason: d.reason, caseId, caseKey, queued });
+  // Debug (issue 15): the delivery line's trace tells the update and its actions; its journal record, the case id.
+  logger.debug('case updated', { reason: d.reason, caseId, caseKey, queued });
   return { kind: 'done', outcome: { status: 'updated', reason: d.reason, caseId, caseKey, queued } };
 }
 
