@@ -118,7 +118,10 @@ describe('the outbox (#13)', () => {
         return won;
       },
     });
-    const outcome = await runLifecycle(resolved(), { ...w.deps, ledger: racing });
+    // The comment takes 12 s: the claim no longer holds the close's call and write, so the comment is
+    // recorded (and the claim renewed) before the close goes.
+    const slow: DatadogClient = { ...w.dd, addComment: async (...a: Parameters<DatadogClient['addComment']>) => (w.advance(12_000), w.dd.addComment(...a)) };
+    const outcome = await runLifecycle(resolved(), { ...w.deps, ledger: racing, datadog: slow });
     expect(outcome).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
     const c = w.dd.cases[0]!;
     expect(c.status).toBe('CLOSED');
@@ -127,6 +130,52 @@ describe('the outbox (#13)', () => {
     expect((await ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
     // One read of the alert by the lifecycle, one after the close's completion write lost to the append.
     expect(reads).toBe(2);
+  });
+
+  it("a resolve's comment and close are recorded by one write (#15); a crash after the close, before it, leaves both to the next worker, which finds the comment by its marker and sets the status again", async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    w.advance(60_000);
+    const ledger = w.ledger;
+    let swaps = 0;
+    const counting = Object.assign(Object.create(ledger) as MemoryLedger, {
+      swap: async (before: Parameters<MemoryLedger['swap']>[0], after: Parameters<MemoryLedger['swap']>[1]) => ((swaps += 1), ledger.swap(before, after)),
+    });
+    let acted = 0;
+    const crash = (step: string) => {
+      if (step === 'datadog.acted' && (acted += 1) === 2) throw new Error('crash after the close');
+    };
+    await expect(runLifecycle(resolved(), { ...w.deps, ledger: counting, steps: crash })).rejects.toThrow('crash after the close');
+    // The transition only: neither action is recorded, both stay claimed and sent by the dead worker.
+    expect(swaps).toBe(1);
+    const left = (await ledger.get(KEY.source, KEY.identity))!;
+    expect(left.outbox?.map((a) => [a.purpose, a.claimedBy !== undefined, a.sentAt !== undefined])).toEqual([
+      ['comment', true, true],
+      ['close', true, true],
+    ]);
+    const c = w.dd.cases[0]!;
+    expect(c.status).toBe('CLOSED');
+    expect(c.comments).toHaveLength(1);
+
+    w.advance(CLAIM_MS + 1);
+    const run = await runOutbox(KEY, w.deps);
+    expect(run.status).toBe('done');
+    expect(c.comments).toHaveLength(1);
+    expect(c.status).toBe('CLOSED');
+    expect((await ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+
+    // Without a crash: the transition and one write for both actions.
+    const v = world();
+    await runLifecycle(firing(), v.deps);
+    v.advance(60_000);
+    let writes = 0;
+    const tally = Object.assign(Object.create(v.ledger) as MemoryLedger, {
+      swap: async (before: Parameters<MemoryLedger['swap']>[0], after: Parameters<MemoryLedger['swap']>[1]) => ((writes += 1), v.ledger.swap(before, after)),
+    });
+    expect(await runLifecycle(resolved(), { ...v.deps, ledger: tally })).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    expect(writes).toBe(2);
+    expect(v.dd.cases[0]?.comments).toHaveLength(1);
+    expect((await v.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
   });
 
   it('a slot the rate budget refuses (#15): nothing sent, the slot kept on the action, a trigger re-armed just before it; back early, the run waits for its slot and sends once', async () => {
