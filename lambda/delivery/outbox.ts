@@ -12,6 +12,7 @@ import type { Pacer } from './rate-budget.js';
 import type { Logger } from '../shared/log.js';
 import { outboxTrigger, WATCHDOG_REASON, type PendingAction } from './queue.js';
 import { STEP_HOOKS, type StepHook } from './steps.js';
+import { swapped } from '../ledger/swap.js';
 import { MARKER_SEARCH_SETTLE_SECONDS, type UpdateDeps } from './updates.js';
 import type { SourceName } from '../sources/index.js';
 import type { DeliveryAction } from '../journal/types.js';
@@ -157,6 +158,10 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
   const step = async (name: Parameters<StepHook>[0], actionId?: string): Promise<void> => {
     if (STEP_HOOKS && deps.steps !== undefined) await deps.steps(name, at(actionId));
   };
+  /** `step` for each of `actionIds`, in order. */
+  const steps = async (name: Parameters<StepHook>[0], actionIds: Iterable<string>): Promise<void> => {
+    for (const id of [...actionIds]) await step(name, id);
+  };
   let created: CreatedCase | undefined;
   const done: OutboxAction[] = [];
   const deadLettered: OutboxAction[] = [];
@@ -174,8 +179,29 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
     if (STEP_HOOKS) await step('rearm.enqueued');
   };
 
+  // The entry as this run's last conditional write stored it, when nothing else needs reading first.
+  let known = written;
+  /**
+   * Actions this run made in Datadog whose removal from the outbox is not written yet (issue 15): an
+   * update followed by another that goes at once (a resolve's comment, then its close) is recorded in
+   * the write that records the next one. Until then it stays stored as claimed and sent by this worker,
+   * as between any call and its completion write: a worker taking over checks it first (the guard).
+   * Every write of this run leaves them out; `open` is the outbox as this run still has it to do.
+   */
+  const unrecorded = new Set<string>();
+  const open = (e: LedgerEntry): LedgerEntry => (unrecorded.size === 0 ? e : { ...e, outbox: (e.outbox ?? []).filter((a) => !unrecorded.has(a.id)) });
+  /** Writes the removal of the unrecorded actions, before this run stops without another write. */
+  const recordDone = async (from: LedgerEntry): Promise<void> => {
+    if (unrecorded.size === 0) return;
+    const rest = open(from).outbox ?? [];
+    if (await ledger.swap(from, rest.length === 0 ? released(from, []) : { ...from, outbox: rest })) {
+      if (STEP_HOOKS) await steps('action.completed', unrecorded);
+      unrecorded.clear();
+    }
+  };
   for (let round = 0; round < 32; round += 1) {
-    const entry = round === 0 && written !== undefined ? written : await ledger.get(key.source, key.identity);
+    const entry = known ?? (await ledger.get(key.source, key.identity));
+    known = undefined;
     const outbox = entry?.outbox ?? [];
     if (entry === undefined || outbox.length === 0) return result('done');
     const now = deps.now();
@@ -193,13 +219,17 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         await rearm(first.notBefore, 'not due yet', first.slotAt !== undefined);
         return result('waiting', first.notBefore);
       }
-      held = claimed(entry, me, now);
-      if (!(await ledger.swap(entry, held))) continue;
+      const claim = claimed(entry, me, now);
+      if (!(await ledger.swap(entry, claim))) continue;
       if (STEP_HOOKS) await step('claim.written');
-      held = (await ledger.get(key.source, key.identity)) ?? held;
+      // What the claim's conditional write stored (issue 15: not read back).
+      held = swapped(entry, claim, entry);
     }
-    const head = held.outbox?.[0];
-    if (head === undefined) return result('done');
+    const head = open(held).outbox?.[0];
+    if (head === undefined) {
+      await recordDone(held);
+      return result('done');
+    }
     let gated = await gate(head, now);
     if ('notBefore' in gated && gated.notBefore - now <= Math.min(deps.paceWaitMs ?? 0, CLAIM_WAIT_MS) && waitable(gated.notBefore, now)) {
       // The slot is close: wait for it under this claim (its margin holds CLAIM_WAIT_MS), then go.
@@ -213,22 +243,28 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       await rearm(notBefore, head.kind === 'create' && head.guard === true ? "waiting for Datadog's search to settle" : slotAt !== undefined ? "waiting for a slot in Datadog's rate limit" : 'not due yet', slotAt !== undefined);
       // A slot refused sent nothing: the actions this worker claimed owe no guard.
       const waiting = (a: OutboxAction): OutboxAction => (slotAt === undefined ? a : unsent(a, me));
-      const written1 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? { ...waiting(a), notBefore, slotAt } : waiting(a)))));
+      const written1 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? { ...waiting(a), notBefore, slotAt } : waiting(a)))));
+      if (written1) unrecorded.clear();
       if (STEP_HOOKS && written1) await step('failure.recorded', head.id);
       return result('waiting', notBefore);
     }
-    if (deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) return result('left', held.claimUntil);
+    if (deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) {
+      await recordDone(held);
+      return result('left', held.claimUntil);
+    }
     if (deps.deadlineAt !== undefined && deps.deadlineAt - deps.now() < MIN_CALL_MS) {
       // The sender's deadline (ack_deadline_ms) leaves no time for a call: the retry function goes on now.
       await rearm(deps.now(), "the sender's deadline leaves no time for the Datadog call");
-      const written6 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => unsent(a, me))));
+      const written6 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => unsent(a, me))));
+      if (written6) unrecorded.clear();
       if (STEP_HOOKS && written6) await step('failure.recorded', head.id);
       return result('waiting', deps.now());
     }
 
     if (head.kind === 'create' && entry.state !== 'creating') {
       // The case exists already (a legacy retry message completed it): the create is done.
-      const written2 = await ledger.swap(held, released(held, (held.outbox ?? []).filter((a) => a.id !== head.id)));
+      const written2 = await ledger.swap(held, released(held, (open(held).outbox ?? []).filter((a) => a.id !== head.id)));
+      if (written2) unrecorded.clear();
       if (STEP_HOOKS && written2) await step('action.completed', head.id);
       continue;
     }
@@ -262,7 +298,10 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       effect = await act(head, held, deps, settleMs, keepClaim);
     } catch (error) {
       // A 401/403 whose second try the claim no longer held: nothing was done; the next worker goes on.
-      if (error instanceof RetryRefusedError) return result('left', held.claimUntil);
+      if (error instanceof RetryRefusedError) {
+        await recordDone(held);
+        return result('left', held.claimUntil);
+      }
       if (!(error instanceof DatadogError)) throw error;
       const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
       if (error.retryable && tries < MAX_ATTEMPTS) {
@@ -274,7 +313,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         if (STEP_HOOKS) await step('retry.enqueued', head.id);
         // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
         const failed = { ...head, tries, notBefore: slotAt ?? deps.now() + delaySeconds * 1000, slotAt, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
-        const written3 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? failed : a))));
+        const written3 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? failed : a))));
+        if (written3) unrecorded.clear();
         if (STEP_HOOKS && written3) await step('failure.recorded', head.id);
         logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
         reason = error.message;
@@ -288,7 +328,8 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
         // Best effort (issue 17): a link that cannot be made is logged and dropped; the case stands.
         logger.error('case link given up: the new case stays unlinked', { status: error.status, reason: why, caseId: head.caseId ?? held.caseId, previousCaseId: head.linkTo });
         reason = why;
-        if (!(await ledger.swap(held, givenUp(held, head, false)))) continue;
+        if (!(await ledger.swap(held, givenUp(open(held), head, false)))) continue;
+        unrecorded.clear();
         if (STEP_HOOKS) await step('action.completed', head.id);
         continue;
       }
@@ -299,16 +340,21 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       reason = why;
       deadLettered.push(head);
       deps.onAction?.(key, head, { ...reportOf(head), outcome: 'dead_lettered', reason: why, at: deps.now() });
-      if (!(await ledger.swap(held, givenUp(held, head, error.ambiguous)))) continue;
+      if (!(await ledger.swap(held, givenUp(open(held), head, error.ambiguous)))) continue;
+      unrecorded.clear();
       if (STEP_HOOKS) await step('action.completed', head.id);
       continue;
     }
 
     // The guard's read took the time the effect needed: nothing sent; the next worker checks again.
-    if (effect === 'left') return result('left', held.claimUntil);
+    if (effect === 'left') {
+      await recordDone(held);
+      return result('left', held.claimUntil);
+    }
     if (effect === 'missing') {
       // The case was deleted in Datadog: what is left of the outbox is for that case.
       const written4 = await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS });
+      if (written4) unrecorded.clear();
       if (STEP_HOOKS && written4) await step('action.completed', head.id);
       logger.warn('case no longer exists in Datadog; its pending updates dropped', { caseId: held.caseId });
       return result('dropped');
@@ -318,35 +364,60 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       await rearm(settleUntil, "waiting for Datadog's search to show a case the lost create may have made");
       // Nothing was sent: the action keeps the time a previous worker may have sent it.
       const waiting = { ...head, notBefore: settleUntil, sentAt: head.suspectAt ?? head.sentAt };
-      const written5 = await ledger.swap(held, released(held, (held.outbox ?? []).map((a) => (a.id === head.id ? waiting : a))));
+      const written5 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? waiting : a))));
+      if (written5) unrecorded.clear();
       if (STEP_HOOKS && written5) await step('failure.recorded', head.id);
       return result('waiting', settleUntil);
     }
     if (STEP_HOOKS) await step('datadog.acted', head.id);
     if (effect.created !== undefined) created = effect.created;
-    // Record the result; a write that lost its condition is tried again while the claim is still ours.
+    const caseOf = effect.created ?? (held.caseId !== undefined ? { id: held.caseId, key: held.caseKey } : undefined);
+    const report = (): void => {
+      if (head.kind === 'create') deps.metrics?.count('CasesCreated', key.source);
+      done.push(head);
+      deps.onAction?.(key, head, { ...reportOf(head), outcome: 'done', ...(caseOf?.id !== undefined ? { caseId: caseOf.id } : {}), ...(caseOf?.key !== undefined ? { caseKey: caseOf.key } : {}), at: deps.now() });
+    };
+    // An update followed by an update that goes at once (due, time left, the claim holding its call):
+    // recorded with that one (issue 15: a resolve's comment and close in one write, not two).
+    const next = (open(held).outbox ?? []).find((a) => a.id !== head.id);
+    const goesOn =
+      head.kind !== 'create' &&
+      next !== undefined &&
+      next.kind !== 'create' &&
+      (next.notBefore === undefined || next.notBefore <= deps.now()) &&
+      (held.claimUntil ?? 0) - deps.now() >= DATADOG_TIMEOUT_MS + AWS_CALL_WORST_CASE_MS &&
+      !(deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) &&
+      !(deps.deadlineAt !== undefined && deps.deadlineAt - deps.now() < MIN_CALL_MS);
+    if (goesOn) {
+      unrecorded.add(head.id);
+      report();
+      known = held;
+      continue;
+    }
+    // Record the result (and the unrecorded ones before it); a write that lost its condition is tried again while the claim is still ours.
     let current: LedgerEntry | undefined = held;
     let recorded = false;
     let emptied = false;
     for (let tries = 0; current !== undefined && current.claimId === me; tries += 1) {
-      const rest = (current.outbox ?? []).filter((a) => a.id !== head.id);
+      const rest = (open(current).outbox ?? []).filter((a) => a.id !== head.id);
       const after: LedgerEntry = {
         ...(rest.length === 0 ? released(current, []) : { ...current, outbox: heldBy(rest, me, deps.now()), claimUntil: deps.now() + CLAIM_MS }),
         ...(effect.created !== undefined && current.state === 'creating' ? { state: 'open' as const, caseId: effect.created.id, caseKey: effect.created.key, openedAt: deps.now(), ambiguousIntentId: undefined } : {}),
       };
       if (await ledger.swap(current, after)) {
-        if (STEP_HOOKS) await step('action.completed', head.id);
+        if (STEP_HOOKS) await steps('action.completed', [...unrecorded, head.id]);
+        unrecorded.clear();
         recorded = true;
         emptied = rest.length === 0;
+        // The next round starts from what this write stored (issue 15: one ledger read less per action
+        // after the first); a write that raced it makes the next conditional write fail and read again.
+        known = swapped(current, after, current);
         break;
       }
       if (tries >= 5) break;
       current = await ledger.get(key.source, key.identity);
     }
-    if (head.kind === 'create') deps.metrics?.count('CasesCreated', key.source);
-    done.push(head);
-    const caseOf = effect.created ?? (held.caseId !== undefined ? { id: held.caseId, key: held.caseKey } : undefined);
-    deps.onAction?.(key, head, { ...reportOf(head), outcome: 'done', ...(caseOf?.id !== undefined ? { caseId: caseOf.id } : {}), ...(caseOf?.key !== undefined ? { caseKey: caseOf.key } : {}), at: deps.now() });
+    report();
     // Sent but not recorded (the writes kept losing): this worker must not send it again. The next
     // worker, once the claim lapses, finds it held by this one and checks it first (guard).
     if (!recorded) return result('left', current?.claimUntil ?? held.claimUntil);

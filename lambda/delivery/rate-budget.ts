@@ -87,7 +87,9 @@ export class RateBudget implements Pacer {
       if ((state.booked.get(start) ?? 0) >= shape.limit) continue;
       const minPosition = start >= from ? 0 : Math.ceil((from - start) / spacingMs);
       if (minPosition >= shape.limit) continue;
-      const position = await this.store.book(this.key, start, shape.limit, minPosition);
+      // The jump past the window's first positions is refused when the count read already passed them
+      // (counts only grow): then it is not tried (issue 15: a refused conditional write is billed).
+      const position = await this.store.book(this.key, start, shape.limit, (state.booked.get(start) ?? 0) >= minPosition ? 0 : minPosition);
       if (position === undefined) continue;
       if (kind === 'create' && (state.lastCreateWindowMs ?? -Infinity) < start) await this.store.markCreateWindow(this.key, start);
       const slot = Math.ceil(start + position * spacingMs);

@@ -25,7 +25,8 @@ export type LifecycleOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered' 
 const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen: 'CasesReopened' } as const satisfies Record<'comment' | 'close' | 'reopen', CountMetric>;
 
 /**
- * Runs one event through the ledger and the lifecycle (the recipe of lambda/ledger): read the entry,
+ * Runs one event through the ledger and the lifecycle (the recipe of lambda/ledger): read the entry
+ * (or take `read`, the caller's read of it made just before),
  * decide, verify the case in Datadog when asked, count the occurrence, then act, always claiming in
  * the ledger first (a lost claim means another delivery acts: nothing is sent).
  *
@@ -36,8 +37,8 @@ const UPDATE_METRIC = { comment: 'CasesCommented', close: 'CasesClosed', reopen:
  * when it is sent or handed to the retry queue (the retry handler does not count it again).
  * EventsOutOfOrder (issue 13) counts an event decided stale_resolve or stale_event (outOfOrder).
  */
-export async function runLifecycle(work: AlertWork, deps: OutboxDeps): Promise<LifecycleOutcome> {
-  const outcome = await decideAndAct(work, deps);
+export async function runLifecycle(work: AlertWork, deps: OutboxDeps, read?: { readonly entry: LedgerEntry | undefined }): Promise<LifecycleOutcome> {
+  const outcome = await decideAndAct(work, deps, read);
   if (work.signal === 'firing' && (outcome.status === 'deduplicated' || outcome.status === 'updated')) deps.metrics?.count('CasesDeduplicated', work.source);
   return outcome;
 }
@@ -45,11 +46,11 @@ export async function runLifecycle(work: AlertWork, deps: OutboxDeps): Promise<L
 /** Conditional writes of a transition (each decided on a fresh read) before the event fails and is sent again. */
 const LIFECYCLE_WRITE_ROUNDS = 5;
 
-async function decideAndAct(work: AlertWork, deps: OutboxDeps): Promise<LifecycleOutcome> {
+async function decideAndAct(work: AlertWork, deps: OutboxDeps, read?: { readonly entry: LedgerEntry | undefined }): Promise<LifecycleOutcome> {
   let recorded = false;
-  // A transition write that lost its condition (another delivery changed the entry) is decided again.
+  // A transition write that lost its condition (another delivery changed the entry) is decided again, on a fresh read.
   for (let round = 0; ; round += 1) {
-    const step = await decideOnce(work, deps, recorded, round >= LIFECYCLE_WRITE_ROUNDS - 1);
+    const step = await decideOnce(work, deps, recorded, round >= LIFECYCLE_WRITE_ROUNDS - 1, round === 0 ? read : undefined);
     if (step.kind === 'done') return step.outcome;
     recorded ||= step.recorded;
   }
@@ -57,13 +58,15 @@ async function decideAndAct(work: AlertWork, deps: OutboxDeps): Promise<Lifecycl
 
 type Step = { readonly kind: 'done'; readonly outcome: LifecycleOutcome } | { readonly kind: 'again'; readonly recorded: boolean };
 
-async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: boolean, last: boolean): Promise<Step> {
+async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: boolean, last: boolean, read: { readonly entry: LedgerEntry | undefined } | undefined): Promise<Step> {
   const { ledger, logger } = deps;
   const key: AlertKey = { source: work.source, identity: work.identity };
   const now = deps.now();
   // Plain literals on this path (no conditional spreads): one object shape, no dictionary-mode objects.
   const event = { signal: work.signal, occurredAt: work.occurredAt ?? now, deliveryId: work.deliveryId };
-  let entry = await ledger.get(work.source, work.identity);
+  // The caller's read of the entry, just made (e.g. to find the policy of an event no rule takes), stands
+  // for this one (issue 15: one read less): every write below is conditional on the entry read.
+  let entry = read !== undefined ? read.entry : await ledger.get(work.source, work.identity);
   const decideFor = (e: LedgerEntry | undefined, ev: typeof event & { verified?: boolean }): Decision => (work.replay === true ? asReplay(decide(e, ev, work.policy, now)) : decide(e, ev, work.policy, now));
   let d: Decision = decideFor(entry, event);
 
@@ -110,7 +113,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
 
   let recorded = alreadyRecorded;
   if (d.record && !recorded) {
-    entry = (await ledger.recordOccurrence(key, now, work.signal === 'firing' ? event.occurredAt : undefined)) ?? entry;
+    entry = (await ledger.recordOccurrence(key, now, work.signal === 'firing' ? event.occurredAt : undefined, entry?.lastFiringAt)) ?? entry;
     recorded = true;
   }
   const caseId = entry?.caseId;
@@ -181,7 +184,8 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
   const queued: string[] = [...run.retrying, ...run.deadLettered].map((a) => a.purpose ?? a.kind);
   // Not done yet: another worker's, the watchdog's, or waiting for a rate-limit slot (nothing failed).
   if (run.status === 'left' || run.status === 'busy' || (run.status === 'waiting' && run.retrying.length === 0)) queued.push('pending');
-  logger.info('case updated', { reason: d.reason, caseId, caseKey, queued });
+  // Debug (issue 15): the delivery line's trace tells the update and its actions; its journal record, the case id.
+  logger.debug('case updated', { reason: d.reason, caseId, caseKey, queued });
   return { kind: 'done', outcome: { status: 'updated', reason: d.reason, caseId, caseKey, queued } };
 }
 
@@ -301,7 +305,7 @@ async function create(
       return { kind: 'again', recorded };
     }
     // Another delivery of the same alert holds the entry: this one is a repeat.
-    if (!recorded) await deps.ledger.recordOccurrence(key, now, work.occurredAt ?? now);
+    if (!recorded) await deps.ledger.recordOccurrence(key, now, work.occurredAt ?? now, held?.lastFiringAt);
     return { kind: 'done', outcome: { status: 'deduplicated', reason: 'create_pending', caseId: held?.caseId, caseKey: held?.caseKey } };
   }
   if (STEP_HOOKS) await stepAt(deps, key, 'transition.written');

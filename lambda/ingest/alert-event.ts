@@ -4,6 +4,7 @@ import { runLifecycle, type LifecycleOutcome } from '../delivery/run.js';
 import { eventTime } from '../lifecycle/event-time.js';
 import { runNote } from '../delivery/note.js';
 import type { AlertWork } from '../lifecycle/work.js';
+import type { LedgerEntry } from '../ledger/types.js';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../lifecycle/policy.js';
 import type { OutboxDeps } from '../delivery/outbox.js';
 import { resetThreshold } from '../delivery/threshold.js';
@@ -53,6 +54,7 @@ export async function processAlertEvent(
   const occurredAt = eventTime(ev, receivedAt);
   const replayed = replay ? { replay: true } : {};
   let work: AlertWork;
+  let read: { readonly entry: LedgerEntry | undefined } | undefined;
   if (mapped.outcome === 'case') {
     work = {
       source: ev.source,
@@ -82,8 +84,9 @@ export async function processAlertEvent(
       return reset === undefined ? undefined : { identity: ev.identity, rule: undefined, outcome: reset };
     }
     work = { source: ev.source, identity: ev.identity, rule: undefined, signal: ev.signal, deliveryId: ev.deliveryId, journalId, request: undefined, summary: ev.type, policy, occurredAt, receivedAt, ...replayed };
+    read = { entry };
   } else {
     return undefined;
   }
-  return { identity: work.identity, rule: work.rule, outcome: await runLifecycle(work, deps) };
+  return { identity: work.identity, rule: work.rule, outcome: await runLifecycle(work, deps, read) };
 }

@@ -261,7 +261,8 @@ export function createIngestHandler(deps: IngestDeps) {
       deps.logger.warn('journal or archive write not finished when the webhook was answered; it goes on in the background', { source: st.source, delivery: st.id, archive: put === LATE, journal: written === LATE, waitMs: JOURNAL_WAIT_MS });
     }
     metrics.outcome('Deliveries', st.source, record.status);
-    deps.logger.info('delivery', { source: st.source, delivery: st.id, deliveryId: st.senderDeliveryId, status: record.status, answer: record.answer.status, trace, ms: record.timings.totalMs });
+    // With API Gateway's request id (the access log's), the one info line of a webhook handled without trouble.
+    deps.logger.info('delivery', { source: st.source, requestId: event?.requestContext?.requestId, delivery: st.id, deliveryId: st.senderDeliveryId, status: record.status, answer: record.answer.status, trace, ms: record.timings.totalMs });
     return withDelivery(answer, st.id, trace);
   }
 
@@ -437,7 +438,8 @@ export function createIngestHandler(deps: IngestDeps) {
       const delivered = dryRun ? undefined : await processAlertEvent(compiled, ev, mapped, lifecycleDeps, st.replay?.receivedAt ?? receivedAt, st.id, st.replay !== undefined);
       if (delivered !== undefined) {
         const { outcome } = delivered;
-        if (outcome.status === 'created') elog.info('case created', { rule: delivered.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
+        // Debug (issue 15): the delivery line's trace tells the case made; its journal record, the identity and case id.
+        if (outcome.status === 'created') elog.debug('case created', { rule: delivered.rule, identity: ev.identity, caseId: outcome.case.id, caseKey: outcome.case.key });
         results.push({ status: 'delivered', identity: ev.identity, dedupIdentity: delivered.identity, type: ev.type, rule: delivered.rule, outcome });
       } else if (mapped.outcome === 'case') {
         elog.info('dry run: case not sent', { rule: mapped.rule, identity: ev.identity, request: mapped.request });

@@ -321,27 +321,28 @@ export class DynamoLedger implements Ledger {
     return updated !== undefined;
   }
 
-  async recordOccurrence(key: AlertKey, at: number, firingAt?: number): Promise<LedgerEntry | undefined> {
+  async recordOccurrence(key: AlertKey, at: number, firingAt?: number, seenFiringAt?: number): Promise<LedgerEntry | undefined> {
+    /** ADD 1 to occurrences and SET lastSeen (and `set`) if `condition` holds on the stored entry. */
+    const count = (set: Record<string, AttributeValue>, condition: string, firing: boolean): Promise<LedgerEntry | undefined> =>
+      this.update(key, {
+        set: { lastSeen: n(at), ...set },
+        add: { occurrences: n(1) },
+        condition: `attribute_exists(#pk)${condition}`,
+        keepRev: true,
+        conditionNames: { '#pk': LEDGER_PARTITION_KEY, ...(firing ? { '#lastFiringAt': 'lastFiringAt' } : {}) },
+        conditionValues: firing && firingAt !== undefined ? { ':firingAt': n(firingAt) } : {},
+      });
+    if (firingAt !== undefined && seenFiringAt !== undefined && seenFiringAt >= firingAt) {
+      // lastFiringAt read as already this late: count the occurrence without it, if it still is.
+      const counted = await count({}, ' AND #lastFiringAt >= :firingAt', true);
+      if (counted !== undefined) return counted;
+    }
     if (firingAt !== undefined) {
       // lastFiringAt only moves forward; when it is already later, count the occurrence without it.
-      const later = await this.update(key, {
-        set: { lastSeen: n(at), lastFiringAt: n(firingAt) },
-        add: { occurrences: n(1) },
-        condition: 'attribute_exists(#pk) AND (attribute_not_exists(#lastFiringAt) OR #lastFiringAt < :firingAt)',
-        keepRev: true,
-        conditionNames: { '#pk': LEDGER_PARTITION_KEY, '#lastFiringAt': 'lastFiringAt' },
-        conditionValues: { ':firingAt': n(firingAt) },
-      });
+      const later = await count({ lastFiringAt: n(firingAt) }, ' AND (attribute_not_exists(#lastFiringAt) OR #lastFiringAt < :firingAt)', true);
       if (later !== undefined) return later;
     }
-    return this.update(key, {
-      set: { lastSeen: n(at) },
-      add: { occurrences: n(1) },
-      condition: 'attribute_exists(#pk)',
-      keepRev: true,
-      conditionNames: { '#pk': LEDGER_PARTITION_KEY },
-      conditionValues: {},
-    });
+    return count({}, '', false);
   }
 
   async markCommented(key: AlertKey, mark: CommentMark & { caseId: string; previousCommentAt: number | undefined }): Promise<boolean> {

@@ -192,9 +192,13 @@ export interface Ledger {
   markCreateAmbiguous(key: AlertKey, intentId: string): Promise<boolean>;
   /**
    * ADD 1 to occurrences, SET lastSeen, and lastFiringAt to `firingAt` when that is later (issue 13:
-   * event order). Undefined when there is no entry (nothing is created).
+   * event order). Undefined when there is no entry (nothing is created). `seenFiringAt`: the
+   * entry's lastFiringAt as the caller read it, a hint only (issue 15): when it is not earlier than
+   * `firingAt` (an Alertmanager repeat keeps its alert's start), the count is written first on the
+   * condition that the stored one is not earlier either, instead of first trying the move forward
+   * that would be refused (a refused conditional write is billed). The result is the same either way.
    */
-  recordOccurrence(key: AlertKey, at: number, firingAt?: number): Promise<LedgerEntry | undefined>;
+  recordOccurrence(key: AlertKey, at: number, firingAt?: number, seenFiringAt?: number): Promise<LedgerEntry | undefined>;
   /** Claims a repeat comment: true only if lastCommentAt is still `previousCommentAt` (coalescing under concurrency). */
   markCommented(key: AlertKey, mark: CommentMark & { readonly caseId: string; readonly previousCommentAt: number | undefined }): Promise<boolean>;
   /** open -> resolved (on_resolve: comment). */

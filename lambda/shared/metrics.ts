@@ -96,15 +96,61 @@ interface DimensionGroup {
   readonly latencies: number[];
 }
 
+/** One EMF document as Powertools serializes it: `_aws` with its metric directives, and the root members they name. */
+type EmfDocument = ReturnType<Metrics['serializeMetrics']>;
+type EmfDirective = EmfDocument['_aws']['CloudWatchMetrics'][number];
+
+const metricNames = (doc: EmfDocument): Set<string> => new Set(doc._aws.CloudWatchMetrics.flatMap((d: EmfDirective) => d.Metrics.map((m) => m.Name)));
+
 /**
- * CloudWatch EMF through Powertools Metrics. Values are buffered per dimension set ({source} or
- * {source, reason}) and `flush` writes one EMF document per set (a document has one dimension set
- * for all its metrics), each with the default `service` dimension. Counts of one set are summed.
+ * Issue 15: the documents of one flush written as few log lines as EMF allows. A document's
+ * `CloudWatchMetrics` is a list of directives, each with its own dimension sets and metrics over the
+ * root members, so two documents become one when no root member they share differs and no metric is
+ * in both: e.g. the {service, source} counts and the {service, source, outcome} `Deliveries` of a
+ * webhook. Each metric keeps exactly its own dimensions (none is multiplied); what is saved is the
+ * second line's `_aws`, namespace, timestamp and repeated dimension values (about 0.15 KB a webhook).
+ */
+export function mergeEmf(docs: readonly EmfDocument[]): EmfDocument[] {
+  const out: EmfDocument[] = [];
+  for (const doc of docs) {
+    const names = metricNames(doc);
+    const into = out.find((o) => {
+      const theirs = metricNames(o);
+      if ([...names].some((n) => theirs.has(n))) return false;
+      return Object.keys(doc).every((k) => k === '_aws' || !(k in o) || (o[k] === doc[k] && !theirs.has(k) && !names.has(k)));
+    });
+    if (into === undefined) {
+      out.push({ ...doc, _aws: { ...doc._aws, CloudWatchMetrics: [...doc._aws.CloudWatchMetrics] } });
+      continue;
+    }
+    const { _aws, ...members } = doc;
+    Object.assign(into, members);
+    into._aws.CloudWatchMetrics.push(..._aws.CloudWatchMetrics);
+  }
+  return out;
+}
+
+/** Powertools Metrics that says whether it is disabled (POWERTOOLS_METRICS_DISABLED, or POWERTOOLS_DEV), as its own publishing checks. */
+class EmfMetrics extends Metrics {
+  writesNothing(): boolean {
+    return this.isDisabled();
+  }
+}
+
+/**
+ * CloudWatch EMF through Powertools Metrics. Values are buffered per dimension set ({source},
+ * {source, reason} or {source, outcome}); `flush` has Powertools serialize each set (a directive has
+ * one dimension set for all its metrics), each with the default `service` dimension, and writes them
+ * as few lines as EMF allows (mergeEmf), the way Powertools writes one (a line on stdout). Counts of
+ * one set are summed.
  */
 export class PowertoolsMetrics implements BridgeMetrics {
   private readonly groups = new Map<string, DimensionGroup>();
 
-  constructor(readonly powertools: Metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service.value })) {}
+  constructor(
+    readonly powertools: Metrics = new EmfMetrics({ namespace: METRICS.namespace, serviceName: METRICS.service.value }),
+    private readonly write: (line: string) => void = (line) => void process.stdout.write(`${line}\n`),
+  ) {}
 
   count(name: CountMetric, source: string, value = 1): void {
     const counts = this.group(source, undefined, undefined).counts;
@@ -127,19 +173,25 @@ export class PowertoolsMetrics implements BridgeMetrics {
 
   flush(): void {
     const m = this.powertools;
+    const docs: EmfDocument[] = [];
+    const off = m instanceof EmfMetrics && m.writesNothing();
     try {
       for (const { dimensions, counts, latencies } of this.groups.values()) {
         try {
           for (const [k, v] of Object.entries(dimensions)) m.addDimension(k, v);
           for (const [name, value] of counts) m.addMetric(name, MetricUnit.Count, value);
           for (const ms of latencies) m.addMetric('DatadogLatency', MetricUnit.Milliseconds, Math.round(ms * 100) / 100);
-          m.publishStoredMetrics();
+          if (m.hasStoredMetrics() && !off) docs.push(m.serializeMetrics());
         } catch {
           // Metrics never fail a webhook; drop this set and go on with the next.
+        } finally {
           m.clearMetrics();
           m.clearDimensions();
         }
       }
+      for (const doc of mergeEmf(docs)) this.write(JSON.stringify(doc));
+    } catch {
+      // Nothing could be written (stdout closed): dropped, never thrown.
     } finally {
       this.groups.clear();
     }

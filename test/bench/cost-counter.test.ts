@@ -97,7 +97,7 @@ describe('the cost counter', () => {
     expect(calls.filter((c) => c.status === 501)).toEqual([]);
     expect([usage.apiRequests, usage.lambdaRequests]).toEqual([1, 1]);
     const written = rig.invocations.filter((i) => i.kind === 'counted').flatMap((i) => i.logEvents);
-    expect(written.some((l) => l.includes('"case created"'))).toBe(true);
+    expect(written.some((l) => l.includes('"message":"delivery"'))).toBe(true);
     expect(usage.functionLogBytes).toBe(written.reduce((a, l) => a + Buffer.byteLength(l.replace(/\n$/, '')), 0));
     // Priced: each line is its quantity times the table's price.
     const prices = readPrices();

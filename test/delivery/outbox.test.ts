@@ -29,6 +29,21 @@ function world(overrides: Partial<DatadogClient> = {}) {
   return { ledger, queue, dd, deps, advance: (ms: number) => (clock += ms), now: () => clock };
 }
 
+/** The ledger with its swaps (and reads) seen by `onSwap` (after the write, with its result) and counted. */
+function watched(ledger: MemoryLedger, onSwap: (won: boolean) => Promise<void> | void = () => undefined) {
+  const seen = { swaps: 0, reads: 0 };
+  const wrapped = Object.assign(Object.create(ledger) as MemoryLedger, {
+    get: async (source: string, identity: string) => ((seen.reads += 1), ledger.get(source, identity)),
+    swap: async (before: Parameters<MemoryLedger['swap']>[0], after: Parameters<MemoryLedger['swap']>[1]) => {
+      const won = await ledger.swap(before, after);
+      seen.swaps += 1;
+      await onSwap(won);
+      return won;
+    },
+  });
+  return { ledger: wrapped, seen };
+}
+
 /** An open case whose outbox holds a comment a dead worker may have posted (so the next worker reads the timeline first). */
 async function guardedComment(w: ReturnType<typeof world>, id: string) {
   await runLifecycle(firing(), w.deps);
@@ -94,6 +109,76 @@ describe('the outbox (#13)', () => {
     await runOutbox(KEY, w.deps);
     expect(w.dd.cases[0]?.comments.filter((c) => c.includes(updateMarkerLine(action.id)))).toHaveLength(1);
     expect((await w.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+  });
+
+  it('an action appended by another delivery right after a completion write (#15: the next round starts from that write, not a read) is sent once, after the rest', async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    w.advance(60_000);
+    const ledger = w.ledger;
+    const appended = { id: 'cbu00000000000000000009', kind: 'comment' as const, createdAt: T0, text: 'Fired again.', purpose: 'comment' as const };
+    let wins = 0;
+    // The resolve's transition is write 1; the comment's completion write 2: a firing's transition
+    // lands right after it, appending a comment under the live claim.
+    const racing = watched(ledger, async (won) => {
+      if (won && (wins += 1) === 2) {
+        const current = (await ledger.get(KEY.source, KEY.identity))!;
+        expect(current.claimUntil).toBeGreaterThan(w.now());
+        await ledger.swap(current, { ...current, outbox: [...(current.outbox ?? []), { ...appended, caseId: current.caseId }] });
+      }
+    });
+    // The comment takes 12 s: the claim no longer holds the close's call and write, so the comment is
+    // recorded (and the claim renewed) before the close goes.
+    const slow: DatadogClient = { ...w.dd, addComment: async (...a: Parameters<DatadogClient['addComment']>) => (w.advance(12_000), w.dd.addComment(...a)) };
+    const outcome = await runLifecycle(resolved(), { ...w.deps, ledger: racing.ledger, datadog: slow });
+    expect(outcome).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    const c = w.dd.cases[0]!;
+    expect(c.status).toBe('CLOSED');
+    expect(c.comments.map((m) => m.split('\n', 1)[0])).toEqual([expect.stringMatching(/^Resolved at /), 'Fired again.']);
+    expect(c.comments.filter((m) => m.includes(updateMarkerLine(appended.id)))).toHaveLength(1);
+    expect((await ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+    // One read of the alert by the lifecycle, one after the close's completion write lost to the append.
+    expect(racing.seen.reads).toBe(2);
+  });
+
+  it("a resolve's comment and close are recorded by one write (#15); a crash after the close, before it, leaves both to the next worker, which finds the comment by its marker and sets the status again", async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    w.advance(60_000);
+    const ledger = w.ledger;
+    const counting = watched(ledger);
+    let acted = 0;
+    const crash = (step: string) => {
+      if (step === 'datadog.acted' && (acted += 1) === 2) throw new Error('crash after the close');
+    };
+    await expect(runLifecycle(resolved(), { ...w.deps, ledger: counting.ledger, steps: crash })).rejects.toThrow('crash after the close');
+    // The transition only: neither action is recorded, both stay claimed and sent by the dead worker.
+    expect(counting.seen.swaps).toBe(1);
+    const left = (await ledger.get(KEY.source, KEY.identity))!;
+    expect(left.outbox?.map((a) => [a.purpose, a.claimedBy !== undefined, a.sentAt !== undefined])).toEqual([
+      ['comment', true, true],
+      ['close', true, true],
+    ]);
+    const c = w.dd.cases[0]!;
+    expect(c.status).toBe('CLOSED');
+    expect(c.comments).toHaveLength(1);
+
+    w.advance(CLAIM_MS + 1);
+    const run = await runOutbox(KEY, w.deps);
+    expect(run.status).toBe('done');
+    expect(c.comments).toHaveLength(1);
+    expect(c.status).toBe('CLOSED');
+    expect((await ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+
+    // Without a crash: the transition and one write for both actions.
+    const v = world();
+    await runLifecycle(firing(), v.deps);
+    v.advance(60_000);
+    const tally = watched(v.ledger);
+    expect(await runLifecycle(resolved(), { ...v.deps, ledger: tally.ledger })).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    expect(tally.seen.swaps).toBe(2);
+    expect(v.dd.cases[0]?.comments).toHaveLength(1);
+    expect((await v.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
   });
 
   it('a slot the rate budget refuses (#15): nothing sent, the slot kept on the action, a trigger re-armed just before it; back early, the run waits for its slot and sends once', async () => {

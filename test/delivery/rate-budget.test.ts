@@ -186,6 +186,26 @@ describe('RateBudget in DynamoDB (dynalite): two instances share one item', () =
     expect(rateBudgetPk('cases_write')).toBe('ratelimit#datadog#cases_write');
   });
 
+  it('in a window partly past, slots are booked from now on, one after another, whoever books them (#15: the jump past the first positions only when the count read has not passed them)', async () => {
+    const shared = { client: dynamo.client, tableName: 'ledger' };
+    const storeA = new DynamoRateBudgetStore(shared);
+    await storeA.learn('late_test', { shape: { limit: LIMIT, periodMs: PERIOD_MS } });
+    const a = new RateBudget({ store: storeA, endpointClass: 'late_test' });
+    const b = new RateBudget({ store: new DynamoRateBudgetStore(shared), endpointClass: 'late_test' });
+    const windowMs = Math.ceil(PERIOD_MS * 1.02);
+    // Six tenths into a window: its first six positions are past.
+    const now = Math.floor(T0 / windowMs) * windowMs + Math.ceil(windowMs * 0.6);
+    const slots: number[] = [];
+    for (let i = 0; i < 6; i += 1) slots.push(slotOf(await (i % 2 === 0 ? a : b).reserve('create', now), now));
+    expect(slots.every((slot) => slot >= now)).toBe(true);
+    expect(slots).toEqual([...slots].sort((x, y) => x - y));
+    expect(new Set(slots).size).toBe(6);
+    expect(busiestPeriod(slots)).toBeLessThanOrEqual(LIMIT);
+    // The window's four remaining positions went first; the next two are in the next window.
+    const start = Math.floor(now / windowMs) * windowMs;
+    expect(slots.filter((slot) => slot < start + windowMs)).toHaveLength(4);
+  });
+
   it('a 429 seen by one instance holds the other back until its reset', async () => {
     const shared = { client: dynamo.client, tableName: 'ledger' };
     const a = new RateBudget({ store: new DynamoRateBudgetStore(shared), endpointClass: 'floor_test' });

@@ -80,7 +80,7 @@ describe('log lines of a running bridge', () => {
 
   it('wrote lines for every path', () => {
     const messages = lines.map((l) => l.message);
-    expect(messages).toEqual(expect.arrayContaining(['case created', 'webhook rejected: not authenticated', 'case dead-lettered', 'case deferred to the retry queue']));
+    expect(messages).toEqual(expect.arrayContaining(['delivery', 'webhook rejected: not authenticated', 'case dead-lettered', 'case deferred to the retry queue']));
     expect(lines.filter((l) => l.message === 'webhook rejected: not authenticated').map((l) => [l.source, l['reason']])).toEqual([
       ['github', 'signature does not match'],
       ['alertmanager', 'credential does not match'],
@@ -95,7 +95,7 @@ describe('log lines of a running bridge', () => {
   });
 
   it.each([
-    ['delivery-good', 'case created'],
+    ['delivery-good', 'delivery'],
     ['delivery-dead', 'case dead-lettered'],
     ['delivery-retry', 'case deferred to the retry queue'],
     ['delivery-forbidden', 'case dead-lettered'],

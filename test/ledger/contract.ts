@@ -264,6 +264,20 @@ export function ledgerContract(name: string, ledger: () => Ledger): void {
       expect(await l.get(k.source, k.identity)).toMatchObject({ occurrences: 3, lastFiringAt: T0 + 10, lastSeen: T0 + 20 });
     });
 
+    it("recordOccurrence comes to the same entry whatever the caller saw of lastFiringAt (the hint)", async () => {
+      const l = ledger();
+      const k = key();
+      await l.beginCreate({ ...k, now: T0 });
+      await l.recordOccurrence(k, T0 + 10, T0 + 10);
+      // A repeat with its alert's start, read as it is: counted, lastFiringAt kept.
+      expect(await l.recordOccurrence(k, T0 + 20, T0 + 10, T0 + 10)).toMatchObject({ occurrences: 3, lastFiringAt: T0 + 10, lastSeen: T0 + 20 });
+      // A hint later than what is stored (a stale or wrong read): lastFiringAt still moves forward.
+      expect(await l.recordOccurrence(k, T0 + 30, T0 + 30, T0 + 40)).toMatchObject({ occurrences: 4, lastFiringAt: T0 + 30, lastSeen: T0 + 30 });
+      // An earlier firing with a hint: counted, lastFiringAt not moved back.
+      expect(await l.recordOccurrence(k, T0 + 50, T0 + 5, T0 + 30)).toMatchObject({ occurrences: 5, lastFiringAt: T0 + 30, lastSeen: T0 + 50 });
+      expect(await l.recordOccurrence({ ...k, identity: `${k.identity}-none` }, T0 + 60, T0 + 60, T0 + 60)).toBeUndefined();
+    });
+
     it('claimDelivery: claimed, then in progress until finished or stale; done after finishDelivery', async () => {
       const l = ledger();
       const id = `d-${key().identity}`;

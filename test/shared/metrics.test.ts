@@ -36,7 +36,7 @@ afterEach(() => {
 });
 
 describe('PowertoolsMetrics (EMF)', () => {
-  it('writes one document per dimension set, with the namespace, the service dimension and the values', () => {
+  it('writes each dimension set as its own directive, with the namespace, the service dimension and the values, in one document (#15)', () => {
     const metrics = new PowertoolsMetrics();
     const docs = captureEmf(() => {
       metrics.rejected('github', METRICS.invalidSignatureReason);
@@ -46,18 +46,20 @@ describe('PowertoolsMetrics (EMF)', () => {
       metrics.latency('github', 12.5);
       metrics.flush();
     });
-    expect(docs).toHaveLength(2);
-    const rejected = docs.find((d) => 'WebhooksRejected' in d);
-    const bySource = docs.find((d) => 'CasesCreated' in d);
-    expect(rejected?._aws.CloudWatchMetrics).toEqual([
-      { Namespace: 'CaseBridge', Dimensions: [['service', 'source', 'reason']], Metrics: [{ Name: 'WebhooksRejected', Unit: 'Count' }] },
-    ]);
-    expect(rejected).toMatchObject({ service: 'case-bridge', source: 'github', reason: 'invalid_signature', WebhooksRejected: 1 });
-
-    expect(bySource?._aws.CloudWatchMetrics).toHaveLength(1);
-    const directive = bySource?._aws.CloudWatchMetrics[0];
+    expect(docs).toHaveLength(1);
+    const doc = docs[0]!;
+    const directives = doc._aws.CloudWatchMetrics;
+    expect(directives).toHaveLength(2);
+    // Each metric is under its own dimension set only: none is multiplied by the other set's dimensions.
+    expect(directives.find((d) => d.Metrics.some((x) => x.Name === 'WebhooksRejected'))).toEqual({
+      Namespace: 'CaseBridge',
+      Dimensions: [['service', 'source', 'reason']],
+      Metrics: [{ Name: 'WebhooksRejected', Unit: 'Count' }],
+    });
+    const directive = directives.find((d) => d.Metrics.some((x) => x.Name === 'CasesCreated'));
     expect(directive?.Namespace).toBe('CaseBridge');
     expect(directive?.Dimensions).toEqual([['service', 'source']]);
+    expect(directive?.Metrics).toHaveLength(3);
     expect(directive?.Metrics).toEqual(
       expect.arrayContaining([
         { Name: 'WebhooksReceived', Unit: 'Count' },
@@ -65,8 +67,24 @@ describe('PowertoolsMetrics (EMF)', () => {
         { Name: 'DatadogLatency', Unit: 'Milliseconds' },
       ]),
     );
-    expect(bySource).toMatchObject({ service: 'case-bridge', source: 'github', WebhooksReceived: 2, CasesCreated: 1, DatadogLatency: 12.5 });
-    expect(bySource).not.toHaveProperty('reason');
+    expect(doc).toMatchObject({ service: 'case-bridge', source: 'github', reason: 'invalid_signature', WebhooksRejected: 1, WebhooksReceived: 2, CasesCreated: 1, DatadogLatency: 12.5 });
+  });
+
+  it('keeps in separate documents the sets whose dimension values differ (two outcomes, two sources)', () => {
+    const metrics = new PowertoolsMetrics();
+    const docs = captureEmf(() => {
+      metrics.count('WebhooksReceived', 'github');
+      metrics.outcome('Deliveries', 'github', 'created');
+      metrics.outcome('JournalFailed', 'github', 'record');
+      metrics.count('WebhooksReceived', 'sentry');
+      metrics.flush();
+    });
+    expect(docs).toHaveLength(3);
+    const shapes = docs.map((d) => d._aws.CloudWatchMetrics.map((x) => `${x.Dimensions.join('|')}:${x.Metrics.map((y) => y.Name).join()}`).sort());
+    expect(shapes).toEqual([['service,source,outcome:Deliveries', 'service,source:WebhooksReceived'], ['service,source,outcome:JournalFailed'], ['service,source:WebhooksReceived']]);
+    expect(docs[0]).toMatchObject({ source: 'github', outcome: 'created', Deliveries: 1, WebhooksReceived: 1 });
+    expect(docs[1]).toMatchObject({ source: 'github', outcome: 'record', JournalFailed: 1 });
+    expect(docs[2]).toMatchObject({ source: 'sentry', WebhooksReceived: 1 });
   });
 
   it('starts over after a flush and writes nothing (not even a warning) when nothing was recorded', () => {
@@ -90,7 +108,7 @@ describe('PowertoolsMetrics (EMF)', () => {
 
   it('never throws from flush and clears what it could not write', () => {
     const powertools = new Metrics({ namespace: 'CaseBridge', serviceName: 'case-bridge' });
-    vi.spyOn(powertools, 'publishStoredMetrics').mockImplementationOnce(() => {
+    vi.spyOn(powertools, 'serializeMetrics').mockImplementationOnce(() => {
       throw new Error('stdout closed');
     });
     const metrics = new PowertoolsMetrics(powertools);
