@@ -5,7 +5,7 @@ import type { CaseCreateRequest } from '../datadog/schema.js';
 import { newIntentId } from '../ledger/intent-id.js';
 import { ABANDONED_STATUS, DELETED_STATUS, type AlertKey, type LedgerEntry, type OutboxAction } from '../ledger/types.js';
 import { ANSWER_MARGIN_MS, AWS_CALL_WORST_CASE_MS, BUDGETS, CLAIM_MARGIN_MS, CLAIM_MS, DATADOG_TIMEOUT_MS, GUARD_READ_PAGES } from '../shared/budgets.js';
-import { DatadogError } from '../shared/errors.js';
+import { BridgeError, DatadogError } from '../shared/errors.js';
 import { callDatadog, MIN_CALL_MS, RetryRefusedError, storing } from './call.js';
 import { rebookAfter429 } from './deliver.js';
 import type { Pacer } from './rate-budget.js';
@@ -190,243 +190,270 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
    */
   const unrecorded = new Set<string>();
   const open = (e: LedgerEntry): LedgerEntry => (unrecorded.size === 0 ? e : { ...e, outbox: (e.outbox ?? []).filter((a) => !unrecorded.has(a.id)) });
-  /** Writes the removal of the unrecorded actions, before this run stops without another write. */
+  /**
+   * Writes the removal of the unrecorded actions, before this run stops without another write; not on
+   * an entry another worker has claimed meanwhile (its work: that worker checks them first).
+   */
   const recordDone = async (from: LedgerEntry): Promise<void> => {
-    if (unrecorded.size === 0) return;
+    if (unrecorded.size === 0 || from.claimId !== me) return;
     const rest = open(from).outbox ?? [];
     if (await ledger.swap(from, rest.length === 0 ? released(from, []) : { ...from, outbox: rest })) {
       if (STEP_HOOKS) await steps('action.completed', unrecorded);
       unrecorded.clear();
     }
   };
-  for (let round = 0; round < 32; round += 1) {
-    const entry = known ?? (await ledger.get(key.source, key.identity));
-    known = undefined;
-    const outbox = entry?.outbox ?? [];
-    if (entry === undefined || outbox.length === 0) return result('done');
-    const now = deps.now();
-    let held = entry;
-    if (entry.claimId !== me) {
-      if (entry.claimUntil !== undefined && entry.claimUntil > now) return result('busy', entry.claimUntil);
-      const first = outbox[0]!;
-      if (first.notBefore !== undefined && first.notBefore > now) {
-        if (first.slotAt !== undefined && waitable(first.notBefore, now)) {
-          // Its booked slot is close (a trigger comes back early): wait for it, then look again.
-          await sleep(first.notBefore - now);
-          continue;
-        }
-        // Not due (rate limited, search settling): come back then; nothing is written.
-        await rearm(first.notBefore, 'not due yet', first.slotAt !== undefined);
-        return result('waiting', first.notBefore);
-      }
-      const claim = claimed(entry, me, now);
-      if (!(await ledger.swap(entry, claim))) continue;
-      if (STEP_HOOKS) await step('claim.written');
-      // What the claim's conditional write stored (issue 15: not read back).
-      held = swapped(entry, claim, entry);
+  /**
+   * Before a run stops without the write that would record them (its rounds used up, or a store or
+   * Datadog failing after an update went): the unrecorded actions are recorded on the entry as it is
+   * stored, while it is still this run's claim, so no later worker has to guard them (a guard that
+   * cannot read the timeline posts again).
+   */
+  const recordBeforeStop = async (): Promise<void> => {
+    if (unrecorded.size === 0) return;
+    const stored = known ?? (await ledger.get(key.source, key.identity));
+    if (stored !== undefined) await recordDone(stored);
+  };
+  try {
+    return await rounds();
+  } catch (error) {
+    if (error instanceof BridgeError && unrecorded.size > 0) {
+      known = undefined;
+      await recordBeforeStop().catch(() => undefined);
     }
-    const head = open(held).outbox?.[0];
-    if (head === undefined) {
-      await recordDone(held);
-      return result('done');
-    }
-    let gated = await gate(head, now);
-    if ('notBefore' in gated && gated.notBefore - now <= Math.min(deps.paceWaitMs ?? 0, CLAIM_WAIT_MS) && waitable(gated.notBefore, now)) {
-      // The slot is close: wait for it under this claim (its margin holds CLAIM_WAIT_MS), then go.
-      await sleep(gated.notBefore - now);
-      gated = { go: true };
-    }
-    const slotAt = 'notBefore' in gated ? gated.notBefore : undefined;
-    const notBefore = Math.max(head.notBefore ?? 0, slotAt ?? 0);
-    if (notBefore > deps.now()) {
-      // Not due: rate limited (a slot booked in the budget), or a create that may exist waits for the marker search to settle.
-      await rearm(notBefore, head.kind === 'create' && head.guard === true ? "waiting for Datadog's search to settle" : slotAt !== undefined ? "waiting for a slot in Datadog's rate limit" : 'not due yet', slotAt !== undefined);
-      // A slot refused sent nothing: the actions this worker claimed owe no guard.
-      const waiting = (a: OutboxAction): OutboxAction => (slotAt === undefined ? a : unsent(a, me));
-      const written1 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? { ...waiting(a), notBefore, slotAt } : waiting(a)))));
-      if (written1) unrecorded.clear();
-      if (STEP_HOOKS && written1) await step('failure.recorded', head.id);
-      return result('waiting', notBefore);
-    }
-    if (deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) {
-      await recordDone(held);
-      return result('left', held.claimUntil);
-    }
-    if (deps.deadlineAt !== undefined && deps.deadlineAt - deps.now() < MIN_CALL_MS) {
-      // The sender's deadline (ack_deadline_ms) leaves no time for a call: the retry function goes on now.
-      await rearm(deps.now(), "the sender's deadline leaves no time for the Datadog call");
-      const written6 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => unsent(a, me))));
-      if (written6) unrecorded.clear();
-      if (STEP_HOOKS && written6) await step('failure.recorded', head.id);
-      return result('waiting', deps.now());
-    }
+    throw error;
+  }
 
-    if (head.kind === 'create' && entry.state !== 'creating') {
-      // The case exists already (a legacy retry message completed it): the create is done.
-      const written2 = await ledger.swap(held, released(held, (open(held).outbox ?? []).filter((a) => a.id !== head.id)));
-      if (written2) unrecorded.clear();
-      if (STEP_HOOKS && written2) await step('action.completed', head.id);
-      continue;
-    }
-    /**
-     * Before a Datadog call of `callMs`: the claim must still hold the call and the ledger write after
-     * it, so no takeover reads the case before this call has landed. When it does not, it is renewed
-     * by a conditional swap (a transition that appended meanwhile is read and the renewal tried on it);
-     * false when the claim is no longer this worker's or the renewal came too late: nothing is sent.
-     */
-    const keepClaim = async (callMs: number): Promise<boolean> => {
-      const need = callMs + AWS_CALL_WORST_CASE_MS;
-      for (let tries = 0; tries < 5; tries += 1) {
-        if (held.claimId !== me || !(held.outbox ?? []).some((a) => a.id === head.id)) return false;
-        if ((held.claimUntil ?? 0) - deps.now() >= need) return true;
-        const renewed: LedgerEntry = { ...held, claimUntil: deps.now() + CLAIM_MS };
-        const won = await ledger.swap(held, renewed);
-        if (STEP_HOOKS && won) await step('claim.written', head.id);
-        const current = await ledger.get(key.source, key.identity);
-        if (current === undefined) return false;
-        held = current;
-        if (won) {
-          if ((held.claimUntil ?? 0) - deps.now() >= need) return true;
-          logger.warn('claim renewed too late for the next Datadog call; left to the next worker', { claimUntil: held.claimUntil, needMs: need });
-          return false;
+  async function rounds(): Promise<OutboxRun> {
+    for (let round = 0; round < 32; round += 1) {
+      const entry = known ?? (await ledger.get(key.source, key.identity));
+      known = undefined;
+      const outbox = entry?.outbox ?? [];
+      if (entry === undefined || outbox.length === 0) return result('done');
+      const now = deps.now();
+      let held = entry;
+      if (entry.claimId !== me) {
+        if (entry.claimUntil !== undefined && entry.claimUntil > now) return result('busy', entry.claimUntil);
+        const first = outbox[0]!;
+        if (first.notBefore !== undefined && first.notBefore > now) {
+          if (first.slotAt !== undefined && waitable(first.notBefore, now)) {
+            // Its booked slot is close (a trigger comes back early): wait for it, then look again.
+            await sleep(first.notBefore - now);
+            continue;
+          }
+          // Not due (rate limited, search settling): come back then; nothing is written.
+          await rearm(first.notBefore, 'not due yet', first.slotAt !== undefined);
+          return result('waiting', first.notBefore);
         }
+        const claim = claimed(entry, me, now);
+        if (!(await ledger.swap(entry, claim))) continue;
+        if (STEP_HOOKS) await step('claim.written');
+        // What the claim's conditional write stored (issue 15: not read back).
+        held = swapped(entry, claim, entry);
       }
-      return false;
-    };
-    let effect: { readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing' | 'left';
-    try {
-      effect = await act(head, held, deps, settleMs, keepClaim);
-    } catch (error) {
-      // A 401/403 whose second try the claim no longer held: nothing was done; the next worker goes on.
-      if (error instanceof RetryRefusedError) {
+      const head = open(held).outbox?.[0];
+      if (head === undefined) {
+        await recordDone(held);
+        return result('done');
+      }
+      let gated = await gate(head, now);
+      if ('notBefore' in gated && gated.notBefore - now <= Math.min(deps.paceWaitMs ?? 0, CLAIM_WAIT_MS) && waitable(gated.notBefore, now)) {
+        // The slot is close: wait for it under this claim (its margin holds CLAIM_WAIT_MS), then go.
+        await sleep(gated.notBefore - now);
+        gated = { go: true };
+      }
+      const slotAt = 'notBefore' in gated ? gated.notBefore : undefined;
+      const notBefore = Math.max(head.notBefore ?? 0, slotAt ?? 0);
+      if (notBefore > deps.now()) {
+        // Not due: rate limited (a slot booked in the budget), or a create that may exist waits for the marker search to settle.
+        await rearm(notBefore, head.kind === 'create' && head.guard === true ? "waiting for Datadog's search to settle" : slotAt !== undefined ? "waiting for a slot in Datadog's rate limit" : 'not due yet', slotAt !== undefined);
+        // A slot refused sent nothing: the actions this worker claimed owe no guard.
+        const waiting = (a: OutboxAction): OutboxAction => (slotAt === undefined ? a : unsent(a, me));
+        const written1 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? { ...waiting(a), notBefore, slotAt } : waiting(a)))));
+        if (written1) unrecorded.clear();
+        if (STEP_HOOKS && written1) await step('failure.recorded', head.id);
+        return result('waiting', notBefore);
+      }
+      if (deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) {
         await recordDone(held);
         return result('left', held.claimUntil);
       }
-      if (!(error instanceof DatadogError)) throw error;
-      const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
-      if (error.retryable && tries < MAX_ATTEMPTS) {
-        // A 429 states the budget (its reset is the floor): the action books its next slot and comes back for it.
-        const slotAt = error.status === 429 ? await rebookAfter429(head.kind === 'create' ? 'create' : 'update', error, deps) : undefined;
-        const delaySeconds = slotAt !== undefined ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.floor((slotAt - deps.now()) / 1000))) : retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
-        await storing(`queue the case for ${key.identity}`, () => deps.queue.retry(outboxTrigger(key.source as SourceName, key.identity, now, head.deliveryId), { delaySeconds, reason: error.message }));
-        deps.metrics?.count('RetriesEnqueued', key.source);
-        if (STEP_HOOKS) await step('retry.enqueued', head.id);
-        // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
-        const failed = { ...head, tries, notBefore: slotAt ?? deps.now() + delaySeconds * 1000, slotAt, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
-        const written3 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? failed : a))));
-        if (written3) unrecorded.clear();
-        if (STEP_HOOKS && written3) await step('failure.recorded', head.id);
-        logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
-        reason = error.message;
-        retryInSeconds = delaySeconds;
-        retrying.push(failed);
-        deps.onAction?.(key, failed, { ...reportOf(head), outcome: 'queued', retryInSeconds: delaySeconds, reason: error.message, at: deps.now() });
-        return result('waiting', failed.notBefore);
+      if (deps.deadlineAt !== undefined && deps.deadlineAt - deps.now() < MIN_CALL_MS) {
+        // The sender's deadline (ack_deadline_ms) leaves no time for a call: the retry function goes on now.
+        await rearm(deps.now(), "the sender's deadline leaves no time for the Datadog call");
+        const written6 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => unsent(a, me))));
+        if (written6) unrecorded.clear();
+        if (STEP_HOOKS && written6) await step('failure.recorded', head.id);
+        return result('waiting', deps.now());
       }
-      const why = error.retryable ? `gave up after ${tries} attempts: ${error.message}` : error.message;
-      if (head.kind === 'link') {
-        // Best effort (issue 17): a link that cannot be made is logged and dropped; the case stands.
-        logger.error('case link given up: the new case stays unlinked', { status: error.status, reason: why, caseId: head.caseId ?? held.caseId, previousCaseId: head.linkTo });
+
+      if (head.kind === 'create' && entry.state !== 'creating') {
+        // The case exists already (a legacy retry message completed it): the create is done.
+        const written2 = await ledger.swap(held, released(held, (open(held).outbox ?? []).filter((a) => a.id !== head.id)));
+        if (written2) unrecorded.clear();
+        if (STEP_HOOKS && written2) await step('action.completed', head.id);
+        continue;
+      }
+      /**
+       * Before a Datadog call of `callMs`: the claim must still hold the call and the ledger write after
+       * it, so no takeover reads the case before this call has landed. When it does not, it is renewed
+       * by a conditional swap (a transition that appended meanwhile is read and the renewal tried on it);
+       * false when the claim is no longer this worker's or the renewal came too late: nothing is sent.
+       */
+      const keepClaim = async (callMs: number): Promise<boolean> => {
+        const need = callMs + AWS_CALL_WORST_CASE_MS;
+        for (let tries = 0; tries < 5; tries += 1) {
+          if (held.claimId !== me || !(held.outbox ?? []).some((a) => a.id === head.id)) return false;
+          if ((held.claimUntil ?? 0) - deps.now() >= need) return true;
+          const renewed: LedgerEntry = { ...held, claimUntil: deps.now() + CLAIM_MS };
+          const won = await ledger.swap(held, renewed);
+          if (STEP_HOOKS && won) await step('claim.written', head.id);
+          const current = await ledger.get(key.source, key.identity);
+          if (current === undefined) return false;
+          held = current;
+          if (won) {
+            if ((held.claimUntil ?? 0) - deps.now() >= need) return true;
+            logger.warn('claim renewed too late for the next Datadog call; left to the next worker', { claimUntil: held.claimUntil, needMs: need });
+            return false;
+          }
+        }
+        return false;
+      };
+      let effect: { readonly created?: CreatedCase; readonly settleUntil?: number } | 'missing' | 'left';
+      try {
+        effect = await act(head, held, deps, settleMs, keepClaim);
+      } catch (error) {
+        // A 401/403 whose second try the claim no longer held: nothing was done; the next worker goes on.
+        if (error instanceof RetryRefusedError) {
+          await recordDone(held);
+          return result('left', held.claimUntil);
+        }
+        if (!(error instanceof DatadogError)) throw error;
+        const tries = (head.tries ?? 0) + (error.status === 429 ? 0 : 1);
+        if (error.retryable && tries < MAX_ATTEMPTS) {
+          // A 429 states the budget (its reset is the floor): the action books its next slot and comes back for it.
+          const slotAt = error.status === 429 ? await rebookAfter429(head.kind === 'create' ? 'create' : 'update', error, deps) : undefined;
+          const delaySeconds = slotAt !== undefined ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.floor((slotAt - deps.now()) / 1000))) : retryDelaySeconds(error, tries, deps.random) + (error.status === 429 && head.kind !== 'create' ? 1 : 0);
+          await storing(`queue the case for ${key.identity}`, () => deps.queue.retry(outboxTrigger(key.source as SourceName, key.identity, now, head.deliveryId), { delaySeconds, reason: error.message }));
+          deps.metrics?.count('RetriesEnqueued', key.source);
+          if (STEP_HOOKS) await step('retry.enqueued', head.id);
+          // Not sent when Datadog answered (429, 5xx other than a lost answer): no guard is owed for this try.
+          const failed = { ...head, tries, notBefore: slotAt ?? deps.now() + delaySeconds * 1000, slotAt, ...(error.ambiguous ? {} : { claimedBy: undefined, sentAt: head.suspectAt }) };
+          const written3 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? failed : a))));
+          if (written3) unrecorded.clear();
+          if (STEP_HOOKS && written3) await step('failure.recorded', head.id);
+          logger.warn('case deferred to the retry queue', { status: error.status, delaySeconds, attempt: tries, kind: head.kind, reason: error.message, rateLimit: error.rateLimit });
+          reason = error.message;
+          retryInSeconds = delaySeconds;
+          retrying.push(failed);
+          deps.onAction?.(key, failed, { ...reportOf(head), outcome: 'queued', retryInSeconds: delaySeconds, reason: error.message, at: deps.now() });
+          return result('waiting', failed.notBefore);
+        }
+        const why = error.retryable ? `gave up after ${tries} attempts: ${error.message}` : error.message;
+        if (head.kind === 'link') {
+          // Best effort (issue 17): a link that cannot be made is logged and dropped; the case stands.
+          logger.error('case link given up: the new case stays unlinked', { status: error.status, reason: why, caseId: head.caseId ?? held.caseId, previousCaseId: head.linkTo });
+          reason = why;
+          if (!(await ledger.swap(held, givenUp(open(held), head, false)))) continue;
+          unrecorded.clear();
+          if (STEP_HOOKS) await step('action.completed', head.id);
+          continue;
+        }
+        await storing(`queue the case for ${key.identity}`, () => deps.queue.deadLetter(deadLetterOf(head, held, key, error.ambiguous), { reason: why }));
+        deps.metrics?.count('DeadLettered', key.source);
+        if (STEP_HOOKS) await step('deadletter.sent', head.id);
+        logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors, kind: head.kind });
         reason = why;
-        if (!(await ledger.swap(held, givenUp(open(held), head, false)))) continue;
+        deadLettered.push(head);
+        deps.onAction?.(key, head, { ...reportOf(head), outcome: 'dead_lettered', reason: why, at: deps.now() });
+        if (!(await ledger.swap(held, givenUp(open(held), head, error.ambiguous)))) continue;
         unrecorded.clear();
         if (STEP_HOOKS) await step('action.completed', head.id);
         continue;
       }
-      await storing(`queue the case for ${key.identity}`, () => deps.queue.deadLetter(deadLetterOf(head, held, key, error.ambiguous), { reason: why }));
-      deps.metrics?.count('DeadLettered', key.source);
-      if (STEP_HOOKS) await step('deadletter.sent', head.id);
-      logger.error('case dead-lettered', { status: error.status, reason: why, errors: error.errors, kind: head.kind });
-      reason = why;
-      deadLettered.push(head);
-      deps.onAction?.(key, head, { ...reportOf(head), outcome: 'dead_lettered', reason: why, at: deps.now() });
-      if (!(await ledger.swap(held, givenUp(open(held), head, error.ambiguous)))) continue;
-      unrecorded.clear();
-      if (STEP_HOOKS) await step('action.completed', head.id);
-      continue;
-    }
 
-    // The guard's read took the time the effect needed: nothing sent; the next worker checks again.
-    if (effect === 'left') {
-      await recordDone(held);
-      return result('left', held.claimUntil);
-    }
-    if (effect === 'missing') {
-      // The case was deleted in Datadog: what is left of the outbox is for that case.
-      const written4 = await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS });
-      if (written4) unrecorded.clear();
-      if (STEP_HOOKS && written4) await step('action.completed', head.id);
-      logger.warn('case no longer exists in Datadog; its pending updates dropped', { caseId: held.caseId });
-      return result('dropped');
-    }
-    if (effect.settleUntil !== undefined) {
-      const settleUntil = effect.settleUntil;
-      await rearm(settleUntil, "waiting for Datadog's search to show a case the lost create may have made");
-      // Nothing was sent: the action keeps the time a previous worker may have sent it.
-      const waiting = { ...head, notBefore: settleUntil, sentAt: head.suspectAt ?? head.sentAt };
-      const written5 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? waiting : a))));
-      if (written5) unrecorded.clear();
-      if (STEP_HOOKS && written5) await step('failure.recorded', head.id);
-      return result('waiting', settleUntil);
-    }
-    if (STEP_HOOKS) await step('datadog.acted', head.id);
-    if (effect.created !== undefined) created = effect.created;
-    const caseOf = effect.created ?? (held.caseId !== undefined ? { id: held.caseId, key: held.caseKey } : undefined);
-    const report = (): void => {
-      if (head.kind === 'create') deps.metrics?.count('CasesCreated', key.source);
-      done.push(head);
-      deps.onAction?.(key, head, { ...reportOf(head), outcome: 'done', ...(caseOf?.id !== undefined ? { caseId: caseOf.id } : {}), ...(caseOf?.key !== undefined ? { caseKey: caseOf.key } : {}), at: deps.now() });
-    };
-    // An update followed by an update that goes at once (due, time left, the claim holding its call):
-    // recorded with that one (issue 15: a resolve's comment and close in one write, not two).
-    const next = (open(held).outbox ?? []).find((a) => a.id !== head.id);
-    const goesOn =
-      head.kind !== 'create' &&
-      next !== undefined &&
-      next.kind !== 'create' &&
-      (next.notBefore === undefined || next.notBefore <= deps.now()) &&
-      (held.claimUntil ?? 0) - deps.now() >= DATADOG_TIMEOUT_MS + AWS_CALL_WORST_CASE_MS &&
-      !(deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) &&
-      !(deps.deadlineAt !== undefined && deps.deadlineAt - deps.now() < MIN_CALL_MS);
-    if (goesOn) {
-      unrecorded.add(head.id);
-      report();
-      known = held;
-      continue;
-    }
-    // Record the result (and the unrecorded ones before it); a write that lost its condition is tried again while the claim is still ours.
-    let current: LedgerEntry | undefined = held;
-    let recorded = false;
-    let emptied = false;
-    for (let tries = 0; current !== undefined && current.claimId === me; tries += 1) {
-      const rest = (open(current).outbox ?? []).filter((a) => a.id !== head.id);
-      const after: LedgerEntry = {
-        ...(rest.length === 0 ? released(current, []) : { ...current, outbox: heldBy(rest, me, deps.now()), claimUntil: deps.now() + CLAIM_MS }),
-        ...(effect.created !== undefined && current.state === 'creating' ? { state: 'open' as const, caseId: effect.created.id, caseKey: effect.created.key, openedAt: deps.now(), ambiguousIntentId: undefined } : {}),
-      };
-      if (await ledger.swap(current, after)) {
-        if (STEP_HOOKS) await steps('action.completed', [...unrecorded, head.id]);
-        unrecorded.clear();
-        recorded = true;
-        emptied = rest.length === 0;
-        // The next round starts from what this write stored (issue 15: one ledger read less per action
-        // after the first); a write that raced it makes the next conditional write fail and read again.
-        known = swapped(current, after, current);
-        break;
+      // The guard's read took the time the effect needed: nothing sent; the next worker checks again.
+      if (effect === 'left') {
+        await recordDone(held);
+        return result('left', held.claimUntil);
       }
-      if (tries >= 5) break;
-      current = await ledger.get(key.source, key.identity);
+      if (effect === 'missing') {
+        // The case was deleted in Datadog: what is left of the outbox is for that case.
+        const written4 = await ledger.swap(held, { ...released(held, []), state: 'closed', closedAt: held.closedAt ?? deps.now(), closedBy: 'human', closedStatus: DELETED_STATUS });
+        if (written4) unrecorded.clear();
+        if (STEP_HOOKS && written4) await step('action.completed', head.id);
+        logger.warn('case no longer exists in Datadog; its pending updates dropped', { caseId: held.caseId });
+        return result('dropped');
+      }
+      if (effect.settleUntil !== undefined) {
+        const settleUntil = effect.settleUntil;
+        await rearm(settleUntil, "waiting for Datadog's search to show a case the lost create may have made");
+        // Nothing was sent: the action keeps the time a previous worker may have sent it.
+        const waiting = { ...head, notBefore: settleUntil, sentAt: head.suspectAt ?? head.sentAt };
+        const written5 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? waiting : a))));
+        if (written5) unrecorded.clear();
+        if (STEP_HOOKS && written5) await step('failure.recorded', head.id);
+        return result('waiting', settleUntil);
+      }
+      if (STEP_HOOKS) await step('datadog.acted', head.id);
+      if (effect.created !== undefined) created = effect.created;
+      const caseOf = effect.created ?? (held.caseId !== undefined ? { id: held.caseId, key: held.caseKey } : undefined);
+      const report = (): void => {
+        if (head.kind === 'create') deps.metrics?.count('CasesCreated', key.source);
+        done.push(head);
+        deps.onAction?.(key, head, { ...reportOf(head), outcome: 'done', ...(caseOf?.id !== undefined ? { caseId: caseOf.id } : {}), ...(caseOf?.key !== undefined ? { caseKey: caseOf.key } : {}), at: deps.now() });
+      };
+      // An update followed by an update that goes at once (due, time left, the claim holding its call):
+      // recorded with that one (issue 15: a resolve's comment and close in one write, not two).
+      const next = (open(held).outbox ?? []).find((a) => a.id !== head.id);
+      const goesOn =
+        head.kind !== 'create' &&
+        next !== undefined &&
+        next.kind !== 'create' &&
+        (next.notBefore === undefined || next.notBefore <= deps.now()) &&
+        (held.claimUntil ?? 0) - deps.now() >= DATADOG_TIMEOUT_MS + AWS_CALL_WORST_CASE_MS &&
+        !(deps.remainingMs !== undefined && deps.remainingMs() < DATADOG_TIMEOUT_MS + ANSWER_MARGIN_MS) &&
+        !(deps.deadlineAt !== undefined && deps.deadlineAt - deps.now() < MIN_CALL_MS);
+      if (goesOn) {
+        unrecorded.add(head.id);
+        report();
+        known = held;
+        continue;
+      }
+      // Record the result (and the unrecorded ones before it); a write that lost its condition is tried again while the claim is still ours.
+      let current: LedgerEntry | undefined = held;
+      let recorded = false;
+      let emptied = false;
+      for (let tries = 0; current !== undefined && current.claimId === me; tries += 1) {
+        const rest = (open(current).outbox ?? []).filter((a) => a.id !== head.id);
+        const after: LedgerEntry = {
+          ...(rest.length === 0 ? released(current, []) : { ...current, outbox: heldBy(rest, me, deps.now()), claimUntil: deps.now() + CLAIM_MS }),
+          ...(effect.created !== undefined && current.state === 'creating' ? { state: 'open' as const, caseId: effect.created.id, caseKey: effect.created.key, openedAt: deps.now(), ambiguousIntentId: undefined } : {}),
+        };
+        if (await ledger.swap(current, after)) {
+          if (STEP_HOOKS) await steps('action.completed', [...unrecorded, head.id]);
+          unrecorded.clear();
+          recorded = true;
+          emptied = rest.length === 0;
+          // The next round starts from what this write stored (issue 15: one ledger read less per action
+          // after the first); a write that raced it makes the next conditional write fail and read again.
+          known = swapped(current, after, current);
+          break;
+        }
+        if (tries >= 5) break;
+        current = await ledger.get(key.source, key.identity);
+      }
+      report();
+      // Sent but not recorded (the writes kept losing): this worker must not send it again. The next
+      // worker, once the claim lapses, finds it held by this one and checks it first (guard).
+      if (!recorded) return result('left', current?.claimUntil ?? held.claimUntil);
+      // The conditional write that emptied the outbox released the claim on the entry it read: work
+      // appended since was appended to that released entry, by a writer that runs it (or its
+      // watchdog does). Reading the entry again would only find it empty: done (issue 15, one read less).
+      if (emptied) return result('done');
     }
-    report();
-    // Sent but not recorded (the writes kept losing): this worker must not send it again. The next
-    // worker, once the claim lapses, finds it held by this one and checks it first (guard).
-    if (!recorded) return result('left', current?.claimUntil ?? held.claimUntil);
-    // The conditional write that emptied the outbox released the claim on the entry it read: work
-    // appended since was appended to that released entry, by a writer that runs it (or its
-    // watchdog does). Reading the entry again would only find it empty: done (issue 15, one read less).
-    if (emptied) return result('done');
+    await recordBeforeStop();
+    return result('left');
   }
-  return result('left');
 }
 
 /** The journal's view of an action (issue 16): what it is, without its outcome. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DatadogClient } from '../../lambda/datadog/client.js';
-import { runOutbox, updateMarkerLine, type Gate, type OutboxDeps } from '../../lambda/delivery/outbox.js';
+import { claimed, runOutbox, updateMarkerLine, type Gate, type OutboxDeps } from '../../lambda/delivery/outbox.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { runLifecycle } from '../../lambda/delivery/run.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
@@ -179,6 +179,84 @@ describe('the outbox (#13)', () => {
     expect(tally.seen.swaps).toBe(2);
     expect(v.dd.cases[0]?.comments).toHaveLength(1);
     expect((await v.ledger.get(KEY.source, KEY.identity))?.outbox).toEqual([]);
+  });
+
+  it("a resolve's comment posted, then its close answered 429 while the retry queue refuses the message: the comment is recorded, so the next worker does not post it again where the timeline cannot be read", async () => {
+    // ListCaseTimeline answering 405: a guard cannot check, so it posts (docs/delivery.md); only a recorded comment is safe.
+    const w = world({ listComments: async () => ({ checked: false, status: 405, reason: 'method not allowed' }) });
+    await runLifecycle(firing(), w.deps);
+    w.advance(60_000);
+    let limited = 1;
+    const dd: DatadogClient = {
+      ...w.dd,
+      setStatus: async (...a: Parameters<DatadogClient['setStatus']>) => {
+        if (limited-- > 0) throw new DatadogError('Datadog answered 429', { status: 429, retryable: true });
+        return w.dd.setStatus(...a);
+      },
+    };
+    const queue = Object.assign(Object.create(w.queue) as MemoryActionQueue, {
+      retry: async () => {
+        throw new Error('SQS unavailable');
+      },
+    });
+    await expect(runLifecycle(resolved(), { ...w.deps, datadog: dd, queue })).rejects.toThrow('SQS unavailable');
+    const c = w.dd.cases[0]!;
+    expect(c.comments).toHaveLength(1);
+
+    // The watchdog, after the claim: the close only.
+    w.advance(WATCHDOG_DELAY_SECONDS * 1000);
+    expect((await runOutbox(KEY, { ...w.deps, datadog: dd })).status).toBe('done');
+    expect(c.status).toBe('CLOSED');
+    expect(c.comments).toHaveLength(1);
+  });
+
+  it('a run that sends more updates in a row than its rounds records every one it sent before it stops (#15)', async () => {
+    const w = world({ listComments: async () => ({ checked: false, status: 405, reason: 'method not allowed' }) });
+    await runLifecycle(firing(), w.deps);
+    const entry = (await w.ledger.get(KEY.source, KEY.identity))!;
+    // Forty comments owed (a burst of notes behind a queued create, say), none sent yet.
+    const owed = Array.from({ length: 40 }, (_, i) => ({ id: `cbu${String(i).padStart(20, '0')}`, kind: 'comment' as const, createdAt: T0, text: `Note ${i}.`, purpose: 'comment' as const, caseId: entry.caseId }));
+    await w.ledger.swap(entry, { ...entry, outbox: owed });
+    const first = await runOutbox(KEY, w.deps);
+    const c = w.dd.cases[0]!;
+    const sent = new Set(c.comments.map((m) => m.split('\n').at(-1)));
+    expect(first.done.length).toBe(sent.size);
+    expect(sent.size).toBeGreaterThan(0);
+    // Whatever this run sent is no longer owed: no later worker has to guess whether it went.
+    const left = (await w.ledger.get(KEY.source, KEY.identity))!.outbox ?? [];
+    expect(left.filter((a) => sent.has(updateMarkerLine(a.id)))).toEqual([]);
+
+    w.advance(WATCHDOG_DELAY_SECONDS * 1000);
+    expect((await runOutbox(KEY, w.deps)).status).toBe('done');
+    expect(c.comments).toHaveLength(40);
+  });
+
+  it("a worker whose claim is taken over after its comment went, before the close, writes nothing on the new worker's claim; that worker finds the comment by its marker (#15)", async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    w.advance(60_000);
+    let asked = 0;
+    let taken: number | undefined;
+    // The budget's answer for the close takes longer than the claim: another worker takes the outbox over meanwhile.
+    const gate: Gate = async () => {
+      if ((asked += 1) === 2) {
+        w.advance(CLAIM_MS + 1);
+        const e = (await w.ledger.get(KEY.source, KEY.identity))!;
+        expect(await w.ledger.swap(e, claimed(e, 'second', w.now()))).toBe(true);
+        taken = (await w.ledger.get(KEY.source, KEY.identity))?.rev;
+      }
+      return { go: true };
+    };
+    const outcome = await runLifecycle(resolved(), { ...w.deps, gate });
+    expect(outcome).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    const c = w.dd.cases[0]!;
+    expect(c.comments).toHaveLength(1);
+    expect(c.status).toBe('OPEN');
+    expect((await w.ledger.get(KEY.source, KEY.identity))?.rev).toBe(taken);
+
+    expect((await runOutbox(KEY, w.deps, 'second')).status).toBe('done');
+    expect(c.comments).toHaveLength(1);
+    expect(c.status).toBe('CLOSED');
   });
 
   it('a slot the rate budget refuses (#15): nothing sent, the slot kept on the action, a trigger re-armed just before it; back early, the run waits for its slot and sends once', async () => {

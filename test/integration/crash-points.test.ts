@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DURABLE_STEPS, type DurableStep } from '../../lambda/delivery/steps.js';
 import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
 import type { AlertWork } from '../../lambda/lifecycle/work.js';
-import { Crasher, drain, firing, ingest, lostAnswer, lostRequest, newWorld, note, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
+import { Crasher, drain, firing, ingest, lostAnswer, lostRequest, newWorld, note, paced, rateLimited, refused, resolved, snapshot, type World } from '../support/crash.js';
 
 /**
  * Issue 13: the work is stopped at every durable step of every path (the code's own DURABLE_STEPS
@@ -72,6 +72,24 @@ const PATHS: readonly Path[] = [
   { name: 'two notes, then the resolve', ends: 'CLOSED', comments: 3, setup: (w) => fire(w, firing()), events: () => [note('n1'), note('n2'), resolved()] },
   { name: 'note while the create is queued (429): behind it', ends: 'OPEN', comments: 1, setup: async () => undefined, events: (w) => ((w.faults.createCase = [rateLimited]), [firing(), note('n1')]) },
   { name: 'note: comment answer lost -> found in the timeline', ends: 'OPEN', comments: 1, setup: (w) => fire(w, firing()), events: () => [note('n1')], faults: (w) => void (w.faults.addComment = [lostAnswer]) },
+  // Issue 15: the rate budget gives the create a slot a window away: the intent is written deferred to it, unclaimed.
+  { name: 'first create deferred by the rate budget to a slot', ends: 'OPEN', setup: (w) => paced(w, { limit: 2, periodMs: 60_000 }), events: () => [firing()] },
+  {
+    name: 'first create deferred to a slot, then resolved and fired again before it: one case, open', ends: 'OPEN',
+    setup: (w) => paced(w, { limit: 2, periodMs: 60_000 }),
+    events: () => [firing(), resolved(), firing()],
+  },
+  {
+    // The budget allows one update a window: the comment goes at once, the close gets the next window's slot
+    // (the comment is recorded with the close's deferral).
+    name: "resolve paced by the rate budget: the comment at once, the close at its slot", ends: 'CLOSED', comments: 1,
+    setup: async (w) => {
+      await fire(w, firing());
+      w.clock = Math.ceil(w.clock / 61_200) * 61_200;
+      await paced(w, { limit: 1, periodMs: 60_000 }, 0);
+    },
+    events: () => [resolved()],
+  },
   { name: 'create 429 -> retry function', ends: 'OPEN', setup: async () => undefined, events: () => [firing()], faults: (w) => void (w.faults.createCase = [rateLimited]) },
   {
     name: 'deferred resolve: create 429, resolve while creating', ends: 'CLOSED',

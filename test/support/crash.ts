@@ -2,13 +2,16 @@ import type { SQSEvent } from 'aws-lambda';
 import type { DatadogClient } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { runNote } from '../../lambda/delivery/note.js';
+import { RateBudget, type Pacer } from '../../lambda/delivery/rate-budget.js';
 import { runLifecycle } from '../../lambda/delivery/run.js';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type ActionQueue, type OutboxTrigger, type PendingAction } from '../../lambda/delivery/queue.js';
 import type { DurableStep, StepHook } from '../../lambda/delivery/steps.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import { MemoryRateBudgetStore, type RateShape } from '../../lambda/ledger/rate-budget-store.js';
 import type { Ledger } from '../../lambda/ledger/types.js';
 import { resolvePolicy } from '../../lambda/lifecycle/policy.js';
 import type { AlertWork } from '../../lambda/lifecycle/work.js';
+import { INGEST_PACE_WAIT_MS } from '../../lambda/ingest/handler.js';
 import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
@@ -65,7 +68,22 @@ export interface World {
   readonly faults: Partial<Record<keyof DatadogClient, (() => DatadogError)[]>>;
   /** How long the next reads of a case's timeline take (ms on the world's clock), consumed in order. */
   readonly slowTimeline: number[];
+  /** The shared rate budget every invocation asks (issue 15), when the path paces its calls (paced()). */
+  pace?: Pacer;
   clock: number;
+}
+
+/**
+ * Gives the world a shared rate budget of `shape` (the limit Datadog stated), with `booked` of the
+ * current window's slots already taken (all of them by default: the next call gets a slot in a later
+ * window, not close by).
+ */
+export async function paced(world: World, shape: RateShape, booked = shape.limit): Promise<void> {
+  const store = new MemoryRateBudgetStore();
+  await store.learn('cases_write', { shape });
+  const pace = new RateBudget({ store });
+  for (let i = 0; i < booked; i += 1) await pace.reserve('create', world.clock);
+  world.pace = pace;
 }
 
 export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
@@ -165,6 +183,11 @@ function depsOf(world: World, fence: Fence, crasher: Crasher | undefined) {
     now: () => world.clock,
     random: () => 0,
     steps: crasher?.hook(fence),
+    // The budget's own store is not fenced: its bookings are no effect on a case (a slot booked and not used is only lost).
+    pace: world.pace,
+    // Waiting for a slot moves the world's clock (the ingest's wait; the retry function passes its own).
+    paceWaitMs: INGEST_PACE_WAIT_MS,
+    sleep: async (ms: number) => void (world.clock += Math.max(0, ms)),
   };
 }
 
@@ -206,6 +229,8 @@ export async function drain(world: World, crasher?: Crasher, rounds = 80): Promi
         logger: silentLogger,
         now: deps.now,
         random: deps.random,
+        ...(deps.pace !== undefined ? { pace: deps.pace } : {}),
+        sleep: deps.sleep,
         ...(deps.steps !== undefined ? { steps: deps.steps } : {}),
       });
       const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action: m.action, reason: 'test', enqueuedAt: world.clock });
