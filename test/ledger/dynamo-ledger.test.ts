@@ -1,23 +1,30 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger, FIRING_COUNT_GRACE_SECONDS, alertPk, deliveryPk, thresholdPk } from '../../lambda/ledger/dynamo-ledger.js';
+import { signedDynamo } from '../../lambda/shared/dynamodb-api.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { ledgerContract } from './contract.js';
 
 const TABLE = 'case-bridge-ledger';
+const SIGNED_TABLE = 'case-bridge-ledger-signed';
 let dynamo: LocalDynamo;
 let ledger: DynamoLedger;
+let signedLedger: DynamoLedger;
 
 beforeAll(async () => {
   dynamo = await startDynalite();
   await dynamo.createLedgerTable(TABLE);
   ledger = new DynamoLedger({ client: dynamo.client, tableName: TABLE });
+  // The deployed functions' path (#15, cold start): signed requests without the SDK's client.
+  await dynamo.createLedgerTable(SIGNED_TABLE);
+  signedLedger = new DynamoLedger({ client: signedDynamo({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, endpoint: dynamo.endpoint }), tableName: SIGNED_TABLE });
 });
 afterAll(async () => {
   await dynamo?.close();
 });
 
 ledgerContract('DynamoLedger (dynalite)', () => ledger);
+ledgerContract('DynamoLedger over signed requests, as in Lambda (dynalite)', () => signedLedger);
 
 describe('DynamoLedger item layout', () => {
   it('stores alerts under alert#<source>#<identity> and deliveries with an epoch-seconds expiresAt', async () => {
