@@ -57,6 +57,14 @@ describe('signed requests without the SDK clients', () => {
     const out = await localSqsClient(sqs.endpoint).send(new ReceiveMessageCommand({ QueueUrl: sqs.retryQueueUrl, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
     expect(out.Messages?.[0]?.Body).toBe('{"hello":1}');
     expect(out.Messages?.[0]?.MessageAttributes?.['source']?.StringValue).toBe('github');
+    // Non-ASCII text (its bytes counted and signed), a number attribute and a delay, as the retry queue's messages have them.
+    // (Within the BMP: fauxqs refuses characters beyond U+FFFF, which SQS takes.)
+    const body = '{"title":"Störung ✓ 日本"}';
+    await send({ QueueUrl: sqs.dlqUrl, MessageBody: body, DelaySeconds: 1, MessageAttributes: { attempt: { DataType: 'Number', StringValue: '3' }, reason: { DataType: 'String', StringValue: 'Datadog answered 503…' } } });
+    const delayed = await localSqsClient(sqs.endpoint).send(new ReceiveMessageCommand({ QueueUrl: sqs.dlqUrl, MessageAttributeNames: ['All'], WaitTimeSeconds: 3 }));
+    expect(delayed.Messages?.[0]?.Body).toBe(body);
+    expect(delayed.Messages?.[0]?.MessageAttributes?.['attempt']).toMatchObject({ DataType: 'Number', StringValue: '3' });
+    expect(delayed.Messages?.[0]?.MessageAttributes?.['reason']?.StringValue).toBe('Datadog answered 503…');
   });
 
   it('Secrets Manager: the secret text; a secret that does not exist is a configuration error, not tried again', async () => {
