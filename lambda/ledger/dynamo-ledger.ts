@@ -258,7 +258,8 @@ export class DynamoLedger implements Ledger {
         if (!isConditionFailure(error)) throw error;
       }
       const existing = await this.get(input.source, input.identity);
-      if (existing !== undefined) return { won: false, entry: existing };
+      // Our own put, its answer lost and sent again by the retry: the intent id is ours alone.
+      if (existing !== undefined) return { won: existing.intentId === entry.intentId, entry: existing };
     }
     throw new LedgerError(`ledger entry for ${input.source} ${input.identity} keeps changing; try again`);
   }
@@ -471,10 +472,13 @@ export class DynamoLedger implements Ledger {
   async claimDelivery(source: string, deliveryId: string, now: number, staleMs: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<DeliveryClaim> {
     const nowSeconds = Math.floor(now / 1000);
     const key = { [LEDGER_PARTITION_KEY]: s(deliveryPk(source, deliveryId)) };
+    // Ours alone: a put that happened but whose answer was lost is sent again (the retry) and fails its
+    // condition on our own claim, which the read below then knows.
+    const claimToken = newIntentId();
     try {
       await (await this.calls()).putItem({
         TableName: this.table,
-        Item: { ...key, [LEDGER_TTL_ATTRIBUTE]: n(nowSeconds + ttlSeconds), seenAt: n(now), pending: { BOOL: true } },
+        Item: { ...key, [LEDGER_TTL_ATTRIBUTE]: n(nowSeconds + ttlSeconds), seenAt: n(now), pending: { BOOL: true }, claimToken: s(claimToken) },
         // Absent, expired, or claimed by a worker that never stored its outcome (older than staleMs).
         ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now OR (#pending = :true AND #seenAt <= :stale)',
         ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY, '#expiresAt': LEDGER_TTL_ATTRIBUTE, '#pending': 'pending', '#seenAt': 'seenAt' },
@@ -485,7 +489,8 @@ export class DynamoLedger implements Ledger {
       if (!isConditionFailure(error)) throw error;
     }
     const res = await (await this.calls()).getItem({ TableName: this.table, Key: key, ConsistentRead: true });
-    return res.Item?.['pending']?.BOOL === true ? 'in_progress' : 'done';
+    if (res.Item?.['pending']?.BOOL !== true) return 'done';
+    return res.Item['claimToken']?.S === claimToken ? 'claimed' : 'in_progress';
   }
 
   async finishDelivery(source: string, deliveryId: string, now: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<void> {

@@ -199,6 +199,12 @@ export function awsJsonClient(
       body: Buffer.from(JSON.stringify(input, options.replacer), 'utf8'),
       what: `${options.what} ${operation}`,
     });
-    return text === '' ? {} : (JSON.parse(text, options.reviver) as unknown);
+    if (text === '') return {};
+    try {
+      return JSON.parse(text, options.reviver) as unknown;
+    } catch {
+      // V8's SyntaxError quotes the text around the fault, which may be a secret: neither it nor the text is kept.
+      throw new AwsServiceError('UnreadableAnswer', `${options.what} ${operation} answered 200 with a body that is not JSON (${text.length} characters)`, 200);
+    }
   };
 }

@@ -1,7 +1,10 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger, FIRING_COUNT_GRACE_SECONDS, alertPk, deliveryPk, thresholdPk } from '../../lambda/ledger/dynamo-ledger.js';
 import { signedDynamo } from '../../lambda/shared/dynamodb-api.js';
+import { createLedgerClient } from '../../lambda/ledger/lambda-ledger.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { ledgerContract } from './contract.js';
 
@@ -88,4 +91,66 @@ describe('DynamoLedger with a client made on first use (the Lambda entries)', ()
     expect(await flaky.get('github', 'flaky/1')).toBeUndefined();
     expect(calls).toBe(2);
   });
+});
+
+/**
+ * DynamoDB in front of dynalite that, for the operations `drop` names (once each), lets the write
+ * happen and then closes the connection instead of answering: an answer lost to a reset or a timeout,
+ * which the SDK's retry and the signed requests' alike send again.
+ */
+async function losingAnswers(target: string, drop: Set<string>): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const operation = String(req.headers['x-amz-target']).split('.').pop()!;
+      const forward = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
+        const body: Buffer[] = [];
+        answer.on('data', (c: Buffer) => body.push(c));
+        answer.on('end', () => {
+          if (drop.delete(operation)) {
+            req.socket.destroy();
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 500, answer.headers).end(Buffer.concat(body));
+        });
+      });
+      forward.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+describe('DynamoLedger when a conditional write happened but its answer was lost (sent again by the retry)', () => {
+  const clients = {
+    'signed requests': (endpoint: string) => signedDynamo({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, endpoint }),
+    "the SDK's client (the Lambda functions' bounds: one retry)": (endpoint: string) => async () => createLedgerClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  };
+  for (const [name, client] of Object.entries(clients)) {
+    it(`${name}: the delivery claimed and the create begun are its own, not another request's`, async () => {
+      const proxy = await losingAnswers(dynamo.endpoint, new Set(['PutItem']));
+      try {
+        const lossy = new DynamoLedger({ client: client(proxy.endpoint), tableName: SIGNED_TABLE });
+        const now = Date.now();
+        expect(await lossy.claimDelivery('github', `lost-${name}`, now, 20_000)).toBe('claimed');
+        const again = await losingAnswers(dynamo.endpoint, new Set(['PutItem']));
+        try {
+          const create = await new DynamoLedger({ client: client(again.endpoint), tableName: SIGNED_TABLE }).beginCreate({ source: 'github', identity: `lost/${name}`, now });
+          expect(create.won).toBe(true);
+          expect(create.entry.state).toBe('creating');
+        } finally {
+          await again.close();
+        }
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 });

@@ -1,4 +1,8 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { signedS3Put } from '../../lambda/journal/s3-put.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager.js';
@@ -53,6 +57,14 @@ describe('signed requests without the SDK clients', () => {
     const out = await localSqsClient(sqs.endpoint).send(new ReceiveMessageCommand({ QueueUrl: sqs.retryQueueUrl, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
     expect(out.Messages?.[0]?.Body).toBe('{"hello":1}');
     expect(out.Messages?.[0]?.MessageAttributes?.['source']?.StringValue).toBe('github');
+    // Non-ASCII text (its bytes counted and signed), a number attribute and a delay, as the retry queue's messages have them.
+    // (Within the BMP: fauxqs refuses characters beyond U+FFFF, which SQS takes.)
+    const body = '{"title":"Störung ✓ 日本"}';
+    await send({ QueueUrl: sqs.dlqUrl, MessageBody: body, DelaySeconds: 1, MessageAttributes: { attempt: { DataType: 'Number', StringValue: '3' }, reason: { DataType: 'String', StringValue: 'Datadog answered 503…' } } });
+    const delayed = await localSqsClient(sqs.endpoint).send(new ReceiveMessageCommand({ QueueUrl: sqs.dlqUrl, MessageAttributeNames: ['All'], WaitTimeSeconds: 3 }));
+    expect(delayed.Messages?.[0]?.Body).toBe(body);
+    expect(delayed.Messages?.[0]?.MessageAttributes?.['attempt']).toMatchObject({ DataType: 'Number', StringValue: '3' });
+    expect(delayed.Messages?.[0]?.MessageAttributes?.['reason']?.StringValue).toBe('Datadog answered 503…');
   });
 
   it('Secrets Manager: the secret text; a secret that does not exist is a configuration error, not tried again', async () => {
@@ -92,5 +104,37 @@ describe('signed requests without the SDK clients', () => {
     expect(awsConfigFromEnv({ ...lambda, AWS_SECRET_ACCESS_KEY: '' }, 'DYNAMODB')).toBeUndefined();
     expect(awsConfigFromEnv({ ...lambda, AWS_REGION: 'eu-isoe-west-1' }, 'DYNAMODB')).toBeUndefined();
     expect(awsConfigFromEnv({ ...lambda, AWS_USE_DUALSTACK_ENDPOINT: 'true' }, 'DYNAMODB')).toBeUndefined();
+  });
+
+  it("sends each request to the host the SDK's clients resolve, in every partition it builds endpoints for", async () => {
+    /** The URL an SDK client would send its first request to (a handler that keeps it and answers nothing). */
+    const sdkUrl = async (send: (requestHandler: { handle(request: { hostname: string; path: string }): Promise<never> }) => Promise<unknown>): Promise<string> => {
+      let url = '';
+      await send({
+        handle: async (request) => {
+          url = `https://${request.hostname}${request.path}`;
+          throw new Error('kept');
+        },
+      }).catch(() => undefined);
+      return url;
+    };
+    /** The URL a signed request is sent to. */
+    const signedUrl = async (send: (fetch: HttpFetch) => Promise<unknown>): Promise<string> => {
+      let url = '';
+      await send(async (to) => {
+        url = to;
+        return { ok: true, status: 200, headers: { get: () => null }, text: async () => '{"SecretString":"{}"}' };
+      });
+      return url;
+    };
+    for (const region of ['us-east-1', 'us-gov-west-1', 'cn-north-1', 'eu-central-2', 'ap-southeast-7', 'mx-central-1', 'il-central-1']) {
+      const sdk = { region, credentials: CREDENTIALS, maxAttempts: 1 };
+      const config = (fetch: HttpFetch): AwsConfig => ({ region, credentials: CREDENTIALS, fetch });
+      expect(await signedUrl((fetch) => signedDynamo(config(fetch)).getItem({ TableName: 't', Key: {} }))).toBe(await sdkUrl((requestHandler) => new DynamoDBClient({ ...sdk, requestHandler }).send(new GetItemCommand({ TableName: 't', Key: {} }))));
+      expect(await signedUrl((fetch) => signedSecretLoader('s', config(fetch))())).toBe(await sdkUrl((requestHandler) => new SecretsManagerClient({ ...sdk, requestHandler }).send(new GetSecretValueCommand({ SecretId: 's' }))));
+      expect(await signedUrl((fetch) => signedS3Put('bucket', config(fetch))({ Key: 'github/2026-04-01/d1', Body: 'x', ContentType: 'text/plain' }))).toBe(
+        await sdkUrl((requestHandler) => new S3Client({ ...sdk, requestHandler }).send(new PutObjectCommand({ Bucket: 'bucket', Key: 'github/2026-04-01/d1', Body: 'x' }))),
+      );
+    }
   });
 });
