@@ -140,7 +140,8 @@ export function benchHandler(): Handler {
   const datadog = fakeDatadog;
   const pt = new PowertoolsLogger({ serviceName: LOG_SERVICE, logFormatter: new BridgeLogFormatter(), logLevel: 'INFO' });
   const { logger, powertools } = createPowertoolsLogger({ powertools: pt });
-  const metrics = new PowertoolsMetrics(new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service.value }));
+  // The EMF lines are written as the stack writes them (one line a document), to nowhere.
+  const metrics = new PowertoolsMetrics(new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service.value }), (line) => void nowhere.write(`${line}\n`));
   // Both write through a private `console` (node:console on stdout): the same Console, on nowhere.
   const quiet = new Console({ stdout: nowhere, stderr: nowhere });
   Object.assign(powertools, { console: quiet });
