@@ -154,6 +154,9 @@ const NUMBER_FIELDS = [
   'lastResolveAt',
 ] as const;
 
+/** The attribute of an alert's item naming the swap that wrote it last (swap's lost answers; not part of the entry). */
+const WRITE_ID = 'writeId';
+
 function toItem(entry: LedgerEntry): Item {
   const item: Item = { [LEDGER_PARTITION_KEY]: { S: alertPk(entry.source, entry.identity) } };
   for (const f of STRING_FIELDS) {
@@ -418,17 +421,20 @@ export class DynamoLedger implements Ledger {
 
   async swap(before: LedgerEntry | undefined, after: LedgerEntry): Promise<boolean> {
     const next = swapped(before, after, undefined);
+    // Ours alone: a write that happened but whose answer was lost is sent again by the retry and
+    // refused by its own condition (rev moved); the read after a refusal then knows it as ours.
+    const writeId = newIntentId();
     if (before === undefined) {
       try {
         await (await this.calls()).putItem({
           TableName: this.table,
-          Item: toItem({ ...next, occurrences: after.occurrences, lastSeen: after.lastSeen }),
+          Item: { ...toItem({ ...next, occurrences: after.occurrences, lastSeen: after.lastSeen }), [WRITE_ID]: s(writeId) },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': LEDGER_PARTITION_KEY },
         });
         return true;
       } catch (error) {
-        if (isConditionFailure(error)) return false;
+        if (isConditionFailure(error)) return this.wroteLast(after, writeId);
         throw error;
       }
     }
@@ -447,7 +453,7 @@ export class DynamoLedger implements Ledger {
     const updated = await this.update(
       { source: after.source, identity: after.identity },
       {
-        set,
+        set: { ...set, [WRITE_ID]: s(writeId) },
         ...(added !== 0 ? { add: { occurrences: n(added) } } : {}),
         remove,
         // swap sets rev itself (before's + 1).
@@ -466,7 +472,17 @@ export class DynamoLedger implements Ledger {
               },
       },
     );
-    return updated !== undefined;
+    return updated !== undefined || this.wroteLast(after, writeId);
+  }
+
+  /**
+   * After swap's condition refused it: true when the stored entry's last swap is this one (`writeId`),
+   * which landed before its answer was lost; false when another write won or came after it (as before). One consistent read, only
+   * on a refusal. (An entry written by a version without `writeId`, or put whole since, has none.)
+   */
+  private async wroteLast(key: AlertKey, writeId: string): Promise<boolean> {
+    const res = await (await this.calls()).getItem({ TableName: this.table, Key: { [LEDGER_PARTITION_KEY]: s(alertPk(key.source, key.identity)) }, ConsistentRead: true });
+    return res.Item?.[WRITE_ID]?.S === writeId;
   }
 
   async claimDelivery(source: string, deliveryId: string, now: number, staleMs: number, ttlSeconds: number = DELIVERY_TTL_SECONDS): Promise<DeliveryClaim> {

@@ -7,6 +7,7 @@ import { signedDynamo } from '../../lambda/shared/dynamodb-api.js';
 import { createLedgerClient } from '../../lambda/ledger/lambda-ledger.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { ledgerContract } from './contract.js';
+import type { LedgerEntry } from '../../lambda/ledger/types.js';
 
 const TABLE = 'case-bridge-ledger';
 const SIGNED_TABLE = 'case-bridge-ledger-signed';
@@ -148,6 +149,29 @@ describe('DynamoLedger when a conditional write happened but its answer was lost
         } finally {
           await again.close();
         }
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it(`${name}: a transition whose write landed is known as written, whether it made the entry or moved it`, async () => {
+      const now = Date.now();
+      const identity = `lost-swap/${name}`;
+      const plain = new DynamoLedger({ client: client(dynamo.endpoint), tableName: SIGNED_TABLE });
+      const proxy = await losingAnswers(dynamo.endpoint, new Set(['PutItem', 'UpdateItem']));
+      try {
+        const lossy = new DynamoLedger({ client: client(proxy.endpoint), tableName: SIGNED_TABLE });
+        const seed = await plain.beginCreate({ source: 'github', identity: `${identity}-seed`, now });
+        const first: LedgerEntry = { ...seed.entry, identity, state: 'open', caseId: 'case-1', caseKey: 'DDFC-1' };
+        // Its put happened, its answer was lost; the retry's put is refused by the entry it made.
+        expect(await lossy.swap(undefined, first)).toBe(true);
+        const stored = await plain.get('github', identity);
+        expect(stored).toMatchObject({ state: 'open', caseKey: 'DDFC-1' });
+        // Its update happened, its answer was lost; the retry is refused by the rev it moved.
+        expect(await lossy.swap(stored, { ...stored!, state: 'closed' })).toBe(true);
+        expect(await plain.get('github', identity)).toMatchObject({ state: 'closed', rev: (stored!.rev ?? 0) + 1 });
+        // Another worker's write is still another's: a swap from the old entry is refused.
+        expect(await plain.swap(stored, { ...stored!, state: 'resolved' })).toBe(false);
       } finally {
         await proxy.close();
       }
