@@ -63,6 +63,13 @@ module.exports = {
       to: { path: '^(lib|bin|scripts|bench|test)/' },
     },
     {
+      name: 'lambda-no-dev-dependencies',
+      comment: 'the functions run only what package.json ships (dependencies): a devDependency (e.g. Powertools, kept as the reference of test/shared/powertools-reference.test.ts) never reaches a bundle; type-only imports are erased',
+      severity: 'error',
+      from: { path: '^lambda/', pathNot: '^lambda/local/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'lib-not-above',
       comment: 'the stack (lib/) does not import bin/, scripts/, the bench or the tests',
       severity: 'error',

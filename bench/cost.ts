@@ -7,7 +7,7 @@
  *   message: the event source at low traffic), DynamoDB read and write request units (computed by the
  *   emulator from the real items), SQS requests (the functions' sends; the event source's receives
  *   that got a message and its deletes), S3 and any other AWS call, Secrets Manager calls, the bytes
- *   each function wrote to its log (Powertools' lines and the EMF blobs);
+ *   each function wrote to its log (the JSON log lines and the EMF blobs);
  * - modelled: the access log line (the stage's format, lib/access-log.ts, filled with typical values),
  *   Lambda's own platform records when the functions' system log level lets them through, and the
  *   billed duration: the invocation's CPU time measured here, scaled to the share of a vCPU the

@@ -142,8 +142,8 @@ export async function measureStages(size: Size, handlerP50Us: number): Promise<S
     // A copy each time: the journal writes a record's JSON out once (recordJson).
     ['journal put (record JSON, deflate, PutItem)', () => journal.update(id, () => ({ ...firstFiring }), { expectNew: true }), true],
     ['archive put (headers, PutObject)', () => archive.put({ source: 'github', id, receivedAt, body: archivedBody, headers }), true],
-    ['Powertools log line (the delivery line)', () => logger.info('delivery', { source: 'github', delivery: id, deliveryId: firstFiring.senderDeliveryId, status: 'created', answer: 201, trace: 'verified; rule "github issues"; created DDFC-1', ms: 12 }), false],
-    ['Powertools metrics: a first firing\'s 5, flushed', oneWebhooksMetrics, false],
+    ['log line (the delivery line, lambda-logger)', () => logger.info('delivery', { source: 'github', delivery: id, deliveryId: firstFiring.senderDeliveryId, status: 'created', answer: 201, trace: 'verified; rule "github issues"; created DDFC-1', ms: 12 }), false],
+    ['EMF metrics: a first firing\'s 5, flushed', oneWebhooksMetrics, false],
     // Not in the handler's figure (its AWS calls are stubbed above the SDK's send): what one call costs in the SDK.
     ['  not in it: DynamoDB PutItem, SDK to HTTP', putRecord, true],
     ['  not in it: S3 PutObject, SDK to HTTP', putObject, true],

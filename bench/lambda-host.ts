@@ -2,7 +2,7 @@
  * A function's container, locally: a fresh Node process that imports a built bundle (as the Lambda
  * runtime does) and runs one invocation at a time when asked over IPC. Per invocation it reports the
  * answer, the CPU time and wall time, and what the function wrote to stdout and stderr (what Lambda
- * sends to CloudWatch Logs as application log events: Powertools' JSON lines and the EMF blobs).
+ * sends to CloudWatch Logs as application log events: the JSON log lines and the EMF blobs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

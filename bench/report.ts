@@ -33,7 +33,7 @@ function table(rows: string[][]): void {
 
 /** Per-webhook CPU of the handler against the floor, one row per payload size. */
 export function reportCpu(sizes: readonly SizeResult[]): void {
-  say(`Per-webhook CPU time (process.cpuUsage per batch, p50 over batches): GitHub issues.opened through the middy handler, body ${BASE64 ? 'base64-encoded (--base64)' : 'as text, as API Gateway hands over application/json'}, wired as deployed (journal, archive, Powertools logs and metrics), Datadog, the ledger, DynamoDB and S3 stubbed in process, vs the floor`);
+  say(`Per-webhook CPU time (process.cpuUsage per batch, p50 over batches): GitHub issues.opened through the middy handler, body ${BASE64 ? 'base64-encoded (--base64)' : 'as text, as API Gateway hands over application/json'}, wired as deployed (journal, archive, JSON logs and EMF metrics), Datadog, the ledger, DynamoDB and S3 stubbed in process, vs the floor`);
   say('floor = JSON.parse(body) + HMAC-SHA256(bytes) + JSON.stringify(the case body the handler sends); TOOLCHAIN.md\'s floor stringifies a fixed 1 KB case instead (last two columns)');
   table([
     ['payload', 'case body', 'handler p50', 'handler mean', 'floor p50', 'floor mean', 'ratio', 'parse', 'hmac', 'stringify', 'wall p50 h/floor', 'handler calls', '1 KB-case floor', 'ratio to it'],

@@ -2,11 +2,8 @@
  * What the bench times, side by side: the ingest handler as deployed (Datadog, the ledger and the journal and archive stores stubbed in
  * process) and the floor, the least work any bridge does for the same webhook.
  */
-import { Console } from 'node:console';
 import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -15,10 +12,9 @@ import type { CaseCreateRequest } from '../lambda/datadog/schema.js';
 import { createIngestHandler } from '../lambda/ingest/handler.js';
 import type { CompiledRules } from '../lambda/mapping/compile-rules.js';
 import { loadRulesFile } from '../lambda/mapping/load-rules-file.js';
-import { METRICS } from '../lambda/shared/contract.js';
 import type { Logger } from '../lambda/shared/log.js';
-import { PowertoolsMetrics } from '../lambda/shared/metrics.js';
-import { BridgeLogFormatter, createPowertoolsLogger, LOG_SERVICE } from '../lambda/shared/powertools-logger.js';
+import { EmfMetrics } from '../lambda/shared/metrics.js';
+import { createLambdaLogger } from '../lambda/shared/lambda-logger.js';
 import { DynamoJournal } from '../lambda/journal/dynamo-journal.js';
 import { JOURNAL_SOURCES } from '../lambda/journal/lambda-stores.js';
 import { S3Archive } from '../lambda/journal/s3-archive.js';
@@ -120,7 +116,7 @@ export interface DeployedParts {
   readonly journal: DynamoJournal;
   readonly archive: S3Archive;
   readonly logger: Logger;
-  readonly metrics: PowertoolsMetrics;
+  readonly metrics: EmfMetrics;
 }
 let parts: DeployedParts | undefined;
 export function deployedParts(): DeployedParts {
@@ -130,7 +126,7 @@ export function deployedParts(): DeployedParts {
 
 /**
  * The ingest handler as lambda/ingest/index.ts wires it in the stack (issue 16: the delivery journal
- * and the raw archive keeping every delivery, the default; Powertools JSON log lines at LOG_LEVEL
+ * and the raw archive keeping every delivery, the default; JSON log lines at LOG_LEVEL
  * info and EMF metrics flushed after every invocation), with Datadog, the ledger, the journal table
  * and the archive bucket stubbed in process at their calls, and the log and EMF lines formatted and
  * then dropped instead of written to stdout.
@@ -138,14 +134,9 @@ export function deployedParts(): DeployedParts {
 export function benchHandler(): Handler {
   const secrets: SecretsProvider = { get: async () => SECRETS, refresh: async () => SECRETS };
   const datadog = fakeDatadog;
-  const pt = new PowertoolsLogger({ serviceName: LOG_SERVICE, logFormatter: new BridgeLogFormatter(), logLevel: 'INFO' });
-  const { logger, powertools } = createPowertoolsLogger({ powertools: pt });
-  // The EMF lines are written as the stack writes them (one line a document), to nowhere.
-  const metrics = new PowertoolsMetrics(new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service.value }), (line) => void nowhere.write(`${line}\n`));
-  // Both write through a private `console` (node:console on stdout): the same Console, on nowhere.
-  const quiet = new Console({ stdout: nowhere, stderr: nowhere });
-  Object.assign(powertools, { console: quiet });
-  Object.assign(metrics.powertools, { console: quiet });
+  // The log and EMF lines are written as the stack writes them (one line each, on a stream), to nowhere.
+  const logger = createLambdaLogger({ level: 'info', write: (line) => void nowhere.write(`${line}\n`), env: {} });
+  const metrics = new EmfMetrics((line) => void nowhere.write(`${line}\n`));
   const journal = new DynamoJournal({ client: stubClient('journal') as unknown as DynamoDBClient, tableName: 'case-bridge-journal', sources: JOURNAL_SOURCES });
   const archive = new S3Archive({ client: stubClient('archive') as unknown as S3Client, bucket: 'case-bridge-archive', sources: JOURNAL_SOURCES });
   parts = { journal, archive, logger, metrics };
@@ -164,7 +155,7 @@ export function benchHandler(): Handler {
   });
   // lambda/ingest/index.ts's entry around every webhook: the invocation's context, then the metrics flushed.
   return async (event, context) => {
-    powertools.addContext(context);
+    logger.addContext(context);
     try {
       return (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
     } finally {

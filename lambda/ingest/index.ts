@@ -3,8 +3,8 @@ import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { compileRules } from '../mapping/compile-rules.js';
 import { usePrecompiledExpressions, type PrecompiledExpressions } from '../mapping/expression.js';
 import { parseLambdaEnv } from '../shared/env.js';
-import { PowertoolsMetrics } from '../shared/metrics.js';
-import { createPowertoolsLogger } from '../shared/powertools-logger.js';
+import { EmfMetrics } from '../shared/metrics.js';
+import { createLambdaLogger } from '../shared/lambda-logger.js';
 import { lambdaSqsSend, SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createSecretsProvider, lambdaSecretLoader } from '../shared/secrets.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -23,9 +23,9 @@ declare const __CASE_BRIDGE_RULES__: unknown;
 declare const __CASE_BRIDGE_EXPRESSIONS__: PrecompiledExpressions;
 
 const env = parseLambdaEnv();
-// Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every invocation.
-const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL });
-const metrics = new PowertoolsMetrics();
+// JSON log lines (redacted; lambda-logger.ts) and EMF metrics, flushed after every invocation.
+const logger = createLambdaLogger({ level: env.LOG_LEVEL });
+const metrics = new EmfMetrics();
 // The shared rate budget (issue 15): one item in the ledger table, its client made on first use.
 const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE);
 // Validated at synth (lib/rules-asset.ts); each source's settings, policy and rules are built on its first webhook.
@@ -67,7 +67,7 @@ const ingest = createIngestHandler({
  * (IAM only: API Gateway hands the function only its own event shape), answered with the report.
  */
 export async function handler(event: APIGatewayProxyEventV2 | JsonObject, context: Context): Promise<APIGatewayProxyStructuredResultV2 | ReplayReport> {
-  powertools.addContext(context);
+  logger.addContext(context);
   try {
     if (isReplayEvent(event)) return await ingest.replay(parseReplayRequest(event[REPLAY_EVENT_KEY]), context);
     if (isAlarmStateChangeEvent(event)) return await ingest.handleTrusted('cloudwatch', event as JsonObject, context.awsRequestId);

@@ -3,8 +3,8 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDatadogClient } from '../datadog/client.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
 import { parseLambdaEnv } from '../shared/env.js';
-import { PowertoolsMetrics } from '../shared/metrics.js';
-import { createPowertoolsLogger } from '../shared/powertools-logger.js';
+import { EmfMetrics } from '../shared/metrics.js';
+import { createLambdaLogger } from '../shared/lambda-logger.js';
 import { createSecretsProvider, lambdaSecretLoader } from '../shared/secrets.js';
 import { SqsActionQueue } from '../delivery/sqs-queue.js';
 import { createRetryHandler } from './handler.js';
@@ -17,9 +17,9 @@ import { lambdaJournal } from '../journal/lambda-stores.js';
 // Everything below runs once per container.
 
 const env = parseLambdaEnv();
-// Powertools JSON lines (our redaction applied first) and EMF metrics, flushed after every batch.
-const { logger, powertools } = createPowertoolsLogger({ level: env.LOG_LEVEL, fields: { function: 'retry' } });
-const metrics = new PowertoolsMetrics();
+// JSON log lines (redacted; lambda-logger.ts) and EMF metrics, flushed after every batch.
+const logger = createLambdaLogger({ level: env.LOG_LEVEL, fields: { function: 'retry' } });
+const metrics = new EmfMetrics();
 // The shared rate budget (issue 15): one item in the ledger table, its client made on first use.
 const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE);
 
@@ -39,7 +39,7 @@ const retry = createRetryHandler({
 });
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  powertools.addContext(context);
+  logger.addContext(context);
   try {
     return await retry(event, () => context.getRemainingTimeInMillis());
   } finally {

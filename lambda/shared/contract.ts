@@ -5,13 +5,13 @@
  */
 
 /**
- * The metrics (Powertools Metrics, EMF): namespace, the default `service` dimension Powertools adds
- * from `serviceName`, and every metric with the dimension set it is emitted with. A metric emitted
+ * The metrics (EMF, lambda/shared/metrics.ts): namespace, the `service` dimension every dimension set
+ * starts with, and every metric with the dimension set it is emitted with. A metric emitted
  * with another dimension set is a different CloudWatch metric and would not show on the dashboard.
  */
 export const METRICS = {
   namespace: 'CaseBridge',
-  /** Powertools' default dimension: `new Metrics({ namespace, serviceName: service.value })`. */
+  /** The dimension every metric has (first in each dimension set). */
   service: { name: 'service', value: 'case-bridge' },
   /** Dimensions {service, source}. */
   bySource: [

@@ -19,12 +19,22 @@ const SECRET_KEY = /secret|token|password|passwd|authorization|api[-_]?key|app[-
 const AUTH_VALUE = /\b(Bearer|Basic|Token|Digest)\s+[^\s"',;]+/gi;
 export const REDACTED = '[REDACTED]';
 
-/** `value` with credential-looking keys replaced and Authorization-looking strings cut to their scheme. */
+/** Whether a field named `key` holds a credential (its value is then never written). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+/**
+ * `value` with credential-looking keys replaced and Authorization-looking strings cut to their
+ * scheme. An error becomes its name, message and cause chain, each redacted (never its stack or its
+ * other own fields: test/e2e/log-redaction.test.ts); a bigint its digits, a date its ISO string.
+ */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[…]';
   if (typeof value === 'string') {
     return value.replace(AUTH_VALUE, (_m, scheme: string) => `${scheme} ${REDACTED}`);
   }
+  if (typeof value === 'bigint') return value.toString();
   if (value instanceof Error) {
     return {
       name: value.name,
@@ -32,6 +42,7 @@ export function redact(value: unknown, depth = 0): unknown {
       ...(value.cause !== undefined ? { cause: redact(value.cause, depth + 1) } : {}),
     };
   }
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};

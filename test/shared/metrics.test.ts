@@ -1,10 +1,11 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { METRICS } from '../../lambda/shared/contract.js';
 import {
+  EMF_LIMITS,
+  emfDocuments,
+  EmfMetrics,
   MemoryMetrics,
   noopMetrics,
-  PowertoolsMetrics,
 } from '../../lambda/shared/metrics.js';
 
 interface Emf {
@@ -12,7 +13,7 @@ interface Emf {
   [key: string]: unknown;
 }
 
-/** The EMF documents Powertools writes (its own Console on process.stdout) while `fn` runs. */
+/** The EMF documents written on process.stdout (EmfMetrics' default) while `fn` runs. */
 function captureEmf(fn: () => void): Emf[] {
   const lines: string[] = [];
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -35,9 +36,9 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe('PowertoolsMetrics (EMF)', () => {
+describe('EmfMetrics', () => {
   it('writes each dimension set as its own directive, with the namespace, the service dimension and the values, in one document (#15)', () => {
-    const metrics = new PowertoolsMetrics();
+    const metrics = new EmfMetrics();
     const docs = captureEmf(() => {
       metrics.rejected('github', METRICS.invalidSignatureReason);
       metrics.count('WebhooksReceived', 'github');
@@ -71,7 +72,7 @@ describe('PowertoolsMetrics (EMF)', () => {
   });
 
   it('keeps in separate documents the sets whose dimension values differ (two outcomes, two sources)', () => {
-    const metrics = new PowertoolsMetrics();
+    const metrics = new EmfMetrics();
     const docs = captureEmf(() => {
       metrics.count('WebhooksReceived', 'github');
       metrics.outcome('Deliveries', 'github', 'created');
@@ -88,8 +89,8 @@ describe('PowertoolsMetrics (EMF)', () => {
   });
 
   it('starts over after a flush and writes nothing (not even a warning) when nothing was recorded', () => {
-    const metrics = new PowertoolsMetrics();
-    // Powertools warns on its own Console (stderr) when it publishes nothing.
+    const metrics = new EmfMetrics();
+    // Powertools warned on stderr when it published nothing; nothing is written now either.
     const stderr = vi.spyOn(process.stderr, 'write');
     const first = captureEmf(() => {
       metrics.count('RateLimited', 'pagerduty');
@@ -107,14 +108,77 @@ describe('PowertoolsMetrics (EMF)', () => {
   });
 
   it('never throws from flush and clears what it could not write', () => {
-    const powertools = new Metrics({ namespace: 'CaseBridge', serviceName: 'case-bridge' });
-    vi.spyOn(powertools, 'serializeMetrics').mockImplementationOnce(() => {
-      throw new Error('stdout closed');
+    const written: string[] = [];
+    let closed = true;
+    const metrics = new EmfMetrics((line) => {
+      if (closed) throw new Error('stdout closed');
+      written.push(line);
     });
-    const metrics = new PowertoolsMetrics(powertools);
     metrics.count('DeadLettered', 'sentry');
-    expect(() => captureEmf(() => metrics.flush())).not.toThrow();
-    expect(powertools.hasStoredMetrics()).toBe(false);
+    expect(() => metrics.flush()).not.toThrow();
+    closed = false;
+    metrics.count('RetriesEnqueued', 'sentry');
+    metrics.flush();
+    expect(written).toHaveLength(1);
+    expect(JSON.parse(written[0]!)).not.toHaveProperty('DeadLettered');
+  });
+
+  it('stamps the documents of one flush with its time, to the millisecond', () => {
+    const written: string[] = [];
+    const metrics = new EmfMetrics((line) => void written.push(line), () => 1_764_000_000_123);
+    metrics.count('WebhooksReceived', 'github');
+    metrics.count('WebhooksReceived', 'sentry');
+    metrics.flush();
+    expect(written.map((l) => (JSON.parse(l) as Emf)._aws.Timestamp)).toEqual([1_764_000_000_123, 1_764_000_000_123]);
+  });
+
+  it('splits a metric of more than 100 values over documents of at most 100, each with the same dimensions (EMF limit)', () => {
+    const written: string[] = [];
+    const metrics = new EmfMetrics((line) => void written.push(line));
+    for (let i = 0; i < 250; i++) metrics.latency('github', i + 0.123);
+    metrics.count('CasesCreated', 'github', 3);
+    metrics.flush();
+    const docs = written.map((l) => JSON.parse(l) as Emf);
+    expect(docs).toHaveLength(3);
+    expect(docs.map((d) => (Array.isArray(d['DatadogLatency']) ? d['DatadogLatency'].length : 1))).toEqual([100, 100, 50]);
+    expect(docs.flatMap((d) => d['DatadogLatency'] as number[])).toEqual(Array.from({ length: 250 }, (_, i) => i + 0.12));
+    // The count once, in the first document; every document under {service, source}.
+    expect(docs.map((d) => d['CasesCreated'])).toEqual([3, undefined, undefined]);
+    for (const doc of docs) {
+      expect(doc).toMatchObject({ service: 'case-bridge', source: 'github' });
+      expect(doc._aws.CloudWatchMetrics).toHaveLength(1);
+      expect(doc._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service', 'source']]);
+    }
+  });
+});
+
+describe('emfDocuments (the EMF specification\'s limits)', () => {
+  const metric = (name: string, values: number[] = [1]) => ({ name, unit: 'Count' as const, values });
+
+  it('puts at most 100 metrics in a directive', () => {
+    const metrics = Array.from({ length: 230 }, (_, i) => metric(`M${i}`));
+    const docs = emfDocuments('CaseBridge', { source: 'github' }, metrics, 0);
+    expect(docs.map((d) => d._aws.CloudWatchMetrics[0]!.Metrics.length)).toEqual([100, 100, 30]);
+    expect(docs.every((d) => d._aws.CloudWatchMetrics[0]!.Metrics.length <= EMF_LIMITS.metricsPerDirective)).toBe(true);
+    expect(docs[2]).toMatchObject({ source: 'github', M229: 1 });
+    expect(docs[2]).not.toHaveProperty('M0');
+  });
+
+  it('takes 30 dimensions a set (service and 29) and refuses more', () => {
+    const dims = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`d${i}`, 'v']));
+    expect(emfDocuments('CaseBridge', dims(29), [metric('M')], 0)[0]!._aws.CloudWatchMetrics[0]!.Dimensions[0]).toHaveLength(30);
+    expect(() => emfDocuments('CaseBridge', dims(30), [metric('M')], 0)).toThrow(RangeError);
+  });
+
+  it('leaves out a dimension whose value is empty, and writes one value as a number and several as an array', () => {
+    const [doc] = emfDocuments('CaseBridge', { source: 'github', reason: '' }, [metric('One', [2]), metric('Two', [1, 2])], 7);
+    expect(doc).toEqual({
+      _aws: { Timestamp: 7, CloudWatchMetrics: [{ Namespace: 'CaseBridge', Dimensions: [['service', 'source']], Metrics: [{ Name: 'One', Unit: 'Count' }, { Name: 'Two', Unit: 'Count' }] }] },
+      service: 'case-bridge',
+      source: 'github',
+      One: 2,
+      Two: [1, 2],
+    });
   });
 });
 
