@@ -10,8 +10,7 @@ import { createSecretsProvider, lambdaSecretLoader } from '../shared/secrets.js'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
 import { isReplayEvent, parseReplayRequest, REPLAY_EVENT_KEY, type ReplayReport } from './replay.js';
-import { isAlarmStateChangeEvent } from '../sources/cloudwatch.js';
-import type { JsonObject } from '../sources/types.js';
+import { isAlarmStateChangeEvent, type JsonObject } from '../sources/types.js';
 import { lambdaDynamo, lambdaLedger } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
