@@ -268,10 +268,18 @@ export function validateRulesFile(input: unknown, origin = 'rules'): RulesFile {
  * it did anyway, the access throws the same ConfigError.
  */
 export function compileRules(input: unknown, options: { origin?: string; lazy?: boolean; validated?: boolean } = {}): CompiledRules {
-  const origin = options.origin ?? 'rules';
   // `validated`: `input` is validateRulesFile's output, made at synth and inlined (the Lambda): not
   // parsed a second time on every cold start (~4 ms).
-  const file: RulesFile = options.validated === true ? (input as RulesFile) : validateRulesFile(input, origin);
+  return compileRulesFile(options.validated === true ? (input as RulesFile) : validateRulesFile(input, options.origin ?? 'rules'), options);
+}
+
+/**
+ * compileRules of a file validateRulesFile returned (`validated`: at synth, the Lambda's). The
+ * Lambda entry calls this one, so its bundle leaves out the rules file's schema (./rules-schema.ts),
+ * which only validateRulesFile builds.
+ */
+export function compileRulesFile(file: RulesFile, options: { origin?: string; lazy?: boolean; validated?: boolean } = {}): CompiledRules {
+  const origin = options.origin ?? 'rules';
   const problems: string[] = [];
   const sources = new Map<SourceName, CompiledSource>();
 
