@@ -58,12 +58,13 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
  *   whose rules only use fast expressions never loads it. Each source's code is one
  *   (`__CASE_BRIDGE_LAZY_SOURCES__`, see lambda/sources/index.ts): loaded by the source's first
  *   webhook (a failed load is answered 503 source_unavailable), so a container serving GitHub never
- *   loads the other eight; the registry's names and defaults stay at start. Every file a cold start
- *   loads costs about 0.35 ms of CPU of its own (the ESM loader's resolve, read, link and evaluate,
- *   and this banner), and esbuild puts the modules shared by the entry and a lazy chunk in chunks
- *   of their own, also loaded at start: a lazy chunk pays only when what it leaves out outweighs
- *   that. Replay (4 KB) and a human's note (2 KB) were measured lazy too and cost more than they
- *   saved (two more files at start), so they stay in the entry;
+ *   loads the other eight; the registry's names and defaults and the helpers every source uses stay
+ *   at start. Every file costs CPU of its own: about 0.35 ms each loaded at start (the ESM
+ *   loader's resolve, read, link and evaluate, and this banner), about 1.3 ms for the one chunk a
+ *   first webhook imports; and esbuild puts the modules shared by the entry and a lazy chunk in
+ *   chunks of their own, also loaded at start. A lazy chunk pays only when what it leaves out
+ *   outweighs that: replay (4 KB) and a human's note (2 KB) were measured lazy too and cost more
+ *   than they saved (two more files at start), so they stay in the entry;
  * - `http` and `node:http` aliased to lambda/shared/node-http.ts (the module from Node's own
  *   loader): an ESM import of node:http reads every export, Node's fetch classes among them, and so
  *   loads undici, about 22 ms of CPU on the first AWS request over plain HTTP (the bench's and the
