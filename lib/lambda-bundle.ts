@@ -54,8 +54,17 @@ export const LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {};
  * - source maps beside each file (file and line positions, no copy of the sources): not read at
  *   run time unless NODE_OPTIONS=--enable-source-maps is set on the function;
  * - code splitting: a dynamic `import()` becomes a chunk next to index.mjs, loaded on first need.
- *   JSONata is one (`__CASE_BRIDGE_LAZY_JSONATA__`, see lambda/mapping/expression.ts), so a
- *   container whose rules only use fast expressions never loads it;
+ *   JSONata is one (`__CASE_BRIDGE_LAZY_JSONATA__`, see lambda/mapping/expression.ts): a container
+ *   whose rules only use fast expressions never loads it. Each source's code is one
+ *   (`__CASE_BRIDGE_LAZY_SOURCES__`, see lambda/sources/index.ts): loaded by the source's first
+ *   webhook (a failed load is answered 503 source_unavailable), so a container serving GitHub never
+ *   loads the other eight; the registry's names and defaults and the helpers every source uses stay
+ *   at start. Every file costs CPU of its own: about 0.35 ms each loaded at start (the ESM
+ *   loader's resolve, read, link and evaluate, and this banner), about 1.3 ms for the one chunk a
+ *   first webhook imports; and esbuild puts the modules shared by the entry and a lazy chunk in
+ *   chunks of their own, also loaded at start. A lazy chunk pays only when what it leaves out
+ *   outweighs that: replay (4 KB) and a human's note (2 KB) were measured lazy too and cost more
+ *   than they saved (two more files at start), so they stay in the entry;
  * - `http` and `node:http` aliased to lambda/shared/node-http.ts (the module from Node's own
  *   loader): an ESM import of node:http reads every export, Node's fetch classes among them, and so
  *   loads undici, about 22 ms of CPU on the first AWS request over plain HTTP (the bench's and the
@@ -81,7 +90,7 @@ export function lambdaBuildOptions(entry: string, outdir: string, define: Readon
     chunkNames: 'chunks/[name]-[hash]',
     mainFields: ['module', 'main'],
     alias: { http: NODE_HTTP_SHIM, 'node:http': NODE_HTTP_SHIM },
-    define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true', __CASE_BRIDGE_STEP_HOOKS__: 'false', __CASE_BRIDGE_VERSION__: JSON.stringify(bridgeVersion()) },
+    define: { ...define, __CASE_BRIDGE_LAZY_JSONATA__: 'true', __CASE_BRIDGE_LAZY_SOURCES__: 'true', __CASE_BRIDGE_STEP_HOOKS__: 'false', __CASE_BRIDGE_VERSION__: JSON.stringify(bridgeVersion()) },
     // Some CommonJS dependencies call require() for Node built-ins; ESM has none of its own.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'warning',

@@ -4,9 +4,8 @@ import type { DatadogClient, DatadogKeys } from '../datadog/client.js';
 import type { CompiledRules, CompiledSource } from '../mapping/compile-rules.js';
 import { mapEventToCase } from '../mapping/map-event.js';
 import { isSourceName, type SourceEvent } from '../sources/index.js';
-import { defaultFetch } from '../sources/sns.js';
-import type { JsonObject, OutboundFetch } from '../sources/types.js';
-import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretConfigError, SecretUnavailableError, SignatureError } from '../shared/errors.js';
+import { defaultFetch, type JsonObject, type OutboundFetch } from '../sources/types.js';
+import { AuthenticationUnavailableError, BridgeError, ConfigError, LedgerError, PayloadError, QueueError, SecretConfigError, SecretUnavailableError, SignatureError, SourceUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { METRICS, type ArchiveMode } from '../shared/contract.js';
 import { noopMetrics, UNKNOWN_SOURCE, type BridgeMetrics } from '../shared/metrics.js';
@@ -279,12 +278,15 @@ export function createIngestHandler(deps: IngestDeps) {
     if (event.pathParameters?.['source'] === undefined) return notFoundAnswer(event);
     const sourceName = event.pathParameters['source'];
     const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
-    const st: DeliveryState = { id: newDeliveryId(receivedAt), source: compiled?.source.name ?? UNKNOWN_SOURCE, receivedAt, verified: false, actions: [] };
+    const st: DeliveryState = { id: newDeliveryId(receivedAt), source: compiled?.name ?? UNKNOWN_SOURCE, receivedAt, verified: false, actions: [] };
     deliveries.set(event, st);
     if (compiled === undefined) {
       throw new HttpProblem(404, 'unknown_source', `no source "${sourceName.slice(0, 64)}" is configured; configured: ${[...deps.rules.sources.keys()].join(', ')}`);
     }
-    metrics.count('WebhooksReceived', compiled.source.name);
+    metrics.count('WebhooksReceived', compiled.name);
+    // The source's code (a chunk of its own in the Lambda bundle, loaded on its first webhook, then
+    // kept): a failed load throws SourceUnavailableError, answered 503 so that the sender retries.
+    await compiled.load();
     // HMAC runs on the bytes; a text body is also parsed as the string it already is.
     const text = event.isBase64Encoded ? undefined : (event.body ?? '');
     // A text body is at least as many bytes as UTF-16 units: a huge one is refused before encoding.
@@ -488,6 +490,9 @@ export function createIngestHandler(deps: IngestDeps) {
       } else if (error instanceof AuthenticationUnavailableError) {
         log.error('webhook not accepted: authenticating it needs a service that did not answer', { error });
         request.response = refuse(503, { error: 'authentication_unavailable', message: 'the request could not be authenticated now (its signing certificate or subscription service did not answer); send it again' });
+      } else if (error instanceof SourceUnavailableError) {
+        log.error('webhook not accepted: the code of its source could not be loaded', { error });
+        request.response = refuse(503, { error: 'source_unavailable', message: 'the bridge could not load the code of this source; send it again' });
       } else if (error instanceof LedgerError) {
         log.error('webhook not accepted: the dedup ledger failed', { error });
         request.response = refuse(503, { error: 'ledger_unavailable', message: 'the dedup ledger could not be reached; send it again' });
@@ -508,8 +513,10 @@ export function createIngestHandler(deps: IngestDeps) {
       if (st !== undefined && !st.verified && st.archived === undefined && deps.archiveRejected === true && request.response.statusCode !== 413) {
         const { body, isBase64Encoded } = request.event;
         // Refused (a wrong content type, a wrong credential...): its credential header is dropped as an accepted one's is.
+        // A source whose code could not be loaded names no credential headers: every header is dropped then.
         const compiled = isSourceName(st.source) ? deps.rules.sources.get(st.source) : undefined;
-        archiveDelivery(st, Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8'), h, compiled === undefined ? [] : credentialHeadersOf(compiled), true);
+        const alsoDrop = compiled === undefined ? [] : error instanceof SourceUnavailableError ? Object.keys(h) : credentialHeadersOf(compiled);
+        archiveDelivery(st, Buffer.from(body ?? '', isBase64Encoded ? 'base64' : 'utf8'), h, alsoDrop, true);
       }
       request.response = await finish(request.event, st, request.response);
     },
@@ -527,15 +534,16 @@ export function createIngestHandler(deps: IngestDeps) {
   async function handleTrusted(sourceName: string, body: JsonObject, requestId: string | undefined): Promise<Result> {
     const compiled = isSourceName(sourceName) ? deps.rules.sources.get(sourceName) : undefined;
     if (compiled === undefined) throw new ConfigError(`an event for source ${sourceName} arrived, but the rules configure no ${sourceName} source`);
-    metrics.count('WebhooksReceived', compiled.source.name);
-    metrics.count('WebhooksVerified', compiled.source.name);
+    metrics.count('WebhooksReceived', compiled.name);
+    metrics.count('WebhooksVerified', compiled.name);
     const receivedAt = now();
-    const st: DeliveryState = { id: newDeliveryId(receivedAt), source: compiled.source.name, receivedAt, verified: true, actions: [] };
+    const st: DeliveryState = { id: newDeliveryId(receivedAt), source: compiled.name, receivedAt, verified: true, actions: [] };
     if (deps.archive !== undefined) archiveDelivery(st, Buffer.from(JSON.stringify(body)), {}, [], false);
     const failed = (error: unknown) =>
       deps.logger.error(`${sourceName} event not handled: the invocation fails, so that Lambda retries it and then keeps it in the on-failure queue`, { source: sourceName, requestId, deliveryId: st.senderDeliveryId, delivery: st.id, error });
     let answer: Result;
     try {
+      await compiled.load();
       answer = await processBody(compiled, body, {}, requestId, await deps.secrets.get(), { receivedAt, st });
     } catch (error) {
       failed(error);
@@ -565,6 +573,7 @@ export function createIngestHandler(deps: IngestDeps) {
     try {
       const compiled = isSourceName(archived.source) ? deps.rules.sources.get(archived.source) : undefined;
       if (compiled === undefined) throw new ConfigError(`the rules configure no ${archived.source} source`);
+      await compiled.load();
       const body = parseJsonObject(Buffer.from(archived.body));
       answer = await processBody(compiled, body, { ...archived.headers }, undefined, await deps.secrets.get(), { receivedAt, st, replay: true });
     } catch (error) {

@@ -1,7 +1,8 @@
 import { createDatadogClient } from '../datadog/client.js';
 import { resolveApiBaseUrl } from '../datadog/sites.js';
-import { compileRules } from '../mapping/compile-rules.js';
+import { compileRulesFile } from '../mapping/compile-rules.js';
 import { usePrecompiledExpressions, type PrecompiledExpressions } from '../mapping/expression.js';
+import type { RulesFile } from '../mapping/rules-schema.js';
 import { parseLambdaEnv } from '../shared/env.js';
 import { EmfMetrics } from '../shared/metrics.js';
 import { createLambdaLogger } from '../shared/lambda-logger.js';
@@ -10,8 +11,7 @@ import { createSecretsProvider, lambdaSecretLoader } from '../shared/secrets.js'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createIngestHandler } from './handler.js';
 import { isReplayEvent, parseReplayRequest, REPLAY_EVENT_KEY, type ReplayReport } from './replay.js';
-import { isAlarmStateChangeEvent } from '../sources/cloudwatch.js';
-import type { JsonObject } from '../sources/types.js';
+import { isAlarmStateChangeEvent, type JsonObject } from '../sources/types.js';
 import { lambdaDynamo, lambdaLedger } from '../ledger/lambda-ledger.js';
 import { lambdaRateBudget, rateLimitObserver } from '../delivery/rate-budget.js';
 import { AWS_CLIENT_BOUNDS } from '../shared/budgets.js';
@@ -19,7 +19,7 @@ import { lambdaArchive, lambdaJournal } from '../journal/lambda-stores.js';
 
 // The rules file, validated and turned into JSON at synth, is inlined by esbuild (`define`), with the
 // parsed form of its fast expressions (JSONata itself is then loaded only for the others).
-declare const __CASE_BRIDGE_RULES__: unknown;
+declare const __CASE_BRIDGE_RULES__: RulesFile;
 declare const __CASE_BRIDGE_EXPRESSIONS__: PrecompiledExpressions;
 
 const env = parseLambdaEnv();
@@ -30,7 +30,7 @@ const metrics = new EmfMetrics();
 const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE);
 // Validated at synth (lib/rules-asset.ts); each source's settings, policy and rules are built on its first webhook.
 usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
-const rules = compileRules(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });
+const rules = compileRulesFile(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });
 
 // Retryable failures go to the SQS retry queue (delayed), permanent ones to the DLQ with a reason.
 const queue = new SqsActionQueue({ client: async () => new (await import('../shared/sdk-sqs.js')).SQSClient({ ...AWS_CLIENT_BOUNDS }), sendMessage: lambdaSqsSend(), retryQueueUrl: env.CASE_BRIDGE_RETRY_QUEUE_URL, dlqUrl: env.CASE_BRIDGE_DLQ_URL });

@@ -184,9 +184,10 @@ export async function replayDeliveries(request: ReplayRequest, deps: ReplayDeps)
 export async function previewDelivery(rules: CompiledRules, ledger: Ledger, archived: ArchivedDelivery, now: number): Promise<ReplayEventPreview[]> {
   const compiled = isSourceName(archived.source) ? rules.sources.get(archived.source) : undefined;
   if (compiled === undefined) throw new ReplayRequestError(`the rules configure no source ${archived.source}`);
+  const source = await compiled.load();
   const body = parseJsonObject(Buffer.from(archived.body));
   const out: ReplayEventPreview[] = [];
-  for (const ev of compiled.source.parse(body, { ...archived.headers })) {
+  for (const ev of source.parse(body, { ...archived.headers })) {
     if (ev.ping) continue;
     const mapped = await mapEventToCase(compiled, ev);
     const base = { type: ev.type, identity: ev.identity, signal: ev.signal };

@@ -1,5 +1,5 @@
 import { CASE_PRIORITIES } from '../datadog/schema.js';
-import { DEFAULT_ACK_DEADLINE_MS, DEFAULT_SECRET_KEYS, SOURCES, type BoundSource, type SourceName } from '../sources/index.js';
+import { DEFAULT_ACK_DEADLINE_MS, DEFAULT_SECRET_KEYS, isSourceName, loadSource, SOURCES, type BoundSource, type RegisteredSource, type SourceName } from '../sources/index.js';
 import { ConfigError } from '../shared/errors.js';
 import { isZodError, type ZodError } from '../shared/zod.js';
 import { resolvePolicy, type LifecyclePolicy } from '../lifecycle/policy.js';
@@ -42,7 +42,15 @@ export interface CompiledRule {
 }
 
 export interface CompiledSource {
+  /** Its name (the registry key), known before the source's code is loaded. */
+  readonly name: SourceName;
+  /**
+   * The source with its settings bound. In a Lambda bundle its code is loaded on its first webhook:
+   * read it only once `load()` resolved (before, it throws SourceUnavailableError).
+   */
   readonly source: BoundSource;
+  /** Loads the source's code (once per container; at once outside the Lambda bundles), then binds it. */
+  load(): Promise<BoundSource>;
   /** Key of the source's secret in the bridge secret (`source.settings.secret`, read without binding the settings); undefined for a source without one (cloudwatch). */
   readonly secretKey: string | undefined;
   readonly rules: readonly CompiledRule[];
@@ -199,7 +207,12 @@ function lazySource(origin: string, name: SourceName, block: SourceBlock, file: 
   let source: BoundSource | undefined;
   let lifecycle: LifecyclePolicy | undefined;
   return {
+    name,
     get source(): BoundSource {
+      return (source ??= bindSource());
+    },
+    async load(): Promise<BoundSource> {
+      if (source === undefined) await loadSource(name);
       return (source ??= bindSource());
     },
     get secretKey(): string | undefined {
@@ -224,7 +237,7 @@ function lazySource(origin: string, name: SourceName, block: SourceBlock, file: 
 }
 
 /** Binds a source's settings; the problems found go to `problems` (undefined is returned then). */
-function bindSettings(entry: (typeof SOURCES)[SourceName], name: SourceName, block: SourceBlock, problems: string[]): BoundSource | undefined {
+function bindSettings(entry: RegisteredSource, name: SourceName, block: SourceBlock, problems: string[]): BoundSource | undefined {
   try {
     return entry.bind(block.settings ?? {});
   } catch (e) {
@@ -255,38 +268,46 @@ export function validateRulesFile(input: unknown, origin = 'rules'): RulesFile {
  * it did anyway, the access throws the same ConfigError.
  */
 export function compileRules(input: unknown, options: { origin?: string; lazy?: boolean; validated?: boolean } = {}): CompiledRules {
-  const origin = options.origin ?? 'rules';
   // `validated`: `input` is validateRulesFile's output, made at synth and inlined (the Lambda): not
   // parsed a second time on every cold start (~4 ms).
-  const file: RulesFile = options.validated === true ? (input as RulesFile) : validateRulesFile(input, origin);
+  return compileRulesFile(options.validated === true ? (input as RulesFile) : validateRulesFile(input, options.origin ?? 'rules'), options);
+}
+
+/**
+ * compileRules of a file validateRulesFile returned (`validated`: at synth, the Lambda's). The
+ * Lambda entry calls this one, so its bundle leaves out the rules file's schema (./rules-schema.ts),
+ * which only validateRulesFile builds.
+ */
+export function compileRulesFile(file: RulesFile, options: { origin?: string; lazy?: boolean; validated?: boolean } = {}): CompiledRules {
+  const origin = options.origin ?? 'rules';
   const problems: string[] = [];
   const sources = new Map<SourceName, CompiledSource>();
 
   for (const [name, block] of Object.entries(file.sources) as [SourceName, SourceBlock][]) {
-    const entry = SOURCES[name];
-    if (entry === undefined) {
+    if (!isSourceName(name)) {
       problems.push(`sources.${name}: this source is not available in this build`);
       continue;
     }
     if (options.lazy === true && options.validated === true) {
+      // Its code too is read on first access (in a Lambda bundle, once CompiledSource.load() loaded it).
       sources.set(
         name,
         lazySource(origin, name, block, file, () => {
           const found: string[] = [];
-          const bound = bindSettings(entry, name, block, found);
+          const bound = bindSettings(SOURCES[name], name, block, found);
           if (bound === undefined) throw new ConfigError(`${origin} is invalid:\n  ${found.join('\n  ')}`);
           return bound;
         }),
       );
       continue;
     }
-    const bound = bindSettings(entry, name, block, problems);
+    const bound = bindSettings(SOURCES[name], name, block, problems);
     if (options.lazy === true) {
       if (bound) sources.set(name, lazySource(origin, name, block, file, () => bound));
       continue;
     }
     const rules = compileSourceRules(name, block, file, problems);
-    if (bound) sources.set(name, { source: bound, secretKey: bound.settings.secret, rules, lifecycle: resolvePolicy(file.lifecycle, block.lifecycle), ackDeadlineMs: block.ack_deadline_ms ?? DEFAULT_ACK_DEADLINE_MS[name] });
+    if (bound) sources.set(name, { name, source: bound, load: async () => bound, secretKey: bound.settings.secret, rules, lifecycle: resolvePolicy(file.lifecycle, block.lifecycle), ackDeadlineMs: block.ack_deadline_ms ?? DEFAULT_ACK_DEADLINE_MS[name] });
   }
   if (Object.keys(file.sources).length === 0) problems.push('sources: no source is configured');
   if (problems.length > 0) throw new ConfigError(`${origin} is invalid:\n  ${problems.join('\n  ')}`);

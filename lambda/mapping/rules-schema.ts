@@ -11,9 +11,11 @@ import * as z from '../shared/zod.js';
  * A field that is exactly one `{{ ... }}` keeps the expression's type (number, list).
  *
  * Built on first use (z.lazily): the Lambda entries run rules validated at synth and never build
- * these; `compileRules` on an unvalidated file, the rules JSON Schema and the tests do.
+ * these; `compileRules` on an unvalidated file, the rules JSON Schema and the tests do. The call is
+ * marked pure, so a bundle that never validates a rules file (the ingest's: compileRulesFile) leaves
+ * the schemas out.
  */
-export const rulesSchemas = z.lazily(() => {
+export const rulesSchemas = /* @__PURE__ */ z.lazily(() => {
   const doc = <T extends z.ZodMiniType>(schema: T, description: string): T => {
     z.globalRegistry.add(schema, { description });
     return schema;

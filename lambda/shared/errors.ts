@@ -83,6 +83,12 @@ export class QueueError extends BridgeError {}
  */
 export class SecretUnavailableError extends BridgeError {}
 
+/**
+ * The code of a source could not be loaded (in a Lambda bundle each source is a chunk loaded on its
+ * first webhook). Answered 503: the sender sends it again.
+ */
+export class SourceUnavailableError extends BridgeError {}
+
 /** A call to the dedup ledger (DynamoDB) failed: unreachable, throttled, or erroring. Answered 503. */
 export class LedgerError extends BridgeError {}
 

@@ -3,7 +3,7 @@ import { AuthenticationUnavailableError, PayloadError } from '../shared/errors.j
 import { header } from './crypto.js';
 import { payloadProblems, isObject, rfc3339Ms } from './fields.js';
 import { certificates, snsMessageSchema, snsSignatureProblem, snsUrl, type SnsMessage } from './sns.js';
-import type { Authentication, AuthenticateContext, Headers, Json, JsonObject, Signal, SourceEventOf, WebhookSource } from './types.js';
+import { ALARM_DETAIL_TYPE, isAlarmStateChangeEvent, type Authentication, type AuthenticateContext, type Headers, type Json, type JsonObject, type Signal, type SourceEventOf, type WebhookSource } from './types.js';
 
 /**
  * CloudWatch alarms, by two transports with one identity, so that an alarm reaching the bridge both
@@ -14,6 +14,8 @@ import type { Authentication, AuthenticateContext, Headers, Json, JsonObject, Si
  * Both parse into the same payload, `alarm` (see `AlarmView`), which the rules template over; the
  * original stays under `sns` (the envelope and its parsed `Message`) or `event`.
  */
+
+export { ALARM_DETAIL_TYPE, isAlarmStateChangeEvent } from './types.js';
 
 const TOPIC_ARN = /^arn:aws(?:-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
@@ -47,7 +49,6 @@ const snsAlarmSchema = z.lazily(() =>
 );
 
 /** An EventBridge `CloudWatch Alarm State Change` event. */
-export const ALARM_DETAIL_TYPE = 'CloudWatch Alarm State Change';
 const eventSchema = z.lazily(() =>
   z.looseObject({
     id: z.string().check(z.minLength(1)),
@@ -65,10 +66,6 @@ const eventSchema = z.lazily(() =>
   }),
 );
 
-/** True for a body that is an EventBridge alarm state change (the ingest function's other entry). */
-export function isAlarmStateChangeEvent(value: unknown): boolean {
-  return isObject(value) && value['detail-type'] === ALARM_DETAIL_TYPE && value['source'] === 'aws.cloudwatch';
-}
 
 function signalOf(state: string): Signal {
   return state === 'ALARM' ? 'firing' : state === 'OK' ? 'resolved' : 'informational';

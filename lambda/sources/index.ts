@@ -1,30 +1,35 @@
 import * as z from '../shared/zod.js';
-import { alertmanager } from './alertmanager.js';
-import { cloudwatch } from './cloudwatch.js';
-import { generic } from './generic.js';
-import { github } from './github.js';
-import { grafana } from './grafana.js';
-import { opsgenie } from './opsgenie.js';
-import { pagerduty } from './pagerduty.js';
-import { sentry } from './sentry.js';
-import { standardWebhooks } from './standard-webhooks.js';
+import { SourceUnavailableError } from '../shared/errors.js';
 import type { Authentication, Credential, Headers, JsonObject, OutboundFetch, SourceEventOf, SourceSettings, WebhookSource } from './types.js';
+// What every source's verify and parse use, loaded at start with the registry (any first webhook
+// runs them): a source's first webhook then imports one chunk, its own, about 1.3 ms of CPU where
+// its file and this shared one were about 1.9 ms (every file loaded costs its own; lib/lambda-bundle.ts).
+import './crypto.js';
+import './fields.js';
 
 /**
- * The registry: one line per source (its file holds verify, parse and sign). The source names, the
- * rules file's schema, the queue message schema and the test and development secrets derive from it.
+ * The registry: one line per source (its file holds verify, parse and sign), loaded by dynamic
+ * import. The source names, the rules file's schema, the queue message schema and the test and
+ * development secrets derive from it. In the Lambda bundles (`__CASE_BRIDGE_LAZY_SOURCES__`, see
+ * lib/lambda-bundle.ts) each source's file is a chunk of its own, loaded by `loadSource` on the
+ * source's first webhook; everywhere else (tests, the local bridge, scripts, synth) every source is
+ * loaded when this module is, so SOURCES is complete at once.
  */
 const DEFINITIONS = {
-  github,
-  pagerduty,
-  alertmanager,
-  grafana,
-  sentry,
-  opsgenie,
-  'standard-webhooks': standardWebhooks,
-  generic,
-  cloudwatch,
+  github: () => import('./github.js').then((m) => m.github),
+  pagerduty: () => import('./pagerduty.js').then((m) => m.pagerduty),
+  alertmanager: () => import('./alertmanager.js').then((m) => m.alertmanager),
+  grafana: () => import('./grafana.js').then((m) => m.grafana),
+  sentry: () => import('./sentry.js').then((m) => m.sentry),
+  opsgenie: () => import('./opsgenie.js').then((m) => m.opsgenie),
+  'standard-webhooks': () => import('./standard-webhooks.js').then((m) => m.standardWebhooks),
+  generic: () => import('./generic.js').then((m) => m.generic),
+  cloudwatch: () => import('./cloudwatch.js').then((m) => m.cloudwatch),
 };
+
+/** `true` in the Lambda bundles (esbuild `define`, lib/lambda-bundle.ts): each source is loaded on its first use. */
+declare const __CASE_BRIDGE_LAZY_SOURCES__: boolean | undefined;
+const LAZY_SOURCES = typeof __CASE_BRIDGE_LAZY_SOURCES__ !== 'undefined' && __CASE_BRIDGE_LAZY_SOURCES__ === true;
 
 export type SourceName = keyof typeof DEFINITIONS;
 /** Every source name, in registry order. */
@@ -33,7 +38,7 @@ export const SOURCE_NAMES = Object.keys(DEFINITIONS) as readonly SourceName[] as
 export type SourceEvent = SourceEventOf<SourceName>;
 
 // Each source's `name` is its registry key.
-const namesMatch: { readonly [K in SourceName]: { readonly name: K } } = DEFINITIONS;
+const namesMatch: { readonly [K in SourceName]: () => Promise<{ readonly name: K }> } = DEFINITIONS;
 void namesMatch;
 
 /**
@@ -153,10 +158,55 @@ function withoutSilence(raw: unknown): unknown {
   return rest;
 }
 
-export const SOURCES: { readonly [K in SourceName]: RegisteredSource } = Object.fromEntries(
-  Object.entries(DEFINITIONS).map(([name, source]) => [name, register(source as WebhookSource<SourceSettings, SourceName>)]),
+/**
+ * Every registered source, by name. Complete from the start outside the Lambda bundles; in them, a
+ * source's entry is there once `loadSource` loaded it (reading it before throws, naming the source).
+ */
+export const SOURCES: { readonly [K in SourceName]: RegisteredSource } = Object.defineProperties(
+  {},
+  Object.fromEntries(
+    SOURCE_NAMES.map((name) => [
+      name,
+      {
+        configurable: true,
+        enumerable: true,
+        get(): never {
+          throw new SourceUnavailableError(`source ${name} is not loaded yet: await loadSource('${name}') first`);
+        },
+      },
+    ]),
+  ),
 ) as { readonly [K in SourceName]: RegisteredSource };
 
+/** Each source's load, once per process (a container): a failed load is forgotten, so the next webhook tries again. */
+const loading = new Map<SourceName, Promise<RegisteredSource>>();
+
+/**
+ * The source's implementation, loaded on first call and cached. A load that fails (a chunk missing
+ * or unreadable) rejects with SourceUnavailableError: answered 503, so the sender sends it again.
+ */
+export function loadSource(name: SourceName): Promise<RegisteredSource> {
+  let promise = loading.get(name);
+  if (promise === undefined) {
+    promise = DEFINITIONS[name]().then(
+      (source) => {
+        const registered = register(source as WebhookSource<SourceSettings, SourceName>);
+        Object.defineProperty(SOURCES, name, { value: registered, enumerable: true });
+        return registered;
+      },
+      (error: unknown) => {
+        loading.delete(name);
+        throw new SourceUnavailableError(`the code of source ${name} could not be loaded`, { cause: error });
+      },
+    );
+    loading.set(name, promise);
+  }
+  return promise;
+}
+
+// Outside the Lambda bundles every source is loaded with this module (esbuild drops this line from them).
+if (!LAZY_SOURCES) await Promise.all(SOURCE_NAMES.map(loadSource));
+
 export function isSourceName(name: string): name is SourceName {
-  return Object.hasOwn(SOURCES, name);
+  return Object.hasOwn(DEFINITIONS, name);
 }

@@ -11,8 +11,6 @@ import type { OutboundFetch } from './types.js';
  */
 
 
-export const defaultFetch: OutboundFetch = (url, init) => fetch(url, { ...init, redirect: 'error' });
-
 /** The three message types SNS posts to an HTTP/S endpoint. */
 export const SNS_TYPES = ['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation'] as const;
 

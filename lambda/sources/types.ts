@@ -128,6 +128,20 @@ export function schemeMismatch(scheme: 'bearer' | 'basic'): string {
 
 export const SIGNATURE_MISMATCH = 'signature does not match';
 
+/**
+ * What tells an EventBridge `CloudWatch Alarm State Change` event (source `cloudwatch`, ./cloudwatch.ts)
+ * from the ingest function's other invocations. Here, not in the source's file: the function tests
+ * every invocation with it, and loads cloudwatch.ts only for such an event or webhook.
+ */
+export const ALARM_DETAIL_TYPE = 'CloudWatch Alarm State Change';
+
+/** True for a body that is an EventBridge alarm state change (the ingest function's other entry). */
+export function isAlarmStateChangeEvent(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const event = value as Readonly<Record<string, unknown>>;
+  return event['detail-type'] === ALARM_DETAIL_TYPE && event['source'] === 'aws.cloudwatch';
+}
+
 /** Every source's settings name the key of its secret in the bridge's secret (but those with `authenticate`). */
 export interface SourceSettings {
   /** Key of the webhook secret/token in the bridge secret; `<key>_PREVIOUS` is also accepted. */
@@ -136,6 +150,9 @@ export interface SourceSettings {
 
 /** The outbound HTTP an `authenticate` may need (a certificate, a confirmation URL); injected in tests. */
 export type OutboundFetch = (url: URL, init: { readonly method: 'GET'; readonly signal: AbortSignal }) => Promise<{ readonly ok: boolean; readonly status: number; text(): Promise<string> }>;
+
+/** The OutboundFetch of the functions: Node's fetch, refusing redirects. */
+export const defaultFetch: OutboundFetch = (url, init) => fetch(url, { ...init, redirect: 'error' });
 
 export interface AuthenticateContext<S> {
   readonly settings: S;

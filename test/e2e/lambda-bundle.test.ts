@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -36,8 +36,10 @@ let dynamo: LocalDynamo;
 let secretsStub: SecretsManagerStub | undefined;
 let secretsEndpoint: string;
 let sqs: LocalSqs | undefined;
-/** The modules esbuild put in index.mjs, the chunk a cold start loads. */
-let entryInputs: string[] = [];
+/** The modules esbuild put in index.mjs and the chunks it imports statically: what a cold start loads. */
+let startInputs: string[] = [];
+/** The modules of each chunk loaded only by a dynamic import(), by the chunk's file name. */
+let lazyInputs = new Map<string, string[]>();
 
 beforeAll(async () => {
   dd = await startDatadogServer();
@@ -53,7 +55,18 @@ beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
   const rules = readRulesForBundle(join(ROOT, 'config/rules.yaml'));
   const built = await build({ ...lambdaBuildOptions(join(ROOT, 'lambda/ingest/index.ts'), OUT, { __CASE_BRIDGE_RULES__: rules.json, __CASE_BRIDGE_EXPRESSIONS__: rules.expressionsJson }), logLevel: 'silent', metafile: true });
-  entryInputs = Object.entries(built.metafile.outputs).flatMap(([file, output]) => (file.endsWith('/index.mjs') ? Object.keys(output.inputs) : []));
+  const outputs = built.metafile.outputs;
+  const start = new Set<string>();
+  const visit = (file: string): void => {
+    if (start.has(file)) return;
+    start.add(file);
+    for (const i of outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && outputs[i.path] !== undefined) visit(i.path);
+  };
+  visit(Object.keys(outputs).find((file) => file.endsWith('/index.mjs')) ?? '');
+  // The modules of which esbuild kept some code (an input it tree-shook away is listed with 0 bytes).
+  const kept = (file: string): string[] => Object.entries(outputs[file]?.inputs ?? {}).flatMap(([input, { bytesInOutput }]) => (bytesInOutput > 0 ? [input] : []));
+  startInputs = [...start].flatMap(kept);
+  lazyInputs = new Map(Object.keys(outputs).flatMap((file) => (start.has(file) || file.endsWith('.map') ? [] : [[file.split('/').pop() ?? file, kept(file)]])));
 }, 60_000);
 
 afterAll(async () => {
@@ -91,13 +104,13 @@ interface Answer {
  * Loads the bundle in a fresh process (a cold container) and invokes it once per event, in order.
  * Asynchronous: the stubs it talks to run in this process.
  */
-async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, unknown>)[], extraEnv: Record<string, string> = {}): Promise<Answer[]> {
+async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, unknown>)[], extraEnv: Record<string, string> = {}, bundleDir = OUT): Promise<Answer[]> {
   const input = join(OUT, `events-${randomUUID()}.json`);
   const output = `${input}.out`;
   writeFileSync(input, JSON.stringify(events));
   const script = `
     import { readFileSync, writeFileSync } from 'node:fs';
-    const { handler } = await import(${JSON.stringify(pathToFileURL(join(OUT, 'index.mjs')).href)});
+    const { handler } = await import(${JSON.stringify(pathToFileURL(join(bundleDir, 'index.mjs')).href)});
     const context = { functionName: 'ingest', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ingest', memoryLimitInMB: '256', awsRequestId: 'req', getRemainingTimeInMillis: () => 10000 };
     const out = [];
     for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'))) {
@@ -153,10 +166,25 @@ describe('the built ingest bundle, cold, against real protocols', () => {
     expect(dd.requests.length).toBe(calls);
   });
 
-  it('leaves JSONata and the JSON fault locator of a broken secret (momoa) out of the chunk a cold start loads', () => {
-    expect(entryInputs.some((i) => i.endsWith('lambda/ingest/index.ts'))).toBe(true);
-    expect(entryInputs.filter((i) => /node_modules\/(?:jsonata|@humanwhocodes\/momoa)\//.test(i))).toEqual([]);
+  it('leaves JSONata and the JSON fault locator of a broken secret (momoa) out of the chunks a cold start loads', () => {
+    expect(startInputs.some((i) => i.endsWith('lambda/ingest/index.ts'))).toBe(true);
+    expect(startInputs.filter((i) => /node_modules\/(?:jsonata|@humanwhocodes\/momoa)\//.test(i))).toEqual([]);
   });
+
+  it("leaves the rules file's schema out of the bundle: its rules were validated at synth", () => {
+    // The schema's own text (a field's description): in no file of the bundle, lazy chunks included.
+    const files = [join(OUT, 'index.mjs'), ...readdirSync(join(OUT, 'chunks')).filter((f) => f.endsWith('.mjs')).map((f) => join(OUT, 'chunks', f))];
+    expect(files.filter((file) => readFileSync(file, 'utf8').includes('Only the sources listed here are served'))).toEqual([]);
+  });
+
+  it("loads each source's code only when its first webhook comes: none is in the chunks a cold start loads", () => {
+    // The registry (names and defaults), the shared types and constants and the helpers every source uses are all of lambda/sources/ a cold start loads.
+    expect(startInputs.filter((i) => i.includes('lambda/sources/')).sort()).toEqual(['lambda/sources/crypto.ts', 'lambda/sources/fields.ts', 'lambda/sources/index.ts', 'lambda/sources/types.ts']);
+    // Each in a chunk loaded by its source's first webhook (Alertmanager's, which Grafana shares, in one of both).
+    const lazy = [...lazyInputs.values()].flat();
+    expect(SOURCE_NAMES.filter((source) => !lazy.includes(`lambda/sources/${source}.ts`))).toEqual([]);
+  });
+
 
   it('creates cases (GitHub on fast expressions, Alertmanager through the JSONata chunk), dedups a redelivery in DynamoDB, refuses a bad signature', { timeout: 60_000 }, async () => {
     const delivery = randomUUID();
@@ -216,5 +244,24 @@ describe('the built ingest bundle, cold, against real protocols', () => {
     expect(preview?.body).toMatchObject({ apply: false, items: [{ original: delivery, result: 'preview', events: [{ decision: 'repeat_coalesced', actions: [] }] }] });
     expect(applied?.body).toMatchObject({ apply: true, items: [{ original: delivery, result: 'replayed', status: 'deduplicated', replay: expect.stringMatching(/^d[0-9a-z]{19}$/) as unknown }] });
     expect(dd.cases.length).toBe(cases);
+  });
+
+  it("answers 503 source_unavailable, never 2xx, when a source's chunk cannot be loaded, and serves the other sources", { timeout: 60_000 }, async () => {
+    const broken = `${OUT}-broken`;
+    rmSync(broken, { recursive: true, force: true });
+    cpSync(OUT, broken, { recursive: true });
+    for (const file of readdirSync(join(broken, 'chunks'))) if (file.startsWith('github-')) rmSync(join(broken, 'chunks', file));
+    const before = dd.cases.length;
+    try {
+      const [first, again, other] = await invoke([event('github', 'issues.opened', { delivery: randomUUID() }), event('github', 'issues.opened', { delivery: randomUUID() }), event('alertmanager', 'firing')], {}, broken);
+
+      expect(first).toEqual({ statusCode: 503, body: { error: 'source_unavailable', message: 'the bridge could not load the code of this source; send it again' } });
+      // Not kept as failed: the next webhook of the source tries the load again (and here fails again).
+      expect(again?.statusCode).toBe(503);
+      expect(other?.statusCode).toBeLessThan(300);
+      expect(dd.cases.length - before).toBeLessThanOrEqual(1);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
   });
 });

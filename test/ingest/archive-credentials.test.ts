@@ -4,7 +4,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { describe, expect, it } from 'vitest';
 import { createIngestHandler } from '../../lambda/ingest/handler.js';
 import { MemoryArchive, MemoryJournal } from '../../lambda/journal/memory.js';
-import { compileRules } from '../../lambda/mapping/compile-rules.js';
+import { compileRules, type CompiledRules } from '../../lambda/mapping/compile-rules.js';
+import { SourceUnavailableError } from '../../lambda/shared/errors.js';
 import { parseRulesText } from '../../lambda/mapping/load-rules-file.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
@@ -40,12 +41,12 @@ sources:
 const context = { getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
 const body = readFileSync(new URL('../fixtures/opsgenie/Create.json', import.meta.url), 'utf8');
 
-function setup() {
+function setup(withRules: CompiledRules = rules) {
   const archive = new MemoryArchive();
   const journal = new MemoryJournal();
   const secrets = { OPSGENIE_BEARER_TOKEN: TOKEN, GENERIC_WEBHOOK_SECRET: TOKEN, DD_API_KEY: 'a'.repeat(32), DD_APP_KEY: 'b'.repeat(40) };
   const handler = createIngestHandler({
-    rules,
+    rules: withRules,
     secrets: { get: async () => secrets, refresh: async () => secrets },
     datadog: fakeDatadog({ createCase: async () => ({ id: randomUUID(), key: 'CASE-1', statusName: 'Open' }) }),
     queue: new MemoryActionQueue(),
@@ -100,5 +101,20 @@ describe('a bearer credential in a header whose name says signature (generic, sc
     const stored = [...archive.objects.values()];
     expect(stored).toHaveLength(1);
     expect(stored[0]!.headers['x-uptime-signature']).toBeUndefined();
+  });
+});
+
+describe('a source whose code could not be loaded (a Lambda chunk missing)', () => {
+  it('is answered 503 source_unavailable, and its refused delivery archived without any header: which of them hold its credential is unknown', async () => {
+    const opsgenie = rules.sources.get('opsgenie')!;
+    const unloadable: CompiledRules = { sources: new Map([['opsgenie', { ...opsgenie, load: () => Promise.reject(new SourceUnavailableError('the code of source opsgenie could not be loaded')) }]]) };
+    const { handler, archive } = setup(unloadable);
+    const res = await handler(request({ 'content-type': 'application/json', 'x-bridge-key': TOKEN }), context);
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(String(res.body))).toMatchObject({ error: 'source_unavailable' });
+    const stored = [...archive.objects.values()];
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.rejected).toBe(true);
+    expect(stored[0]!.headers).toEqual({});
   });
 });
