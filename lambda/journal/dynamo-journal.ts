@@ -2,6 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { AttributeValue, GetItemCommandInput, GetItemCommandOutput, PutItemCommandInput, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { JOURNAL_TABLE, RETENTION_DEFAULTS } from '../shared/contract.js';
 import { isDynamoApi, type DynamoSource } from '../shared/dynamodb-api.js';
+import { utcDay } from '../shared/time.js';
 import { daysBetween, DEFAULT_LIST_LIMIT, fitRecord, recordJson, JournalError, matchesFilter, newestFirst, readDeliveryRecord, type DeliveryFilter, type DeliveryJournal, type DeliveryRecord } from './types.js';
 
 // One item per delivery (partition key `id`):
@@ -45,8 +46,6 @@ const UPDATE_ROUNDS = 3;
 function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
-
-const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /** The journal in DynamoDB (deployed, and in the local emulator). */
 export class DynamoJournal implements DeliveryJournal {
@@ -110,7 +109,7 @@ export class DynamoJournal implements DeliveryJournal {
         const calls = await this.calls();
         const item: Record<string, AttributeValue> = {
           [JOURNAL_TABLE.partitionKey]: { S: id },
-          [JOURNAL_TABLE.indexPartitionKey]: { S: `${next.source}#${dayOf(next.receivedAt)}` },
+          [JOURNAL_TABLE.indexPartitionKey]: { S: `${next.source}#${utcDay(next.receivedAt)}` },
           [JOURNAL_TABLE.indexSortKey]: { N: String(next.receivedAt) },
           rev: { N: String((rev ?? 0) + 1) },
           docz: { B: deflateRawSync(recordJson(next), DEFLATE_OPTIONS) },

@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { BridgeError } from '../shared/errors.js';
 import * as z from '../shared/zod.js';
+import { utcDay } from '../shared/time.js';
 
 /**
  * The delivery journal and the raw archive (issue 16): what happened to every webhook, and its exact
@@ -322,11 +323,9 @@ export interface Archive {
   list(filter: ArchiveFilter): Promise<ArchiveItem[]>;
 }
 
-const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-
 /** `<source>/<YYYY-MM-DD>/<id>` (UTC day of receipt). */
 export function archiveKey(source: string, receivedAt: number, id: string): string {
-  return `${source}/${day(receivedAt)}/${id}`;
+  return `${source}/${utcDay(receivedAt)}/${id}`;
 }
 
 /** The parts of an archive key; undefined when it is not one. */
@@ -339,7 +338,7 @@ export function parseArchiveKey(key: string): { source: string; day: string; id:
 export function daysBetween(since: number, until: number, max = 400): string[] {
   const days: string[] = [];
   const first = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate());
-  for (let t = first; t <= until; t += 86_400_000) days.push(day(t));
+  for (let t = first; t <= until; t += 86_400_000) days.push(utcDay(t));
   return days.slice(-max);
 }
 
