@@ -355,12 +355,31 @@ const CREDENTIAL_NAME = /token|secret|passw|api[-_]?key|session|auth|credential|
  * static credential header, e.g. Opsgenie's or a generic bearer header) dropped too.
  */
 export function archivableHeaders(headers: Readonly<Record<string, string | undefined>>, alsoDrop: readonly string[] = []): Record<string, string> {
-  const drop = new Set(alsoDrop.map((h) => h.toLowerCase()));
+  const drop = alsoDrop.length === 0 ? undefined : new Set(alsoDrop.map((h) => h.toLowerCase()));
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     const lower = name.toLowerCase();
-    if (value === undefined || lower === '__proto__' || drop.has(lower) || CREDENTIAL_HEADERS.has(lower) || CREDENTIAL_NAME.test(lower)) continue;
+    if (value === undefined || lower === '__proto__' || drop?.has(lower) === true || isCredentialName(lower)) continue;
     out[lower] = value;
   }
   return out;
+}
+
+/**
+ * Whether a lower-case header name is a credential's (CREDENTIAL_HEADERS, CREDENTIAL_NAME), kept per
+ * name: every delivery is archived with the same few names, twice (the handler, then the store), and
+ * the pattern cost more than the rest of the copy. At most 256 names are kept (a sender's own names
+ * cannot grow it): past that the names are forgotten and tested again.
+ */
+const credentialNames = new Map<string, boolean>();
+
+function isCredentialName(lower: string): boolean {
+  let credential = credentialNames.get(lower);
+  if (credential === undefined) {
+    credential = CREDENTIAL_HEADERS.has(lower) || CREDENTIAL_NAME.test(lower);
+    if (credentialNames.size >= 256) credentialNames.clear();
+    credentialNames.set(lower, credential);
+  }
+  return credential;
 }
