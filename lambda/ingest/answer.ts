@@ -4,8 +4,26 @@ import type { LifecycleOutcome } from '../delivery/run.js';
 
 export type Answer = APIGatewayProxyStructuredResultV2;
 
+/**
+ * The code (`status`, else `error`) of each answer reply() made, with the body it was read from: the
+ * journal record and the delivery's status need it once the answer is made, and reading it back out
+ * of the JSON just written cost a parse per webhook. Kept beside the body text, so an answer whose body
+ * was changed since is read from its JSON again (answerCode).
+ */
+const CODES = new WeakMap<Answer, { readonly body: string; readonly code: string }>();
+
 export function reply(statusCode: number, body: Record<string, unknown>): Answer {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  const text = JSON.stringify(body);
+  const answer: Answer = { statusCode, headers: { 'content-type': 'application/json' }, body: text };
+  const { status, error } = body;
+  CODES.set(answer, { body: text, code: typeof status === 'string' ? status : typeof error === 'string' ? error : 'unknown' });
+  return answer;
+}
+
+/** The code reply() read from this answer's body, while the body is still the one it wrote. */
+export function replyCode(answer: Answer): string | undefined {
+  const known = CODES.get(answer);
+  return known !== undefined && known.body === answer.body ? known.code : undefined;
 }
 
 /** What became of one event of a webhook: the delivery outcome, or why nothing was delivered. */

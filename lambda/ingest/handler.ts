@@ -124,10 +124,18 @@ export function utf8Bytes(text: string): Buffer {
 /** Headers a source's `credential` names that hold no secret: a signature over the body, its timestamp and id, SNS's message type. */
 const NOT_A_CREDENTIAL = /signature|timestamp|^webhook-id$|^x-amz-sns-/i;
 
+/** Each configured source's credentialHeadersOf: its credential is fixed when the rules are compiled. */
+const credentialHeaderNames = new WeakMap<CompiledSource, readonly string[]>();
+
 /** A source's static credential headers (bearer, basic, a token header): never archived, whatever their names. */
-function credentialHeadersOf(compiled: CompiledSource): string[] {
-  const { credential } = compiled.source;
-  return credential.static === true ? [...credential.headers] : credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
+function credentialHeadersOf(compiled: CompiledSource): readonly string[] {
+  let names = credentialHeaderNames.get(compiled);
+  if (names === undefined) {
+    const { credential } = compiled.source;
+    names = credential.static === true ? [...credential.headers] : credential.headers.filter((name) => !NOT_A_CREDENTIAL.test(name));
+    credentialHeaderNames.set(compiled, names);
+  }
+  return names;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AlertKey, OutboxAction } from '../ledger/types.js';
 import { FAILED_STATUSES, fitRecord, type DeliveryAction, type DeliveryEvent, type DeliveryRecord, type DeliveryStatus } from '../journal/types.js';
-import type { Answer, EventResult } from './answer.js';
+import { replyCode, type Answer, type EventResult } from './answer.js';
 import type { FollowUps } from '../delivery/journal.js';
 
 /** What the ingest learns about one delivery while handling it (issue 16): the journal record's makings. */
@@ -112,6 +112,8 @@ export function messageOf(answer: Answer): string | undefined {
 
 /** The answer's `status`, or its `error` code. */
 export function answerCode(answer: Answer): string {
+  const known = replyCode(answer);
+  if (known !== undefined) return known;
   try {
     const body = JSON.parse(typeof answer.body === 'string' ? answer.body : '{}') as { status?: unknown; error?: unknown };
     return typeof body.status === 'string' ? body.status : typeof body.error === 'string' ? body.error : 'unknown';

@@ -2,15 +2,20 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { AttributeValue, GetItemCommandInput, GetItemCommandOutput, PutItemCommandInput, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { JOURNAL_TABLE, RETENTION_DEFAULTS } from '../shared/contract.js';
 import { isDynamoApi, type DynamoSource } from '../shared/dynamodb-api.js';
+import { utcDay } from '../shared/time.js';
 import { daysBetween, DEFAULT_LIST_LIMIT, fitRecord, recordJson, JournalError, matchesFilter, newestFirst, readDeliveryRecord, type DeliveryFilter, type DeliveryJournal, type DeliveryRecord } from './types.js';
 
 // One item per delivery (partition key `id`):
 //   id, sourceDay (`<source>#<YYYY-MM-DD>`, the bySourceDay index's key), receivedAt (N, ms; its sort key),
-//   rev (N: + 1 on every write, the condition of the next), docz (B: the record as JSON, raw-deflated),
-//   expiresAt (N, epoch seconds: the TTL). TTL deletion lags, so `list` and `get` drop expired items themselves.
-// Items written before issue 15's cut hold the JSON as it is in `doc` (S); both are read. Deflated, a
-// record is about half its size: a put is billed per 1 KB, twice (the table and the index, which
-// projects the whole item), and a resolve's record of 1 to 2 KB fits in one unit (docs/cost.md).
+//   rev (N: + 1 on every write, the condition of the next), the record as JSON: `doc` (S) as it is, or
+//   `docz` (B) raw-deflated, and expiresAt (N, epoch seconds: the TTL). TTL deletion lags, so `list` and
+//   `get` drop expired items themselves. Both forms are read, whichever wrote them.
+// A put is billed per 1 KB of the item, twice (the table and the index, which projects the whole item).
+// Deflated, a record is about half its size, and a resolve's record of 1 to 2 KB fits in one unit
+// (docs/cost.md); a record whose item fits one unit as it is (a first firing's, a repeat's) is stored as
+// JSON: the same one unit, without a deflate stream set up and torn down (in the handler's loop that
+// cost about 47 us of a first firing's 200, more than the deflate's 11 us alone: the stream's native
+// memory brings on collections), for a few hundred bytes more of storage (docs/cost.md).
 
 /** The three calls the journal makes. */
 interface JournalCalls {
@@ -39,14 +44,29 @@ export interface DynamoJournalOptions {
  */
 const DEFLATE_OPTIONS = { windowBits: 12, memLevel: 6, chunkSize: 1024 } as const;
 
+/** The bytes of one write unit: an item up to this size is billed one unit in the table and one in the index. */
+const WRITE_UNIT_BYTES = 1024;
+
+/**
+ * Whether `item` with the record's JSON as `doc` is at most one write unit, as DynamoDB sizes it: each
+ * attribute's name and value in UTF-8 bytes, a number taken at its digits plus one (it is stored in
+ * about half that: never counted short).
+ */
+function fitsOneUnit(item: Record<string, AttributeValue>, json: string): boolean {
+  let size = 'doc'.length + Buffer.byteLength(json, 'utf8');
+  for (const [name, value] of Object.entries(item)) {
+    size += Buffer.byteLength(name, 'utf8') + (value.S !== undefined ? Buffer.byteLength(value.S, 'utf8') : (value.N ?? '').length + 1);
+    if (size > WRITE_UNIT_BYTES) return false;
+  }
+  return size <= WRITE_UNIT_BYTES;
+}
+
 /** Rounds of read-modify-write before `update` gives up (another writer won every time). */
 const UPDATE_ROUNDS = 3;
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
-
-const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /** The journal in DynamoDB (deployed, and in the local emulator). */
 export class DynamoJournal implements DeliveryJournal {
@@ -110,12 +130,15 @@ export class DynamoJournal implements DeliveryJournal {
         const calls = await this.calls();
         const item: Record<string, AttributeValue> = {
           [JOURNAL_TABLE.partitionKey]: { S: id },
-          [JOURNAL_TABLE.indexPartitionKey]: { S: `${next.source}#${dayOf(next.receivedAt)}` },
+          [JOURNAL_TABLE.indexPartitionKey]: { S: `${next.source}#${utcDay(next.receivedAt)}` },
           [JOURNAL_TABLE.indexSortKey]: { N: String(next.receivedAt) },
           rev: { N: String((rev ?? 0) + 1) },
-          docz: { B: deflateRawSync(recordJson(next), DEFLATE_OPTIONS) },
           [JOURNAL_TABLE.ttlAttribute]: { N: String(Math.floor(next.receivedAt / 1000) + this.retentionSeconds) },
         };
+        // Deflated only when that saves a write unit (see the top of this file).
+        const json = recordJson(next);
+        if (fitsOneUnit(item, json)) item['doc'] = { S: json };
+        else item['docz'] = { B: deflateRawSync(json, DEFLATE_OPTIONS) };
         try {
           await calls.putItem({
             TableName: this.options.tableName,

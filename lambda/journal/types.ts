@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { BridgeError } from '../shared/errors.js';
 import * as z from '../shared/zod.js';
+import { utcDay } from '../shared/time.js';
 
 /**
  * The delivery journal and the raw archive (issue 16): what happened to every webhook, and its exact
@@ -322,11 +323,9 @@ export interface Archive {
   list(filter: ArchiveFilter): Promise<ArchiveItem[]>;
 }
 
-const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-
 /** `<source>/<YYYY-MM-DD>/<id>` (UTC day of receipt). */
 export function archiveKey(source: string, receivedAt: number, id: string): string {
-  return `${source}/${day(receivedAt)}/${id}`;
+  return `${source}/${utcDay(receivedAt)}/${id}`;
 }
 
 /** The parts of an archive key; undefined when it is not one. */
@@ -339,7 +338,7 @@ export function parseArchiveKey(key: string): { source: string; day: string; id:
 export function daysBetween(since: number, until: number, max = 400): string[] {
   const days: string[] = [];
   const first = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate());
-  for (let t = first; t <= until; t += 86_400_000) days.push(day(t));
+  for (let t = first; t <= until; t += 86_400_000) days.push(utcDay(t));
   return days.slice(-max);
 }
 
@@ -356,12 +355,31 @@ const CREDENTIAL_NAME = /token|secret|passw|api[-_]?key|session|auth|credential|
  * static credential header, e.g. Opsgenie's or a generic bearer header) dropped too.
  */
 export function archivableHeaders(headers: Readonly<Record<string, string | undefined>>, alsoDrop: readonly string[] = []): Record<string, string> {
-  const drop = new Set(alsoDrop.map((h) => h.toLowerCase()));
+  const drop = alsoDrop.length === 0 ? undefined : new Set(alsoDrop.map((h) => h.toLowerCase()));
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     const lower = name.toLowerCase();
-    if (value === undefined || lower === '__proto__' || drop.has(lower) || CREDENTIAL_HEADERS.has(lower) || CREDENTIAL_NAME.test(lower)) continue;
+    if (value === undefined || lower === '__proto__' || drop?.has(lower) === true || isCredentialName(lower)) continue;
     out[lower] = value;
   }
   return out;
+}
+
+/**
+ * Whether a lower-case header name is a credential's (CREDENTIAL_HEADERS, CREDENTIAL_NAME), kept per
+ * name: every delivery is archived with the same few names, twice (the handler, then the store), and
+ * the pattern cost more than the rest of the copy. At most 256 names are kept (a sender's own names
+ * cannot grow it): past that the names are forgotten and tested again.
+ */
+const credentialNames = new Map<string, boolean>();
+
+function isCredentialName(lower: string): boolean {
+  let credential = credentialNames.get(lower);
+  if (credential === undefined) {
+    credential = CREDENTIAL_HEADERS.has(lower) || CREDENTIAL_NAME.test(lower);
+    if (credentialNames.size >= 256) credentialNames.clear();
+    credentialNames.set(lower, credential);
+  }
+  return credential;
 }

@@ -19,11 +19,6 @@ const SECRET_KEY = /secret|token|password|passwd|authorization|api[-_]?key|app[-
 const AUTH_VALUE = /\b(Bearer|Basic|Token|Digest)\s+[^\s"',;]+/gi;
 export const REDACTED = '[REDACTED]';
 
-/** Whether a field named `key` holds a credential (its value is then never written). */
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
-}
-
 /**
  * `value` with credential-looking keys replaced and Authorization-looking strings cut to their
  * scheme. An error becomes its name, message and cause chain, each redacted (never its stack or its
@@ -45,13 +40,31 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      out[k] = SECRET_KEY.test(k) ? REDACTED : redact(v, depth + 1);
+    for (const k of Object.keys(obj)) {
+      out[k] = isSecretKey(k) ? REDACTED : redact(obj[k], depth + 1);
     }
     return out;
   }
   return value;
+}
+
+/** SECRET_KEY's answer per key: log lines carry the same few field names every time, and the pattern cost more than copying the field. */
+const secretKeys = new Map<string, boolean>();
+
+/**
+ * Whether a field named `key` holds a credential (its value is then never written). Kept per key; at
+ * most 512 keys are kept (keys of logged data cannot grow it): past that they are forgotten and tested again.
+ */
+export function isSecretKey(key: string): boolean {
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (secretKeys.size >= 512) secretKeys.clear();
+    secretKeys.set(key, secret);
+  }
+  return secret;
 }
 
 export function createLogger(options: {

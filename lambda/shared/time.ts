@@ -20,3 +20,22 @@ export function isoTime(ms: number): string {
   const millis = ms - second * 1000;
   return `${cachedPrefix}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
+
+const DAY_MS = 86_400_000;
+let cachedDayStart = Number.NaN;
+let cachedDay = '';
+
+/**
+ * `new Date(ms).toISOString().slice(0, 10)`, the UTC day (YYYY-MM-DD) that names a delivery's archive
+ * key and its journal index partition: every webhook needs it twice, nearly always for the day of the
+ * one before, so the last day's text is kept (JavaScript time has no leap seconds: a UTC day is
+ * exactly DAY_MS from a multiple of DAY_MS). The unusual (isoTime's list) goes to toISOString.
+ */
+export function utcDay(ms: number): string {
+  if (!Number.isInteger(ms) || ms < 0 || ms >= FOUR_DIGIT_YEARS_MS) return new Date(ms).toISOString().slice(0, 10);
+  if (!(ms >= cachedDayStart && ms < cachedDayStart + DAY_MS)) {
+    cachedDayStart = ms - (ms % DAY_MS);
+    cachedDay = new Date(cachedDayStart).toISOString().slice(0, 10);
+  }
+  return cachedDay;
+}

@@ -171,6 +171,19 @@ describe('createLogger redaction', () => {
     });
   });
 
+  it('redacts the same keys however many field names it has logged before (its key checks are kept per key, bounded)', () => {
+    const { logger, out, parsed } = capture();
+    logger.info('first', { apiKey: 'k-1', status: 'ok' });
+    // More distinct names than are kept: the credential keys are still told apart afterwards.
+    for (let i = 0; i < 1200; i++) logger.info('many', { [`field${i}`]: 'v', [`field${i}Token`]: `t-${i}` });
+    logger.info('last', { apiKey: 'k-2', status: 'ok' });
+    for (const value of ['k-1', 'k-2', 't-0', 't-700', 't-1199']) expect(out.join('\n')).not.toContain(value);
+    const lines = parsed();
+    expect(lines[0]).toMatchObject({ apiKey: REDACTED, status: 'ok' });
+    expect(lines[700]).toMatchObject({ field699: 'v', field699Token: REDACTED });
+    expect(lines.at(-1)).toMatchObject({ apiKey: REDACTED, status: 'ok' });
+  });
+
   it('cuts Authorization-looking values under innocent keys to their scheme', () => {
     const { logger, parsed } = capture();
 

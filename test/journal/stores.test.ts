@@ -8,6 +8,7 @@ import type { DynamoJournal } from '../../lambda/journal/dynamo-journal.js';
 import type { S3Archive } from '../../lambda/journal/s3-archive.js';
 import { ArchiveError, newDeliveryId, type DeliveryRecord } from '../../lambda/journal/types.js';
 import { mergeIngestRecord, withFollowUp } from '../../lambda/journal/trace.js';
+import { itemSize, type Item } from '../../bench/aws-counter.js';
 
 // The deployed stores against real protocol emulators: DynamoDB (dynalite) and S3 (fauxqs).
 
@@ -61,13 +62,29 @@ describe('DynamoJournal', () => {
     expect((await journal.list({ since: NOW - 4 * 86_400_000, identity: 'r/g', limit: 1 })).map((r) => r.id)).toEqual([c.id]);
   });
 
-  it('stores the record deflated, about half its JSON, and still reads and updates a record stored as plain JSON (before issue 15)', async () => {
-    const long = record(NOW - 2000, { events: [0, 1, 2].map((i) => ({ type: 'resolved', identity: 'r/g', signal: 'resolved', rule: 'r', outcome: 'updated', caseId: `case-${i}`, caseKey: `DDFC-${i}`, actions: [{ kind: 'comment', outcome: 'done', at: NOW }, { kind: 'status', outcome: 'done', at: NOW }] })) });
+  it('stores a record over one write unit deflated, about half its JSON, one within it as JSON, and reads and updates both', async () => {
+    const long = record(NOW - 2000, { events: [0, 1, 2, 3].map((i) => ({ type: 'resolved', identity: 'r/g', signal: 'resolved', rule: 'r', outcome: 'updated', caseId: `case-${i}`, caseKey: `DDFC-${i}`, actions: [{ kind: 'comment', outcome: 'done', at: NOW }, { kind: 'status', outcome: 'done', at: NOW }] })) });
+    expect(JSON.stringify(long).length).toBeGreaterThan(1024);
     await journal.update(long.id, () => long, { expectNew: true });
     const stored = await dynamo.client.send(new GetItemCommand({ TableName: 'journal-test', Key: { id: { S: long.id } } }));
     expect(stored.Item?.['doc']).toBeUndefined();
     expect(stored.Item?.['docz']?.B?.length).toBeLessThan(JSON.stringify(long).length / 2);
     expect(await journal.get(long.id)).toEqual(long);
+    // A first firing's record: its item fits one write unit as JSON, which deflating would not make fewer.
+    const short = record(NOW - 1800);
+    await journal.update(short.id, () => short, { expectNew: true });
+    const plain = await dynamo.client.send(new GetItemCommand({ TableName: 'journal-test', Key: { id: { S: short.id } } }));
+    expect(plain.Item?.['docz']).toBeUndefined();
+    expect(plain.Item?.['doc']?.S).toBe(JSON.stringify(short));
+    expect(itemSize(plain.Item as unknown as Item)).toBeLessThanOrEqual(1024);
+    expect(await journal.get(short.id)).toEqual(short);
+    // Grown past one unit by its follow-ups, the same record is stored deflated.
+    const later = { kind: 'comment' as const, outcome: 'done' as const, detail: 'x'.repeat(200), at: NOW };
+    for (let i = 0; i < 3; i++) await journal.update(short.id, (cur) => withFollowUp(cur, short.id, short.source, later, short.receivedAt));
+    const grown = await dynamo.client.send(new GetItemCommand({ TableName: 'journal-test', Key: { id: { S: short.id } } }));
+    expect(grown.Item?.['doc']).toBeUndefined();
+    expect(grown.Item?.['docz']?.B).toBeDefined();
+    expect((await journal.get(short.id))?.followUps).toHaveLength(3);
     // A record as the journal stored it before: the JSON in `doc`.
     const old = record(NOW - 1500);
     await dynamo.client.send(new PutItemCommand({ TableName: 'journal-test', Item: { id: { S: old.id }, sourceDay: { S: `alertmanager#${new Date(old.receivedAt).toISOString().slice(0, 10)}` }, receivedAt: { N: String(old.receivedAt) }, rev: { N: '1' }, doc: { S: JSON.stringify(old) }, expiresAt: { N: String(Math.floor(NOW / 1000) + 86_400) } } }));

@@ -65,6 +65,16 @@ describe('archivableHeaders', () => {
     );
     expect(kept).toEqual({ 'x-hub-signature-256': 'sha256=ab', 'webhook-signature': 'v1,xx', 'content-type': 'application/json' });
   });
+
+  it('drops the same credentials however many header names it has seen before (its names are kept per name, bounded)', () => {
+    const headers = { 'X-Api-Key': 'k', 'x-my-token': 't', 'content-type': 'application/json', 'x-github-event': 'issues' };
+    const expected = { 'content-type': 'application/json', 'x-github-event': 'issues' };
+    expect(archivableHeaders(headers)).toEqual(expected);
+    // A sender's own names, more than are kept: the credential names are still told apart afterwards.
+    for (let i = 0; i < 600; i++) expect(archivableHeaders({ [`x-sender-${i}`]: 'v', [`x-sender-${i}-session`]: 's' })).toEqual({ [`x-sender-${i}`]: 'v' });
+    expect(archivableHeaders(headers)).toEqual(expected);
+    expect(archivableHeaders(headers, ['X-GitHub-Event'])).toEqual({ 'content-type': 'application/json' });
+  });
 });
 
 describe('MemoryJournal', () => {
