@@ -62,6 +62,7 @@ function setup(rules: CompiledRules) {
     },
   });
   const secrets = { GITHUB_WEBHOOK_SECRET: SECRET, DD_API_KEY: 'a'.repeat(32), DD_APP_KEY: 'b'.repeat(40) };
+  const journal = new MemoryJournal();
   const handler = createIngestHandler({
     rules,
     secrets: { get: async () => secrets, refresh: async () => secrets },
@@ -70,11 +71,11 @@ function setup(rules: CompiledRules) {
     ledger: new MemoryLedger(),
     logger: silentLogger,
     maxBodyBytes: 1024 * 1024,
-    journal: new MemoryJournal(),
+    journal,
     archive: new MemoryArchive(),
     archiveRejected: true,
   }) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-  return { handler, created };
+  return { handler, created, journal };
 }
 
 function request(secret: string, delivery = randomUUID()): APIGatewayProxyEventV2 {
@@ -114,7 +115,7 @@ describe("a source's first webhooks while its code is still loading", () => {
 describe("a source whose code could not be loaded", () => {
   it("answers 503, and the sender's retry of the same delivery (the code loading then) makes its case once", async () => {
     let fail = true;
-    const { handler, created } = setup(
+    const { handler, created, journal } = setup(
       withLoad(async () => {
         if (fail) throw new SourceUnavailableError('the code of source github could not be loaded');
       }),
@@ -124,6 +125,9 @@ describe("a source whose code could not be loaded", () => {
     expect(first.statusCode).toBe(503);
     expect(JSON.parse(String(first.body))).toMatchObject({ error: 'source_unavailable' });
     expect(created).toHaveLength(0);
+    // Journaled as an error of a delivery not verified: never replayed, never taken as done.
+    const record = await journal.get(String(first.headers?.['x-case-bridge-delivery']));
+    expect(record).toMatchObject({ status: 'error', verified: false, answer: { status: 503 } });
     fail = false;
     const retried = await handler(request(SECRET, delivery), context);
     expect(retried.statusCode).toBe(201);
