@@ -17,6 +17,7 @@ import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { createArchiveBucket, createJournalTable, localS3Client } from '../../lambda/local/journal.js';
 import { DD_KEYS } from '../support/fauxqs.js';
+import { webhookEvent } from '../support/fakes.js';
 import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
 import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager.js';
 
@@ -82,18 +83,7 @@ function event(source: SourceName, sample: string, options: { delivery?: string;
   const sampled = readSample(source, sample);
   const s = options.edit === undefined ? sampled : { ...sampled, body: options.edit(sampled.body) };
   const headers = { ...s.headers, ...(options.delivery ? { 'x-github-delivery': options.delivery } : {}) };
-  const signed = signRequest({ source, secret: options.secret ?? testSecret(source), body: Buffer.from(s.body, 'utf8'), headers });
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/{source}',
-    rawPath: `/webhooks/${source}`,
-    rawQueryString: '',
-    headers: Object.fromEntries(Object.entries(signed).map(([k, v]) => [k.toLowerCase(), v])),
-    pathParameters: { source },
-    requestContext: { requestId: randomUUID() } as APIGatewayProxyEventV2['requestContext'],
-    body: s.body,
-    isBase64Encoded: false,
-  };
+  return webhookEvent(source, s.body, signRequest({ source, secret: options.secret ?? testSecret(source), body: Buffer.from(s.body, 'utf8'), headers }));
 }
 
 interface Answer {

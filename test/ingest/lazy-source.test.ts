@@ -11,7 +11,7 @@ import { silentLogger } from '../../lambda/shared/log.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 import { signRequest } from '../../lambda/local/sign.js';
-import { fakeDatadog } from '../support/fakes.js';
+import { fakeDatadog, webhookEvent } from '../support/fakes.js';
 
 // Issue 15: in the Lambda bundle a source's code is a chunk its first webhook loads. The first
 // webhooks of a cold container (several at once) are verified on their raw bytes all the same, and a
@@ -79,18 +79,7 @@ function setup(rules: CompiledRules) {
 }
 
 function request(secret: string, delivery = randomUUID()): APIGatewayProxyEventV2 {
-  const headers = signRequest({ source: 'github', secret, body, headers: { ...fixtureHeaders, 'X-GitHub-Delivery': delivery } });
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/{source}',
-    rawPath: '/webhooks/github',
-    rawQueryString: '',
-    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
-    pathParameters: { source: 'github' },
-    requestContext: { requestId: randomUUID() } as APIGatewayProxyEventV2['requestContext'],
-    body,
-    isBase64Encoded: false,
-  };
+  return webhookEvent('github', body, signRequest({ source: 'github', secret, body, headers: { ...fixtureHeaders, 'X-GitHub-Delivery': delivery } }));
 }
 
 describe("a source's first webhooks while its code is still loading", () => {
