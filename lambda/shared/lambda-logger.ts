@@ -18,9 +18,10 @@
  * which then governs, with one WARN line when it is less verbose than `LOG_LEVEL`; `cold_start` only
  * when Lambda says the container was started on demand (`AWS_LAMBDA_INITIALIZATION_TYPE`); the fields
  * named like the line's own keys (level, message, sampling_rate, service, timestamp) are dropped,
- * and so are top-level fields that are undefined, null or ''; ERROR lines go to stderr, the others to
- * stdout. What it drops: Powertools' sampling, buffering, log-event and pretty-printing switches, which
- * the stack never set.
+ * and so are top-level fields that are undefined, null or ''. ERROR lines go to stderr, the others to
+ * stdout (Powertools wrote WARN lines to stderr too; in Lambda both streams are the same log, so only
+ * the stream of a local run differs). What it drops: Powertools' sampling, buffering, log-event and
+ * pretty-printing switches, which the stack never set.
  */
 import type { Context } from 'aws-lambda';
 import { isSecretKey, LevelLogger, REDACTED, redact, type Logger, type LogLevel } from './log.js';

@@ -240,7 +240,13 @@ export class EmfMetrics implements BridgeMetrics {
         if (latencies.length > 0) metrics.push({ name: 'DatadogLatency', unit: 'Milliseconds', values: latencies });
         docs.push(...emfDocuments(METRICS.namespace, dimensions, metrics, timestamp));
       }
-      for (const doc of mergeEmf(docs)) this.write(JSON.stringify(doc));
+      for (const doc of mergeEmf(docs)) {
+        try {
+          this.write(JSON.stringify(doc));
+        } catch {
+          // A line that could not be written is dropped; the flush's other lines are still written.
+        }
+      }
     } catch {
       // Metrics never fail a webhook: what could not be written (stdout closed) is dropped.
     } finally {

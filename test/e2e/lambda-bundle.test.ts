@@ -17,6 +17,7 @@ import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { createArchiveBucket, createJournalTable, localS3Client } from '../../lambda/local/journal.js';
 import { DD_KEYS } from '../support/fauxqs.js';
+import { webhookEvent } from '../support/fakes.js';
 import { testSecret, TEST_SECRETS } from '../support/local-bridge.js';
 import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager.js';
 
@@ -78,21 +79,11 @@ afterAll(async () => {
 });
 
 /** A signed delivery as API Gateway hands it over (JSON as text). */
-function event(source: SourceName, sample: string, options: { delivery?: string; secret?: string } = {}): APIGatewayProxyEventV2 {
-  const s = readSample(source, sample);
+function event(source: SourceName, sample: string, options: { delivery?: string; secret?: string; edit?: (body: string) => string } = {}): APIGatewayProxyEventV2 {
+  const sampled = readSample(source, sample);
+  const s = options.edit === undefined ? sampled : { ...sampled, body: options.edit(sampled.body) };
   const headers = { ...s.headers, ...(options.delivery ? { 'x-github-delivery': options.delivery } : {}) };
-  const signed = signRequest({ source, secret: options.secret ?? testSecret(source), body: Buffer.from(s.body, 'utf8'), headers });
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/{source}',
-    rawPath: `/webhooks/${source}`,
-    rawQueryString: '',
-    headers: Object.fromEntries(Object.entries(signed).map(([k, v]) => [k.toLowerCase(), v])),
-    pathParameters: { source },
-    requestContext: { requestId: randomUUID() } as APIGatewayProxyEventV2['requestContext'],
-    body: s.body,
-    isBase64Encoded: false,
-  };
+  return webhookEvent(source, s.body, signRequest({ source, secret: options.secret ?? testSecret(source), body: Buffer.from(s.body, 'utf8'), headers }));
 }
 
 interface Answer {
@@ -101,10 +92,11 @@ interface Answer {
 }
 
 /**
- * Loads the bundle in a fresh process (a cold container) and invokes it once per event, in order.
+ * Loads the bundle in a fresh process (a cold container) and invokes it once per event, in order
+ * (`together`: all at once, as concurrent requests of one Node process).
  * Asynchronous: the stubs it talks to run in this process.
  */
-async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, unknown>)[], extraEnv: Record<string, string> = {}, bundleDir = OUT): Promise<Answer[]> {
+async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, unknown>)[], extraEnv: Record<string, string> = {}, bundleDir = OUT, together = false): Promise<Answer[]> {
   const input = join(OUT, `events-${randomUUID()}.json`);
   const output = `${input}.out`;
   writeFileSync(input, JSON.stringify(events));
@@ -112,12 +104,12 @@ async function invoke(events: readonly (APIGatewayProxyEventV2 | Record<string, 
     import { readFileSync, writeFileSync } from 'node:fs';
     const { handler } = await import(${JSON.stringify(pathToFileURL(join(bundleDir, 'index.mjs')).href)});
     const context = { functionName: 'ingest', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ingest', memoryLimitInMB: '256', awsRequestId: 'req', getRemainingTimeInMillis: () => 10000 };
+    // A replay event is answered with its report, not an HTTP answer.
+    const answer = (r) => (r.statusCode === undefined ? { statusCode: 0, body: r } : { statusCode: r.statusCode, body: JSON.parse(r.body ?? '{}') });
+    const events = JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'));
     const out = [];
-    for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'))) {
-      const r = await handler(e, context);
-      // A replay event is answered with its report, not an HTTP answer.
-      out.push(r.statusCode === undefined ? { statusCode: 0, body: r } : { statusCode: r.statusCode, body: JSON.parse(r.body ?? '{}') });
-    }
+    if (${JSON.stringify(together)}) out.push(...(await Promise.all(events.map((e) => handler(e, context)))).map(answer));
+    else for (const e of events) out.push(answer(await handler(e, context)));
     writeFileSync(${JSON.stringify(output)}, JSON.stringify(out));`;
   await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     env: {
@@ -244,6 +236,21 @@ describe('the built ingest bundle, cold, against real protocols', () => {
     expect(preview?.body).toMatchObject({ apply: false, items: [{ original: delivery, result: 'preview', events: [{ decision: 'repeat_coalesced', actions: [] }] }] });
     expect(applied?.body).toMatchObject({ apply: true, items: [{ original: delivery, result: 'replayed', status: 'deduplicated', replay: expect.stringMatching(/^d[0-9a-z]{19}$/) as unknown }] });
     expect(dd.cases.length).toBe(cases);
+  });
+
+  it("verifies each of a cold container's first webhooks of a source, sent at once while its chunk loads, on its own bytes", { timeout: 60_000 }, async () => {
+    const before = dd.cases.length;
+    // An issue of its own: the other tests sent the sample's (a GitHub delivery is keyed by its signed body, the case by the issue).
+    const issue = 100_000 + Math.floor(Math.random() * 900_000);
+    const edit = (body: string): string => body.replaceAll('"number":42', `"number":${issue}`);
+    const tampered = event('github', 'issues.opened', { delivery: randomUUID(), edit });
+    tampered.body = (tampered.body ?? '').replace('Checkout times out', 'Checkout timed out');
+    expect(tampered.body).toContain('Checkout timed out');
+    const answers = await invoke([event('github', 'issues.opened', { delivery: randomUUID(), secret: 'not-the-secret', edit }), event('github', 'issues.opened', { delivery: randomUUID(), edit }), tampered], {}, OUT, true);
+    expect(answers.map((a) => a.statusCode)).toEqual([401, 201, 401]);
+    expect(answers[0]?.body.error).toBe('invalid_signature');
+    expect(answers[2]?.body.error).toBe('invalid_signature');
+    expect(dd.cases.length - before).toBe(1);
   });
 
   it("answers 503 source_unavailable, never 2xx, when a source's chunk cannot be loaded, and serves the other sources", { timeout: 60_000 }, async () => {

@@ -123,6 +123,23 @@ describe('EmfMetrics', () => {
     expect(JSON.parse(written[0]!)).not.toHaveProperty('DeadLettered');
   });
 
+  it("writes each of a flush's lines even when another of them could not be written: one set's loss is not the others'", () => {
+    const written: string[] = [];
+    let calls = 0;
+    const metrics = new EmfMetrics((line) => {
+      calls += 1;
+      if (calls === 1) throw new Error('EAGAIN');
+      written.push(line);
+    });
+    // Two sources: two documents (their `source` values differ), two lines.
+    metrics.count('DeadLettered', 'sentry');
+    metrics.count('RetriesEnqueued', 'pagerduty');
+    expect(() => metrics.flush()).not.toThrow();
+    expect(calls).toBe(2);
+    expect(written).toHaveLength(1);
+    expect(JSON.parse(written[0]!)).toMatchObject({ source: 'pagerduty', RetriesEnqueued: 1 });
+  });
+
   it('stamps the documents of one flush with its time, to the millisecond', () => {
     const written: string[] = [];
     const metrics = new EmfMetrics((line) => void written.push(line), () => 1_764_000_000_123);

@@ -17,7 +17,7 @@ import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { createSecretsProvider, locateJsonFault } from '../../lambda/shared/secrets.js';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION } from '../../lambda/delivery/queue.js';
 import { pendingCase } from '../support/fauxqs.js';
-import { fakeDatadog } from '../support/fakes.js';
+import { fakeDatadog, webhookEvent } from '../support/fakes.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
 
 // A secret that fails to parse must be reported by position only: no log line, answer or dead-letter
@@ -64,17 +64,7 @@ function shown(error: unknown): string[] {
 function githubEvent(): APIGatewayProxyEventV2 {
   const sample = readSample('github', 'issues.opened');
   const headers = signRequest({ source: 'github', secret: VALUES.GITHUB_WEBHOOK_SECRET, body: Buffer.from(sample.body), headers: { ...sample.headers, 'X-GitHub-Delivery': randomUUID() } });
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/{source}',
-    rawPath: '/webhooks/github',
-    rawQueryString: '',
-    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
-    pathParameters: { source: 'github' },
-    requestContext: { requestId: randomUUID() } as APIGatewayProxyEventV2['requestContext'],
-    body: sample.body,
-    isBase64Encoded: false,
-  };
+  return webhookEvent('github', sample.body, headers);
 }
 
 describe('a secret that is not JSON', () => {

@@ -1,10 +1,26 @@
 import { COMMENTS_PAGE_SIZE, type CaseStatusUpdate, type CaseSummary, type CreatedCase, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
-import type { SQSRecord } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, SQSRecord } from 'aws-lambda';
 import { encodeQueuedMessage, QUEUED_MESSAGE_VERSION, type PendingAction } from '../../lambda/delivery/queue.js';
 import { dedupMarker } from '../../lambda/ledger/marker.js';
 import type { LedgerEntry } from '../../lambda/ledger/types.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
+
+/** API Gateway's event (payload 2.0) of a POST to /webhooks/<source>: `headers` lower-cased, as API Gateway hands them. */
+export function webhookEvent(source: string, body: string, headers: Readonly<Record<string, string>>): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: 'POST /webhooks/{source}',
+    rawPath: `/webhooks/${source}`,
+    rawQueryString: '',
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+    pathParameters: { source },
+    requestContext: { requestId: randomUUID() } as APIGatewayProxyEventV2['requestContext'],
+    body,
+    isBase64Encoded: false,
+  };
+}
 
 /** The SQS record the retry function receives for `action`, queued at `at` (ms) for `reason`. */
 export function queuedRecord(id: string, action: PendingAction, reason: string, at: number): SQSRecord {
