@@ -14,12 +14,38 @@ export function sqsDelaySeconds(delaySeconds: number): number {
   return Math.min(SQS_MAX_DELAY_SECONDS, Math.ceil(delaySeconds));
 }
 
+/** A character SQS or fauxqs refuses: beyond U+FFFF (as its two halves, or a lone half), U+FFFE, U+FFFF, a control character but tab and line ends. */
+const REFUSED = /[\uD800-\uDBFF][\uDC00-\uDFFF]|[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
+const REFUSED_ALL = new RegExp(REFUSED.source, 'g');
+function escapeUnits(match: string): string {
+  let out = '';
+  for (let i = 0; i < match.length; i++) out += `\\u${match.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+}
+
+/**
+ * A message SQS takes, whatever text an alert carried. SQS refuses a message holding a character
+ * outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF (InvalidMessageContents),
+ * and fauxqs (the local bridge's queue) refuses everything beyond U+FFFF too: an emoji or a U+FFFF
+ * in a title would make the message of its create unsendable, so the create could never be retried.
+ * Those characters are written as JSON's `\uXXXX` escapes (a character beyond U+FFFF as its two
+ * halves, as JSON.stringify writes a lone half): in a JSON body, JSON.parse reads the same string
+ * back; an attribute (text for people) shows the escape. A queued message's body and its attributes
+ * are then always what SQS takes.
+ */
+export function sqsText(value: string): string {
+  return REFUSED.test(value) ? value.replace(REFUSED_ALL, escapeUnits) : value;
+}
+
 function text(value: string): MessageAttributeValue {
-  return { DataType: 'String', StringValue: value === '' ? '-' : value };
+  return { DataType: 'String', StringValue: value === '' ? '-' : sqsText(value) };
 }
 
 function cut(reason: string): string {
-  return reason.length > ATTRIBUTE_REASON_CHARS ? `${reason.slice(0, ATTRIBUTE_REASON_CHARS - 1)}…` : reason;
+  if (reason.length <= ATTRIBUTE_REASON_CHARS) return reason;
+  // Not between the two halves of a character beyond U+FFFF.
+  const end = ATTRIBUTE_REASON_CHARS - 1 - (/[\uD800-\uDBFF]/.test(reason.charAt(ATTRIBUTE_REASON_CHARS - 2)) ? 1 : 0);
+  return `${reason.slice(0, end)}…`;
 }
 
 export interface SqsActionQueueOptions {
@@ -57,7 +83,7 @@ export class SqsActionQueue implements ActionQueue {
   }
 
   async retry(action: PendingAction, options: { delaySeconds: number; reason: string }): Promise<void> {
-    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: options.reason, enqueuedAt: this.now() });
+    const body = sqsText(encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'retry', action, reason: options.reason, enqueuedAt: this.now() }));
     await this.send('retry queue', action.identity, {
       QueueUrl: this.retryQueueUrl,
       MessageBody: body,
@@ -71,7 +97,7 @@ export class SqsActionQueue implements ActionQueue {
   }
 
   async deadLetter(action: PendingAction, options: { reason: string }): Promise<void> {
-    const body = encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'dead_letter', action, reason: options.reason, enqueuedAt: this.now() });
+    const body = sqsText(encodeQueuedMessage({ v: QUEUED_MESSAGE_VERSION, disposition: 'dead_letter', action, reason: options.reason, enqueuedAt: this.now() }));
     await this.send('dead-letter queue', action.identity, {
       QueueUrl: this.dlqUrl,
       MessageBody: body,

@@ -2,7 +2,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localSqsClient, startLocalSqs, type LocalSqs } from '../../lambda/local/fauxqs.js';
 import { QueueError } from '../../lambda/shared/errors.js';
-import { SqsActionQueue, sqsDelaySeconds } from '../../lambda/delivery/sqs-queue.js';
+import { signedSqsSend, SqsActionQueue, sqsDelaySeconds } from '../../lambda/delivery/sqs-queue.js';
 import { encodeQueuedMessage, readQueuedMessage } from '../../lambda/delivery/queue.js';
 import { caseRequest, pendingCase, queueDepth, receive, waitFor } from '../support/fauxqs.js';
 
@@ -76,6 +76,45 @@ describe('SqsActionQueue.retry', () => {
     const [m] = await receive(sqs.client, sqs.retryQueueUrl, { waitTimeSeconds: 1 });
     const read = readQueuedMessage(m?.Body ?? '');
     expect(read.ok && read.message.action).toEqual(action);
+  });
+});
+
+describe('SqsActionQueue: any text an alert carries', () => {
+  // SQS refuses a message holding a character outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
+  // #x10000-#x10FFFF (InvalidMessageContents), and fauxqs (npm start) refuses #x10000 and above too. An
+  // alert's title may hold any of them: a queue that cannot take its message cannot retry it, and its
+  // case is never made. Every text below must travel and come back unchanged.
+  const texts = ['fire \u{1F525} on db-1', 'noncharacters \uFFFE \uFFFF', 'a lone half \uD83D of an emoji', 'controls \u0001\u007F\u0085', 'Störung ✓ 日本'];
+  const SQS_ALLOWS = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD]*$/;
+
+  it.each([
+    ['the SDK client (scripts, the local bridge)', (): SqsActionQueue => queue],
+    ['signed requests (the Lambda functions)', (): SqsActionQueue => new SqsActionQueue({ client: sqs.client, sendMessage: signedSqsSend({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, endpoint: sqs.endpoint }), retryQueueUrl: sqs.retryQueueUrl, dlqUrl: sqs.dlqUrl })],
+  ])('queues and dead-letters them, and reads the same action back, through %s', async (_how, make) => {
+    const q = make();
+    for (const [i, text] of texts.entries()) {
+      const action = pendingCase(40 + i, { identity: `check/${text}`, request: caseRequest(text) });
+      await q.retry(action, { delaySeconds: 0, reason: `Datadog answered 429 for ${text}` });
+      await q.deadLetter(action, { reason: `Datadog answered 400 for ${text}` });
+      const [retried] = await receive(sqs.client, sqs.retryQueueUrl, { waitTimeSeconds: 1 });
+      const [dead] = await receive(sqs.client, sqs.dlqUrl, { waitTimeSeconds: 1 });
+      for (const m of [retried, dead]) {
+        expect(m?.Body).toMatch(SQS_ALLOWS);
+        const read = readQueuedMessage(m?.Body ?? '');
+        expect(read.ok && read.message.action).toEqual(action);
+      }
+      expect(readQueuedMessage(retried?.Body ?? '')).toMatchObject({ ok: true, message: { reason: `Datadog answered 429 for ${text}` } });
+      expect(dead?.MessageAttributes?.['reason']?.StringValue).toMatch(SQS_ALLOWS);
+    }
+  });
+
+  it('cuts a long reason for its attribute without leaving half of a character', async () => {
+    const reason = `${'x'.repeat(254)}\u{1F525}${'y'.repeat(10)}`;
+    await queue.deadLetter(pendingCase(50), { reason });
+    const [m] = await receive(sqs.client, sqs.dlqUrl, { waitTimeSeconds: 1 });
+    expect(m?.MessageAttributes?.['reason']?.StringValue).toMatch(SQS_ALLOWS);
+    expect(m?.MessageAttributes?.['reason']?.StringValue?.startsWith('x'.repeat(254))).toBe(true);
+    expect((JSON.parse(m?.Body ?? '') as { reason: string }).reason).toBe(reason);
   });
 });
 
