@@ -1,6 +1,6 @@
 import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
 import { lambdaDynamo } from '../ledger/lambda-ledger.js';
-import type { RateBudgetStore, RateShape } from '../ledger/rate-budget-store.js';
+import { MAX_PERIOD_SECONDS, type RateBudgetStore, type RateShape } from '../ledger/rate-budget-store.js';
 import type { RateLimit } from '../shared/errors.js';
 
 /**
@@ -46,6 +46,15 @@ export interface RateBudgetOptions {
 /** Once this many windows that are over still hold counts in the store, they are removed. */
 const PRUNE_AFTER = 32;
 
+/** The limit the headers state, when it is one the budget can keep: at least one whole call per period of at most a day. */
+function shapeOf(rateLimit: RateLimit): RateShape | undefined {
+  const { limit, period } = rateLimit;
+  if (limit === undefined || period === undefined) return undefined;
+  const calls = Math.floor(limit);
+  if (!(calls >= 1) || !(period > 0 && period <= MAX_PERIOD_SECONDS)) return undefined;
+  return { limit: calls, periodMs: Math.round(period * 1000) };
+}
+
 export class RateBudget implements Pacer {
   private readonly store: RateBudgetStore;
   private readonly key: string;
@@ -73,12 +82,15 @@ export class RateBudget implements Pacer {
     if (state === undefined || shape === undefined) return { go: true }; // unknown: Datadog will say (the first 429)
     this.knownShape = shape;
     const { windowMs, spacingMs } = this.lattice(shape);
-    if (ticketMs !== undefined && ticketMs >= state.floorMs) {
+    // A 429's floor lies within one period of it: one further ahead (stored by a version that took any
+    // Reset as it came) is held to a window from now, so it cannot stall the budget (the next 429 replaces it).
+    const floorMs = Math.min(state.floorMs, now + windowMs);
+    if (ticketMs !== undefined && ticketMs >= floorMs) {
       if (now < ticketMs) return { go: false, notBeforeMs: ticketMs };
       // Late by less than the slack: still within the limit. Later: the slot is lost, book another.
       if (now - ticketMs <= this.slack * shape.periodMs) return { go: true };
     }
-    const from = Math.max(now, state.floorMs);
+    const from = Math.max(now, floorMs);
     let start = Math.floor(from / windowMs) * windowMs;
     if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, state.lastCreateWindowMs);
     const stale = [...state.booked.keys()].filter((s) => s + windowMs <= now);
@@ -103,12 +115,14 @@ export class RateBudget implements Pacer {
     // Unknown budget: the first 429 states it, with the reset of a window known to be spent. A
     // successful answer before it says nothing of the calls made unbooked in its window.
     if (status !== 429 && this.knownShape === undefined) return;
-    const { limit, period, reset } = rateLimit;
-    const shape = limit !== undefined && limit > 0 && period !== undefined && period > 0 ? { limit, periodMs: period * 1000 } : undefined;
+    const shape = shapeOf(rateLimit);
     const changed = shape !== undefined && (this.knownShape?.limit !== shape.limit || this.knownShape.periodMs !== shape.periodMs);
     // A 429 sets the floor (Reset is whole seconds, rounded up: the window may end up to a second
-    // sooner, never later). A successful answer only updates the limit (e.g. one Datadog has raised).
-    const floorMs = status === 429 ? now + (reset ?? period ?? 1) * 1000 : undefined;
+    // sooner, never later), at most one period ahead (the windows are calendar aligned): a Reset past
+    // it is no count of seconds. A successful answer only updates the limit (e.g. one Datadog has raised).
+    const knownPeriodMs = (shape ?? this.knownShape)?.periodMs;
+    const longest = knownPeriodMs === undefined ? MAX_PERIOD_SECONDS : knownPeriodMs / 1000;
+    const floorMs = status === 429 ? now + Math.min(rateLimit.reset ?? rateLimit.period ?? 1, longest) * 1000 : undefined;
     if (!changed && floorMs === undefined) return;
     await this.store.learn(this.key, { ...(changed ? { shape } : {}), ...(floorMs !== undefined ? { floorMs } : {}) });
     if (changed) this.knownShape = shape;

@@ -6,6 +6,16 @@
  * `npm start` without the DynamoDB emulator).
  */
 
+/**
+ * The longest period the budget takes from Datadog's headers (a day), so no 429's reset lies further
+ * ahead. Headers stating more (or a Reset that is no count of seconds, e.g. an epoch time) would
+ * otherwise hold every call back for as long, with no call left to learn better.
+ */
+export const MAX_PERIOD_SECONDS = 86_400;
+
+/** A stored floor this far beyond a new one cannot be a reset's: the new one replaces it (see learn). */
+export const FLOOR_BEYOND_MS = MAX_PERIOD_SECONDS * 1000;
+
 /** The limit as Datadog states it (`X-RateLimit-Limit` per `X-RateLimit-Period`). */
 export interface RateShape {
   /** Calls allowed per period. */
@@ -29,7 +39,10 @@ export interface RateBudgetState {
 export interface RateBudgetStore {
   /** The state of `key`, read consistently; undefined when nothing was ever stored. */
   read(key: string): Promise<RateBudgetState | undefined>;
-  /** Records the shape (when given) and raises the floor to `floorMs` (when given; never lowers it). */
+  /**
+   * Records the shape (when given) and raises the floor to `floorMs` (when given; never lowers it, but
+   * replaces one more than FLOOR_BEYOND_MS beyond it, which no reset made).
+   */
   learn(key: string, update: { readonly shape?: RateShape; readonly floorMs?: number }): Promise<void>;
   /**
    * Books one slot in the window starting at `windowStartMs`: position `minPosition` when fewer are
@@ -64,7 +77,7 @@ export class MemoryRateBudgetStore implements RateBudgetStore {
   async learn(key: string, update: { readonly shape?: RateShape; readonly floorMs?: number }): Promise<void> {
     const item = this.item(key);
     if (update.shape !== undefined) item.shape = update.shape;
-    if (update.floorMs !== undefined) item.floorMs = Math.max(item.floorMs, update.floorMs);
+    if (update.floorMs !== undefined) item.floorMs = item.floorMs > update.floorMs + FLOOR_BEYOND_MS ? update.floorMs : Math.max(item.floorMs, update.floorMs);
   }
 
   async book(key: string, windowStartMs: number, cap: number, minPosition: number): Promise<number | undefined> {

@@ -162,6 +162,34 @@ describe('RateBudget', () => {
     const again = await budget.reserve('create', slot, slot);
     expect(slotOf(again, slot)).toBeGreaterThanOrEqual(T0 + 2000);
   });
+
+  it('a 429 whose Reset is no count of seconds to the window\'s end (an epoch time, past the period) holds slots back one period at most, not for decades', async () => {
+    const budget = await knownBudget();
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 1_764_900_000 }, 429, T0);
+    const next = await budget.reserve('create', T0);
+    expect(slotOf(next, T0)).toBeGreaterThanOrEqual(T0 + 1000);
+    expect(slotOf(next, T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+  });
+
+  it('a floor an older version stored decades ahead neither stalls the budget nor keeps a real 429 from setting it', async () => {
+    const store = new MemoryRateBudgetStore();
+    const budget = await knownBudget(store);
+    await store.learn('cases_write', { floorMs: T0 + 1_764_900_000_000 });
+    expect(slotOf(await budget.reserve('create', T0), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
+    expect((await store.read('cases_write'))?.floorMs).toBe(T0 + 2000);
+  });
+
+  it('takes no limit from headers that state none it could keep: a period past a day, a limit below one call; a fractional limit is rounded down', async () => {
+    const store = new MemoryRateBudgetStore();
+    const budget = await knownBudget(store);
+    await budget.reserve('create', T0);
+    await budget.observe({ limit: LIMIT, period: 1e9, remaining: 3, reset: 1 }, 201, T0);
+    await budget.observe({ limit: 0.5, period: 2, remaining: 0, reset: 1 }, 201, T0);
+    expect((await store.read('cases_write'))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+    await budget.observe({ limit: 12.7, period: 2, remaining: 3, reset: 1 }, 201, T0);
+    expect((await store.read('cases_write'))?.shape).toEqual({ limit: 12, periodMs: PERIOD_MS });
+  });
 });
 
 describe('RateBudget in DynamoDB (dynalite): two instances share one item', () => {
@@ -213,5 +241,14 @@ describe('RateBudget in DynamoDB (dynalite): two instances share one item', () =
     expect(await b.reserve('create', T0)).toEqual({ go: true });
     await a.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
     expect(slotOf(await b.reserve('create', T0), T0)).toBeGreaterThanOrEqual(T0 + 2000);
+  });
+
+  it('a floor stored decades ahead (an epoch Reset taken as seconds) is replaced by the next real 429', async () => {
+    const store = new DynamoRateBudgetStore({ client: dynamo.client, tableName: 'ledger' });
+    await store.learn('poisoned_test', { shape: { limit: LIMIT, periodMs: PERIOD_MS }, floorMs: T0 + 1_764_900_000_000 });
+    const budget = new RateBudget({ store, endpointClass: 'poisoned_test' });
+    expect(slotOf(await budget.reserve('create', T0), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
+    expect((await store.read('poisoned_test'))?.floorMs).toBe(T0 + 2000);
   });
 });
