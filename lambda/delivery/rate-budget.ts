@@ -45,6 +45,12 @@ export interface RateBudgetOptions {
 
 /** Once this many windows that are over still hold counts in the store, they are removed. */
 const PRUNE_AFTER = 32;
+/**
+ * The most removed by one write, oldest first: one REMOVE names each (`#wN`), and DynamoDB refuses an
+ * expression over 4 KB. A drain whose actions all came back with their slots prunes nothing meanwhile
+ * (a ticket is honoured before pruning), so hundreds may be over when the next new action books.
+ */
+const PRUNE_AT_MOST = 200;
 
 /** The limit the headers state, when it is one the budget can keep: at least one whole call per period of at most a day. */
 function shapeOf(rateLimit: RateLimit): RateShape | undefined {
@@ -94,7 +100,8 @@ export class RateBudget implements Pacer {
     let start = Math.floor(from / windowMs) * windowMs;
     if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, state.lastCreateWindowMs);
     const stale = [...state.booked.keys()].filter((s) => s + windowMs <= now);
-    if (stale.length >= PRUNE_AFTER) await this.store.prune(this.key, stale);
+    // Housekeeping: a failed prune must not stop the booking (the next one tries again).
+    if (stale.length >= PRUNE_AFTER) await this.store.prune(this.key, stale.sort((a, b) => a - b).slice(0, PRUNE_AT_MOST)).catch(() => undefined);
     for (let i = 0; i < this.maxWindows; i += 1, start += windowMs) {
       if ((state.booked.get(start) ?? 0) >= shape.limit) continue;
       const minPosition = start >= from ? 0 : Math.ceil((from - start) / spacingMs);

@@ -7,6 +7,8 @@ import { MemoryRateBudgetStore, type RateBudgetStore } from '../../lambda/ledger
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoApi } from '../../lambda/shared/dynamodb-api.js';
 
 // The shared rate budget on a fake clock: no assertion depends on wall time. The Datadog test server
 // (its rate-limit window on the same fake clock) is the judge of whether a schedule keeps the limit.
@@ -241,6 +243,38 @@ describe('RateBudget in DynamoDB (dynalite): two instances share one item', () =
     expect(await b.reserve('create', T0)).toEqual({ go: true });
     await a.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
     expect(slotOf(await b.reserve('create', T0), T0)).toBeGreaterThanOrEqual(T0 + 2000);
+  });
+
+  it('a long drain leaves hundreds of windows over in the item: they are removed a batch at a time, within DynamoDB\'s 4 KB expression limit, and pacing goes on', async () => {
+    // dynalite does not hold expressions to DynamoDB's 4 KB: this client does, as DynamoDB answers.
+    const sdk = dynamo.client;
+    const expressions: string[] = [];
+    const strict: DynamoApi = {
+      getItem: (input) => sdk.send(new GetItemCommand(input)),
+      putItem: (input) => sdk.send(new PutItemCommand(input)),
+      deleteItem: (input) => sdk.send(new DeleteItemCommand(input)),
+      query: (input) => sdk.send(new QueryCommand(input)),
+      updateItem: async (input) => {
+        const expression = input.UpdateExpression ?? '';
+        expressions.push(expression);
+        if (Buffer.byteLength(expression) > 4096) throw Object.assign(new Error('Invalid UpdateExpression: Expression size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+        return sdk.send(new UpdateItemCommand(input));
+      },
+    };
+    const store = new DynamoRateBudgetStore({ client: strict, tableName: 'ledger' });
+    await store.learn('drain_test', { shape: { limit: LIMIT, periodMs: PERIOD_MS } });
+    const windowMs = Math.ceil(PERIOD_MS * 1.02);
+    const first = Math.floor(T0 / windowMs) * windowMs;
+    // 800 windows booked by a backlog whose actions each came back with its slot (no pruning then).
+    for (let i = 0; i < 800; i += 1) await store.book('drain_test', first + i * windowMs, LIMIT, 0);
+    const now = first + 800 * windowMs;
+    const budget = new RateBudget({ store, endpointClass: 'drain_test' });
+    const slots: number[] = [];
+    for (let i = 0; i < 12; i += 1) slots.push(slotOf(await budget.reserve('create', now), now));
+    expect(slots.every((slot) => slot >= now)).toBe(true);
+    expect(busiestPeriod(slots)).toBeLessThanOrEqual(LIMIT);
+    expect(expressions.every((e) => Buffer.byteLength(e) <= 4096)).toBe(true);
+    expect((await store.read('drain_test'))?.booked.size).toBeLessThan(800);
   });
 
   it('a floor stored decades ahead (an epoch Reset taken as seconds) is replaced by the next real 429', async () => {
