@@ -137,11 +137,22 @@ export class RateBudget implements Pacer {
 }
 
 /**
- * Feeds the `X-RateLimit-*` headers of Datadog's successful answers to the budget (the client's
- * `onRateLimit`), so that a limit Datadog changes is followed (a raised one never shows as a 429). Never throws.
+ * Whether an answer's `X-RateLimit-*` speak of the budget's limit: the budget paces writes (creates,
+ * comments, status changes, links: POST), and Datadog's reads may count in a bucket of their own
+ * ("unique and distinct rate limit buckets", its rate-limit docs), whose limit would pace the writes wrong.
  */
-export function rateLimitObserver(pace: Pacer, now: () => number = Date.now): (rateLimit: RateLimit, status: number) => void {
-  return (rateLimit, status) => {
+export function isBudgetedMethod(method: string | undefined): boolean {
+  return method !== 'GET' && method !== 'HEAD';
+}
+
+/**
+ * Feeds the `X-RateLimit-*` headers of Datadog's successful answers to writes to the budget (the
+ * client's `onRateLimit`), so that a limit Datadog changes is followed (a raised one never shows as a
+ * 429); a read's are not its limit. Never throws.
+ */
+export function rateLimitObserver(pace: Pacer, now: () => number = Date.now): (rateLimit: RateLimit, status: number, method?: string) => void {
+  return (rateLimit, status, method) => {
+    if (!isBudgetedMethod(method)) return;
     pace.observe(rateLimit, status, now()).catch(() => undefined);
   };
 }

@@ -9,6 +9,9 @@ import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/d
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoApi } from '../../lambda/shared/dynamodb-api.js';
+import { nodeHttpFetch, type HttpFetch } from '../../lambda/shared/http.js';
+import { rebookAfter429 } from '../../lambda/delivery/deliver.js';
+import { silentLogger } from '../../lambda/shared/log.js';
 
 // The shared rate budget on a fake clock: no assertion depends on wall time. The Datadog test server
 // (its rate-limit window on the same fake clock) is the judge of whether a schedule keeps the limit.
@@ -116,6 +119,35 @@ describe('RateBudget', () => {
     await createDatadogClient({ baseUrl: dd.url, onRateLimit: rateLimitObserver(budget, () => clock) }).createCase(request(1), KEYS);
     await new Promise((resolve) => setImmediate(resolve));
     expect((await store.read('cases_write'))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+  });
+
+  it("learns from the answers to writes only: a read's X-RateLimit-* (a bucket of its own, Datadog says they may differ) neither changes the write limit nor sets its floor", async () => {
+    dd.rateLimit({ limit: LIMIT, periodSeconds: PERIOD_MS / 1000 });
+    clock = T0 + 180_000;
+    // Datadog's reads answer with their own bucket's headers: 1,000 per minute, and here one refused.
+    let refuseReads = false;
+    const readBucket: HttpFetch = async (url, init) => {
+      const res = await nodeHttpFetch(url, init);
+      if (init.method !== 'GET') return res;
+      const headers: Record<string, string> = { 'x-ratelimit-limit': '1000', 'x-ratelimit-period': '60', 'x-ratelimit-remaining': refuseReads ? '0' : '999', 'x-ratelimit-reset': '45', 'x-ratelimit-name': 'cases_read' };
+      return { ok: !refuseReads && res.ok, status: refuseReads ? 429 : res.status, headers: { get: (name) => headers[name.toLowerCase()] ?? res.headers.get(name) }, text: () => res.text() };
+    };
+    const store = new MemoryRateBudgetStore();
+    await store.learn('cases_write', { shape: { limit: LIMIT, periodMs: PERIOD_MS } });
+    const budget = new RateBudget({ store });
+    await budget.reserve('create', clock);
+    const client = createDatadogClient({ baseUrl: dd.url, fetch: readBucket, onRateLimit: rateLimitObserver(budget, () => clock) });
+    const made = await client.createCase(request(0), KEYS);
+    await client.getCase(made.id, KEYS);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await store.read('cases_write'))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+    refuseReads = true;
+    const refused = await client.getCase(made.id, KEYS).catch((e: unknown) => e as DatadogError);
+    expect((refused as DatadogError).status).toBe(429);
+    await rebookAfter429('create', refused as DatadogError, { pace: budget, now: () => clock, logger: silentLogger });
+    const state = await store.read('cases_write');
+    expect(state?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+    expect(state?.floorMs ?? 0).toBeLessThan(clock + 2 * PERIOD_MS);
   });
 
   it('schedules creates before comments and status changes', async () => {
