@@ -1,6 +1,6 @@
 import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
 import { lambdaDynamo } from '../ledger/lambda-ledger.js';
-import { MAX_PERIOD_SECONDS, type RateBudgetStore, type RateShape } from '../ledger/rate-budget-store.js';
+import { MAX_PERIOD_SECONDS, rateShapeOf, type RateBudgetStore, type RateShape } from '../ledger/rate-budget-store.js';
 import type { RateLimit } from '../shared/errors.js';
 
 /**
@@ -56,9 +56,7 @@ const PRUNE_AT_MOST = 200;
 function shapeOf(rateLimit: RateLimit): RateShape | undefined {
   const { limit, period } = rateLimit;
   if (limit === undefined || period === undefined) return undefined;
-  const calls = Math.floor(limit);
-  if (!(calls >= 1) || !(period > 0 && period <= MAX_PERIOD_SECONDS)) return undefined;
-  return { limit: calls, periodMs: Math.round(period * 1000) };
+  return rateShapeOf(Math.floor(limit), Math.round(period * 1000));
 }
 
 export class RateBudget implements Pacer {

@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoSource } from '../shared/dynamodb-api.js';
 import { LEDGER_TABLE } from '../shared/contract.js';
 import { isConditionFailure, lazyCalls, type DynamoCalls } from './dynamo-ledger.js';
-import { FLOOR_BEYOND_MS, type RateBudgetState, type RateBudgetStore, type RateShape } from './rate-budget-store.js';
+import { FLOOR_BEYOND_MS, rateShapeOf, type RateBudgetState, type RateBudgetStore, type RateShape } from './rate-budget-store.js';
 
 // One item per limit in the ledger table, `ratelimit#datadog#<endpoint class>`:
 //   limit, periodMs       the shape Datadog stated (X-RateLimit-Limit / -Period)
@@ -54,7 +54,7 @@ export class DynamoRateBudgetStore implements RateBudgetStore {
       if (name.startsWith(WINDOW_PREFIX) && /^w\d+$/.test(name) && value.N !== undefined) booked.set(Number(name.slice(1)), Number(value.N));
     }
     return {
-      shape: limit !== undefined && periodMs !== undefined ? { limit, periodMs } : undefined,
+      shape: rateShapeOf(limit, periodMs),
       floorMs: num('floorMs') ?? 0,
       lastCreateWindowMs: num('lastCreateWindowMs'),
       booked,

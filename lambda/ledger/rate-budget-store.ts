@@ -1,3 +1,5 @@
+import * as z from '../shared/zod.js';
+
 /**
  * Where the shared rate budget (lambda/delivery/rate-budget.ts) keeps what every function instance
  * must see: the shape of Datadog's limit, the time before which nothing may be sent (a 429's reset),
@@ -15,6 +17,20 @@ export const MAX_PERIOD_SECONDS = 86_400;
 
 /** A stored floor this far beyond a new one cannot be a reset's: the new one replaces it (see learn). */
 export const FLOOR_BEYOND_MS = MAX_PERIOD_SECONDS * 1000;
+
+/**
+ * A limit the budget can keep, as the store and the headers must give it (zod at both boundaries): a
+ * whole number of calls, at least one, per period of at most MAX_PERIOD_SECONDS. An item holding any
+ * other (written by hand, or by a version that took the headers as they came) is no limit: the calls
+ * go unpaced and the next 429 states it again, rather than a period of years holding every call back.
+ */
+const rateShapeSchema = z.lazily(() => z.object({ limit: z.int().check(z.minimum(1)), periodMs: z.number().check(z.positive(), z.maximum(MAX_PERIOD_SECONDS * 1000)) }));
+
+/** `{ limit, periodMs }` when it is a limit the budget can keep (rateShapeSchema), else undefined. */
+export function rateShapeOf(limit: number | undefined, periodMs: number | undefined): RateShape | undefined {
+  const parsed = rateShapeSchema().safeParse({ limit, periodMs });
+  return parsed.success ? parsed.data : undefined;
+}
 
 /** The limit as Datadog states it (`X-RateLimit-Limit` per `X-RateLimit-Period`). */
 export interface RateShape {

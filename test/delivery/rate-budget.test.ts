@@ -309,6 +309,18 @@ describe('RateBudget in DynamoDB (dynalite): two instances share one item', () =
     expect((await store.read('drain_test'))?.booked.size).toBeLessThan(800);
   });
 
+  it('an item whose limit no Datadog answer could state (a period of years, a limit below one call) is read as no limit: every call goes, and the next 429 states it again', async () => {
+    const store = new DynamoRateBudgetStore({ client: dynamo.client, tableName: 'ledger' });
+    for (const [key, shape] of [['corrupt_period', { limit: LIMIT, periodMs: 1e15 }], ['corrupt_limit', { limit: 0.25, periodMs: PERIOD_MS }]] as const) {
+      await store.learn(key, { shape });
+      const budget = new RateBudget({ store, endpointClass: key });
+      expect(await budget.reserve('create', T0)).toEqual({ go: true });
+      expect((await store.read(key))?.shape).toBeUndefined();
+      await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
+      expect((await store.read(key))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+    }
+  });
+
   it('a floor stored decades ahead (an epoch Reset taken as seconds) is replaced by the next real 429', async () => {
     const store = new DynamoRateBudgetStore({ client: dynamo.client, tableName: 'ledger' });
     await store.learn('poisoned_test', { shape: { limit: LIMIT, periodMs: PERIOD_MS }, floorMs: T0 + 1_764_900_000_000 });
