@@ -89,7 +89,9 @@ export class RateBudget implements Pacer {
     // A 429's floor lies within one period of it: one further ahead (stored by a version that took any
     // Reset as it came) is held to a window from now, so it cannot stall the budget (the next 429 replaces it).
     const floorMs = Math.min(state.floorMs, now + windowMs);
-    if (ticketMs !== undefined && ticketMs >= floorMs) {
+    // A ticket is a slot this search could have given: not before the floor, nor past its last window
+    // (one booked beyond, under a floor no reset made, books anew rather than wait for decades).
+    if (ticketMs !== undefined && ticketMs >= floorMs && ticketMs <= Math.max(now, floorMs) + (this.maxWindows + 2) * windowMs) {
       if (now < ticketMs) return { go: false, notBeforeMs: ticketMs };
       // Late by less than the slack: still within the limit. Later: the slot is lost, book another.
       if (now - ticketMs <= this.slack * shape.periodMs) return { go: true };

@@ -210,6 +210,8 @@ describe('RateBudget', () => {
     const budget = await knownBudget(store);
     await store.learn('cases_write', { floorMs: T0 + 1_764_900_000_000 });
     expect(slotOf(await budget.reserve('create', T0), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+    // An action that booked its slot past that floor holds a ticket decades ahead: it books anew.
+    expect(slotOf(await budget.reserve('create', T0, T0 + 1_764_900_000_000), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
     await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
     expect((await store.read('cases_write'))?.floorMs).toBe(T0 + 2000);
   });
