@@ -122,4 +122,15 @@ describe("the sender's deadline runs from when API Gateway received the request"
     expect(given).toHaveLength(1);
     expect(given[0]).toBeLessThanOrEqual(DEFAULT_ACK_DEADLINE_MS.sentry - ACK_MARGIN_MS - 500);
   });
+
+  it('the local bridge dates its API Gateway event on its own clock: a test clock 15 s ahead of the wall leaves Sentry its second', async () => {
+    const dd = closing(await startDatadogServer());
+    const ahead = Date.now() + 15_000;
+    const bridge = closing(await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { now: () => ahead } }));
+    const body = fixture('issue.created.json');
+    const headers = signRequest({ source: 'sentry', secret: TEST_SECRETS['SENTRY_CLIENT_SECRET'] ?? '', body, headers: JSON.parse(fixture('issue.created.headers.json')) as Record<string, string> });
+    const res = await fetch(`${bridge.url}/webhooks/sentry`, { method: 'POST', body, headers });
+    expect(res.status).toBe(201);
+    expect(dd.cases).toHaveLength(1);
+  });
 });
