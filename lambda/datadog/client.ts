@@ -116,10 +116,11 @@ export interface DatadogClientOptions {
   /** Injected for tests (a fetch-shaped fake); @default nodeHttpFetch (Node's http/https: no undici at start, lambda/shared/http.ts) */
   readonly fetch?: HttpFetch;
   /**
-   * Told the `X-RateLimit-*` headers of every successful answer that carries them (a failed one
-   * carries them on its DatadogError). The rate budget learns the limit from them. @default none
+   * Told the `X-RateLimit-*` headers of every successful answer that carries them, with the request's
+   * method (a failed one carries them, and the method, on its DatadogError). The rate budget learns
+   * the limit of writes from them. @default none
    */
-  readonly onRateLimit?: (rateLimit: RateLimit, status: number) => void;
+  readonly onRateLimit?: (rateLimit: RateLimit, status: number, method: string) => void;
 }
 
 const NUMBER_HEADERS = { limit: 'x-ratelimit-limit', period: 'x-ratelimit-period', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset' } as const;
@@ -280,11 +281,12 @@ export function createDatadogClient(options: DatadogClientOptions): DatadogClien
         errors,
         ...(rateLimit ? { rateLimit } : {}),
         ambiguous: response.status >= 500,
+        method,
       });
     }
     if (options.onRateLimit !== undefined) {
       const rateLimit = parseRateLimit(response.headers);
-      if (rateLimit !== undefined) options.onRateLimit(rateLimit, response.status);
+      if (rateLimit !== undefined) options.onRateLimit(rateLimit, response.status, method);
     }
     let json: unknown;
     try {

@@ -6,7 +6,7 @@ import type { Logger } from '../shared/log.js';
 import type { BridgeMetrics } from '../shared/metrics.js';
 import { callDatadog, MIN_CALL_MS, storing, type KeySource } from './call.js';
 import type { ActionQueue, PendingAction, PendingCase } from './queue.js';
-import { delayUntil, type PaceKind, type Pacer } from './rate-budget.js';
+import { delayUntil, isBudgetedMethod, type PaceKind, type Pacer } from './rate-budget.js';
 
 /** What deliverCase can come to. */
 export type DeliveryOutcome = OutcomeOf<'created' | 'queued' | 'dead_lettered'>;
@@ -137,9 +137,13 @@ function rebook(action: PendingAction, error: DatadogError, deps: Omit<DeliveryD
   return rebookAfter429(action.kind === 'create_case' ? 'create' : 'update', error, deps);
 }
 
-/** After a 429 (here and in the outbox): the budget told, the next slot of a `kind` call; undefined: retry at the reset. */
+/**
+ * After a 429 (here and in the outbox): the budget told, the next slot of a `kind` call; undefined:
+ * retry at the reset. A read refused (a marker lookup, a guard's timeline read) is retried at its own
+ * reset: its bucket may not be the writes' that the budget paces.
+ */
 export async function rebookAfter429(kind: PaceKind, error: DatadogError, deps: Pick<DeliveryDeps, 'pace' | 'now' | 'logger'>): Promise<number | undefined> {
-  if (deps.pace === undefined) return undefined;
+  if (deps.pace === undefined || !isBudgetedMethod(error.method)) return undefined;
   const now = (deps.now ?? Date.now)();
   try {
     await deps.pace.observe(error.rateLimit, error.status, now);

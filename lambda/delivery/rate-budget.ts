@@ -1,6 +1,6 @@
 import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
 import { lambdaDynamo } from '../ledger/lambda-ledger.js';
-import type { RateBudgetStore, RateShape } from '../ledger/rate-budget-store.js';
+import { MAX_PERIOD_SECONDS, rateShapeOf, type RateBudgetStore, type RateShape } from '../ledger/rate-budget-store.js';
 import type { RateLimit } from '../shared/errors.js';
 
 /**
@@ -45,6 +45,19 @@ export interface RateBudgetOptions {
 
 /** Once this many windows that are over still hold counts in the store, they are removed. */
 const PRUNE_AFTER = 32;
+/**
+ * The most removed by one write, oldest first: one REMOVE names each (`#wN`), and DynamoDB refuses an
+ * expression over 4 KB. A drain whose actions all came back with their slots prunes nothing meanwhile
+ * (a ticket is honoured before pruning), so hundreds may be over when the next new action books.
+ */
+const PRUNE_AT_MOST = 200;
+
+/** The limit the headers state, when it is one the budget can keep: at least one whole call per period of at most a day. */
+function shapeOf(rateLimit: RateLimit): RateShape | undefined {
+  const { limit, period } = rateLimit;
+  if (limit === undefined || period === undefined) return undefined;
+  return rateShapeOf(Math.floor(limit), Math.round(period * 1000));
+}
 
 export class RateBudget implements Pacer {
   private readonly store: RateBudgetStore;
@@ -73,16 +86,22 @@ export class RateBudget implements Pacer {
     if (state === undefined || shape === undefined) return { go: true }; // unknown: Datadog will say (the first 429)
     this.knownShape = shape;
     const { windowMs, spacingMs } = this.lattice(shape);
-    if (ticketMs !== undefined && ticketMs >= state.floorMs) {
+    // A 429's floor lies within one period of it: one further ahead (stored by a version that took any
+    // Reset as it came) is held to a window from now, so it cannot stall the budget (the next 429 replaces it).
+    const floorMs = Math.min(state.floorMs, now + windowMs);
+    // A ticket is a slot this search could have given: not before the floor, nor past its last window
+    // (one booked beyond, under a floor no reset made, books anew rather than wait for decades).
+    if (ticketMs !== undefined && ticketMs >= floorMs && ticketMs <= Math.max(now, floorMs) + (this.maxWindows + 2) * windowMs) {
       if (now < ticketMs) return { go: false, notBeforeMs: ticketMs };
       // Late by less than the slack: still within the limit. Later: the slot is lost, book another.
       if (now - ticketMs <= this.slack * shape.periodMs) return { go: true };
     }
-    const from = Math.max(now, state.floorMs);
+    const from = Math.max(now, floorMs);
     let start = Math.floor(from / windowMs) * windowMs;
     if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, state.lastCreateWindowMs);
     const stale = [...state.booked.keys()].filter((s) => s + windowMs <= now);
-    if (stale.length >= PRUNE_AFTER) await this.store.prune(this.key, stale);
+    // Housekeeping: a failed prune must not stop the booking (the next one tries again).
+    if (stale.length >= PRUNE_AFTER) await this.store.prune(this.key, stale.sort((a, b) => a - b).slice(0, PRUNE_AT_MOST)).catch(() => undefined);
     for (let i = 0; i < this.maxWindows; i += 1, start += windowMs) {
       if ((state.booked.get(start) ?? 0) >= shape.limit) continue;
       const minPosition = start >= from ? 0 : Math.ceil((from - start) / spacingMs);
@@ -103,12 +122,14 @@ export class RateBudget implements Pacer {
     // Unknown budget: the first 429 states it, with the reset of a window known to be spent. A
     // successful answer before it says nothing of the calls made unbooked in its window.
     if (status !== 429 && this.knownShape === undefined) return;
-    const { limit, period, reset } = rateLimit;
-    const shape = limit !== undefined && limit > 0 && period !== undefined && period > 0 ? { limit, periodMs: period * 1000 } : undefined;
+    const shape = shapeOf(rateLimit);
     const changed = shape !== undefined && (this.knownShape?.limit !== shape.limit || this.knownShape.periodMs !== shape.periodMs);
     // A 429 sets the floor (Reset is whole seconds, rounded up: the window may end up to a second
-    // sooner, never later). A successful answer only updates the limit (e.g. one Datadog has raised).
-    const floorMs = status === 429 ? now + (reset ?? period ?? 1) * 1000 : undefined;
+    // sooner, never later), at most one period ahead (the windows are calendar aligned): a Reset past
+    // it is no count of seconds. A successful answer only updates the limit (e.g. one Datadog has raised).
+    const knownPeriodMs = (shape ?? this.knownShape)?.periodMs;
+    const longest = knownPeriodMs === undefined ? MAX_PERIOD_SECONDS : knownPeriodMs / 1000;
+    const floorMs = status === 429 ? now + Math.min(rateLimit.reset ?? rateLimit.period ?? 1, longest) * 1000 : undefined;
     if (!changed && floorMs === undefined) return;
     await this.store.learn(this.key, { ...(changed ? { shape } : {}), ...(floorMs !== undefined ? { floorMs } : {}) });
     if (changed) this.knownShape = shape;
@@ -116,11 +137,22 @@ export class RateBudget implements Pacer {
 }
 
 /**
- * Feeds the `X-RateLimit-*` headers of Datadog's successful answers to the budget (the client's
- * `onRateLimit`), so that a limit Datadog changes is followed (a raised one never shows as a 429). Never throws.
+ * Whether an answer's `X-RateLimit-*` speak of the budget's limit: the budget paces writes (creates,
+ * comments, status changes, links: POST), and Datadog's reads may count in a bucket of their own
+ * ("unique and distinct rate limit buckets", its rate-limit docs), whose limit would pace the writes wrong.
  */
-export function rateLimitObserver(pace: Pacer, now: () => number = Date.now): (rateLimit: RateLimit, status: number) => void {
-  return (rateLimit, status) => {
+export function isBudgetedMethod(method: string | undefined): boolean {
+  return method !== 'GET' && method !== 'HEAD';
+}
+
+/**
+ * Feeds the `X-RateLimit-*` headers of Datadog's successful answers to writes to the budget (the
+ * client's `onRateLimit`), so that a limit Datadog changes is followed (a raised one never shows as a
+ * 429); a read's are not its limit. Never throws.
+ */
+export function rateLimitObserver(pace: Pacer, now: () => number = Date.now): (rateLimit: RateLimit, status: number, method?: string) => void {
+  return (rateLimit, status, method) => {
+    if (!isBudgetedMethod(method)) return;
     pace.observe(rateLimit, status, now()).catch(() => undefined);
   };
 }

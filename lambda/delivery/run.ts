@@ -2,7 +2,7 @@ import type { CaseSummary } from '../datadog/client.js';
 import type { OutcomeOf } from './outcome.js';
 import { markRequest } from '../ledger/marker.js';
 import type { AlertKey, LedgerEntry } from '../ledger/types.js';
-import { MAX_ATTEMPTS } from '../datadog/retry-policy.js';
+import { MAX_ATTEMPTS, MAX_DELAY_SECONDS } from '../datadog/retry-policy.js';
 import { asReplay, decide, observeCase, type Decision, type DecisionReason, type LifecycleAction } from '../lifecycle/decide.js';
 import { commentText, DEFER_REASON, deferDelaySeconds, type AlertWork } from '../lifecycle/work.js';
 import { DatadogError, LedgerError } from '../shared/errors.js';
@@ -131,7 +131,7 @@ async function decideOnce(work: AlertWork, deps: OutboxDeps, alreadyRecorded: bo
 
   const first = d.actions[0]!;
   if (first.kind === 'create') return create(first, entry, work, deps, d.reason, recorded, last, reached);
-  if (first.kind === 'defer') return { kind: 'done', outcome: await deferEvent(work, deps, now) };
+  if (first.kind === 'defer') return { kind: 'done', outcome: await deferEvent(work, deps, now, entry) };
   if (entry === undefined || caseId === undefined) return nothing('no_case');
 
   const comment = d.actions.find((a): a is Extract<LifecycleAction, { kind: 'comment' }> => a.kind === 'comment');
@@ -242,13 +242,18 @@ export function alertWorkOf(pending: PendingEvent): AlertWork {
  * The case does not exist yet (a resolve while the create is in flight): hands the event to the
  * retry queue, to run through the lifecycle again after a delay; after MAX_ATTEMPTS deferrals, to
  * the DLQ. Throws QueueError when the queue fails (the webhook is answered 503 and sent again).
+ * A create waiting for its rate-limit slot (issue 15) has not failed: the event comes back just after
+ * that slot (again and again when it is more than SQS's 900 s away), and such a wait counts no
+ * attempt, so a storm's backlog longer than the deferrals' backoff (about 635 s) does not dead-letter it.
  */
-async function deferEvent(work: AlertWork, deps: OutboxDeps, now: number): Promise<LifecycleOutcome> {
-  const attempt = (work.attempt ?? 0) + 1;
+async function deferEvent(work: AlertWork, deps: OutboxDeps, now: number, entry: LedgerEntry | undefined): Promise<LifecycleOutcome> {
+  const head = entry?.outbox?.[0];
+  const slotWaitMs = head?.kind === 'create' && head.slotAt !== undefined && head.notBefore !== undefined ? head.notBefore - now : 0;
+  const attempt = (work.attempt ?? 0) + (slotWaitMs > 0 ? 0 : 1);
   const pending = pendingEventOf(work, attempt, now);
   return storing(`defer the ${work.signal} event of ${work.identity}`, async (): Promise<LifecycleOutcome> => {
-    if (attempt < MAX_ATTEMPTS) {
-      const delaySeconds = deferDelaySeconds(attempt, deps.random);
+    if (slotWaitMs > 0 || attempt < MAX_ATTEMPTS) {
+      const delaySeconds = slotWaitMs > 0 ? Math.min(MAX_DELAY_SECONDS, Math.ceil(slotWaitMs / 1000) + deferDelaySeconds(1, deps.random)) : deferDelaySeconds(attempt, deps.random);
       await deps.queue.retry(pending, { delaySeconds, reason: DEFER_REASON });
       deps.metrics?.count('RetriesEnqueued', work.source);
       deps.logger.info('event deferred: the case is still being created', { identity: work.identity, signal: work.signal, attempt, delaySeconds });

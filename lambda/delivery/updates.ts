@@ -96,7 +96,7 @@ async function lookUpOrCreate(action: PendingCase & { readonly intentId: string;
     } catch (error) {
       if (!(error instanceof DatadogError)) throw error;
       // Still unknown: keep it ambiguous and try again later.
-      const handed = await handOver({ ...action, ambiguous: true, ambiguousAt: lookup.since }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}) }), deps);
+      const handed = await handOver({ ...action, ambiguous: true, ambiguousAt: lookup.since }, new DatadogError(error.message, { status: error.status, retryable: true, ambiguous: true, ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}), ...(error.method !== undefined ? { method: error.method } : {}) }), deps);
       if (handed.status === 'dead_lettered') await deps.ledger.markCreateAmbiguous(key, action.intentId);
       return handed;
     }

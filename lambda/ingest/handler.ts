@@ -195,6 +195,20 @@ class RequestKeys {
   }
 }
 
+/** API Gateway gives up on an integration after 30 s: a request it received earlier than that is no longer waited for. */
+const API_GATEWAY_TIMEOUT_MS = 30_000;
+
+/**
+ * When the sender's wait began, as near as the bridge can tell: API Gateway's receive time
+ * (`requestContext.timeEpoch`), when it is one (not after the handler started, nor before API Gateway
+ * could still be waiting); else when the handler started. A cold container's start (and any queueing
+ * in front of the function) comes out of the sender's deadline, not on top of it.
+ */
+export function requestStartedAt(event: APIGatewayProxyEventV2, handlerStartedAt: number): number {
+  const at = (event.requestContext as { timeEpoch?: unknown } | undefined)?.timeEpoch;
+  return typeof at === 'number' && Number.isFinite(at) && at <= handlerStartedAt && at >= handlerStartedAt - API_GATEWAY_TIMEOUT_MS ? at : handlerStartedAt;
+}
+
 /** The invocation's time left (Lambda), so that a Datadog call that would not fit is left to the watchdog. */
 function remainingOf(context: Context | undefined): (() => number) | undefined {
   return typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
@@ -279,8 +293,10 @@ export function createIngestHandler(deps: IngestDeps) {
   }
 
   async function handleRequest(event: APIGatewayProxyEventV2, context?: Context): Promise<Result> {
-    // The sender's clock starts before ours (network, API Gateway, a cold start): the margin covers it.
+    // The sender's clock starts before ours: API Gateway's receive time counts a cold start and any
+    // wait in front of the function; the margin covers the network either side.
     const receivedAt = now();
+    const waitedFrom = requestStartedAt(event, receivedAt);
     // The API's other routes: no secret read, no Datadog call.
     if (event.routeKey === ROUTES.health) return healthAnswer(deps.rules);
     if (event.pathParameters?.['source'] === undefined) return notFoundAnswer(event);
@@ -358,10 +374,10 @@ export function createIngestHandler(deps: IngestDeps) {
         deps.logger.info(auth.handled.message, { source: compiled.source.name, requestId: event.requestContext?.requestId, ...auth.handled.detail });
         return reply(200, { status: auth.handled.status, ...auth.handled.detail });
       }
-      return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { context, receivedAt, st });
+      return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { context, receivedAt, waitedFrom, st });
     }
     metrics.count('WebhooksVerified', compiled.source.name);
-    return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { bodyKey, context, receivedAt, st });
+    return processBody(compiled, body, headers, event.requestContext?.requestId, bag, { bodyKey, context, receivedAt, waitedFrom, st });
   }
 
   /** A verified body: parse -> rules -> ledger and lifecycle. Also the entry of trusted events (EventBridge). */
@@ -371,7 +387,7 @@ export function createIngestHandler(deps: IngestDeps) {
     headers: Record<string, string>,
     requestId: string | undefined,
     bag: SecretBag,
-    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined; readonly st: DeliveryState; readonly replay?: boolean | undefined },
+    request: { readonly bodyKey?: string | undefined; readonly context?: Context | undefined; readonly receivedAt?: number | undefined; readonly waitedFrom?: number | undefined; readonly st: DeliveryState; readonly replay?: boolean | undefined },
   ): Promise<Result> {
     const { bodyKey, context, st } = request;
     // The sender's deadline runs from when the request came in (a trusted event's: now).
@@ -418,7 +434,7 @@ export function createIngestHandler(deps: IngestDeps) {
       if (action.journalId === st.id) st.actions.push({ key, action, report });
       else followUps.report(key.source, action.journalId, report);
     };
-    const lifecycleDeps = { onAction, datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context), pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: receivedAt + compiled.ackDeadlineMs - ACK_MARGIN_MS };
+    const lifecycleDeps = { onAction, datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context), pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: (request.waitedFrom ?? receivedAt) + compiled.ackDeadlineMs - ACK_MARGIN_MS };
     if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps, receivedAt, st);
     let answer: Result;
     try {

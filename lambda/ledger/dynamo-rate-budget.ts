@@ -2,11 +2,11 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoSource } from '../shared/dynamodb-api.js';
 import { LEDGER_TABLE } from '../shared/contract.js';
 import { isConditionFailure, lazyCalls, type DynamoCalls } from './dynamo-ledger.js';
-import type { RateBudgetState, RateBudgetStore, RateShape } from './rate-budget-store.js';
+import { FLOOR_BEYOND_MS, rateShapeOf, type RateBudgetState, type RateBudgetStore, type RateShape } from './rate-budget-store.js';
 
 // One item per limit in the ledger table, `ratelimit#datadog#<endpoint class>`:
 //   limit, periodMs       the shape Datadog stated (X-RateLimit-Limit / -Period)
-//   floorMs               no slot before this (raised by a 429, never lowered)
+//   floorMs               no slot before this (raised by a 429, never lowered but for one no reset made)
 //   lastCreateWindowMs    the latest window a create booked a slot in
 //   w<start ms>           slots booked in the window starting then (ADD under a condition)
 // Each change is one UpdateItem; none reads first, so instances never overwrite each other's bookings.
@@ -54,7 +54,7 @@ export class DynamoRateBudgetStore implements RateBudgetStore {
       if (name.startsWith(WINDOW_PREFIX) && /^w\d+$/.test(name) && value.N !== undefined) booked.set(Number(name.slice(1)), Number(value.N));
     }
     return {
-      shape: limit !== undefined && periodMs !== undefined ? { limit, periodMs } : undefined,
+      shape: rateShapeOf(limit, periodMs),
       floorMs: num('floorMs') ?? 0,
       lastCreateWindowMs: num('lastCreateWindowMs'),
       booked,
@@ -75,9 +75,10 @@ export class DynamoRateBudgetStore implements RateBudgetStore {
       await this.conditional(
         {
           UpdateExpression: 'SET #floor = :floor',
-          ConditionExpression: 'attribute_not_exists(#floor) OR #floor < :floor',
+          // Raised, never lowered; but a floor more than FLOOR_BEYOND_MS beyond this one is no reset's: replaced.
+          ConditionExpression: 'attribute_not_exists(#floor) OR #floor < :floor OR #floor > :beyond',
           ExpressionAttributeNames: { '#floor': 'floorMs' },
-          ExpressionAttributeValues: { ':floor': n(update.floorMs) },
+          ExpressionAttributeValues: { ':floor': n(update.floorMs), ':beyond': n(update.floorMs + FLOOR_BEYOND_MS) },
         },
         key,
       );

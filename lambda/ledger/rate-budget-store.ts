@@ -1,3 +1,5 @@
+import * as z from '../shared/zod.js';
+
 /**
  * Where the shared rate budget (lambda/delivery/rate-budget.ts) keeps what every function instance
  * must see: the shape of Datadog's limit, the time before which nothing may be sent (a 429's reset),
@@ -5,6 +7,30 @@
  * (a conditional update in DynamoDB, see DynamoRateBudgetStore; a plain map in memory for tests and
  * `npm start` without the DynamoDB emulator).
  */
+
+/**
+ * The longest period the budget takes from Datadog's headers (a day), so no 429's reset lies further
+ * ahead. Headers stating more (or a Reset that is no count of seconds, e.g. an epoch time) would
+ * otherwise hold every call back for as long, with no call left to learn better.
+ */
+export const MAX_PERIOD_SECONDS = 86_400;
+
+/** A stored floor this far beyond a new one cannot be a reset's: the new one replaces it (see learn). */
+export const FLOOR_BEYOND_MS = MAX_PERIOD_SECONDS * 1000;
+
+/**
+ * A limit the budget can keep, as the store and the headers must give it (zod at both boundaries): a
+ * whole number of calls, at least one, per period of at most MAX_PERIOD_SECONDS. An item holding any
+ * other (written by hand, or by a version that took the headers as they came) is no limit: the calls
+ * go unpaced and the next 429 states it again, rather than a period of years holding every call back.
+ */
+const rateShapeSchema = z.lazily(() => z.object({ limit: z.int().check(z.minimum(1)), periodMs: z.number().check(z.positive(), z.maximum(MAX_PERIOD_SECONDS * 1000)) }));
+
+/** `{ limit, periodMs }` when it is a limit the budget can keep (rateShapeSchema), else undefined. */
+export function rateShapeOf(limit: number | undefined, periodMs: number | undefined): RateShape | undefined {
+  const parsed = rateShapeSchema().safeParse({ limit, periodMs });
+  return parsed.success ? parsed.data : undefined;
+}
 
 /** The limit as Datadog states it (`X-RateLimit-Limit` per `X-RateLimit-Period`). */
 export interface RateShape {
@@ -29,7 +55,10 @@ export interface RateBudgetState {
 export interface RateBudgetStore {
   /** The state of `key`, read consistently; undefined when nothing was ever stored. */
   read(key: string): Promise<RateBudgetState | undefined>;
-  /** Records the shape (when given) and raises the floor to `floorMs` (when given; never lowers it). */
+  /**
+   * Records the shape (when given) and raises the floor to `floorMs` (when given; never lowers it, but
+   * replaces one more than FLOOR_BEYOND_MS beyond it, which no reset made).
+   */
   learn(key: string, update: { readonly shape?: RateShape; readonly floorMs?: number }): Promise<void>;
   /**
    * Books one slot in the window starting at `windowStartMs`: position `minPosition` when fewer are
@@ -64,7 +93,7 @@ export class MemoryRateBudgetStore implements RateBudgetStore {
   async learn(key: string, update: { readonly shape?: RateShape; readonly floorMs?: number }): Promise<void> {
     const item = this.item(key);
     if (update.shape !== undefined) item.shape = update.shape;
-    if (update.floorMs !== undefined) item.floorMs = Math.max(item.floorMs, update.floorMs);
+    if (update.floorMs !== undefined) item.floorMs = item.floorMs > update.floorMs + FLOOR_BEYOND_MS ? update.floorMs : Math.max(item.floorMs, update.floorMs);
   }
 
   async book(key: string, windowStartMs: number, cap: number, minPosition: number): Promise<number | undefined> {

@@ -131,11 +131,12 @@ export interface LocalBridgeOptions {
  * Builds what API Gateway (HTTP API, payload v2) would hand the ingest function: the webhook route with
  * its `source`, else `GET /health` or the `$default` route (lib/ingest-api.ts).
  */
-export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, source: string | undefined): APIGatewayProxyEventV2 {
+export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, source: string | undefined, clock: () => number = Date.now): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const now = new Date();
+  // On the bridge's clock (a test's fake one too): the ingest counts the sender's deadline from timeEpoch.
+  const now = new Date(clock());
   const routeKey = source !== undefined ? ROUTES.webhook : `${req.method ?? 'GET'} ${url.pathname}` === ROUTES.health ? ROUTES.health : '$default';
   return {
     version: '2.0',
@@ -374,7 +375,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
           return;
         }
         // GET /health, or the 404 of any other route: answered by the handler, as in AWS.
-        const result = await handler(toApiGatewayEvent(req, Buffer.alloc(0), undefined), {} as Context);
+        const result = await handler(toApiGatewayEvent(req, Buffer.alloc(0), undefined, options.now), {} as Context);
         res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>).end(result.body ?? '');
         return;
       }
@@ -386,7 +387,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         return;
       }
       const { body, truncated } = await readBody(req, env.CASE_BRIDGE_MAX_BODY_BYTES);
-      const event = toApiGatewayEvent(req, truncated ? Buffer.alloc(env.CASE_BRIDGE_MAX_BODY_BYTES + 1) : body, source);
+      const event = toApiGatewayEvent(req, truncated ? Buffer.alloc(env.CASE_BRIDGE_MAX_BODY_BYTES + 1) : body, source, options.now);
       const result = await handler(event, {} as Context);
       if (res.destroyed) return;
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>).end(result.body ?? '');

@@ -52,6 +52,8 @@ export class DatadogError extends BridgeError {
   readonly rateLimit: RateLimit | undefined;
   /** True when the request may have reached Datadog (the outcome is unknown). */
   readonly ambiguous: boolean;
+  /** The request's HTTP method, when Datadog answered: a read's (GET) limit may be a bucket of its own. */
+  readonly method: string | undefined;
 
   constructor(
     message: string,
@@ -61,6 +63,7 @@ export class DatadogError extends BridgeError {
       errors?: readonly string[];
       rateLimit?: RateLimit;
       ambiguous?: boolean;
+      method?: string;
       cause?: unknown;
     },
   ) {
@@ -70,6 +73,7 @@ export class DatadogError extends BridgeError {
     this.errors = options.errors ?? [];
     this.rateLimit = options.rateLimit;
     this.ambiguous = options.ambiguous ?? false;
+    this.method = options.method;
   }
 }
 

@@ -446,3 +446,32 @@ describe('the outbox (#13)', () => {
     expect(w.dd.cases[0]?.status).toBe('OPEN');
   });
 });
+
+describe('a resolve while its create waits for a rate-limit slot (#15)', () => {
+  it('is deferred until the slot, not counted as a failed attempt: a backlog longer than the deferrals\' backoff does not dead-letter it', async () => {
+    const w = world();
+    // A storm's backlog: the budget's first free slot for this create is 700 s away.
+    const slot = T0 + 700_000;
+    const gate: Gate = () => (w.now() < slot ? { notBefore: slot } : { go: true });
+    const deps = { ...w.deps, gate };
+    expect(await runLifecycle(firing(), deps)).toMatchObject({ status: 'queued' });
+    expect((await w.ledger.get(KEY.source, KEY.identity))?.outbox?.[0]).toMatchObject({ kind: 'create', notBefore: slot, slotAt: slot });
+    // The resolve comes back again and again (each deferral the retry function runs), the last one the
+    // eighth: none of them is dead-lettered while the create waits for its slot.
+    w.advance(60_000);
+    for (let attempt = 0; attempt < 8; attempt += 1) {
+      const outcome = await runLifecycle({ ...resolved(), attempt: 7 }, deps);
+      expect(outcome).toMatchObject({ status: 'queued', reason: 'resolve_deferred' });
+      expect(w.queue.deadLetters).toHaveLength(0);
+      const deferred = w.queue.retries.at(-1)!;
+      expect(deferred.action).toMatchObject({ kind: 'lifecycle_event', attempt: 7 });
+      // Back after the slot: by then the case exists.
+      expect(w.now() + deferred.delaySeconds * 1000).toBeGreaterThan(slot);
+    }
+    // The slot comes, the create goes; the resolve, run again then, closes the case.
+    w.advance(slot - w.now());
+    expect(await runOutbox(KEY, deps)).toMatchObject({ status: 'done' });
+    expect(await runLifecycle({ ...resolved(), attempt: 7 }, deps)).toMatchObject({ status: 'updated', reason: 'resolved_closed' });
+    expect(w.dd.cases[0]?.status).toBe('CLOSED');
+  });
+});

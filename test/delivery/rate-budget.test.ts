@@ -7,6 +7,11 @@ import { MemoryRateBudgetStore, type RateBudgetStore } from '../../lambda/ledger
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
 import { startDynalite, type LocalDynamo } from '../support/dynalite.js';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoApi } from '../../lambda/shared/dynamodb-api.js';
+import { nodeHttpFetch, type HttpFetch } from '../../lambda/shared/http.js';
+import { rebookAfter429 } from '../../lambda/delivery/deliver.js';
+import { silentLogger } from '../../lambda/shared/log.js';
 
 // The shared rate budget on a fake clock: no assertion depends on wall time. The Datadog test server
 // (its rate-limit window on the same fake clock) is the judge of whether a schedule keeps the limit.
@@ -116,6 +121,35 @@ describe('RateBudget', () => {
     expect((await store.read('cases_write'))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
   });
 
+  it("learns from the answers to writes only: a read's X-RateLimit-* (a bucket of its own, Datadog says they may differ) neither changes the write limit nor sets its floor", async () => {
+    dd.rateLimit({ limit: LIMIT, periodSeconds: PERIOD_MS / 1000 });
+    clock = T0 + 180_000;
+    // Datadog's reads answer with their own bucket's headers: 1,000 per minute, and here one refused.
+    let refuseReads = false;
+    const readBucket: HttpFetch = async (url, init) => {
+      const res = await nodeHttpFetch(url, init);
+      if (init.method !== 'GET') return res;
+      const headers: Record<string, string> = { 'x-ratelimit-limit': '1000', 'x-ratelimit-period': '60', 'x-ratelimit-remaining': refuseReads ? '0' : '999', 'x-ratelimit-reset': '45', 'x-ratelimit-name': 'cases_read' };
+      return { ok: !refuseReads && res.ok, status: refuseReads ? 429 : res.status, headers: { get: (name) => headers[name.toLowerCase()] ?? res.headers.get(name) }, text: () => res.text() };
+    };
+    const store = new MemoryRateBudgetStore();
+    await store.learn('cases_write', { shape: { limit: LIMIT, periodMs: PERIOD_MS } });
+    const budget = new RateBudget({ store });
+    await budget.reserve('create', clock);
+    const client = createDatadogClient({ baseUrl: dd.url, fetch: readBucket, onRateLimit: rateLimitObserver(budget, () => clock) });
+    const made = await client.createCase(request(0), KEYS);
+    await client.getCase(made.id, KEYS);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await store.read('cases_write'))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+    refuseReads = true;
+    const refused = await client.getCase(made.id, KEYS).catch((e: unknown) => e as DatadogError);
+    expect((refused as DatadogError).status).toBe(429);
+    await rebookAfter429('create', refused as DatadogError, { pace: budget, now: () => clock, logger: silentLogger });
+    const state = await store.read('cases_write');
+    expect(state?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+    expect(state?.floorMs ?? 0).toBeLessThan(clock + 2 * PERIOD_MS);
+  });
+
   it('schedules creates before comments and status changes', async () => {
     const budget = await knownBudget();
     const creates: number[] = [];
@@ -161,6 +195,36 @@ describe('RateBudget', () => {
     await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
     const again = await budget.reserve('create', slot, slot);
     expect(slotOf(again, slot)).toBeGreaterThanOrEqual(T0 + 2000);
+  });
+
+  it('a 429 whose Reset is no count of seconds to the window\'s end (an epoch time, past the period) holds slots back one period at most, not for decades', async () => {
+    const budget = await knownBudget();
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 1_764_900_000 }, 429, T0);
+    const next = await budget.reserve('create', T0);
+    expect(slotOf(next, T0)).toBeGreaterThanOrEqual(T0 + 1000);
+    expect(slotOf(next, T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+  });
+
+  it('a floor an older version stored decades ahead neither stalls the budget nor keeps a real 429 from setting it', async () => {
+    const store = new MemoryRateBudgetStore();
+    const budget = await knownBudget(store);
+    await store.learn('cases_write', { floorMs: T0 + 1_764_900_000_000 });
+    expect(slotOf(await budget.reserve('create', T0), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+    // An action that booked its slot past that floor holds a ticket decades ahead: it books anew.
+    expect(slotOf(await budget.reserve('create', T0, T0 + 1_764_900_000_000), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
+    expect((await store.read('cases_write'))?.floorMs).toBe(T0 + 2000);
+  });
+
+  it('takes no limit from headers that state none it could keep: a period past a day, a limit below one call; a fractional limit is rounded down', async () => {
+    const store = new MemoryRateBudgetStore();
+    const budget = await knownBudget(store);
+    await budget.reserve('create', T0);
+    await budget.observe({ limit: LIMIT, period: 1e9, remaining: 3, reset: 1 }, 201, T0);
+    await budget.observe({ limit: 0.5, period: 2, remaining: 0, reset: 1 }, 201, T0);
+    expect((await store.read('cases_write'))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+    await budget.observe({ limit: 12.7, period: 2, remaining: 3, reset: 1 }, 201, T0);
+    expect((await store.read('cases_write'))?.shape).toEqual({ limit: 12, periodMs: PERIOD_MS });
   });
 });
 
@@ -213,5 +277,58 @@ describe('RateBudget in DynamoDB (dynalite): two instances share one item', () =
     expect(await b.reserve('create', T0)).toEqual({ go: true });
     await a.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
     expect(slotOf(await b.reserve('create', T0), T0)).toBeGreaterThanOrEqual(T0 + 2000);
+  });
+
+  it('a long drain leaves hundreds of windows over in the item: they are removed a batch at a time, within DynamoDB\'s 4 KB expression limit, and pacing goes on', async () => {
+    // dynalite does not hold expressions to DynamoDB's 4 KB: this client does, as DynamoDB answers.
+    const sdk = dynamo.client;
+    const expressions: string[] = [];
+    const strict: DynamoApi = {
+      getItem: (input) => sdk.send(new GetItemCommand(input)),
+      putItem: (input) => sdk.send(new PutItemCommand(input)),
+      deleteItem: (input) => sdk.send(new DeleteItemCommand(input)),
+      query: (input) => sdk.send(new QueryCommand(input)),
+      updateItem: async (input) => {
+        const expression = input.UpdateExpression ?? '';
+        expressions.push(expression);
+        if (Buffer.byteLength(expression) > 4096) throw Object.assign(new Error('Invalid UpdateExpression: Expression size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+        return sdk.send(new UpdateItemCommand(input));
+      },
+    };
+    const store = new DynamoRateBudgetStore({ client: strict, tableName: 'ledger' });
+    await store.learn('drain_test', { shape: { limit: LIMIT, periodMs: PERIOD_MS } });
+    const windowMs = Math.ceil(PERIOD_MS * 1.02);
+    const first = Math.floor(T0 / windowMs) * windowMs;
+    // 800 windows booked by a backlog whose actions each came back with its slot (no pruning then).
+    for (let i = 0; i < 800; i += 1) await store.book('drain_test', first + i * windowMs, LIMIT, 0);
+    const now = first + 800 * windowMs;
+    const budget = new RateBudget({ store, endpointClass: 'drain_test' });
+    const slots: number[] = [];
+    for (let i = 0; i < 12; i += 1) slots.push(slotOf(await budget.reserve('create', now), now));
+    expect(slots.every((slot) => slot >= now)).toBe(true);
+    expect(busiestPeriod(slots)).toBeLessThanOrEqual(LIMIT);
+    expect(expressions.every((e) => Buffer.byteLength(e) <= 4096)).toBe(true);
+    expect((await store.read('drain_test'))?.booked.size).toBeLessThan(800);
+  });
+
+  it('an item whose limit no Datadog answer could state (a period of years, a limit below one call) is read as no limit: every call goes, and the next 429 states it again', async () => {
+    const store = new DynamoRateBudgetStore({ client: dynamo.client, tableName: 'ledger' });
+    for (const [key, shape] of [['corrupt_period', { limit: LIMIT, periodMs: 1e15 }], ['corrupt_limit', { limit: 0.25, periodMs: PERIOD_MS }]] as const) {
+      await store.learn(key, { shape });
+      const budget = new RateBudget({ store, endpointClass: key });
+      expect(await budget.reserve('create', T0)).toEqual({ go: true });
+      expect((await store.read(key))?.shape).toBeUndefined();
+      await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
+      expect((await store.read(key))?.shape).toEqual({ limit: LIMIT, periodMs: PERIOD_MS });
+    }
+  });
+
+  it('a floor stored decades ahead (an epoch Reset taken as seconds) is replaced by the next real 429', async () => {
+    const store = new DynamoRateBudgetStore({ client: dynamo.client, tableName: 'ledger' });
+    await store.learn('poisoned_test', { shape: { limit: LIMIT, periodMs: PERIOD_MS }, floorMs: T0 + 1_764_900_000_000 });
+    const budget = new RateBudget({ store, endpointClass: 'poisoned_test' });
+    expect(slotOf(await budget.reserve('create', T0), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
+    expect((await store.read('poisoned_test'))?.floorMs).toBe(T0 + 2000);
   });
 });

@@ -13,6 +13,11 @@ import { queuedRecord } from '../support/fakes.js';
 import { DD_KEYS } from '../support/fauxqs.js';
 import { startTestBridge, TEST_SECRETS } from '../support/local-bridge.js';
 import { closeAfterEach } from '../support/per-test.js';
+import { createIngestHandler } from '../../lambda/ingest/handler.js';
+import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
+import { loadRulesFile, PRESET_RULES_FILE } from '../../lambda/mapping/load-rules-file.js';
+import { fakeDatadog, webhookEvent } from '../support/fakes.js';
+import type { Context } from 'aws-lambda';
 
 // Deadline-aware answers (issue 15): Sentry gives up after 1 s. With Datadog taking 3 s, the ingest
 // gives the create only what is left of that second less the margin, answers `202 queued` before
@@ -83,5 +88,49 @@ describe('a Sentry webhook while Datadog takes 3 s per call', () => {
     expect(dd.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/cases')).toHaveLength(1);
     const entry = await bridge.ledger.get('sentry', queued.identity);
     expect(entry).toMatchObject({ state: 'open', caseId: dd.cases[0]!.id });
+  });
+});
+
+describe("the sender's deadline runs from when API Gateway received the request", () => {
+  it('a cold start that took 500 ms of Sentry\'s second leaves the create only the rest of it, less the margin', async () => {
+    const T = Date.parse('2026-03-02T09:00:00.000Z');
+    const given: (number | undefined)[] = [];
+    const datadog = fakeDatadog({
+      createCase: async (_request, _keys, options?: CallOptions) => {
+        given.push(options?.timeoutMs);
+        return { id: 'case-1', key: 'CASE-1', statusName: 'Open' };
+      },
+    });
+    const secrets = { ...TEST_SECRETS, ...DD_KEYS };
+    const handler = createIngestHandler({
+      rules: loadRulesFile(PRESET_RULES_FILE),
+      secrets: { get: async () => secrets, refresh: async () => secrets },
+      datadog,
+      queue: new MemoryActionQueue(),
+      ledger: new MemoryLedger(),
+      logger: silentLogger,
+      maxBodyBytes: 1_000_000,
+      // The handler starts 500 ms after API Gateway received the request (a cold container's start).
+      now: () => T + 500,
+    });
+    const body = fixture('issue.created.json');
+    const headers = signRequest({ source: 'sentry', secret: TEST_SECRETS['SENTRY_CLIENT_SECRET'] ?? '', body, headers: JSON.parse(fixture('issue.created.headers.json')) as Record<string, string> });
+    const event = webhookEvent('sentry', body, headers);
+    const received = { ...event, requestContext: { ...event.requestContext, timeEpoch: T } };
+    const res = await handler(received, { getRemainingTimeInMillis: () => 10_000 } as unknown as Context);
+    expect(res.statusCode).toBe(201);
+    expect(given).toHaveLength(1);
+    expect(given[0]).toBeLessThanOrEqual(DEFAULT_ACK_DEADLINE_MS.sentry - ACK_MARGIN_MS - 500);
+  });
+
+  it('the local bridge dates its API Gateway event on its own clock: a test clock 15 s ahead of the wall leaves Sentry its second', async () => {
+    const dd = closing(await startDatadogServer());
+    const ahead = Date.now() + 15_000;
+    const bridge = closing(await startTestBridge({ secrets: { ...TEST_SECRETS, ...DD_KEYS }, env: { DD_API_URL: dd.url }, overrides: { now: () => ahead } }));
+    const body = fixture('issue.created.json');
+    const headers = signRequest({ source: 'sentry', secret: TEST_SECRETS['SENTRY_CLIENT_SECRET'] ?? '', body, headers: JSON.parse(fixture('issue.created.headers.json')) as Record<string, string> });
+    const res = await fetch(`${bridge.url}/webhooks/sentry`, { method: 'POST', body, headers });
+    expect(res.status).toBe(201);
+    expect(dd.cases).toHaveLength(1);
   });
 });
