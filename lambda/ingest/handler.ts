@@ -88,6 +88,13 @@ export const INGEST_PACE_WAIT_MS = 250;
  */
 export const ACK_MARGIN_MS = 300;
 
+/**
+ * Of ACK_MARGIN_MS, what is kept for the answer's way back through API Gateway to the sender: the
+ * wait for the journal and archive writes (at most JOURNAL_WAIT_MS) ends this long before the
+ * sender's deadline, and a write not finished by then goes on in the background.
+ */
+export const ANSWER_NETWORK_MS = 100;
+
 type Result = Answer;
 
 /** The answer's message when the bridge secret cannot be used; what and why are in the log. */
@@ -259,10 +266,12 @@ export function createIngestHandler(deps: IngestDeps) {
     if (event !== undefined) deliveries.delete(event);
     // Archive mode `failed`: the put starts now, for a delivery not done when answered.
     if (st.archiveIfFailed !== undefined && st.archived === undefined && ARCHIVED_WHEN_FAILED.has(deliveryStatus(answer.statusCode ?? 200, answerCode(answer), st.results))) st.archiveIfFailed();
-    // Both waits together stay within JOURNAL_WAIT_MS: a slow store never holds the answer longer.
-    const waitUntil = Date.now() + JOURNAL_WAIT_MS;
-    const put = st.archived === undefined ? undefined : await within(st.archived, JOURNAL_WAIT_MS);
-    const archived = put === LATE ? { key: archiveKey(st.source, st.receivedAt, st.id), late: true } : put;
+    // Both waits together stay within JOURNAL_WAIT_MS, and end before the sender's deadline less the
+    // answer's way back: a slow store never holds the answer longer, nor past the sender's wait.
+    const waitMs = st.answerBy === undefined ? JOURNAL_WAIT_MS : Math.max(0, Math.min(JOURNAL_WAIT_MS, st.answerBy - now()));
+    const waitUntil = Date.now() + waitMs;
+    const put = st.archived === undefined ? undefined : await within(st.archived, waitMs);
+    const archived = put === LATE ? { key: archiveKey(st.source, st.receivedAt, st.id), late: true, waitMs } : put;
     const finishedAt = now();
     const record = recordOf(st, answer, finishedAt, (answer.statusCode ?? 200) >= 300 ? messageOf(answer) : undefined, archived);
     const trace = shortTrace(record);
@@ -279,7 +288,7 @@ export function createIngestHandler(deps: IngestDeps) {
     );
     if (put === LATE || written === LATE) {
       metrics.outcome(put === LATE ? 'ArchiveFailed' : 'JournalFailed', st.source, 'late');
-      deps.logger.warn('journal or archive write not finished when the webhook was answered; it goes on in the background', { source: st.source, delivery: st.id, archive: put === LATE, journal: written === LATE, waitMs: JOURNAL_WAIT_MS });
+      deps.logger.warn('journal or archive write not finished when the webhook was answered; it goes on in the background', { source: st.source, delivery: st.id, archive: put === LATE, journal: written === LATE, waitMs });
     }
     metrics.outcome('Deliveries', st.source, record.status);
     // With API Gateway's request id (the access log's), the one info line of a webhook handled without trouble.
@@ -434,6 +443,7 @@ export function createIngestHandler(deps: IngestDeps) {
       if (action.journalId === st.id) st.actions.push({ key, action, report });
       else followUps.report(key.source, action.journalId, report);
     };
+    st.answerBy = (request.waitedFrom ?? receivedAt) + compiled.ackDeadlineMs - ANSWER_NETWORK_MS;
     const lifecycleDeps = { onAction, datadog: deps.datadog, keys, queue: deps.queue, logger: elog, random: deps.random, metrics, ledger, now, markerSearchSettleSeconds: deps.markerSearchSettleSeconds, steps: deps.steps, gate: deps.gate, remainingMs: deps.remainingMs ?? remainingOf(context), pace: deps.pace, paceWaitMs: INGEST_PACE_WAIT_MS, sleep: deps.sleep, deadlineAt: (request.waitedFrom ?? receivedAt) + compiled.ackDeadlineMs - ACK_MARGIN_MS };
     if (dryRun || deliveryKey === undefined) return handleEvents(compiled, events, dryRun, deliveryId, elog, lifecycleDeps, receivedAt, st);
     let answer: Result;

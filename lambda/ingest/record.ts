@@ -10,6 +10,12 @@ export interface DeliveryState {
   readonly receivedAt: number;
   verified: boolean;
   senderDeliveryId?: string | undefined;
+  /**
+   * When the answer must leave for the sender to have it within its deadline (`ack_deadline_ms` less
+   * ANSWER_NETWORK_MS, lambda/ingest/handler.ts), on the handler's clock: the journal and archive
+   * wait ends by then. Unset until the body has verified (the answers before it wait JOURNAL_WAIT_MS).
+   */
+  answerBy?: number;
   /** Parsed events with their outcomes (handleEvents), and each one's signal. */
   results?: readonly EventResult[];
   signals?: readonly string[];
@@ -163,12 +169,12 @@ function eventTrace(result: EventResult, signal: string, actions: DeliveryState[
 }
 
 /** The journal record of a delivery once it is answered. */
-export function recordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string; late?: boolean } | { error: string } | undefined): DeliveryRecord {
+export function recordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string; late?: boolean; waitMs?: number } | { error: string } | undefined): DeliveryRecord {
   // A group of hundreds of alerts: the record (and the trace and log line made from it) keeps what fits.
   return fitRecord(fullRecordOf(state, answer, finishedAt, why, archive));
 }
 
-function fullRecordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string; late?: boolean } | { error: string } | undefined): DeliveryRecord {
+function fullRecordOf(state: DeliveryState, answer: Answer, finishedAt: number, why: string | undefined, archive: { key: string; late?: boolean; waitMs?: number } | { error: string } | undefined): DeliveryRecord {
   const statusCode = answer.statusCode ?? 200;
   const code = answerCode(answer);
   const events = (state.results ?? []).map((r, i) => eventTrace(r, state.signals?.[i] ?? '', state.actions, finishedAt));
@@ -189,7 +195,7 @@ function fullRecordOf(state: DeliveryState, answer: Answer, finishedAt: number, 
     ...(archive !== undefined && 'key' in archive ? { archiveKey: archive.key } : {}),
     ...(archive !== undefined && 'error' in archive ? { archiveError: archive.error } : {}),
     ...(state.replay !== undefined ? { replayOf: state.replay.of } : {}),
-    ...(archive !== undefined && 'late' in archive && archive.late === true ? { archiveError: `the put had not finished when the webhook was answered (after ${JOURNAL_WAIT_MS} ms); it may still have landed` } : {}),
+    ...(archive !== undefined && 'late' in archive && archive.late === true ? { archiveError: `the put had not finished when the webhook was answered (after ${archive.waitMs ?? JOURNAL_WAIT_MS} ms); it may still have landed` } : {}),
     timings: { totalMs: Math.max(0, finishedAt - state.receivedAt), ...(state.workStart !== undefined ? { workMs: Math.max(0, (state.workEnd ?? finishedAt) - state.workStart) } : {}) },
     updatedAt: finishedAt,
   };

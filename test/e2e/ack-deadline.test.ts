@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createDatadogClient, type CallOptions, type DatadogClient } from '../../lambda/datadog/client.js';
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
-import { ACK_MARGIN_MS } from '../../lambda/ingest/handler.js';
+import { ACK_MARGIN_MS, ANSWER_NETWORK_MS } from '../../lambda/ingest/handler.js';
+import { JOURNAL_WAIT_MS } from '../../lambda/ingest/record.js';
+import { createLogger } from '../../lambda/shared/log.js';
 import { signRequest } from '../../lambda/local/sign.js';
 import { createRetryHandler } from '../../lambda/retry/handler.js';
 import { silentLogger } from '../../lambda/shared/log.js';
@@ -121,6 +123,49 @@ describe("the sender's deadline runs from when API Gateway received the request"
     expect(res.statusCode).toBe(201);
     expect(given).toHaveLength(1);
     expect(given[0]).toBeLessThanOrEqual(DEFAULT_ACK_DEADLINE_MS.sentry - ACK_MARGIN_MS - 500);
+  });
+
+  it('a slow archive holds the answer only until the sender\'s deadline less the answer\'s way back, not JOURNAL_WAIT_MS past it', async () => {
+    const T = Date.parse('2026-03-02T09:00:00.000Z');
+    const secrets = { ...TEST_SECRETS, ...DD_KEYS };
+    // The work ends 950 ms into the sender's wait (the create took what the deadline gave it, and more).
+    let clock = T;
+    const lines: string[] = [];
+    const hanging = new Promise<never>(() => undefined);
+    const handler = createIngestHandler({
+      rules: loadRulesFile(PRESET_RULES_FILE),
+      secrets: { get: async () => secrets, refresh: async () => secrets },
+      datadog: fakeDatadog({
+        createCase: async () => {
+          clock = T + 950;
+          return { id: 'case-1', key: 'CASE-1', statusName: 'Open' };
+        },
+      }),
+      queue: new MemoryActionQueue(),
+      ledger: new MemoryLedger(),
+      logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
+      maxBodyBytes: 1_000_000,
+      archive: { put: async () => hanging, get: async () => undefined, list: async () => [] },
+      now: () => clock,
+    });
+    const waited = (): unknown[] => lines.filter((l) => l.includes('journal or archive write not finished')).map((l) => (JSON.parse(l) as { waitMs?: unknown }).waitMs);
+
+    // Sentry (1 s): 50 ms past the deadline less the answer's way back: no wait at all.
+    const body = fixture('issue.created.json');
+    const headers = signRequest({ source: 'sentry', secret: TEST_SECRETS['SENTRY_CLIENT_SECRET'] ?? '', body, headers: JSON.parse(fixture('issue.created.headers.json')) as Record<string, string> });
+    const event = webhookEvent('sentry', body, headers);
+    const sentry = await handler({ ...event, requestContext: { ...event.requestContext, timeEpoch: T } }, { getRemainingTimeInMillis: () => 10_000 } as unknown as Context);
+    expect(sentry.statusCode).toBe(201);
+    expect(T + DEFAULT_ACK_DEADLINE_MS.sentry - ANSWER_NETWORK_MS - clock).toBe(-50);
+    expect(waited()).toEqual([0]);
+
+    // GitHub (10 s) at the same point of its wait: the whole JOURNAL_WAIT_MS.
+    clock = T;
+    const issue = JSON.stringify({ action: 'opened', issue: { number: 5, title: 'Slow archive', html_url: 'https://github.com/acme/shop/issues/5' }, repository: { id: 1, full_name: 'acme/shop' } });
+    const github = webhookEvent('github', issue, signRequest({ source: 'github', secret: TEST_SECRETS.GITHUB_WEBHOOK_SECRET, body: issue, headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'issues', 'X-GitHub-Delivery': 'slow-archive-1' } }));
+    const answered = await handler({ ...github, requestContext: { ...github.requestContext, timeEpoch: T } }, { getRemainingTimeInMillis: () => 10_000 } as unknown as Context);
+    expect(answered.statusCode).toBe(201);
+    expect(waited()).toEqual([0, JOURNAL_WAIT_MS]);
   });
 
   it('the local bridge dates its API Gateway event on its own clock: a test clock 15 s ahead of the wall leaves Sentry its second', async () => {
