@@ -125,15 +125,18 @@ export interface DatadogClientOptions {
 
 const NUMBER_HEADERS = { limit: 'x-ratelimit-limit', period: 'x-ratelimit-period', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset' } as const;
 
-/** Reads the `X-RateLimit-*` headers; `reset` is seconds until the limit resets. */
+const COUNT = /^\d+(?:\.\d+)?$/;
+
+/** Reads the `X-RateLimit-*` headers; `reset` is seconds until the limit resets. A header that is no count is left out. */
 export function parseRateLimit(headers: HttpResponse['headers']): RateLimit | undefined {
   const out: { -readonly [K in keyof RateLimit]: RateLimit[K] } = {};
   let any = false;
   for (const [field, name] of Object.entries(NUMBER_HEADERS) as [keyof typeof NUMBER_HEADERS, string][]) {
-    const raw = headers.get(name);
-    if (raw === null) continue;
-    const n = Number(raw.trim());
-    if (Number.isFinite(n) && n >= 0) {
+    const raw = headers.get(name)?.trim();
+    // A count in decimal digits: Number('') is 0, and an empty Reset is no reset "now".
+    if (raw === undefined || !COUNT.test(raw)) continue;
+    const n = Number(raw);
+    if (Number.isFinite(n)) {
       out[field] = n;
       any = true;
     }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDatadogClient, describeNetworkFailure, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
+import { createDatadogClient, describeNetworkFailure, parseRateLimit, type DatadogClient, type DatadogKeys } from '../../lambda/datadog/client.js';
 import type { CaseCreateRequest } from '../../lambda/datadog/schema.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { startDatadogServer, type DatadogTestServer } from '../../lambda/local/datadog-server.js';
@@ -248,5 +248,22 @@ describe('describeNetworkFailure', () => {
     ['no code at all', new TypeError('fetch failed'), 'no response from dd.test:443: fetch failed'],
   ])('names %s', (_what, error, expected) => {
     expect(describeNetworkFailure(error, 'dd.test:443')).toBe(expected);
+  });
+});
+
+describe('parseRateLimit', () => {
+  const headers = (values: Record<string, string>) => ({ get: (name: string) => values[name.toLowerCase()] ?? null });
+
+  it('reads the four numbers and the name', () => {
+    expect(parseRateLimit(headers({ 'x-ratelimit-limit': '10', 'x-ratelimit-period': '2', 'x-ratelimit-remaining': ' 0 ', 'x-ratelimit-reset': '1', 'x-ratelimit-name': 'cases_write' }))).toEqual({ limit: 10, period: 2, remaining: 0, reset: 1, name: 'cases_write' });
+  });
+
+  it('takes an empty or blank header as absent, not as 0: an empty X-RateLimit-Reset is no reset "now"', () => {
+    expect(parseRateLimit(headers({ 'x-ratelimit-reset': '', 'x-ratelimit-limit': '   ' }))).toBeUndefined();
+    expect(parseRateLimit(headers({ 'x-ratelimit-reset': '', 'x-ratelimit-remaining': '3' }))).toEqual({ remaining: 3 });
+  });
+
+  it('leaves out what is not a count: negative, not a number, hexadecimal or exponent forms', () => {
+    expect(parseRateLimit(headers({ 'x-ratelimit-reset': '-1', 'x-ratelimit-limit': 'ten', 'x-ratelimit-period': '0x10', 'x-ratelimit-remaining': '1e3' }))).toBeUndefined();
   });
 });
