@@ -386,7 +386,7 @@ export async function runOutbox(key: AlertKey, deps: OutboxDeps, me: string = ne
       }
       if (effect.settleUntil !== undefined) {
         const settleUntil = effect.settleUntil;
-        await rearm(settleUntil, "waiting for Datadog's search to show a case the lost create may have made");
+        await rearm(settleUntil, head.kind === 'create' ? "waiting for Datadog's search to show a case the lost create may have made" : 'waiting for Datadog to show a comment the lost call may have made');
         // Nothing was sent: the action keeps the time a previous worker may have sent it.
         const waiting = { ...head, notBefore: settleUntil, sentAt: head.suspectAt ?? head.sentAt };
         const written5 = await ledger.swap(held, released(held, (open(held).outbox ?? []).map((a) => (a.id === head.id ? waiting : a))));
@@ -500,6 +500,9 @@ async function act(head: OutboxAction, entry: LedgerEntry, deps: OutboxDeps, set
         const read = await callDatadog(deps, undefined, (keys, options) => datadog.listComments(caseId, { pages: GUARD_READ_PAGES }, keys, options), again(BUDGETS.guardReadMs));
         if (read.checked && read.comments.some((c) => c.message.includes(line))) return {};
         if (!read.checked) deps.logger.warn('comment may be duplicated: the case timeline cannot be read', { caseId, status: read.status });
+        // A comment given up in flight (at the sender's deadline, long before Datadog's) may still be
+        // on its way: not in the timeline is trusted only once it would have met its own deadline.
+        if (read.checked && head.suspectAt !== undefined && deps.now() < head.suspectAt + DATADOG_TIMEOUT_MS) return { settleUntil: head.suspectAt + DATADOG_TIMEOUT_MS };
         if (noTimeLeft()) return 'left';
       }
       if (!(await keepClaim(DATADOG_TIMEOUT_MS))) return 'left';

@@ -59,6 +59,14 @@ function shapeOf(rateLimit: RateLimit): RateShape | undefined {
   return rateShapeOf(Math.floor(limit), Math.round(period * 1000));
 }
 
+/** Whether `slotMs` is one of the slots of the lattice (`limit` per window, `spacingMs` apart; see reserve). */
+function onLattice(slotMs: number, windowMs: number, spacingMs: number, limit: number): boolean {
+  const start = Math.floor(slotMs / windowMs) * windowMs;
+  // A slot is its position's time rounded up: with slots a few ms apart, the position is one of these.
+  const near = Math.floor((slotMs - start) / spacingMs);
+  return [near - 1, near, near + 1].some((position) => position >= 0 && position < limit && Math.ceil(start + position * spacingMs) === slotMs);
+}
+
 export class RateBudget implements Pacer {
   private readonly store: RateBudgetStore;
   private readonly key: string;
@@ -91,7 +99,9 @@ export class RateBudget implements Pacer {
     const floorMs = Math.min(state.floorMs, now + windowMs);
     // A ticket is a slot this search could have given: not before the floor, nor past its last window
     // (one booked beyond, under a floor no reset made, books anew rather than wait for decades).
-    if (ticketMs !== undefined && ticketMs >= floorMs && ticketMs <= Math.max(now, floorMs) + (this.maxWindows + 2) * windowMs) {
+    // And it counts only as a slot of the current lattice: one booked under another limit or period
+    // (Datadog lowered it since) would put more calls in a window than the limit now allows.
+    if (ticketMs !== undefined && ticketMs >= floorMs && ticketMs <= Math.max(now, floorMs) + (this.maxWindows + 2) * windowMs && onLattice(ticketMs, windowMs, spacingMs, shape.limit)) {
       if (now < ticketMs) return { go: false, notBeforeMs: ticketMs };
       // Late by less than the slack: still within the limit. Later: the slot is lost, book another.
       if (now - ticketMs <= this.slack * shape.periodMs) return { go: true };

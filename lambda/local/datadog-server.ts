@@ -108,6 +108,8 @@ export interface DatadogTestServer {
   delayNext(n: number, ms: number): void;
   /** Answer the next `n` comment/status updates (after the key check) with this reply. */
   failNextUpdates(n: number, reply: InjectedReply): void;
+  /** Hold the next `n` comment/status updates for `ms` (the update is in flight meanwhile), then handle them as usual. */
+  delayNextUpdates(n: number, ms: number): void;
   /** Answer the next `n` case-link calls (POST or GET /api/v2/cases/link, after the key check) with this reply. */
   failNextLinks(n: number, reply: InjectedReply): void;
   /** Answer the next `n` timeline reads (GET /api/v2/cases/{id}/timelines, after the key check) with this reply. */
@@ -205,6 +207,7 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
   let hang = 0;
   let drop = 0;
   const delays: number[] = [];
+  const updateDelays: number[] = [];
   let limit: RateLimitOptions | undefined = options.rateLimit;
   let window = { start: 0, count: 0 };
 
@@ -300,7 +303,11 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     }
     if (timelineMatch !== null) return timeline(res, entry, decodeURIComponent(timelineMatch[1] ?? ''), new URL(path, 'http://localhost').searchParams);
     if (isSearch) return search(res, entry, new URL(path, 'http://localhost').searchParams);
-    if (actionMatch !== null) return update(req, res, entry, body, decodeURIComponent(actionMatch[1] ?? ''), actionMatch[2] as 'comment' | 'status');
+    if (actionMatch !== null) {
+      const held = updateDelays.shift();
+      if (held !== undefined) await new Promise((resolve) => setTimeout(resolve, held));
+      return update(req, res, entry, body, decodeURIComponent(actionMatch[1] ?? ''), actionMatch[2] as 'comment' | 'status');
+    }
 
     const delay = delays.shift();
     if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
@@ -520,6 +527,9 @@ export async function startDatadogServer(options: DatadogTestServerOptions = {})
     },
     failNextUpdates(n, reply) {
       for (let i = 0; i < n; i += 1) injectedUpdates.push(reply);
+    },
+    delayNextUpdates(n, ms) {
+      for (let i = 0; i < n; i += 1) updateDelays.push(ms);
     },
     failNextTimelines(n, reply) {
       for (let i = 0; i < n; i += 1) injectedTimelines.push(reply);

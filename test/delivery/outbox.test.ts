@@ -4,7 +4,7 @@ import { claimed, runOutbox, updateMarkerLine, type Gate, type OutboxDeps } from
 import { MemoryActionQueue } from '../../lambda/delivery/queue.js';
 import { runLifecycle } from '../../lambda/delivery/run.js';
 import { MemoryLedger } from '../../lambda/ledger/memory-ledger.js';
-import { CLAIM_MS, INGEST_FUNCTION_TIMEOUT_SECONDS, WATCHDOG_DELAY_SECONDS } from '../../lambda/shared/budgets.js';
+import { CLAIM_MS, DATADOG_TIMEOUT_MS, INGEST_FUNCTION_TIMEOUT_SECONDS, WATCHDOG_DELAY_SECONDS } from '../../lambda/shared/budgets.js';
 import { DatadogError } from '../../lambda/shared/errors.js';
 import { silentLogger } from '../../lambda/shared/log.js';
 import { fakeDatadog } from '../support/fakes.js';
@@ -50,6 +50,8 @@ async function guardedComment(w: ReturnType<typeof world>, id: string) {
   const entry = (await w.ledger.get(KEY.source, KEY.identity))!;
   const action = { id, kind: 'comment' as const, createdAt: T0, text: 'Resolved.', purpose: 'comment' as const, caseId: entry.caseId, claimedBy: 'dead', sentAt: T0 };
   await w.ledger.swap(entry, { ...entry, outbox: [action] });
+  // Its call would have met its own deadline by now: a guard that does not find it posts it (#15).
+  w.advance(DATADOG_TIMEOUT_MS);
   return action;
 }
 
@@ -336,6 +338,26 @@ describe('the outbox (#13)', () => {
     expect(elapsed).toBeLessThanOrEqual(7_000);
     expect(run.status).toBe('left');
     w.advance(CLAIM_MS + 1);
+    expect((await runOutbox(KEY, w.deps)).status).toBe('done');
+    expect(w.dd.cases[0]?.comments).toHaveLength(1);
+  });
+
+  it('a comment given up in flight at the sender\'s deadline, that Datadog posts 3 s later, is posted once: the next worker trusts its absence from the timeline only once the call would have met its own deadline (#15)', async () => {
+    const w = world();
+    await runLifecycle(firing(), w.deps);
+    const entry = (await w.ledger.get(KEY.source, KEY.identity))!;
+    // The ingest sent the comment, gave it up at its sender's deadline and released the entry; Datadog is still on it.
+    const action = { id: 'cbu00000000000000000009', kind: 'comment' as const, createdAt: w.now(), text: 'Resolved.', purpose: 'comment' as const, caseId: entry.caseId, claimedBy: 'ingest', sentAt: w.now() };
+    await w.ledger.swap(entry, { ...entry, outbox: [action] });
+    const lands = () => w.dd.addComment(entry.caseId!, `Resolved.\n\n${updateMarkerLine(action.id)}`, { apiKey: 'a', appKey: 'b' });
+    // Its retry comes 1 s later: the timeline does not show the comment yet.
+    w.advance(1_000);
+    const early = await runOutbox(KEY, w.deps);
+    expect(w.dd.cases[0]?.comments).toHaveLength(0);
+    expect(early.status).toBe('waiting');
+    w.advance(2_000);
+    await lands();
+    w.advance(Math.max(0, (early.dueAt ?? 0) - w.now()));
     expect((await runOutbox(KEY, w.deps)).status).toBe('done');
     expect(w.dd.cases[0]?.comments).toHaveLength(1);
   });

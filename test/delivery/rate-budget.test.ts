@@ -188,6 +188,42 @@ describe('RateBudget', () => {
     expect(slotOf(next, T0 + 60_000) - slotOf(later, T0 + 60_000)).toBeLessThan(PERIOD_MS / LIMIT);
   });
 
+  it('keeps a limit Datadog lowers: slots held under the old limit are honoured only where the new one allows, the rest booked again (#15)', async () => {
+    const budget = await knownBudget();
+    let pending: { slot: number; ticket: number | undefined }[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const held = slotOf(await budget.reserve('create', T0), T0);
+      pending.push({ slot: held, ticket: held });
+    }
+    // A successful answer states half the limit before any of them went.
+    await budget.observe({ limit: LIMIT / 2, period: PERIOD_MS / 1000, remaining: 4, reset: 2 }, 201, T0);
+    const sent: number[] = [];
+    for (let rounds = 0; pending.length > 0 && rounds < 400; rounds += 1) {
+      pending.sort((a, b) => a.slot - b.slot);
+      const [next, ...rest] = pending;
+      pending = rest;
+      const decision = await budget.reserve('create', next!.slot, next!.ticket);
+      if (decision.go) sent.push(next!.slot);
+      else pending.push({ slot: decision.notBeforeMs, ticket: decision.notBeforeMs });
+    }
+    expect(sent).toHaveLength(40);
+    expect(busiestPeriod(sent)).toBeLessThanOrEqual(LIMIT / 2);
+  });
+
+  it('honours a slot it gave at its time, also with slots under 2 ms apart (a limit of hundreds per second)', async () => {
+    const refused: number[] = [];
+    for (let limit = 500; limit <= 600; limit += 1) {
+      const store = new MemoryRateBudgetStore();
+      await store.learn('cases_write', { shape: { limit, periodMs: 1000 } });
+      const budget = new RateBudget({ store });
+      for (let i = 0; i < 30; i += 1) {
+        const held = await budget.reserve('create', T0);
+        if (!held.go && !(await budget.reserve('create', held.notBeforeMs, held.notBeforeMs)).go) refused.push(limit);
+      }
+    }
+    expect(refused).toEqual([]);
+  });
+
   it('a 429 moves the floor: a slot held before it is booked again after it', async () => {
     const budget = await knownBudget();
     const held = await budget.reserve('create', T0);
