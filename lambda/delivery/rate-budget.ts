@@ -94,9 +94,11 @@ export class RateBudget implements Pacer {
     if (state === undefined || shape === undefined) return { go: true }; // unknown: Datadog will say (the first 429)
     this.knownShape = shape;
     const { windowMs, spacingMs } = this.lattice(shape);
-    // A 429's floor lies within one period of it: one further ahead (stored by a version that took any
-    // Reset as it came) is held to a window from now, so it cannot stall the budget (the next 429 replaces it).
-    const floorMs = Math.min(state.floorMs, now + windowMs);
+    // A 429's floor lies within one period of it. One further ahead (stored by a version that took any
+    // Reset as it came) is no reset's: disregarded, for a paced budget meets no 429 to replace it, and
+    // held to a window from now it would put every call a window late for good. Up to two windows
+    // ahead (clocks of instances a little apart) it is held to one window from now.
+    const floorMs = state.floorMs > now + 2 * windowMs ? 0 : Math.min(state.floorMs, now + windowMs);
     // A ticket is a slot this search could have given: not before the floor, nor past its last window
     // (one booked beyond, under a floor no reset made, books anew rather than wait for decades).
     // And it counts only as a slot of the current lattice: one booked under another limit or period

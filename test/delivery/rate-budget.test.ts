@@ -252,6 +252,21 @@ describe('RateBudget', () => {
     expect((await store.read('cases_write'))?.floorMs).toBe(T0 + 2000);
   });
 
+  it('a floor stored decades ahead costs no call its time while no 429 comes to replace it: paced calls go at their slots, not a window late', async () => {
+    const store = new MemoryRateBudgetStore();
+    const budget = await knownBudget(store);
+    await store.learn('cases_write', { floorMs: T0 + 1_764_900_000_000 });
+    // A paced budget meets no 429, so nothing replaces that floor: each call must still go at its own slot.
+    for (let later = 0; later < 5; later += 1) {
+      const now = T0 + later * 10 * PERIOD_MS;
+      // Its slot: the lattice's next (slots lie a tenth of a window apart), not one a window later.
+      expect(slotOf(await budget.reserve('create', now), now) - now).toBeLessThanOrEqual(Math.ceil((PERIOD_MS * 1.02) / LIMIT));
+    }
+    // A real 429's floor (within one period) still holds calls back.
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0 + 100 * PERIOD_MS);
+    expect(slotOf(await budget.reserve('create', T0 + 100 * PERIOD_MS), T0 + 100 * PERIOD_MS)).toBeGreaterThanOrEqual(T0 + 101 * PERIOD_MS);
+  });
+
   it('takes no limit from headers that state none it could keep: a period past a day, a limit below one call; a fractional limit is rounded down', async () => {
     const store = new MemoryRateBudgetStore();
     const budget = await knownBudget(store);
