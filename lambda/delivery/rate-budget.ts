@@ -110,7 +110,10 @@ export class RateBudget implements Pacer {
     }
     const from = Math.max(now, floorMs);
     let start = Math.floor(from / windowMs) * windowMs;
-    if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, state.lastCreateWindowMs);
+    // Behind the creates: from the last create window on, as a window of the current lattice (one booked
+    // under another period is none: from the first that starts at or after it, or its slots would be
+    // off the lattice, overlap its windows and be booked anew when their actions come back).
+    if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, Math.ceil(state.lastCreateWindowMs / windowMs) * windowMs);
     const stale = [...state.booked.keys()].filter((s) => s + windowMs <= now);
     // Housekeeping: a failed prune must not stop the booking (the next one tries again).
     if (stale.length >= PRUNE_AFTER) await this.store.prune(this.key, stale.sort((a, b) => a - b).slice(0, PRUNE_AT_MOST)).catch(() => undefined);

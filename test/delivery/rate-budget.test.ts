@@ -210,6 +210,20 @@ describe('RateBudget', () => {
     expect(busiestPeriod(sent)).toBeLessThanOrEqual(LIMIT / 2);
   });
 
+  it('after Datadog changes the period, a comment takes a slot of the new lattice behind the creates booked under the old one, and that slot is honoured at its time', async () => {
+    // Creates booked under 10 per 2 s, some windows ahead (whose starts are or are not also windows of
+    // the new lattice); then the period becomes 3 s.
+    for (const creates of [30, 40, 50]) {
+      const budget = await knownBudget();
+      for (let i = 0; i < creates; i += 1) await budget.reserve('create', T0);
+      await budget.observe({ limit: LIMIT, period: 3, remaining: 4, reset: 3 }, 201, T0);
+      const held = await budget.reserve('update', T0);
+      expect(held.go).toBe(false);
+      const slot = slotOf(held, T0);
+      expect(await budget.reserve('update', slot, slot)).toEqual({ go: true });
+    }
+  });
+
   it('honours a slot it gave at its time, also with slots under 2 ms apart (a limit of hundreds per second)', async () => {
     const refused: number[] = [];
     for (let limit = 500; limit <= 600; limit += 1) {
