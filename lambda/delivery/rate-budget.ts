@@ -94,9 +94,11 @@ export class RateBudget implements Pacer {
     if (state === undefined || shape === undefined) return { go: true }; // unknown: Datadog will say (the first 429)
     this.knownShape = shape;
     const { windowMs, spacingMs } = this.lattice(shape);
-    // A 429's floor lies within one period of it: one further ahead (stored by a version that took any
-    // Reset as it came) is held to a window from now, so it cannot stall the budget (the next 429 replaces it).
-    const floorMs = Math.min(state.floorMs, now + windowMs);
+    // A 429's floor lies within one period of it. One further ahead (stored by a version that took any
+    // Reset as it came) is no reset's: disregarded, for a paced budget meets no 429 to replace it, and
+    // held to a window from now it would put every call a window late for good. Up to two windows
+    // ahead (clocks of instances a little apart) it is held to one window from now.
+    const floorMs = state.floorMs > now + 2 * windowMs ? 0 : Math.min(state.floorMs, now + windowMs);
     // A ticket is a slot this search could have given: not before the floor, nor past its last window
     // (one booked beyond, under a floor no reset made, books anew rather than wait for decades).
     // And it counts only as a slot of the current lattice: one booked under another limit or period
@@ -108,7 +110,10 @@ export class RateBudget implements Pacer {
     }
     const from = Math.max(now, floorMs);
     let start = Math.floor(from / windowMs) * windowMs;
-    if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, state.lastCreateWindowMs);
+    // Behind the creates: from the last create window on, as a window of the current lattice (one booked
+    // under another period is none: from the first that starts at or after it, or its slots would be
+    // off the lattice, overlap its windows and be booked anew when their actions come back).
+    if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, Math.ceil(state.lastCreateWindowMs / windowMs) * windowMs);
     const stale = [...state.booked.keys()].filter((s) => s + windowMs <= now);
     // Housekeeping: a failed prune must not stop the booking (the next one tries again).
     if (stale.length >= PRUNE_AFTER) await this.store.prune(this.key, stale.sort((a, b) => a - b).slice(0, PRUNE_AT_MOST)).catch(() => undefined);

@@ -210,6 +210,20 @@ describe('RateBudget', () => {
     expect(busiestPeriod(sent)).toBeLessThanOrEqual(LIMIT / 2);
   });
 
+  it('after Datadog changes the period, a comment takes a slot of the new lattice behind the creates booked under the old one, and that slot is honoured at its time', async () => {
+    // Creates booked under 10 per 2 s, some windows ahead (whose starts are or are not also windows of
+    // the new lattice); then the period becomes 3 s.
+    for (const creates of [30, 40, 50]) {
+      const budget = await knownBudget();
+      for (let i = 0; i < creates; i += 1) await budget.reserve('create', T0);
+      await budget.observe({ limit: LIMIT, period: 3, remaining: 4, reset: 3 }, 201, T0);
+      const held = await budget.reserve('update', T0);
+      expect(held.go).toBe(false);
+      const slot = slotOf(held, T0);
+      expect(await budget.reserve('update', slot, slot)).toEqual({ go: true });
+    }
+  });
+
   it('honours a slot it gave at its time, also with slots under 2 ms apart (a limit of hundreds per second)', async () => {
     const refused: number[] = [];
     for (let limit = 500; limit <= 600; limit += 1) {
@@ -247,9 +261,27 @@ describe('RateBudget', () => {
     await store.learn('cases_write', { floorMs: T0 + 1_764_900_000_000 });
     expect(slotOf(await budget.reserve('create', T0), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
     // An action that booked its slot past that floor holds a ticket decades ahead: it books anew.
-    expect(slotOf(await budget.reserve('create', T0, T0 + 1_764_900_000_000), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
+    // (A slot of the lattice, a window's start, so that it is not booked anew for being off the lattice.)
+    const windowMs = Math.ceil(PERIOD_MS * 1.02);
+    const farTicket = Math.floor((T0 + 1_764_900_000_000) / windowMs) * windowMs;
+    expect(slotOf(await budget.reserve('create', T0, farTicket), T0)).toBeLessThanOrEqual(T0 + 2 * PERIOD_MS);
     await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0);
     expect((await store.read('cases_write'))?.floorMs).toBe(T0 + 2000);
+  });
+
+  it('a floor stored decades ahead costs no call its time while no 429 comes to replace it: paced calls go at their slots, not a window late', async () => {
+    const store = new MemoryRateBudgetStore();
+    const budget = await knownBudget(store);
+    await store.learn('cases_write', { floorMs: T0 + 1_764_900_000_000 });
+    // A paced budget meets no 429, so nothing replaces that floor: each call must still go at its own slot.
+    for (let later = 0; later < 5; later += 1) {
+      const now = T0 + later * 10 * PERIOD_MS;
+      // Its slot: the lattice's next (slots lie a tenth of a window apart), not one a window later.
+      expect(slotOf(await budget.reserve('create', now), now) - now).toBeLessThanOrEqual(Math.ceil((PERIOD_MS * 1.02) / LIMIT));
+    }
+    // A real 429's floor (within one period) still holds calls back.
+    await budget.observe({ limit: LIMIT, period: PERIOD_MS / 1000, remaining: 0, reset: 2 }, 429, T0 + 100 * PERIOD_MS);
+    expect(slotOf(await budget.reserve('create', T0 + 100 * PERIOD_MS), T0 + 100 * PERIOD_MS)).toBeGreaterThanOrEqual(T0 + 101 * PERIOD_MS);
   });
 
   it('takes no limit from headers that state none it could keep: a period past a day, a limit below one call; a fractional limit is rounded down', async () => {

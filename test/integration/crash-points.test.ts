@@ -131,6 +131,14 @@ const PATHS: readonly Path[] = [
     },
   },
   {
+    // Issue 15: the comment never reached Datadog and the retry reads the timeline before the lost call's
+    // own deadline (5 s after it was sent): it waits for that deadline, reads again, then posts once.
+    name: 'comment lost on the way, timeline read within its deadline -> waits for it, posted once', ends: 'CLOSED', comments: 1,
+    setup: (w) => fire(w, firing()),
+    events: () => [resolved()],
+    faults: (w) => void (w.faults.addComment = [lostRequest]),
+  },
+  {
     // Issue 13: ordered by the sender's time. The resolve was sent before the alert fired again, but reaches the bridge after that firing.
     name: 'resolve sent before a re-firing, delivered after it -> stays open', ends: 'OPEN',
     setup: async (w) => {
