@@ -44,8 +44,16 @@ export const EnvSchema = z.object({
   [ENV.datadogSite]: z.optional(Text),
   /** Overrides the API base URL (tests, proxies). */
   DD_API_URL: z.optional(Text),
-  /** Deadline of each Datadog call in ms. @default 5000 */
-  DD_TIMEOUT_MS: z._default(Int(100, 60_000), DATADOG_TIMEOUT_MS),
+  /**
+   * Deadline of each Datadog call in ms, at most DATADOG_TIMEOUT_MS: the outbox's claims, the
+   * watchdog's delay and the guards' settle times are sized for a call of at most that long
+   * (lambda/shared/budgets.ts); a longer call would outlive its claim, and another worker would send
+   * its work again. @default 5000
+   */
+  DD_TIMEOUT_MS: z._default(
+    z.coerce.number().check(z.int(), z.minimum(100), z.maximum(DATADOG_TIMEOUT_MS, { error: `must be at most ${DATADOG_TIMEOUT_MS} (ms): the bridge's claims and guards are sized for a Datadog call of at most that long` })),
+    DATADOG_TIMEOUT_MS,
+  ),
   /** Local server port. @default 3000 */
   PORT: z._default(Int(0, 65535), 3000),
   /** debug, info, warn, error. @default info */

@@ -88,7 +88,7 @@ describe('synth-time budget checks, each broken by an override', () => {
     );
   });
 
-  // The claim length and the settle time follow from constants no prop reaches (DD_TIMEOUT_MS is at most 60 s),
+  // The claim length and the settle time follow from constants no prop reaches (DD_TIMEOUT_MS is at most 5 s),
   // so these two are broken through the inputs of the budgets themselves.
   it('the watchdog delay fits SQS\'s longest delay (900 s)', () => {
     expect(failures(retryBudgetChecks(deriveBudgets({ datadogTimeoutMs: 446_000 })))).toContain(

@@ -23,6 +23,13 @@ describe('the environment', () => {
     expect(() => parseLambdaEnv({ ...LAMBDA, [ENV.secretId]: undefined })).toThrow('CASE_BRIDGE_SECRET_ID is not set');
   });
 
+  it('takes DD_TIMEOUT_MS up to the 5 s every claim and guard is sized for, and refuses a longer one, saying why', () => {
+    expect(parseEnv({ DD_TIMEOUT_MS: '5000' }).DD_TIMEOUT_MS).toBe(5000);
+    expect(parseEnv({ DD_TIMEOUT_MS: '500' }).DD_TIMEOUT_MS).toBe(500);
+    // A 20 s call would outlive the outbox's claim: another worker would take the work over and send it again.
+    expect(() => parseEnv({ DD_TIMEOUT_MS: '20000' })).toThrow(/DD_TIMEOUT_MS: .*at most 5000/);
+  });
+
   it('refuses a queue URL that is not a URL', () => {
     expect(() => parseLambdaEnv({ ...LAMBDA, [ENV.retryQueueUrl]: 'retry' })).toThrow(/CASE_BRIDGE_RETRY_QUEUE_URL/);
   });
