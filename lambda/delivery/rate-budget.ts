@@ -2,6 +2,7 @@ import { DynamoRateBudgetStore } from '../ledger/dynamo-rate-budget.js';
 import { lambdaDynamo } from '../ledger/lambda-ledger.js';
 import { MAX_PERIOD_SECONDS, rateShapeOf, type RateBudgetStore, type RateShape } from '../ledger/rate-budget-store.js';
 import type { RateLimit } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
 
 /**
  * The shared rate budget (issue 15): paces the calls of every function instance to Datadog's limit
@@ -41,6 +42,8 @@ export interface RateBudgetOptions {
   readonly slack?: number;
   /** Windows searched for a free slot before giving up (the call then goes to Datadog's judgement). @default 5000 */
   readonly maxWindows?: number;
+  /** Where a failed prune is told (it never fails the booking; an item that keeps growing would reach DynamoDB's 400 KB). @default none */
+  readonly logger?: Pick<Logger, 'warn'> | undefined;
 }
 
 /** Once this many windows that are over still hold counts in the store, they are removed. */
@@ -72,6 +75,7 @@ export class RateBudget implements Pacer {
   private readonly key: string;
   private readonly slack: number;
   private readonly maxWindows: number;
+  private readonly logger: Pick<Logger, 'warn'> | undefined;
   /** The shape last seen in the store, so that every answer does not write it again. */
   private knownShape: RateShape | undefined;
 
@@ -80,6 +84,7 @@ export class RateBudget implements Pacer {
     this.key = options.endpointClass ?? 'cases_write';
     this.slack = options.slack ?? 0.02;
     this.maxWindows = options.maxWindows ?? 5000;
+    this.logger = options.logger;
   }
 
   /** Window length and slot spacing (ms) of a shape. */
@@ -116,7 +121,11 @@ export class RateBudget implements Pacer {
     if (kind === 'update' && state.lastCreateWindowMs !== undefined) start = Math.max(start, Math.ceil(state.lastCreateWindowMs / windowMs) * windowMs);
     const stale = [...state.booked.keys()].filter((s) => s + windowMs <= now);
     // Housekeeping: a failed prune must not stop the booking (the next one tries again).
-    if (stale.length >= PRUNE_AFTER) await this.store.prune(this.key, stale.sort((a, b) => a - b).slice(0, PRUNE_AT_MOST)).catch(() => undefined);
+    if (stale.length >= PRUNE_AFTER) {
+      await this.store.prune(this.key, stale.sort((a, b) => a - b).slice(0, PRUNE_AT_MOST)).catch((error: unknown) => {
+        this.logger?.warn('rate budget: the windows that are over could not be removed; the next booking tries again', { budget: this.key, windows: stale.length, error });
+      });
+    }
     for (let i = 0; i < this.maxWindows; i += 1, start += windowMs) {
       if ((state.booked.get(start) ?? 0) >= shape.limit) continue;
       const minPosition = start >= from ? 0 : Math.ceil((from - start) / spacingMs);
@@ -178,6 +187,6 @@ export function delayUntil(notBeforeMs: number, now: number, maxDelaySeconds: nu
 }
 
 /** The Lambda entries' rate budget: one item in the ledger table (its DynamoDB client made on first use). */
-export function lambdaRateBudget(tableName: string): RateBudget {
-  return new RateBudget({ store: new DynamoRateBudgetStore({ client: lambdaDynamo(), tableName }) });
+export function lambdaRateBudget(tableName: string, logger?: Pick<Logger, 'warn'>): RateBudget {
+  return new RateBudget({ store: new DynamoRateBudgetStore({ client: lambdaDynamo(), tableName }), logger });
 }

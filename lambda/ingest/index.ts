@@ -27,7 +27,7 @@ const env = parseLambdaEnv();
 const logger = createLambdaLogger({ level: env.LOG_LEVEL });
 const metrics = new EmfMetrics();
 // The shared rate budget (issue 15): one item in the ledger table, its client made on first use.
-const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE);
+const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE, logger);
 // Validated at synth (lib/rules-asset.ts); each source's settings, policy and rules are built on its first webhook.
 usePrecompiledExpressions(__CASE_BRIDGE_EXPRESSIONS__);
 const rules = compileRulesFile(__CASE_BRIDGE_RULES__, { origin: 'bundled rules', lazy: true, validated: true });

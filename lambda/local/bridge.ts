@@ -258,14 +258,14 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     pace = options.pace === false ? undefined : options.pace;
   } else if (dynamoInfo !== undefined) {
     const budgetClient = localDynamoClient(dynamoInfo.endpoint);
-    pace = new RateBudget({ store: new DynamoRateBudgetStore({ client: budgetClient, tableName: dynamoInfo.tableName }) });
+    pace = new RateBudget({ store: new DynamoRateBudgetStore({ client: budgetClient, tableName: dynamoInfo.tableName }), logger });
     const stop = stopLedger;
     stopLedger = async () => {
       budgetClient.destroy();
       await stop();
     };
   } else {
-    pace = new RateBudget({ store: new MemoryRateBudgetStore() });
+    pace = new RateBudget({ store: new MemoryRateBudgetStore(), logger });
   }
   const paced = { ...(pace ? { pace } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) };
   const datadog =

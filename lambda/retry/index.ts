@@ -21,7 +21,7 @@ const env = parseLambdaEnv();
 const logger = createLambdaLogger({ level: env.LOG_LEVEL, fields: { function: 'retry' } });
 const metrics = new EmfMetrics();
 // The shared rate budget (issue 15): one item in the ledger table, its client made on first use.
-const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE);
+const pace = lambdaRateBudget(env.CASE_BRIDGE_LEDGER_TABLE, logger);
 
 const retry = createRetryHandler({
   datadog: createDatadogClient({ baseUrl: resolveApiBaseUrl({ site: env.DD_SITE, apiUrl: env.DD_API_URL }), timeoutMs: env.DD_TIMEOUT_MS, onRateLimit: rateLimitObserver(pace) }),

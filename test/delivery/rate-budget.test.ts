@@ -379,6 +379,28 @@ describe('RateBudget in DynamoDB (dynalite): two instances share one item', () =
     expect((await store.read('drain_test'))?.booked.size).toBeLessThan(800);
   });
 
+  it('a prune that fails does not stop the booking, and says so in a warning: an item that keeps growing is seen before DynamoDB\'s 400 KB', async () => {
+    const memory = new MemoryRateBudgetStore();
+    const failing: RateBudgetStore = {
+      read: (key) => memory.read(key),
+      learn: (key, update) => memory.learn(key, update),
+      book: (key, start, cap, min) => memory.book(key, start, cap, min),
+      markCreateWindow: (key, start) => memory.markCreateWindow(key, start),
+      prune: async () => {
+        throw new Error('ValidationException: the item is being written too often');
+      },
+    };
+    await memory.learn('prune_test', { shape: { limit: LIMIT, periodMs: PERIOD_MS } });
+    const windowMs = Math.ceil(PERIOD_MS * 1.02);
+    const first = Math.floor(T0 / windowMs) * windowMs;
+    for (let i = 0; i < 40; i += 1) await memory.book('prune_test', first + i * windowMs, LIMIT, 0);
+    const warnings: string[] = [];
+    const budget = new RateBudget({ store: failing, endpointClass: 'prune_test', logger: { warn: (message: string) => warnings.push(message) } });
+    const now = first + 40 * windowMs;
+    expect(slotOf(await budget.reserve('create', now), now)).toBeGreaterThanOrEqual(now);
+    expect(warnings).toEqual([expect.stringContaining('rate budget: the windows that are over could not be removed')]);
+  });
+
   it('an item whose limit no Datadog answer could state (a period of years, a limit below one call) is read as no limit: every call goes, and the next 429 states it again', async () => {
     const store = new DynamoRateBudgetStore({ client: dynamo.client, tableName: 'ledger' });
     for (const [key, shape] of [['corrupt_period', { limit: LIMIT, periodMs: 1e15 }], ['corrupt_limit', { limit: 0.25, periodMs: PERIOD_MS }]] as const) {
