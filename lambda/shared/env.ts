@@ -3,7 +3,7 @@ import * as z from './zod.js';
 import { DATADOG_TIMEOUT_MS } from './budgets.js';
 import { ConfigError } from './errors.js';
 
-const Int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
+const Int = (min: number, max: number, overMax?: string) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max, overMax === undefined ? undefined : { error: overMax }));
 const Bool = z.pipe(z.enum(['true', 'false', '1', '0', '']), z.transform((v) => v === 'true' || v === '1'));
 const Text = z.string().check(z.minLength(1));
 const Url = z.string().check(z.url());
@@ -50,10 +50,7 @@ export const EnvSchema = z.object({
    * (lambda/shared/budgets.ts); a longer call would outlive its claim, and another worker would send
    * its work again. @default 5000
    */
-  DD_TIMEOUT_MS: z._default(
-    z.coerce.number().check(z.int(), z.minimum(100), z.maximum(DATADOG_TIMEOUT_MS, { error: `must be at most ${DATADOG_TIMEOUT_MS} (ms): the bridge's claims and guards are sized for a Datadog call of at most that long` })),
-    DATADOG_TIMEOUT_MS,
-  ),
+  DD_TIMEOUT_MS: z._default(Int(100, DATADOG_TIMEOUT_MS, `must be at most ${DATADOG_TIMEOUT_MS} (ms): the bridge's claims and guards are sized for a Datadog call of at most that long`), DATADOG_TIMEOUT_MS),
   /** Local server port. @default 3000 */
   PORT: z._default(Int(0, 65535), 3000),
   /** debug, info, warn, error. @default info */
